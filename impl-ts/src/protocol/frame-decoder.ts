@@ -1,0 +1,214 @@
+/**
+ * Incremental QWH/1 frame decoder: an explicit state machine fed arbitrary
+ * chunks. A frame that arrives inside one chunk is handed out as a view of
+ * that chunk (no copy); only frames that straddle chunks are assembled, into
+ * one buffer of exactly their length, allocated after the length was checked.
+ * @packageDocumentation
+ */
+import { CONTROL_BIT, DEFAULT_MAX_FRAME_LENGTH, FRAME_HEADER_LENGTH, MAX_CONTROL_LENGTH, MAX_FRAME_LENGTH_LIMIT } from "./constants.js";
+import { ProtocolError, QWormholeError } from "./errors.js";
+
+/** Where decoded frames go. Callbacks run synchronously inside {@link FrameDecoder.push}. */
+export interface FrameSink {
+  /** A data frame's payload. Valid until the callback returns unless the caller keeps the buffer. */
+  onMessage(payload: Buffer): void;
+  /** A control frame's payload (type byte followed by the body). */
+  onControl(payload: Buffer): void;
+  /** Bytes after {@link FrameDecoder.switchToRaw}; raw mode has no frames. */
+  onRaw?(chunk: Buffer): void;
+}
+
+/** Limits the decoder enforces on each header. */
+export interface FrameLimits {
+  /** Largest data frame payload accepted (0 .. 2^31-1). */
+  maxFrameLength: number;
+  /** Whether bit 31 marks a control frame (feature `control` negotiated). */
+  control: boolean;
+  /** Code for an oversized data frame: E_HANDSHAKE_TOO_LARGE while handshaking. */
+  oversizeCode?: "E_FRAME_TOO_LARGE" | "E_HANDSHAKE_TOO_LARGE";
+}
+
+const enum State {
+  Header,
+  Payload,
+  Raw,
+  Failed,
+}
+
+/** The QWH/1 receive-side framing state machine. */
+export class FrameDecoder {
+  private state = State.Header;
+  private maxFrameLength = DEFAULT_MAX_FRAME_LENGTH;
+  private control = false;
+  private oversizeCode: "E_FRAME_TOO_LARGE" | "E_HANDSHAKE_TOO_LARGE" = "E_FRAME_TOO_LARGE";
+  // A header split across chunks is accumulated here, byte by byte.
+  private headerValue = 0;
+  private headerBytes = 0;
+  // A payload split across chunks is assembled here.
+  private partial: Buffer | null = null;
+  private partialFilled = 0;
+  private partialIsControl = false;
+  private failure: QWormholeError | null = null;
+
+  constructor(
+    private sink: FrameSink,
+    limits?: FrameLimits,
+  ) {
+    if (limits) this.setLimits(limits);
+  }
+
+  /** Changes the limits; takes effect from the next header (e.g. after the handshake). */
+  setLimits(limits: FrameLimits): void {
+    const max = limits.maxFrameLength;
+    if (!Number.isInteger(max) || max < 0 || max > MAX_FRAME_LENGTH_LIMIT) {
+      throw new QWormholeError("E_INVALID_OPTION", `maxFrameLength must be an integer in 0..${MAX_FRAME_LENGTH_LIMIT}, got ${max}`);
+    }
+    this.maxFrameLength = max;
+    this.control = limits.control;
+    this.oversizeCode = limits.oversizeCode ?? "E_FRAME_TOO_LARGE";
+  }
+
+  /** Replaces the sink (e.g. once the handshake is over). */
+  setSink(sink: FrameSink): void {
+    this.sink = sink;
+  }
+
+  /**
+   * From now on every byte is raw stream data for {@link FrameSink.onRaw}.
+   * May be called from inside a callback: the rest of the current chunk is raw.
+   */
+  switchToRaw(): void {
+    if (this.state === State.Failed) return;
+    if (this.headerBytes !== 0 || this.partial !== null) {
+      throw new QWormholeError("E_INVALID_OPTION", "cannot switch to raw mode inside a frame");
+    }
+    this.state = State.Raw;
+  }
+
+  /** Bytes held for an incomplete frame (header bytes and the partial payload buffer). */
+  get bufferedBytes(): number {
+    return this.headerBytes + (this.partial ? this.partial.length : 0);
+  }
+
+  /** True when no frame is partly received. */
+  get idle(): boolean {
+    return this.headerBytes === 0 && this.partial === null;
+  }
+
+  /** The error that failed the decoder, if any. */
+  get error(): QWormholeError | null {
+    return this.failure;
+  }
+
+  /**
+   * Feeds received bytes. Throws a {@link ProtocolError} when they break the
+   * protocol; frames completed before the offending header have already been
+   * delivered. After an error (or a throwing callback) the decoder is failed.
+   */
+  push(chunk: Buffer): void {
+    if (this.state !== State.Header) {
+      if (this.state === State.Raw) {
+        if (chunk.length > 0) this.sink.onRaw?.(chunk);
+        return;
+      }
+      if (this.state === State.Failed) throw this.failure!;
+    }
+    try {
+      this.consume(chunk);
+    } catch (err) {
+      this.fail(err);
+      throw err;
+    }
+  }
+
+  /** The stream ended. Throws E_TRUNCATED_FRAME when it ended inside a frame. */
+  end(): void {
+    if (this.state === State.Failed || this.state === State.Raw) return;
+    if (!this.idle) {
+      const held = this.bufferedBytes;
+      const err = new ProtocolError("E_TRUNCATED_FRAME", `stream ended inside a frame (${held} bytes held)`);
+      this.fail(err);
+      throw err;
+    }
+  }
+
+  private fail(err: unknown): void {
+    this.state = State.Failed;
+    this.partial = null;
+    this.headerBytes = 0;
+    this.failure = err instanceof QWormholeError ? err : new QWormholeError("E_INTERNAL", String(err), { cause: err });
+  }
+
+  private consume(chunk: Buffer): void {
+    const len = chunk.length;
+    let off = 0;
+    if (this.partial !== null) {
+      off = this.fillPartial(chunk, 0);
+      if (this.partial !== null) return;
+    }
+    while (off < len) {
+      if (this.state !== State.Header) {
+        // A callback switched to raw mode (or failed us) mid-chunk.
+        if (this.state === State.Raw) this.sink.onRaw?.(chunk.subarray(off));
+        return;
+      }
+      let header: number;
+      if (this.headerBytes === 0 && len - off >= FRAME_HEADER_LENGTH) {
+        header = chunk.readUInt32BE(off);
+        off += FRAME_HEADER_LENGTH;
+      } else {
+        // Slow path: the header straddles chunks.
+        while (this.headerBytes < FRAME_HEADER_LENGTH && off < len) {
+          this.headerValue = this.headerValue * 256 + chunk[off++]!;
+          this.headerBytes++;
+        }
+        if (this.headerBytes < FRAME_HEADER_LENGTH) return;
+        header = this.headerValue;
+        this.headerValue = 0;
+        this.headerBytes = 0;
+      }
+      let length: number;
+      let isControl = false;
+      if (this.control && header >= CONTROL_BIT) {
+        length = header - CONTROL_BIT;
+        if (length === 0 || length > MAX_CONTROL_LENGTH) {
+          throw new ProtocolError("E_INVALID_CONTROL_FRAME", `control frame length ${length} outside 1..${MAX_CONTROL_LENGTH}`);
+        }
+        isControl = true;
+      } else {
+        length = header;
+        if (length > this.maxFrameLength) {
+          throw new ProtocolError(this.oversizeCode, `frame length ${length} exceeds the maximum ${this.maxFrameLength}`);
+        }
+      }
+      const end = off + length;
+      if (end <= len) {
+        const payload = chunk.subarray(off, end);
+        off = end;
+        if (isControl) this.sink.onControl(payload);
+        else this.sink.onMessage(payload);
+      } else {
+        this.partial = Buffer.allocUnsafe(length);
+        this.partialFilled = 0;
+        this.partialIsControl = isControl;
+        this.fillPartial(chunk, off);
+        return;
+      }
+    }
+  }
+
+  /** Copies into the partial frame; delivers it when complete. Returns the next offset. */
+  private fillPartial(chunk: Buffer, off: number): number {
+    const partial = this.partial!;
+    const take = Math.min(partial.length - this.partialFilled, chunk.length - off);
+    chunk.copy(partial, this.partialFilled, off, off + take);
+    this.partialFilled += take;
+    off += take;
+    if (this.partialFilled === partial.length) {
+      this.partial = null;
+      if (this.partialIsControl) this.sink.onControl(partial);
+      else this.sink.onMessage(partial);
+    }
+    return off;
+  }
+}

@@ -1,0 +1,87 @@
+/**
+ * The receive pipeline of an open connection: frame decoding plus the control
+ * frame rules (PING/PONG/CLOSE, ignorable types, no data after CLOSE). Client
+ * and server connections both use it, and so does the vector runner.
+ * @packageDocumentation
+ */
+import { Feature } from "./constants.js";
+import { parseControlPayload, type CloseInfo } from "./control.js";
+import { ProtocolError } from "./errors.js";
+import { FrameDecoder, type FrameSink } from "./frame-decoder.js";
+
+/** What an open connection hears from its peer. */
+export interface ReceiverHandlers {
+  onMessage(payload: Buffer): void;
+  onPing(body: Buffer): void;
+  onPong(body: Buffer): void;
+  onClose(info: CloseInfo): void;
+}
+
+/** Options of {@link FrameReceiver}. */
+export interface ReceiverOptions {
+  /** This side's receive maximum for data frames. */
+  maxFrameLength: number;
+  /** Negotiated features; `control` enables control frames. */
+  features: readonly string[];
+}
+
+/** Frame decoding with the control-frame semantics of an open QWH/1 connection. */
+export class FrameReceiver {
+  readonly decoder: FrameDecoder;
+  private peerClosed = false;
+
+  constructor(
+    private readonly handlers: ReceiverHandlers,
+    options: ReceiverOptions,
+  ) {
+    const sink: FrameSink = {
+      onMessage: handlers.onMessage,
+      onControl: (payload) => this.onControl(payload),
+    };
+    this.decoder = new FrameDecoder(sink, {
+      maxFrameLength: options.maxFrameLength,
+      control: options.features.includes(Feature.CONTROL),
+    });
+  }
+
+  /** True once the peer's CLOSE arrived. */
+  get closeReceived(): boolean {
+    return this.peerClosed;
+  }
+
+  /** Feeds bytes; throws a coded {@link ProtocolError} on a violation. */
+  push(chunk: Buffer): void {
+    this.decoder.push(chunk);
+  }
+
+  /** The stream ended; throws E_TRUNCATED_FRAME when it ended inside a frame. */
+  end(): void {
+    this.decoder.end();
+  }
+
+  private onControl(payload: Buffer): void {
+    const event = parseControlPayload(payload);
+    if (event === null) return;
+    switch (event.type) {
+      case "ping":
+        this.handlers.onPing(event.body);
+        return;
+      case "pong":
+        this.handlers.onPong(event.body);
+        return;
+      case "close":
+        if (this.peerClosed) throw new ProtocolError("E_PROTOCOL_ERROR", "second CLOSE frame");
+        this.peerClosed = true;
+        // After the peer's CLOSE a data frame is a violation; swapping the sink
+        // keeps that check off the per-message path.
+        this.decoder.setSink({
+          onMessage: () => {
+            throw new ProtocolError("E_PROTOCOL_ERROR", "data frame after CLOSE");
+          },
+          onControl: (p) => this.onControl(p),
+        });
+        this.handlers.onClose(event.reason === undefined ? { code: event.code } : { code: event.code, reason: event.reason });
+        return;
+    }
+  }
+}

@@ -1,0 +1,113 @@
+/**
+ * The server's handshake decision for a received hello, in the order the
+ * spec fixes: shape, profile, QWH version, framing, application version,
+ * signature. The policy hook (possibly async) runs after this, in the server.
+ * @packageDocumentation
+ */
+import { DEFAULT_MAX_FRAME_LENGTH, DEFAULT_SIGNATURE_WINDOW_MS, Feature, QWH_VERSION } from "./constants.js";
+import type { WireErrorCode } from "./error-codes.js";
+import { ProtocolError } from "./errors.js";
+import { parseQwhVersion, type QwhVersion, type Tags } from "./fields.js";
+import { parseHello, type HelloLegacy, type HelloV1, type ParsedHello } from "./hello.js";
+import type { AcceptFrame } from "./server-answer.js";
+import { verifyHelloSignature, type ReplayCache } from "./signature.js";
+
+/** The server-side handshake configuration. */
+export interface ServerHandshakePolicy {
+  /** QWH version the server speaks; default "1.0". */
+  qwh?: string;
+  /** Features the server is willing to use (e.g. ["control"]). */
+  features: readonly string[];
+  /** The server's receive maximum, sent in the accept. */
+  maxFrameLength?: number;
+  /** The application protocol version (0.3's `protocolVersion`). */
+  version?: string;
+  /** Server tags sent in the accept. */
+  tags?: Tags;
+  framing?: "length-prefixed" | "none";
+  legacyAllowed?: boolean;
+  requireSignature?: boolean;
+  signatureWindowMs?: number;
+  /** TLS exporter bytes of this connection (RFC 9266), or null without TLS. */
+  exporter?: Uint8Array | null;
+  replayCache?: ReplayCache | null;
+  /** Clock, in ms since the epoch. */
+  now?: () => number;
+}
+
+/** The outcome of {@link decideHandshake}. */
+export type HandshakeDecision =
+  | { type: "accept"; accept: AcceptFrame; hello: HelloV1 }
+  | { type: "legacy"; hello: HelloLegacy }
+  | { type: "reject"; code: WireErrorCode; reason: string; hello?: ParsedHello }
+  /** A refused 0.3 hello: close without any frame (a 0.3 client cannot read one). */
+  | { type: "close"; code: WireErrorCode; reason: string; hello: HelloLegacy };
+
+/** Major of an application version: its leading decimal digits before the first ".", or null. */
+function appMajor(v: string): string | null {
+  const m = /^(\d+)(?:\.|$)/.exec(v);
+  return m ? String(Number(m[1])) : null;
+}
+
+/** True when two application versions are compatible (same major, or equal when either has none). */
+export function appVersionsCompatible(server: string, client: string): boolean {
+  const a = appMajor(server);
+  const b = appMajor(client);
+  if (a === null || b === null) return server === client;
+  return a === b;
+}
+
+/** Decides the answer to the hello in `payload`. Never throws for peer input. */
+export function decideHandshake(payload: Uint8Array, policy: ServerHandshakePolicy): HandshakeDecision {
+  let hello: ParsedHello;
+  try {
+    hello = parseHello(payload, { legacyAllowed: policy.legacyAllowed ?? false });
+  } catch (err) {
+    const e = err as ProtocolError;
+    return { type: "reject", code: e.code as WireErrorCode, reason: e.message };
+  }
+  const framing = policy.framing ?? "length-prefixed";
+  if (hello.profile === "legacy") {
+    const refuse = (code: WireErrorCode, reason: string) => ({ type: "close" as const, code, reason, hello });
+    if (framing === "none") return refuse("E_FRAMING_MISMATCH", "raw framing needs a v1 hello");
+    if (policy.version !== undefined && hello.version !== undefined && !appVersionsCompatible(policy.version, hello.version)) {
+      return refuse("E_VERSION_MISMATCH", `application version ${hello.version} does not match ${policy.version}`);
+    }
+    if (policy.requireSignature) return refuse("E_SIGNATURE_REQUIRED", "a 0.3 hello cannot carry a QWH/1 signature");
+    return { type: "legacy", hello };
+  }
+  const reject = (code: WireErrorCode, reason: string) => ({ type: "reject" as const, code, reason, hello });
+  const mine = parseQwhVersion(policy.qwh ?? QWH_VERSION) as QwhVersion;
+  if (hello.qwhVersion.major !== mine.major) {
+    return reject("E_UNSUPPORTED_VERSION", `qwh ${hello.qwh} is not major ${mine.major}`);
+  }
+  const offersRaw = hello.features.includes(Feature.RAW);
+  if (offersRaw !== (framing === "none")) {
+    return reject("E_FRAMING_MISMATCH", offersRaw ? "server uses length-prefixed framing" : "server uses raw framing; offer feature raw");
+  }
+  if (policy.version !== undefined && (hello.version === undefined || !appVersionsCompatible(policy.version, hello.version))) {
+    return reject("E_VERSION_MISMATCH", `application version ${hello.version ?? "(none)"} does not match ${policy.version}`);
+  }
+  if (hello.sig !== undefined) {
+    const code = verifyHelloSignature(hello.raw, hello.sig, {
+      now: policy.now ? policy.now() : Date.now(),
+      windowMs: policy.signatureWindowMs ?? DEFAULT_SIGNATURE_WINDOW_MS,
+      exporter: policy.exporter ?? null,
+      replayCache: policy.replayCache ?? null,
+    });
+    if (code) return reject(code, "hello signature does not verify");
+  } else if (policy.requireSignature) {
+    return reject("E_SIGNATURE_REQUIRED", "this server requires a signed hello");
+  }
+  const enabled = new Set(policy.features);
+  if (framing === "none") enabled.add(Feature.RAW);
+  enabled.delete(Feature.RESUME); // reserved in 1.0
+  const accept: AcceptFrame = {
+    qwh: `${mine.major}.${Math.min(hello.qwhVersion.minor, mine.minor)}`,
+    features: hello.features.filter((f) => enabled.has(f)),
+    maxFrameLength: policy.maxFrameLength ?? DEFAULT_MAX_FRAME_LENGTH,
+  };
+  if (policy.tags !== undefined) accept.tags = { ...policy.tags };
+  if (policy.version !== undefined) accept.version = policy.version;
+  return { type: "accept", accept, hello };
+}
