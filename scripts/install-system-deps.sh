@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs the Debian packages QWormhole's build and tests need, when missing.
+# Used by the quick start and by CI. Needs root (or sudo) on Debian/Ubuntu;
+# elsewhere it prints what to install.
+set -euo pipefail
+PACKAGES=(openssl ca-certificates)
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "system packages present: ${PACKAGES[*]}"
+  exit 0
+fi
+if ! command -v apt-get >/dev/null; then
+  echo "please install: ${missing[*]}" >&2
+  exit 1
+fi
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO=sudo
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update
+$SUDO apt-get install -y --no-install-recommends "${missing[@]}"
