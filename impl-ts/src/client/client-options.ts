@@ -1,0 +1,87 @@
+/**
+ * Client options, defaults and validation.
+ * @packageDocumentation
+ */
+import { DEFAULT_RECONNECT, type ReconnectOptions, type ResolvedReconnect } from "../backoff.js";
+import type { HelloSigner } from "../protocol/signature.js";
+import { intOption, invalidOption, numberOption, resolveCommonOptions, type CommonOptions, type ResolvedCommonOptions } from "../options.js";
+
+/** Options of {@link QWormholeClient}. */
+export interface QWormholeClientOptions<TIn = Buffer, TOut = unknown> extends CommonOptions<TIn, TOut> {
+  /** Server host name or address. Default "127.0.0.1". */
+  host?: string;
+  port: number;
+  /** Bind to this network interface's address (e.g. "wg0"). */
+  interfaceName?: string;
+  localAddress?: string;
+  localPort?: number;
+  /** Time allowed for the TCP (and TLS) connection, in ms. Default 10000. */
+  connectTimeoutMs?: number;
+  /** Reconnect policy; `false` disables reconnects. */
+  reconnect?: ReconnectOptions | false;
+  /** Throw E_NOT_CONNECTED from `send` instead of queueing while disconnected. Default false. */
+  requireConnectedForSend?: boolean;
+  /** Most messages queued while disconnected. Default 10000. */
+  maxQueuedMessages?: number;
+  /** Most bytes queued while disconnected. Default 16 MiB. */
+  maxQueuedBytes?: number;
+  /** Signs the hello with this Ed25519 identity. */
+  handshakeSigner?: HelloSigner;
+  /** Features to offer beyond the defaults ("control" is offered unless `control: false`). */
+  features?: string[];
+  /** Offer the `control` feature (heartbeats, graceful close). Default true. */
+  control?: boolean;
+}
+
+/** Client options with defaults applied. */
+export interface ResolvedClientOptions extends ResolvedCommonOptions {
+  host: string;
+  port: number;
+  interfaceName: string | undefined;
+  localAddress: string | undefined;
+  localPort: number | undefined;
+  connectTimeoutMs: number;
+  reconnect: ResolvedReconnect;
+  requireConnectedForSend: boolean;
+  maxQueuedMessages: number;
+  maxQueuedBytes: number;
+  handshakeSigner: HelloSigner | undefined;
+  features: string[];
+}
+
+/** Validates client options once, naming the option at fault. */
+export function resolveClientOptions(o: QWormholeClientOptions<unknown, unknown>): ResolvedClientOptions {
+  if (o === null || typeof o !== "object") invalidOption("options", "an object", o);
+  const common = resolveCommonOptions(o);
+  const port = intOption("port", o.port, -1, 0, 65535);
+  if (port < 0) invalidOption("port", "an integer in 0..65535", o.port);
+  const r = o.reconnect === false ? { enabled: false } : (o.reconnect ?? {});
+  const reconnect: ResolvedReconnect = {
+    enabled: r.enabled ?? DEFAULT_RECONNECT.enabled,
+    initialDelayMs: numberOption("reconnect.initialDelayMs", r.initialDelayMs, DEFAULT_RECONNECT.initialDelayMs),
+    maxDelayMs: numberOption("reconnect.maxDelayMs", r.maxDelayMs, DEFAULT_RECONNECT.maxDelayMs),
+    multiplier: numberOption("reconnect.multiplier", r.multiplier, DEFAULT_RECONNECT.multiplier),
+    maxAttempts: numberOption("reconnect.maxAttempts", r.maxAttempts, DEFAULT_RECONNECT.maxAttempts, true),
+    jitter: numberOption("reconnect.jitter", r.jitter, DEFAULT_RECONNECT.jitter),
+  };
+  if (reconnect.jitter > 1) invalidOption("reconnect.jitter", "a number in 0..1", reconnect.jitter);
+  if (reconnect.multiplier < 1) invalidOption("reconnect.multiplier", "a number >= 1", reconnect.multiplier);
+  const features = new Set(o.features ?? []);
+  if (o.control !== false && common.framing === "length-prefixed") features.add("control");
+  if (common.framing === "none") features.add("raw");
+  return {
+    ...common,
+    host: o.host ?? "127.0.0.1",
+    port,
+    interfaceName: o.interfaceName,
+    localAddress: o.localAddress,
+    localPort: o.localPort === undefined ? undefined : intOption("localPort", o.localPort, 0, 0, 65535),
+    connectTimeoutMs: intOption("connectTimeoutMs", o.connectTimeoutMs, 10_000, 1),
+    reconnect,
+    requireConnectedForSend: o.requireConnectedForSend ?? false,
+    maxQueuedMessages: intOption("maxQueuedMessages", o.maxQueuedMessages, 10_000),
+    maxQueuedBytes: intOption("maxQueuedBytes", o.maxQueuedBytes, 16 * 1024 * 1024),
+    handshakeSigner: o.handshakeSigner,
+    features: [...features],
+  };
+}

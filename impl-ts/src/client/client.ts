@@ -1,0 +1,602 @@
+/**
+ * QWormholeClient: connects, performs the QWH/1 handshake, delivers typed
+ * messages, reconnects with backoff, and queues what is sent while it is
+ * disconnected (bounded, delivered once and in order after the reconnect).
+ * @packageDocumentation
+ */
+import { EventEmitter } from "node:events";
+import net from "node:net";
+import tls from "node:tls";
+import { AsyncQueue } from "../async-queue.js";
+import { backoffDelay } from "../backoff.js";
+import { bufferDeserializer, defaultSerializer, type Deserializer, type Serializer } from "../codecs.js";
+import { resolveInterfaceAddress } from "../interface-binding.js";
+import { DEFAULT_MAX_FRAME_LENGTH, MAX_HANDSHAKE_LENGTH, QWH_VERSION } from "../protocol/constants.js";
+import { isTerminalErrorCode } from "../protocol/error-codes.js";
+import { HandshakeRejectedError, QWormholeError } from "../protocol/errors.js";
+import { FrameDecoder } from "../protocol/frame-decoder.js";
+import { buildHello, buildLegacyHello, encodeHandshakeJson } from "../protocol/hello.js";
+import { parseServerAnswer, type AcceptFrame } from "../protocol/server-answer.js";
+import { signHello } from "../protocol/signature.js";
+import { RateLimitedQueue, TokenBucket } from "../rate-limiter.js";
+import { DiagnosticsChannels, emptySnapshot, publish, startTelemetry, type TelemetrySnapshot } from "../telemetry.js";
+import { channelBindingOf, fingerprintMatches, tlsFactsOf, tlsHelloTags, type TlsFacts } from "../tls-facts.js";
+import { FramedChannel, type ChannelCloseInfo } from "../transport/channel.js";
+import { encodeFrame } from "../transport/frames.js";
+import { resolveClientOptions, type QWormholeClientOptions, type ResolvedClientOptions } from "./client-options.js";
+
+/** What the client knows once a connection is ready. */
+export interface ClientReadyInfo {
+  profile: "v1" | "legacy" | "bare";
+  /** The server's accept (v1 only). */
+  accept?: AcceptFrame;
+  /** TLS facts, when TLS is on. */
+  tls?: TlsFacts;
+}
+
+/** Client lifecycle, as reported by {@link QWormholeClient.statusChanges}. */
+export type ClientStatus =
+  | { type: "connecting"; attempt: number }
+  | { type: "ready"; info: ClientReadyInfo }
+  | { type: "disconnected"; error?: QWormholeError }
+  | { type: "reconnecting"; attempt: number; delayMs: number }
+  | { type: "closed"; error?: QWormholeError };
+
+/** Events of {@link QWormholeClient}. */
+export interface ClientEvents<TIn> {
+  /** TCP (and TLS) connected; the handshake follows. */
+  connect: [];
+  /** Handshake done: messages flow. */
+  ready: [info: ClientReadyInfo];
+  message: [data: TIn];
+  /** An open connection ended; `willReconnect` tells whether the client tries again. */
+  close: [info: { hadError: boolean; error?: QWormholeError; willReconnect: boolean }];
+  /** Emitted only when listened to: failures are also reported through `close` and `statusChanges`. */
+  error: [error: QWormholeError];
+  /** The idle timeout fired. */
+  timeout: [];
+  reconnecting: [info: { attempt: number; delayMs: number }];
+  backpressure: [info: { queuedBytes: number; threshold: number }];
+  drain: [];
+  telemetry: [snapshot: TelemetrySnapshot];
+}
+
+type State = "idle" | "connecting" | "open" | "waiting" | "closing" | "closed";
+type Payload = Uint8Array | string;
+
+const byteLength = (p: Payload): number => (typeof p === "string" ? Buffer.byteLength(p) : p.length);
+
+/** A QWH/1 client. */
+export class QWormholeClient<TIn = Buffer, TOut = unknown> extends EventEmitter<ClientEvents<TIn>> {
+  /** Validated options. */
+  readonly options: ResolvedClientOptions;
+  private readonly serialize: Serializer<TOut>;
+  private readonly deserialize: Deserializer<TIn>;
+  private state: State = "idle";
+  private socket: net.Socket | null = null;
+  private channel: FramedChannel | null = null;
+  private pending: Payload[] = [];
+  private pendingBytes = 0;
+  private attempt = 0;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private waiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
+  private readonly limiter: RateLimitedQueue<Payload> | null;
+  private readonly stats = emptySnapshot();
+  private telemetryTimer: NodeJS.Timeout | null = null;
+  private info: ClientReadyInfo | null = null;
+  private lastError: QWormholeError | undefined;
+  private peerMax = DEFAULT_MAX_FRAME_LENGTH;
+  private readonly iterators = new Set<AsyncQueue<unknown>>();
+  private drainWaiters: (() => void)[] = [];
+
+  constructor(options: QWormholeClientOptions<TIn, TOut>) {
+    super();
+    this.options = resolveClientOptions(options as QWormholeClientOptions<unknown, unknown>);
+    this.serialize = options.serializer ?? (defaultSerializer as Serializer<TOut>);
+    this.deserialize = options.deserializer ?? (bufferDeserializer as unknown as Deserializer<TIn>);
+    const o = this.options;
+    this.limiter =
+      o.rateLimitBytesPerSec > 0
+        ? new RateLimitedQueue(new TokenBucket(o.rateLimitBytesPerSec, o.rateLimitBurstBytes || o.rateLimitBytesPerSec), (p) => this.dispatch(p))
+        : null;
+    if (options.onTelemetry) {
+      const emit = options.onTelemetry;
+      this.telemetryTimer = startTelemetry(o.telemetryIntervalMs, () => this.telemetry(), (s) => {
+        emit(s);
+        this.emit("telemetry", s);
+      });
+    }
+  }
+
+  /** True while a connection is open (handshake done). */
+  get connected(): boolean {
+    return this.state === "open";
+  }
+
+  /** Facts of the current connection, or null when not connected. */
+  get connection(): ClientReadyInfo | null {
+    return this.state === "open" ? this.info : null;
+  }
+
+  /**
+   * Connects and completes the handshake. Retries per the reconnect policy;
+   * rejects on a terminal failure (version mismatch, TLS pin mismatch,
+   * policy rejection, ...), when attempts run out, or when `signal` aborts.
+   */
+  connect(options: { signal?: AbortSignal } = {}): Promise<void> {
+    if (this.state === "closing" || this.state === "closed") {
+      return Promise.reject(new QWormholeError("E_CLOSED", "client is closed"));
+    }
+    if (this.state === "open") return Promise.resolve();
+    const { signal } = options;
+    if (signal?.aborted) return Promise.reject(new QWormholeError("E_ABORTED", "connect aborted", { cause: signal.reason }));
+    const done = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
+    if (signal) {
+      const onAbort = () => {
+        this.destroy(new QWormholeError("E_ABORTED", "connect aborted", { cause: signal.reason }));
+      };
+      signal.addEventListener("abort", onAbort, { once: true });
+      void done.then(
+        () => signal.removeEventListener("abort", onAbort),
+        () => signal.removeEventListener("abort", onAbort),
+      );
+    }
+    if (this.state === "idle") this.startAttempt();
+    return done;
+  }
+
+  /**
+   * Sends one message. Returns false when the message had to wait (the
+   * connection is backpressured, rate limited or down); it is still sent in
+   * order. Throws E_FRAME_TOO_LARGE over the peer's maximum, E_QUEUE_FULL when
+   * the disconnected queue is full, E_NOT_CONNECTED with
+   * `requireConnectedForSend`, E_CLOSED after close.
+   */
+  send(data: TOut, options?: { priority?: number }): boolean {
+    if (this.state === "closing" || this.state === "closed") throw new QWormholeError("E_CLOSED", "client is closed");
+    let payload: Payload;
+    try {
+      payload = this.serialize(data);
+    } catch (err) {
+      throw err instanceof QWormholeError ? err : new QWormholeError("E_CODEC", `serializer failed: ${(err as Error).message}`, { cause: err });
+    }
+    if (this.limiter) {
+      const bytes = byteLength(payload);
+      this.checkSize(bytes);
+      return this.limiter.push(payload, bytes, options?.priority ?? 0) && this.state === "open";
+    }
+    return this.dispatch(payload);
+  }
+
+  private checkSize(bytes: number): void {
+    if (bytes > this.peerMax) {
+      throw new QWormholeError("E_FRAME_TOO_LARGE", `message of ${bytes} bytes exceeds the peer's maximum frame length ${this.peerMax}`);
+    }
+  }
+
+  private dispatch(payload: Payload): boolean {
+    const channel = this.channel;
+    if (channel !== null && this.pending.length === 0 && !channel.isBackpressured && this.state === "open") {
+      return channel.send(payload);
+    }
+    if (channel === null && this.options.requireConnectedForSend) throw new QWormholeError("E_NOT_CONNECTED", "not connected");
+    const bytes = byteLength(payload);
+    this.checkSize(bytes);
+    if (this.pending.length >= this.options.maxQueuedMessages || this.pendingBytes + bytes > this.options.maxQueuedBytes) {
+      throw new QWormholeError(
+        "E_QUEUE_FULL",
+        `send queue full (${this.pending.length} messages, ${this.pendingBytes} bytes; limits ${this.options.maxQueuedMessages}, ${this.options.maxQueuedBytes})`,
+      );
+    }
+    this.pending.push(payload);
+    this.pendingBytes += bytes;
+    return false;
+  }
+
+  /** Moves queued messages to the connection while it takes them. */
+  private flushPending(): void {
+    const channel = this.channel;
+    if (channel === null) return;
+    let i = 0;
+    try {
+      while (i < this.pending.length && !channel.isBackpressured) {
+        const p = this.pending[i++]!;
+        this.pendingBytes -= byteLength(p);
+        try {
+          channel.send(p);
+        } catch (err) {
+          // Too large for this peer's maximum: drop it, tell the application.
+          if ((err as QWormholeError).code !== "E_FRAME_TOO_LARGE") throw err;
+          this.stats.lostMessages++;
+          this.report(err as QWormholeError);
+        }
+      }
+    } finally {
+      this.pending.splice(0, i);
+    }
+    if (this.pending.length === 0 && (this.limiter === null || this.limiter.length === 0)) {
+      for (const w of this.drainWaiters.splice(0)) w();
+    }
+  }
+
+  /**
+   * Graceful close: queued messages are flushed to an open connection, a
+   * CLOSE frame is sent (when negotiated) and the peer's answer awaited for at
+   * most `drainTimeoutMs`. Messages still waiting for a connection are
+   * dropped (counted in telemetry). No reconnect follows.
+   */
+  async close(): Promise<void> {
+    if (this.state === "closed") return;
+    if (this.state === "closing") return new Promise((resolve) => this.once("close", () => resolve()));
+    this.state = "closing";
+    this.clearRetry();
+    const channel = this.channel;
+    if (channel) {
+      this.flushPending();
+      await channel.close("E_NORMAL_CLOSE");
+    } else {
+      this.socket?.destroy();
+    }
+    this.finalize();
+  }
+
+  /**
+   * Waits (at most `drainTimeoutMs`) until every queued and rate-limited
+   * message has been handed to an open connection, then closes gracefully.
+   */
+  async drain(): Promise<void> {
+    if (this.pending.length > 0 || (this.limiter?.length ?? 0) > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, this.options.drainTimeoutMs);
+        this.drainWaiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+    await this.close();
+  }
+
+  /** Closes at once, without a graceful drain. */
+  destroy(error?: QWormholeError): void {
+    if (this.state === "closed") return;
+    this.state = "closing";
+    this.clearRetry();
+    if (error) this.lastError = error;
+    this.socket?.destroy();
+    this.finalize();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  /** Received messages as an async iterable; it ends when the client closes for good. */
+  messages(): AsyncIterableIterator<TIn> {
+    const q: AsyncQueue<TIn> = new AsyncQueue(() => {
+      this.off("message", onMessage);
+      this.iterators.delete(q as AsyncQueue<unknown>);
+    });
+    const onMessage = (m: TIn) => q.push(m);
+    this.on("message", onMessage);
+    this.iterators.add(q as AsyncQueue<unknown>);
+    if (this.state === "closed") q.end();
+    return q;
+  }
+
+  /** Lifecycle changes as an async iterable; it ends after `closed`. */
+  statusChanges(): AsyncIterableIterator<ClientStatus> {
+    const q = new AsyncQueue<ClientStatus>(() => {
+      this.statusQueues.delete(q);
+    });
+    this.statusQueues.add(q);
+    if (this.state === "closed") q.end();
+    return q;
+  }
+
+  private readonly statusQueues = new Set<AsyncQueue<ClientStatus>>();
+
+  private status(s: ClientStatus): void {
+    for (const q of this.statusQueues) q.push(s);
+  }
+
+  /** A telemetry snapshot now. */
+  telemetry(): TelemetrySnapshot {
+    const c = this.channel?.counters;
+    const s = { ...this.stats, timestamp: Date.now() };
+    if (c) {
+      s.bytesIn += c.bytesIn;
+      s.bytesOut += c.bytesOut;
+      s.messagesIn += c.messagesIn;
+      s.messagesOut += c.messagesOut;
+      s.backpressureEvents += c.backpressureEvents;
+      s.drainEvents += c.drainEvents;
+    }
+    s.connections = this.state === "open" ? 1 : 0;
+    s.queueDepth = this.pending.length + (this.limiter?.length ?? 0);
+    s.queuedBytes = this.pendingBytes + (this.limiter?.bytes ?? 0) + (this.channel?.queuedBytes ?? 0);
+    return s;
+  }
+
+  private report(error: QWormholeError): void {
+    this.lastError = error;
+    if (this.listenerCount("error") > 0) this.emit("error", error);
+  }
+
+  private clearRetry(): void {
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+  }
+
+  private startAttempt(): void {
+    this.state = "connecting";
+    this.attempt++;
+    this.status({ type: "connecting", attempt: this.attempt });
+    const o = this.options;
+    let localAddress = o.localAddress;
+    if (o.interfaceName) {
+      try {
+        localAddress = resolveInterfaceAddress(o.interfaceName, o.host);
+      } catch (err) {
+        this.attemptFailed(err as QWormholeError, true);
+        return;
+      }
+    }
+    const base = { host: o.host, port: o.port, localAddress, localPort: o.localPort, noDelay: true, keepAlive: o.keepAlive, keepAliveInitialDelay: o.keepAliveDelayMs };
+    let socket: net.Socket;
+    if (o.tls) {
+      const t = o.tls;
+      socket = tls.connect({
+        ...t.extra,
+        ...base,
+        key: t.key,
+        cert: t.cert,
+        ca: t.ca,
+        passphrase: t.passphrase,
+        servername: t.servername ?? (net.isIP(o.host) ? undefined : o.host),
+        ALPNProtocols: t.alpnProtocols,
+        rejectUnauthorized: t.rejectUnauthorized ?? true,
+        minVersion: t.minVersion ?? "TLSv1.2",
+      });
+    } else {
+      socket = net.connect(base);
+    }
+    this.socket = socket;
+    let settled = false;
+    const fail = (err: QWormholeError, terminal = false) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      socket.destroy();
+      this.attemptFailed(err, terminal);
+    };
+    const timer = setTimeout(() => fail(new QWormholeError("E_CONNECT_TIMEOUT", `no connection to ${o.host}:${o.port} within ${o.connectTimeoutMs} ms`)), o.connectTimeoutMs);
+    socket.once(o.tls ? "secureConnect" : "connect", () => {
+      clearTimeout(timer);
+      this.emit("connect");
+      publish(DiagnosticsChannels.clientConnect, { host: o.host, port: o.port, attempt: this.attempt });
+      this.handshake(socket, fail, () => {
+        settled = true;
+      });
+    });
+    let tcpConnected = false;
+    let secured = false;
+    socket.once("connect", () => {
+      tcpConnected = true;
+    });
+    socket.once("secureConnect", () => {
+      secured = true;
+    });
+    socket.on("error", (err) => {
+      // Between TCP connect and secureConnect, an error is a failed TLS handshake (bad CA, host name, alert).
+      const code = o.tls && tcpConnected && !secured ? "E_TLS_HANDSHAKE" : "E_SOCKET";
+      fail(new QWormholeError(code, err.message, { cause: err }));
+    });
+    socket.once("close", () => fail(new QWormholeError("E_SOCKET", "connection closed during the handshake")));
+  }
+
+  /** Runs the handshake of the selected profile on a connected socket. */
+  private handshake(socket: net.Socket, fail: (e: QWormholeError, terminal?: boolean) => void, settle: () => void): void {
+    const o = this.options;
+    let facts: TlsFacts | undefined;
+    let exporter: Buffer | null = null;
+    if (o.tls) {
+      const ts = socket as tls.TLSSocket;
+      facts = tlsFactsOf(ts);
+      const pins = o.tls.pinnedFingerprints256;
+      if (pins && pins.length > 0 && !fingerprintMatches(facts.peerFingerprint256, pins)) {
+        fail(new QWormholeError("E_TLS_PIN_MISMATCH", `server certificate ${facts.peerFingerprint256 ?? "(none)"} matches no pinned fingerprint`), true);
+        return;
+      }
+      exporter = channelBindingOf(ts);
+    }
+    const tags = { ...o.handshakeTags, ...(facts ? tlsHelloTags(facts) : {}) };
+    const hasTags = Object.keys(tags).length > 0;
+    if (o.handshakeProfile === "bare") {
+      settle();
+      this.open(socket, { profile: "bare", ...(facts ? { tls: facts } : {}) }, [], DEFAULT_MAX_FRAME_LENGTH);
+      return;
+    }
+    if (o.handshakeProfile === "legacy") {
+      const hello = buildLegacyHello({ ...(o.protocolVersion !== undefined ? { version: o.protocolVersion } : {}), ...(hasTags ? { tags } : {}) });
+      socket.write(encodeFrame(encodeHandshakeJson(hello)));
+      settle();
+      this.open(socket, { profile: "legacy", ...(facts ? { tls: facts } : {}) }, [], DEFAULT_MAX_FRAME_LENGTH);
+      return;
+    }
+    let hello = buildHello({
+      features: o.features,
+      maxFrameLength: o.maxFrameLength,
+      ...(o.protocolVersion !== undefined ? { version: o.protocolVersion } : {}),
+      ...(hasTags ? { tags } : {}),
+    });
+    if (o.handshakeSigner) hello = signHello(hello, o.handshakeSigner, { exporter });
+    const timer = setTimeout(() => fail(new QWormholeError("E_HANDSHAKE_TIMEOUT", `no answer to the hello within ${o.handshakeTimeoutMs} ms`)), o.handshakeTimeoutMs);
+    let leftover: Buffer[] = [];
+    let opened = false;
+    const decoder = new FrameDecoder(
+      {
+        onMessage: (payload) => {
+          const answer = parseServerAnswer(payload, { qwh: QWH_VERSION, features: o.features });
+          clearTimeout(timer);
+          if (answer.outcome === "reject") {
+            const err = new HandshakeRejectedError(answer.reject.code, answer.reject.reason);
+            this.stats.handshakeRejections++;
+            fail(err, isTerminalErrorCode(err.code));
+            return;
+          }
+          decoder.switchToRaw();
+          opened = true;
+          socket.off("data", onData);
+          settle();
+          this.open(socket, { profile: "v1", accept: answer.accept, ...(facts ? { tls: facts } : {}) }, answer.accept.features, answer.accept.maxFrameLength);
+        },
+        onControl: () => undefined,
+        onRaw: (chunk) => leftover.push(chunk),
+      },
+      { maxFrameLength: MAX_HANDSHAKE_LENGTH, control: false, oversizeCode: "E_HANDSHAKE_TOO_LARGE" },
+    );
+    const onData = (chunk: Buffer) => {
+      try {
+        leftover = [];
+        decoder.push(chunk);
+        if (opened && leftover.length > 0) for (const c of leftover) this.channel?.receive(c);
+      } catch (err) {
+        clearTimeout(timer);
+        const e = err instanceof QWormholeError ? err : new QWormholeError("E_INTERNAL", String(err));
+        fail(e, isTerminalErrorCode(e.code));
+      }
+    };
+    socket.on("data", onData);
+    socket.once("end", () => {
+      if (!opened) clearTimeout(timer);
+    });
+    socket.write(encodeFrame(encodeHandshakeJson(hello)));
+  }
+
+  private open(socket: net.Socket, info: ClientReadyInfo, features: readonly string[], peerMax: number): void {
+    const o = this.options;
+    this.peerMax = peerMax;
+    const channel = new FramedChannel(
+      socket,
+      {
+        framing: o.framing,
+        features,
+        maxFrameLength: o.maxFrameLength,
+        peerMaxFrameLength: peerMax,
+        heartbeatIntervalMs: o.heartbeatIntervalMs,
+        heartbeatMissedLimit: o.heartbeatMissedLimit,
+        drainTimeoutMs: o.drainTimeoutMs,
+        highWaterMarkBytes: o.highWaterMarkBytes,
+        maxBackpressureBytes: 0,
+        pauseReadingOnBackpressure: false,
+        idleTimeoutMs: o.idleTimeoutMs,
+      },
+      {
+        message: (payload) => this.onMessage(payload),
+        closed: (ci) => this.onChannelClosed(channel, ci),
+        backpressure: (queuedBytes) => this.emit("backpressure", { queuedBytes, threshold: o.highWaterMarkBytes }),
+        drain: () => {
+          this.flushPending();
+          this.emit("drain");
+        },
+        timeout: () => this.emit("timeout"),
+      },
+    );
+    this.channel = channel;
+    // Bytes that followed the accept in the same chunk are forwarded by the handshake reader.
+    socket.on("data", (chunk: Buffer) => channel.receive(chunk));
+    this.state = "open";
+    this.attempt = 0;
+    this.info = info;
+    this.flushPending();
+    publish(DiagnosticsChannels.clientReady, { profile: info.profile });
+    this.status({ type: "ready", info });
+    this.emit("ready", info);
+    for (const w of this.waiters.splice(0)) w.resolve();
+  }
+
+  private onMessage(payload: Buffer): void {
+    let data: TIn;
+    try {
+      data = this.deserialize(payload);
+    } catch (err) {
+      this.report(err instanceof QWormholeError ? err : new QWormholeError("E_CODEC", `deserializer failed: ${(err as Error).message}`, { cause: err }));
+      return;
+    }
+    this.emit("message", data);
+  }
+
+  private onChannelClosed(channel: FramedChannel, ci: ChannelCloseInfo): void {
+    const c = channel.counters;
+    this.stats.bytesIn += c.bytesIn;
+    this.stats.bytesOut += c.bytesOut;
+    this.stats.messagesIn += c.messagesIn;
+    this.stats.messagesOut += c.messagesOut;
+    this.stats.backpressureEvents += c.backpressureEvents;
+    this.stats.drainEvents += c.drainEvents;
+    this.stats.lostMessages += ci.lostMessages;
+    if (this.channel !== channel) return; // already finalized (destroy)
+    this.channel = null;
+    this.socket = null;
+    let error = ci.error;
+    if (!error && ci.peerClose && ci.peerClose.code !== "E_NORMAL_CLOSE") {
+      error = new QWormholeError(ci.peerClose.code as never, `server closed the connection: ${ci.peerClose.code}${ci.peerClose.reason ? ` (${ci.peerClose.reason})` : ""}`);
+    }
+    if (this.state === "closing" || this.state === "closed") return; // close() finalizes
+    const terminal = error !== undefined && isTerminalErrorCode(error.code);
+    const willReconnect = this.options.reconnect.enabled && !terminal && this.attempt < this.options.reconnect.maxAttempts;
+    if (error) this.report(error);
+    publish(DiagnosticsChannels.clientClose, { error: error?.code, willReconnect });
+    this.status(error ? { type: "disconnected", error } : { type: "disconnected" });
+    this.emit("close", error ? { hadError: true, error, willReconnect } : { hadError: false, willReconnect });
+    if (willReconnect) this.scheduleRetry();
+    else this.finalize();
+  }
+
+  private attemptFailed(error: QWormholeError, terminal: boolean): void {
+    this.socket = null;
+    if (this.state === "closing" || this.state === "closed") return;
+    this.report(error);
+    const r = this.options.reconnect;
+    if (!terminal && r.enabled && this.attempt < r.maxAttempts) {
+      this.scheduleRetry();
+      return;
+    }
+    this.finalize();
+  }
+
+  private scheduleRetry(): void {
+    const delayMs = backoffDelay(this.attempt + 1, this.options.reconnect);
+    this.state = "waiting";
+    this.stats.reconnects++;
+    publish(DiagnosticsChannels.clientReconnecting, { attempt: this.attempt + 1, delayMs });
+    this.status({ type: "reconnecting", attempt: this.attempt + 1, delayMs });
+    this.emit("reconnecting", { attempt: this.attempt + 1, delayMs });
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      if (this.state === "waiting") this.startAttempt();
+    }, delayMs);
+  }
+
+  private finalize(): void {
+    if (this.state === "closed") return;
+    const wasOpen = this.channel !== null;
+    this.state = "closed";
+    this.clearRetry();
+    if (this.telemetryTimer) clearInterval(this.telemetryTimer);
+    this.stats.lostMessages += this.pending.length + (this.limiter?.clear().length ?? 0);
+    this.pending = [];
+    this.pendingBytes = 0;
+    for (const w of this.drainWaiters.splice(0)) w();
+    const error = this.lastError;
+    for (const w of this.waiters.splice(0)) w.reject(error ?? new QWormholeError("E_CLOSED", "client closed before it connected"));
+    if (wasOpen || this.info) {
+      this.emit("close", error && this.state !== "closed" ? { hadError: true, error, willReconnect: false } : { hadError: false, willReconnect: false });
+    }
+    this.channel = null;
+    for (const q of this.iterators) q.end();
+    this.status(error ? { type: "closed", error } : { type: "closed" });
+    for (const q of this.statusQueues) q.end();
+  }
+}

@@ -1,0 +1,86 @@
+/**
+ * Server options, defaults and validation.
+ * @packageDocumentation
+ */
+import { intOption, invalidOption, numberOption, resolveCommonOptions, type CommonOptions, type ResolvedCommonOptions } from "../options.js";
+import type { TlsFacts } from "../tls-facts.js";
+import type { HandshakeSnapshot } from "./server-connection.js";
+
+/** What `allowConnection` sees of a new connection, before any byte is read. */
+export interface IncomingConnectionInfo {
+  remoteAddress: string | undefined;
+  remotePort: number | undefined;
+  localPort: number | undefined;
+  tls?: TlsFacts;
+}
+
+/** Options of {@link QWormholeServer}. */
+export interface QWormholeServerOptions<TIn = Buffer, TOut = unknown> extends CommonOptions<TIn, TOut> {
+  /** Address to listen on. Default: all interfaces. */
+  host?: string;
+  /** Port; 0 picks a free one. */
+  port?: number;
+  /** Most open connections (with pending handshakes). Default Infinity. */
+  maxClients?: number;
+  /** Most connections still in the handshake. Default 1024. */
+  maxPendingHandshakes?: number;
+  /** Admission hook, run before the handshake; false refuses with E_POLICY_REJECTED. */
+  allowConnection?: (info: IncomingConnectionInfo) => boolean | Promise<boolean>;
+  /** Handshake policy hook, run before any message is delivered; false refuses with E_POLICY_REJECTED. */
+  verifyHandshake?: (handshake: HandshakeSnapshot) => boolean | Promise<boolean>;
+  /** Unsent bytes at which a connection that will not read is closed with E_BACKPRESSURE. Default 5 MiB; 0 disables. */
+  maxBackpressureBytes?: number;
+  /** Serve 0.3 hellos (no accept frame). Default false. */
+  allowLegacy?: boolean;
+  /** Refuse unsigned v1 hellos with E_SIGNATURE_REQUIRED. Default false. */
+  requireSignedHandshake?: boolean;
+  /** Freshness window of signed hellos, in ms. Default 30000. */
+  signatureWindowMs?: number;
+  /** Offer the `control` feature. Default true. */
+  control?: boolean;
+  /** Extra features to accept when offered. */
+  features?: string[];
+  reusePort?: boolean;
+  allowHalfOpen?: boolean;
+  backlog?: number;
+}
+
+/** Server options with defaults applied. */
+export interface ResolvedServerOptions extends ResolvedCommonOptions {
+  host: string | undefined;
+  port: number;
+  maxClients: number;
+  maxPendingHandshakes: number;
+  maxBackpressureBytes: number;
+  allowLegacy: boolean;
+  requireSignedHandshake: boolean;
+  features: string[];
+  reusePort: boolean;
+  allowHalfOpen: boolean;
+  backlog: number | undefined;
+}
+
+/** Validates server options once, naming the option at fault. */
+export function resolveServerOptions(o: QWormholeServerOptions<unknown, unknown>): ResolvedServerOptions {
+  if (o === null || typeof o !== "object") invalidOption("options", "an object", o);
+  const common = resolveCommonOptions(o);
+  if (o.allowConnection !== undefined && typeof o.allowConnection !== "function") invalidOption("allowConnection", "a function", o.allowConnection);
+  if (o.verifyHandshake !== undefined && typeof o.verifyHandshake !== "function") invalidOption("verifyHandshake", "a function", o.verifyHandshake);
+  const features = new Set(o.features ?? []);
+  if (o.control !== false && common.framing === "length-prefixed") features.add("control");
+  return {
+    ...common,
+    signatureWindowMs: intOption("signatureWindowMs", o.signatureWindowMs, common.signatureWindowMs, 1),
+    host: o.host,
+    port: intOption("port", o.port, 0, 0, 65535),
+    maxClients: numberOption("maxClients", o.maxClients, Infinity, true),
+    maxPendingHandshakes: numberOption("maxPendingHandshakes", o.maxPendingHandshakes, 1024, true),
+    maxBackpressureBytes: intOption("maxBackpressureBytes", o.maxBackpressureBytes, 5 * 1024 * 1024),
+    allowLegacy: o.allowLegacy ?? false,
+    requireSignedHandshake: o.requireSignedHandshake ?? false,
+    features: [...features],
+    reusePort: o.reusePort ?? false,
+    allowHalfOpen: o.allowHalfOpen ?? false,
+    backlog: o.backlog === undefined ? undefined : intOption("backlog", o.backlog, 511, 0),
+  };
+}

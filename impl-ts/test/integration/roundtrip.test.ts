@@ -1,0 +1,54 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { jsonDeserializer, textDeserializer, QWormholeServer, QWormholeClient } from "../../src/index.js";
+import { collect, startClient, startServer } from "./helpers.js";
+
+const cleanup: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const c of cleanup.splice(0).reverse()) await c();
+});
+
+function track<T extends QWormholeServer<any, any> | QWormholeClient<any, any>>(x: T): T {
+  cleanup.push(() => (x instanceof QWormholeServer ? x.close() : x.destroy()));
+  return x;
+}
+
+describe("client and server over TCP on 127.0.0.1", () => {
+  it("handshake then echo of text messages", async () => {
+    const { server, port } = await startServer<string, string>({ deserializer: textDeserializer });
+    track(server);
+    server.on("message", ({ client, data }) => client.send(`echo:${data}`));
+    const client = track(await startClient<string, string>(port, { deserializer: textDeserializer }));
+    expect(client.connection?.accept?.features).toEqual(["control"]);
+    const got = collect<string>(client, "message", 3);
+    client.send("a");
+    client.send("b");
+    client.send("");
+    expect(await got).toEqual(["echo:a", "echo:b", "echo:"]);
+    expect(server.getConnectionCount()).toBe(1);
+  });
+
+  it("JSON messages both ways", async () => {
+    const { server, port } = await startServer({ deserializer: jsonDeserializer });
+    track(server);
+    server.on("message", ({ client, data }) => client.send({ got: data }));
+    const client = track(await startClient(port, { deserializer: jsonDeserializer }));
+    const got = collect(client, "message", 1);
+    client.send({ n: 1, s: "x" });
+    expect(await got).toEqual([{ got: { n: 1, s: "x" } }]);
+  });
+
+  it("graceful close delivers everything sent before it", async () => {
+    const { server, port } = await startServer({ deserializer: textDeserializer });
+    track(server);
+    const received: string[] = [];
+    server.on("message", ({ data }) => received.push(data as string));
+    const closed = collect(server, "clientClosed", 1);
+    const client = await startClient(port);
+    for (let i = 0; i < 1000; i++) client.send(`m${i}`);
+    await client.close();
+    const [ev] = await closed;
+    expect((ev as { hadError: boolean }).hadError).toBe(false);
+    expect(received.length).toBe(1000);
+    expect(received[999]).toBe("m999");
+  });
+});
