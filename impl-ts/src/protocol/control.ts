@@ -86,17 +86,22 @@ export function encodeControlFrame(type: number, body: Uint8Array = EMPTY): Buff
   return frame;
 }
 
-/** The CLOSE body bytes: the canonical JSON of `{code, reason?}`. */
+/**
+ * The CLOSE body bytes: the canonical JSON of `{code, reason?}`. A reason
+ * longer than 256 code points, or too long for the 1024-byte control frame,
+ * is shortened at a code-point boundary (QWH-CLOSE-007).
+ */
 export function encodeCloseBody(info: CloseInfo): Buffer {
   if (!ERROR_CODE_PATTERN.test(info.code)) {
     throw new QWormholeError("E_INVALID_CONTROL_FRAME", `invalid close code ${JSON.stringify(info.code)}`);
   }
-  if (info.reason !== undefined && codePointLength(info.reason) > HelloLimits.maxReasonCodePoints) {
-    throw new QWormholeError("E_INVALID_CONTROL_FRAME", "close reason longer than 256 code points");
+  if (info.reason === undefined) return Buffer.from(canonicalJson({ code: info.code }), "utf8");
+  let points = Array.from(info.reason).slice(0, HelloLimits.maxReasonCodePoints);
+  for (;;) {
+    const body = Buffer.from(canonicalJson({ code: info.code, reason: points.join("") }), "utf8");
+    if (body.length < MAX_CONTROL_LENGTH) return body;
+    points = points.slice(0, -1);
   }
-  const obj: { [key: string]: string } = { code: info.code };
-  if (info.reason !== undefined) obj["reason"] = info.reason;
-  return Buffer.from(canonicalJson(obj), "utf8");
 }
 
 const EMPTY = new Uint8Array(0);

@@ -39,3 +39,15 @@ export class HandshakeRejectedError extends QWormholeError {
     this.reason = reason;
   }
 }
+
+/** A first frame that is not an acceptable hello; `legacy` tells that it was 0.3-shaped (no "features"). */
+export class InvalidHelloError extends ProtocolError {
+  constructor(
+    code: "E_INVALID_HANDSHAKE" | "E_LEGACY_NOT_ALLOWED",
+    message: string,
+    /** True for a hello without "features": a refusal closes without a frame under the legacy profile. */
+    readonly legacy: boolean,
+  ) {
+    super(code, message);
+  }
+}

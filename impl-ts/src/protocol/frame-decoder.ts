@@ -49,6 +49,8 @@ export class FrameDecoder {
   private partialFilled = 0;
   private partialIsControl = false;
   private failure: QWormholeError | null = null;
+  // Set once data frames are no longer allowed (after the peer's CLOSE).
+  private refusal: { code: "E_PROTOCOL_ERROR"; message: string } | null = null;
 
   constructor(
     private sink: FrameSink,
@@ -66,6 +68,15 @@ export class FrameDecoder {
     this.maxFrameLength = max;
     this.control = limits.control;
     this.oversizeCode = limits.oversizeCode ?? "E_FRAME_TOO_LARGE";
+  }
+
+  /**
+   * Refuses every further data frame with `code`, raised on its header.
+   * Folded into the length check (maximum -1), so it costs nothing per frame.
+   */
+  refuseDataFrames(message: string): void {
+    this.refusal = { code: "E_PROTOCOL_ERROR", message };
+    this.maxFrameLength = -1;
   }
 
   /** Replaces the sink (e.g. once the handshake is over). */
@@ -178,6 +189,7 @@ export class FrameDecoder {
       } else {
         length = header;
         if (length > this.maxFrameLength) {
+          if (this.refusal) throw new ProtocolError(this.refusal.code, this.refusal.message);
           throw new ProtocolError(this.oversizeCode, `frame length ${length} exceeds the maximum ${this.maxFrameLength}`);
         }
       }

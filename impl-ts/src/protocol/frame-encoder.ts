@@ -27,6 +27,10 @@ function writeHeader(buf: Buffer, off: number, value: number): void {
   buf[off + 3] = value & 0xff;
 }
 
+function closedError(): QWormholeError {
+  return new QWormholeError("E_CLOSED", "a CLOSE was sent; only PONG may follow");
+}
+
 /** Encodes frames into batches for one connection. */
 export class FrameEncoder {
   private peerMax: number;
@@ -37,6 +41,7 @@ export class FrameEncoder {
   private slabPos = 0; // first free byte
   private parts: Buffer[] = [];
   private pending = 0;
+  private closeSent = false;
 
   constructor(options: FrameEncoderOptions = {}) {
     this.peerMax = options.peerMaxFrameLength ?? DEFAULT_MAX_FRAME_LENGTH;
@@ -68,6 +73,7 @@ export class FrameEncoder {
    * the payload exceeds the peer's maximum.
    */
   addData(payload: Uint8Array): void {
+    if (this.closeSent) throw closedError();
     const length = payload.length;
     if (length > this.peerMax) {
       throw new QWormholeError("E_FRAME_TOO_LARGE", `message of ${length} bytes exceeds the peer's maximum frame length ${this.peerMax}`);
@@ -94,6 +100,7 @@ export class FrameEncoder {
    * when it fits the slab.
    */
   addText(text: string): void {
+    if (this.closeSent) throw closedError();
     const worst = text.length * 3;
     if (worst >= this.copyThreshold) {
       this.addData(Buffer.from(text, "utf8"));
@@ -121,6 +128,7 @@ export class FrameEncoder {
 
   /** Appends a PING. */
   addPing(body?: Uint8Array): void {
+    if (this.closeSent) throw closedError();
     this.addControl(ControlType.PING, body);
   }
 
@@ -131,7 +139,14 @@ export class FrameEncoder {
 
   /** Appends a CLOSE with the canonical JSON body. */
   addClose(info: CloseInfo): void {
+    if (this.closeSent) throw closedError();
     this.addControl(ControlType.CLOSE, encodeCloseBody(info));
+    this.closeSent = true;
+  }
+
+  /** True once a CLOSE was encoded: only PONGs may follow (QWH-CLOSE-002). */
+  get closed(): boolean {
+    return this.closeSent;
   }
 
   /** Appends bytes as they are (raw mode; no frame). */

@@ -72,14 +72,8 @@ export class FrameReceiver {
       case "close":
         if (this.peerClosed) throw new ProtocolError("E_PROTOCOL_ERROR", "second CLOSE frame");
         this.peerClosed = true;
-        // After the peer's CLOSE a data frame is a violation; swapping the sink
-        // keeps that check off the per-message path.
-        this.decoder.setSink({
-          onMessage: () => {
-            throw new ProtocolError("E_PROTOCOL_ERROR", "data frame after CLOSE");
-          },
-          onControl: (p) => this.onControl(p),
-        });
+        // After the peer's CLOSE a data frame is a violation, caught on its header.
+        this.decoder.refuseDataFrames("data frame after CLOSE");
         this.handlers.onClose(event.reason === undefined ? { code: event.code } : { code: event.code, reason: event.reason });
         return;
     }

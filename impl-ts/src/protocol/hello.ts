@@ -5,7 +5,7 @@
  */
 import { canonicalJson } from "./canonical-json.js";
 import { QWH_VERSION } from "./constants.js";
-import { ProtocolError } from "./errors.js";
+import { InvalidHelloError } from "./errors.js";
 import { checkAppVersion, checkFeatures, checkMaxFrameLength, checkTags, parseQwhVersion, toTags, type QwhVersion, type Tags } from "./fields.js";
 import { parseSignatureMember, type HelloSignature } from "./signature.js";
 import { containsNonInteger, isJsonObject, parseStrictJson, type JsonValue } from "./strict-json.js";
@@ -20,7 +20,10 @@ export interface HelloV1 {
   version?: string;
   tags?: Tags;
   maxFrameLength?: number;
+  /** The well-formed signature, when the hello carries one. */
   sig?: HelloSignature;
+  /** Why a present "sig" object is malformed (reported at the signature step, not as a shape error). */
+  sigMalformed?: string;
   /** The hello object exactly as received, for signature verification. */
   raw: { [key: string]: JsonValue };
 }
@@ -36,8 +39,8 @@ export interface HelloLegacy {
 /** A validated hello of either profile. */
 export type ParsedHello = HelloV1 | HelloLegacy;
 
-function invalid(reason: string): never {
-  throw new ProtocolError("E_INVALID_HANDSHAKE", `invalid hello: ${reason}`);
+function invalid(reason: string, legacy = false): never {
+  throw new InvalidHelloError("E_INVALID_HANDSHAKE", `invalid hello: ${reason}`, legacy);
 }
 
 /**
@@ -76,22 +79,23 @@ export function parseHello(payload: Uint8Array, options: { legacyAllowed: boolea
   if (obj["tags"] !== undefined) hello.tags = toTags(obj["tags"] as { [key: string]: JsonValue });
   if (obj["maxFrameLength"] !== undefined) hello.maxFrameLength = obj["maxFrameLength"] as number;
   if (obj["sig"] !== undefined) {
+    if (!isJsonObject(obj["sig"])) invalid("sig is not an object");
     const sig = parseSignatureMember(obj["sig"]);
-    if (typeof sig === "string") invalid(sig);
-    hello.sig = sig;
+    if (typeof sig === "string") hello.sigMalformed = sig;
+    else hello.sig = sig;
   }
   return hello;
 }
 
 function parseLegacy(obj: { [key: string]: JsonValue }, legacyAllowed: boolean): HelloLegacy {
   const version = obj["version"];
-  if (version !== undefined && typeof version !== "string") invalid("version is not a string");
+  if (version !== undefined && typeof version !== "string") invalid("version is not a string", true);
   const tags = obj["tags"];
   if (tags !== undefined) {
     const reason = checkTags(tags, true);
-    if (reason) invalid(reason);
+    if (reason) invalid(reason, true);
   }
-  if (!legacyAllowed) throw new ProtocolError("E_LEGACY_NOT_ALLOWED", "0.3 hello (no features member) and the legacy profile is not enabled");
+  if (!legacyAllowed) throw new InvalidHelloError("E_LEGACY_NOT_ALLOWED", "0.3 hello (no features member) and the legacy profile is not enabled", true);
   const hello: HelloLegacy = { profile: "legacy", raw: obj };
   if (version !== undefined) hello.version = version;
   if (tags !== undefined) hello.tags = toTags(tags as { [key: string]: JsonValue });

@@ -6,7 +6,7 @@
  */
 import { DEFAULT_MAX_FRAME_LENGTH, DEFAULT_SIGNATURE_WINDOW_MS, Feature, QWH_VERSION } from "./constants.js";
 import type { WireErrorCode } from "./error-codes.js";
-import { ProtocolError } from "./errors.js";
+import { InvalidHelloError, type ProtocolError } from "./errors.js";
 import { parseQwhVersion, type QwhVersion, type Tags } from "./fields.js";
 import { parseHello, type HelloLegacy, type HelloV1, type ParsedHello } from "./hello.js";
 import type { AcceptFrame } from "./server-answer.js";
@@ -33,6 +33,8 @@ export interface ServerHandshakePolicy {
   replayCache?: ReplayCache | null;
   /** Clock, in ms since the epoch. */
   now?: () => number;
+  /** Step 8: checks "tls"-prefixed tags against the TLS session; returns a reason on mismatch. */
+  checkTlsTags?: (tags: Tags | undefined) => string | null;
 }
 
 /** The outcome of {@link decideHandshake}. */
@@ -41,7 +43,7 @@ export type HandshakeDecision =
   | { type: "legacy"; hello: HelloLegacy }
   | { type: "reject"; code: WireErrorCode; reason: string; hello?: ParsedHello }
   /** A refused 0.3 hello: close without any frame (a 0.3 client cannot read one). */
-  | { type: "close"; code: WireErrorCode; reason: string; hello: HelloLegacy };
+  | { type: "close"; code: WireErrorCode; reason: string; hello?: HelloLegacy };
 
 /** Major of an application version: its leading decimal digits before the first ".", or null. */
 function appMajor(v: string): string | null {
@@ -57,13 +59,21 @@ export function appVersionsCompatible(server: string, client: string): boolean {
   return a === b;
 }
 
-/** Decides the answer to the hello in `payload`. Never throws for peer input. */
+/**
+ * Decides the answer to the hello in `payload`, running the checks in the
+ * order of spec section 8.1 (the policy hook, step 10, is the caller's).
+ * Never throws for peer input.
+ */
 export function decideHandshake(payload: Uint8Array, policy: ServerHandshakePolicy): HandshakeDecision {
   let hello: ParsedHello;
   try {
     hello = parseHello(payload, { legacyAllowed: policy.legacyAllowed ?? false });
   } catch (err) {
     const e = err as ProtocolError;
+    // A malformed 0.3 hello on a legacy listener is refused like any 0.3 hello: without a frame.
+    if (e instanceof InvalidHelloError && e.legacy && policy.legacyAllowed && e.code === "E_INVALID_HANDSHAKE") {
+      return { type: "close", code: e.code, reason: e.message };
+    }
     return { type: "reject", code: e.code as WireErrorCode, reason: e.message };
   }
   const framing = policy.framing ?? "length-prefixed";
@@ -88,19 +98,22 @@ export function decideHandshake(payload: Uint8Array, policy: ServerHandshakePoli
   if (policy.version !== undefined && (hello.version === undefined || !appVersionsCompatible(policy.version, hello.version))) {
     return reject("E_VERSION_MISMATCH", `application version ${hello.version ?? "(none)"} does not match ${policy.version}`);
   }
-  if (hello.sig !== undefined) {
-    const code = verifyHelloSignature(hello.raw, hello.sig, {
+  const tlsMismatch = policy.checkTlsTags?.(hello.tags) ?? null;
+  if (tlsMismatch) return reject("E_TLS_PIN_MISMATCH", tlsMismatch);
+  const sig = hello.sig ?? hello.sigMalformed;
+  if (sig === undefined) {
+    if (policy.requireSignature) return reject("E_SIGNATURE_REQUIRED", "this server requires a signed hello");
+  } else {
+    const code = verifyHelloSignature(hello.raw, sig, {
       now: policy.now ? policy.now() : Date.now(),
       windowMs: policy.signatureWindowMs ?? DEFAULT_SIGNATURE_WINDOW_MS,
       exporter: policy.exporter ?? null,
       replayCache: policy.replayCache ?? null,
     });
-    if (code) return reject(code, "hello signature does not verify");
-  } else if (policy.requireSignature) {
-    return reject("E_SIGNATURE_REQUIRED", "this server requires a signed hello");
+    if (code) return reject(code, typeof sig === "string" ? `malformed sig: ${sig}` : "hello signature does not verify");
   }
-  const enabled = new Set(policy.features);
-  if (framing === "none") enabled.add(Feature.RAW);
+  // Raw framing carries no control frames; "raw" is enabled exactly when the framing is "none".
+  const enabled = new Set(framing === "none" ? [Feature.RAW] : policy.features.filter((f) => f !== Feature.RAW));
   enabled.delete(Feature.RESUME); // reserved in 1.0
   const accept: AcceptFrame = {
     qwh: `${mine.major}.${Math.min(hello.qwhVersion.minor, mine.minor)}`,

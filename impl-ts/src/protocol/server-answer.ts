@@ -89,6 +89,9 @@ export function parseServerAnswer(payload: Uint8Array, offered: OfferedHandshake
   for (const f of features) {
     if (!offered.features.includes(f)) throw new ProtocolError("E_PROTOCOL_ERROR", `server accepted feature ${f}, which was not offered`);
   }
+  if (offered.features.includes("raw") && !features.includes("raw")) {
+    throw new ProtocolError("E_FRAMING_MISMATCH", "raw framing was offered and the server did not accept it");
+  }
   const accept: AcceptFrame = { qwh: obj["qwh"] as string, features: [...features], maxFrameLength: obj["maxFrameLength"] as number };
   if (obj["tags"] !== undefined) accept.tags = toTags(obj["tags"] as { [key: string]: JsonValue });
   if (obj["version"] !== undefined) accept.version = obj["version"] as string;

@@ -42,11 +42,11 @@ export function parseSignatureMember(v: JsonValue | undefined): HelloSignature |
   if (!isJsonObject(v)) return "sig is not an object";
   const { alg, key, nonce, ts, value, cb } = v;
   if (typeof alg !== "string") return "sig.alg is not a string";
+  if (typeof ts !== "number" || ts < 0) return "sig.ts is not a non-negative integer";
   const keyBytes = typeof key === "string" ? decodeBase64Url(key) : null;
   if (keyBytes?.length !== 32) return "sig.key is not 32 bytes of base64url";
   const nonceBytes = typeof nonce === "string" ? decodeBase64Url(nonce) : null;
   if (!nonceBytes || nonceBytes.length < 16 || nonceBytes.length > 32) return "sig.nonce is not 16..32 bytes of base64url";
-  if (typeof ts !== "number" || ts < 0) return "sig.ts is not a non-negative integer";
   const valueBytes = typeof value === "string" ? decodeBase64Url(value) : null;
   if (valueBytes?.length !== 64) return "sig.value is not 64 bytes of base64url";
   if (cb !== undefined && typeof cb !== "string") return "sig.cb is not a string";
@@ -70,24 +70,32 @@ export function helloSignedBytes(hello: { [key: string]: JsonValue }, exporter?:
 }
 
 /**
- * Remembers (key, nonce) pairs seen inside the freshness window. Bounded: a
- * pair is forgotten once its hello could no longer pass the timestamp check.
+ * Remembers (key, nonce) pairs of verified hellos while their timestamp is
+ * inside the window. Bounded: past `maxEntries` (after dropping expired
+ * pairs) it refuses to record, and the hello is refused (E_RATE_LIMITED).
  */
 export class ReplayCache {
   private readonly seen = new Map<string, number>();
 
-  constructor(private readonly windowMs = DEFAULT_SIGNATURE_WINDOW_MS) {}
+  constructor(
+    private readonly windowMs = DEFAULT_SIGNATURE_WINDOW_MS,
+    private readonly maxEntries = 100_000,
+  ) {}
 
-  /** True when the pair was seen and has not expired. */
+  /** True when the pair was seen and is still remembered. */
   has(key: string, nonce: string, now: number): boolean {
     const expiry = this.seen.get(`${key}.${nonce}`);
     return expiry !== undefined && expiry >= now;
   }
 
-  /** Records a pair; it is kept until `ts + 2 * window`, past any acceptable replay. */
-  add(key: string, nonce: string, ts: number, now: number): void {
-    if (this.seen.size > 1024) this.prune(now);
-    this.seen.set(`${key}.${nonce}`, Math.max(ts, now) + 2 * this.windowMs);
+  /** Records a pair until `ts + window` (past it, the timestamp check refuses the hello anyway). Returns false when full. */
+  add(key: string, nonce: string, ts: number, now: number): boolean {
+    if (this.seen.size >= this.maxEntries) {
+      this.prune(now);
+      if (this.seen.size >= this.maxEntries) return false;
+    }
+    this.seen.set(`${key}.${nonce}`, ts + this.windowMs);
+    return true;
   }
 
   /** Number of remembered pairs. */
@@ -110,30 +118,33 @@ export interface SignatureCheck {
 }
 
 /**
- * Verifies a signed hello. Order: algorithm and binding, signature, freshness,
- * replay (a forged hello never enters the replay cache). Returns null when it
- * verifies, else the registry code to reject with.
+ * Verifies the "sig" of a v1 hello in the spec's order (section 11.4):
+ * well-formed, algorithm, binding, freshness, signature, replay, record.
+ * `sig` is the parsed member or, when malformed, the reason. Returns null
+ * when it verifies, else the code to reject with.
  */
 export function verifyHelloSignature(
   hello: { [key: string]: JsonValue },
-  sig: HelloSignature,
+  sig: HelloSignature | string,
   check: SignatureCheck,
 ): WireErrorCode | null {
+  if (typeof sig === "string") return "E_INVALID_HANDSHAKE_SIGNATURE";
   if (sig.alg !== "ed25519") return "E_INVALID_HANDSHAKE_SIGNATURE";
   if (sig.cb !== undefined && (sig.cb !== "tls-exporter" || !check.exporter)) return "E_INVALID_HANDSHAKE_SIGNATURE";
+  const windowMs = check.windowMs ?? DEFAULT_SIGNATURE_WINDOW_MS;
+  if (Math.abs(check.now - sig.ts) > windowMs) return "E_HANDSHAKE_EXPIRED";
   let publicKey: KeyObject;
   try {
     publicKey = createPublicKey({ key: { kty: "OKP", crv: "Ed25519", x: sig.key }, format: "jwk" });
   } catch {
     return "E_INVALID_HANDSHAKE_SIGNATURE";
   }
-  const ok = verify(null, helloSignedBytes(hello, check.exporter), publicKey, Buffer.from(sig.value, "base64url"));
-  if (!ok) return "E_INVALID_HANDSHAKE_SIGNATURE";
-  const windowMs = check.windowMs ?? DEFAULT_SIGNATURE_WINDOW_MS;
-  if (Math.abs(check.now - sig.ts) > windowMs) return "E_HANDSHAKE_EXPIRED";
+  if (!verify(null, helloSignedBytes(hello, check.exporter), publicKey, Buffer.from(sig.value, "base64url"))) {
+    return "E_INVALID_HANDSHAKE_SIGNATURE";
+  }
   if (check.replayCache) {
     if (check.replayCache.has(sig.key, sig.nonce, check.now)) return "E_HANDSHAKE_REPLAY";
-    check.replayCache.add(sig.key, sig.nonce, sig.ts, check.now);
+    if (!check.replayCache.add(sig.key, sig.nonce, sig.ts, check.now)) return "E_RATE_LIMITED";
   }
   return null;
 }

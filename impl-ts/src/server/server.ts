@@ -330,6 +330,7 @@ export class QWormholeServer<TIn = Buffer, TOut = unknown> extends EventEmitter<
         signatureWindowMs: o.signatureWindowMs,
         exporter: o.tls ? channelBindingOf(socket as tls.TLSSocket) : null,
         replayCache: this.replayCache,
+        ...(o.tls ? { checkTlsTags: (tags) => checkTlsTags(tags, facts ?? null) } : {}),
       });
       if (decision.type === "reject") return fail(decision.code, decision.reason);
       if (decision.type === "close") return fail(decision.code, decision.reason, false);
@@ -337,8 +338,6 @@ export class QWormholeServer<TIn = Buffer, TOut = unknown> extends EventEmitter<
       // v1: the client may not send before our accept. 0.3 clients send right away: their data waits.
       if (!legacy && buffered.length > 0) return fail("E_PROTOCOL_ERROR", "frame received before the accept");
       const hello = decision.hello;
-      const tlsMismatch = o.tls ? checkTlsTags(hello.tags, facts ?? null) : null;
-      if (tlsMismatch) return fail("E_TLS_PIN_MISMATCH", tlsMismatch, !legacy);
       const snapshot: HandshakeSnapshot = {
         profile: legacy ? "legacy" : "v1",
         tags: hello.tags ?? {},

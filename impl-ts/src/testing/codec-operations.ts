@@ -15,7 +15,7 @@ import { parseHello } from "../protocol/hello.js";
 import { decideHandshake } from "../protocol/negotiate.js";
 import { parseServerAnswer } from "../protocol/server-answer.js";
 import { ReplayCache, helloSignedBytes, verifyHelloSignature } from "../protocol/signature.js";
-import { containsNonInteger, parseStrictJson } from "../protocol/strict-json.js";
+import { containsNonInteger, isJsonObject, parseStrictJson } from "../protocol/strict-json.js";
 
 /** An event in vector notation. */
 export type VectorEvent =
@@ -116,7 +116,7 @@ export function hello(group: Params, input: Params): Output {
     if (h.version !== undefined) out["version"] = h.version;
     if (h.tags !== undefined) out["tags"] = h.tags;
     if (h.profile === "v1" && h.maxFrameLength !== undefined) out["maxFrameLength"] = h.maxFrameLength;
-    out["signed"] = h.profile === "v1" && h.sig !== undefined;
+    out["signed"] = h.profile === "v1" && (h.sig !== undefined || h.sigMalformed !== undefined);
     return { profile: h.profile, hello: out, error: null };
   } catch (err) {
     return { error: codeOf(err) };
@@ -181,11 +181,12 @@ export function signature(group: Params, input: Params): Output {
   } catch (err) {
     return { error: codeOf(err) };
   }
-  if (h.profile !== "v1" || h.sig === undefined) return { error: "E_SIGNATURE_REQUIRED" };
+  const sig = h.profile === "v1" ? (h.sig ?? h.sigMalformed) : undefined;
+  if (h.profile !== "v1" || sig === undefined) return { error: "E_SIGNATURE_REQUIRED" };
   const exporter = group.tls ? hexToBuffer(group.tls.exporterHex) : null;
   const signedHex = helloSignedBytes(h.raw, exporter).toString("hex");
   const windowMs = group.windowMs ?? DEFAULT_SIGNATURE_WINDOW_MS;
-  const error = verifyHelloSignature(h.raw, h.sig, {
+  const error = verifyHelloSignature(h.raw, sig, {
     now: group.now,
     windowMs,
     exporter,
@@ -198,7 +199,7 @@ export function signature(group: Params, input: Params): Output {
 export function canonicalJsonOperation(_group: Params, input: Params): Output {
   try {
     const value = parseStrictJson(hexToBuffer(input.hex));
-    if (containsNonInteger(value)) return { error: "E_INVALID_HANDSHAKE" };
+    if (!isJsonObject(value) || containsNonInteger(value)) return { error: "E_INVALID_HANDSHAKE" };
     return { canonicalHex: Buffer.from(canonicalJson(value), "utf8").toString("hex"), error: null };
   } catch {
     return { error: "E_INVALID_HANDSHAKE" };

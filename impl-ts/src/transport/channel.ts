@@ -246,7 +246,7 @@ export class FramedChannel {
   }
 
   private onPing(body: Buffer): void {
-    if (this.closeSent) return;
+    // PONGs stay allowed after our CLOSE (QWH-CLOSE-002).
     this.encoder.addPong(body);
     this.scheduleFlush();
   }
