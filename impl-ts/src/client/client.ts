@@ -567,7 +567,7 @@ export class QWormholeClient<TIn = Buffer, TOut = unknown> extends EventEmitter<
   }
 
   private scheduleRetry(): void {
-    const delayMs = backoffDelay(this.attempt + 1, this.options.reconnect);
+    const delayMs = backoffDelay(Math.max(1, this.attempt), this.options.reconnect);
     this.state = "waiting";
     this.stats.reconnects++;
     publish(DiagnosticsChannels.clientReconnecting, { attempt: this.attempt + 1, delayMs });

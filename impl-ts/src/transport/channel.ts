@@ -193,6 +193,8 @@ export class FramedChannel {
       this.flushScheduled = true;
       queueMicrotask(this.flushBound);
     }
+    // A burst within one turn counts too, so a synchronous send loop sees backpressure.
+    if (!this.backpressured && this.encoder.pendingBytes > this.options.highWaterMarkBytes) this.enterBackpressure(this.encoder.pendingBytes);
     return !this.backpressured;
   }
 
@@ -229,16 +231,23 @@ export class FramedChannel {
       this.fail(new QWormholeError("E_BACKPRESSURE", `peer is not reading: ${queued} bytes unsent (limit ${o.maxBackpressureBytes})`));
       return;
     }
-    if (!this.backpressured && queued > o.highWaterMarkBytes) {
-      this.backpressured = true;
-      this.counters.backpressureEvents++;
-      if (o.pauseReadingOnBackpressure) this.socket.pause();
-      this.handlers.backpressure(queued);
+    if (!this.backpressured) {
+      if (queued > o.highWaterMarkBytes) this.enterBackpressure(queued);
+    } else if (queued <= o.highWaterMarkBytes && !this.socket.writableNeedDrain) {
+      // The kernel took the burst: no socket "drain" will come, so end the episode here.
+      queueMicrotask(() => this.onDrain());
     }
   }
 
+  private enterBackpressure(queued: number): void {
+    this.backpressured = true;
+    this.counters.backpressureEvents++;
+    if (this.options.pauseReadingOnBackpressure) this.socket.pause();
+    this.handlers.backpressure(queued);
+  }
+
   private onDrain(): void {
-    if (!this.backpressured) return;
+    if (!this.backpressured || this.encoder.pendingBytes > 0 || this.socket.writableLength > this.options.highWaterMarkBytes) return;
     this.backpressured = false;
     this.counters.drainEvents++;
     if (this.options.pauseReadingOnBackpressure && !this.ended) this.socket.resume();

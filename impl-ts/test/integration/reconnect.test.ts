@@ -1,0 +1,85 @@
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { QWormholeClient, QWormholeServer, backoffDelay, textDeserializer } from "../../src/index.js";
+import { DEFAULT_RECONNECT } from "../../src/backoff.js";
+import { collect, until } from "./helpers.js";
+
+const cleanup: (() => unknown)[] = [];
+afterEach(async () => {
+  for (const c of cleanup.splice(0).reverse()) await c();
+  vi.useRealTimers();
+});
+
+describe("backoff (capped exponential with jitter)", () => {
+  it("grows by the multiplier, caps at maxDelayMs, and randomises only the jitter share", () => {
+    const o = { ...DEFAULT_RECONNECT, initialDelayMs: 100, maxDelayMs: 1000, multiplier: 2, jitter: 0 };
+    expect([1, 2, 3, 4, 5, 6].map((a) => backoffDelay(a, o))).toEqual([100, 200, 400, 800, 1000, 1000]);
+    const j = { ...o, jitter: 0.5 };
+    expect(backoffDelay(3, j, () => 0)).toBe(200);
+    expect(backoffDelay(3, j, () => 0.999999)).toBe(400);
+  });
+
+  it("schedules attempts with those delays and stops after maxAttempts (fake timers)", async () => {
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    // Nothing listens on port 1: every attempt fails fast with ECONNREFUSED.
+    const c = new QWormholeClient({ host: "127.0.0.1", port: 1, reconnect: { initialDelayMs: 100, maxDelayMs: 300, multiplier: 2, jitter: 0, maxAttempts: 4 } });
+    cleanup.push(() => c.destroy());
+    const delays: number[] = [];
+    c.on("reconnecting", ({ delayMs }) => delays.push(delayMs));
+    const done = c.connect().catch((e) => e);
+    // setTimeout is faked; I/O and setImmediate are real, so wait for each refusal by turning the loop.
+    const turns = async (cond: () => boolean) => {
+      for (let n = 0; n < 10_000 && !cond(); n++) await new Promise((r) => setImmediate(r));
+    };
+    for (let i = 0; i < 3; i++) {
+      await turns(() => delays.length > i);
+      vi.advanceTimersByTime(delays[i] ?? 0);
+    }
+    const err = await done;
+    expect(err.code).toBe("E_SOCKET");
+    expect(delays).toEqual([100, 200, 300]);
+  });
+});
+
+describe("reconnect after a server restart (QWH-DELIV)", () => {
+  it("delivers messages queued while disconnected exactly once and in order", async () => {
+    const first = new QWormholeServer<string>({ host: "127.0.0.1", port: 0, deserializer: textDeserializer });
+    const { port } = await first.listen();
+    const received: string[] = [];
+    first.on("message", ({ data }) => received.push(data));
+    const client = new QWormholeClient<Buffer, string>({ host: "127.0.0.1", port, reconnect: { initialDelayMs: 10, maxDelayMs: 20, jitter: 0 } });
+    cleanup.push(() => client.destroy());
+    await client.connect();
+    for (let i = 0; i < 100; i++) client.send(`before-${i}`);
+    await until(() => received.length === 100, 5000, "first batch");
+    const disconnected = collect(client, "close", 1);
+    await first.close();
+    const [closeInfo] = await disconnected;
+    expect(closeInfo).toMatchObject({ willReconnect: true });
+    // Sent while no server exists: queued, not lost.
+    for (let i = 0; i < 500; i++) expect(client.send(`queued-${i}`)).toBe(false);
+    expect(client.telemetry().queueDepth).toBe(500);
+    const second = new QWormholeServer<string>({ host: "127.0.0.1", port, deserializer: textDeserializer });
+    cleanup.push(() => second.close());
+    const again: string[] = [];
+    second.on("message", ({ data }) => again.push(data));
+    await second.listen();
+    await until(() => again.length === 500, 10_000, "queued messages after reconnect");
+    expect(again).toEqual(Array.from({ length: 500 }, (_, i) => `queued-${i}`));
+    expect(new Set(again).size).toBe(500);
+    expect(client.telemetry().reconnects).toBeGreaterThanOrEqual(1);
+  });
+
+  it("refuses to queue beyond maxQueuedMessages with E_QUEUE_FULL", async () => {
+    const client = new QWormholeClient({ host: "127.0.0.1", port: 1, maxQueuedMessages: 2, reconnect: false });
+    cleanup.push(() => client.destroy());
+    client.send("a");
+    client.send("b");
+    expect(() => client.send("c")).toThrowError(expect.objectContaining({ code: "E_QUEUE_FULL" }));
+  });
+
+  it("requireConnectedForSend throws E_NOT_CONNECTED instead of queueing", () => {
+    const client = new QWormholeClient({ host: "127.0.0.1", port: 1, requireConnectedForSend: true, reconnect: false });
+    cleanup.push(() => client.destroy());
+    expect(() => client.send("a")).toThrowError(expect.objectContaining({ code: "E_NOT_CONNECTED" }));
+  });
+});
