@@ -271,6 +271,15 @@ export class QWormholeClient<TIn = Buffer, TOut = unknown> extends EventEmitter<
     await this.close();
   }
 
+  /** TLS keying material exporter (RFC 5705) of the open connection, for application-level channel binding. */
+  exportKeyingMaterial(length: number, label: string, context?: Buffer): Buffer {
+    const s = this.socket as tls.TLSSocket | null;
+    if (!s || this.state !== "open" || typeof s.exportKeyingMaterial !== "function") {
+      throw new QWormholeError("E_NOT_CONNECTED", "exportKeyingMaterial needs an open TLS connection");
+    }
+    return s.exportKeyingMaterial(length, label, context as Buffer);
+  }
+
   /** Received messages as an async iterable; it ends when the client closes for good. */
   messages(): AsyncIterableIterator<TIn> {
     const q: AsyncQueue<TIn> = new AsyncQueue(() => {
