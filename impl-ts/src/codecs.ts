@@ -36,8 +36,11 @@ export const jsonSerializer: Serializer<unknown> = (value) => {
   return text;
 };
 
-/** Parses the payload as JSON; a payload that is not JSON raises E_CODEC. */
-export const jsonDeserializer: Deserializer<unknown> = (payload) => {
+/**
+ * Parses the payload as JSON; a payload that is not JSON raises E_CODEC.
+ * Generic so that it can stand for any `Deserializer<T>` (no runtime check of T).
+ */
+export const jsonDeserializer = <T = unknown>(payload: Buffer): T => {
   try {
     return JSON.parse(payload.toString("utf8"));
   } catch (err) {
@@ -72,11 +75,11 @@ export function createCborSerializer(options?: object): Serializer<unknown> {
 }
 
 /** A CBOR deserializer through the optional `cbor-x` package (E_CODEC_UNAVAILABLE when absent). */
-export function createCborDeserializer(options?: object): Deserializer<unknown> {
+export function createCborDeserializer<T = unknown>(options?: object): Deserializer<T> {
   const decoder = new (loadCbor().Decoder)(options);
   return (payload) => {
     try {
-      return decoder.decode(payload);
+      return decoder.decode(payload) as T;
     } catch (err) {
       throw new QWormholeError("E_CODEC", "received payload is not CBOR", { cause: err });
     }

@@ -5,15 +5,15 @@
  * @packageDocumentation
  */
 export { QWormholeClient, type ClientEvents, type ClientReadyInfo, type ClientStatus } from "./client/client.js";
-export type { QWormholeClientOptions } from "./client/client-options.js";
+export type { QWormholeClientOptions, ResolvedClientOptions } from "./client/client-options.js";
 export { QWormholeServer, type ServerEvents } from "./server/server.js";
-export type { QWormholeServerOptions, IncomingConnectionInfo } from "./server/server-options.js";
+export type { QWormholeServerOptions, IncomingConnectionInfo, ResolvedServerOptions } from "./server/server-options.js";
 export { ServerConnection, type HandshakeSnapshot } from "./server/server-connection.js";
-export { QWormholeRuntime, createQWormholeClient, createQWormholeServer, type TransportMode, type FactoryOptions, type NativeStatus } from "./runtime.js";
+export { QWormholeRuntime, createQWormholeClient, createQWormholeServer, type TransportMode, type FactoryOptions, type NativeStatus, type RuntimeDefaults } from "./runtime.js";
 export { createHandshakeVerifier, type HandshakeVerifierPolicy } from "./handshake-verifier.js";
 export * from "./codecs.js";
-export type { CommonOptions, HandshakeProfile, QWormholeTlsOptions } from "./options.js";
-export type { ReconnectOptions } from "./backoff.js";
+export type { CommonOptions, HandshakeProfile, QWormholeTlsOptions, ResolvedCommonOptions } from "./options.js";
+export type { ReconnectOptions, ResolvedReconnect } from "./backoff.js";
 export { backoffDelay } from "./backoff.js";
 export { TokenBucket, RateLimitedQueue } from "./rate-limiter.js";
 export { DiagnosticsChannels, type TelemetrySnapshot } from "./telemetry.js";

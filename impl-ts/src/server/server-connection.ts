@@ -45,6 +45,7 @@ export class ServerConnection<TOut = unknown> {
   readonly remotePort: number | undefined;
   private readonly limiter: RateLimitedQueue<Payload> | null;
 
+  /** @internal Created by the server once the handshake is done. */
   constructor(
     id: string,
     private readonly socket: Socket,
