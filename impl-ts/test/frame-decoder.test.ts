@@ -135,3 +135,22 @@ describe("FrameEncoder", () => {
     expect(e.takeBuffer().toString("hex")).toBe("00000003616263");
   });
 });
+
+describe("payload views", () => {
+  it("are real Buffers sharing the chunk's memory", async () => {
+    const { viewOf } = await import("../src/protocol/buffer-view.js");
+    const chunk = Buffer.from("..hello world..");
+    const v = viewOf(chunk, 2, 13);
+    expect(Buffer.isBuffer(v)).toBe(true);
+    expect(v).toBeInstanceOf(Buffer);
+    expect(v.constructor).toBe(Buffer);
+    expect(v.toString()).toBe("hello world");
+    expect(v.subarray(6).toString()).toBe("world");
+    expect(Buffer.isBuffer(v.subarray(6))).toBe(true);
+    expect(v.equals(Buffer.from("hello world"))).toBe(true);
+    expect(Buffer.concat([v, v]).length).toBe(22);
+    expect(v.toJSON()).toEqual(Buffer.from("hello world").toJSON());
+    chunk[2] = 0x48;
+    expect(v.toString()).toBe("Hello world");
+  });
+});

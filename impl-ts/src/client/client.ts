@@ -39,6 +39,8 @@ export type ClientStatus =
   | { type: "connecting"; attempt: number }
   | { type: "ready"; info: ClientReadyInfo }
   | { type: "disconnected"; error?: QWormholeError }
+  /** Heartbeats went unanswered; a disconnect (and reconnect) follows. */
+  | { type: "stale" }
   | { type: "reconnecting"; attempt: number; delayMs: number }
   | { type: "closed"; error?: QWormholeError };
 
@@ -510,6 +512,7 @@ export class QWormholeClient<TIn = Buffer, TOut = unknown> extends EventEmitter<
           this.emit("drain");
         },
         timeout: () => this.emit("timeout"),
+        stale: () => this.status({ type: "stale" }),
       },
     );
     this.channel = channel;

@@ -6,6 +6,7 @@
  * @packageDocumentation
  */
 import { CONTROL_BIT, DEFAULT_MAX_FRAME_LENGTH, FRAME_HEADER_LENGTH, MAX_CONTROL_LENGTH, MAX_FRAME_LENGTH_LIMIT } from "./constants.js";
+import { viewOf } from "./buffer-view.js";
 import { ProtocolError, QWormholeError } from "./errors.js";
 
 /** Where decoded frames go. Callbacks run synchronously inside {@link FrameDecoder.push}. */
@@ -195,7 +196,7 @@ export class FrameDecoder {
       }
       const end = off + length;
       if (end <= len) {
-        const payload = chunk.subarray(off, end);
+        const payload = viewOf(chunk, off, end);
         off = end;
         if (isControl) this.sink.onControl(payload);
         else this.sink.onMessage(payload);

@@ -128,6 +128,8 @@ export class FramedChannel {
     if (options.idleTimeoutMs > 0) {
       socket.setTimeout(options.idleTimeoutMs, () => {
         this.handlers.timeout?.();
+        // A graceful close, but reported with its cause.
+        this.failure ??= new QWormholeError("E_IDLE_TIMEOUT", `no traffic for ${options.idleTimeoutMs} ms`);
         void this.close("E_IDLE_TIMEOUT", `no traffic for ${options.idleTimeoutMs} ms`);
       });
     }

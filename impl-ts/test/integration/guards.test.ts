@@ -145,3 +145,16 @@ describe("graceful close and drain (QWH-CLOSE-003)", () => {
     expect(info.error?.code).toBe("E_GOING_AWAY");
   });
 });
+
+describe("idle timeout", () => {
+  it("closes a connection without traffic with E_IDLE_TIMEOUT and emits timeout", async () => {
+    const { server, port } = await startServer({ idleTimeoutMs: 30 });
+    keep(server, "close");
+    const closed = collect<any>(server, "clientClosed", 1);
+    const client = keep(await startClient(port, { reconnect: false }), "destroy");
+    const clientClosed = collect<any>(client, "close", 1);
+    const [ev] = await closed;
+    expect(ev.error?.code).toBe("E_IDLE_TIMEOUT");
+    expect((await clientClosed)[0].error?.code).toBe("E_IDLE_TIMEOUT");
+  });
+});
