@@ -52,3 +52,31 @@ describe("client and server over TCP on 127.0.0.1", () => {
     expect(received[999]).toBe("m999");
   });
 });
+
+describe("raw mode (framing none, QWH-RAW-*)", () => {
+  it("after a framed handshake both directions are a plain byte stream", async () => {
+    const { server, port } = await startServer<string, string>({ framing: "none", deserializer: textDeserializer });
+    track(server);
+    server.on("message", ({ client, data }) => client.send(data.toUpperCase()));
+    const client = track(await startClient<string, string>(port, { framing: "none", deserializer: textDeserializer }));
+    expect(client.connection?.accept?.features).toEqual(["raw"]);
+    let text = "";
+    const done = new Promise<void>((r) =>
+      client.on("message", (chunk) => {
+        text += chunk;
+        if (text.length === 26) r();
+      }),
+    );
+    client.send("abcdefghijklm");
+    client.send("nopqrstuvwxyz");
+    await done;
+    expect(text).toBe("ABCDEFGHIJKLMNOPQRSTUVWXYZ");
+  });
+
+  it("a framed client is refused by a raw server with E_FRAMING_MISMATCH", async () => {
+    const { server, port } = await startServer({ framing: "none" });
+    track(server);
+    const client = track(await startClient(port, {}, false));
+    await expect(client.connect()).rejects.toMatchObject({ code: "E_FRAMING_MISMATCH" });
+  });
+});
