@@ -46,11 +46,14 @@ if (process.argv[2] === "--child") {
   const once = (name, size) =>
     new Promise((resolve, reject) => {
       const count = countFor(size);
-      const rx = fork(self, ["--child", "receive", name, "0", String(count), String(size)]);
+      // QWH_BENCH_PROFILE=dir writes a --cpu-prof profile of each child into dir.
+      const prof = process.env.QWH_BENCH_PROFILE;
+      const execArgv = prof ? ["--cpu-prof", `--cpu-prof-dir=${prof}`] : [];
+      const rx = fork(self, ["--child", "receive", name, "0", String(count), String(size)], { execArgv });
       let t0;
       rx.on("message", (m) => {
         if (m.listening) {
-          const tx = fork(self, ["--child", "send", name, String(m.listening), String(count), String(size)]);
+          const tx = fork(self, ["--child", "send", name, String(m.listening), String(count), String(size)], { execArgv });
           tx.on("message", (x) => {
             if (x.t0) t0 = BigInt(x.t0);
           });

@@ -214,7 +214,9 @@ export class QWormholeServer<TIn = Buffer, TOut = unknown> extends EventEmitter<
     if (socket.destroyed) return;
     socket.removeAllListeners("data");
     socket.on("data", () => undefined); // keep reading so our FIN is not turned into a reset
+    socket.on("end", () => socket.destroy()); // the peer read our answer and left
     socket.on("error", () => undefined);
+    socket.resume();
     if (sendFrame) socket.end(encodeFrame(encodeHandshakeJson(rejectToJson({ code, reason: reason.slice(0, 200) }))));
     else socket.end();
     setTimeout(() => socket.destroy(), REJECT_LINGER_MS).unref();

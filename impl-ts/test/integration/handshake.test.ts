@@ -225,3 +225,40 @@ describe("signed hellos (QWH-SIG-*)", () => {
     expect(p.answer).toMatchObject({ outcome: "reject", reject: { code: "E_INVALID_HANDSHAKE_SIGNATURE" } });
   });
 });
+
+describe("admission limits (QWH-LIMIT-*)", () => {
+  it("maxClients refuses the connection over the limit with E_MAX_CLIENTS, without retry, and keeps the others", async () => {
+    const { server: s, port } = await startServer({ maxClients: 1 });
+    server(s);
+    const first = client(await startClient(port));
+    const second = client(new QWormholeClient({ host: "127.0.0.1", port, reconnect: false }));
+    await expect(second.connect()).rejects.toMatchObject({ code: "E_MAX_CLIENTS" });
+    expect(first.connected).toBe(true);
+    expect(s.getConnectionCount()).toBe(1);
+  });
+
+  it("allowConnection (async) refuses before any byte is read, with E_POLICY_REJECTED", async () => {
+    const seen: unknown[] = [];
+    const { server: s, port } = await startServer({
+      allowConnection: async (info) => {
+        seen.push(info);
+        return false;
+      },
+    });
+    server(s);
+    await expect(client(await startClient(port, {}, false)).connect()).rejects.toMatchObject({ code: "E_POLICY_REJECTED" });
+    expect(seen[0]).toMatchObject({ remoteAddress: "127.0.0.1" });
+  });
+
+  it("maxPendingHandshakes refuses further handshakes with E_MAX_PENDING_HANDSHAKES", async () => {
+    const { server: s, port } = await startServer({ maxPendingHandshakes: 1 });
+    server(s);
+    const silent = await rawPeer(port, { hello: null }); // occupies the only handshake slot
+    await until(() => (s as any).handshaking.size === 1, 5000, "pending handshake");
+    const rejected = collect<any>(s, "handshakeRejected", 1);
+    const p = await rawPeer(port, { hello: null });
+    await p.ended;
+    expect((await rejected)[0].code).toBe("E_MAX_PENDING_HANDSHAKES");
+    silent.socket.destroy();
+  });
+});
