@@ -87,9 +87,12 @@ export class QWormholeClient<TIn = Buffer, TOut = unknown> extends EventEmitter<
   private telemetryTimer: NodeJS.Timeout | null = null;
   private info: ClientReadyInfo | null = null;
   private lastError: QWormholeError | undefined;
+  private finalError: QWormholeError | undefined;
   private peerMax = DEFAULT_MAX_FRAME_LENGTH;
   private readonly iterators = new Set<AsyncQueue<unknown>>();
   private drainWaiters: (() => void)[] = [];
+  // True while an opened connection has not had its "close" event yet.
+  private closeOwed = false;
 
   constructor(options: QWormholeClientOptions<TIn, TOut>) {
     super();
@@ -264,7 +267,7 @@ export class QWormholeClient<TIn = Buffer, TOut = unknown> extends EventEmitter<
     if (this.state === "closed") return;
     this.state = "closing";
     this.clearRetry();
-    if (error) this.lastError = error;
+    if (error) this.lastError = this.finalError = error;
     this.socket?.destroy();
     this.finalize();
   }
@@ -521,6 +524,7 @@ export class QWormholeClient<TIn = Buffer, TOut = unknown> extends EventEmitter<
     this.state = "open";
     this.attempt = 0;
     this.info = info;
+    this.closeOwed = true;
     this.flushPending();
     publish(DiagnosticsChannels.clientReady, { profile: info.profile });
     this.status({ type: "ready", info });
@@ -551,11 +555,12 @@ export class QWormholeClient<TIn = Buffer, TOut = unknown> extends EventEmitter<
     if (this.channel !== channel) return; // already finalized (destroy)
     this.channel = null;
     this.socket = null;
+    if (this.state === "closing" || this.state === "closed") return; // close() finalizes and emits "close"
+    this.closeOwed = false;
     let error = ci.error;
     if (!error && ci.peerClose && ci.peerClose.code !== "E_NORMAL_CLOSE") {
       error = new QWormholeError(ci.peerClose.code as never, `server closed the connection: ${ci.peerClose.code}${ci.peerClose.reason ? ` (${ci.peerClose.reason})` : ""}`);
     }
-    if (this.state === "closing" || this.state === "closed") return; // close() finalizes
     const terminal = error !== undefined && isTerminalErrorCode(error.code);
     const willReconnect = this.options.reconnect.enabled && !terminal && this.attempt < this.options.reconnect.maxAttempts;
     if (error) this.report(error);
@@ -563,7 +568,7 @@ export class QWormholeClient<TIn = Buffer, TOut = unknown> extends EventEmitter<
     this.status(error ? { type: "disconnected", error } : { type: "disconnected" });
     this.emit("close", error ? { hadError: true, error, willReconnect } : { hadError: false, willReconnect });
     if (willReconnect) this.scheduleRetry();
-    else this.finalize();
+    else this.finalize(false); // "close" was just emitted for this connection
   }
 
   private attemptFailed(error: QWormholeError, terminal: boolean): void {
@@ -591,9 +596,12 @@ export class QWormholeClient<TIn = Buffer, TOut = unknown> extends EventEmitter<
     }, delayMs);
   }
 
-  private finalize(): void {
+  /** Ends the client for good. `closeEvent`: emit "close" for a connection that was open (user close or destroy). */
+  private finalize(closeEvent = true): void {
     if (this.state === "closed") return;
-    const wasOpen = this.channel !== null;
+    const wasOpen = this.channel !== null || (this.info !== null && this.closeOwed);
+    // close()/destroy() set "closing": only destroy(error) makes that an error; otherwise the last failure is why.
+    const error = this.state === "closing" ? this.finalError : this.lastError;
     this.state = "closed";
     this.clearRetry();
     if (this.telemetryTimer) clearInterval(this.telemetryTimer);
@@ -601,10 +609,9 @@ export class QWormholeClient<TIn = Buffer, TOut = unknown> extends EventEmitter<
     this.pending = [];
     this.pendingBytes = 0;
     for (const w of this.drainWaiters.splice(0)) w();
-    const error = this.lastError;
-    for (const w of this.waiters.splice(0)) w.reject(error ?? new QWormholeError("E_CLOSED", "client closed before it connected"));
-    if (wasOpen || this.info) {
-      this.emit("close", error && this.state !== "closed" ? { hadError: true, error, willReconnect: false } : { hadError: false, willReconnect: false });
+    for (const w of this.waiters.splice(0)) w.reject(error ?? this.lastError ?? new QWormholeError("E_CLOSED", "client closed before it connected"));
+    if (closeEvent && wasOpen) {
+      this.emit("close", error ? { hadError: true, error, willReconnect: false } : { hadError: false, willReconnect: false });
     }
     this.channel = null;
     for (const q of this.iterators) q.end();

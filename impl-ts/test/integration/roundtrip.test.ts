@@ -80,3 +80,28 @@ describe("raw mode (framing none, QWH-RAW-*)", () => {
     await expect(client.connect()).rejects.toMatchObject({ code: "E_FRAMING_MISMATCH" });
   });
 });
+
+describe("close events", () => {
+  it("one close event per connection: server-initiated end without reconnect", async () => {
+    const { server, port } = await startServer();
+    track(server);
+    server.on("connection", (c) => void c.end());
+    const client = new QWormholeClient({ host: "127.0.0.1", port, reconnect: false });
+    const events: unknown[] = [];
+    client.on("close", (e) => events.push(e));
+    await client.connect();
+    await new Promise((r) => setTimeout(r, 50));
+    expect(events).toEqual([{ hadError: false, willReconnect: false }]);
+  });
+
+  it("one close event on a user close, without an error even after earlier failures", async () => {
+    const { server, port } = await startServer();
+    track(server);
+    const client = new QWormholeClient({ host: "127.0.0.1", port, reconnect: false });
+    const events: unknown[] = [];
+    client.on("close", (e) => events.push(e));
+    await client.connect();
+    await client.close();
+    expect(events).toEqual([{ hadError: false, willReconnect: false }]);
+  });
+});
