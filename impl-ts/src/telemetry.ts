@@ -80,3 +80,23 @@ export function startTelemetry(intervalMs: number, snapshot: () => TelemetrySnap
   timer.unref();
   return timer;
 }
+
+/** Traffic counters of one connection, as kept by its channel. */
+export interface TrafficCounters {
+  bytesIn: number;
+  bytesOut: number;
+  messagesIn: number;
+  messagesOut: number;
+  backpressureEvents: number;
+  drainEvents: number;
+}
+
+/** Adds a connection's counters into a snapshot (open connections, or a closed one's final counts). */
+export function addCounters(into: TelemetrySnapshot, c: TrafficCounters): void {
+  into.bytesIn += c.bytesIn;
+  into.bytesOut += c.bytesOut;
+  into.messagesIn += c.messagesIn;
+  into.messagesOut += c.messagesOut;
+  into.backpressureEvents += c.backpressureEvents;
+  into.drainEvents += c.drainEvents;
+}

@@ -19,9 +19,9 @@ import { buildHello, buildLegacyHello, encodeHandshakeJson } from "../protocol/h
 import { parseServerAnswer, type AcceptFrame } from "../protocol/server-answer.js";
 import { signHello } from "../protocol/signature.js";
 import { RateLimitedQueue, TokenBucket } from "../rate-limiter.js";
-import { DiagnosticsChannels, emptySnapshot, publish, startTelemetry, type TelemetrySnapshot } from "../telemetry.js";
+import { DiagnosticsChannels, addCounters, emptySnapshot, publish, startTelemetry, type TelemetrySnapshot } from "../telemetry.js";
 import { channelBindingOf, fingerprintMatches, tlsFactsOf, tlsHelloTags, type TlsFacts } from "../tls-facts.js";
-import { FramedChannel, type ChannelCloseInfo } from "../transport/channel.js";
+import { FramedChannel, channelOptions, type ChannelCloseInfo } from "../transport/channel.js";
 import { encodeFrame } from "../transport/frames.js";
 import { resolveClientOptions, type QWormholeClientOptions, type ResolvedClientOptions } from "./client-options.js";
 
@@ -316,16 +316,8 @@ export class QWormholeClient<TIn = Buffer, TOut = unknown> extends EventEmitter<
 
   /** A telemetry snapshot now. */
   telemetry(): TelemetrySnapshot {
-    const c = this.channel?.counters;
     const s = { ...this.stats, timestamp: Date.now() };
-    if (c) {
-      s.bytesIn += c.bytesIn;
-      s.bytesOut += c.bytesOut;
-      s.messagesIn += c.messagesIn;
-      s.messagesOut += c.messagesOut;
-      s.backpressureEvents += c.backpressureEvents;
-      s.drainEvents += c.drainEvents;
-    }
+    if (this.channel) addCounters(s, this.channel.counters);
     s.connections = this.state === "open" ? 1 : 0;
     s.queueDepth = this.pending.length + (this.limiter?.length ?? 0);
     s.queuedBytes = this.pendingBytes + (this.limiter?.bytes ?? 0) + (this.channel?.queuedBytes ?? 0);
@@ -493,19 +485,7 @@ export class QWormholeClient<TIn = Buffer, TOut = unknown> extends EventEmitter<
     this.peerMax = peerMax;
     const channel = new FramedChannel(
       socket,
-      {
-        framing: o.framing,
-        features,
-        maxFrameLength: o.maxFrameLength,
-        peerMaxFrameLength: peerMax,
-        heartbeatIntervalMs: o.heartbeatIntervalMs,
-        heartbeatMissedLimit: o.heartbeatMissedLimit,
-        drainTimeoutMs: o.drainTimeoutMs,
-        highWaterMarkBytes: o.highWaterMarkBytes,
-        maxBackpressureBytes: 0,
-        pauseReadingOnBackpressure: false,
-        idleTimeoutMs: o.idleTimeoutMs,
-      },
+      channelOptions(o, features, peerMax, { maxBackpressureBytes: 0, pauseReadingOnBackpressure: false }),
       {
         message: (payload) => this.onMessage(payload),
         closed: (ci) => this.onChannelClosed(channel, ci),
@@ -544,13 +524,7 @@ export class QWormholeClient<TIn = Buffer, TOut = unknown> extends EventEmitter<
   }
 
   private onChannelClosed(channel: FramedChannel, ci: ChannelCloseInfo): void {
-    const c = channel.counters;
-    this.stats.bytesIn += c.bytesIn;
-    this.stats.bytesOut += c.bytesOut;
-    this.stats.messagesIn += c.messagesIn;
-    this.stats.messagesOut += c.messagesOut;
-    this.stats.backpressureEvents += c.backpressureEvents;
-    this.stats.drainEvents += c.drainEvents;
+    addCounters(this.stats, channel.counters);
     this.stats.lostMessages += ci.lostMessages;
     if (this.channel !== channel) return; // already finalized (destroy)
     this.channel = null;

@@ -14,7 +14,7 @@ import {
   MAX_CONTROL_LENGTH,
 } from "./constants.js";
 import { ProtocolError, QWormholeError } from "./errors.js";
-import { StrictJsonError, codePointLength, containsNonInteger, isJsonObject, parseStrictJson } from "./strict-json.js";
+import { codePointLength, containsNonInteger, parseStrictJsonObject } from "./strict-json.js";
 
 /** The decoded CLOSE body. */
 export interface CloseInfo {
@@ -53,15 +53,9 @@ export function parseControlPayload(payload: Buffer): ControlEvent | null {
 
 /** Parses and validates a CLOSE body (strict JSON object with `code` and optional `reason`). */
 export function parseCloseBody(body: Uint8Array): CloseInfo {
-  let value;
-  try {
-    value = parseStrictJson(body);
-  } catch (err) {
-    throw new ProtocolError("E_INVALID_CONTROL_FRAME", `CLOSE body is not strict JSON: ${(err as StrictJsonError).message}`);
-  }
-  if (!isJsonObject(value) || containsNonInteger(value)) {
-    throw new ProtocolError("E_INVALID_CONTROL_FRAME", "CLOSE body is not a JSON object with integer numbers");
-  }
+  const value = parseStrictJsonObject(body);
+  if (typeof value === "string") throw new ProtocolError("E_INVALID_CONTROL_FRAME", `CLOSE body is not a strict-JSON object: ${value}`);
+  if (containsNonInteger(value)) throw new ProtocolError("E_INVALID_CONTROL_FRAME", "CLOSE body has a number that is not a safe integer");
   const { code, reason } = value;
   if (typeof code !== "string" || !ERROR_CODE_PATTERN.test(code)) {
     throw new ProtocolError("E_INVALID_CONTROL_FRAME", "CLOSE body has no valid code");

@@ -8,7 +8,7 @@ import { QWH_VERSION } from "./constants.js";
 import { InvalidHelloError } from "./errors.js";
 import { checkAppVersion, checkFeatures, checkMaxFrameLength, checkTags, parseQwhVersion, toTags, type QwhVersion, type Tags } from "./fields.js";
 import { parseSignatureMember, type HelloSignature } from "./signature.js";
-import { containsNonInteger, isJsonObject, parseStrictJson, type JsonValue } from "./strict-json.js";
+import { containsNonInteger, isJsonObject, parseStrictJsonObject, type JsonValue } from "./strict-json.js";
 
 /** A validated v1 hello. */
 export interface HelloV1 {
@@ -49,13 +49,8 @@ function invalid(reason: string, legacy = false): never {
  * well-formed 0.3 hello when `legacyAllowed` is false.
  */
 export function parseHello(payload: Uint8Array, options: { legacyAllowed: boolean }): ParsedHello {
-  let obj: JsonValue;
-  try {
-    obj = parseStrictJson(payload);
-  } catch (err) {
-    invalid((err as Error).message);
-  }
-  if (!isJsonObject(obj)) invalid("not a JSON object");
+  const obj = parseStrictJsonObject(payload);
+  if (typeof obj === "string") invalid(obj);
   if (obj["type"] !== "handshake") invalid('type is not "handshake"');
   if (!Object.hasOwn(obj, "features")) return parseLegacy(obj, options.legacyAllowed);
 

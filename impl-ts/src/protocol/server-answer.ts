@@ -16,7 +16,7 @@ import {
   type QwhVersion,
   type Tags,
 } from "./fields.js";
-import { containsNonInteger, isJsonObject, parseStrictJson, type JsonValue } from "./strict-json.js";
+import { containsNonInteger, isJsonObject, parseStrictJsonObject, type JsonValue } from "./strict-json.js";
 
 /** An accept frame's content. */
 export interface AcceptFrame {
@@ -55,13 +55,8 @@ function invalid(reason: string): never {
  * (a feature the client did not offer).
  */
 export function parseServerAnswer(payload: Uint8Array, offered: OfferedHandshake): ServerAnswer {
-  let obj: JsonValue;
-  try {
-    obj = parseStrictJson(payload);
-  } catch (err) {
-    invalid((err as Error).message);
-  }
-  if (!isJsonObject(obj)) invalid("not a JSON object");
+  const obj = parseStrictJsonObject(payload);
+  if (typeof obj === "string") invalid(obj);
   if (containsNonInteger(obj)) invalid("a number is not a safe integer");
   if (obj["type"] === "reject") {
     const reason = checkErrorCode(obj["code"]) ?? checkReason(obj["reason"]);

@@ -290,3 +290,17 @@ export function codePointLength(s: string): number {
   }
   return n;
 }
+
+/**
+ * Parses `bytes` as a strict-JSON object; returns the reason instead of
+ * throwing when it is not one (callers turn it into their registry code).
+ */
+export function parseStrictJsonObject(bytes: Uint8Array): { [key: string]: JsonValue } | string {
+  let value: JsonValue;
+  try {
+    value = parseStrictJson(bytes);
+  } catch (err) {
+    return (err as Error).message;
+  }
+  return isJsonObject(value) ? value : "not a JSON object";
+}

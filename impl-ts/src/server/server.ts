@@ -17,9 +17,9 @@ import { encodeHandshakeJson } from "../protocol/hello.js";
 import { decideHandshake } from "../protocol/negotiate.js";
 import { acceptToJson, rejectToJson } from "../protocol/server-answer.js";
 import { ReplayCache } from "../protocol/signature.js";
-import { DiagnosticsChannels, emptySnapshot, publish, startTelemetry, type TelemetrySnapshot } from "../telemetry.js";
+import { DiagnosticsChannels, addCounters, emptySnapshot, publish, startTelemetry, type TelemetrySnapshot } from "../telemetry.js";
 import { channelBindingOf, checkTlsTags, fingerprintMatches, tlsFactsOf, type TlsFacts } from "../tls-facts.js";
-import { FramedChannel, type ChannelCloseInfo } from "../transport/channel.js";
+import { FramedChannel, channelOptions, type ChannelCloseInfo } from "../transport/channel.js";
 import { encodeFrame } from "../transport/frames.js";
 import { ServerConnection, type HandshakeSnapshot } from "./server-connection.js";
 import { resolveServerOptions, type QWormholeServerOptions, type ResolvedServerOptions } from "./server-options.js";
@@ -185,13 +185,7 @@ export class QWormholeServer<TIn = Buffer, TOut = unknown> extends EventEmitter<
   telemetry(): TelemetrySnapshot {
     const s = { ...this.stats, timestamp: Date.now(), connections: this.connections.size };
     for (const c of this.connections.values()) {
-      const k = c.channel.counters;
-      s.bytesIn += k.bytesIn;
-      s.bytesOut += k.bytesOut;
-      s.messagesIn += k.messagesIn;
-      s.messagesOut += k.messagesOut;
-      s.backpressureEvents += k.backpressureEvents;
-      s.drainEvents += k.drainEvents;
+      addCounters(s, c.channel.counters);
       s.queuedBytes += c.queuedBytes;
     }
     return s;
@@ -401,19 +395,7 @@ export class QWormholeServer<TIn = Buffer, TOut = unknown> extends EventEmitter<
     const hasServerMessageListeners = () => this.listenerCount("message") > 0;
     const channel = new FramedChannel(
       socket,
-      {
-        framing: o.framing,
-        features: snapshot.features,
-        maxFrameLength: o.maxFrameLength,
-        peerMaxFrameLength: snapshot.maxFrameLength,
-        heartbeatIntervalMs: o.heartbeatIntervalMs,
-        heartbeatMissedLimit: o.heartbeatMissedLimit,
-        drainTimeoutMs: o.drainTimeoutMs,
-        highWaterMarkBytes: o.highWaterMarkBytes,
-        maxBackpressureBytes: o.maxBackpressureBytes,
-        pauseReadingOnBackpressure: true,
-        idleTimeoutMs: o.idleTimeoutMs,
-      },
+      channelOptions(o, snapshot.features, snapshot.maxFrameLength, { maxBackpressureBytes: o.maxBackpressureBytes, pauseReadingOnBackpressure: true }),
       {
         message: (payload) => {
           let data: TIn;
@@ -440,13 +422,7 @@ export class QWormholeServer<TIn = Buffer, TOut = unknown> extends EventEmitter<
 
   private onClosed(conn: ServerConnection<TOut>, info: ChannelCloseInfo): void {
     if (!this.connections.delete(conn.id)) return;
-    const k = conn.channel.counters;
-    this.stats.bytesIn += k.bytesIn;
-    this.stats.bytesOut += k.bytesOut;
-    this.stats.messagesIn += k.messagesIn;
-    this.stats.messagesOut += k.messagesOut;
-    this.stats.backpressureEvents += k.backpressureEvents;
-    this.stats.drainEvents += k.drainEvents;
+    addCounters(this.stats, conn.channel.counters);
     this.stats.lostMessages += info.lostMessages;
     if (info.error) this.report(info.error);
     publish(DiagnosticsChannels.serverClientClosed, { id: conn.id, error: info.error?.code });

@@ -11,6 +11,8 @@ import type { WireErrorCode } from "../protocol/error-codes.js";
 import { ProtocolError, QWormholeError } from "../protocol/errors.js";
 import { FrameEncoder } from "../protocol/frame-encoder.js";
 import { FrameReceiver } from "../protocol/frame-receiver.js";
+import type { ResolvedCommonOptions } from "../options.js";
+import type { TrafficCounters } from "../telemetry.js";
 
 /** How an open connection behaves. */
 export interface ChannelOptions {
@@ -37,6 +39,27 @@ export interface ChannelOptions {
   idleTimeoutMs: number;
 }
 
+/** Channel options from the resolved common options and what the handshake negotiated. */
+export function channelOptions(
+  o: ResolvedCommonOptions,
+  features: readonly string[],
+  peerMaxFrameLength: number,
+  side: { maxBackpressureBytes: number; pauseReadingOnBackpressure: boolean },
+): ChannelOptions {
+  return {
+    framing: o.framing,
+    features,
+    maxFrameLength: o.maxFrameLength,
+    peerMaxFrameLength,
+    heartbeatIntervalMs: o.heartbeatIntervalMs,
+    heartbeatMissedLimit: o.heartbeatMissedLimit,
+    drainTimeoutMs: o.drainTimeoutMs,
+    highWaterMarkBytes: o.highWaterMarkBytes,
+    idleTimeoutMs: o.idleTimeoutMs,
+    ...side,
+  };
+}
+
 /** Why an open connection ended. */
 export interface ChannelCloseInfo {
   /** The failure, if the connection did not end gracefully. */
@@ -60,14 +83,7 @@ export interface ChannelHandlers {
 }
 
 /** Traffic counters of one connection. */
-export interface ChannelCounters {
-  bytesIn: number;
-  bytesOut: number;
-  messagesIn: number;
-  messagesOut: number;
-  backpressureEvents: number;
-  drainEvents: number;
-}
+export type ChannelCounters = TrafficCounters;
 
 const PING_BODY_LENGTH = 8;
 
