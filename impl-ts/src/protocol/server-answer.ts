@@ -16,7 +16,7 @@ import {
   type QwhVersion,
   type Tags,
 } from "./fields.js";
-import { containsNonInteger, isJsonObject, parseStrictJsonObject, type JsonValue } from "./strict-json.js";
+import { containsNonInteger, parseStrictJsonObject, type JsonValue } from "./strict-json.js";
 
 /** An accept frame's content. */
 export interface AcceptFrame {

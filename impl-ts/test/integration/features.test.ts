@@ -178,7 +178,7 @@ describe("lifecycle APIs", () => {
 
   it("telemetry snapshots and diagnostics_channel events on both sides", async () => {
     const events: string[] = [];
-    const sub = (name: string) => (m: unknown) => events.push(name);
+    const sub = (name: string) => () => events.push(name);
     const subs = Object.values(DiagnosticsChannels).map((n) => [n, sub(n)] as const);
     for (const [n, f] of subs) diagnostics.subscribe(n, f);
     cleanup.push(() => subs.forEach(([n, f]) => diagnostics.unsubscribe(n, f)));

@@ -1,8 +1,8 @@
 import net from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
-import { QWormholeClient, QWormholeServer, textDeserializer, type ServerConnection } from "../../src/index.js";
+import { QWormholeClient, textDeserializer, type ServerConnection } from "../../src/index.js";
 import { FrameDecoder, MAX_HANDSHAKE_LENGTH, acceptToJson, encodeHandshakeJson } from "../../src/protocol/index.js";
-import { collect, frame, once, rawPeer, startClient, startServer, until } from "./helpers.js";
+import { collect, frame, rawPeer, startClient, startServer, until } from "./helpers.js";
 
 const cleanup: (() => unknown)[] = [];
 afterEach(async () => {
