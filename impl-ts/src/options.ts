@@ -140,6 +140,8 @@ export function resolveCommonOptions(o: CommonOptions<unknown, unknown>): Resolv
   if (o.handshakeTags !== undefined) {
     if (o.handshakeTags === null || typeof o.handshakeTags !== "object") invalidOption("handshakeTags", "an object", o.handshakeTags);
     for (const [k, v] of Object.entries(o.handshakeTags)) {
+      // "tls"-prefixed tags state TLS facts; only the implementation sets them (QWH-TLS-006).
+      if (k.startsWith("tls")) invalidOption(`handshakeTags.${k}`, 'a name not starting with "tls" (reserved for TLS facts)', k);
       if (typeof v !== "string" && !(typeof v === "number" && Number.isSafeInteger(v))) invalidOption(`handshakeTags.${k}`, "a string or a safe integer", v);
     }
   }

@@ -67,6 +67,8 @@ export function resolveClientOptions(o: QWormholeClientOptions<unknown, unknown>
   if (reconnect.jitter > 1) invalidOption("reconnect.jitter", "a number in 0..1", reconnect.jitter);
   if (reconnect.multiplier < 1) invalidOption("reconnect.multiplier", "a number >= 1", reconnect.multiplier);
   const features = new Set(o.features ?? []);
+  // "resume" is reserved in QWH/1.0 and "raw" follows from `framing` (QWH-HELLO-018, QWH-RAW-002).
+  for (const f of features) if (f === "resume" || f === "raw") invalidOption("features", 'names other than "resume" and "raw"', f);
   if (o.control !== false && common.framing === "length-prefixed") features.add("control");
   if (common.framing === "none") features.add("raw");
   return {

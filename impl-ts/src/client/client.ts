@@ -579,7 +579,11 @@ export class QWormholeClient<TIn = Buffer, TOut = unknown> extends EventEmitter<
     this.state = "closed";
     this.clearRetry();
     if (this.telemetryTimer) clearInterval(this.telemetryTimer);
-    this.stats.lostMessages += this.pending.length + (this.limiter?.clear().length ?? 0);
+    const dropped = this.pending.length + (this.limiter?.clear().length ?? 0);
+    if (dropped > 0) {
+      this.stats.lostMessages += dropped;
+      this.report(new QWormholeError("E_CLOSED", `${dropped} queued message(s) were never sent: the client closed (QWH-DELIV-003)`));
+    }
     this.pending = [];
     this.pendingBytes = 0;
     for (const w of this.drainWaiters.splice(0)) w();

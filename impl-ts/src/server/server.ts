@@ -15,6 +15,7 @@ import { QWormholeError } from "../protocol/errors.js";
 import { FrameDecoder } from "../protocol/frame-decoder.js";
 import { encodeHandshakeJson } from "../protocol/hello.js";
 import { decideHandshake } from "../protocol/negotiate.js";
+import type { Tags } from "../protocol/fields.js";
 import { acceptToJson, rejectToJson } from "../protocol/server-answer.js";
 import { ReplayCache } from "../protocol/signature.js";
 import { DiagnosticsChannels, addCounters, emptySnapshot, publish, startTelemetry, type TelemetrySnapshot } from "../telemetry.js";
@@ -39,6 +40,19 @@ export interface ServerEvents<TIn, TOut> {
   /** Emitted only when listened to (server-level and per-connection failures). */
   error: [error: QWormholeError];
   telemetry: [snapshot: TelemetrySnapshot];
+}
+
+/**
+ * The hello's tags as the application sees them: "tls"-prefixed tags only when
+ * they were checked against the TLS session (QWH-TLS-008).
+ */
+function verifiedTags(tags: Tags | undefined, legacy: boolean): Tags {
+  const out: Tags = {};
+  for (const [k, v] of Object.entries(tags ?? {})) {
+    if (k.startsWith("tls") && (legacy || (k !== "tlsFingerprint256" && k !== "tlsAlpn"))) continue;
+    out[k] = v;
+  }
+  return out;
 }
 
 /** Grace given to a refused peer to read the reject frame before the socket is destroyed. */
@@ -81,6 +95,7 @@ export class QWormholeServer<TIn = Buffer, TOut = unknown> extends EventEmitter<
         requestCert: t.requestCert ?? false,
         rejectUnauthorized: t.rejectUnauthorized ?? true,
         minVersion: t.minVersion ?? "TLSv1.2",
+        handshakeTimeout: o.handshakeTimeoutMs, // QWH-TIME-005: the TLS handshake is bounded too
         allowHalfOpen: o.allowHalfOpen,
         noDelay: true,
       });
@@ -326,7 +341,7 @@ export class QWormholeServer<TIn = Buffer, TOut = unknown> extends EventEmitter<
         signatureWindowMs: o.signatureWindowMs,
         exporter: o.tls ? channelBindingOf(socket as tls.TLSSocket) : null,
         replayCache: this.replayCache,
-        ...(o.tls ? { checkTlsTags: (tags) => checkTlsTags(tags, facts ?? null) } : {}),
+        checkTlsTags: (tags) => checkTlsTags(tags, facts ?? null),
       });
       if (decision.type === "reject") return fail(decision.code, decision.reason);
       if (decision.type === "close") return fail(decision.code, decision.reason, false);
@@ -336,7 +351,7 @@ export class QWormholeServer<TIn = Buffer, TOut = unknown> extends EventEmitter<
       const hello = decision.hello;
       const snapshot: HandshakeSnapshot = {
         profile: legacy ? "legacy" : "v1",
-        tags: hello.tags ?? {},
+        tags: verifiedTags(hello.tags, legacy),
         features: decision.type === "accept" ? decision.accept.features : [],
         offeredFeatures: decision.type === "accept" ? decision.hello.features : [],
         maxFrameLength: decision.type === "accept" ? (decision.hello.maxFrameLength ?? DEFAULT_MAX_FRAME_LENGTH) : DEFAULT_MAX_FRAME_LENGTH,

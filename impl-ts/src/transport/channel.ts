@@ -105,8 +105,9 @@ export class FramedChannel {
   private finished = false;
   private failure: QWormholeError | undefined;
   private heartbeat: NodeJS.Timeout | null = null;
-  private outstandingPings = 0;
-  private pingCounter = 0n;
+  // PINGs carry an increasing 8-byte counter; a PONG echoing counter k answers every PING up to k.
+  private pingsSent = 0n;
+  private pingsAnswered = 0n;
   private drainTimer: NodeJS.Timeout | null = null;
   private readonly flushBound = () => this.flush();
 
@@ -127,9 +128,7 @@ export class FramedChannel {
             onMessage(payload);
           },
           onPing: (body) => this.onPing(body),
-          onPong: () => {
-            this.outstandingPings = 0;
-          },
+          onPong: (body) => this.onPong(body),
           onClose: (info) => this.onPeerClose(info),
         },
         { maxFrameLength: options.maxFrameLength, features: options.features },
@@ -287,16 +286,23 @@ export class FramedChannel {
 
   private beat(): void {
     if (this.closing || this.ended) return;
-    if (this.outstandingPings >= this.options.heartbeatMissedLimit) {
+    const unanswered = this.pingsSent - this.pingsAnswered;
+    if (unanswered >= BigInt(this.options.heartbeatMissedLimit)) {
       this.handlers.stale?.();
-      this.fail(new QWormholeError("E_HEARTBEAT_TIMEOUT", `${this.outstandingPings} PINGs unanswered`));
+      this.fail(new QWormholeError("E_HEARTBEAT_TIMEOUT", `${unanswered} PINGs unanswered`));
       return;
     }
-    this.outstandingPings++;
     const body = Buffer.allocUnsafe(PING_BODY_LENGTH);
-    body.writeBigUInt64BE(++this.pingCounter);
+    body.writeBigUInt64BE(++this.pingsSent);
     this.encoder.addPing(body);
     this.scheduleFlush();
+  }
+
+  /** A PONG answers the PING it echoes and every earlier one (QWH-PING-004); anything else is unsolicited and ignored. */
+  private onPong(body: Buffer): void {
+    if (body.length !== PING_BODY_LENGTH) return;
+    const k = body.readBigUInt64BE(0);
+    if (k > this.pingsAnswered && k <= this.pingsSent) this.pingsAnswered = k;
   }
 
   private onPeerClose(info: CloseInfo): void {
@@ -327,17 +333,15 @@ export class FramedChannel {
     const done = new Promise<void>((resolve) => this.closeWaiters.push(resolve));
     if (this.closing) return done;
     this.closing = true;
-    if (this.control) {
-      this.sendClose(code, reason);
-      this.flush();
-      this.drainTimer = setTimeout(() => this.socket.destroy(), this.options.drainTimeoutMs);
-      this.drainTimer.unref();
-    } else {
-      this.flush();
-      this.socket.end();
-      this.drainTimer = setTimeout(() => this.socket.destroy(), this.options.drainTimeoutMs);
-      this.drainTimer.unref();
-    }
+    this.sendClose(code, reason); // no-op without "control": then FIN is the close
+    this.flush();
+    if (!this.control) this.socket.end();
+    this.drainTimer = setTimeout(() => {
+      // The peer never answered our CLOSE (or never closed its side): an unclean close.
+      this.failure ??= new QWormholeError("E_DRAIN_TIMEOUT", `no answer to the close within ${this.options.drainTimeoutMs} ms`);
+      this.socket.destroy();
+    }, this.options.drainTimeoutMs);
+    this.drainTimer.unref();
     return done;
   }
 

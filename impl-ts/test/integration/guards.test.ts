@@ -46,7 +46,7 @@ describe("maximum frame length on send and receive (QWH-FRAME-005, QWH-FRAME-007
 });
 
 describe("backpressure guard (QWH-LIMIT, decision 6)", () => {
-  it("closes only the connection that will not read, with E_BACKPRESSURE", async () => {
+  it("closes only the connection that will not read, with E_BACKPRESSURE (QWH-LIMIT-005, QWH-LIMIT-006)", async () => {
     const { server, port } = await startServer({ maxBackpressureBytes: 512 * 1024, highWaterMarkBytes: 128 * 1024 });
     keep(server, "close");
     const connections = collect<ServerConnection>(server, "connection", 2);
@@ -147,7 +147,7 @@ describe("graceful close and drain (QWH-CLOSE-003)", () => {
 });
 
 describe("idle timeout", () => {
-  it("closes a connection without traffic with E_IDLE_TIMEOUT and emits timeout", async () => {
+  it("closes a connection without traffic with E_IDLE_TIMEOUT and emits timeout (QWH-LIMIT-007)", async () => {
     const { server, port } = await startServer({ idleTimeoutMs: 30 });
     keep(server, "close");
     const closed = collect<any>(server, "clientClosed", 1);
@@ -156,5 +156,38 @@ describe("idle timeout", () => {
     const [ev] = await closed;
     expect(ev.error?.code).toBe("E_IDLE_TIMEOUT");
     expect((await clientClosed)[0].error?.code).toBe("E_IDLE_TIMEOUT");
+  });
+});
+
+describe("heartbeat answers and close timeouts (QWH-PING-002, QWH-PING-004, QWH-CLOSE-008, QWH-DELIV-003)", () => {
+  it("unsolicited PONGs do not keep a silent peer alive", async () => {
+    const { server, port } = await startServer({ heartbeatIntervalMs: 15, heartbeatMissedLimit: 2 });
+    keep(server, "close");
+    const closed = collect<any>(server, "clientClosed", 1);
+    const peer = await rawPeer(port, { answerPings: false });
+    const timer = setInterval(() => peer.send(Buffer.from("800000090200000000000000ff", "hex")), 5);
+    cleanup.push(() => clearInterval(timer));
+    expect((await closed)[0].error.code).toBe("E_HEARTBEAT_TIMEOUT");
+  });
+
+  it("a peer that never answers our CLOSE is cut after drainTimeoutMs with E_DRAIN_TIMEOUT", async () => {
+    const { server, port } = await startServer({ drainTimeoutMs: 30 });
+    keep(server, "close");
+    const conn = collect<ServerConnection>(server, "connection", 1);
+    const closed = collect<any>(server, "clientClosed", 1);
+    const peer = await rawPeer(port); // reads, but never sends CLOSE back
+    await (await conn)[0]!.end();
+    expect((await closed)[0].error.code).toBe("E_DRAIN_TIMEOUT");
+    expect(peer.closes).toEqual([{ code: "E_NORMAL_CLOSE" }]);
+  });
+
+  it("messages still queued when the client stops are reported with E_CLOSED", async () => {
+    const client = new QWormholeClient({ host: "127.0.0.1", port: 1, reconnect: false });
+    const errors: string[] = [];
+    client.on("error", (e) => errors.push(e.code));
+    client.send("never sent");
+    await client.close();
+    expect(errors).toContain("E_CLOSED");
+    expect(client.telemetry().lostMessages).toBe(1);
   });
 });

@@ -67,7 +67,7 @@ describe("handshake (QWH-ACCEPT-001, QWH-NEG-*)", () => {
     expect(reconnecting).toEqual([]);
   });
 
-  it("a different application major version is refused with E_VERSION_MISMATCH, terminal (QWH-NEG-005)", async () => {
+  it("a different application major version is refused with E_VERSION_MISMATCH, terminal (QWH-NEG-005, QWH-ERR-007)", async () => {
     const { server: s, port } = await startServer({ protocolVersion: "2.0.0" });
     server(s);
     const rejected = collect<any>(s, "handshakeRejected", 1);
@@ -227,7 +227,7 @@ describe("signed hellos (QWH-SIG-*)", () => {
 });
 
 describe("admission limits (QWH-LIMIT-*)", () => {
-  it("maxClients refuses the connection over the limit with E_MAX_CLIENTS, without retry, and keeps the others", async () => {
+  it("maxClients refuses the connection over the limit with E_MAX_CLIENTS, without retry, and keeps the others (QWH-LIMIT-001, QWH-LIMIT-004)", async () => {
     const { server: s, port } = await startServer({ maxClients: 1 });
     server(s);
     const first = client(await startClient(port));
@@ -237,7 +237,7 @@ describe("admission limits (QWH-LIMIT-*)", () => {
     expect(s.getConnectionCount()).toBe(1);
   });
 
-  it("allowConnection (async) refuses before any byte is read, with E_POLICY_REJECTED", async () => {
+  it("allowConnection (async) refuses before any byte is read, with E_POLICY_REJECTED (QWH-LIMIT-003)", async () => {
     const seen: unknown[] = [];
     const { server: s, port } = await startServer({
       allowConnection: async (info) => {
@@ -250,7 +250,7 @@ describe("admission limits (QWH-LIMIT-*)", () => {
     expect(seen[0]).toMatchObject({ remoteAddress: "127.0.0.1" });
   });
 
-  it("maxPendingHandshakes refuses further handshakes with E_MAX_PENDING_HANDSHAKES", async () => {
+  it("maxPendingHandshakes refuses further handshakes with E_MAX_PENDING_HANDSHAKES (QWH-LIMIT-002)", async () => {
     const { server: s, port } = await startServer({ maxPendingHandshakes: 1 });
     server(s);
     const silent = await rawPeer(port, { hello: null }); // occupies the only handshake slot
@@ -260,5 +260,34 @@ describe("admission limits (QWH-LIMIT-*)", () => {
     await p.ended;
     expect((await rejected)[0].code).toBe("E_MAX_PENDING_HANDSHAKES");
     silent.socket.destroy();
+  });
+});
+
+describe("TLS tags and reserved names (QWH-TLS-006, QWH-TLS-007, QWH-TLS-008, QWH-HELLO-018)", () => {
+  it("a tlsFingerprint256 tag on a connection without TLS is refused with E_TLS_PIN_MISMATCH", async () => {
+    const { server: s, port } = await startServer();
+    server(s);
+    const p = await rawPeer(port, { hello: buildHello({ features: ["control"], tags: { tlsFingerprint256: "AB:CD" } }) as never });
+    expect(p.answer).toMatchObject({ outcome: "reject", reject: { code: "E_TLS_PIN_MISMATCH" } });
+  });
+
+  it("unverified tls-prefixed tags never reach the application", async () => {
+    const { server: s, port } = await startServer({ allowLegacy: true });
+    server(s);
+    const conns = collect<any>(s, "connection", 2);
+    const v1 = await rawPeer(port, { hello: buildHello({ features: [], tags: { tlsSessionKey: "x", node: "a" } }) as never });
+    expect(v1.answer?.outcome).toBe("accept");
+    const legacy = net.connect(port, "127.0.0.1");
+    cleanup.push(() => legacy.destroy());
+    await once(legacy, "connect");
+    legacy.write(frame(JSON.stringify({ type: "handshake", tags: { tlsFingerprint256: "AB", node: "b" } })));
+    const [a, b] = await conns;
+    expect([a.handshake.tags, b.handshake.tags]).toEqual([{ node: "a" }, { node: "b" }]);
+    v1.socket.destroy();
+  });
+
+  it("a client refuses tls-prefixed tags and the reserved resume feature in its options", () => {
+    expect(() => new QWormholeClient({ port: 1, handshakeTags: { tlsAlpn: "h2" } })).toThrowError(expect.objectContaining({ code: "E_INVALID_OPTION" }));
+    expect(() => new QWormholeClient({ port: 1, features: ["resume"] })).toThrowError(expect.objectContaining({ code: "E_INVALID_OPTION" }));
   });
 });

@@ -41,7 +41,7 @@ describe("backoff (capped exponential with jitter)", () => {
 });
 
 describe("reconnect after a server restart (QWH-DELIV)", () => {
-  it("delivers messages queued while disconnected exactly once and in order", async () => {
+  it("delivers messages queued while disconnected exactly once and in order (QWH-DELIV-001)", async () => {
     const first = new QWormholeServer<string>({ host: "127.0.0.1", port: 0, deserializer: textDeserializer });
     const { port } = await first.listen();
     const received: string[] = [];
@@ -69,7 +69,7 @@ describe("reconnect after a server restart (QWH-DELIV)", () => {
     expect(client.telemetry().reconnects).toBeGreaterThanOrEqual(1);
   });
 
-  it("refuses to queue beyond maxQueuedMessages with E_QUEUE_FULL", async () => {
+  it("refuses to queue beyond maxQueuedMessages with E_QUEUE_FULL (QWH-DELIV-003)", async () => {
     const client = new QWormholeClient({ host: "127.0.0.1", port: 1, maxQueuedMessages: 2, reconnect: false });
     cleanup.push(() => client.destroy());
     client.send("a");

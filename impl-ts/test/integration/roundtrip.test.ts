@@ -54,7 +54,7 @@ describe("client and server over TCP on 127.0.0.1", () => {
 });
 
 describe("raw mode (framing none, QWH-RAW-*)", () => {
-  it("after a framed handshake both directions are a plain byte stream", async () => {
+  it("after a framed handshake both directions are a plain byte stream (QWH-RAW-002, QWH-RAW-003)", async () => {
     const { server, port } = await startServer<string, string>({ framing: "none", deserializer: textDeserializer });
     track(server);
     server.on("message", ({ client, data }) => client.send(data.toUpperCase()));

@@ -54,7 +54,7 @@ describe("TLS (QWH-TLS-*)", () => {
     expect(client.exportKeyingMaterial(32, "EXPORTER-test").equals(c!.exportKeyingMaterial(32, "EXPORTER-test"))).toBe(true);
   });
 
-  it("a matching server pin connects; a wrong pin fails with E_TLS_PIN_MISMATCH before any application byte, without retry", async () => {
+  it("a matching server pin connects; a wrong pin fails with E_TLS_PIN_MISMATCH before any application byte, without retry (QWH-TLS-004)", async () => {
     const { server, port } = await tlsServer();
     const ok = tlsClient(port, { pinnedFingerprints256: [pki.serverFingerprint256.toLowerCase().replace(/:/g, "")] });
     await ok.connect();
@@ -66,7 +66,7 @@ describe("TLS (QWH-TLS-*)", () => {
     expect(server.getConnectionCount()).toBe(connections);
   });
 
-  it("mutual TLS: the server pins the client certificate; a wrong pin is rejected with E_TLS_PIN_MISMATCH", async () => {
+  it("mutual TLS: the server pins the client certificate; a wrong pin is rejected with E_TLS_PIN_MISMATCH (QWH-TLS-005, QWH-TLS-006)", async () => {
     const good = await tlsServer({}, { requestCert: true, pinnedFingerprints256: [pki.clientFingerprint256] });
     const conn = collect<ServerConnection>(good.server, "connection", 1);
     const c1 = tlsClient(good.port, { key: pki.clientKey, cert: pki.clientCert });
