@@ -8,6 +8,7 @@ export default defineConfig({
       { test: { name: "spec", root: "./spec", include: ["test/**/*.test.{ts,mjs}"] } },
       { test: { name: "schemas", root: "./schemas", include: ["test/**/*.test.{ts,mjs}"] } },
       { test: { name: "impl-ts", root: "./impl-ts", include: ["test/**/*.test.ts"] } },
+      { test: { name: "impl-native", root: "./impl-native", include: ["test/**/*.test.mjs"] } },
       { test: { name: "conformance", root: "./conformance", include: ["test/**/*.test.{ts,mjs}"] } },
     ],
   },

@@ -3,7 +3,8 @@
 # Used by the quick start and by CI. Needs root (or sudo) on Debian/Ubuntu;
 # elsewhere it prints what to install.
 set -euo pipefail
-PACKAGES=(openssl ca-certificates)
+# build-essential/libssl-dev/pkg-config: the native C implementation (OpenSSL for Ed25519 and TLS).
+PACKAGES=(openssl ca-certificates build-essential libssl-dev pkg-config)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -1,0 +1,209 @@
+/* One connection: socket I/O around a qwh_session. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "posix.h"
+
+void qwh_pconn_limits_default(qwh_pconn_limits *l) {
+  l->handshake_timeout_ms = 10000;
+  l->drain_timeout_ms = 5000;
+  l->high_water = 1u << 20;
+  l->max_backpressure = 5u << 20;
+}
+
+static void s_open(void *user) {
+  qwh_pconn *c = user;
+  c->open = true;
+  c->hs_deadline = 0;
+  if (c->h.on_open) c->h.on_open(c);
+}
+
+static qwh_code s_message(void *user, const uint8_t *p, size_t n) {
+  qwh_pconn *c = user;
+  if (c->h.on_message) c->h.on_message(c, p, n);
+  return QWH_OK;
+}
+
+static void s_peer_close(void *user, const char *code, const char *reason) {
+  qwh_pconn *c = user;
+  if (c->h.on_peer_close) c->h.on_peer_close(c, code, reason);
+}
+
+static size_t pending(const qwh_pconn *c) { return c->s.out.len - c->out_off; }
+
+static void set_watch(qwh_pconn *c) {
+  if (c->closed) return;
+  uint32_t ev = 0;
+  if (c->connecting || pending(c) > 0) ev |= EPOLLOUT;
+  if (!c->connecting && !c->paused && !c->s.finished) ev |= EPOLLIN | EPOLLRDHUP;
+  if (ev != c->watched) {
+    qwh_loop_watch(c->loop, &c->w, ev, 0);
+    c->watched = ev;
+  }
+}
+
+/* Writes queued bytes. Returns -1 on a socket error. */
+static int flush_out(qwh_pconn *c) {
+  while (pending(c) > 0) {
+    ssize_t n = send(c->w.fd, c->s.out.data + c->out_off, pending(c), MSG_NOSIGNAL);
+    if (n < 0) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+      if (errno == EINTR) continue;
+      return -1;
+    }
+    c->out_off += (size_t)n;
+  }
+  if (pending(c) == 0) {
+    c->s.out.len = 0;
+    c->out_off = 0;
+  } else if (c->out_off > (1u << 20) && c->out_off > c->s.out.len / 2) {
+    qwh_buf_consume(&c->s.out, c->out_off);
+    c->out_off = 0;
+  }
+  return 0;
+}
+
+static void close_transport(qwh_pconn *c) {
+  if (c->closed) return;
+  c->closed = true;
+  qwh_loop_unwatch(c->loop, &c->w);
+  shutdown(c->w.fd, SHUT_WR);
+  close(c->w.fd);
+  c->w.fd = -1;
+  if (c->h.on_closed) c->h.on_closed(c); /* may free c */
+}
+
+void qwh_pconn_service(qwh_pconn *c) {
+  if (c->closed || c->in_dispatch) return;
+  if (!c->connecting) {
+    if (flush_out(c) != 0) {
+      if (!c->s.finished) {
+        qwh_session_fail(&c->s, QWH_E_SOCKET);
+      }
+      c->s.out.len = c->out_off = 0;
+    }
+    size_t queued = pending(c);
+    if (!c->s.finished && queued > c->lim.max_backpressure) {
+      c->s.out.len = c->out_off = 0; /* QWH-LIMIT-006: discard, do not wait for the drain */
+      qwh_session_fail(&c->s, QWH_E_BACKPRESSURE);
+      flush_out(c);
+    }
+    c->paused = pending(c) > c->lim.high_water; /* QWH-LIMIT-005 */
+    if (c->s.finished && pending(c) == 0) {
+      close_transport(c);
+      return;
+    }
+    if (c->s.half_close && !c->wr_shut && pending(c) == 0) {
+      shutdown(c->w.fd, SHUT_WR);
+      c->wr_shut = true;
+    }
+    if (c->s.close_sent && !c->drain_deadline && c->lim.drain_timeout_ms) c->drain_deadline = qwh_monotonic_ms() + c->lim.drain_timeout_ms;
+  }
+  set_watch(c);
+}
+
+static void on_readable(qwh_pconn *c) {
+  qwh_loop *l = c->loop;
+  for (int i = 0; i < 16 && !c->s.finished && !c->paused; i++) {
+    ssize_t n = recv(c->w.fd, l->rbuf, l->rbuf_size, 0);
+    if (n > 0) {
+      qwh_session_feed(&c->s, l->rbuf, (size_t)n);
+      if ((size_t)n < l->rbuf_size) break;
+      continue;
+    }
+    if (n == 0) {
+      qwh_session_feed_end(&c->s);
+      break;
+    }
+    if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+    if (errno == EINTR) continue;
+    if (!c->s.finished) qwh_session_fail(&c->s, QWH_E_SOCKET);
+    c->s.out.len = c->out_off = 0; /* the peer is gone: nothing more can be sent */
+    break;
+  }
+}
+
+static void on_io(qwh_watch *w, uint32_t events) {
+  qwh_pconn *c = (qwh_pconn *)w;
+  c->in_dispatch = true;
+  if (c->connecting && (events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) {
+    int err = 0;
+    socklen_t len = sizeof err;
+    getsockopt(w->fd, SOL_SOCKET, SO_ERROR, &err, &len);
+    c->connecting = false;
+    if (err) {
+      qwh_session_fail(&c->s, QWH_E_SOCKET);
+    } else {
+      c->hs_deadline = c->lim.handshake_timeout_ms ? qwh_monotonic_ms() + c->lim.handshake_timeout_ms : 0;
+      qwh_session_start(&c->s);
+    }
+  } else if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
+    on_readable(c);
+  }
+  c->in_dispatch = false;
+  qwh_pconn_service(c);
+}
+
+int qwh_pconn_start(qwh_pconn *c, qwh_loop *loop, int fd, bool connecting, const qwh_session_config *cfg, const qwh_pconn_limits *lim,
+                    const qwh_pconn_handlers *h, void *app) {
+  memset(c, 0, sizeof *c);
+  c->w.fd = fd;
+  c->w.on_io = on_io;
+  c->loop = loop;
+  c->h = *h;
+  c->app = app;
+  if (lim)
+    c->lim = *lim;
+  else
+    qwh_pconn_limits_default(&c->lim);
+  c->connecting = connecting;
+  qwh_session_handlers sh = {s_open, s_message, s_peer_close};
+  qwh_session_init(&c->s, cfg, &sh, c);
+  if (c->lim.handshake_timeout_ms) c->hs_deadline = qwh_monotonic_ms() + c->lim.handshake_timeout_ms;
+  c->watched = connecting ? EPOLLOUT : EPOLLIN | EPOLLRDHUP;
+  if (qwh_loop_watch(loop, &c->w, c->watched, 1) != 0) {
+    qwh_session_free(&c->s);
+    return -1;
+  }
+  return 0;
+}
+
+qwh_code qwh_pconn_send(qwh_pconn *c, const uint8_t *p, size_t n) { return c->closed ? QWH_E_CLOSED : qwh_session_send(&c->s, p, n); }
+
+void qwh_pconn_close(qwh_pconn *c, qwh_code code) {
+  if (c->closed) return;
+  qwh_session_close(&c->s, code, NULL);
+  qwh_pconn_service(c);
+}
+
+void qwh_pconn_refuse(qwh_pconn *c, qwh_code code) {
+  qwh_session_fail(&c->s, code);
+  qwh_pconn_service(c);
+}
+
+void qwh_pconn_tick(qwh_pconn *c, int64_t now_ms) {
+  if (c->closed) return;
+  if (c->hs_deadline && now_ms >= c->hs_deadline && !c->s.finished && c->s.state == QWH_ST_HANDSHAKE) {
+    qwh_session_fail(&c->s, c->connecting ? QWH_E_CONNECT_TIMEOUT : QWH_E_HANDSHAKE_TIMEOUT);
+    qwh_pconn_service(c);
+    return;
+  }
+  if (c->drain_deadline && now_ms >= c->drain_deadline && !c->s.finished) {
+    c->s.out.len = c->out_off = 0;
+    qwh_session_fail(&c->s, QWH_E_DRAIN_TIMEOUT);
+    qwh_pconn_service(c);
+  }
+}
+
+void qwh_pconn_free(qwh_pconn *c) {
+  if (!c->closed && c->w.fd >= 0) {
+    qwh_loop_unwatch(c->loop, &c->w);
+    close(c->w.fd);
+    c->closed = true;
+  }
+  qwh_session_free(&c->s);
+}

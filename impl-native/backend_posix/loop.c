@@ -1,0 +1,58 @@
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/epoll.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "posix.h"
+
+#define READ_BUFFER (256u * 1024u)
+
+int qwh_loop_init(qwh_loop *l) {
+  l->epfd = epoll_create1(EPOLL_CLOEXEC);
+  l->rbuf = malloc(READ_BUFFER);
+  l->rbuf_size = READ_BUFFER;
+  if (l->epfd < 0 || !l->rbuf) {
+    qwh_loop_free(l);
+    return -1;
+  }
+  return 0;
+}
+
+void qwh_loop_free(qwh_loop *l) {
+  if (l->epfd >= 0) close(l->epfd);
+  l->epfd = -1;
+  free(l->rbuf);
+  l->rbuf = NULL;
+}
+
+int qwh_loop_watch(qwh_loop *l, qwh_watch *w, uint32_t events, int add) {
+  struct epoll_event ev = {.events = events, .data.ptr = w};
+  return epoll_ctl(l->epfd, add ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, w->fd, &ev);
+}
+
+void qwh_loop_unwatch(qwh_loop *l, qwh_watch *w) { epoll_ctl(l->epfd, EPOLL_CTL_DEL, w->fd, NULL); }
+
+int qwh_loop_poll(qwh_loop *l, int timeout_ms) {
+  struct epoll_event evs[64];
+  int n = epoll_wait(l->epfd, evs, 64, timeout_ms);
+  if (n < 0) return errno == EINTR ? 0 : -1;
+  for (int i = 0; i < n; i++) {
+    qwh_watch *w = evs[i].data.ptr;
+    w->on_io(w, evs[i].events);
+  }
+  return n;
+}
+
+int64_t qwh_monotonic_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t qwh_wall_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}

@@ -1,0 +1,85 @@
+/*
+ * Backend "posix": non-blocking POSIX sockets on an epoll loop, moving bytes
+ * between the kernel and a qwh_session (the core does all protocol work).
+ * Addresses are literal IPv4/IPv6 (names are resolved by the caller).
+ * Single-threaded: every function runs on the loop's thread.
+ */
+#ifndef QWH_POSIX_H
+#define QWH_POSIX_H
+
+#include <stdint.h>
+
+#include "../core/session.h"
+
+typedef struct qwh_watch qwh_watch;
+struct qwh_watch {
+  int fd;
+  void (*on_io)(qwh_watch *w, uint32_t events);
+};
+
+typedef struct qwh_loop {
+  int epfd;
+  uint8_t *rbuf; /* one read buffer shared by every connection of the loop */
+  size_t rbuf_size;
+} qwh_loop;
+
+int qwh_loop_init(qwh_loop *l);
+void qwh_loop_free(qwh_loop *l);
+/* Adds or modifies the watch (EPOLLIN / EPOLLOUT bits). */
+int qwh_loop_watch(qwh_loop *l, qwh_watch *w, uint32_t events, int add);
+void qwh_loop_unwatch(qwh_loop *l, qwh_watch *w);
+/* Waits up to timeout_ms and dispatches. Returns events handled, 0 on timeout/EINTR, -1 on error. */
+int qwh_loop_poll(qwh_loop *l, int timeout_ms);
+int64_t qwh_monotonic_ms(void);
+int64_t qwh_wall_ms(void);
+
+typedef struct qwh_pconn qwh_pconn;
+
+typedef struct qwh_pconn_handlers {
+  void (*on_open)(qwh_pconn *c);
+  void (*on_message)(qwh_pconn *c, const uint8_t *p, size_t n);
+  void (*on_peer_close)(qwh_pconn *c, const char *code, const char *reason);
+  /* The transport is closed; c->s.error / error_name / unclean say how. The owner frees c. */
+  void (*on_closed)(qwh_pconn *c);
+} qwh_pconn_handlers;
+
+typedef struct qwh_pconn_limits {
+  int64_t handshake_timeout_ms; /* 0: none */
+  int64_t drain_timeout_ms;     /* 0: none */
+  size_t high_water;            /* stop reading above this many unsent bytes */
+  size_t max_backpressure;      /* fail with E_BACKPRESSURE above this */
+} qwh_pconn_limits;
+
+struct qwh_pconn {
+  qwh_watch w;
+  qwh_loop *loop;
+  qwh_session s;
+  size_t out_off;
+  qwh_pconn_handlers h;
+  qwh_pconn_limits lim;
+  void *app;
+  bool connecting, open, paused, wr_shut, closed, in_dispatch;
+  uint32_t watched;
+  int64_t hs_deadline, drain_deadline;
+  qwh_pconn *next, *prev; /* owner's list */
+};
+
+void qwh_pconn_limits_default(qwh_pconn_limits *l);
+/* Takes ownership of fd (non-blocking). `connecting`: a client whose connect() is in progress. */
+int qwh_pconn_start(qwh_pconn *c, qwh_loop *loop, int fd, bool connecting, const qwh_session_config *cfg, const qwh_pconn_limits *lim,
+                    const qwh_pconn_handlers *h, void *app);
+qwh_code qwh_pconn_send(qwh_pconn *c, const uint8_t *p, size_t n);
+void qwh_pconn_close(qwh_pconn *c, qwh_code code);
+/* Refuses before reading (admission): a reject on a v1 listener, then close. */
+void qwh_pconn_refuse(qwh_pconn *c, qwh_code code);
+/* Timers: call every few tens of milliseconds. */
+void qwh_pconn_tick(qwh_pconn *c, int64_t now_ms);
+/* Writes what it can, applies backpressure, closes when finished. Call after sends. */
+void qwh_pconn_service(qwh_pconn *c);
+void qwh_pconn_free(qwh_pconn *c);
+
+/* Sockets: literal address only. Return fd or -1 (errno set). */
+int qwh_listen_tcp(const char *host, uint16_t port, uint16_t *bound_port);
+int qwh_connect_tcp(const char *host, uint16_t port);
+
+#endif

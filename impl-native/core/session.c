@@ -1,0 +1,261 @@
+#include "session.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "fields.h"
+#include "limits.h"
+
+static void set_error(qwh_session *s, qwh_code code, const char *name) {
+  s->error = code;
+  snprintf(s->error_name, sizeof s->error_name, "%s", name ? name : (code ? qwh_code_name(code) : ""));
+}
+
+static void finish(qwh_session *s) {
+  s->finished = true;
+  s->state = QWH_ST_CLOSED;
+}
+
+/* Queues the canonical JSON of `obj` as a handshake frame. */
+static qwh_code queue_json_frame(qwh_session *s, const qwh_json *obj) {
+  qwh_buf text;
+  qwh_buf_init(&text);
+  qwh_code rc = qwh_jcs_write(obj, &text) == QWH_JSON_OK ? qwh_encode_handshake_frame(&s->out, text.data, text.len) : QWH_E_INTERNAL;
+  qwh_buf_free(&text);
+  return rc;
+}
+
+static void queue_reject(qwh_session *s, qwh_code code) {
+  qwh_arena a;
+  qwh_arena_init(&a);
+  qwh_json *r = qwh_reject_build(&a, qwh_code_name(code), NULL, code == QWH_E_UNSUPPORTED_VERSION ? QWH_VERSION_STRING : NULL);
+  if (r) queue_json_frame(s, r);
+  qwh_arena_free(&a);
+}
+
+void qwh_session_fail(qwh_session *s, qwh_code code) {
+  if (s->finished) return;
+  set_error(s, code, NULL);
+  bool wire = qwh_code_is_wire(code);
+  if (s->state == QWH_ST_HANDSHAKE && s->cfg.role == QWH_SERVER && wire)
+    queue_reject(s, code); /* QWH-ERR-002 */
+  else if ((s->state == QWH_ST_OPEN || s->state == QWH_ST_CLOSING) && s->control && !s->close_sent && wire) {
+    const char *name = qwh_code_name(code);
+    if (qwh_encoder_close(&s->enc, &s->out, name, strlen(name), NULL, 0) == QWH_OK) s->close_sent = true; /* QWH-ERR-003 */
+  }
+  finish(s);
+}
+
+/* ---- open phase ---- */
+
+static qwh_code rx_message(void *user, const uint8_t *p, size_t n) {
+  qwh_session *s = user;
+  if (s->finished) return QWH_OK;
+  return s->h.on_message ? s->h.on_message(s->user, p, n) : QWH_OK;
+}
+
+static qwh_code rx_ping(void *user, const uint8_t *p, size_t n) {
+  qwh_session *s = user;
+  return s->finished ? QWH_OK : qwh_encoder_pong(&s->enc, &s->out, p, n); /* QWH-PING-001 */
+}
+
+static qwh_code rx_pong(void *user, const uint8_t *p, size_t n) {
+  (void)user, (void)p, (void)n; /* heartbeats are the backend's; unsolicited PONGs are ignored */
+  return QWH_OK;
+}
+
+static qwh_code rx_close(void *user, const qwh_close_info *info) {
+  qwh_session *s = user;
+  s->close_received = true;
+  if (!s->close_sent) s->peer_ended = true;
+  char code[72], reason[1100];
+  snprintf(code, sizeof code, "%.*s", (int)info->code.len, info->code.s);
+  snprintf(reason, sizeof reason, "%.*s", info->has_reason ? (int)info->reason.len : 0, info->has_reason ? info->reason.s : "");
+  if (s->h.on_peer_close) s->h.on_peer_close(s->user, code, info->has_reason ? reason : NULL);
+  if (!s->close_sent) { /* QWH-CLOSE-003: our queued frames are already in `out`, then one CLOSE */
+    if (qwh_encoder_close(&s->enc, &s->out, info->code.s, info->code.len, NULL, 0) == QWH_OK) s->close_sent = true;
+  }
+  qwh_code known = qwh_code_from_name(info->code.s, info->code.len);
+  set_error(s, known == QWH_E_NORMAL_CLOSE || known == QWH_E_GOING_AWAY ? QWH_OK : known, code);
+  finish(s);
+  return QWH_OK;
+}
+
+static void open_phase(qwh_session *s, uint32_t peer_max, bool control, bool raw) {
+  s->control = control;
+  s->raw = raw;
+  s->state = QWH_ST_OPEN;
+  qwh_encoder_init(&s->enc, peer_max, control);
+  s->rx.dec.cb = qwh_receiver_on_frame;
+  s->rx.dec.user = &s->rx;
+  qwh_decoder_set_limits(&s->rx.dec, s->cfg.max_frame_length, control, QWH_E_FRAME_TOO_LARGE);
+  if (raw) qwh_decoder_pause(&s->rx.dec); /* the rest of this chunk is raw stream */
+  if (s->h.on_open) s->h.on_open(s->user);
+}
+
+/* ---- handshake ---- */
+
+static qwh_code server_first_frame(qwh_session *s, const uint8_t *p, size_t n) {
+  qwh_decision d;
+  qwh_decide(&s->hs, p, n, &s->cfg.policy, &d);
+  switch (d.type) {
+    case QWH_DECIDE_ACCEPT: {
+      qwh_code rc = s->cfg.verify ? s->cfg.verify(s->user, &d.hello) : QWH_OK;
+      if (rc) return rc;
+      rc = queue_json_frame(s, d.accept);
+      if (rc) return rc;
+      open_phase(s, d.hello.max_frame_length, d.control, d.raw);
+      return QWH_OK;
+    }
+    case QWH_DECIDE_LEGACY:
+      if (s->cfg.verify && s->cfg.verify(s->user, &d.hello) != QWH_OK) {
+        set_error(s, QWH_E_POLICY_REJECTED, NULL);
+        finish(s);
+        return QWH_E_POLICY_REJECTED;
+      }
+      s->legacy = true;
+      open_phase(s, s->cfg.max_frame_length, false, false);
+      return QWH_OK;
+    case QWH_DECIDE_REJECT: return d.code; /* fail() sends the reject */
+    case QWH_DECIDE_CLOSE:
+      set_error(s, d.code, NULL);
+      finish(s); /* a 0.3 client gets no frame (QWH-LEGACY-010) */
+      return d.code;
+  }
+  return QWH_E_INTERNAL;
+}
+
+static qwh_code client_first_frame(qwh_session *s, const uint8_t *p, size_t n) {
+  qwh_offer offer = {QWH_VERSION_MAJOR, QWH_VERSION_MINOR, s->cfg.features, s->cfg.n_features};
+  qwh_answer ans;
+  qwh_code rc = qwh_answer_parse(&s->hs, p, n, &offer, &ans);
+  if (rc) return rc;
+  if (!ans.accepted) {
+    char code[72];
+    snprintf(code, sizeof code, "%.*s", (int)ans.code.len, ans.code.s);
+    if (s->h.on_peer_close) s->h.on_peer_close(s->user, code, ans.reason ? ans.reason->u.str.s : NULL);
+    s->peer_ended = true;
+    set_error(s, qwh_code_from_name(ans.code.s, ans.code.len), code);
+    if (s->error == QWH_OK) s->error = QWH_E_PROTOCOL_ERROR; /* unknown peer code: the name says which */
+    finish(s);
+    return s->error;
+  }
+  open_phase(s, ans.max_frame_length, qwh_features_has(ans.features, "control"), qwh_features_has(ans.features, "raw"));
+  return QWH_OK;
+}
+
+static qwh_code handshake_frame(void *user, bool control, const uint8_t *p, size_t n) {
+  (void)control;
+  qwh_session *s = user;
+  return s->cfg.role == QWH_SERVER ? server_first_frame(s, p, n) : client_first_frame(s, p, n);
+}
+
+/* ---- public API ---- */
+
+int qwh_session_init(qwh_session *s, const qwh_session_config *cfg, const qwh_session_handlers *h, void *user) {
+  memset(s, 0, sizeof *s);
+  s->cfg = *cfg;
+  if (h) s->h = *h;
+  s->user = user;
+  s->state = QWH_ST_HANDSHAKE;
+  qwh_buf_init(&s->out);
+  qwh_arena_init(&s->hs);
+  qwh_receiver_handlers rh = {rx_message, rx_ping, rx_pong, rx_close};
+  qwh_receiver_init(&s->rx, &rh, s, cfg->max_frame_length, false);
+  s->rx.dec.cb = handshake_frame;
+  s->rx.dec.user = s;
+  qwh_decoder_handshake(&s->rx.dec);
+  qwh_encoder_init(&s->enc, 0, false);
+  return 0;
+}
+
+void qwh_session_free(qwh_session *s) {
+  qwh_receiver_free(&s->rx);
+  qwh_buf_free(&s->out);
+  qwh_arena_free(&s->hs);
+}
+
+qwh_code qwh_session_start(qwh_session *s) {
+  if (s->cfg.role != QWH_CLIENT) return QWH_OK;
+  qwh_hello_options o = {s->cfg.features, s->cfg.n_features, s->cfg.version, s->cfg.tags,
+                         s->cfg.max_frame_length != QWH_DEFAULT_MAX_FRAME_LENGTH, s->cfg.max_frame_length};
+  qwh_arena a;
+  qwh_arena_init(&a);
+  qwh_json *hello = qwh_hello_build(&a, &o);
+  qwh_code rc = hello ? queue_json_frame(s, hello) : QWH_E_INTERNAL;
+  qwh_arena_free(&a);
+  if (rc) qwh_session_fail(s, rc);
+  return rc;
+}
+
+qwh_code qwh_session_feed(qwh_session *s, const uint8_t *p, size_t n) {
+  while (n > 0 && !s->finished) {
+    if (s->raw && s->state != QWH_ST_HANDSHAKE) {
+      qwh_code rc = rx_message(s, p, n);
+      if (rc) qwh_session_fail(s, rc);
+      break;
+    }
+    size_t used = 0;
+    qwh_code rc = qwh_receiver_push(&s->rx, p, n, &used);
+    if (rc) {
+      qwh_session_fail(s, rc);
+      break;
+    }
+    p += used;
+    n -= used;
+    if (s->state == QWH_ST_OPEN) {
+      qwh_arena_free(&s->hs); /* the handshake values are no longer needed */
+    }
+  }
+  return s->error;
+}
+
+void qwh_session_feed_end(qwh_session *s) {
+  if (s->finished) return;
+  if (!s->half_close) s->peer_ended = true;
+  if (s->raw && s->state != QWH_ST_HANDSHAKE) {
+    finish(s);
+    return;
+  }
+  qwh_code rc = qwh_receiver_end(&s->rx);
+  if (rc) {
+    qwh_session_fail(s, rc);
+    return;
+  }
+  if (s->state == QWH_ST_HANDSHAKE) {
+    if (s->cfg.role == QWH_CLIENT) set_error(s, QWH_E_CLOSED, NULL); /* the server closed before answering */
+    finish(s);
+    return;
+  }
+  /* At a frame boundary: with control this is an unclean end; without, the peer's way of closing (QWH-CLOSE-009). */
+  if (s->control && !s->close_received) s->unclean = true;
+  finish(s);
+}
+
+qwh_code qwh_session_send(qwh_session *s, const uint8_t *p, size_t n) {
+  if (s->finished || s->close_sent || s->half_close) return QWH_E_CLOSED;
+  if (s->state != QWH_ST_OPEN) return QWH_E_NOT_CONNECTED;
+  if (s->raw) return qwh_buf_append(&s->out, p, n) ? QWH_E_INTERNAL : QWH_OK;
+  return qwh_encoder_data(&s->enc, &s->out, p, n);
+}
+
+void qwh_session_close(qwh_session *s, qwh_code code, const char *reason) {
+  if (s->finished || s->close_sent || s->half_close) return;
+  if (s->state == QWH_ST_HANDSHAKE) {
+    set_error(s, QWH_E_ABORTED, NULL);
+    finish(s);
+    return;
+  }
+  if (s->control) {
+    const char *name = qwh_code_name(code);
+    if (qwh_encoder_close(&s->enc, &s->out, name, strlen(name), reason, reason ? strlen(reason) : 0) == QWH_OK) {
+      s->close_sent = true;
+      s->state = QWH_ST_CLOSING; /* keep reading until the peer's CLOSE (QWH-CLOSE-008) */
+      return;
+    }
+    qwh_session_fail(s, QWH_E_INTERNAL);
+    return;
+  }
+  s->half_close = true; /* without control: FIN after our queued frames, then wait for the peer's end */
+  s->state = QWH_ST_CLOSING;
+}

@@ -1,0 +1,27 @@
+// Runs the native test targets from the shared vitest run, so `npm test` at
+// the root covers them and CI counts them: the C vector runner, the same
+// under ASan+UBSan+LSan, and TS <-> C interop over TCP.
+import { execFileSync } from "node:child_process";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+
+const dir = join(import.meta.dirname, "..");
+const run = (cmd, args) => execFileSync(cmd, args, { cwd: dir, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+
+describe("native C implementation", () => {
+  it("the C core passes every golden vector under three chunkings (make test)", () => {
+    const out = run("make", ["-s", "test"]);
+    expect(out).toMatch(/917 passed, 0 failed/);
+  }, 300_000);
+
+  it("the vector runner and the CLI smoke test run clean under ASan+UBSan+LeakSanitizer (make sanitize)", () => {
+    const out = run("make", ["-s", "sanitize"]);
+    expect(out).not.toMatch(/ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:/);
+    expect(out).toMatch(/917 passed, 0 failed/);
+  }, 300_000);
+
+  it("a TS client talks to the C server and a C client to the TS server (interop)", () => {
+    const out = run("node", ["test/interop.mjs"]);
+    expect(out).toMatch(/\n\d+ passed, 0 failed/);
+  }, 120_000);
+});
