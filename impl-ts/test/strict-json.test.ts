@@ -48,3 +48,18 @@ describe("canonical JSON (QWH-SIG-007)", () => {
     expect(canonicalJson(v)).toBe('{"a":"\\u001f\\"\\\\/\u2028","b":[1,{"y":-1,"z":0}],"\u20ac":1,"\ud83d\ude00":2}');
   });
 });
+
+describe("application version majors (QWH-NEG-009)", () => {
+  it("compares numeric majors exactly, whatever their length, and other versions whole", async () => {
+    const { appVersionsCompatible } = await import("../src/protocol/index.js");
+    expect(appVersionsCompatible("1.2.0", "1.0.7")).toBe(true);
+    expect(appVersionsCompatible("01.0", "1.5")).toBe(true);
+    expect(appVersionsCompatible("10", "10.4")).toBe(true);
+    expect(appVersionsCompatible("1.2.0", "2.0.0")).toBe(false);
+    expect(appVersionsCompatible("v2", "v2")).toBe(true);
+    expect(appVersionsCompatible("v2", "2.0")).toBe(false);
+    expect(appVersionsCompatible("2024-01", "2024-02")).toBe(false);
+    expect(appVersionsCompatible("90071992547409931.0", "90071992547409932.0")).toBe(false);
+    expect(appVersionsCompatible("0.1", "00.9")).toBe(true);
+  });
+});

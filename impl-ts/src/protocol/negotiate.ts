@@ -45,10 +45,14 @@ export type HandshakeDecision =
   /** A refused 0.3 hello: close without any frame (a 0.3 client cannot read one). */
   | { type: "close"; code: WireErrorCode; reason: string; hello?: HelloLegacy };
 
-/** Major of an application version: its leading decimal digits before the first ".", or null. */
+/**
+ * Major of an application version: its leading ASCII digits when "." or the
+ * end follows, as a digit string without leading zeros (compared exactly,
+ * whatever its length), or null.
+ */
 function appMajor(v: string): string | null {
-  const m = /^(\d+)(?:\.|$)/.exec(v);
-  return m ? String(Number(m[1])) : null;
+  const m = /^([0-9]+)(?:\.|$)/.exec(v);
+  return m ? m[1]!.replace(/^0+(?=[0-9])/, "") : null;
 }
 
 /** True when two application versions are compatible (same major, or equal when either has none). */
