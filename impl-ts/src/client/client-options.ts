@@ -4,6 +4,7 @@
  */
 import { DEFAULT_RECONNECT, type ReconnectOptions, type ResolvedReconnect } from "../backoff.js";
 import type { HelloSigner } from "../protocol/signature.js";
+import type { Dialer } from "../transport/socket-transport.js";
 import { intOption, invalidOption, numberOption, resolveCommonOptions, type CommonOptions, type ResolvedCommonOptions } from "../options.js";
 
 /** Options of {@link QWormholeClient}. */
@@ -31,6 +32,8 @@ export interface QWormholeClientOptions<TIn = Buffer, TOut = unknown> extends Co
   features?: string[];
   /** Offer the `control` feature (heartbeats, graceful close). Default true. */
   control?: boolean;
+  /** @internal How connections are made (the socket dialer, or a native one from the factory). */
+  dialer?: Dialer;
 }
 
 /** Client options with defaults applied. */

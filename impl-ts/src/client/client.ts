@@ -5,8 +5,6 @@
  * @packageDocumentation
  */
 import { EventEmitter } from "node:events";
-import net from "node:net";
-import tls from "node:tls";
 import { AsyncQueue } from "../async-queue.js";
 import { backoffDelay } from "../backoff.js";
 import { bufferDeserializer, defaultSerializer, type Deserializer, type Serializer } from "../codecs.js";
@@ -14,15 +12,15 @@ import { resolveInterfaceAddress } from "../interface-binding.js";
 import { DEFAULT_MAX_FRAME_LENGTH, MAX_HANDSHAKE_LENGTH, QWH_VERSION } from "../protocol/constants.js";
 import { isTerminalErrorCode } from "../protocol/error-codes.js";
 import { HandshakeRejectedError, QWormholeError } from "../protocol/errors.js";
-import { FrameDecoder } from "../protocol/frame-decoder.js";
 import { buildHello, buildLegacyHello, encodeHandshakeJson } from "../protocol/hello.js";
 import { parseServerAnswer, type AcceptFrame } from "../protocol/server-answer.js";
 import { signHello } from "../protocol/signature.js";
 import { RateLimitedQueue, TokenBucket } from "../rate-limiter.js";
 import { DiagnosticsChannels, addCounters, emptySnapshot, publish, startTelemetry, type TelemetrySnapshot } from "../telemetry.js";
-import { channelBindingOf, fingerprintMatches, tlsFactsOf, tlsHelloTags, type TlsFacts } from "../tls-facts.js";
+import { fingerprintMatches, tlsHelloTags, type TlsFacts } from "../tls-facts.js";
 import { FramedChannel, channelOptions, type ChannelCloseInfo } from "../transport/channel.js";
-import { encodeFrame } from "../transport/frames.js";
+import type { FrameLink } from "../transport/frame-link.js";
+import { socketDialer, type DialAttempt, type Dialer } from "../transport/socket-transport.js";
 import { resolveClientOptions, type QWormholeClientOptions, type ResolvedClientOptions } from "./client-options.js";
 
 /** What the client knows once a connection is ready. */
@@ -75,7 +73,9 @@ export class QWormholeClient<TIn = Buffer, TOut = unknown> extends EventEmitter<
   private readonly serialize: Serializer<TOut>;
   private readonly deserialize: Deserializer<TIn>;
   private state: State = "idle";
-  private socket: net.Socket | null = null;
+  private link: FrameLink | null = null;
+  private dial: DialAttempt | null = null;
+  private readonly dialer: Dialer;
   private channel: FramedChannel | null = null;
   private pending: Payload[] = [];
   private pendingBytes = 0;
@@ -97,6 +97,7 @@ export class QWormholeClient<TIn = Buffer, TOut = unknown> extends EventEmitter<
   constructor(options: QWormholeClientOptions<TIn, TOut>) {
     super();
     this.options = resolveClientOptions(options as QWormholeClientOptions<unknown, unknown>);
+    this.dialer = options.dialer ?? socketDialer;
     this.serialize = options.serializer ?? (defaultSerializer as Serializer<TOut>);
     this.deserialize = options.deserializer ?? (bufferDeserializer as unknown as Deserializer<TIn>);
     const o = this.options;
@@ -240,9 +241,16 @@ export class QWormholeClient<TIn = Buffer, TOut = unknown> extends EventEmitter<
       this.flushPending();
       await channel.close("E_NORMAL_CLOSE");
     } else {
-      this.socket?.destroy();
+      this.abandonAttempt();
     }
     this.finalize();
+  }
+
+  private abandonAttempt(): void {
+    this.dial?.cancel();
+    this.dial = null;
+    this.link?.destroy();
+    this.link = null;
   }
 
   /**
@@ -268,7 +276,7 @@ export class QWormholeClient<TIn = Buffer, TOut = unknown> extends EventEmitter<
     this.state = "closing";
     this.clearRetry();
     if (error) this.lastError = this.finalError = error;
-    this.socket?.destroy();
+    this.abandonAttempt();
     this.finalize();
   }
 
@@ -278,11 +286,8 @@ export class QWormholeClient<TIn = Buffer, TOut = unknown> extends EventEmitter<
 
   /** TLS keying material exporter (RFC 5705) of the open connection, for application-level channel binding. */
   exportKeyingMaterial(length: number, label: string, context?: Buffer): Buffer {
-    const s = this.socket as tls.TLSSocket | null;
-    if (!s || this.state !== "open" || typeof s.exportKeyingMaterial !== "function") {
-      throw new QWormholeError("E_NOT_CONNECTED", "exportKeyingMaterial needs an open TLS connection");
-    }
-    return s.exportKeyingMaterial(length, label, context as Buffer);
+    if (!this.link || this.state !== "open") throw new QWormholeError("E_NOT_CONNECTED", "exportKeyingMaterial needs an open TLS connection");
+    return this.link.exportKeyingMaterial(length, label, context);
   }
 
   /** Received messages as an async iterable; it ends when the client closes for good. */
@@ -348,86 +353,70 @@ export class QWormholeClient<TIn = Buffer, TOut = unknown> extends EventEmitter<
         return;
       }
     }
-    const base = { host: o.host, port: o.port, localAddress, localPort: o.localPort, noDelay: true, keepAlive: o.keepAlive, keepAliveInitialDelay: o.keepAliveDelayMs };
-    let socket: net.Socket;
-    if (o.tls) {
-      const t = o.tls;
-      socket = tls.connect({
-        ...t.extra,
-        ...base,
-        key: t.key,
-        cert: t.cert,
-        ca: t.ca,
-        passphrase: t.passphrase,
-        servername: t.servername ?? (net.isIP(o.host) ? undefined : o.host),
-        ALPNProtocols: t.alpnProtocols,
-        rejectUnauthorized: t.rejectUnauthorized ?? true,
-        minVersion: t.minVersion ?? "TLSv1.2",
-      });
-    } else {
-      socket = net.connect(base);
-    }
-    this.socket = socket;
+    this.dial = this.dialer({ ...o, localAddress }, {
+      connected: (link) => {
+        this.dial = null;
+        this.link = link;
+        this.emit("connect");
+        publish(DiagnosticsChannels.clientConnect, { host: o.host, port: o.port, attempt: this.attempt });
+        this.handshake(link);
+      },
+      failed: (error) => {
+        this.dial = null;
+        this.attemptFailed(error, false);
+      },
+    });
+  }
+
+  /** Runs the handshake of the selected profile on a connected link. */
+  private handshake(link: FrameLink): void {
+    const o = this.options;
     let settled = false;
-    const fail = (err: QWormholeError, terminal = false) => {
+    let timer: NodeJS.Timeout | undefined;
+    const fail = (err: QWormholeError, terminal = isTerminalErrorCode(err.code)) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      socket.destroy();
+      link.destroy();
+      this.link = null;
       this.attemptFailed(err, terminal);
     };
-    const timer = setTimeout(() => fail(new QWormholeError("E_CONNECT_TIMEOUT", `no connection to ${o.host}:${o.port} within ${o.connectTimeoutMs} ms`)), o.connectTimeoutMs);
-    socket.once(o.tls ? "secureConnect" : "connect", () => {
-      clearTimeout(timer);
-      this.emit("connect");
-      publish(DiagnosticsChannels.clientConnect, { host: o.host, port: o.port, attempt: this.attempt });
-      this.handshake(socket, fail, () => {
-        settled = true;
-      });
+    const noop = () => undefined;
+    link.setHandlers({
+      frame: noop,
+      control: noop,
+      raw: noop,
+      end: noop,
+      error: (err) => fail(err),
+      drain: noop,
+      close: () => fail(new QWormholeError("E_SOCKET", "connection closed during the handshake"), false),
+      timeout: noop,
     });
-    let tcpConnected = false;
-    let secured = false;
-    socket.once("connect", () => {
-      tcpConnected = true;
-    });
-    socket.once("secureConnect", () => {
-      secured = true;
-    });
-    socket.on("error", (err) => {
-      // Between TCP connect and secureConnect, an error is a failed TLS handshake (bad CA, host name, alert).
-      const code = o.tls && tcpConnected && !secured ? "E_TLS_HANDSHAKE" : "E_SOCKET";
-      fail(new QWormholeError(code, err.message, { cause: err }));
-    });
-    socket.once("close", () => fail(new QWormholeError("E_SOCKET", "connection closed during the handshake")));
-  }
-
-  /** Runs the handshake of the selected profile on a connected socket. */
-  private handshake(socket: net.Socket, fail: (e: QWormholeError, terminal?: boolean) => void, settle: () => void): void {
-    const o = this.options;
-    let facts: TlsFacts | undefined;
-    let exporter: Buffer | null = null;
-    if (o.tls) {
-      const ts = socket as tls.TLSSocket;
-      facts = tlsFactsOf(ts);
-      const pins = o.tls.pinnedFingerprints256;
-      if (pins && pins.length > 0 && !fingerprintMatches(facts.peerFingerprint256, pins)) {
-        fail(new QWormholeError("E_TLS_PIN_MISMATCH", `server certificate ${facts.peerFingerprint256 ?? "(none)"} matches no pinned fingerprint`), true);
-        return;
-      }
-      exporter = channelBindingOf(ts);
+    const facts = link.tlsFacts() ?? undefined;
+    const pins = o.tls?.pinnedFingerprints256;
+    if (facts && pins && pins.length > 0 && !fingerprintMatches(facts.peerFingerprint256, pins)) {
+      // QWH-TLS-004: before the hello or any other byte.
+      fail(new QWormholeError("E_TLS_PIN_MISMATCH", `server certificate ${facts.peerFingerprint256 ?? "(none)"} matches no pinned fingerprint`), true);
+      return;
     }
     const tags = { ...o.handshakeTags, ...(facts ? tlsHelloTags(facts) : {}) };
     const hasTags = Object.keys(tags).length > 0;
+    const tlsInfo = facts ? { tls: facts } : {};
+    const openNow = (info: ClientReadyInfo, features: readonly string[], peerMax: number) => {
+      settled = true;
+      clearTimeout(timer);
+      this.open(link, info, features, peerMax);
+    };
     if (o.handshakeProfile === "bare") {
-      settle();
-      this.open(socket, { profile: "bare", ...(facts ? { tls: facts } : {}) }, [], DEFAULT_MAX_FRAME_LENGTH);
+      openNow({ profile: "bare", ...tlsInfo }, [], DEFAULT_MAX_FRAME_LENGTH);
       return;
     }
     if (o.handshakeProfile === "legacy") {
       const hello = buildLegacyHello({ ...(o.protocolVersion !== undefined ? { version: o.protocolVersion } : {}), ...(hasTags ? { tags } : {}) });
-      socket.write(encodeFrame(encodeHandshakeJson(hello)));
-      settle();
-      this.open(socket, { profile: "legacy", ...(facts ? { tls: facts } : {}) }, [], DEFAULT_MAX_FRAME_LENGTH);
+      link.setPeerMaxFrameLength(MAX_HANDSHAKE_LENGTH);
+      link.addData(encodeHandshakeJson(hello));
+      link.flush();
+      openNow({ profile: "legacy", ...tlsInfo }, [], DEFAULT_MAX_FRAME_LENGTH);
       return;
     }
     let hello = buildHello({
@@ -436,71 +425,55 @@ export class QWormholeClient<TIn = Buffer, TOut = unknown> extends EventEmitter<
       ...(o.protocolVersion !== undefined ? { version: o.protocolVersion } : {}),
       ...(hasTags ? { tags } : {}),
     });
-    if (o.handshakeSigner) hello = signHello(hello, o.handshakeSigner, { exporter });
-    const timer = setTimeout(() => fail(new QWormholeError("E_HANDSHAKE_TIMEOUT", `no answer to the hello within ${o.handshakeTimeoutMs} ms`)), o.handshakeTimeoutMs);
-    let leftover: Buffer[] = [];
-    let opened = false;
-    const decoder = new FrameDecoder(
-      {
-        onMessage: (payload) => {
-          const answer = parseServerAnswer(payload, { qwh: QWH_VERSION, features: o.features });
-          clearTimeout(timer);
-          if (answer.outcome === "reject") {
-            const err = new HandshakeRejectedError(answer.reject.code, answer.reject.reason);
-            this.stats.handshakeRejections++;
-            fail(err, isTerminalErrorCode(err.code));
-            return;
-          }
-          decoder.switchToRaw();
-          opened = true;
-          socket.off("data", onData);
-          settle();
-          this.open(socket, { profile: "v1", accept: answer.accept, ...(facts ? { tls: facts } : {}) }, answer.accept.features, answer.accept.maxFrameLength);
-        },
-        onControl: () => undefined,
-        onRaw: (chunk) => leftover.push(chunk),
+    if (o.handshakeSigner) hello = signHello(hello, o.handshakeSigner, { exporter: link.channelBinding() });
+    timer = setTimeout(() => fail(new QWormholeError("E_HANDSHAKE_TIMEOUT", `no answer to the hello within ${o.handshakeTimeoutMs} ms`), false), o.handshakeTimeoutMs);
+    link.setHandlers({
+      frame: (payload) => {
+        if (settled) return;
+        let answer;
+        try {
+          answer = parseServerAnswer(payload, { qwh: QWH_VERSION, features: o.features });
+        } catch (err) {
+          fail(err as QWormholeError);
+          return;
+        }
+        if (answer.outcome === "reject") {
+          this.stats.handshakeRejections++;
+          const err = new HandshakeRejectedError(answer.reject.code, answer.reject.reason);
+          fail(err, isTerminalErrorCode(err.code));
+          return;
+        }
+        // Still inside the read that brought the accept: frames behind it go to the channel.
+        openNow({ profile: "v1", accept: answer.accept, ...tlsInfo }, answer.accept.features, answer.accept.maxFrameLength);
       },
-      { maxFrameLength: MAX_HANDSHAKE_LENGTH, control: false, oversizeCode: "E_HANDSHAKE_TOO_LARGE" },
-    );
-    const onData = (chunk: Buffer) => {
-      try {
-        leftover = [];
-        decoder.push(chunk);
-        if (opened && leftover.length > 0) for (const c of leftover) this.channel?.receive(c);
-      } catch (err) {
-        clearTimeout(timer);
-        const e = err instanceof QWormholeError ? err : new QWormholeError("E_INTERNAL", String(err));
-        fail(e, isTerminalErrorCode(e.code));
-      }
-    };
-    socket.on("data", onData);
-    socket.once("end", () => {
-      if (!opened) clearTimeout(timer);
+      control: noop,
+      raw: noop,
+      end: noop,
+      error: (err) => fail(err),
+      drain: noop,
+      close: () => fail(new QWormholeError("E_SOCKET", "connection closed during the handshake"), false),
+      timeout: noop,
     });
-    socket.write(encodeFrame(encodeHandshakeJson(hello)));
+    link.setPeerMaxFrameLength(MAX_HANDSHAKE_LENGTH);
+    link.addData(encodeHandshakeJson(hello));
+    link.flush();
   }
 
-  private open(socket: net.Socket, info: ClientReadyInfo, features: readonly string[], peerMax: number): void {
+  private open(link: FrameLink, info: ClientReadyInfo, features: readonly string[], peerMax: number): void {
     const o = this.options;
     this.peerMax = peerMax;
-    const channel = new FramedChannel(
-      socket,
-      channelOptions(o, features, peerMax, { maxBackpressureBytes: 0, pauseReadingOnBackpressure: false }),
-      {
-        message: (payload) => this.onMessage(payload),
-        closed: (ci) => this.onChannelClosed(channel, ci),
-        backpressure: (queuedBytes) => this.emit("backpressure", { queuedBytes, threshold: o.highWaterMarkBytes }),
-        drain: () => {
-          this.flushPending();
-          this.emit("drain");
-        },
-        timeout: () => this.emit("timeout"),
-        stale: () => this.status({ type: "stale" }),
+    const channel = new FramedChannel(link, channelOptions(o, features, peerMax, { maxBackpressureBytes: 0, pauseReadingOnBackpressure: false }), {
+      message: (payload) => this.onMessage(payload),
+      closed: (ci) => this.onChannelClosed(channel, ci),
+      backpressure: (queuedBytes) => this.emit("backpressure", { queuedBytes, threshold: o.highWaterMarkBytes }),
+      drain: () => {
+        this.flushPending();
+        this.emit("drain");
       },
-    );
+      timeout: () => this.emit("timeout"),
+      stale: () => this.status({ type: "stale" }),
+    });
     this.channel = channel;
-    // Bytes that followed the accept in the same chunk are forwarded by the handshake reader.
-    socket.on("data", (chunk: Buffer) => channel.receive(chunk));
     this.state = "open";
     this.attempt = 0;
     this.info = info;
@@ -528,7 +501,7 @@ export class QWormholeClient<TIn = Buffer, TOut = unknown> extends EventEmitter<
     this.stats.lostMessages += ci.lostMessages;
     if (this.channel !== channel) return; // already finalized (destroy)
     this.channel = null;
-    this.socket = null;
+    this.link = null;
     if (this.state === "closing" || this.state === "closed") return; // close() finalizes and emits "close"
     this.closeOwed = false;
     let error = ci.error;
@@ -546,7 +519,7 @@ export class QWormholeClient<TIn = Buffer, TOut = unknown> extends EventEmitter<
   }
 
   private attemptFailed(error: QWormholeError, terminal: boolean): void {
-    this.socket = null;
+    this.link = null;
     if (this.state === "closing" || this.state === "closed") return;
     this.report(error);
     const r = this.options.reconnect;

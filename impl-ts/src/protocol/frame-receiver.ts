@@ -25,41 +25,30 @@ export interface ReceiverOptions {
   features: readonly string[];
 }
 
-/** Frame decoding with the control-frame semantics of an open QWH/1 connection. */
-export class FrameReceiver {
-  readonly decoder: FrameDecoder;
+/** What control frames mean to an open connection (QWH-CTRL, PING, CLOSE rules). */
+export type ControlHandlers = Pick<ReceiverHandlers, "onPing" | "onPong" | "onClose">;
+
+/**
+ * Interprets control frame payloads: PING/PONG/CLOSE, ignorable unknown
+ * types, a second CLOSE as E_PROTOCOL_ERROR, and, after the peer's CLOSE,
+ * data frames refused on their header (through `refuseData`). Shared by the
+ * JS receive path and any other frame source (native backends).
+ */
+export class ControlDispatcher {
   private peerClosed = false;
 
   constructor(
-    private readonly handlers: ReceiverHandlers,
-    options: ReceiverOptions,
-  ) {
-    const sink: FrameSink = {
-      onMessage: handlers.onMessage,
-      onControl: (payload) => this.onControl(payload),
-    };
-    this.decoder = new FrameDecoder(sink, {
-      maxFrameLength: options.maxFrameLength,
-      control: options.features.includes(Feature.CONTROL),
-    });
-  }
+    private readonly handlers: ControlHandlers,
+    private readonly refuseData: (message: string) => void,
+  ) {}
 
   /** True once the peer's CLOSE arrived. */
   get closeReceived(): boolean {
     return this.peerClosed;
   }
 
-  /** Feeds bytes; throws a coded {@link ProtocolError} on a violation. */
-  push(chunk: Buffer): void {
-    this.decoder.push(chunk);
-  }
-
-  /** The stream ended; throws E_TRUNCATED_FRAME when it ended inside a frame. */
-  end(): void {
-    this.decoder.end();
-  }
-
-  private onControl(payload: Buffer): void {
+  /** Handles one control payload (type byte + body); throws a coded {@link ProtocolError}. */
+  dispatch(payload: Buffer): void {
     const event = parseControlPayload(payload);
     if (event === null) return;
     switch (event.type) {
@@ -73,9 +62,42 @@ export class FrameReceiver {
         if (this.peerClosed) throw new ProtocolError("E_PROTOCOL_ERROR", "second CLOSE frame");
         this.peerClosed = true;
         // After the peer's CLOSE a data frame is a violation, caught on its header.
-        this.decoder.refuseDataFrames("data frame after CLOSE");
+        this.refuseData("data frame after CLOSE");
         this.handlers.onClose(event.reason === undefined ? { code: event.code } : { code: event.code, reason: event.reason });
         return;
     }
+  }
+}
+
+/** Frame decoding with the control-frame semantics of an open QWH/1 connection. */
+export class FrameReceiver {
+  readonly decoder: FrameDecoder;
+  private readonly control: ControlDispatcher;
+
+  constructor(handlers: ReceiverHandlers, options: ReceiverOptions) {
+    this.control = new ControlDispatcher(handlers, (message) => this.decoder.refuseDataFrames(message));
+    const sink: FrameSink = {
+      onMessage: handlers.onMessage,
+      onControl: (payload) => this.control.dispatch(payload),
+    };
+    this.decoder = new FrameDecoder(sink, {
+      maxFrameLength: options.maxFrameLength,
+      control: options.features.includes(Feature.CONTROL),
+    });
+  }
+
+  /** True once the peer's CLOSE arrived. */
+  get closeReceived(): boolean {
+    return this.control.closeReceived;
+  }
+
+  /** Feeds bytes; throws a coded {@link ProtocolError} on a violation. */
+  push(chunk: Buffer): void {
+    this.decoder.push(chunk);
+  }
+
+  /** The stream ended; throws E_TRUNCATED_FRAME when it ended inside a frame. */
+  end(): void {
+    this.decoder.end();
   }
 }

@@ -2,8 +2,6 @@
  * One accepted, handshaken connection as the server application sees it.
  * @packageDocumentation
  */
-import type { Socket } from "node:net";
-import type { TLSSocket } from "node:tls";
 import type { Serializer } from "../codecs.js";
 import type { WireErrorCode } from "../protocol/error-codes.js";
 import { QWormholeError } from "../protocol/errors.js";
@@ -48,7 +46,6 @@ export class ServerConnection<TOut = unknown> {
   /** @internal Created by the server once the handshake is done. */
   constructor(
     id: string,
-    private readonly socket: Socket,
     /** @internal */ readonly channel: FramedChannel,
     /** What the handshake established. */
     readonly handshake: HandshakeSnapshot,
@@ -56,8 +53,8 @@ export class ServerConnection<TOut = unknown> {
     rate: { bytesPerSec: number; burstBytes: number },
   ) {
     this.id = id;
-    this.remoteAddress = socket.remoteAddress;
-    this.remotePort = socket.remotePort;
+    this.remoteAddress = handshake.remoteAddress;
+    this.remotePort = handshake.remotePort;
     this.limiter = rate.bytesPerSec > 0 ? new RateLimitedQueue(new TokenBucket(rate.bytesPerSec, rate.burstBytes || rate.bytesPerSec), (p) => this.sendNow(p)) : null;
   }
 
@@ -115,15 +112,11 @@ export class ServerConnection<TOut = unknown> {
   /** Closes at once. */
   destroy(): void {
     this.limiter?.clear();
-    this.socket.destroy();
+    this.channel.destroy();
   }
 
   /** TLS keying material exporter (RFC 5705), for application-level channel binding. */
   exportKeyingMaterial(length: number, label: string, context?: Buffer): Buffer {
-    const s = this.socket as TLSSocket;
-    if (typeof s.exportKeyingMaterial !== "function" || !this.handshake.tls) {
-      throw new QWormholeError("E_INVALID_OPTION", "exportKeyingMaterial needs a TLS connection");
-    }
-    return s.exportKeyingMaterial(length, label, context as Buffer);
+    return this.channel.link.exportKeyingMaterial(length, label, context);
   }
 }

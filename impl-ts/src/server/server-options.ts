@@ -4,6 +4,7 @@
  */
 import { intOption, invalidOption, numberOption, resolveCommonOptions, type CommonOptions, type ResolvedCommonOptions } from "../options.js";
 import type { TlsFacts } from "../tls-facts.js";
+import type { ListenOptions, Listener, ListenerCallbacks } from "../transport/socket-transport.js";
 import type { HandshakeSnapshot } from "./server-connection.js";
 
 /** What `allowConnection` sees of a new connection, before any byte is read. */
@@ -43,6 +44,8 @@ export interface QWormholeServerOptions<TIn = Buffer, TOut = unknown> extends Co
   reusePort?: boolean;
   allowHalfOpen?: boolean;
   backlog?: number;
+  /** @internal How connections are accepted (the socket listener, or a native one from the factory). */
+  listener?: (options: ListenOptions, callbacks: ListenerCallbacks) => Listener;
 }
 
 /** Server options with defaults applied. */

@@ -7,21 +7,20 @@
  */
 import { EventEmitter } from "node:events";
 import net from "node:net";
-import tls from "node:tls";
 import { bufferDeserializer, defaultSerializer, type Deserializer, type Serializer } from "../codecs.js";
 import { DEFAULT_MAX_FRAME_LENGTH, MAX_HANDSHAKE_LENGTH } from "../protocol/constants.js";
 import type { WireErrorCode } from "../protocol/error-codes.js";
 import { QWormholeError } from "../protocol/errors.js";
-import { FrameDecoder } from "../protocol/frame-decoder.js";
 import { encodeHandshakeJson } from "../protocol/hello.js";
 import { decideHandshake } from "../protocol/negotiate.js";
 import type { Tags } from "../protocol/fields.js";
 import { acceptToJson, rejectToJson } from "../protocol/server-answer.js";
 import { ReplayCache } from "../protocol/signature.js";
 import { DiagnosticsChannels, addCounters, emptySnapshot, publish, startTelemetry, type TelemetrySnapshot } from "../telemetry.js";
-import { channelBindingOf, checkTlsTags, fingerprintMatches, tlsFactsOf, type TlsFacts } from "../tls-facts.js";
+import { checkTlsTags, fingerprintMatches, type TlsFacts } from "../tls-facts.js";
 import { FramedChannel, channelOptions, type ChannelCloseInfo } from "../transport/channel.js";
-import { encodeFrame } from "../transport/frames.js";
+import type { FrameLink } from "../transport/frame-link.js";
+import { createSocketListener, type Listener } from "../transport/socket-transport.js";
 import { ServerConnection, type HandshakeSnapshot } from "./server-connection.js";
 import { resolveServerOptions, type QWormholeServerOptions, type ResolvedServerOptions } from "./server-options.js";
 
@@ -64,9 +63,9 @@ export class QWormholeServer<TIn = Buffer, TOut = unknown> extends EventEmitter<
   readonly options: ResolvedServerOptions;
   private readonly serialize: Serializer<TOut>;
   private readonly deserialize: Deserializer<TIn>;
-  private readonly server: net.Server;
+  private readonly listener: Listener;
   private readonly connections = new Map<string, ServerConnection<TOut>>();
-  private readonly handshaking = new Set<net.Socket>();
+  private readonly handshaking = new Set<FrameLink>();
   private readonly replayCache: ReplayCache;
   private readonly stats = emptySnapshot();
   private readonly userOptions: QWormholeServerOptions<TIn, TOut>;
@@ -82,35 +81,15 @@ export class QWormholeServer<TIn = Buffer, TOut = unknown> extends EventEmitter<
     this.deserialize = options.deserializer ?? (bufferDeserializer as unknown as Deserializer<TIn>);
     this.replayCache = new ReplayCache(this.options.signatureWindowMs);
     const o = this.options;
-    const onSocket = (socket: net.Socket) => this.accept(socket);
-    if (o.tls) {
-      const t = o.tls;
-      const server = tls.createServer({
-        ...t.extra,
-        key: t.key,
-        cert: t.cert,
-        ca: t.ca,
-        passphrase: t.passphrase,
-        ALPNProtocols: t.alpnProtocols,
-        requestCert: t.requestCert ?? false,
-        rejectUnauthorized: t.rejectUnauthorized ?? true,
-        minVersion: t.minVersion ?? "TLSv1.2",
-        handshakeTimeout: o.handshakeTimeoutMs, // QWH-TIME-005: the TLS handshake is bounded too
-        allowHalfOpen: o.allowHalfOpen,
-        noDelay: true,
-      });
-      server.on("secureConnection", onSocket);
-      // A garbage or failed TLS handshake concerns that socket only.
-      server.on("tlsClientError", (err, socket) => {
+    const listen = options.listener ?? createSocketListener;
+    this.listener = listen(o, {
+      connection: (link) => this.accept(link),
+      tlsFailure: (remoteAddress, error) => {
         this.stats.handshakeRejections++;
-        this.emitRejected(socket.remoteAddress, "E_TLS_HANDSHAKE", err.message);
-        socket.destroy();
-      });
-      this.server = server;
-    } else {
-      this.server = net.createServer({ allowHalfOpen: o.allowHalfOpen, noDelay: true }, onSocket);
-    }
-    this.server.on("error", (err) => this.report(new QWormholeError("E_SOCKET", err.message, { cause: err })));
+        this.emitRejected(remoteAddress, error.code, error.message);
+      },
+      error: (error) => this.report(error),
+    });
     if (options.onTelemetry) {
       const emit = options.onTelemetry;
       this.telemetryTimer = startTelemetry(o.telemetryIntervalMs, () => this.telemetry(), (s) => {
@@ -121,23 +100,15 @@ export class QWormholeServer<TIn = Buffer, TOut = unknown> extends EventEmitter<
   }
 
   /** Starts listening; resolves with the bound address. */
-  listen(): Promise<net.AddressInfo> {
-    const o = this.options;
-    return new Promise((resolve, reject) => {
-      const onError = (err: Error) => reject(new QWormholeError("E_SOCKET", err.message, { cause: err }));
-      this.server.once("error", onError);
-      this.server.listen({ host: o.host, port: o.port, backlog: o.backlog, reusePort: o.reusePort } as net.ListenOptions, () => {
-        this.server.off("error", onError);
-        const address = this.server.address() as net.AddressInfo;
-        this.emit("listening", address);
-        resolve(address);
-      });
-    });
+  async listen(): Promise<net.AddressInfo> {
+    const address = await this.listener.listen();
+    this.emit("listening", address);
+    return address;
   }
 
   /** The bound address, or null before `listen`. */
   address(): net.AddressInfo | null {
-    return (this.server.address() as net.AddressInfo | null) ?? null;
+    return this.listener.address();
   }
 
   /** The open connection with `id`. */
@@ -184,8 +155,8 @@ export class QWormholeServer<TIn = Buffer, TOut = unknown> extends EventEmitter<
   async close(): Promise<void> {
     if (this.closing) return;
     this.closing = true;
-    const listening = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    for (const s of this.handshaking) s.destroy();
+    const listening = this.listener.close();
+    for (const link of this.handshaking) link.destroy();
     await Promise.all([...this.connections.values()].map((c) => c.end("E_GOING_AWAY", "server shutting down")));
     await listening;
     if (this.telemetryTimer) clearInterval(this.telemetryTimer);
@@ -216,119 +187,119 @@ export class QWormholeServer<TIn = Buffer, TOut = unknown> extends EventEmitter<
   }
 
   /** Refuses a connection: a reject frame when the peer speaks v1, then FIN, then destroy after a grace period. */
-  private refuse(socket: net.Socket, code: WireErrorCode, reason: string, sendFrame: boolean): void {
-    this.handshaking.delete(socket);
+  private refuse(link: FrameLink, code: WireErrorCode, reason: string, sendFrame: boolean): void {
+    this.handshaking.delete(link);
     this.stats.handshakeRejections++;
-    this.emitRejected(socket.remoteAddress, code, reason);
-    if (socket.destroyed) return;
-    socket.removeAllListeners("data");
-    socket.on("data", () => undefined); // keep reading so our FIN is not turned into a reset
-    socket.on("end", () => socket.destroy()); // the peer read our answer and left
-    socket.on("error", () => undefined);
-    socket.resume();
-    if (sendFrame) socket.end(encodeFrame(encodeHandshakeJson(rejectToJson({ code, reason: reason.slice(0, 200) }))));
-    else socket.end();
-    setTimeout(() => socket.destroy(), REJECT_LINGER_MS).unref();
+    this.emitRejected(link.peer.remoteAddress, code, reason);
+    if (link.destroyed) return;
+    const noop = () => undefined;
+    // Keep reading (and discarding) so our FIN is not turned into a reset; the peer's FIN ends it.
+    link.setHandlers({ frame: noop, control: noop, raw: noop, end: () => link.destroy(), error: () => link.destroy(), drain: noop, close: noop, timeout: noop });
+    // Whatever still comes is discarded without being decoded (unless a frame is half received).
+    try {
+      link.switchToRaw();
+    } catch {
+      // Mid-frame: decoding goes on, and the handlers above discard everything.
+    }
+    if (sendFrame) {
+      link.setPeerMaxFrameLength(MAX_HANDSHAKE_LENGTH);
+      link.addData(encodeHandshakeJson(rejectToJson({ code, reason: reason.slice(0, 200) })));
+      link.flush();
+    }
+    link.end();
+    link.resumeReading();
+    setTimeout(() => link.destroy(), REJECT_LINGER_MS).unref();
   }
 
-  private accept(socket: net.Socket): void {
+  private accept(link: FrameLink): void {
     const o = this.options;
-    socket.setNoDelay(true);
-    if (o.keepAlive) socket.setKeepAlive(true, o.keepAliveDelayMs);
-    socket.on("error", () => undefined); // reported through close handling; never crashes the server
     const v1 = o.handshakeProfile === "v1";
     if (this.closing) {
-      socket.destroy();
+      link.destroy();
       return;
     }
     if (this.connections.size + this.handshaking.size >= o.maxClients) {
-      this.refuse(socket, "E_MAX_CLIENTS", `server is full (${o.maxClients} connections)`, v1);
+      this.refuse(link, "E_MAX_CLIENTS", `server is full (${o.maxClients} connections)`, v1);
       return;
     }
     if (this.handshaking.size >= o.maxPendingHandshakes) {
-      this.refuse(socket, "E_MAX_PENDING_HANDSHAKES", `too many handshakes in progress (${o.maxPendingHandshakes})`, v1);
+      this.refuse(link, "E_MAX_PENDING_HANDSHAKES", `too many handshakes in progress (${o.maxPendingHandshakes})`, v1);
       return;
     }
-    this.handshaking.add(socket);
-    let facts: TlsFacts | undefined;
-    if (o.tls) {
-      facts = tlsFactsOf(socket as tls.TLSSocket);
-      const pins = o.tls.pinnedFingerprints256;
-      if (pins && pins.length > 0 && !fingerprintMatches(facts.peerFingerprint256, pins)) {
-        this.refuse(socket, "E_TLS_PIN_MISMATCH", "client certificate matches no pinned fingerprint", v1);
-        return;
-      }
+    this.handshaking.add(link);
+    const facts = link.tlsFacts() ?? undefined;
+    const pins = o.tls?.pinnedFingerprints256;
+    if (facts && pins && pins.length > 0 && !fingerprintMatches(facts.peerFingerprint256, pins)) {
+      this.refuse(link, "E_TLS_PIN_MISMATCH", "client certificate matches no pinned fingerprint", v1);
+      return;
     }
     const hook = this.userOptions.allowConnection;
     if (!hook) {
-      this.handshake(socket, facts);
+      this.handshake(link, facts);
       return;
     }
-    socket.pause();
+    link.pauseReading(); // QWH-LIMIT-003: no byte is read before the hook decides
     Promise.resolve()
-      .then(() => hook({ remoteAddress: socket.remoteAddress, remotePort: socket.remotePort, localPort: socket.localPort, ...(facts ? { tls: facts } : {}) }))
+      .then(() => hook({ ...link.peer, ...(facts ? { tls: facts } : {}) }))
       .then(
         (ok) => {
-          if (socket.destroyed) return void this.handshaking.delete(socket);
-          if (!ok) return this.refuse(socket, "E_POLICY_REJECTED", "connection refused by allowConnection", v1);
-          socket.resume();
-          this.handshake(socket, facts);
+          if (link.destroyed) return void this.handshaking.delete(link);
+          if (!ok) return this.refuse(link, "E_POLICY_REJECTED", "connection refused by allowConnection", v1);
+          link.resumeReading();
+          this.handshake(link, facts);
         },
-        (err) => this.refuse(socket, "E_INTERNAL", `allowConnection failed: ${(err as Error)?.message}`, v1),
+        (err) => this.refuse(link, "E_INTERNAL", `allowConnection failed: ${(err as Error)?.message}`, v1),
       );
   }
 
-  private handshake(socket: net.Socket, facts: TlsFacts | undefined): void {
+  private handshake(link: FrameLink, facts: TlsFacts | undefined): void {
     const o = this.options;
+    const noop = () => undefined;
     if (o.handshakeProfile === "bare") {
-      this.open(socket, { profile: "bare", tags: {}, features: [], offeredFeatures: [], maxFrameLength: DEFAULT_MAX_FRAME_LENGTH, signed: false, ...this.peerOf(socket, facts) }, []);
+      this.open(link, { profile: "bare", tags: {}, features: [], offeredFeatures: [], maxFrameLength: DEFAULT_MAX_FRAME_LENGTH, signed: false, ...this.peerOf(link, facts) }, []);
       return;
     }
     let stage: "hello" | "verifying" | "done" = "hello";
     let buffered: Buffer[] = [];
     let legacy = false;
     const timer = setTimeout(() => {
-      if (stage !== "done") this.refuse(socket, "E_HANDSHAKE_TIMEOUT", `no complete hello within ${o.handshakeTimeoutMs} ms`, stage === "hello" || !legacy);
+      if (stage !== "done") this.refuse(link, "E_HANDSHAKE_TIMEOUT", `no complete hello within ${o.handshakeTimeoutMs} ms`, stage === "hello" || !legacy);
       stage = "done";
     }, o.handshakeTimeoutMs);
-    const finish = () => {
+    const fail = (code: WireErrorCode, reason: string, frame = true) => {
+      if (stage === "done") return;
       stage = "done";
       clearTimeout(timer);
-      socket.off("data", onData);
-      socket.off("end", onEnd);
+      this.refuse(link, code, reason, frame);
     };
-    const fail = (code: WireErrorCode, reason: string, frame = true) => {
-      finish();
-      this.refuse(socket, code, reason, frame);
-    };
-    let helloPayload: Buffer | null = null;
-    const decoder = new FrameDecoder(
-      {
-        onMessage: (payload) => {
-          helloPayload = payload;
-          decoder.switchToRaw(); // what follows the hello is judged once the chunk is consumed
-        },
-        onControl: () => undefined,
-        onRaw: (chunk) => {
-          buffered.push(chunk);
-        },
+    link.setHandlers({
+      frame: (payload) => {
+        if (stage === "hello") {
+          stage = "verifying";
+          process(payload);
+        } else if (stage === "verifying") {
+          // 0.3 clients send right after their hello: held until it is judged (QWH-LEGACY-011).
+          // A v1 client may not send before our accept (QWH-STATE-003).
+          if (legacy) buffered.push(payload);
+          else fail("E_PROTOCOL_ERROR", "frame received before the accept");
+        }
       },
-      { maxFrameLength: MAX_HANDSHAKE_LENGTH, control: false, oversizeCode: "E_HANDSHAKE_TOO_LARGE" },
-    );
-    const onData = (chunk: Buffer) => {
-      try {
-        decoder.push(chunk);
-      } catch (err) {
-        const e = err as QWormholeError;
-        return fail(e.code as WireErrorCode, e.message);
-      }
-      if (stage === "hello" && helloPayload) {
-        stage = "verifying";
-        process(helloPayload);
-      } else if (stage === "verifying" && !legacy && buffered.length > 0) {
-        fail("E_PROTOCOL_ERROR", "frame received before the accept");
-      }
-    };
+      control: noop,
+      raw: noop,
+      end: () => {
+        if (stage === "hello") fail("E_INVALID_HANDSHAKE", "connection ended before the hello", false);
+      },
+      error: (err) => fail(err.code as WireErrorCode, err.message),
+      drain: noop,
+      close: () => {
+        if (stage !== "done") {
+          stage = "done";
+          clearTimeout(timer);
+          this.handshaking.delete(link);
+        }
+      },
+      timeout: noop,
+    });
     const process = (payload: Buffer) => {
       const decision = decideHandshake(payload, {
         features: o.features,
@@ -339,15 +310,15 @@ export class QWormholeServer<TIn = Buffer, TOut = unknown> extends EventEmitter<
         legacyAllowed: o.allowLegacy,
         requireSignature: o.requireSignedHandshake,
         signatureWindowMs: o.signatureWindowMs,
-        exporter: o.tls ? channelBindingOf(socket as tls.TLSSocket) : null,
+        exporter: link.channelBinding(),
         replayCache: this.replayCache,
         checkTlsTags: (tags) => checkTlsTags(tags, facts ?? null),
       });
       if (decision.type === "reject") return fail(decision.code, decision.reason);
       if (decision.type === "close") return fail(decision.code, decision.reason, false);
       legacy = decision.type === "legacy";
-      // v1: the client may not send before our accept. 0.3 clients send right away: their data waits.
-      if (!legacy && buffered.length > 0) return fail("E_PROTOCOL_ERROR", "frame received before the accept");
+      // A 0.3 client's data frames follow at once, under the data limits.
+      if (legacy) link.setLimits({ maxFrameLength: o.maxFrameLength, control: false });
       const hello = decision.hello;
       const snapshot: HandshakeSnapshot = {
         profile: legacy ? "legacy" : "v1",
@@ -356,7 +327,7 @@ export class QWormholeServer<TIn = Buffer, TOut = unknown> extends EventEmitter<
         offeredFeatures: decision.type === "accept" ? decision.hello.features : [],
         maxFrameLength: decision.type === "accept" ? (decision.hello.maxFrameLength ?? DEFAULT_MAX_FRAME_LENGTH) : DEFAULT_MAX_FRAME_LENGTH,
         signed: decision.type === "accept" && decision.hello.sig !== undefined,
-        ...this.peerOf(socket, facts),
+        ...this.peerOf(link, facts),
       };
       if (decision.type === "accept") {
         snapshot.qwh = decision.accept.qwh;
@@ -364,52 +335,50 @@ export class QWormholeServer<TIn = Buffer, TOut = unknown> extends EventEmitter<
       }
       if (hello.version !== undefined) snapshot.version = hello.version;
       const verify = this.userOptions.verifyHandshake;
+      const decide = () => {
+        if (stage !== "verifying") return; // a frame sent too early already failed it
+        if (!verify) return admit();
+        let verdict: boolean | Promise<boolean>;
+        try {
+          verdict = verify(snapshot);
+        } catch (err) {
+          return fail("E_INTERNAL", `verifyHandshake failed: ${(err as Error)?.message}`, !legacy);
+        }
+        if (typeof verdict === "boolean") return verdict ? admit() : fail("E_POLICY_REJECTED", "refused by verifyHandshake", !legacy);
+        verdict.then(
+          (ok) => (ok ? admit() : fail("E_POLICY_REJECTED", "refused by verifyHandshake", !legacy)),
+          (err) => fail("E_INTERNAL", `verifyHandshake failed: ${(err as Error)?.message}`, !legacy),
+        );
+      };
       const admit = () => {
-        if (stage !== "verifying" || socket.destroyed) return;
-        finish();
-        if (decision.type === "accept") socket.write(encodeFrame(encodeHandshakeJson(acceptToJson(decision.accept))));
+        if (stage !== "verifying" || link.destroyed) return;
+        stage = "done";
+        clearTimeout(timer);
+        if (decision.type === "accept") {
+          link.setPeerMaxFrameLength(MAX_HANDSHAKE_LENGTH);
+          link.addData(encodeHandshakeJson(acceptToJson(decision.accept)));
+          link.flush();
+        }
         const rest = buffered;
         buffered = [];
-        this.open(socket, snapshot, rest);
+        this.open(link, snapshot, rest);
       };
-      if (!verify) return admit();
-      let verdict: boolean | Promise<boolean>;
-      try {
-        verdict = verify(snapshot);
-      } catch (err) {
-        return fail("E_INTERNAL", `verifyHandshake failed: ${(err as Error)?.message}`, !legacy);
-      }
-      if (typeof verdict === "boolean") return verdict ? admit() : fail("E_POLICY_REJECTED", "refused by verifyHandshake", !legacy);
-      verdict.then(
-        (ok) => (ok ? admit() : stage === "verifying" && fail("E_POLICY_REJECTED", "refused by verifyHandshake", !legacy)),
-        (err) => stage === "verifying" && fail("E_INTERNAL", `verifyHandshake failed: ${(err as Error)?.message}`, !legacy),
-      );
+      // After the rest of this read: frames that came with the hello were sent before any accept.
+      queueMicrotask(decide);
     };
-    const onEnd = () => {
-      if (stage === "hello") fail("E_INVALID_HANDSHAKE", "connection ended before the hello", false);
-    };
-    socket.on("data", onData);
-    socket.on("end", onEnd);
-    socket.once("close", () => {
-      if (stage !== "done") {
-        finish();
-        this.handshaking.delete(socket);
-      }
-    });
   }
 
-  private peerOf(socket: net.Socket, facts: TlsFacts | undefined): { remoteAddress: string | undefined; remotePort: number | undefined; tls?: TlsFacts } {
-    return { remoteAddress: socket.remoteAddress, remotePort: socket.remotePort, ...(facts ? { tls: facts } : {}) };
+  private peerOf(link: FrameLink, facts: TlsFacts | undefined): { remoteAddress: string | undefined; remotePort: number | undefined; tls?: TlsFacts } {
+    return { remoteAddress: link.peer.remoteAddress, remotePort: link.peer.remotePort, ...(facts ? { tls: facts } : {}) };
   }
 
-  private open(socket: net.Socket, snapshot: HandshakeSnapshot, rest: Buffer[]): void {
+  private open(link: FrameLink, snapshot: HandshakeSnapshot, rest: Buffer[]): void {
     const o = this.options;
-    this.handshaking.delete(socket);
+    this.handshaking.delete(link);
     const id = `c${this.nextId++}`;
     let conn!: ServerConnection<TOut>;
-    const hasServerMessageListeners = () => this.listenerCount("message") > 0;
     const channel = new FramedChannel(
-      socket,
+      link,
       channelOptions(o, snapshot.features, snapshot.maxFrameLength, { maxBackpressureBytes: o.maxBackpressureBytes, pauseReadingOnBackpressure: true }),
       {
         message: (payload) => {
@@ -420,19 +389,19 @@ export class QWormholeServer<TIn = Buffer, TOut = unknown> extends EventEmitter<
             this.report(err instanceof QWormholeError ? err : new QWormholeError("E_CODEC", `deserializer failed: ${(err as Error).message}`, { cause: err }));
             return;
           }
-          if (hasServerMessageListeners()) this.emit("message", { client: conn, data });
+          if (this.listenerCount("message") > 0) this.emit("message", { client: conn, data });
         },
         closed: (info) => this.onClosed(conn, info),
         backpressure: (queuedBytes) => this.emit("backpressure", { client: conn, queuedBytes, threshold: o.highWaterMarkBytes }),
         drain: () => this.emit("drain", { client: conn }),
       },
     );
-    conn = new ServerConnection(id, socket, channel, snapshot, this.serialize, { bytesPerSec: o.rateLimitBytesPerSec, burstBytes: o.rateLimitBurstBytes });
+    conn = new ServerConnection(id, channel, snapshot, this.serialize, { bytesPerSec: o.rateLimitBytesPerSec, burstBytes: o.rateLimitBurstBytes });
     this.connections.set(id, conn);
-    socket.on("data", (chunk: Buffer) => channel.receive(chunk));
     publish(DiagnosticsChannels.serverConnection, { id, profile: snapshot.profile, remoteAddress: snapshot.remoteAddress });
     this.emit("connection", conn);
-    for (const c of rest) channel.receive(c);
+    // 0.3 clients' frames that arrived while their hello was checked (QWH-LEGACY-011).
+    for (const payload of rest) channel.deliver(payload);
   }
 
   private onClosed(conn: ServerConnection<TOut>, info: ChannelCloseInfo): void {

@@ -4,13 +4,12 @@
  * counters. The client and every server-side connection own one.
  * @packageDocumentation
  */
-import type { Socket } from "node:net";
 import { Feature } from "../protocol/constants.js";
 import type { CloseInfo } from "../protocol/control.js";
 import type { WireErrorCode } from "../protocol/error-codes.js";
-import { ProtocolError, QWormholeError } from "../protocol/errors.js";
-import { FrameEncoder } from "../protocol/frame-encoder.js";
-import { FrameReceiver } from "../protocol/frame-receiver.js";
+import { QWormholeError } from "../protocol/errors.js";
+import type { FrameLink } from "./frame-link.js";
+import { ControlDispatcher } from "../protocol/frame-receiver.js";
 import type { ResolvedCommonOptions } from "../options.js";
 import type { TrafficCounters } from "../telemetry.js";
 
@@ -87,12 +86,15 @@ export type ChannelCounters = TrafficCounters;
 
 const PING_BODY_LENGTH = 8;
 
-/** The open state of a connection. */
+/** The open state of a connection, on any {@link FrameLink}. */
 export class FramedChannel {
-  readonly counters: ChannelCounters = { bytesIn: 0, bytesOut: 0, messagesIn: 0, messagesOut: 0, backpressureEvents: 0, drainEvents: 0 };
-  private readonly encoder: FrameEncoder;
-  private readonly receiver: FrameReceiver | null;
   private readonly control: boolean;
+  private readonly raw: boolean;
+  private readonly dispatcher: ControlDispatcher | null;
+  private messagesIn = 0;
+  private messagesOut = 0;
+  private backpressureEvents = 0;
+  private drainEvents = 0;
   private flushScheduled = false;
   private batchMessages = 0;
   private lost = 0;
@@ -111,63 +113,83 @@ export class FramedChannel {
   private drainTimer: NodeJS.Timeout | null = null;
   private readonly flushBound = () => this.flush();
 
+  /**
+   * Takes over `link` once the handshake is done: from the next frame on, the
+   * negotiated limits apply and frames are this channel's. Call it from inside
+   * the callback that completed the handshake, so no frame of the same read is
+   * missed.
+   */
   constructor(
-    readonly socket: Socket,
+    readonly link: FrameLink,
     private readonly options: ChannelOptions,
     private readonly handlers: ChannelHandlers,
   ) {
-    this.encoder = new FrameEncoder({ peerMaxFrameLength: options.peerMaxFrameLength });
-    this.control = options.framing === "length-prefixed" && options.features.includes(Feature.CONTROL);
-    if (options.framing === "length-prefixed") {
-      const counters = this.counters;
-      const onMessage = handlers.message;
-      this.receiver = new FrameReceiver(
-        {
-          onMessage: (payload) => {
-            counters.messagesIn++;
-            onMessage(payload);
-          },
-          onPing: (body) => this.onPing(body),
-          onPong: (body) => this.onPong(body),
-          onClose: (info) => this.onPeerClose(info),
-        },
-        { maxFrameLength: options.maxFrameLength, features: options.features },
-      );
-    } else {
-      this.receiver = null;
-    }
-    socket.on("drain", () => this.onDrain());
-    socket.on("end", () => this.onEnd());
-    socket.on("close", () => this.finish());
-    socket.on("error", (err) => this.fail(new QWormholeError("E_SOCKET", err.message, { cause: err })));
-    if (options.idleTimeoutMs > 0) {
-      socket.setTimeout(options.idleTimeoutMs, () => {
+    this.raw = options.framing === "none";
+    this.control = !this.raw && options.features.includes(Feature.CONTROL);
+    link.setPeerMaxFrameLength(options.peerMaxFrameLength);
+    this.dispatcher = this.control
+      ? new ControlDispatcher(
+          { onPing: (b) => this.onPing(b), onPong: (b) => this.onPong(b), onClose: (i) => this.onPeerClose(i) },
+          (message) => link.refuseDataFrames(message),
+        )
+      : null;
+    const onMessage = handlers.message;
+    link.setHandlers({
+      frame: (payload) => {
+        if (this.ended) return;
+        this.messagesIn++;
+        onMessage(payload);
+      },
+      control: (payload) => {
+        if (this.ended) return;
+        try {
+          this.dispatcher!.dispatch(payload);
+        } catch (err) {
+          this.protocolFailure(err as QWormholeError);
+        }
+      },
+      raw: (chunk) => {
+        if (this.ended) return;
+        this.messagesIn++;
+        onMessage(chunk);
+      },
+      end: () => this.onEnd(),
+      error: (err) => this.protocolFailure(err),
+      drain: () => this.onDrain(),
+      close: () => this.finish(),
+      timeout: () => {
         this.handlers.timeout?.();
         // A graceful close, but reported with its cause.
         this.failure ??= new QWormholeError("E_IDLE_TIMEOUT", `no traffic for ${options.idleTimeoutMs} ms`);
         void this.close("E_IDLE_TIMEOUT", `no traffic for ${options.idleTimeoutMs} ms`);
-      });
-    }
+      },
+    });
+    if (this.raw) link.switchToRaw();
+    else link.setLimits({ maxFrameLength: options.maxFrameLength, control: this.control });
+    if (options.idleTimeoutMs > 0) link.setIdleTimeout(options.idleTimeoutMs);
     if (this.control && options.heartbeatIntervalMs > 0) {
       this.heartbeat = setInterval(() => this.beat(), options.heartbeatIntervalMs);
       this.heartbeat.unref();
     }
   }
 
-  /** Feeds received bytes (the socket's data, including bytes that followed the handshake). */
-  receive(chunk: Buffer): void {
+  /** Delivers a payload that arrived before the channel existed (a 0.3 client's early frames). */
+  deliver(payload: Buffer): void {
     if (this.ended) return;
-    this.counters.bytesIn += chunk.length;
-    if (this.receiver === null) {
-      this.counters.messagesIn++;
-      this.handlers.message(chunk);
-      return;
-    }
-    try {
-      this.receiver.push(chunk);
-    } catch (err) {
-      this.protocolFailure(err);
-    }
+    this.messagesIn++;
+    this.handlers.message(payload);
+  }
+
+  /** Traffic counters of this connection. */
+  get counters(): ChannelCounters {
+    return {
+      bytesIn: this.link.bytesIn,
+      bytesOut: this.link.bytesOut,
+      messagesIn: this.messagesIn,
+      messagesOut: this.messagesOut,
+      backpressureEvents: this.backpressureEvents,
+      drainEvents: this.drainEvents,
+    };
   }
 
   /** True while unsent output is above the high-water mark. */
@@ -177,7 +199,7 @@ export class FramedChannel {
 
   /** Bytes accepted but not yet written to the kernel. */
   get queuedBytes(): number {
-    return this.encoder.pendingBytes + this.socket.writableLength;
+    return this.link.pendingBytes + this.link.writableLength;
   }
 
   /** True once a close started (ours or the peer's). */
@@ -187,7 +209,7 @@ export class FramedChannel {
 
   /** The peer's receive maximum. */
   get peerMaxFrameLength(): number {
-    return this.encoder.peerMaxFrameLength;
+    return this.link.peerMaxFrameLength;
   }
 
   /**
@@ -197,52 +219,35 @@ export class FramedChannel {
    */
   send(payload: Uint8Array | string): boolean {
     if (this.closing || this.ended) throw new QWormholeError("E_CLOSED", "connection is closing");
-    if (this.receiver === null) {
-      this.encoder.addRaw(typeof payload === "string" ? Buffer.from(payload, "utf8") : payload);
-    } else if (typeof payload === "string") {
-      this.encoder.addText(payload);
-    } else {
-      this.encoder.addData(payload);
-    }
-    this.counters.messagesOut++;
+    const link = this.link;
+    if (this.raw) link.addRaw(typeof payload === "string" ? Buffer.from(payload, "utf8") : payload);
+    else if (typeof payload === "string") link.addText(payload);
+    else link.addData(payload);
+    this.messagesOut++;
     this.batchMessages++;
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       queueMicrotask(this.flushBound);
     }
     // A burst within one turn counts too, so a synchronous send loop sees backpressure.
-    if (!this.backpressured && this.encoder.pendingBytes > this.options.highWaterMarkBytes) this.enterBackpressure(this.encoder.pendingBytes);
+    if (!this.backpressured && link.pendingBytes > this.options.highWaterMarkBytes) this.enterBackpressure(link.pendingBytes);
     return !this.backpressured;
   }
 
   /** Writes everything queued now (normally done once per turn of the event loop). */
   flush(): void {
     this.flushScheduled = false;
-    if (this.encoder.pendingBytes === 0 || this.socket.destroyed) return;
-    const parts = this.encoder.take();
+    if (this.link.pendingBytes === 0 || this.link.destroyed) return;
     const count = this.batchMessages;
     this.batchMessages = 0;
-    let bytes = 0;
-    const done = (err?: Error | null) => {
+    this.link.flush((err) => {
       if (err) this.lost += count;
-    };
-    if (parts.length === 1) {
-      bytes = parts[0]!.length;
-      this.socket.write(parts[0]!, done);
-    } else {
-      this.socket.cork();
-      for (let i = 0; i < parts.length; i++) {
-        bytes += parts[i]!.length;
-        this.socket.write(parts[i]!, i === parts.length - 1 ? done : undefined);
-      }
-      this.socket.uncork();
-    }
-    this.counters.bytesOut += bytes;
+    });
     this.checkBackpressure();
   }
 
   private checkBackpressure(): void {
-    const queued = this.socket.writableLength;
+    const queued = this.link.writableLength;
     const o = this.options;
     if (o.maxBackpressureBytes > 0 && queued > o.maxBackpressureBytes) {
       this.fail(new QWormholeError("E_BACKPRESSURE", `peer is not reading: ${queued} bytes unsent (limit ${o.maxBackpressureBytes})`));
@@ -250,30 +255,30 @@ export class FramedChannel {
     }
     if (!this.backpressured) {
       if (queued > o.highWaterMarkBytes) this.enterBackpressure(queued);
-    } else if (queued <= o.highWaterMarkBytes && !this.socket.writableNeedDrain) {
-      // The kernel took the burst: no socket "drain" will come, so end the episode here.
+    } else if (queued <= o.highWaterMarkBytes && !this.link.writableNeedDrain) {
+      // The kernel took the burst: no "drain" will come, so end the episode here.
       queueMicrotask(() => this.onDrain());
     }
   }
 
   private enterBackpressure(queued: number): void {
     this.backpressured = true;
-    this.counters.backpressureEvents++;
-    if (this.options.pauseReadingOnBackpressure) this.socket.pause();
+    this.backpressureEvents++;
+    if (this.options.pauseReadingOnBackpressure) this.link.pauseReading();
     this.handlers.backpressure(queued);
   }
 
   private onDrain(): void {
-    if (!this.backpressured || this.encoder.pendingBytes > 0 || this.socket.writableLength > this.options.highWaterMarkBytes) return;
+    if (!this.backpressured || this.link.pendingBytes > 0 || this.link.writableLength > this.options.highWaterMarkBytes) return;
     this.backpressured = false;
-    this.counters.drainEvents++;
-    if (this.options.pauseReadingOnBackpressure && !this.ended) this.socket.resume();
+    this.drainEvents++;
+    if (this.options.pauseReadingOnBackpressure && !this.ended) this.link.resumeReading();
     this.handlers.drain();
   }
 
   private onPing(body: Buffer): void {
     // PONGs stay allowed after our CLOSE (QWH-CLOSE-002).
-    this.encoder.addPong(body);
+    this.link.addPong(body);
     this.scheduleFlush();
   }
 
@@ -294,7 +299,7 @@ export class FramedChannel {
     }
     const body = Buffer.allocUnsafe(PING_BODY_LENGTH);
     body.writeBigUInt64BE(++this.pingsSent);
-    this.encoder.addPing(body);
+    this.link.addPing(body);
     this.scheduleFlush();
   }
 
@@ -312,21 +317,19 @@ export class FramedChannel {
       this.closing = true;
       this.sendClose("E_NORMAL_CLOSE");
       this.flush();
-      this.socket.end();
-    } else {
-      this.socket.end();
     }
+    this.link.end();
   }
 
   private sendClose(code: string, reason?: string): void {
     if (this.closeSent || !this.control) return;
     this.closeSent = true;
-    this.encoder.addClose(reason === undefined ? { code } : { code, reason });
+    this.link.addClose(reason === undefined ? { code } : { code, reason });
   }
 
   /**
    * Graceful close: flush what is queued, send CLOSE (when negotiated), wait
-   * for the peer's CLOSE or `drainTimeoutMs`, then end the socket.
+   * for the peer's CLOSE or `drainTimeoutMs`, then end the connection.
    */
   close(code: WireErrorCode = "E_NORMAL_CLOSE", reason?: string): Promise<void> {
     if (this.finished) return Promise.resolve();
@@ -335,11 +338,11 @@ export class FramedChannel {
     this.closing = true;
     this.sendClose(code, reason); // no-op without "control": then FIN is the close
     this.flush();
-    if (!this.control) this.socket.end();
+    if (!this.control) this.link.end();
     this.drainTimer = setTimeout(() => {
       // The peer never answered our CLOSE (or never closed its side): an unclean close.
       this.failure ??= new QWormholeError("E_DRAIN_TIMEOUT", `no answer to the close within ${this.options.drainTimeoutMs} ms`);
-      this.socket.destroy();
+      this.link.destroy();
     }, this.options.drainTimeoutMs);
     this.drainTimer.unref();
     return done;
@@ -350,37 +353,33 @@ export class FramedChannel {
     if (this.ended) return;
     this.ended = true;
     this.failure ??= error;
-    if (tellPeer && this.control && !this.closeSent && !this.socket.destroyed) {
+    if (tellPeer && this.control && !this.closeSent && !this.link.destroyed) {
       this.sendClose(error.code, error.message.slice(0, 200));
       this.flush();
-      this.socket.end();
-      setTimeout(() => this.socket.destroy(), 100).unref();
+      this.link.end();
+      setTimeout(() => this.link.destroy(), 100).unref();
     } else {
-      this.socket.destroy();
+      this.link.destroy();
     }
-    // finish() runs on the socket's "close", after failed writes were counted.
+    // finish() runs on the link's "close", after failed writes were counted.
   }
 
-  private protocolFailure(err: unknown): void {
-    const error = err instanceof QWormholeError ? err : new ProtocolError("E_INTERNAL", String(err), { cause: err });
-    // Truncation is only noticed at the end of the stream; there is no one left to tell.
-    this.fail(error, error.code !== "E_TRUNCATED_FRAME");
+  /** Closes at once, without a CLOSE frame. */
+  destroy(): void {
+    this.link.destroy();
+  }
+
+  private protocolFailure(error: QWormholeError): void {
+    // A truncated frame or a socket error leaves no one to tell.
+    this.fail(error, error.code !== "E_TRUNCATED_FRAME" && error.code !== "E_SOCKET");
   }
 
   private onEnd(): void {
-    if (this.receiver) {
-      try {
-        this.receiver.end();
-      } catch (err) {
-        this.protocolFailure(err);
-        return;
-      }
-    }
     if (!this.closing) {
       // FIN without CLOSE: allowed without `control`; with it, the peer skipped the drain.
       this.closing = true;
       this.flush();
-      this.socket.end();
+      this.link.end();
     }
   }
 
@@ -394,7 +393,7 @@ export class FramedChannel {
     this.ended = true;
     const waiters = this.closeWaiters;
     this.closeWaiters = [];
-    if (!this.socket.destroyed) this.socket.destroy();
+    if (!this.link.destroyed) this.link.destroy();
     const info: ChannelCloseInfo = { lostMessages: this.lost };
     if (this.failure) info.error = this.failure;
     if (this.peerClose) info.peerClose = this.peerClose;

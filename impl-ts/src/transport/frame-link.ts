@@ -1,0 +1,269 @@
+/**
+ * A FrameLink carries QWH/1 frames over one connection: it decodes what
+ * arrives (checking limits on every header) and encodes and writes what is
+ * sent, in batches. The handshake code and the open-connection channel work
+ * on a link, never on a socket, so one client and one server serve every
+ * transport: {@link SocketFrameLink} (Node's net/tls sockets, framing in JS)
+ * and the native links of `@qwormhole/native` (framing and I/O in C).
+ * @packageDocumentation
+ */
+import type { Socket } from "node:net";
+import type { TLSSocket } from "node:tls";
+import type { CloseInfo } from "../protocol/control.js";
+import { QWormholeError } from "../protocol/errors.js";
+import { FrameDecoder, type FrameLimits } from "../protocol/frame-decoder.js";
+import { FrameEncoder } from "../protocol/frame-encoder.js";
+import { channelBindingOf, tlsFactsOf, type TlsFacts } from "../tls-facts.js";
+
+/** What a link reports. Callbacks run on the event loop, synchronously with the read that caused them. */
+export interface FrameLinkHandlers {
+  /** One data frame's payload (the handshake frames too, while handshaking). */
+  frame(payload: Buffer): void;
+  /** One control frame's payload: type byte + body (only when the limits enable control frames). */
+  control(payload: Buffer): void;
+  /** Bytes after {@link FrameLink.switchToRaw}. */
+  raw(chunk: Buffer): void;
+  /** The peer ended its direction at a frame boundary. */
+  end(): void;
+  /** A decoding violation (coded), a truncated frame at the end, or a socket error. The link is unusable after it. */
+  error(error: QWormholeError): void;
+  /** The link's write buffer has drained. */
+  drain(): void;
+  /** The underlying connection is closed; always the last callback. */
+  close(): void;
+  /** No traffic for the idle timeout. */
+  timeout(): void;
+}
+
+/** Where a link connects, and what TLS says about it. */
+export interface LinkPeer {
+  remoteAddress: string | undefined;
+  remotePort: number | undefined;
+  localPort: number | undefined;
+}
+
+/** One framed connection, whatever carries it. */
+export interface FrameLink {
+  readonly peer: LinkPeer;
+  /** Bytes received and written so far. */
+  readonly bytesIn: number;
+  readonly bytesOut: number;
+  /** Encoded bytes not yet handed to {@link flush}. */
+  readonly pendingBytes: number;
+  /** Bytes flushed but not yet accepted by the kernel. */
+  readonly writableLength: number;
+  /** True when the transport asked to wait for `drain`. */
+  readonly writableNeedDrain: boolean;
+  readonly destroyed: boolean;
+  /** The peer's receive maximum for data frames (sends above it throw E_FRAME_TOO_LARGE). */
+  readonly peerMaxFrameLength: number;
+
+  setHandlers(handlers: FrameLinkHandlers): void;
+  /** Receive limits from the next header on (handshake limits first, then the negotiated ones). */
+  setLimits(limits: FrameLimits): void;
+  /** Data frames are refused from now on (E_PROTOCOL_ERROR on their header). */
+  refuseDataFrames(message: string): void;
+  /** From now on received bytes are raw; the rest of the current read is raw too. */
+  switchToRaw(): void;
+  setPeerMaxFrameLength(max: number): void;
+
+  addData(payload: Uint8Array): void;
+  addText(text: string): void;
+  addRaw(bytes: Uint8Array): void;
+  addPing(body?: Uint8Array): void;
+  addPong(body?: Uint8Array): void;
+  addClose(info: CloseInfo): void;
+  /** Writes everything encoded since the last flush; `done` learns whether the batch was written. Returns its size. */
+  flush(done?: (error?: Error | null) => void): number;
+
+  pauseReading(): void;
+  resumeReading(): void;
+  /** Ends our direction after what is flushed. */
+  end(): void;
+  /** Closes at once. */
+  destroy(): void;
+  /** Idle timeout in ms (0: none); reported through `timeout`. */
+  setIdleTimeout(ms: number): void;
+
+  /** TLS facts, or null without TLS. */
+  tlsFacts(): TlsFacts | null;
+  /** RFC 9266 tls-exporter bytes, or null without TLS. */
+  channelBinding(): Buffer | null;
+  /** RFC 5705 exporter; throws without TLS. */
+  exportKeyingMaterial(length: number, label: string, context?: Buffer): Buffer;
+}
+
+const noop = () => undefined;
+const NO_HANDLERS: FrameLinkHandlers = {
+  frame: noop,
+  control: noop,
+  raw: noop,
+  end: noop,
+  error: noop,
+  drain: noop,
+  close: noop,
+  timeout: noop,
+};
+
+/** A {@link FrameLink} over a Node `net.Socket` or `tls.TLSSocket`, framing in JS. */
+export class SocketFrameLink implements FrameLink {
+  readonly peer: LinkPeer;
+  private handlers: FrameLinkHandlers = NO_HANDLERS;
+  private readonly decoder: FrameDecoder;
+  private readonly encoder = new FrameEncoder();
+  private read = 0;
+  private written = 0;
+  private failed = false;
+
+  constructor(
+    readonly socket: Socket,
+    limits: FrameLimits,
+  ) {
+    this.peer = { remoteAddress: socket.remoteAddress, remotePort: socket.remotePort, localPort: socket.localPort };
+    // The sink forwards to whatever handlers are current, so they can change inside a callback.
+    this.decoder = new FrameDecoder(
+      {
+        onMessage: (p) => this.handlers.frame(p),
+        onControl: (p) => this.handlers.control(p),
+        onRaw: (c) => this.handlers.raw(c),
+      },
+      limits,
+    );
+    socket.on("data", (chunk: Buffer) => {
+      if (this.failed) return;
+      this.read += chunk.length;
+      try {
+        this.decoder.push(chunk);
+      } catch (err) {
+        this.fail(err);
+      }
+    });
+    socket.on("end", () => {
+      if (this.failed) return;
+      try {
+        this.decoder.end();
+      } catch (err) {
+        this.fail(err);
+        return;
+      }
+      this.handlers.end();
+    });
+    socket.on("error", (err) => this.fail(new QWormholeError("E_SOCKET", err.message, { cause: err })));
+    socket.on("drain", () => this.handlers.drain());
+    socket.on("close", () => this.handlers.close());
+  }
+
+  private fail(err: unknown): void {
+    if (this.failed) return;
+    this.failed = true;
+    this.handlers.error(err instanceof QWormholeError ? err : new QWormholeError("E_INTERNAL", String(err), { cause: err }));
+  }
+
+  get bytesIn(): number {
+    return this.read;
+  }
+  get bytesOut(): number {
+    return this.written;
+  }
+  get pendingBytes(): number {
+    return this.encoder.pendingBytes;
+  }
+  get writableLength(): number {
+    return this.socket.writableLength;
+  }
+  get writableNeedDrain(): boolean {
+    return this.socket.writableNeedDrain;
+  }
+  get destroyed(): boolean {
+    return this.socket.destroyed;
+  }
+  get peerMaxFrameLength(): number {
+    return this.encoder.peerMaxFrameLength;
+  }
+
+  setHandlers(handlers: FrameLinkHandlers): void {
+    this.handlers = handlers;
+  }
+  setLimits(limits: FrameLimits): void {
+    this.decoder.setLimits(limits);
+  }
+  refuseDataFrames(message: string): void {
+    this.decoder.refuseDataFrames(message);
+  }
+  switchToRaw(): void {
+    this.decoder.switchToRaw();
+  }
+  setPeerMaxFrameLength(max: number): void {
+    this.encoder.setPeerMaxFrameLength(max);
+  }
+
+  addData(payload: Uint8Array): void {
+    this.encoder.addData(payload);
+  }
+  addText(text: string): void {
+    this.encoder.addText(text);
+  }
+  addRaw(bytes: Uint8Array): void {
+    this.encoder.addRaw(bytes);
+  }
+  addPing(body?: Uint8Array): void {
+    this.encoder.addPing(body);
+  }
+  addPong(body?: Uint8Array): void {
+    this.encoder.addPong(body);
+  }
+  addClose(info: CloseInfo): void {
+    this.encoder.addClose(info);
+  }
+
+  flush(done?: (error?: Error | null) => void): number {
+    if (this.encoder.pendingBytes === 0 || this.socket.destroyed) return 0;
+    const parts = this.encoder.take();
+    const socket = this.socket;
+    let bytes = 0;
+    if (parts.length === 1) {
+      bytes = parts[0]!.length;
+      socket.write(parts[0]!, done);
+    } else {
+      // cork/uncork turns the parts into one writev.
+      socket.cork();
+      for (let i = 0; i < parts.length; i++) {
+        bytes += parts[i]!.length;
+        socket.write(parts[i]!, i === parts.length - 1 ? done : undefined);
+      }
+      socket.uncork();
+    }
+    this.written += bytes;
+    return bytes;
+  }
+
+  pauseReading(): void {
+    this.socket.pause();
+  }
+  resumeReading(): void {
+    this.socket.resume();
+  }
+  end(): void {
+    this.socket.end();
+  }
+  destroy(): void {
+    this.socket.destroy();
+  }
+  setIdleTimeout(ms: number): void {
+    this.socket.setTimeout(ms, ms > 0 ? () => this.handlers.timeout() : undefined);
+  }
+
+  tlsFacts(): TlsFacts | null {
+    return "encrypted" in this.socket ? tlsFactsOf(this.socket as TLSSocket) : null;
+  }
+  channelBinding(): Buffer | null {
+    return "encrypted" in this.socket ? channelBindingOf(this.socket as TLSSocket) : null;
+  }
+  exportKeyingMaterial(length: number, label: string, context?: Buffer): Buffer {
+    const s = this.socket as TLSSocket;
+    if (!("encrypted" in s) || typeof s.exportKeyingMaterial !== "function") {
+      throw new QWormholeError("E_INVALID_OPTION", "exportKeyingMaterial needs a TLS connection");
+    }
+    return s.exportKeyingMaterial(length, label, context as Buffer);
+  }
+}

@@ -1,0 +1,184 @@
+/**
+ * The socket transport: dialing (client) and listening (server) with Node's
+ * net and tls modules, handing out {@link SocketFrameLink}s set to the
+ * handshake limits. Native transports provide the same two functions.
+ * @packageDocumentation
+ */
+import net from "node:net";
+import tls from "node:tls";
+import { MAX_HANDSHAKE_LENGTH } from "../protocol/constants.js";
+import { QWormholeError } from "../protocol/errors.js";
+import type { FrameLimits } from "../protocol/frame-decoder.js";
+import type { QWormholeTlsOptions } from "../options.js";
+import { SocketFrameLink, type FrameLink } from "./frame-link.js";
+
+/** Receive limits while handshaking: one frame of at most 16384 bytes, no control frames. */
+export const HANDSHAKE_LIMITS: FrameLimits = { maxFrameLength: MAX_HANDSHAKE_LENGTH, control: false, oversizeCode: "E_HANDSHAKE_TOO_LARGE" };
+
+/** What a dialer needs to know. */
+export interface DialOptions {
+  host: string;
+  port: number;
+  localAddress: string | undefined;
+  localPort: number | undefined;
+  connectTimeoutMs: number;
+  keepAlive: boolean;
+  keepAliveDelayMs: number;
+  tls: QWormholeTlsOptions | undefined;
+}
+
+/** The outcome of a dial, reported once. */
+export interface DialCallbacks {
+  connected(link: FrameLink): void;
+  failed(error: QWormholeError): void;
+}
+
+/** A dial in progress. */
+export interface DialAttempt {
+  /** Abandons the attempt (no callback follows). */
+  cancel(): void;
+}
+
+/** Opens a connection and reports a link (or the failure). */
+export type Dialer = (options: DialOptions, callbacks: DialCallbacks) => DialAttempt;
+
+/** Dials with `net.connect` / `tls.connect`. */
+export const socketDialer: Dialer = (o, callbacks) => {
+  const base = { host: o.host, port: o.port, localAddress: o.localAddress, localPort: o.localPort, noDelay: true, keepAlive: o.keepAlive, keepAliveInitialDelay: o.keepAliveDelayMs };
+  let socket: net.Socket;
+  if (o.tls) {
+    const t = o.tls;
+    socket = tls.connect({
+      ...t.extra,
+      ...base,
+      key: t.key,
+      cert: t.cert,
+      ca: t.ca,
+      passphrase: t.passphrase,
+      servername: t.servername ?? (net.isIP(o.host) ? undefined : o.host),
+      ALPNProtocols: t.alpnProtocols,
+      rejectUnauthorized: t.rejectUnauthorized ?? true,
+      minVersion: t.minVersion ?? "TLSv1.2",
+    });
+  } else {
+    socket = net.connect(base);
+  }
+  let done = false;
+  let tcpConnected = false;
+  const finish = () => {
+    done = true;
+    clearTimeout(timer);
+    socket.off("error", onError);
+    socket.off("close", onClose);
+  };
+  const fail = (error: QWormholeError) => {
+    if (done) return;
+    finish();
+    socket.destroy();
+    callbacks.failed(error);
+  };
+  const onError = (err: Error) => {
+    // Between TCP connect and secureConnect, an error is a failed TLS handshake (bad CA, host name, alert).
+    fail(new QWormholeError(o.tls && tcpConnected ? "E_TLS_HANDSHAKE" : "E_SOCKET", err.message, { cause: err }));
+  };
+  const onClose = () => fail(new QWormholeError("E_SOCKET", "connection closed before it was established"));
+  const timer = setTimeout(() => fail(new QWormholeError("E_CONNECT_TIMEOUT", `no connection to ${o.host}:${o.port} within ${o.connectTimeoutMs} ms`)), o.connectTimeoutMs);
+  socket.once("connect", () => {
+    tcpConnected = true;
+  });
+  socket.on("error", onError);
+  socket.on("close", onClose);
+  socket.once(o.tls ? "secureConnect" : "connect", () => {
+    if (done) return;
+    finish();
+    callbacks.connected(new SocketFrameLink(socket, HANDSHAKE_LIMITS));
+  });
+  return {
+    cancel: () => {
+      if (done) return;
+      finish();
+      socket.destroy();
+    },
+  };
+};
+
+/** What a listener reports. */
+export interface ListenerCallbacks {
+  /** A new connection (after TLS, if any), its link at handshake limits. */
+  connection(link: FrameLink): void;
+  /** A connection whose TLS handshake failed (garbage, bad certificate, timeout). */
+  tlsFailure(remoteAddress: string | undefined, error: QWormholeError): void;
+  /** A listener-level error. */
+  error(error: QWormholeError): void;
+}
+
+/** What a listener needs to know. */
+export interface ListenOptions {
+  host: string | undefined;
+  port: number;
+  backlog: number | undefined;
+  reusePort: boolean;
+  allowHalfOpen: boolean;
+  keepAlive: boolean;
+  keepAliveDelayMs: number;
+  handshakeTimeoutMs: number;
+  tls: QWormholeTlsOptions | undefined;
+}
+
+/** A listening endpoint. */
+export interface Listener {
+  listen(): Promise<net.AddressInfo>;
+  /** Stops accepting; resolves once every connection it made is gone. */
+  close(): Promise<void>;
+  address(): net.AddressInfo | null;
+}
+
+/** Listens with `net.createServer` / `tls.createServer`. */
+export function createSocketListener(o: ListenOptions, callbacks: ListenerCallbacks): Listener {
+  const onSocket = (socket: net.Socket) => {
+    socket.setNoDelay(true);
+    if (o.keepAlive) socket.setKeepAlive(true, o.keepAliveDelayMs);
+    callbacks.connection(new SocketFrameLink(socket, HANDSHAKE_LIMITS));
+  };
+  let server: net.Server;
+  if (o.tls) {
+    const t = o.tls;
+    const tlsServer = tls.createServer({
+      ...t.extra,
+      key: t.key,
+      cert: t.cert,
+      ca: t.ca,
+      passphrase: t.passphrase,
+      ALPNProtocols: t.alpnProtocols,
+      requestCert: t.requestCert ?? false,
+      rejectUnauthorized: t.rejectUnauthorized ?? true,
+      minVersion: t.minVersion ?? "TLSv1.2",
+      handshakeTimeout: o.handshakeTimeoutMs, // QWH-TIME-005: the TLS handshake is bounded too
+      allowHalfOpen: o.allowHalfOpen,
+      noDelay: true,
+    });
+    tlsServer.on("secureConnection", onSocket);
+    // A garbage or failed TLS handshake concerns that socket only.
+    tlsServer.on("tlsClientError", (err, socket) => {
+      callbacks.tlsFailure(socket.remoteAddress, new QWormholeError("E_TLS_HANDSHAKE", err.message, { cause: err }));
+      socket.destroy();
+    });
+    server = tlsServer;
+  } else {
+    server = net.createServer({ allowHalfOpen: o.allowHalfOpen, noDelay: true }, onSocket);
+  }
+  server.on("error", (err) => callbacks.error(new QWormholeError("E_SOCKET", err.message, { cause: err })));
+  return {
+    listen: () =>
+      new Promise((resolve, reject) => {
+        const onError = (err: Error) => reject(new QWormholeError("E_SOCKET", err.message, { cause: err }));
+        server.once("error", onError);
+        server.listen({ host: o.host, port: o.port, backlog: o.backlog, reusePort: o.reusePort } as net.ListenOptions, () => {
+          server.off("error", onError);
+          resolve(server.address() as net.AddressInfo);
+        });
+      }),
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+    address: () => (server.address() as net.AddressInfo | null) ?? null,
+  };
+}
