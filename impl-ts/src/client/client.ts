@@ -9,18 +9,17 @@ import { AsyncQueue } from "../async-queue.js";
 import { backoffDelay } from "../backoff.js";
 import { bufferDeserializer, defaultSerializer, type Deserializer, type Serializer } from "../codecs.js";
 import { resolveInterfaceAddress } from "../interface-binding.js";
-import { DEFAULT_MAX_FRAME_LENGTH, MAX_HANDSHAKE_LENGTH, QWH_VERSION } from "../protocol/constants.js";
+import { DEFAULT_MAX_FRAME_LENGTH } from "../protocol/constants.js";
 import { isTerminalErrorCode } from "../protocol/error-codes.js";
-import { HandshakeRejectedError, QWormholeError } from "../protocol/errors.js";
-import { buildHello, buildLegacyHello, encodeHandshakeJson } from "../protocol/hello.js";
-import { parseServerAnswer, type AcceptFrame } from "../protocol/server-answer.js";
-import { signHello } from "../protocol/signature.js";
+import { QWormholeError } from "../protocol/errors.js";
+import type { AcceptFrame } from "../protocol/server-answer.js";
 import { RateLimitedQueue, TokenBucket } from "../rate-limiter.js";
 import { DiagnosticsChannels, addCounters, emptySnapshot, publish, startTelemetry, type TelemetrySnapshot } from "../telemetry.js";
-import { fingerprintMatches, tlsHelloTags, type TlsFacts } from "../tls-facts.js";
+import type { TlsFacts } from "../tls-facts.js";
 import { FramedChannel, channelOptions, type ChannelCloseInfo } from "../transport/channel.js";
 import type { FrameLink } from "../transport/frame-link.js";
 import { socketDialer, type DialAttempt, type Dialer } from "../transport/socket-transport.js";
+import { runClientHandshake } from "./client-handshake.js";
 import { resolveClientOptions, type QWormholeClientOptions, type ResolvedClientOptions } from "./client-options.js";
 
 /** What the client knows once a connection is ready. */
@@ -370,93 +369,16 @@ export class QWormholeClient<TIn = Buffer, TOut = unknown> extends EventEmitter<
 
   /** Runs the handshake of the selected profile on a connected link. */
   private handshake(link: FrameLink): void {
-    const o = this.options;
-    let settled = false;
-    let timer: NodeJS.Timeout | undefined;
-    const fail = (err: QWormholeError, terminal = isTerminalErrorCode(err.code)) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      link.destroy();
-      this.link = null;
-      this.attemptFailed(err, terminal);
-    };
-    const noop = () => undefined;
-    link.setHandlers({
-      frame: noop,
-      control: noop,
-      raw: noop,
-      end: noop,
-      error: (err) => fail(err),
-      drain: noop,
-      close: () => fail(new QWormholeError("E_SOCKET", "connection closed during the handshake"), false),
-      timeout: noop,
-    });
-    const facts = link.tlsFacts() ?? undefined;
-    const pins = o.tls?.pinnedFingerprints256;
-    if (facts && pins && pins.length > 0 && !fingerprintMatches(facts.peerFingerprint256, pins)) {
-      // QWH-TLS-004: before the hello or any other byte.
-      fail(new QWormholeError("E_TLS_PIN_MISMATCH", `server certificate ${facts.peerFingerprint256 ?? "(none)"} matches no pinned fingerprint`), true);
-      return;
-    }
-    const tags = { ...o.handshakeTags, ...(facts ? tlsHelloTags(facts) : {}) };
-    const hasTags = Object.keys(tags).length > 0;
-    const tlsInfo = facts ? { tls: facts } : {};
-    const openNow = (info: ClientReadyInfo, features: readonly string[], peerMax: number) => {
-      settled = true;
-      clearTimeout(timer);
-      this.open(link, info, features, peerMax);
-    };
-    if (o.handshakeProfile === "bare") {
-      openNow({ profile: "bare", ...tlsInfo }, [], DEFAULT_MAX_FRAME_LENGTH);
-      return;
-    }
-    if (o.handshakeProfile === "legacy") {
-      const hello = buildLegacyHello({ ...(o.protocolVersion !== undefined ? { version: o.protocolVersion } : {}), ...(hasTags ? { tags } : {}) });
-      link.setPeerMaxFrameLength(MAX_HANDSHAKE_LENGTH);
-      link.addData(encodeHandshakeJson(hello));
-      link.flush();
-      openNow({ profile: "legacy", ...tlsInfo }, [], DEFAULT_MAX_FRAME_LENGTH);
-      return;
-    }
-    let hello = buildHello({
-      features: o.features,
-      maxFrameLength: o.maxFrameLength,
-      ...(o.protocolVersion !== undefined ? { version: o.protocolVersion } : {}),
-      ...(hasTags ? { tags } : {}),
-    });
-    if (o.handshakeSigner) hello = signHello(hello, o.handshakeSigner, { exporter: link.channelBinding() });
-    timer = setTimeout(() => fail(new QWormholeError("E_HANDSHAKE_TIMEOUT", `no answer to the hello within ${o.handshakeTimeoutMs} ms`), false), o.handshakeTimeoutMs);
-    link.setHandlers({
-      frame: (payload) => {
-        if (settled) return;
-        let answer;
-        try {
-          answer = parseServerAnswer(payload, { qwh: QWH_VERSION, features: o.features });
-        } catch (err) {
-          fail(err as QWormholeError);
-          return;
-        }
-        if (answer.outcome === "reject") {
-          this.stats.handshakeRejections++;
-          const err = new HandshakeRejectedError(answer.reject.code, answer.reject.reason);
-          fail(err, isTerminalErrorCode(err.code));
-          return;
-        }
-        // Still inside the read that brought the accept: frames behind it go to the channel.
-        openNow({ profile: "v1", accept: answer.accept, ...tlsInfo }, answer.accept.features, answer.accept.maxFrameLength);
+    runClientHandshake(link, this.options, {
+      opened: (info, features, peerMax) => this.open(link, info, features, peerMax),
+      rejected: () => {
+        this.stats.handshakeRejections++;
       },
-      control: noop,
-      raw: noop,
-      end: noop,
-      error: (err) => fail(err),
-      drain: noop,
-      close: () => fail(new QWormholeError("E_SOCKET", "connection closed during the handshake"), false),
-      timeout: noop,
+      failed: (error, terminal) => {
+        this.link = null;
+        this.attemptFailed(error, terminal);
+      },
     });
-    link.setPeerMaxFrameLength(MAX_HANDSHAKE_LENGTH);
-    link.addData(encodeHandshakeJson(hello));
-    link.flush();
   }
 
   private open(link: FrameLink, info: ClientReadyInfo, features: readonly string[], peerMax: number): void {

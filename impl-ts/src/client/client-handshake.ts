@@ -1,0 +1,113 @@
+/**
+ * The client side of the handshake on a connected link: TLS pin check,
+ * the hello of the configured profile (v1 signed or not, 0.3 legacy, or
+ * none), and the server's answer. Calls back once: opened or failed.
+ * @packageDocumentation
+ */
+import { DEFAULT_MAX_FRAME_LENGTH, MAX_HANDSHAKE_LENGTH, QWH_VERSION } from "../protocol/constants.js";
+import { isTerminalErrorCode } from "../protocol/error-codes.js";
+import { HandshakeRejectedError, QWormholeError } from "../protocol/errors.js";
+import { buildHello, buildLegacyHello, encodeHandshakeJson } from "../protocol/hello.js";
+import { parseServerAnswer } from "../protocol/server-answer.js";
+import { signHello } from "../protocol/signature.js";
+import { fingerprintMatches, tlsHelloTags } from "../tls-facts.js";
+import type { FrameLink, FrameLinkHandlers } from "../transport/frame-link.js";
+import type { ClientReadyInfo } from "./client.js";
+import type { ResolvedClientOptions } from "./client-options.js";
+
+/** Outcomes of {@link runClientHandshake}; exactly one of `opened` / `failed` is called. */
+export interface ClientHandshakeCallbacks {
+  /** Handshake done; called inside the read that completed it, so the caller can take over the link at once. */
+  opened(info: ClientReadyInfo, features: readonly string[], peerMaxFrameLength: number): void;
+  /** The server sent a reject frame (counted before `failed`). */
+  rejected(): void;
+  /** The link is destroyed; `terminal` says whether a reconnect could help. */
+  failed(error: QWormholeError, terminal: boolean): void;
+}
+
+const noop = () => undefined;
+
+/** Runs the client handshake of `o.handshakeProfile` on `link`. */
+export function runClientHandshake(link: FrameLink, o: ResolvedClientOptions, callbacks: ClientHandshakeCallbacks): void {
+  let settled = false;
+  let timer: NodeJS.Timeout | undefined;
+  const fail = (err: QWormholeError, terminal = isTerminalErrorCode(err.code)) => {
+    if (settled) return;
+    settled = true;
+    clearTimeout(timer);
+    link.destroy();
+    callbacks.failed(err, terminal);
+  };
+  const open = (info: ClientReadyInfo, features: readonly string[], peerMax: number) => {
+    settled = true;
+    clearTimeout(timer);
+    callbacks.opened(info, features, peerMax);
+  };
+  const handlers = (frame: FrameLinkHandlers["frame"]): FrameLinkHandlers => ({
+    frame,
+    control: noop,
+    raw: noop,
+    end: noop,
+    error: (err) => fail(err),
+    drain: noop,
+    close: () => fail(new QWormholeError("E_SOCKET", "connection closed during the handshake"), false),
+    timeout: noop,
+  });
+  link.setHandlers(handlers(noop));
+
+  const facts = link.tlsFacts() ?? undefined;
+  const pins = o.tls?.pinnedFingerprints256;
+  if (facts && pins && pins.length > 0 && !fingerprintMatches(facts.peerFingerprint256, pins)) {
+    // QWH-TLS-004: before the hello or any other byte.
+    fail(new QWormholeError("E_TLS_PIN_MISMATCH", `server certificate ${facts.peerFingerprint256 ?? "(none)"} matches no pinned fingerprint`), true);
+    return;
+  }
+  const tags = { ...o.handshakeTags, ...(facts ? tlsHelloTags(facts) : {}) };
+  const hasTags = Object.keys(tags).length > 0;
+  const tlsInfo = facts ? { tls: facts } : {};
+  const sendHello = (hello: Parameters<typeof encodeHandshakeJson>[0]) => {
+    link.setPeerMaxFrameLength(MAX_HANDSHAKE_LENGTH);
+    link.addData(encodeHandshakeJson(hello));
+    link.flush();
+  };
+
+  if (o.handshakeProfile === "bare") {
+    open({ profile: "bare", ...tlsInfo }, [], DEFAULT_MAX_FRAME_LENGTH);
+    return;
+  }
+  if (o.handshakeProfile === "legacy") {
+    // A 0.3 server never answers: data may follow the hello at once (QWH-LEGACY-005).
+    sendHello(buildLegacyHello({ ...(o.protocolVersion !== undefined ? { version: o.protocolVersion } : {}), ...(hasTags ? { tags } : {}) }));
+    open({ profile: "legacy", ...tlsInfo }, [], DEFAULT_MAX_FRAME_LENGTH);
+    return;
+  }
+  let hello = buildHello({
+    features: o.features,
+    maxFrameLength: o.maxFrameLength,
+    ...(o.protocolVersion !== undefined ? { version: o.protocolVersion } : {}),
+    ...(hasTags ? { tags } : {}),
+  });
+  // Every member, TLS tags included, is in place before signing (QWH-SIG-012).
+  if (o.handshakeSigner) hello = signHello(hello, o.handshakeSigner, { exporter: link.channelBinding() });
+  timer = setTimeout(() => fail(new QWormholeError("E_HANDSHAKE_TIMEOUT", `no answer to the hello within ${o.handshakeTimeoutMs} ms`), false), o.handshakeTimeoutMs);
+  link.setHandlers(
+    handlers((payload) => {
+      if (settled) return;
+      let answer;
+      try {
+        answer = parseServerAnswer(payload, { qwh: QWH_VERSION, features: o.features });
+      } catch (err) {
+        fail(err as QWormholeError);
+        return;
+      }
+      if (answer.outcome === "reject") {
+        callbacks.rejected();
+        fail(new HandshakeRejectedError(answer.reject.code, answer.reject.reason));
+        return;
+      }
+      // Still inside the read that brought the accept: frames behind it go to whoever takes the link now.
+      open({ profile: "v1", accept: answer.accept, ...tlsInfo }, answer.accept.features, answer.accept.maxFrameLength);
+    }),
+  );
+  sendHello(hello);
+}

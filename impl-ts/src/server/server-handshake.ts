@@ -1,0 +1,166 @@
+/**
+ * The server side of the handshake on an accepted link: the first frame is
+ * judged in the order of spec section 8.1 (decideHandshake), TLS tags are
+ * checked against the session, then the application's policy hook decides
+ * (sync or async) while the connection waits in VERIFYING. Nothing is
+ * delivered before the verdict. Calls back once: opened or refused.
+ * @packageDocumentation
+ */
+import { DEFAULT_MAX_FRAME_LENGTH, MAX_HANDSHAKE_LENGTH } from "../protocol/constants.js";
+import type { WireErrorCode } from "../protocol/error-codes.js";
+import type { Tags } from "../protocol/fields.js";
+import { encodeHandshakeJson } from "../protocol/hello.js";
+import { decideHandshake } from "../protocol/negotiate.js";
+import { acceptToJson } from "../protocol/server-answer.js";
+import type { ReplayCache } from "../protocol/signature.js";
+import { checkTlsTags, type TlsFacts } from "../tls-facts.js";
+import type { FrameLink } from "../transport/frame-link.js";
+import type { HandshakeSnapshot } from "./server-connection.js";
+import type { ResolvedServerOptions } from "./server-options.js";
+
+/** What the handshake needs from the server, and how it reports. */
+export interface ServerHandshakeContext {
+  verifyHandshake: ((handshake: HandshakeSnapshot) => boolean | Promise<boolean>) | undefined;
+  replayCache: ReplayCache;
+  /** Admitted (accept already written for v1); `early` holds a 0.3 client's frames that came with its hello. */
+  opened(snapshot: HandshakeSnapshot, early: Buffer[]): void;
+  /** Refused with `code`; `sendFrame` is false where no frame may be sent (0.3 peers). */
+  refused(code: WireErrorCode, reason: string, sendFrame: boolean): void;
+  /** The connection closed during the handshake. */
+  gone(): void;
+}
+
+/**
+ * The hello's tags as the application sees them: "tls"-prefixed tags only when
+ * they were checked against the TLS session (QWH-TLS-008).
+ */
+function verifiedTags(tags: Tags | undefined, legacy: boolean): Tags {
+  const out: Tags = {};
+  for (const [k, v] of Object.entries(tags ?? {})) {
+    if (k.startsWith("tls") && (legacy || (k !== "tlsFingerprint256" && k !== "tlsAlpn"))) continue;
+    out[k] = v;
+  }
+  return out;
+}
+
+/** Where the link comes from, for the snapshot. */
+function peerOf(link: FrameLink, facts: TlsFacts | undefined): { remoteAddress: string | undefined; remotePort: number | undefined; tls?: TlsFacts } {
+  return { remoteAddress: link.peer.remoteAddress, remotePort: link.peer.remotePort, ...(facts ? { tls: facts } : {}) };
+}
+
+/** Runs the server handshake of `o.handshakeProfile` on `link`. */
+export function runServerHandshake(link: FrameLink, facts: TlsFacts | undefined, o: ResolvedServerOptions, ctx: ServerHandshakeContext): void {
+  const noop = () => undefined;
+  if (o.handshakeProfile === "bare") {
+    ctx.opened({ profile: "bare", tags: {}, features: [], offeredFeatures: [], maxFrameLength: DEFAULT_MAX_FRAME_LENGTH, signed: false, ...peerOf(link, facts) }, []);
+    return;
+  }
+  let stage: "hello" | "verifying" | "done" = "hello";
+  let buffered: Buffer[] = [];
+  let legacy = false;
+  const timer = setTimeout(() => {
+    if (stage !== "done") ctx.refused("E_HANDSHAKE_TIMEOUT", `no complete hello within ${o.handshakeTimeoutMs} ms`, stage === "hello" || !legacy);
+    stage = "done";
+  }, o.handshakeTimeoutMs);
+  const fail = (code: WireErrorCode, reason: string, frame = true) => {
+    if (stage === "done") return;
+    stage = "done";
+    clearTimeout(timer);
+    ctx.refused(code, reason, frame);
+  };
+  link.setHandlers({
+    frame: (payload) => {
+      if (stage === "hello") {
+        stage = "verifying";
+        process(payload);
+      } else if (stage === "verifying") {
+        // 0.3 clients send right after their hello: held until it is judged (QWH-LEGACY-011).
+        // A v1 client may not send before our accept (QWH-STATE-003).
+        if (legacy) buffered.push(payload);
+        else fail("E_PROTOCOL_ERROR", "frame received before the accept");
+      }
+    },
+    control: noop,
+    raw: noop,
+    end: () => {
+      if (stage === "hello") fail("E_INVALID_HANDSHAKE", "connection ended before the hello", false);
+    },
+    error: (err) => fail(err.code as WireErrorCode, err.message),
+    drain: noop,
+    close: () => {
+      if (stage !== "done") {
+        stage = "done";
+        clearTimeout(timer);
+        ctx.gone();
+      }
+    },
+    timeout: noop,
+  });
+  const process = (payload: Buffer) => {
+    const decision = decideHandshake(payload, {
+      features: o.features,
+      maxFrameLength: o.maxFrameLength,
+      ...(o.protocolVersion !== undefined ? { version: o.protocolVersion } : {}),
+      ...(o.handshakeTags !== undefined ? { tags: o.handshakeTags } : {}),
+      framing: o.framing,
+      legacyAllowed: o.allowLegacy,
+      requireSignature: o.requireSignedHandshake,
+      signatureWindowMs: o.signatureWindowMs,
+      exporter: link.channelBinding(),
+      replayCache: ctx.replayCache,
+      checkTlsTags: (tags) => checkTlsTags(tags, facts ?? null),
+    });
+    if (decision.type === "reject") return fail(decision.code, decision.reason);
+    if (decision.type === "close") return fail(decision.code, decision.reason, false);
+    legacy = decision.type === "legacy";
+    // A 0.3 client's data frames follow at once, under the data limits.
+    if (legacy) link.setLimits({ maxFrameLength: o.maxFrameLength, control: false });
+    const hello = decision.hello;
+    const snapshot: HandshakeSnapshot = {
+      profile: legacy ? "legacy" : "v1",
+      tags: verifiedTags(hello.tags, legacy),
+      features: decision.type === "accept" ? decision.accept.features : [],
+      offeredFeatures: decision.type === "accept" ? decision.hello.features : [],
+      maxFrameLength: decision.type === "accept" ? (decision.hello.maxFrameLength ?? DEFAULT_MAX_FRAME_LENGTH) : DEFAULT_MAX_FRAME_LENGTH,
+      signed: decision.type === "accept" && decision.hello.sig !== undefined,
+      ...peerOf(link, facts),
+    };
+    if (decision.type === "accept") {
+      snapshot.qwh = decision.accept.qwh;
+      if (decision.hello.sig) snapshot.publicKey = decision.hello.sig.key;
+    }
+    if (hello.version !== undefined) snapshot.version = hello.version;
+    const verify = ctx.verifyHandshake;
+    const decide = () => {
+      if (stage !== "verifying") return; // a frame sent too early already failed it
+      if (!verify) return admit();
+      let verdict: boolean | Promise<boolean>;
+      try {
+        verdict = verify(snapshot);
+      } catch (err) {
+        return fail("E_INTERNAL", `verifyHandshake failed: ${(err as Error)?.message}`, !legacy);
+      }
+      if (typeof verdict === "boolean") return verdict ? admit() : fail("E_POLICY_REJECTED", "refused by verifyHandshake", !legacy);
+      verdict.then(
+        (ok) => (ok ? admit() : fail("E_POLICY_REJECTED", "refused by verifyHandshake", !legacy)),
+        (err) => fail("E_INTERNAL", `verifyHandshake failed: ${(err as Error)?.message}`, !legacy),
+      );
+    };
+    const admit = () => {
+      if (stage !== "verifying" || link.destroyed) return;
+      stage = "done";
+      clearTimeout(timer);
+      if (decision.type === "accept") {
+        link.setPeerMaxFrameLength(MAX_HANDSHAKE_LENGTH);
+        link.addData(encodeHandshakeJson(acceptToJson(decision.accept)));
+        link.flush();
+      }
+      const rest = buffered;
+      buffered = [];
+      ctx.opened(snapshot, rest);
+    };
+    // After the rest of this read: frames that came with the hello were sent before any accept.
+    queueMicrotask(decide);
+  };
+}
+
