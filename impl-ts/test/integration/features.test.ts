@@ -198,7 +198,17 @@ describe("lifecycle APIs", () => {
   });
 
   it("factories report the TS mode and why native was not used; the runtime shares defaults", async () => {
-    const { server, mode, nativeAvailable, reason } = createQWormholeServer({ host: "127.0.0.1", port: 0, preferNative: true, protocolVersion: "3.0.0" });
+    // Native may be built in this workspace: disable it to see the TS fallback and its reason.
+    const saved = process.env["QWORMHOLE_DISABLE_NATIVE"];
+    process.env["QWORMHOLE_DISABLE_NATIVE"] = "1";
+    let made;
+    try {
+      made = createQWormholeServer({ host: "127.0.0.1", port: 0, preferNative: true, protocolVersion: "3.0.0" });
+    } finally {
+      if (saved === undefined) delete process.env["QWORMHOLE_DISABLE_NATIVE"];
+      else process.env["QWORMHOLE_DISABLE_NATIVE"] = saved;
+    }
+    const { server, mode, nativeAvailable, reason } = made;
     expect(mode).toBe("ts");
     expect(nativeAvailable).toBe(false);
     expect(reason).toMatch(/native/);
