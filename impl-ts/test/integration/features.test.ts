@@ -211,7 +211,7 @@ describe("lifecycle APIs", () => {
     const { server, mode, nativeAvailable, reason } = made;
     expect(mode).toBe("ts");
     expect(nativeAvailable).toBe(false);
-    expect(reason).toMatch(/native/);
+    expect(reason).toMatch(/native/i);
     keep(server, "close");
     const { port } = await server.listen();
     const rt = new QWormholeRuntime({ protocolVersion: "3.1.0", handshakeTags: { node: "alpha" }, reconnect: false });
