@@ -4,7 +4,7 @@
  * messages, reconnect, backpressure, rate limiting, heartbeats and TLS.
  * @packageDocumentation
  */
-export { QWormholeClient, type ClientEvents, type ClientReadyInfo, type ClientStatus } from "./client/client.js";
+export { QWormholeClient, type ClientCloseInfo, type ClientEvents, type ClientReadyInfo, type ClientStatus } from "./client/client.js";
 export type { QWormholeClientOptions, ResolvedClientOptions } from "./client/client-options.js";
 export { QWormholeServer, type ServerEvents } from "./server/server.js";
 export type { QWormholeServerOptions, IncomingConnectionInfo, ResolvedServerOptions } from "./server/server-options.js";

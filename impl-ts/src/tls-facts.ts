@@ -55,10 +55,14 @@ export function channelBindingOf(socket: TLSSocket): Buffer {
   return socket.exportKeyingMaterial(CHANNEL_BINDING_LENGTH, CHANNEL_BINDING_LABEL, Buffer.alloc(0));
 }
 
-/** The TLS tags a hello sender adds: its own certificate's fingerprint and the ALPN in use. */
+/**
+ * The TLS tags a hello sender adds. Only tlsAlpn: a client cannot tell whether
+ * its certificate was actually sent (a server that did not ask never gets
+ * it), and a tag must state a fact of the session (QWH-TLS-006). The server
+ * learns the client certificate from the session itself.
+ */
 export function tlsHelloTags(facts: TlsFacts): Tags {
   const tags: Tags = {};
-  if (facts.localFingerprint256) tags["tlsFingerprint256"] = facts.localFingerprint256;
   if (facts.alpn) tags["tlsAlpn"] = facts.alpn;
   return tags;
 }

@@ -47,7 +47,8 @@ export function runClientHandshake(link: FrameLink, o: ResolvedClientOptions, ca
     frame,
     control: noop,
     raw: noop,
-    end: noop,
+    // End of stream at a frame boundary before the answer (inside a frame is E_TRUNCATED_FRAME).
+    end: () => fail(new QWormholeError("E_CLOSED", "the server closed the connection before answering the hello"), false),
     error: (err) => fail(err),
     drain: noop,
     close: () => fail(new QWormholeError("E_SOCKET", "connection closed during the handshake"), false),

@@ -31,6 +31,15 @@ export interface ClientReadyInfo {
   tls?: TlsFacts;
 }
 
+/** Why a connection of the client ended. */
+export interface ClientCloseInfo {
+  hadError: boolean;
+  error?: QWormholeError;
+  willReconnect: boolean;
+  /** The server's CLOSE frame, when it sent one (graceful close, or a failure it reported). */
+  peerClose?: { code: string; reason?: string };
+}
+
 /** Client lifecycle, as reported by {@link QWormholeClient.statusChanges}. */
 export type ClientStatus =
   | { type: "connecting"; attempt: number }
@@ -48,8 +57,11 @@ export interface ClientEvents<TIn> {
   /** Handshake done: messages flow. */
   ready: [info: ClientReadyInfo];
   message: [data: TIn];
-  /** An open connection ended; `willReconnect` tells whether the client tries again. */
-  close: [info: { hadError: boolean; error?: QWormholeError; willReconnect: boolean }];
+  /**
+   * An open connection ended; `willReconnect` tells whether the client tries
+   * again, `peerClose` carries the server's CLOSE code and reason when it sent one.
+   */
+  close: [info: ClientCloseInfo];
   /** Emitted only when listened to: failures are also reported through `close` and `statusChanges`. */
   error: [error: QWormholeError];
   /** The idle timeout fired. */
@@ -435,7 +447,9 @@ export class QWormholeClient<TIn = Buffer, TOut = unknown> extends EventEmitter<
     if (error) this.report(error);
     publish(DiagnosticsChannels.clientClose, { error: error?.code, willReconnect });
     this.status(error ? { type: "disconnected", error } : { type: "disconnected" });
-    this.emit("close", error ? { hadError: true, error, willReconnect } : { hadError: false, willReconnect });
+    const info: ClientCloseInfo = error ? { hadError: true, error, willReconnect } : { hadError: false, willReconnect };
+    if (ci.peerClose) info.peerClose = ci.peerClose;
+    this.emit("close", info);
     if (willReconnect) this.scheduleRetry();
     else this.finalize(false); // "close" was just emitted for this connection
   }

@@ -97,6 +97,11 @@ export class FrameDecoder {
     this.state = State.Raw;
   }
 
+  /** Leaves raw mode: the next byte starts a frame header. */
+  switchToFrames(): void {
+    if (this.state === State.Raw) this.state = State.Header;
+  }
+
   /** Bytes held for an incomplete frame (header bytes and the partial payload buffer). */
   get bufferedBytes(): number {
     return this.headerBytes + (this.partial ? this.partial.length : 0);

@@ -81,7 +81,7 @@ export function runServerHandshake(link: FrameLink, facts: TlsFacts | undefined,
       }
     },
     control: noop,
-    raw: noop,
+    raw: () => fail("E_PROTOCOL_ERROR", "bytes received before the accept"),
     end: () => {
       if (stage === "hello") fail("E_INVALID_HANDSHAKE", "connection ended before the hello", false);
     },
@@ -113,8 +113,10 @@ export function runServerHandshake(link: FrameLink, facts: TlsFacts | undefined,
     if (decision.type === "reject") return fail(decision.code, decision.reason);
     if (decision.type === "close") return fail(decision.code, decision.reason, false);
     legacy = decision.type === "legacy";
-    // A 0.3 client's data frames follow at once, under the data limits.
+    // A 0.3 client's data frames follow at once, under the data limits. A v1 client may
+    // send nothing before our answer: any byte at all fails it (QWH-STATE-003).
     if (legacy) link.setLimits({ maxFrameLength: o.maxFrameLength, control: false });
+    else link.switchToRaw();
     const hello = decision.hello;
     const snapshot: HandshakeSnapshot = {
       profile: legacy ? "legacy" : "v1",
@@ -138,12 +140,13 @@ export function runServerHandshake(link: FrameLink, facts: TlsFacts | undefined,
       try {
         verdict = verify(snapshot);
       } catch (err) {
-        return fail("E_INTERNAL", `verifyHandshake failed: ${(err as Error)?.message}`, !legacy);
+        return fail("E_POLICY_REJECTED", `verifyHandshake failed: ${(err as Error)?.message}`, !legacy);
       }
       if (typeof verdict === "boolean") return verdict ? admit() : fail("E_POLICY_REJECTED", "refused by verifyHandshake", !legacy);
       verdict.then(
         (ok) => (ok ? admit() : fail("E_POLICY_REJECTED", "refused by verifyHandshake", !legacy)),
-        (err) => fail("E_INTERNAL", `verifyHandshake failed: ${(err as Error)?.message}`, !legacy),
+        // No decision is a refusal (QWH-NEG-008).
+        (err) => fail("E_POLICY_REJECTED", `verifyHandshake failed: ${(err as Error)?.message}`, !legacy),
       );
     };
     const admit = () => {
@@ -151,6 +154,7 @@ export function runServerHandshake(link: FrameLink, facts: TlsFacts | undefined,
       stage = "done";
       clearTimeout(timer);
       if (decision.type === "accept") {
+        link.switchToFrames();
         link.setPeerMaxFrameLength(MAX_HANDSHAKE_LENGTH);
         link.addData(encodeHandshakeJson(acceptToJson(decision.accept)));
         link.flush();

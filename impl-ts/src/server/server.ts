@@ -31,7 +31,8 @@ export interface ServerEvents<TIn, TOut> {
   message: [event: { client: ServerConnection<TOut>; data: TIn }];
   backpressure: [event: { client: ServerConnection<TOut>; queuedBytes: number; threshold: number }];
   drain: [event: { client: ServerConnection<TOut> }];
-  clientClosed: [event: { client: ServerConnection<TOut>; hadError: boolean; error?: QWormholeError }];
+  /** A connection ended; `peerClose` is the client's CLOSE frame when it sent one. */
+  clientClosed: [event: { client: ServerConnection<TOut>; hadError: boolean; error?: QWormholeError; peerClose?: { code: string; reason?: string } }];
   /** A connection was refused before it opened (limits, hooks, bad hello, timeout). */
   handshakeRejected: [event: { remoteAddress: string | undefined; code: string; reason: string }];
   close: [];
@@ -234,7 +235,7 @@ export class QWormholeServer<TIn = Buffer, TOut = unknown> extends EventEmitter<
           link.resumeReading();
           this.handshake(link, facts);
         },
-        (err) => this.refuse(link, "E_INTERNAL", `allowConnection failed: ${(err as Error)?.message}`, v1),
+        (err) => this.refuse(link, "E_POLICY_REJECTED", `allowConnection failed: ${(err as Error)?.message}`, v1),
       );
   }
 
@@ -286,6 +287,11 @@ export class QWormholeServer<TIn = Buffer, TOut = unknown> extends EventEmitter<
     this.stats.lostMessages += info.lostMessages;
     if (info.error) this.report(info.error);
     publish(DiagnosticsChannels.serverClientClosed, { id: conn.id, error: info.error?.code });
-    this.emit("clientClosed", info.error ? { client: conn, hadError: true, error: info.error } : { client: conn, hadError: false });
+    this.emit("clientClosed", {
+      client: conn,
+      hadError: info.error !== undefined,
+      ...(info.error ? { error: info.error } : {}),
+      ...(info.peerClose ? { peerClose: info.peerClose } : {}),
+    });
   }
 }

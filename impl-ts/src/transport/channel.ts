@@ -159,9 +159,8 @@ export class FramedChannel {
       close: () => this.finish(),
       timeout: () => {
         this.handlers.timeout?.();
-        // A graceful close, but reported with its cause.
-        this.failure ??= new QWormholeError("E_IDLE_TIMEOUT", `no traffic for ${options.idleTimeoutMs} ms`);
-        void this.close("E_IDLE_TIMEOUT", `no traffic for ${options.idleTimeoutMs} ms`);
+        // A failure of the open phase: CLOSE with the code, then close without waiting (QWH-ERR-003).
+        this.fail(new QWormholeError("E_IDLE_TIMEOUT", `no traffic for ${options.idleTimeoutMs} ms`), true);
       },
     });
     if (this.raw) link.switchToRaw();
@@ -294,7 +293,7 @@ export class FramedChannel {
     const unanswered = this.pingsSent - this.pingsAnswered;
     if (unanswered >= BigInt(this.options.heartbeatMissedLimit)) {
       this.handlers.stale?.();
-      this.fail(new QWormholeError("E_HEARTBEAT_TIMEOUT", `${unanswered} PINGs unanswered`));
+      this.fail(new QWormholeError("E_HEARTBEAT_TIMEOUT", `${unanswered} PINGs unanswered`), true);
       return;
     }
     const body = Buffer.allocUnsafe(PING_BODY_LENGTH);

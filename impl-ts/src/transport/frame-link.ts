@@ -65,6 +65,8 @@ export interface FrameLink {
   refuseDataFrames(message: string): void;
   /** From now on received bytes are raw; the rest of the current read is raw too. */
   switchToRaw(): void;
+  /** Back from raw to frames: the next byte starts a header (used after the VERIFYING wait). */
+  switchToFrames(): void;
   setPeerMaxFrameLength(max: number): void;
 
   addData(payload: Uint8Array): void;
@@ -192,6 +194,9 @@ export class SocketFrameLink implements FrameLink {
   }
   switchToRaw(): void {
     this.decoder.switchToRaw();
+  }
+  switchToFrames(): void {
+    this.decoder.switchToFrames();
   }
   setPeerMaxFrameLength(max: number): void {
     this.encoder.setPeerMaxFrameLength(max);

@@ -91,7 +91,7 @@ describe("close events", () => {
     client.on("close", (e) => events.push(e));
     await client.connect();
     await new Promise((r) => setTimeout(r, 50));
-    expect(events).toEqual([{ hadError: false, willReconnect: false }]);
+    expect(events).toEqual([{ hadError: false, willReconnect: false, peerClose: { code: "E_NORMAL_CLOSE" } }]);
   });
 
   it("one close event on a user close, without an error even after earlier failures", async () => {

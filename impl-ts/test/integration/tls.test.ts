@@ -72,8 +72,8 @@ describe("TLS (QWH-TLS-*)", () => {
     const c1 = tlsClient(good.port, { key: pki.clientKey, cert: pki.clientCert });
     await c1.connect();
     const [sc] = await conn;
-    // The client's own fingerprint travels as a hello tag and matches the session.
-    expect(sc!.handshake.tags["tlsFingerprint256"]).toBe(pki.clientFingerprint256);
+    // The server learns the client certificate from the session, not from a tag (QWH-TLS-006).
+    expect(sc!.handshake.tags["tlsFingerprint256"]).toBeUndefined();
     expect(sc!.handshake.tls?.peerFingerprint256).toBe(pki.clientFingerprint256);
 
     const strict = await tlsServer({}, { requestCert: true, pinnedFingerprints256: ["AB".repeat(32)] });
