@@ -8,7 +8,7 @@
 import { EventEmitter } from "node:events";
 import net from "node:net";
 import { bufferDeserializer, defaultSerializer, type Deserializer, type Serializer } from "../codecs.js";
-import { MAX_HANDSHAKE_LENGTH } from "../protocol/constants.js";
+import { MAX_HANDSHAKE_LENGTH, QWH_VERSION } from "../protocol/constants.js";
 import type { WireErrorCode } from "../protocol/error-codes.js";
 import { QWormholeError } from "../protocol/errors.js";
 import { encodeHandshakeJson } from "../protocol/hello.js";
@@ -190,7 +190,9 @@ export class QWormholeServer<TIn = Buffer, TOut = unknown> extends EventEmitter<
     }
     if (sendFrame) {
       link.setPeerMaxFrameLength(MAX_HANDSHAKE_LENGTH);
-      link.addData(encodeHandshakeJson(rejectToJson({ code, reason: reason.slice(0, 200) })));
+      // With E_UNSUPPORTED_VERSION, say which versions this server speaks (QWH-NEG-001).
+      const versions = code === "E_UNSUPPORTED_VERSION" ? { qwh: [QWH_VERSION] } : {};
+      link.addData(encodeHandshakeJson(rejectToJson({ code, reason: reason.slice(0, 200), ...versions })));
       link.flush();
     }
     link.end();
