@@ -1,0 +1,32 @@
+// qwormhole with QWormholeClient/QWormholeServer made by the factory in the native mode named
+// by QWH_NATIVE_BACKEND (see adapter.mjs). Everything else is qwormhole's own.
+import * as real from "qwormhole";
+
+export * from "qwormhole";
+
+const backend = process.env.QWH_NATIVE_BACKEND;
+const want = `native-${backend}`;
+const UNSUPPORTED = 127;
+
+function check(made) {
+  if (made.mode !== want) {
+    process.stderr.write(`native adapter: the factory gave ${made.mode}, not ${want}: ${made.reason ?? "no reason given"}\n`);
+    process.exit(UNSUPPORTED);
+  }
+}
+
+export class QWormholeServer extends real.QWormholeServer {
+  constructor(options = {}) {
+    const made = real.createQWormholeServer({ ...options, preferNative: true, preferredNativeBackend: backend });
+    check(made);
+    return made.server;
+  }
+}
+
+export class QWormholeClient extends real.QWormholeClient {
+  constructor(options) {
+    const made = real.createQWormholeClient({ ...options, preferNative: true, preferredNativeBackend: backend });
+    check(made);
+    return made.client;
+  }
+}

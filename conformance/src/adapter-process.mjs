@@ -1,0 +1,314 @@
+// Drives an adapter process in each mode of the contract: the 127 probe, codec (JSON lines),
+// serve (a ready line, then event lines) and connect (event lines, then one result line).
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { createInterface } from "node:readline";
+import { HarnessError } from "./util.mjs";
+
+/** Exit code of an adapter for an unsupported mode, op or scenario. */
+export const EXIT_UNSUPPORTED = 127;
+const STDERR_KEEP = 8192;
+
+function start(argv, args, options = {}) {
+  const [cmd, ...pre] = argv;
+  const child = spawn(cmd, [...pre, ...args], { stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, ...options.env } });
+  let stderr = "";
+  child.stderr.setEncoding("utf8");
+  child.stderr.on("data", (d) => {
+    stderr = (stderr + d).slice(-STDERR_KEEP);
+  });
+  child.stdin.on("error", () => undefined); // the adapter may exit before reading everything
+  const exited = new Promise((resolve) => {
+    child.on("error", (err) => resolve({ code: null, signal: null, spawnError: err }));
+    child.on("exit", (code, signal) => resolve({ code, signal }));
+  });
+  return { child, exited, stderr: () => stderr };
+}
+
+function withTimeout(promise, ms, onTimeout) {
+  let timer;
+  return Promise.race([
+    promise.finally(() => clearTimeout(timer)),
+    new Promise((resolve) => {
+      timer = setTimeout(() => resolve(onTimeout()), ms);
+    }),
+  ]);
+}
+
+function kill(child) {
+  if (child.exitCode === null && child.signalCode === null) {
+    child.kill("SIGTERM");
+    const t = setTimeout(() => child.kill("SIGKILL"), 1000);
+    t.unref();
+  }
+}
+
+/**
+ * Starts the adapter with a random mode name and requires exit code 127, proving that it reports
+ * what it does not support instead of pretending. Resolves {ok, detail}.
+ */
+export async function probeUnsupported(agent, timeoutMs = 10000) {
+  const name = `qwh-probe-${randomBytes(6).toString("hex")}`;
+  let p;
+  try {
+    p = start(agent.command(), [name]);
+  } catch (err) {
+    return { ok: false, detail: `cannot start ${agent.command()[0]}: ${err.message}` };
+  }
+  p.child.stdin.end();
+  const r = await withTimeout(p.exited, timeoutMs, () => {
+    kill(p.child);
+    return { timeout: true };
+  });
+  if (r.spawnError) return { ok: false, detail: `cannot start ${agent.command()[0]}: ${r.spawnError.message}` };
+  if (r.timeout) return { ok: false, detail: `mode ${name}: no exit within ${timeoutMs} ms (expected exit code 127)` };
+  if (r.code !== EXIT_UNSUPPORTED) return { ok: false, detail: `mode ${name}: exit code ${r.code ?? r.signal}, expected 127; stderr: ${p.stderr().trim().slice(-500)}` };
+  return { ok: true, detail: `mode ${name}: exit code 127` };
+}
+
+/**
+ * Optional `info` mode: {"features":[...]} on stdout. 127 means the adapter declares nothing, and
+ * every optional feature is assumed (a case it cannot run then grades from its behaviour).
+ */
+export async function adapterInfo(agent, timeoutMs = 10000) {
+  const p = start(agent.command(), ["info"]);
+  let out = "";
+  p.child.stdout.setEncoding("utf8");
+  p.child.stdout.on("data", (d) => (out += d));
+  p.child.stdin.end();
+  const r = await withTimeout(p.exited, timeoutMs, () => (kill(p.child), { timeout: true }));
+  if (r.code !== 0) return null;
+  try {
+    const info = JSON.parse(out.trim().split("\n")[0]);
+    return Array.isArray(info.features) ? info : null;
+  } catch {
+    return null;
+  }
+}
+
+/** A codec-mode session: one adapter process answering requests, matched by id. */
+export class CodecSession {
+  constructor(agent, { requestTimeoutMs = 10000, maxInFlight = 64 } = {}) {
+    this.agent = agent;
+    this.requestTimeoutMs = requestTimeoutMs;
+    this.maxInFlight = maxInFlight;
+    this.pending = new Map();
+    this.queue = [];
+    this.nextId = 1;
+    this.proc = null;
+    this.dead = null;
+    this.deaths = 0;
+    this.lastDeath = "";
+  }
+
+  ensure() {
+    if (this.proc && !this.dead) return true;
+    // An adapter that keeps dying is not restarted forever: after three deaths every request is an ERROR.
+    if (this.deaths >= 3) return false;
+    this.dead = null;
+    const p = start(this.agent.command(), ["codec"]);
+    this.proc = p;
+    const lines = createInterface({ input: p.child.stdout, crlfDelay: Infinity });
+    lines.on("line", (line) => this.onLine(line));
+    p.exited.then((r) => {
+      if (this.proc !== p) return;
+      this.deaths = (this.deaths ?? 0) + 1;
+      this.dead = r.spawnError ? `cannot start adapter: ${r.spawnError.message}` : `adapter exited (code ${r.code ?? r.signal}); stderr: ${p.stderr().trim().slice(-400)}`;
+      this.lastDeath = this.dead;
+      for (const [, w] of this.pending) w.resolve({ ok: false, error: { code: "internal", message: this.dead } });
+      this.pending.clear();
+      for (const q of this.queue.splice(0)) q.resolve({ ok: false, error: { code: "internal", message: this.dead } });
+    });
+    return true;
+  }
+
+  onLine(line) {
+    if (line.trim() === "") return;
+    let msg;
+    try {
+      msg = JSON.parse(line);
+    } catch {
+      this.protocolBroken(`adapter wrote a line that is not JSON: ${line.slice(0, 200)}`);
+      return;
+    }
+    const w = this.pending.get(msg?.id);
+    if (!w) {
+      this.protocolBroken(`adapter answered unknown id ${JSON.stringify(msg?.id)}`);
+      return;
+    }
+    this.pending.delete(msg.id);
+    clearTimeout(w.timer);
+    w.resolve(msg);
+    this.pump();
+  }
+
+  protocolBroken(message) {
+    for (const [, w] of this.pending) {
+      clearTimeout(w.timer);
+      w.resolve({ ok: false, error: { code: "internal", message } });
+    }
+    this.pending.clear();
+    if (this.proc) kill(this.proc.child);
+    this.proc = null;
+  }
+
+  /** Sends one request; resolves with the adapter's response object (never rejects). */
+  request(op, params, input, chunks) {
+    return new Promise((resolve) => {
+      const req = { id: this.nextId++, op, params, input };
+      if (chunks) req.chunks = chunks;
+      this.queue.push({ req, resolve });
+      this.pump();
+    });
+  }
+
+  pump() {
+    while (this.queue.length > 0 && this.pending.size < this.maxInFlight) {
+      if (!this.ensure()) {
+        for (const q of this.queue.splice(0)) q.resolve({ ok: false, error: { code: "internal", message: `adapter keeps dying: ${this.lastDeath}` } });
+        return;
+      }
+      const { req, resolve } = this.queue.shift();
+      const timer = setTimeout(() => {
+        if (!this.pending.has(req.id)) return;
+        this.pending.delete(req.id);
+        resolve({ ok: false, error: { code: "internal", message: `no answer within ${this.requestTimeoutMs} ms` } });
+        // A stuck adapter: start a fresh one for the rest.
+        this.protocolBroken(`adapter stopped answering (request ${req.id} timed out)`);
+      }, this.requestTimeoutMs);
+      this.pending.set(req.id, { resolve, timer });
+      this.proc.child.stdin.write(JSON.stringify(req) + "\n");
+    }
+  }
+
+  async close() {
+    if (!this.proc) return;
+    const p = this.proc;
+    this.proc = null;
+    p.child.stdin.end();
+    await withTimeout(p.exited, 3000, () => kill(p.child));
+  }
+}
+
+function tlsArgs(tls) {
+  if (!tls) return [];
+  const out = [];
+  if (tls.cert) out.push("--tls-cert", tls.cert);
+  if (tls.key) out.push("--tls-key", tls.key);
+  if (tls.ca) out.push("--tls-ca", tls.ca);
+  return out;
+}
+
+/** Reads JSON lines from a child's stdout into `events`, waking waiters. */
+function eventReader(child) {
+  const state = { events: [], waiters: [], junk: [] };
+  const lines = createInterface({ input: child.stdout, crlfDelay: Infinity });
+  lines.on("line", (line) => {
+    if (line.trim() === "") return;
+    try {
+      state.events.push(JSON.parse(line));
+    } catch {
+      state.junk.push(line.slice(0, 300));
+    }
+    for (const w of state.waiters.splice(0)) w();
+  });
+  lines.on("close", () => {
+    state.closed = true;
+    for (const w of state.waiters.splice(0)) w();
+  });
+  state.waitFor = async (pred, ms) => {
+    const end = Date.now() + ms;
+    for (;;) {
+      const hit = state.events.find(pred);
+      if (hit) return hit;
+      if (state.closed || Date.now() >= end) return null;
+      await new Promise((r) => {
+        const t = setTimeout(r, Math.max(1, end - Date.now()));
+        state.waiters.push(() => {
+          clearTimeout(t);
+          r();
+        });
+      });
+    }
+  };
+  return state;
+}
+
+/**
+ * Starts `<cmd> serve` and waits for its ready line. Resolves {port, events, waitFor, stop} or
+ * {unsupported: true} (exit 127) or throws HarnessError (no ready line, crash).
+ */
+export async function startServer(agent, { port = 0, host = "127.0.0.1", config = {}, tls, readyTimeoutMs = 10000 } = {}) {
+  const p = start(agent.command(), ["serve", "--port", String(port), "--host", host, ...tlsArgs(tls), "--config", JSON.stringify(config)]);
+  const reader = eventReader(p.child);
+  let exit = null;
+  p.exited.then((r) => {
+    exit = r;
+    for (const w of reader.waiters.splice(0)) w();
+  });
+  const ready = await reader.waitFor((e) => e.ready === true, readyTimeoutMs);
+  if (!ready) {
+    if (exit === null) await withTimeout(p.exited, 1000, () => null);
+    kill(p.child);
+    if (exit?.code === EXIT_UNSUPPORTED) return { unsupported: true, stderr: p.stderr() };
+    throw new HarnessError(`${agent.name} serve gave no ready line within ${readyTimeoutMs} ms (exit ${exit ? (exit.code ?? exit.signal) : "none"}); stderr: ${p.stderr().trim().slice(-500)}`);
+  }
+  if (!Number.isInteger(ready.port) || ready.port <= 0) {
+    kill(p.child);
+    throw new HarnessError(`${agent.name} serve ready line has no valid port: ${JSON.stringify(ready)}`);
+  }
+  return {
+    port: ready.port,
+    host,
+    events: reader.events,
+    waitFor: reader.waitFor,
+    alive: () => exit === null,
+    stderr: p.stderr,
+    async stop() {
+      p.child.stdin.end();
+      kill(p.child);
+      await withTimeout(p.exited, 3000, () => p.child.kill("SIGKILL"));
+    },
+  };
+}
+
+/**
+ * Runs `<cmd> connect`. `onEvent(event, control)` sees each event line before the result (the
+ * reconnect scenario's checkpoint). Resolves {unsupported} | {result, events, exitCode, stderr, timedOut}.
+ */
+export async function runClient(agent, { port, host = "127.0.0.1", scenario, config = {}, tls, timeoutMs = 20000, onEvent } = {}) {
+  const p = start(agent.command(), ["connect", "--port", String(port), "--host", host, ...tlsArgs(tls), "--scenario", scenario, "--config", JSON.stringify(config)]);
+  const reader = eventReader(p.child);
+  if (onEvent) {
+    let seen = 0;
+    reader.waiters.push(function again() {
+      while (seen < reader.events.length) {
+        const e = reader.events[seen++];
+        if (!("ok" in e)) Promise.resolve(onEvent(e)).catch(() => undefined);
+      }
+      if (!reader.closed) reader.waiters.push(again);
+    });
+  }
+  const r = await withTimeout(p.exited, timeoutMs, () => {
+    kill(p.child);
+    return { timedOut: true };
+  });
+  await new Promise((res) => setImmediate(res));
+  if (r.code === EXIT_UNSUPPORTED) return { unsupported: true, stderr: p.stderr() };
+  const result = [...reader.events].reverse().find((e) => typeof e.ok === "boolean") ?? null;
+  return {
+    result,
+    events: reader.events.filter((e) => !("ok" in e)),
+    exitCode: r.code ?? null,
+    timedOut: Boolean(r.timedOut),
+    spawnError: r.spawnError?.message,
+    stderr: p.stderr(),
+    junk: reader.junk,
+  };
+}
+
+/** Starts `<cmd> connect` without waiting (wire cases in the client role); resolves like runClient via `.done`. */
+export function startClient(agent, options) {
+  const done = runClient(agent, options);
+  return { done };
+}

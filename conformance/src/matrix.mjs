@@ -1,0 +1,236 @@
+// `qwh-conformance matrix`: every available registered client against every available server,
+// over plain TCP and TLS, one cell per interop scenario. Servers are adapters in `serve` mode,
+// long-lived (one per server agent, transport and config) except where a scenario needs its own;
+// clients are adapters in `connect` mode. Cells run with bounded concurrency.
+import { join } from "node:path";
+import { probeUnsupported, runClient, startServer } from "./adapter-process.mjs";
+import { loadRequirements, loadWireCases } from "./cases.mjs";
+import { countGrades, EXIT } from "./grading.mjs";
+import { Progress } from "./progress.mjs";
+import { buildCoverage, loadWaivers } from "./reporters/coverage.mjs";
+import { writeHtml } from "./reporters/html.mjs";
+import { certificates } from "./run.mjs";
+import { SCENARIOS } from "./scenarios.mjs";
+import { caseMatcher, mapLimit, sleep, writeFileDeep } from "./util.mjs";
+import { loadVectorCases } from "./vectors.mjs";
+
+const TRANSPORTS = ["plain", "tls"];
+
+/** Starts a server, retrying a port that a just-stopped process may still hold. */
+async function startServerRetry(agent, options, attempts = 20) {
+  for (let i = 1; ; i++) {
+    try {
+      return await startServer(agent, options);
+    } catch (err) {
+      if (i >= attempts || options.port === 0) throw err;
+      await sleep(100);
+    }
+  }
+}
+
+/** One cell: runs the scenario's client(s) against a server. Resolves {grade, message, log}. */
+async function runCell({ clientAgent, serverAgent, transport, scenario, tls, scale, servers }) {
+  const log = [];
+  const t0 = performance.now();
+  const note = (s) => log.push(`${(performance.now() - t0).toFixed(1).padStart(8)} ${s}`);
+  const useTls = transport === "tls" ? tls : undefined;
+  let server = null;
+  let own = false;
+  try {
+    if (scenario.dedicated) {
+      own = true;
+      server = await startServerRetry(serverAgent, { config: scenario.server, tls: useTls, readyTimeoutMs: 10000 * scale });
+    } else {
+      server = await servers.get(serverAgent, transport, scenario.server, useTls);
+    }
+    if (server.unsupported) return { grade: "UNSUPPORTED", message: `${serverAgent.name} serve exited 127 for ${JSON.stringify(scenario.server)}`, log };
+    note(`server ${serverAgent.name} on port ${server.port} (${transport}) config ${JSON.stringify(scenario.server)}`);
+    const eventsBefore = server.events.length;
+    const count = scenario.clients ?? 1;
+    const timeoutMs = Math.round(((scenario.config.timeoutMs ?? 10000) + 10000) * scale);
+    const onEvent = scenario.restart
+      ? async (e) => {
+          if (e.event !== "checkpoint") return;
+          note(`client checkpoint: restarting the server on port ${server.port}`);
+          const port = server.port;
+          await server.stop();
+          server = await startServerRetry(serverAgent, { port, config: scenario.server, tls: useTls, readyTimeoutMs: 10000 * scale });
+          note(`server restarted on port ${server.port}`);
+        }
+      : undefined;
+    const config = { ...scenario.config, timeoutMs: Math.round((scenario.config.timeoutMs ?? 10000) * scale) };
+    note(`client ${clientAgent.name}: connect --scenario ${scenario.client} --config ${JSON.stringify(config)} (x${count})`);
+    const runs = await Promise.all(Array.from({ length: count }, () => runClient(clientAgent, { port: server.port, scenario: scenario.client, config, tls: useTls, timeoutMs, onEvent })));
+    for (const [i, r] of runs.entries()) {
+      note(`client ${i + 1} result: ${JSON.stringify(r.result ?? null).slice(0, 4000)}`);
+      if (r.stderr?.trim()) note(`client ${i + 1} stderr: ${r.stderr.trim().slice(-1500)}`);
+    }
+    if (runs.some((r) => r.unsupported)) return { grade: "UNSUPPORTED", message: `${clientAgent.name} connect exited 127 for scenario ${scenario.client}`, log };
+    for (const [i, r] of runs.entries()) {
+      const who = count > 1 ? `client ${i + 1}: ` : "";
+      if (r.spawnError) return { grade: "ERROR", message: `${who}cannot start the client: ${r.spawnError}`, log };
+      if (r.timedOut) return { grade: "FAIL", message: `${who}the client did not finish within ${timeoutMs} ms`, log };
+      if (!r.result) return { grade: "FAIL", message: `${who}no result line (exit ${r.exitCode})`, log };
+      if (!r.result.ok) return { grade: "FAIL", message: `${who}the client reports failure: ${r.result.message ?? r.result.error ?? "not ok"}`, log };
+      const why = scenario.check(r.result, {});
+      if (why) return { grade: "FAIL", message: `${who}${why}`, log };
+    }
+    if (scenario.checkServer) {
+      await server.waitFor((e) => e.event === "closed", 3000 * scale);
+      const events = server.events.slice(eventsBefore);
+      note(`server events: ${JSON.stringify(events).slice(0, 2000)}`);
+      const why = scenario.checkServer(events);
+      if (why) return { grade: "FAIL", message: why, log };
+    }
+    return { grade: "PASS", message: "", log };
+  } catch (err) {
+    note(`harness error: ${err.message}`);
+    return { grade: "ERROR", message: err.message, log };
+  } finally {
+    if (own && server && !server.unsupported) {
+      note(`server stderr: ${server.stderr().trim().slice(-1500)}`);
+      await server.stop();
+    }
+  }
+}
+
+/** Shared long-lived servers: one per (server agent, transport, config). */
+class SharedServers {
+  constructor(scale) {
+    this.scale = scale;
+    this.map = new Map();
+  }
+
+  async get(agent, transport, config, tls) {
+    const key = `${agent.name} ${transport} ${JSON.stringify(config)}`;
+    let p = this.map.get(key);
+    if (p) {
+      const s = await p.catch(() => null);
+      if (s && (s.unsupported || s.alive())) return s;
+    }
+    p = startServer(agent, { config, tls, readyTimeoutMs: 10000 * this.scale });
+    this.map.set(key, p);
+    return p;
+  }
+
+  async stopAll() {
+    await Promise.all([...this.map.values()].map(async (p) => {
+      const s = await p.catch(() => null);
+      if (s && !s.unsupported) await s.stop();
+    }));
+    this.map.clear();
+  }
+}
+
+/** Runs the matrix; returns {matrix, exitCode}. */
+export async function runMatrix(agents, { outDir, scale = 1, concurrency = 4, transports = TRANSPORTS, scenarios: globs, quiet } = {}) {
+  const progress = new Progress({ quiet });
+  const unavailable = {};
+  const available = [];
+  for (const a of agents) {
+    const why = a.unavailable();
+    if (why) unavailable[a.name] = why;
+    else {
+      const probe = await probeUnsupported(a, 10000 * scale);
+      if (probe.ok) available.push(a);
+      else unavailable[a.name] = `adapter broken: ${probe.detail}`;
+    }
+  }
+  const match = caseMatcher(globs);
+  const scenarios = SCENARIOS.filter((s) => match(s.name));
+  if (available.length === 0 || scenarios.length === 0) {
+    progress.note(available.length === 0 ? "matrix: no registered agent is available on this machine" : "matrix: no scenario selected");
+    return { matrix: null, exitCode: available.length === 0 && Object.values(unavailable).some((w) => w.startsWith("adapter broken")) ? EXIT.HARNESS : EXIT.EMPTY, unavailable };
+  }
+  const tls = transports.includes("tls") ? certificates(join(outDir, "certs")) : null;
+  const cells = [];
+  for (const c of available) for (const s of available) for (const t of transports) for (const sc of scenarios) cells.push({ clientAgent: c, serverAgent: s, transport: t, scenario: sc });
+  const servers = new SharedServers(scale);
+  const results = {};
+  progress.start(cells.length, "matrix");
+  try {
+    // Dedicated-server and multi-client cells last, so the shared servers warm up first.
+    const order = [...cells].sort((a, b) => Number(Boolean(a.scenario.dedicated)) - Number(Boolean(b.scenario.dedicated)));
+    await mapLimit(order, concurrency, async (cell) => {
+      const t0 = performance.now();
+      const r = await runCell({ ...cell, tls, scale, servers });
+      const { clientAgent: c, serverAgent: s, transport: t, scenario: sc } = cell;
+      const wireLog = `matrix/${c.name}__${s.name}/${t}/${sc.name}.log`;
+      writeFileDeep(join(outDir, wireLog), `${sc.name}: ${sc.title}\nclient ${c.name}, server ${s.name}, ${t}\ngrade: ${r.grade}${r.message ? ` (${r.message})` : ""}\n\n${r.log.join("\n")}\n`);
+      results[c.name] ??= {};
+      results[c.name][s.name] ??= {};
+      results[c.name][s.name][t] ??= {};
+      const entry = { grade: r.grade, durationMs: Math.round((performance.now() - t0) * 10) / 10, wireLog };
+      if (r.message) entry.message = r.message;
+      results[c.name][s.name][t][sc.name] = entry;
+      progress.tick(`${c.name} -> ${s.name} ${t} ${sc.name}${r.message ? `: ${r.message}` : ""}`, r.grade);
+    });
+  } finally {
+    await servers.stopAll();
+  }
+  progress.end();
+  const grades = cells.map((c) => results[c.clientAgent.name][c.serverAgent.name][c.transport][c.scenario.name]);
+  const matrix = {
+    generatedAt: new Date().toISOString(),
+    clients: available.map((a) => a.name),
+    servers: available.map((a) => a.name),
+    transports,
+    scenarios: scenarios.map((s) => s.name),
+    results,
+    summary: countGrades(grades),
+  };
+  if (Object.keys(unavailable).length) matrix.unavailable = unavailable;
+  const own = new Set(available.filter((a) => a.own).map((a) => a.name));
+  const failed = cells.some((c) => {
+    const g = results[c.clientAgent.name][c.serverAgent.name][c.transport][c.scenario.name].grade;
+    return g === "FAIL" || g === "NON_STRICT" || (g === "UNSUPPORTED" && own.has(c.clientAgent.name) && own.has(c.serverAgent.name));
+  });
+  const errored = grades.some((g) => g.grade === "ERROR");
+  return { matrix, exitCode: failed ? EXIT.FAILED : errored ? EXIT.HARNESS : EXIT.OK, unavailable };
+}
+
+/** Prints the matrix as a clients x servers table per transport. */
+export function formatMatrix(matrix) {
+  const lines = [];
+  const width = Math.max(8, ...matrix.clients.map((c) => c.length)) + 2;
+  for (const t of matrix.transports) {
+    lines.push(`${t}: client \\ server (scenarios passed / run)`);
+    lines.push(" ".repeat(width) + matrix.servers.map((s) => s.padEnd(width)).join(""));
+    for (const c of matrix.clients) {
+      const cells = matrix.servers.map((s) => {
+        const cell = matrix.results[c]?.[s]?.[t] ?? {};
+        const grades = Object.values(cell).map((x) => x.grade);
+        const pass = grades.filter((g) => g === "PASS").length;
+        return `${pass}/${grades.length}${pass === grades.length ? "" : " !"}`.padEnd(width);
+      });
+      lines.push(c.padEnd(width) + cells.join(""));
+    }
+    lines.push("");
+  }
+  for (const [c, byServer] of Object.entries(matrix.results)) for (const [s, byT] of Object.entries(byServer)) for (const [t, cells] of Object.entries(byT)) for (const [sc, x] of Object.entries(cells)) {
+    if (x.grade !== "PASS") lines.push(`  ${x.grade} ${c} -> ${s} ${t} ${sc}: ${x.message ?? ""}`);
+  }
+  for (const [a, why] of Object.entries(matrix.unavailable ?? {})) lines.push(`  unavailable: ${a} (${why})`);
+  return lines.join("\n") + "\n";
+}
+
+/** The whole `matrix` command. */
+export async function runMatrixCommand(agents, options) {
+  const { matrix, exitCode, unavailable } = await runMatrix(agents, options);
+  if (!matrix) {
+    for (const [a, why] of Object.entries(unavailable)) process.stderr.write(`  unavailable: ${a} (${why})\n`);
+    return exitCode;
+  }
+  writeFileDeep(join(options.outDir, "matrix.json"), JSON.stringify(matrix, null, 2) + "\n");
+  const requirements = loadRequirements();
+  let all = [];
+  try {
+    all = [...loadVectorCases(), ...loadWireCases(options.caseDirs, requirements)];
+  } catch {
+    all = loadVectorCases();
+  }
+  writeHtml(options.outDir, { index: null, coverage: buildCoverage(requirements, all, {}, loadWaivers()), matrix, requirements, title: "QWH/1 interop matrix" });
+  process.stdout.write(formatMatrix(matrix));
+  process.stdout.write(`${matrix.scenarios.length} scenarios per pair and transport; report: ${join(options.outDir, "index.html")}\n`);
+  return exitCode;
+}

@@ -1,0 +1,148 @@
+// The golden vectors as codec-mode cases: every test of every vector file is one case
+// ("vector/<file>/<tcId>"), sent to the adapter's codec mode and compared with the vector's outputs.
+// frame-decode tests run under three chunkings: whole, byte by byte, and seeded random splits.
+import { readdirSync, readFileSync } from "node:fs";
+import { basename, join } from "node:path";
+import { deepEqual, mulberry32, packageDir } from "./util.mjs";
+
+export const vectorsDir = join(packageDir, "vectors");
+
+/** Input and output member names of each vector kind (everything else is metadata). */
+export const KINDS = {
+  "frame-decode": { inputs: ["hex", "end"], outputs: ["events", "error"] },
+  "frame-encode": { inputs: ["events"], outputs: ["hex", "error"] },
+  hello: { inputs: ["hex"], outputs: ["profile", "hello", "error"] },
+  accept: { inputs: ["hex"], outputs: ["outcome", "accept", "reject", "error"] },
+  negotiate: { inputs: ["hex", "replayCache"], outputs: ["answer", "error"] },
+  signature: { inputs: ["hex", "replayCache"], outputs: ["signedHex", "error"] },
+  "canonical-json": { inputs: ["hex"], outputs: ["canonicalHex", "error"] },
+};
+
+/** Loads every vector test as a codec case: {id, kind, file, tcId, params, input, expected, requirements, title}. */
+export function loadVectorCases(dir = vectorsDir) {
+  const cases = [];
+  for (const name of readdirSync(dir).filter((f) => f.endsWith(".json")).sort()) {
+    const data = JSON.parse(readFileSync(join(dir, name), "utf8"));
+    const kind = KINDS[data.kind];
+    if (!kind) continue;
+    const stem = basename(name, ".json");
+    for (const group of data.testGroups) {
+      const { tests, ...params } = group;
+      for (const t of tests) {
+        const input = {};
+        for (const k of kind.inputs) if (t[k] !== undefined) input[k] = t[k];
+        const expected = {};
+        for (const k of kind.outputs) if (t[k] !== undefined) expected[k] = t[k];
+        cases.push({
+          id: `vector/${stem}/${t.tcId}`,
+          kind: data.kind,
+          file: name,
+          tcId: t.tcId,
+          title: t.comment,
+          params,
+          input,
+          expected,
+          result: t.result,
+          requirements: t.requirements,
+          flags: t.flags ?? [],
+          role: "codec",
+          level: "MUST",
+        });
+      }
+    }
+  }
+  return cases;
+}
+
+/** The chunkings a frame-decode test runs under: [{name, chunks}] (chunks undefined = one piece). */
+export function chunkingsFor(c) {
+  if (c.kind !== "frame-decode") return [{ name: "whole", chunks: undefined }];
+  const n = c.input.hex.length / 2;
+  const out = [{ name: "whole", chunks: undefined }];
+  if (n > 1) out.push({ name: "byte-by-byte", chunks: new Array(n).fill(1) });
+  if (n > 2) {
+    const seed = c.tcId * 7919 + c.file.length;
+    const rnd = mulberry32(seed);
+    const chunks = [];
+    for (let left = n; left > 0; ) {
+      const k = Math.min(left, 1 + Math.floor(rnd() * 17));
+      chunks.push(k);
+      left -= k;
+    }
+    out.push({ name: `random(seed ${seed})`, chunks });
+  }
+  return out;
+}
+
+function asSet(list) {
+  return Array.isArray(list) ? [...list].sort() : list;
+}
+
+/** Compares the adapter's output with the vector's; returns null when they agree, else why not. */
+export function compareOutput(c, output) {
+  if (output === null || typeof output !== "object") return `output is not an object: ${JSON.stringify(output)}`;
+  const e = c.expected;
+  const got = (k) => (output[k] === undefined ? null : output[k]);
+  const want = (k) => (e[k] === undefined ? null : e[k]);
+  const diff = (what, w, g) => `${what}: expected ${JSON.stringify(w)}, got ${JSON.stringify(g)}`;
+  if (!deepEqual(want("error"), got("error"))) return diff("error", want("error"), got("error"));
+  switch (c.kind) {
+    case "frame-decode":
+      return deepEqual(e.events, output.events ?? []) ? null : diff("events", e.events, output.events);
+    case "frame-encode":
+      return e.hex === output.hex ? null : diff("hex", e.hex, output.hex);
+    case "hello":
+      if (want("error") !== null) return null;
+      if (e.profile !== output.profile) return diff("profile", e.profile, output.profile);
+      return deepEqual(e.hello, output.hello) ? null : diff("hello", e.hello, output.hello);
+    case "accept": {
+      if (want("error") !== null) return null;
+      if (e.outcome !== output.outcome) return diff("outcome", e.outcome, output.outcome);
+      if (e.outcome === "accept") {
+        const norm = (a) => (a ? { ...a, features: asSet(a.features) } : a);
+        return deepEqual(norm(e.accept), norm(output.accept)) ? null : diff("accept", e.accept, output.accept);
+      }
+      const r = output.reject ?? {};
+      const norm = (x) => ({ code: x.code, reason: x.reason ?? null });
+      return deepEqual(norm(e.reject), norm(r)) ? null : diff("reject", e.reject, output.reject);
+    }
+    case "negotiate": {
+      const a = output.answer ?? {};
+      if (e.answer.type !== a.type) return diff("answer.type", e.answer.type, a.type);
+      if (e.answer.type === "reject") return e.answer.code === a.code ? null : diff("answer.code", e.answer.code, a.code);
+      if (e.answer.type === "accept") {
+        const norm = (x) => ({ ...x, features: asSet(x.features) });
+        return deepEqual(norm(e.answer), norm(a)) ? null : diff("answer", e.answer, a);
+      }
+      return null;
+    }
+    case "signature":
+      if (e.signedHex !== undefined && e.signedHex !== output.signedHex) return diff("signedHex", e.signedHex, output.signedHex);
+      return null;
+    case "canonical-json":
+      if (want("error") !== null) return null;
+      return e.canonicalHex === output.canonicalHex ? null : diff("canonicalHex", e.canonicalHex, output.canonicalHex);
+    default:
+      return `unknown kind ${c.kind}`;
+  }
+}
+
+/**
+ * Runs one vector case through a codec session under each of its chunkings. Resolves
+ * {grade, message, log} where log lists each request and answer.
+ */
+export async function runVectorCase(session, c) {
+  const log = [];
+  for (const { name, chunks } of chunkingsFor(c)) {
+    const res = await session.request(c.kind, c.params, c.input, chunks);
+    log.push(`# chunking ${name}`, `> ${JSON.stringify({ op: c.kind, params: c.params, input: c.input, ...(chunks ? { chunks: chunks.length > 40 ? `[${chunks.length} sizes]` : chunks } : {}) })}`, `< ${JSON.stringify(res)}`);
+    if (!res || res.ok !== true) {
+      const code = res?.error?.code;
+      if (code === "unsupported") return { grade: "UNSUPPORTED", message: `op ${c.kind} not supported: ${res.error.message ?? ""}`, log };
+      return { grade: "ERROR", message: `adapter failed (${name}): ${res?.error?.message ?? JSON.stringify(res)}`, log };
+    }
+    const why = compareOutput(c, res.output);
+    if (why) return { grade: "FAIL", message: `${name}: ${why}`, log };
+  }
+  return { grade: "PASS", message: "", log };
+}

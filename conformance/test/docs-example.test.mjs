@@ -1,0 +1,22 @@
+// The guide's Python adapter does what docs/testing-your-implementation.md says it does.
+import { execFileSync } from "node:child_process";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { conformanceDir, readJson, runBin, tempDir } from "./helpers.mjs";
+
+let python = true;
+try {
+  execFileSync("python3", ["--version"], { stdio: "ignore" });
+} catch {
+  python = false;
+}
+
+describe.skipIf(!python)("the guide's minimal Python adapter", { timeout: 60000 }, () => {
+  it("passes every frame-decode vector it supports and declares the rest unsupported", async () => {
+    const out = tempDir("py");
+    const adapter = join(conformanceDir, "adapters/example/minimal_adapter.py");
+    const r = await runBin(["run", "--cmd", `python3 "${adapter}"`, "--name", "py-minimal", "--vectors-only", "--cases", "vector/frame-decode-*", "--out", out, "--quiet"]);
+    expect(r.code).toBe(0);
+    expect(readJson(join(out, "index.json")).summary["py-minimal"]).toEqual({ PASS: 187, NON_STRICT: 0, FAIL: 0, UNSUPPORTED: 144, ERROR: 0 });
+  });
+});
