@@ -3,8 +3,9 @@
 # Used by the quick start and by CI. Needs root (or sudo) on Debian/Ubuntu;
 # elsewhere it prints what to install.
 set -euo pipefail
-# build-essential/libssl-dev/pkg-config: the native C implementation (OpenSSL for Ed25519 and TLS).
-PACKAGES=(openssl ca-certificates build-essential libssl-dev pkg-config)
+# build-essential/libssl-dev/pkg-config: the native C implementation (OpenSSL for Ed25519 and TLS);
+# libwebsockets-dev: its lws backend (see libwebsockets/README.md).
+PACKAGES=(openssl ca-certificates build-essential libssl-dev pkg-config libwebsockets-dev)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -677,7 +677,8 @@ static int run_connect(config *cfg, const char *host, uint16_t port, const char 
 
 static void usage(void) {
   fprintf(stderr,
-          "usage: qwh-native codec\n"
+          "usage: qwh-native [--backend posix|libsocket] MODE ...\n"
+          "       qwh-native codec\n"
           "       qwh-native serve --port P [--host H] [--config JSON]\n"
           "       qwh-native connect --port P [--host H] [--scenario S] [--config JSON]\n");
 }
@@ -686,6 +687,24 @@ int main(int argc, char **argv) {
   if (argc < 2) {
     usage();
     return UNSUPPORTED;
+  }
+  /* Optional leading "--backend posix|libsocket|lws" (the conformance agents' form). */
+  if (argc >= 3 && strcmp(argv[1], "--backend") == 0) {
+    const char *b = argv[2];
+    if (strcmp(b, "lws") == 0) {
+      fprintf(stderr, "qwh-native: the lws backend is not in the CLI yet (the Node addon has it)\n");
+      return UNSUPPORTED;
+    }
+    if (strcmp(b, "posix") != 0 && strcmp(b, "libsocket") != 0) {
+      usage();
+      return 2;
+    }
+    argv += 2;
+    argc -= 2;
+    if (argc < 2) {
+      usage();
+      return UNSUPPORTED;
+    }
   }
   const char *mode = argv[1];
   struct sigaction sa;

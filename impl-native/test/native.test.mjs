@@ -1,6 +1,9 @@
 // Runs the native test targets from the shared vitest run, so `npm test` at
 // the root covers them and CI counts them: the C vector runner, the same
-// under ASan+UBSan+LSan, and TS <-> C interop over TCP.
+// under ASan+UBSan+LSan, TS <-> C interop over TCP, and the Node addons: a round
+// trip under ASan+UBSan and the crash loops (process exit, worker teardown,
+// create/close leak check). The addons' behaviour tests (the impl-ts client and
+// server suites on both native modes) are in impl-ts/test/native.
 import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -24,4 +27,16 @@ describe("native C implementation", () => {
     const out = run("node", ["test/interop.mjs"]);
     expect(out).toMatch(/\n\d+ passed, 0 failed/);
   }, 120_000);
+
+  it("the addons round-trip plain and TLS under ASan+UBSan (make sanitize-addon)", () => {
+    const out = run("make", ["-s", "sanitize-addon"]);
+    expect(out).not.toMatch(/ERROR: AddressSanitizer|runtime error:/);
+    expect(out).toMatch(/\n\d+ passed, 0 failed/);
+  }, 300_000);
+
+  it("no crash in 50 runs each of process exit, worker teardown and create/close loops (both addons)", () => {
+    const out = run("node", ["test/crash-loops.mjs", "50"]);
+    expect(out).toMatch(/\n\d+ passed, 0 failed/);
+    expect(out).not.toMatch(/^FAIL/m);
+  }, 300_000);
 });

@@ -8,6 +8,9 @@ import type { QWormholeClientOptions } from "./client/client-options.js";
 import { QWormholeError } from "./protocol/errors.js";
 import { QWormholeServer } from "./server/server.js";
 import type { QWormholeServerOptions } from "./server/server-options.js";
+import type { QWormholeTlsOptions } from "./options.js";
+import { loadNative, nativeDisabled, type NativeBackendName, type NativeBinding } from "./native/load.js";
+import { nativeDialer, nativeListener, nativeTlsUnsupported } from "./native/native-transport.js";
 
 /** Which implementation a factory picked. */
 export type TransportMode = "ts" | "native-lws" | "native-libsocket";
@@ -16,7 +19,7 @@ export type TransportMode = "ts" | "native-lws" | "native-libsocket";
 export interface FactoryOptions {
   /** Try a native backend first. Default false. */
   preferNative?: boolean;
-  /** Native backend to try first. */
+  /** Native backend to try first (then the other one). Default: lws, then libsocket. */
   preferredNativeBackend?: "lws" | "libsocket";
   /** Always use the TS transport. */
   forceTs?: boolean;
@@ -24,38 +27,91 @@ export interface FactoryOptions {
 
 /** Why native was not used, as reported by the factories. */
 export interface NativeStatus {
+  /** A native backend loaded (whether or not it was picked). */
   nativeAvailable: boolean;
+  /** The backend in use, or null for the TS transport. */
   nativeBackend: "lws" | "libsocket" | null;
-  /** Why the TS transport was chosen, when native was asked for. */
+  /** Why the TS transport was chosen although native was asked for, or why the first choice was skipped. */
   reason?: string;
 }
 
-function nativeStatus(options: FactoryOptions): NativeStatus {
-  if (options.forceTs || !options.preferNative) return { nativeAvailable: false, nativeBackend: null };
-  if (process.env["QWORMHOLE_DISABLE_NATIVE"] === "1") {
-    return { nativeAvailable: false, nativeBackend: null, reason: "QWORMHOLE_DISABLE_NATIVE=1" };
+function debugNative(message: string): void {
+  if (process.env["QWORMHOLE_DEBUG_NATIVE"] === "1") console.warn(`[qwormhole] ${message}`);
+}
+
+function envBackend(name: string): NativeBackendName | undefined {
+  const v = process.env[name];
+  return v === "lws" || v === "libsocket" ? v : undefined;
+}
+
+/** Order in which backends are tried: the preferred one, then the seed order lws, libsocket. */
+function backendOrder(options: FactoryOptions, side: "CLIENT" | "SERVER"): NativeBackendName[] {
+  const first = options.preferredNativeBackend ?? envBackend(`QWORMHOLE_NATIVE_${side}_PREFERRED`) ?? envBackend("QWORMHOLE_NATIVE_PREFERRED") ?? "lws";
+  return first === "lws" ? ["lws", "libsocket"] : ["libsocket", "lws"];
+}
+
+/** Options the native transport cannot honour, so the factory must fall back (never silently ignore). */
+function tsOnlyReason(options: { tls?: QWormholeTlsOptions }): string | null {
+  return nativeTlsUnsupported(options.tls && options.tls.enabled !== false ? options.tls : undefined);
+}
+
+interface Selection {
+  mode: TransportMode;
+  binding: NativeBinding | null;
+  status: NativeStatus;
+}
+
+function select(options: FactoryOptions & { tls?: QWormholeTlsOptions }, side: "CLIENT" | "SERVER"): Selection {
+  const ts = (status: NativeStatus): Selection => {
+    if (status.reason) debugNative(`${side.toLowerCase()}: TS transport: ${status.reason}`);
+    return { mode: "ts", binding: null, status };
+  };
+  if (options.forceTs || !options.preferNative) return ts({ nativeAvailable: false, nativeBackend: null });
+  if (options.preferredNativeBackend !== undefined && options.preferredNativeBackend !== "lws" && options.preferredNativeBackend !== "libsocket") {
+    throw new QWormholeError("E_INVALID_OPTION", `option preferredNativeBackend must be "lws" or "libsocket", got ${JSON.stringify(options.preferredNativeBackend)}`);
   }
-  const reason = "the native implementation is not part of this release (@qwormhole/native not built); using the TS transport";
-  if (process.env["QWORMHOLE_DEBUG_NATIVE"] === "1") console.warn(`[qwormhole] ${reason}`);
-  return { nativeAvailable: false, nativeBackend: null, reason };
+  if (nativeDisabled()) return ts({ nativeAvailable: false, nativeBackend: null, reason: "native transport disabled by QWORMHOLE_DISABLE_NATIVE" });
+  const reasons: string[] = [];
+  let available = false;
+  const tsOnly = tsOnlyReason(options);
+  for (const backend of backendOrder(options, side)) {
+    const r = loadNative(backend);
+    if (!r.binding) {
+      reasons.push(`${backend}: ${r.reason}`);
+      continue;
+    }
+    available = true;
+    if (tsOnly) continue;
+    const status: NativeStatus = { nativeAvailable: true, nativeBackend: backend };
+    if (reasons.length) status.reason = `first choice unavailable (${reasons.join("; ")})`;
+    return { mode: backend === "lws" ? "native-lws" : "native-libsocket", binding: r.binding, status };
+  }
+  if (tsOnly) reasons.unshift(tsOnly);
+  return ts({ nativeAvailable: available, nativeBackend: null, reason: `${reasons.join("; ")}; using the TS transport` });
 }
 
 /** Creates a client, native when asked for and available, TS otherwise; says which and why. */
 export function createQWormholeClient<TIn = Buffer, TOut = unknown>(
   options: QWormholeClientOptions<TIn, TOut> & FactoryOptions,
 ): { client: QWormholeClient<TIn, TOut>; mode: TransportMode } & NativeStatus {
-  const { preferNative, preferredNativeBackend: _b, forceTs, ...rest } = options;
-  const status = nativeStatus({ preferNative, forceTs } as FactoryOptions);
-  return { client: new QWormholeClient<TIn, TOut>(rest), mode: "ts", ...status };
+  const { preferNative, preferredNativeBackend, forceTs, ...rest } = options;
+  const factory: FactoryOptions = { preferNative, forceTs };
+  if (preferredNativeBackend !== undefined) factory.preferredNativeBackend = preferredNativeBackend;
+  const sel = select({ ...factory, ...(rest.tls ? { tls: rest.tls } : {}) }, "CLIENT");
+  const clientOptions = sel.binding ? { ...rest, dialer: nativeDialer(sel.binding) } : rest;
+  return { client: new QWormholeClient<TIn, TOut>(clientOptions), mode: sel.mode, ...sel.status };
 }
 
 /** Creates a server, native when asked for and available, TS otherwise; says which and why. */
 export function createQWormholeServer<TIn = Buffer, TOut = unknown>(
   options: QWormholeServerOptions<TIn, TOut> & FactoryOptions = {},
 ): { server: QWormholeServer<TIn, TOut>; mode: TransportMode } & NativeStatus {
-  const { preferNative, preferredNativeBackend: _b, forceTs, ...rest } = options;
-  const status = nativeStatus({ preferNative, forceTs } as FactoryOptions);
-  return { server: new QWormholeServer<TIn, TOut>(rest), mode: "ts", ...status };
+  const { preferNative, preferredNativeBackend, forceTs, ...rest } = options;
+  const factory: FactoryOptions = { preferNative, forceTs };
+  if (preferredNativeBackend !== undefined) factory.preferredNativeBackend = preferredNativeBackend;
+  const sel = select({ ...factory, ...(rest.tls ? { tls: rest.tls } : {}) }, "SERVER");
+  const serverOptions = sel.binding ? { ...rest, listener: nativeListener(sel.binding) } : rest;
+  return { server: new QWormholeServer<TIn, TOut>(serverOptions), mode: sel.mode, ...sel.status };
 }
 
 /** Defaults shared by every client and server a runtime creates. */

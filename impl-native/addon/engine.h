@@ -1,0 +1,156 @@
+// The part of both Node addons that runs on the JS thread: per connection the
+// C core's frame decoder, the TLS memory-BIO module and the batch handed to JS
+// (one call per readable event). A backend (posix: uv_poll on Node's loop;
+// lws: a libwebsockets service thread) moves bytes and reports events here.
+#pragma once
+
+#include <node_api.h>
+#include <uv.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <unordered_map>
+#include <vector>
+
+extern "C" {
+#include "../core/buf.h"
+#include "../core/errors.h"
+#include "../core/frame_decoder.h"
+#include "../core/tls_bio.h"
+}
+
+namespace qwh {
+
+struct Addon;
+struct Conn;
+struct Listener;
+
+// Event types passed to the JS dispatch function: dispatch(type, id, a, b).
+enum Event : int32_t {
+  EV_BATCH = 1,          // a: Buffer [kind,off,len]*count (u32 LE) then payloads; b: count
+  EV_END = 2,            // the peer ended its direction at a frame boundary
+  EV_ERROR = 3,          // a: code, b: message (the link is unusable)
+  EV_DRAIN = 4,          // the output buffer is empty
+  EV_CLOSE = 5,          // the connection is closed (always last)
+  EV_CONNECTED = 6,      // dial succeeded (after TLS)
+  EV_CONNECT_FAILED = 7, // a: code, b: message
+  EV_ACCEPT = 8,         // id: listener id, a: connection id
+  EV_TLS_FAIL = 9,       // id: listener id, a: message, b: remote address
+  EV_LISTEN_ERROR = 10,  // id: listener id, a: message
+};
+
+enum FrameKind : uint32_t { K_DATA = 0, K_CONTROL = 1, K_RAW = 2 };
+
+// What a backend does for the engine (all called on the JS thread).
+struct Backend {
+  const char *name;
+  // Queue bytes for sending; returns the bytes not yet accepted by the kernel (or the service thread).
+  size_t (*send)(Conn *c, const uint8_t *p, size_t n);
+  // Shut down our direction once everything queued is sent.
+  void (*shutdown_write)(Conn *c);
+  void (*set_reading)(Conn *c, bool on);
+  // Close now; the backend later calls engine_closed(c) exactly once.
+  void (*close)(Conn *c);
+  void (*close_listener)(Listener *l);
+  // Our read side is over (END delivered): a backend may now finish the connection (may be null).
+  void (*read_ended)(Conn *c);
+  // Frees backend_state once the addon instance is gone (may be null).
+  void (*free_state)(void *state);
+};
+
+struct Conn {
+  Addon *addon = nullptr;
+  uint32_t id = 0;
+  uint32_t listener_id = 0; // server side: the listener it came from
+  bool server = false;
+  void *io = nullptr; // the backend's state
+  qwh_decoder dec{};
+  qwh_tls *tls = nullptr;
+  bool established = false;  // connected/accepted reported to JS
+  bool step = true;          // deliver after each frame (handshake limits in force)
+  bool raw = false;
+  bool js_paused = false;
+  bool failed = false;       // decoding failed or socket error: read nothing more
+  bool destroyed = false;    // close requested
+  bool eof_pending = false;  // EOF seen while paused / with bytes pending
+  bool rd_eof = false;
+  bool end_requested = false;
+  bool close_notified = false;
+  bool want_drain = false;
+  size_t unsent = 0;
+  size_t out_limit = 0;      // stop reading above this many unsent bytes (0: off)
+  bool limit_stopped = false;
+  double bytes_in = 0, bytes_out = 0;
+  qwh_buf pend{};            // plaintext received but not decoded yet (paused)
+  qwh_buf batch{};           // payload bytes of the batch being built
+  std::vector<uint32_t> meta;
+  qwh_buf tls_out{};         // ciphertext produced by the TLS module
+  // Peer facts.
+  char remote_addr[64] = "";
+  int remote_port = 0;
+  int local_port = 0;
+  bool in_process = false;
+};
+
+struct Listener {
+  Addon *addon = nullptr;
+  uint32_t id = 0;
+  void *io = nullptr;
+  qwh_tls_ctx *tls = nullptr; // borrowed from a JS TlsContext kept alive by JS
+  bool keep_alive = true;
+  int keep_alive_delay_ms = 30000;
+  bool closed = false;
+};
+
+struct Addon {
+  napi_env env = nullptr;
+  napi_ref dispatch = nullptr;
+  napi_async_context actx = nullptr;
+  const Backend *backend = nullptr;
+  uv_loop_t *loop = nullptr;
+  std::unordered_map<uint32_t, Conn *> conns;
+  std::unordered_map<uint32_t, Listener *> listeners;
+  uint32_t next_id = 1;
+  bool tearing_down = false;
+  bool finalized = false;
+  int open_handles = 0; // uv handles / backend objects not yet fully closed
+  napi_async_cleanup_hook_handle cleanup = nullptr;
+  qwh_buf plain{}; // shared TLS plaintext buffer
+  void *backend_state = nullptr;
+  size_t live_conns = 0;
+  size_t live_listeners = 0;
+};
+
+// Engine entry points for the backends.
+Conn *engine_new_conn(Addon *a, bool server, uint32_t listener_id, qwh_tls_ctx *tls, const char *sni, const char *verify_host, char *err, size_t errlen);
+void engine_set_peer(Conn *c, int fd);
+// Bytes received from the network (ciphertext with TLS).
+void engine_received(Conn *c, const uint8_t *p, size_t n);
+// Call after a readable event: hands the batch to JS.
+void engine_flush_batch(Conn *c);
+void engine_eof(Conn *c);
+void engine_socket_error(Conn *c, const char *message);
+void engine_drained(Conn *c);
+void engine_tcp_connected(Conn *c);
+void engine_accepted(Listener *l, Conn *c);
+void engine_closed(Conn *c);           // the backend is done with c: notify JS, free
+void engine_listener_closed(Listener *l);
+void engine_listener_error(Listener *l, const char *message);
+void engine_handle_released(Addon *a); // one backend handle fully closed
+void engine_dispatch(Addon *a, int32_t type, uint32_t id, napi_value x, napi_value y);
+
+// Module set-up shared by both addons.
+napi_value engine_init_module(napi_env env, napi_value exports, const Backend *backend, void *backend_state);
+
+// Backend-specific exports, implemented per addon.
+napi_value backend_connect(napi_env env, napi_callback_info info);
+napi_value backend_listen(napi_env env, napi_callback_info info);
+napi_value backend_listener_address(napi_env env, napi_callback_info info);
+void backend_teardown(Addon *a); // close everything now (env cleanup)
+
+// Helpers.
+bool get_string(napi_env env, napi_value v, char *buf, size_t len);
+Addon *addon_of(napi_env env);
+qwh_tls_ctx *tls_ctx_of(napi_env env, napi_value v);
+
+} // namespace qwh

@@ -1,0 +1,541 @@
+// qwormhole_posix.node ("native-libsocket"): non-blocking POSIX sockets driven
+// by uv_poll on Node's own loop (no thread). Framing and TLS are the engine's.
+// Needs nothing but libc and OpenSSL.
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+
+#include "engine.h"
+
+namespace qwh {
+
+static constexpr size_t READ_SIZE = 256 * 1024;
+static constexpr int READS_PER_EVENT = 8;
+
+struct PConn {
+  uv_poll_t poll;
+  int fd = -1;
+  Conn *c = nullptr;
+  qwh_buf out{};
+  size_t out_off = 0;
+  bool reading = false;
+  bool connecting = false;
+  bool shut_req = false;
+  bool shut_done = false;
+  bool closing = false;
+  int pending_error = 0;
+  int events = -1;
+  uint64_t created = 0;
+};
+
+struct PListener {
+  uv_poll_t poll;
+  uv_timer_t timer; // TLS handshake deadlines
+  int fd = -1;
+  Listener *l = nullptr;
+  int handshake_timeout_ms = 10000;
+  int pending_closes = 0;
+};
+
+struct PState {
+  uint8_t *rbuf = nullptr;
+};
+
+static PState *state_of(Addon *a) { return static_cast<PState *>(a->backend_state); }
+
+static void on_poll(uv_poll_t *h, int status, int events);
+
+static void update_poll(PConn *p) {
+  if (p->closing) return;
+  int ev = 0;
+  if (p->reading) ev |= UV_READABLE;
+  if (p->connecting || p->out.len > p->out_off || p->pending_error) ev |= UV_WRITABLE;
+  if (ev == p->events) return;
+  p->events = ev;
+  if (ev == 0) uv_poll_stop(&p->poll);
+  else uv_poll_start(&p->poll, ev, on_poll);
+}
+
+static void on_conn_closed(uv_handle_t *h) {
+  PConn *p = static_cast<PConn *>(h->data);
+  Addon *a = p->c->addon;
+  if (p->fd >= 0) close(p->fd);
+  qwh_buf_free(&p->out);
+  Conn *c = p->c;
+  c->io = nullptr;
+  delete p;
+  engine_closed(c);
+  engine_handle_released(a);
+}
+
+static void p_close(Conn *c) {
+  PConn *p = static_cast<PConn *>(c->io);
+  if (!p || p->closing) return;
+  p->closing = true;
+  uv_close(reinterpret_cast<uv_handle_t *>(&p->poll), on_conn_closed);
+}
+
+static void maybe_finish(PConn *p) {
+  // Both directions done: the connection is over.
+  if (p->shut_done && p->c->rd_eof && !p->c->destroyed) {
+    p->c->destroyed = true;
+    p_close(p->c);
+  }
+}
+
+static void do_shutdown(PConn *p) {
+  if (p->shut_done) return;
+  p->shut_done = true;
+  shutdown(p->fd, SHUT_WR);
+  maybe_finish(p);
+}
+
+// Writes queued output; returns false on a fatal error (reported).
+static bool flush_out(PConn *p) {
+  while (p->out.len > p->out_off) {
+    ssize_t n = send(p->fd, p->out.data + p->out_off, p->out.len - p->out_off, MSG_NOSIGNAL);
+    if (n > 0) {
+      p->out_off += static_cast<size_t>(n);
+      continue;
+    }
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+    if (n < 0 && errno == EINTR) continue;
+    engine_socket_error(p->c, strerror(errno));
+    return false;
+  }
+  if (p->out_off == p->out.len) {
+    p->out.len = 0;
+    p->out_off = 0;
+    if (p->out.cap > (4u << 20)) qwh_buf_free(&p->out);
+  } else if (p->out_off > (1u << 20) && p->out_off * 2 > p->out.len) {
+    qwh_buf_consume(&p->out, p->out_off);
+    p->out_off = 0;
+  }
+  return true;
+}
+
+static size_t p_send(Conn *c, const uint8_t *data, size_t n) {
+  PConn *p = static_cast<PConn *>(c->io);
+  if (!p || p->closing) return 0;
+  if (p->out.len == p->out_off && !p->connecting && !p->pending_error) {
+    while (n > 0) {
+      ssize_t w = send(p->fd, data, n, MSG_NOSIGNAL);
+      if (w > 0) {
+        data += w;
+        n -= static_cast<size_t>(w);
+        continue;
+      }
+      if (w < 0 && errno == EINTR) continue;
+      if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+      // Reported from the loop, not from inside the JS call that wrote.
+      p->pending_error = errno ? errno : EPIPE;
+      update_poll(p);
+      return 0;
+    }
+  }
+  if (n > 0) {
+    if (qwh_buf_append(&p->out, data, n) != 0) {
+      p->pending_error = ENOMEM;
+    }
+    update_poll(p);
+  }
+  return p->out.len - p->out_off;
+}
+
+static void p_shutdown_write(Conn *c) {
+  PConn *p = static_cast<PConn *>(c->io);
+  if (!p || p->closing) return;
+  p->shut_req = true;
+  if (p->out.len == p->out_off && !p->connecting) do_shutdown(p);
+}
+
+static void p_set_reading(Conn *c, bool on) {
+  PConn *p = static_cast<PConn *>(c->io);
+  if (!p || p->closing) return;
+  p->reading = on;
+  update_poll(p);
+}
+
+static void read_ready(PConn *p) {
+  Conn *c = p->c;
+  uint8_t *buf = state_of(c->addon)->rbuf;
+  for (int i = 0; i < READS_PER_EVENT && p->reading && !c->destroyed; i++) {
+    ssize_t n = recv(p->fd, buf, READ_SIZE, 0);
+    if (n > 0) {
+      engine_received(c, buf, static_cast<size_t>(n));
+      if (static_cast<size_t>(n) < READ_SIZE) break;
+      continue;
+    }
+    if (n == 0) {
+      engine_eof(c);
+      if (!c->destroyed) maybe_finish(p);
+      return;
+    }
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+    engine_socket_error(c, strerror(errno));
+    return;
+  }
+  if (!c->destroyed) engine_flush_batch(c);
+}
+
+static void on_poll(uv_poll_t *h, int status, int events) {
+  PConn *p = static_cast<PConn *>(h->data);
+  Conn *c = p->c;
+  if (p->closing || c->destroyed) return;
+  if (p->pending_error) {
+    int e = p->pending_error;
+    p->pending_error = 0;
+    engine_socket_error(c, strerror(e));
+    return;
+  }
+  if (status < 0 && !(events & UV_READABLE)) {
+    engine_socket_error(c, uv_strerror(status));
+    return;
+  }
+  if (p->connecting) {
+    int err = 0;
+    socklen_t el = sizeof err;
+    getsockopt(p->fd, SOL_SOCKET, SO_ERROR, &err, &el);
+    if (err != 0) {
+      engine_socket_error(c, strerror(err));
+      return;
+    }
+    p->connecting = false;
+    engine_set_peer(c, p->fd);
+    engine_tcp_connected(c);
+    if (!p->closing) {
+      update_poll(p);
+      if (p->shut_req && p->out.len == p->out_off) do_shutdown(p);
+    }
+    return;
+  }
+  if (events & UV_WRITABLE) {
+    if (!flush_out(p)) return;
+    if (p->out.len == p->out_off) {
+      update_poll(p);
+      if (p->shut_req) do_shutdown(p);
+      if (!c->destroyed) engine_drained(c);
+      if (p->closing || c->destroyed) return;
+    }
+  }
+  if ((events & UV_READABLE) && p->reading) read_ready(p);
+}
+
+static void set_keepalive(int fd, bool on, int delay_ms) {
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  if (!on) return;
+  setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
+  int secs = delay_ms / 1000;
+  if (secs < 1) secs = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &secs, sizeof secs);
+}
+
+static PConn *attach(Conn *c, int fd) {
+  Addon *a = c->addon;
+  PConn *p = new PConn();
+  p->fd = fd;
+  p->c = c;
+  p->created = uv_now(a->loop);
+  qwh_buf_init(&p->out);
+  c->io = p;
+  uv_poll_init(a->loop, &p->poll, fd); // fd is a socket: cannot fail on Linux
+  p->poll.data = p;
+  a->open_handles++;
+  return p;
+}
+
+static bool make_addr(napi_env env, napi_value host, uint32_t port, sockaddr_storage *ss, socklen_t *sl) {
+  char h[64];
+  if (!get_string(env, host, h, sizeof h)) return false;
+  memset(ss, 0, sizeof *ss);
+  auto *in = reinterpret_cast<sockaddr_in *>(ss);
+  auto *in6 = reinterpret_cast<sockaddr_in6 *>(ss);
+  if (inet_pton(AF_INET, h, &in->sin_addr) == 1) {
+    in->sin_family = AF_INET;
+    in->sin_port = htons(static_cast<uint16_t>(port));
+    *sl = sizeof *in;
+    return true;
+  }
+  if (inet_pton(AF_INET6, h, &in6->sin6_addr) == 1) {
+    in6->sin6_family = AF_INET6;
+    in6->sin6_port = htons(static_cast<uint16_t>(port));
+    *sl = sizeof *in6;
+    return true;
+  }
+  return false;
+}
+
+static bool get_prop(napi_env env, napi_value o, const char *name, napi_value *v) {
+  bool has = false;
+  if (napi_has_named_property(env, o, name, &has) != napi_ok || !has) return false;
+  if (napi_get_named_property(env, o, name, v) != napi_ok) return false;
+  napi_valuetype t;
+  napi_typeof(env, *v, &t);
+  return t != napi_undefined && t != napi_null;
+}
+
+static int int_prop(napi_env env, napi_value o, const char *name, int dflt) {
+  napi_value v;
+  int32_t r = dflt;
+  if (get_prop(env, o, name, &v)) napi_get_value_int32(env, v, &r);
+  return r;
+}
+
+static bool bool_prop(napi_env env, napi_value o, const char *name, bool dflt) {
+  napi_value v;
+  bool r = dflt;
+  if (get_prop(env, o, name, &v)) napi_get_value_bool(env, v, &r);
+  return r;
+}
+
+static napi_value sys_error(napi_env env, const char *what, int err) {
+  char msg[160];
+  snprintf(msg, sizeof msg, "%s: %s", what, strerror(err));
+  napi_throw_error(env, "E_SOCKET", msg);
+  return nullptr;
+}
+
+// connect(host, port, {tls, sni, verifyHost, keepAlive, keepAliveDelayMs, localAddress, localPort}) -> id
+napi_value backend_connect(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  Addon *a = addon_of(env);
+  uint32_t port = 0;
+  napi_get_value_uint32(env, argv[1], &port);
+  sockaddr_storage ss;
+  socklen_t sl;
+  if (!make_addr(env, argv[0], port, &ss, &sl)) {
+    napi_throw_error(env, "E_INVALID_OPTION", "connect needs a literal IP address");
+    return nullptr;
+  }
+  napi_value o = argv[2], v;
+  qwh_tls_ctx *tls = get_prop(env, o, "tls", &v) ? tls_ctx_of(env, v) : nullptr;
+  char sni[256] = "", vhost[256] = "";
+  if (get_prop(env, o, "sni", &v)) get_string(env, v, sni, sizeof sni);
+  if (get_prop(env, o, "verifyHost", &v)) get_string(env, v, vhost, sizeof vhost);
+  int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return sys_error(env, "socket", errno);
+  set_keepalive(fd, bool_prop(env, o, "keepAlive", true), int_prop(env, o, "keepAliveDelayMs", 30000));
+  if (get_prop(env, o, "localAddress", &v) || get_prop(env, o, "localPort", &v)) {
+    sockaddr_storage ls;
+    socklen_t ll;
+    napi_value la;
+    bool have = get_prop(env, o, "localAddress", &la);
+    uint32_t lport = static_cast<uint32_t>(int_prop(env, o, "localPort", 0));
+    if (!have) napi_create_string_utf8(env, ss.ss_family == AF_INET6 ? "::" : "0.0.0.0", NAPI_AUTO_LENGTH, &la);
+    if (!make_addr(env, la, lport, &ls, &ll) || bind(fd, reinterpret_cast<sockaddr *>(&ls), ll) != 0) {
+      int e = errno;
+      close(fd);
+      return sys_error(env, "bind", e ? e : EINVAL);
+    }
+  }
+  char err[256] = "";
+  Conn *c = engine_new_conn(a, false, 0, tls, sni[0] ? sni : nullptr, vhost[0] ? vhost : nullptr, err, sizeof err);
+  if (!c) {
+    close(fd);
+    napi_throw_error(env, "E_TLS_HANDSHAKE", err[0] ? err : "TLS set-up failed");
+    return nullptr;
+  }
+  PConn *p = attach(c, fd);
+  p->connecting = true;
+  int r = connect(fd, reinterpret_cast<sockaddr *>(&ss), sl);
+  if (r != 0 && errno != EINPROGRESS) p->pending_error = errno;
+  update_poll(p);
+  napi_value id;
+  napi_create_uint32(env, c->id, &id);
+  return id;
+}
+
+// ---------------------------------------------------------------- listeners
+
+static void on_listener_closed(uv_handle_t *h) {
+  PListener *pl = static_cast<PListener *>(h->data);
+  if (--pl->pending_closes > 0) return;
+  Listener *l = pl->l;
+  Addon *a = l->addon;
+  if (pl->fd >= 0) close(pl->fd);
+  delete pl;
+  l->io = nullptr;
+  engine_listener_closed(l);
+  engine_handle_released(a);
+  engine_handle_released(a);
+}
+
+static void p_close_listener(Listener *l) {
+  PListener *pl = static_cast<PListener *>(l->io);
+  if (!pl || pl->pending_closes) return;
+  pl->pending_closes = 2;
+  uv_close(reinterpret_cast<uv_handle_t *>(&pl->poll), on_listener_closed);
+  uv_close(reinterpret_cast<uv_handle_t *>(&pl->timer), on_listener_closed);
+}
+
+static void on_accept(uv_poll_t *h, int status, int) {
+  PListener *pl = static_cast<PListener *>(h->data);
+  Listener *l = pl->l;
+  Addon *a = l->addon;
+  if (status < 0) {
+    engine_listener_error(l, uv_strerror(status));
+    return;
+  }
+  for (int i = 0; i < 128 && !l->closed; i++) {
+    int fd = accept4(pl->fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EINTR || errno == ECONNABORTED) continue;
+      if (errno != EAGAIN && errno != EWOULDBLOCK) engine_listener_error(l, strerror(errno));
+      break;
+    }
+    set_keepalive(fd, l->keep_alive, l->keep_alive_delay_ms);
+    char err[256] = "";
+    Conn *c = engine_new_conn(a, true, l->id, l->tls, nullptr, nullptr, err, sizeof err);
+    if (!c) {
+      close(fd);
+      continue;
+    }
+    attach(c, fd);
+    engine_set_peer(c, fd);
+    engine_accepted(l, c);
+  }
+}
+
+static void on_deadline(uv_timer_t *t) {
+  PListener *pl = static_cast<PListener *>(t->data);
+  Listener *l = pl->l;
+  Addon *a = l->addon;
+  uint64_t now = uv_now(a->loop);
+  std::vector<Conn *> late;
+  for (auto &kv : a->conns) {
+    Conn *c = kv.second;
+    PConn *p = static_cast<PConn *>(c->io);
+    if (c->server && c->listener_id == l->id && !c->established && !c->destroyed && p && now - p->created >= static_cast<uint64_t>(pl->handshake_timeout_ms)) {
+      late.push_back(c);
+    }
+  }
+  for (Conn *c : late) engine_socket_error(c, "TLS handshake timed out");
+}
+
+// listen(host, port, {backlog, reusePort, tls, keepAlive, keepAliveDelayMs, handshakeTimeoutMs}) -> [id, port]
+napi_value backend_listen(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  Addon *a = addon_of(env);
+  uint32_t port = 0;
+  napi_get_value_uint32(env, argv[1], &port);
+  sockaddr_storage ss;
+  socklen_t sl;
+  if (!make_addr(env, argv[0], port, &ss, &sl)) {
+    napi_throw_error(env, "E_INVALID_OPTION", "listen needs a literal IP address");
+    return nullptr;
+  }
+  napi_value o = argv[2], v;
+  int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return sys_error(env, "socket", errno);
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (bool_prop(env, o, "reusePort", false)) setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+  int backlog = int_prop(env, o, "backlog", 511);
+  if (bind(fd, reinterpret_cast<sockaddr *>(&ss), sl) != 0 || listen(fd, backlog) != 0) {
+    int e = errno;
+    close(fd);
+    char msg[160];
+    snprintf(msg, sizeof msg, "listen %s: %s", e == EADDRINUSE ? "EADDRINUSE" : "failed", strerror(e));
+    napi_throw_error(env, "E_SOCKET", msg);
+    return nullptr;
+  }
+  Listener *l = new Listener();
+  l->addon = a;
+  l->id = a->next_id++;
+  l->tls = get_prop(env, o, "tls", &v) ? tls_ctx_of(env, v) : nullptr;
+  l->keep_alive = bool_prop(env, o, "keepAlive", true);
+  l->keep_alive_delay_ms = int_prop(env, o, "keepAliveDelayMs", 30000);
+  a->listeners[l->id] = l;
+  a->live_listeners++;
+  PListener *pl = new PListener();
+  pl->fd = fd;
+  pl->l = l;
+  pl->handshake_timeout_ms = int_prop(env, o, "handshakeTimeoutMs", 10000);
+  l->io = pl;
+  uv_poll_init(a->loop, &pl->poll, fd);
+  pl->poll.data = pl;
+  uv_timer_init(a->loop, &pl->timer);
+  pl->timer.data = pl;
+  a->open_handles += 2;
+  uv_poll_start(&pl->poll, UV_READABLE, on_accept);
+  if (l->tls) {
+    uint64_t every = static_cast<uint64_t>(pl->handshake_timeout_ms / 4 + 1);
+    if (every > 250) every = 250;
+    uv_timer_start(&pl->timer, on_deadline, every, every);
+    uv_unref(reinterpret_cast<uv_handle_t *>(&pl->timer));
+  }
+  sockaddr_storage bound;
+  socklen_t bl = sizeof bound;
+  getsockname(fd, reinterpret_cast<sockaddr *>(&bound), &bl);
+  int bport = bound.ss_family == AF_INET6 ? ntohs(reinterpret_cast<sockaddr_in6 *>(&bound)->sin6_port) : ntohs(reinterpret_cast<sockaddr_in *>(&bound)->sin_port);
+  napi_value arr, e0, e1;
+  napi_create_array_with_length(env, 2, &arr);
+  napi_create_uint32(env, l->id, &e0);
+  napi_create_uint32(env, static_cast<uint32_t>(bport), &e1);
+  napi_set_element(env, arr, 0, e0);
+  napi_set_element(env, arr, 1, e1);
+  return arr;
+}
+
+napi_value backend_listener_address(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  (void)argv;
+  napi_value u;
+  napi_get_undefined(env, &u);
+  return u;
+}
+
+void backend_teardown(Addon *a) {
+  std::vector<Conn *> conns;
+  for (auto &kv : a->conns) conns.push_back(kv.second);
+  for (Conn *c : conns) {
+    c->destroyed = true;
+    c->close_notified = true;
+    p_close(c);
+  }
+  std::vector<Listener *> ls;
+  for (auto &kv : a->listeners) ls.push_back(kv.second);
+  for (Listener *l : ls) {
+    l->closed = true;
+    p_close_listener(l);
+  }
+}
+
+static void p_read_ended(Conn *c) {
+  PConn *p = static_cast<PConn *>(c->io);
+  if (p && !p->closing) maybe_finish(p);
+}
+
+static void p_free_state(void *s) {
+  auto *st = static_cast<PState *>(s);
+  delete[] st->rbuf;
+  delete st;
+}
+
+static const Backend POSIX = {"posix", p_send, p_shutdown_write, p_set_reading, p_close, p_close_listener, p_read_ended, p_free_state};
+
+} // namespace qwh
+
+static napi_value Init(napi_env env, napi_value exports) {
+  auto *st = new qwh::PState();
+  st->rbuf = new uint8_t[qwh::READ_SIZE];
+  return qwh::engine_init_module(env, exports, &qwh::POSIX, st);
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, Init)

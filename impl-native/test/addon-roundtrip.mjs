@@ -1,0 +1,53 @@
+// A short round trip through each native addon, plain and TLS, client and server in this
+// process: run by `make sanitize-addon` against the ASan builds (QWORMHOLE_NATIVE_PATH=build-san)
+// and usable against any build. Last line: "N passed, M failed".
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const { createQWormholeServer, createQWormholeClient } = await import(new URL("../../impl-ts/dist/index.js", import.meta.url).href);
+const dir = mkdtempSync(join(tmpdir(), "qwh-asan-"));
+const ssl = (a) => execFileSync("openssl", a, { cwd: dir, stdio: "pipe" });
+ssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", "ca.key", "-subj", "/CN=ca", "-days", "2", "-out", "ca.crt"]);
+ssl(["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", "s.key", "-subj", "/CN=localhost", "-out", "s.csr"]);
+writeFileSync(join(dir, "s.ext"), "subjectAltName=DNS:localhost,IP:127.0.0.1\n");
+ssl(["x509", "-req", "-in", "s.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-days", "2", "-extfile", "s.ext", "-out", "s.crt"]);
+const pem = (f) => readFileSync(join(dir, f));
+
+let passed = 0;
+let failed = 0;
+for (const backend of ["libsocket", "lws"]) {
+  for (const tls of [false, true]) {
+    const label = `${backend} ${tls ? "TLS" : "plain"}`;
+    try {
+      const s = createQWormholeServer({ host: "127.0.0.1", port: 0, preferNative: true, preferredNativeBackend: backend, ...(tls ? { tls: { key: pem("s.key"), cert: pem("s.crt") } } : {}) });
+      if (s.mode !== `native-${backend}`) throw new Error(`server mode ${s.mode}: ${s.reason}`);
+      s.server.on("message", ({ client, data }) => client.send(data));
+      const { port } = await s.server.listen();
+      const c = createQWormholeClient({ host: "127.0.0.1", port, reconnect: false, heartbeatIntervalMs: 20, preferNative: true, preferredNativeBackend: backend, ...(tls ? { tls: { ca: pem("ca.crt") } } : {}) });
+      await c.client.connect();
+      let got = 0;
+      let bytes = 0;
+      const N = 20000;
+      const done = new Promise((resolve) => c.client.on("message", (m) => { bytes += m.length; if (++got === N) resolve(); }));
+      for (let i = 0; i < N; i++) {
+        const size = i % 1000 === 0 ? 70000 : i % 7;
+        c.client.send(Buffer.alloc(size, i & 255));
+        if (i % 500 === 0) await new Promise((r) => setImmediate(r));
+      }
+      await done;
+      if (tls) c.client.exportKeyingMaterial(32, "EXPORTER-x");
+      await new Promise((r) => setTimeout(r, 60)); // a few heartbeats
+      await c.client.close();
+      await s.server.close();
+      console.log(`ok   ${label}: ${got} messages, ${bytes} bytes echoed`);
+      passed++;
+    } catch (err) {
+      console.log(`FAIL ${label}: ${err.stack ?? err}`);
+      failed++;
+    }
+  }
+}
+console.log(`${passed} passed, ${failed} failed`);
+process.exitCode = failed ? 1 : 0;

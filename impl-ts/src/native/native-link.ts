@@ -1,0 +1,337 @@
+/**
+ * {@link NativeFrameLink}: a {@link FrameLink} whose I/O, frame decoding
+ * (limits checked on each header) and TLS run in a native addon. The addon
+ * hands JS one batch per readable event (one Buffer: a table of
+ * kind/offset/length triples, then the payloads); JS encodes with the
+ * reference FrameEncoder into a few large buffers and hands the addon one
+ * write per flush. Works on both addons (posix on Node's loop, lws with a
+ * service thread): they share the JS-thread engine and this contract.
+ * @packageDocumentation
+ */
+import type { CloseInfo } from "../protocol/control.js";
+import { viewOf } from "../protocol/buffer-view.js";
+import { CHANNEL_BINDING_LABEL, CHANNEL_BINDING_LENGTH, MAX_FRAME_LENGTH_LIMIT } from "../protocol/constants.js";
+import type { ErrorCode } from "../protocol/error-codes.js";
+import { ProtocolError, QWormholeError } from "../protocol/errors.js";
+import type { FrameLimits } from "../protocol/frame-decoder.js";
+import { FrameEncoder } from "../protocol/frame-encoder.js";
+import type { FrameLink, FrameLinkHandlers, LinkPeer } from "../transport/frame-link.js";
+import type { TlsFacts } from "../tls-facts.js";
+import type { NativeBinding } from "./load.js";
+
+/** Event types of the addons' dispatch (impl-native/addon/engine.h). */
+export const enum NativeEvent {
+  Batch = 1,
+  End = 2,
+  Error = 3,
+  Drain = 4,
+  Close = 5,
+  Connected = 6,
+  ConnectFailed = 7,
+  Accept = 8,
+  TlsFail = 9,
+  ListenError = 10,
+}
+
+const K_DATA = 0;
+const K_CONTROL = 1;
+
+/** Receives the events of one dial or listener. */
+export interface NativeEndpoint {
+  event(type: NativeEvent, a: unknown, b: unknown): void;
+}
+
+/** One addon instance: routes its dispatch calls to links, dials and listeners by id. */
+export class NativeRuntime {
+  readonly links = new Map<number, NativeFrameLink>();
+  readonly endpoints = new Map<number, NativeEndpoint>();
+
+  constructor(readonly binding: NativeBinding) {
+    binding.setDispatch((type, id, a, b) => {
+      const link = this.links.get(id);
+      if (link !== undefined && type !== NativeEvent.Accept && type !== NativeEvent.TlsFail && type !== NativeEvent.ListenError) {
+        link.onEvent(type, a, b);
+        return;
+      }
+      this.endpoints.get(id)?.event(type, a, b);
+    });
+    // process.exit() skips the addon's cleanup hooks: a service thread (lws) is stopped here instead.
+    if (typeof binding.shutdown === "function") process.once("exit", () => binding.shutdown!());
+  }
+}
+
+const runtimes = new WeakMap<NativeBinding, NativeRuntime>();
+
+/** The runtime of `binding` (created once per addon instance). */
+export function runtimeOf(binding: NativeBinding): NativeRuntime {
+  let r = runtimes.get(binding);
+  if (!r) {
+    r = new NativeRuntime(binding);
+    runtimes.set(binding, r);
+  }
+  return r;
+}
+
+const noop = () => undefined;
+const NO_HANDLERS: FrameLinkHandlers = { frame: noop, control: noop, raw: noop, end: noop, error: noop, drain: noop, close: noop, timeout: noop };
+
+function frameError(code: string, message: string): QWormholeError {
+  return code === "E_SOCKET" || code === "E_INTERNAL" ? new QWormholeError(code as ErrorCode, message) : new ProtocolError(code as ErrorCode, message);
+}
+
+/** A framed connection carried by a native addon. */
+export class NativeFrameLink implements FrameLink {
+  readonly peer: LinkPeer;
+  private handlers: FrameLinkHandlers = NO_HANDLERS;
+  private readonly encoder = new FrameEncoder();
+  private readonly binding: NativeBinding;
+  private unsent = 0;
+  private written = 0;
+  private closed = false;
+  private destroyRequested = false;
+  private failed = false;
+  private refusal: string | null = null;
+  private maxFrameLength = 0;
+  private oversizeCode: "E_FRAME_TOO_LARGE" | "E_HANDSHAKE_TOO_LARGE" = "E_HANDSHAKE_TOO_LARGE";
+  private dones: ((error?: Error | null) => void)[] = [];
+  private idleMs = 0;
+  private idleTimer: NodeJS.Timeout | null = null;
+  private lastActivity = 0;
+  private facts: TlsFacts | null | undefined;
+  private finalCounters: [number, number] | null = null;
+  /** Called once after close (the owner forgets the link). */
+  onClosed: (() => void) | null = null;
+
+  constructor(
+    private readonly runtime: NativeRuntime,
+    readonly id: number,
+    limits: FrameLimits,
+  ) {
+    this.binding = runtime.binding;
+    runtime.links.set(id, this);
+    const info = this.binding.info(id);
+    this.peer = { remoteAddress: info?.[0] || undefined, remotePort: info?.[1] || undefined, localPort: info?.[2] || undefined };
+    this.setLimits(limits);
+  }
+
+  /** Called by the runtime for this connection's events. */
+  onEvent(type: NativeEvent, a: unknown, b: unknown): void {
+    switch (type) {
+      case NativeEvent.Batch:
+        this.onBatch(a as Buffer, b as number);
+        return;
+      case NativeEvent.End:
+        this.touch();
+        this.handlers.end();
+        return;
+      case NativeEvent.Error: {
+        if (this.failed) return;
+        this.failed = true;
+        let message = b as string;
+        const code = a as string;
+        if (code === "E_PROTOCOL_ERROR" && this.refusal) message = this.refusal;
+        else if (code === "E_FRAME_TOO_LARGE" || code === "E_HANDSHAKE_TOO_LARGE") message = `frame length exceeds the maximum ${this.maxFrameLength}`;
+        this.handlers.error(frameError(code, message));
+        return;
+      }
+      case NativeEvent.Drain:
+        this.unsent = 0;
+        this.settle(null);
+        this.handlers.drain();
+        return;
+      case NativeEvent.Close:
+        this.onClose();
+        return;
+      default:
+        return;
+    }
+  }
+
+  private onBatch(buf: Buffer, count: number): void {
+    this.touch();
+    const table = (buf.byteOffset & 3) === 0 ? new Uint32Array(buf.buffer, buf.byteOffset, count * 3) : null;
+    for (let i = 0; i < count; i++) {
+      if (this.closed || this.destroyRequested) return;
+      const kind = table ? table[i * 3]! : buf.readUInt32LE(i * 12);
+      const off = table ? table[i * 3 + 1]! : buf.readUInt32LE(i * 12 + 4);
+      const len = table ? table[i * 3 + 2]! : buf.readUInt32LE(i * 12 + 8);
+      const payload = viewOf(buf, off, off + len);
+      if (kind === K_DATA) this.handlers.frame(payload);
+      else if (kind === K_CONTROL) this.handlers.control(payload);
+      else this.handlers.raw(payload);
+    }
+  }
+
+  private onClose(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.runtime.links.delete(this.id);
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = null;
+    this.settle(this.unsent > 0 ? new QWormholeError("E_SOCKET", "connection closed with unsent data") : null);
+    this.onClosed?.();
+    this.handlers.close();
+  }
+
+  private settle(error: Error | null): void {
+    if (this.dones.length === 0) return;
+    const dones = this.dones;
+    this.dones = [];
+    for (const d of dones) d(error);
+  }
+
+  private touch(): void {
+    if (this.idleMs > 0) this.lastActivity = Date.now();
+  }
+
+  private counters(): [number, number] {
+    if (this.finalCounters) return this.finalCounters;
+    const info = this.closed ? undefined : this.binding.info(this.id);
+    if (!info) return (this.finalCounters ??= [0, this.written]);
+    if (this.destroyRequested) this.finalCounters = [info[3], info[4]];
+    return [info[3], info[4]];
+  }
+
+  get bytesIn(): number {
+    return this.counters()[0];
+  }
+  get bytesOut(): number {
+    return this.written;
+  }
+  get pendingBytes(): number {
+    return this.encoder.pendingBytes;
+  }
+  get writableLength(): number {
+    return this.unsent;
+  }
+  get writableNeedDrain(): boolean {
+    return this.unsent > 0;
+  }
+  get destroyed(): boolean {
+    return this.closed || this.destroyRequested;
+  }
+  get peerMaxFrameLength(): number {
+    return this.encoder.peerMaxFrameLength;
+  }
+
+  setHandlers(handlers: FrameLinkHandlers): void {
+    this.handlers = handlers;
+  }
+  setLimits(limits: FrameLimits): void {
+    const max = limits.maxFrameLength;
+    if (!Number.isInteger(max) || max < 0 || max > MAX_FRAME_LENGTH_LIMIT) {
+      throw new QWormholeError("E_INVALID_OPTION", `maxFrameLength must be an integer in 0..${MAX_FRAME_LENGTH_LIMIT}, got ${max}`);
+    }
+    this.maxFrameLength = max;
+    this.oversizeCode = limits.oversizeCode ?? "E_FRAME_TOO_LARGE";
+    if (!this.closed) this.binding.setLimits(this.id, max, limits.control, this.oversizeCode === "E_HANDSHAKE_TOO_LARGE");
+  }
+  refuseDataFrames(message: string): void {
+    this.refusal = message;
+    if (!this.closed) this.binding.refuseData(this.id);
+  }
+  switchToRaw(): void {
+    if (!this.closed) this.binding.switchToRaw(this.id);
+  }
+  switchToFrames(): void {
+    if (!this.closed) this.binding.switchToFrames(this.id);
+  }
+  setPeerMaxFrameLength(max: number): void {
+    this.encoder.setPeerMaxFrameLength(max);
+  }
+
+  addData(payload: Uint8Array): void {
+    this.encoder.addData(payload);
+  }
+  addText(text: string): void {
+    this.encoder.addText(text);
+  }
+  addRaw(bytes: Uint8Array): void {
+    this.encoder.addRaw(bytes);
+  }
+  addPing(body?: Uint8Array): void {
+    this.encoder.addPing(body);
+  }
+  addPong(body?: Uint8Array): void {
+    this.encoder.addPong(body);
+  }
+  addClose(info: CloseInfo): void {
+    this.encoder.addClose(info);
+  }
+
+  flush(done?: (error?: Error | null) => void): number {
+    if (this.encoder.pendingBytes === 0 || this.destroyed) return 0;
+    const bytes = this.encoder.pendingBytes;
+    const parts = this.encoder.take();
+    const r = this.binding.write(this.id, parts.length === 1 ? parts[0]! : parts);
+    if (r < 0) {
+      if (done) queueMicrotask(() => done(new QWormholeError("E_SOCKET", "connection is closed")));
+      return 0;
+    }
+    this.written += bytes;
+    this.unsent = r;
+    this.touch();
+    if (done) {
+      if (r === 0) queueMicrotask(() => done(null));
+      else this.dones.push(done);
+    }
+    return bytes;
+  }
+
+  pauseReading(): void {
+    if (!this.destroyed) this.binding.pause(this.id, true);
+  }
+  resumeReading(): void {
+    if (this.destroyed) return;
+    // Bytes kept while paused are decoded on a later turn, like a socket's resume().
+    if (this.binding.pause(this.id, false)) setImmediate(() => !this.destroyed && this.binding.drainPending(this.id));
+  }
+  end(): void {
+    if (!this.destroyed) this.binding.end(this.id);
+  }
+  destroy(): void {
+    if (this.destroyed) return;
+    this.counters();
+    this.destroyRequested = true;
+    this.binding.destroy(this.id);
+  }
+  setIdleTimeout(ms: number): void {
+    this.idleMs = ms;
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = null;
+    if (ms <= 0) return;
+    this.lastActivity = Date.now();
+    const check = () => {
+      this.idleTimer = null;
+      if (this.destroyed || this.idleMs <= 0) return;
+      const idle = Date.now() - this.lastActivity;
+      if (idle >= this.idleMs) {
+        this.lastActivity = Date.now();
+        this.handlers.timeout();
+        if (!this.destroyed) this.idleTimer = setTimeout(check, this.idleMs);
+      } else {
+        this.idleTimer = setTimeout(check, this.idleMs - idle);
+      }
+      this.idleTimer?.unref();
+    };
+    this.idleTimer = setTimeout(check, ms);
+    this.idleTimer.unref();
+  }
+
+  tlsFacts(): TlsFacts | null {
+    if (this.facts === undefined && !this.closed) this.facts = this.binding.tlsFacts(this.id);
+    return this.facts ?? null;
+  }
+  channelBinding(): Buffer | null {
+    if (this.tlsFacts() === null) return null;
+    return this.binding.exportKeyingMaterial(this.id, CHANNEL_BINDING_LENGTH, CHANNEL_BINDING_LABEL, Buffer.alloc(0));
+  }
+  exportKeyingMaterial(length: number, label: string, context?: Buffer): Buffer {
+    if (this.tlsFacts() === null || this.closed) throw new QWormholeError("E_INVALID_OPTION", "exportKeyingMaterial needs a TLS connection");
+    try {
+      return this.binding.exportKeyingMaterial(this.id, length, label, context);
+    } catch (err) {
+      throw new QWormholeError("E_INVALID_OPTION", (err as Error).message, { cause: err });
+    }
+  }
+}

@@ -1,0 +1,18 @@
+/**
+ * The client/server integration suites of impl-ts, run again with the socket
+ * transport replaced by a native one (see native-libsocket.test.ts and
+ * native-lws.test.ts): every behaviour the TS transport passes must pass on
+ * the native links too. Suites that test TS-transport internals only are not
+ * listed here.
+ */
+export const PORTED_SUITES = ["roundtrip", "handshake", "features", "guards", "reconnect", "tls"] as const;
+
+export async function importSuites(): Promise<void> {
+  // Literal paths so vitest can follow them.
+  await import("../integration/roundtrip.test.js");
+  await import("../integration/handshake.test.js");
+  await import("../integration/features.test.js");
+  await import("../integration/guards.test.js");
+  await import("../integration/reconnect.test.js");
+  await import("../integration/tls.test.js");
+}
