@@ -13,7 +13,11 @@ import { QWormholeError } from "./errors.js";
 export interface FrameEncoderOptions {
   /** The peer's advertised receive maximum; larger data frames are refused. */
   peerMaxFrameLength?: number;
-  /** Bytes per slab. Default 256 KiB (batches of exactly 64 KiB hit a loopback quirk). */
+  /**
+   * Largest slab, in bytes. Default 256 KiB (batches of exactly 64 KiB hit a
+   * loopback quirk). Slabs start small and double while batches fill them, so
+   * an idle connection holds no send memory and a busy one batches in big slabs.
+   */
   slabSize?: number;
   /** Payloads at least this large are referenced instead of copied. Default 16 KiB. */
   copyThreshold?: number;
@@ -27,6 +31,10 @@ function writeHeader(buf: Buffer, off: number, value: number): void {
   buf[off + 3] = value & 0xff;
 }
 
+/** No slab yet: nothing is allocated until the first frame. */
+const EMPTY_SLAB = Buffer.alloc(0);
+const FIRST_SLAB_SIZE = 4 * 1024;
+
 function closedError(): QWormholeError {
   return new QWormholeError("E_CLOSED", "a CLOSE was sent; only PONG may follow");
 }
@@ -36,7 +44,8 @@ export class FrameEncoder {
   private peerMax: number;
   private readonly slabSize: number;
   private readonly copyThreshold: number;
-  private slab: Buffer;
+  private slab: Buffer = EMPTY_SLAB;
+  private nextSlabSize = FIRST_SLAB_SIZE;
   private slabStart = 0; // first byte not yet taken
   private slabPos = 0; // first free byte
   private parts: Buffer[] = [];
@@ -47,7 +56,6 @@ export class FrameEncoder {
     this.peerMax = options.peerMaxFrameLength ?? DEFAULT_MAX_FRAME_LENGTH;
     this.slabSize = options.slabSize ?? 256 * 1024;
     this.copyThreshold = options.copyThreshold ?? 16 * 1024;
-    this.slab = Buffer.allocUnsafeSlow(this.slabSize);
   }
 
   /** Sets the peer's receive maximum (from its hello or accept). */
@@ -185,7 +193,10 @@ export class FrameEncoder {
   private reserve(bytes: number): void {
     if (this.slabPos + bytes <= this.slab.length) return;
     this.sealRegion();
-    this.slab = Buffer.allocUnsafeSlow(Math.max(this.slabSize, bytes));
+    // A full slab means batches are this big: the next one doubles, up to slabSize.
+    const size = Math.min(this.slabSize, this.nextSlabSize);
+    if (this.slab !== EMPTY_SLAB) this.nextSlabSize = Math.min(this.slabSize, this.nextSlabSize * 2);
+    this.slab = Buffer.allocUnsafeSlow(Math.max(size, bytes));
     this.slabStart = 0;
     this.slabPos = 0;
   }
