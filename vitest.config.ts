@@ -10,6 +10,7 @@ export default defineConfig({
       { test: { name: "impl-ts", root: "./impl-ts", include: ["test/**/*.test.ts"] } },
       { test: { name: "impl-native", root: "./impl-native", include: ["test/**/*.test.mjs"] } },
       { test: { name: "conformance", root: "./conformance", include: ["test/**/*.test.{ts,mjs}"] } },
+      { test: { name: "bench", root: "./bench", include: ["test/**/*.test.mjs"] } },
     ],
   },
 });

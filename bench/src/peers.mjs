@@ -3,7 +3,7 @@
 // reports when it has all of them; each sender sends `count` messages of
 // `size` bytes as fast as the transport takes them (respecting backpressure).
 import net from "node:net";
-import { QWormholeClient, QWormholeServer } from "qwormhole";
+import { QWormholeClient, QWormholeServer, createQWormholeClient, createQWormholeServer } from "qwormhole";
 
 /** qwormhole TS client -> TS server, one `message` event per message (the headline row). */
 export const ts = {
@@ -105,4 +105,40 @@ export const netRaw = {
   },
 };
 
-export const peers = { ts, "net-batched": netBatched, "net-raw": netRaw };
+/** The same client/server API as `ts`, made by the factory on a native backend (both ends). */
+function nativePeer(backend) {
+  const want = `native-${backend}`;
+  const check = (made) => {
+    if (made.mode !== want) throw new Error(`${want} unavailable: ${made.reason}`);
+  };
+  return {
+    async receive({ count, onListening, onDone }) {
+      const made = createQWormholeServer({ host: "127.0.0.1", port: 0, preferNative: true, preferredNativeBackend: backend });
+      check(made);
+      const server = made.server;
+      let n = 0;
+      let bytes = 0;
+      server.on("message", ({ data }) => {
+        bytes += data.length;
+        if (++n === count) onDone({ messages: n, bytes });
+      });
+      const { port } = await server.listen();
+      onListening(port);
+      return () => server.close();
+    },
+    async send({ port, count, size, onStart }) {
+      const made = createQWormholeClient({ host: "127.0.0.1", port, reconnect: false, preferNative: true, preferredNativeBackend: backend });
+      check(made);
+      const client = made.client;
+      await client.connect();
+      const payload = Buffer.alloc(size, 7);
+      onStart();
+      for (let i = 0; i < count; i++) {
+        if (!client.send(payload)) await new Promise((r) => client.once("drain", r));
+      }
+      return () => client.close();
+    },
+  };
+}
+
+export const peers = { ts, "native-libsocket": nativePeer("libsocket"), "native-lws": nativePeer("lws"), "net-batched": netBatched, "net-raw": netRaw };
