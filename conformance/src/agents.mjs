@@ -1,13 +1,53 @@
 // The registry of implementations the runner knows by name. Adding one is one entry: its name,
 // what it is, how to start its adapter, and how to tell whether it is built on this machine.
 // An agent whose adapter is not built is reported as unavailable, never as failed.
+import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { packageDir, repoDir } from "./util.mjs";
 
 const node = process.execPath;
-const nativeAdapter = join(packageDir, "adapters/native/adapter.mjs");
-const nativeCli = process.env.QWH_NATIVE_CLI ?? join(repoDir, "impl-native/build/qwh-cli");
+/** The Node adapter of the native addons: the ts adapter with the factory forced to one native mode. */
+const nativeAdapter = join(packageDir, "adapters/native-node/adapter.mjs");
+/** The standalone C program (impl-native `make`), speaking the adapter contract itself. */
+const nativeCli = process.env.QWH_NATIVE_CLI ?? join(repoDir, "impl-native/build/qwh-native");
+const tsBuilt = () =>
+  existsSync(join(repoDir, "impl-ts/dist/index.js")) && existsSync(join(repoDir, "impl-ts/dist/testing/codec-operations.js")) ? null : "impl-ts is not built (run npm run build)";
+
+const memo = new Map();
+/** Runs a check once per process (agents are listed several times per command). */
+function once(key, fn) {
+  if (!memo.has(key)) memo.set(key, fn());
+  return memo.get(key);
+}
+
+/**
+ * Whether impl-native's loader finds the addon of a backend ("posix" or "lws"): null, or why not
+ * (the loader's own reasons: QWORMHOLE_NATIVE_PATH, prebuilds, build/Release).
+ */
+function addonProblem(addon) {
+  return once(`addon:${addon}`, () => {
+    const index = join(repoDir, "impl-native/index.cjs");
+    if (!existsSync(index)) return "impl-native/index.cjs is not there";
+    const r = spawnSync(node, ["-e", `const r = require(${JSON.stringify(index)}).load(${JSON.stringify(addon)}); process.stdout.write(r.error ? r.error : "")`], { encoding: "utf8", timeout: 10000 });
+    if (r.status !== 0) return `loading the ${addon} addon failed: ${(r.stderr || r.error?.message || "").trim().split("\n")[0]}`;
+    return r.stdout.trim() ? `the ${addon} addon is not built (${r.stdout.trim().slice(0, 300)}; run npm run build -w @qwormhole/native)` : null;
+  });
+}
+
+/**
+ * Whether the C CLI exists and serves a backend: `qwh-native --backend B codec` with stdin closed
+ * must exit 0 (a backend it does not have exits 127, with the reason on stderr).
+ */
+function cliProblem(backend) {
+  return once(`cli:${backend}`, () => {
+    if (!existsSync(nativeCli)) return `${nativeCli} is not built (run make -C impl-native)`;
+    const r = spawnSync(nativeCli, ["--backend", backend, "codec"], { input: "", encoding: "utf8", timeout: 10000 });
+    if (r.status === 0) return null;
+    const why = (r.stderr || r.error?.message || "").trim().split("\n")[0];
+    return `${nativeCli} --backend ${backend} is not usable (exit ${r.status ?? r.signal}${why ? `: ${why}` : ""})`;
+  });
+}
 
 /**
  * @typedef {object} Agent
@@ -25,38 +65,35 @@ export const AGENTS = [
     description: "TypeScript reference (qwormhole, impl-ts)",
     own: true,
     command: () => [node, join(packageDir, "adapters/ts/adapter.mjs")],
-    unavailable: () =>
-      existsSync(join(repoDir, "impl-ts/dist/index.js")) && existsSync(join(repoDir, "impl-ts/dist/testing/codec-operations.js"))
-        ? null
-        : "impl-ts is not built (run npm run build)",
+    unavailable: tsBuilt,
   },
   {
     name: "native-lws",
-    description: "native addon, libwebsockets backend, through its Node adapter",
+    description: "qwormhole with the native libwebsockets addon (factory mode native-lws), through the Node adapter",
     own: true,
     command: () => [node, nativeAdapter, "--backend", "lws"],
-    unavailable: () => (existsSync(nativeAdapter) ? null : "conformance/adapters/native/adapter.mjs is not there yet"),
+    unavailable: () => tsBuilt() ?? (existsSync(nativeAdapter) ? addonProblem("lws") : `${nativeAdapter} is not there`),
   },
   {
     name: "native-libsocket",
-    description: "native addon, POSIX socket backend, through its Node adapter",
+    description: "qwormhole with the native POSIX socket addon (factory mode native-libsocket), through the Node adapter",
     own: true,
     command: () => [node, nativeAdapter, "--backend", "libsocket"],
-    unavailable: () => (existsSync(nativeAdapter) ? null : "conformance/adapters/native/adapter.mjs is not there yet"),
+    unavailable: () => tsBuilt() ?? (existsSync(nativeAdapter) ? addonProblem("posix") : `${nativeAdapter} is not there`),
   },
   {
     name: "native-lws-cli",
-    description: "standalone C program, libwebsockets backend",
+    description: "standalone C program qwh-native, libwebsockets backend",
     own: true,
     command: () => [nativeCli, "--backend", "lws"],
-    unavailable: () => (existsSync(nativeCli) ? null : `${nativeCli} is not built`),
+    unavailable: () => cliProblem("lws"),
   },
   {
     name: "native-libsocket-cli",
-    description: "standalone C program, POSIX socket backend",
+    description: "standalone C program qwh-native, POSIX socket backend",
     own: true,
-    command: () => [nativeCli, "--backend", "libsocket"],
-    unavailable: () => (existsSync(nativeCli) ? null : `${nativeCli} is not built`),
+    command: () => [nativeCli, "--backend", "posix"],
+    unavailable: () => cliProblem("posix"),
   },
 ];
 

@@ -16,7 +16,7 @@ import { loadVectorCases, runVectorCase } from "./vectors.mjs";
 import { runWireCase } from "./wire-engine.mjs";
 
 /** Config members that make a server's state matter to the next case: such cases get a server of their own. */
-const STATEFUL = ["maxClients", "maxPendingHandshakes", "requireSignature"];
+const STATEFUL = ["maxClients", "maxPendingHandshakes", "requireSignature", "maxBackpressureBytes", "replayCacheMaxEntries"];
 
 function stableKey(value) {
   if (value === null || typeof value !== "object") return JSON.stringify(value);
@@ -136,7 +136,8 @@ export async function runAgent(agent, selection, options) {
         const t0 = performance.now();
         const log = (line) => lines.push(`${(performance.now() - t0).toFixed(1).padStart(8)} ${line}`);
         const multi = c.steps.some((s) => s.conn && s.conn !== "a");
-        const fresh = multi || c.config?.scenario === "broadcast" || STATEFUL.some((k) => c.config?.[k] !== undefined);
+        // expectServerEvent reads the server's event lines: they must be this case's alone.
+        const fresh = multi || c.config?.scenario === "broadcast" || STATEFUL.some((k) => c.config?.[k] !== undefined) || c.steps.some((s) => s.expectServerEvent);
         let used = null;
         let r;
         try {

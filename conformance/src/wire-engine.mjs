@@ -2,12 +2,13 @@
 // Server role: the implementation runs `serve`, the engine connects as a client. Client role: the
 // engine listens and the implementation runs `connect`. Every byte in either direction goes to
 // the case's wire log (hex, with times relative to the start of the case).
-import { createPrivateKey, createPublicKey, randomBytes, sign as edSign } from "node:crypto";
+import { createPrivateKey, createPublicKey, randomBytes, sign as edSign, verify as edVerify } from "node:crypto";
 import net from "node:net";
 import tls from "node:tls";
 import { validate as validateSchema } from "@qwormhole/schemas";
 import { EXIT_UNSUPPORTED, startClient } from "./adapter-process.mjs";
 import { deepEqual, HarnessError, sleep } from "./util.mjs";
+import { peerTlsOptions, substituteConfig, tlsCapabilityProblem } from "./tls-peer.mjs";
 
 const HANDSHAKE_LIMIT = 16384;
 const DEFAULT_STEP_MS = 2000;
@@ -38,8 +39,15 @@ class PeerConnection {
     this.writable = true;
     this.waiters = [];
     this.autoPong = false;
+    this.countOnly = false; // expectClose maxBytes: count received bytes without keeping them
+    this.counted = 0;
+    this.flooding = false; // during sendFlood/expectFlood: big chunks are logged by size only
     socket.on("data", (d) => {
-      this.log(`< [${name}] ${d.toString("hex")}`);
+      this.log(this.flooding && d.length > 64 ? `< [${name}] ${d.subarray(0, 32).toString("hex")}... (${d.length} bytes)` : `< [${name}] ${d.toString("hex")}`);
+      if (this.countOnly) {
+        this.counted += d.length;
+        return;
+      }
       this.buf = this.buf.length === 0 ? d : Buffer.concat([this.buf, d]);
       this.pongHead();
       this.wake();
@@ -85,7 +93,7 @@ class PeerConnection {
       this.log(`# [${this.name}] not written (${bytes.length} bytes): the connection is closed`);
       return;
     }
-    this.log(`> [${this.name}] ${bytes.toString("hex")}${note ? `  # ${note}` : ""}`);
+    if (!this.flooding) this.log(`> [${this.name}] ${bytes.toString("hex")}${note ? `  # ${note}` : ""}`);
     this.socket.write(bytes);
   }
 
@@ -273,7 +281,79 @@ function parseJson(payload) {
 
 const WIRE_SCHEMAS = { hello: ["wire/hello.schema.json", "wire/hello-legacy.schema.json"], accept: ["wire/accept.schema.json"], reject: ["wire/reject.schema.json"] };
 
-function checkFrame(m, f) {
+/** The value at a dotted path ("tags.tlsFoo") of a JSON value, and whether it is there. */
+function atPath(value, path) {
+  let v = value;
+  for (const part of path.split(".")) {
+    if (v === null || typeof v !== "object" || Array.isArray(v) || !Object.hasOwn(v, part)) return { found: false };
+    v = v[part];
+  }
+  return { found: true, value: v };
+}
+
+const B64URL = /^[A-Za-z0-9_-]*$/;
+function b64urlBytes(text, n) {
+  if (typeof text !== "string" || !B64URL.test(text)) return null;
+  const b = Buffer.from(text, "base64url");
+  return b.length === n && b.toString("base64url") === text ? b : null;
+}
+
+/** The 32-byte RFC 9266 exporter of the runner's side of a TLS connection, or null without TLS. */
+function exporterOf(socket) {
+  return socket.encrypted && typeof socket.exportKeyingMaterial === "function" ? socket.exportKeyingMaterial(32, "EXPORTER-Channel-Binding", Buffer.alloc(0)) : null;
+}
+
+/**
+ * verifySignature: the hello carries a "sig" that verifies as QWH-SIG-002 defines it, over the
+ * hello exactly as received (so a member added, removed or changed after signing fails), with the
+ * exporter of this session when "cb" is "tls-exporter"; and its "ts" is within 60 s of the runner's clock.
+ */
+function signatureProblem(hello, socket) {
+  const sig = hello?.sig;
+  if (sig === null || typeof sig !== "object" || Array.isArray(sig)) return "the hello is not signed (no sig object)";
+  if (sig.alg !== "ed25519") return `sig.alg is ${JSON.stringify(sig.alg)}, not "ed25519"`;
+  const key = b64urlBytes(sig.key, 32);
+  if (!key) return `sig.key ${JSON.stringify(sig.key)} is not canonical base64url of 32 bytes`;
+  const value = b64urlBytes(sig.value, 64);
+  if (!value) return "sig.value is not canonical base64url of 64 bytes";
+  const nonce = typeof sig.nonce === "string" && B64URL.test(sig.nonce) ? Buffer.from(sig.nonce, "base64url") : null;
+  if (!nonce || nonce.length < 16 || nonce.length > 32 || nonce.toString("base64url") !== sig.nonce) return "sig.nonce is not canonical base64url of 16 to 32 bytes";
+  if (!Number.isSafeInteger(sig.ts) || sig.ts < 0) return "sig.ts is not a non-negative integer";
+  if (Math.abs(Date.now() - sig.ts) > 60000) return `sig.ts ${sig.ts} is ${Date.now() - sig.ts} ms away from the runner's clock (more than 60 s)`;
+  const { value: _v, ...unsigned } = sig;
+  const parts = [SIGN_PREFIX, Buffer.from(jcs({ ...hello, sig: unsigned }), "utf8")];
+  if (sig.cb !== undefined) {
+    if (sig.cb !== "tls-exporter") return `sig.cb ${JSON.stringify(sig.cb)} is not "tls-exporter"`;
+    const exporter = exporterOf(socket);
+    if (!exporter) return 'sig.cb "tls-exporter" on a connection without TLS';
+    parts.push(exporter);
+  }
+  const publicKey = createPublicKey({ key: { kty: "OKP", crv: "Ed25519", x: sig.key }, format: "jwk" });
+  if (!edVerify(null, Buffer.concat(parts), publicKey, value)) return `the signature does not verify over "QWH/1 hello\\n" || JCS(hello without sig.value)${sig.cb ? " || exporter" : ""} of the hello as received`;
+  return null;
+}
+
+/** tlsTags: every "tls"-prefixed tag of the hello is defined (12.3) and states a fact of this TLS session. */
+function tlsTagsProblem(hello, socket) {
+  const tags = hello?.tags;
+  if (tags === undefined) return null;
+  if (tags === null || typeof tags !== "object" || Array.isArray(tags)) return null;
+  for (const [name, v] of Object.entries(tags)) {
+    if (!name.startsWith("tls")) continue;
+    if (name !== "tlsFingerprint256" && name !== "tlsAlpn") return `the hello carries the undefined TLS tag ${name}`;
+    if (!socket.encrypted) return `the hello carries ${name} on a connection without TLS`;
+    if (name === "tlsFingerprint256") {
+      const cert = socket.getPeerCertificate();
+      if (!cert?.fingerprint256) return "the hello carries tlsFingerprint256 but the client presented no certificate";
+      if (v !== cert.fingerprint256) return `tlsFingerprint256 ${JSON.stringify(v)} is not the client's certificate (${cert.fingerprint256})`;
+    } else if (typeof socket.alpnProtocol !== "string" || v !== socket.alpnProtocol) {
+      return `tlsAlpn ${JSON.stringify(v)} is not the ALPN protocol of the session (${JSON.stringify(socket.alpnProtocol || null)})`;
+    }
+  }
+  return null;
+}
+
+function checkFrame(m, f, socket) {
   const shown = `${f.control ? "control" : "data"} frame ${header(f.header).toString("hex")} ${f.control ? `type ${f.type} ` : ""}${f.payload.toString("hex").slice(0, 200)}`;
   if (m.kind === "control") {
     if (!f.control) throw new Mismatch(`expected a control frame of type ${m.controlType}, got ${shown}`);
@@ -284,7 +364,7 @@ function checkFrame(m, f) {
   if (m.length !== undefined && f.length !== m.length) throw new Mismatch(`expected length ${m.length}, got ${f.length} (${shown})`);
   if (m.hex !== undefined && f.payload.toString("hex") !== m.hex) throw new Mismatch(`expected payload ${m.hex}, got ${shown}`);
   let value;
-  if (WIRE_SCHEMAS[m.kind] || m.json !== undefined || m.absent !== undefined) {
+  if (WIRE_SCHEMAS[m.kind] || m.json !== undefined || m.absent !== undefined || m.verifySignature || m.tlsTags) {
     if (WIRE_SCHEMAS[m.kind] && f.length > HANDSHAKE_LIMIT) throw new Mismatch(`a ${m.kind} frame of ${f.length} bytes exceeds the handshake limit`);
     const parsed = parseJson(f.payload);
     if (!parsed.ok) throw new Mismatch(`expected JSON in ${shown}: ${parsed.error}`);
@@ -298,7 +378,15 @@ function checkFrame(m, f) {
     }
   }
   if (m.json !== undefined && !jsonMatches(m.json, value)) throw new Mismatch(`expected JSON containing ${JSON.stringify(m.json)}, got ${JSON.stringify(value).slice(0, 300)}`);
-  for (const name of m.absent ?? []) if (value && Object.hasOwn(value, name)) throw new Mismatch(`member ${name} must be absent from ${JSON.stringify(value).slice(0, 300)}`);
+  for (const name of m.absent ?? []) if (atPath(value, name).found) throw new Mismatch(`member ${name} must be absent from ${JSON.stringify(value).slice(0, 300)}`);
+  if (m.verifySignature) {
+    const problem = signatureProblem(value, socket);
+    if (problem) throw new Mismatch(`${problem}: ${JSON.stringify(value).slice(0, 400)}`);
+  }
+  if (m.tlsTags) {
+    const problem = tlsTagsProblem(value, socket);
+    if (problem) throw new Mismatch(problem);
+  }
 }
 
 /** A closing frame's code: a reject's or a CLOSE's, or undefined when the frame is neither. */
@@ -321,71 +409,117 @@ function closingFrame(f) {
  * server handle, tls (certificate paths, or null), log(line)}. Resolves
  * {grade, closeBehavior, message}.
  */
+const NO_CONNECTION_STEPS = new Set(["expectResult", "expectNoConnection", "expectServerEvent"]);
+
 export async function runWireCase(c, ctx) {
   const scale = ctx.scale ?? 1;
   const ms = (v, d = DEFAULT_STEP_MS) => Math.max(1, Math.round((v ?? d) * scale));
   const log = ctx.log;
   const t0 = Date.now();
   const caseDeadline = t0 + ms(c.timeoutMs, DEFAULT_CASE_MS);
-  const useTls = c.transport === "tls";
+  // The adapter gets the TLS files when the case is TLS; the runner speaks TLS itself unless tlsPeer.plain.
+  const adapterTls = c.transport === "tls";
+  const peer = c.tlsPeer ?? {};
+  const useTls = adapterTls && !peer.plain;
   if (c.feature && ctx.features && !ctx.features.includes(c.feature)) return { grade: "UNSUPPORTED", closeBehavior: null, message: `feature ${c.feature} not declared by the adapter` };
-  if (useTls && !ctx.tls) throw new HarnessError("a TLS case needs certificates");
+  if (adapterTls && !ctx.tls) throw new HarnessError("a TLS case needs certificates");
+  if (useTls) {
+    const problem = await tlsCapabilityProblem(peer, ctx.tls);
+    if (problem) throw new HarnessError(`the runner cannot play this case's TLS peer: ${problem}`);
+  }
+  const peerOpts = peerTlsOptions(peer);
   const conns = new Map();
+  const used = new Set(); // connection names the steps have used
   let closeBehavior = null;
   let client = null;
   let listener = null;
+  let serverHandle = null;
   const accepted = [];
   const acceptWaiters = [];
-  const config = { ...(c.config ?? {}) };
+  const tlsFailures = [];
+  let consumedTlsFailures = 0;
+  let tcpAttempts = 0;
+  const wakeAll = () => {
+    for (const w of acceptWaiters.splice(0)) w();
+  };
+  const waitAcceptChange = (deadline) =>
+    new Promise((resolve) => {
+      const t = setTimeout(resolve, Math.max(1, deadline - Date.now()));
+      acceptWaiters.push(() => {
+        clearTimeout(t);
+        resolve();
+      });
+    });
+  const config = substituteConfig({ ...(c.config ?? {}) }, ctx.tls);
+  let getConn;
+  /** Server role: opens connection `name`; resolves {conn} or {failed: error} (TLS handshake refused). */
+  let openServerConn;
   try {
-    let getConn;
     if (c.role === "server") {
-      const server = await ctx.server(config, useTls);
+      const server = await ctx.server(config, adapterTls);
+      serverHandle = server;
       if (server.unsupported) return { grade: "UNSUPPORTED", closeBehavior: null, message: `serve exited 127 for config ${JSON.stringify(config)}` };
-      getConn = async (name) => {
-        if (conns.has(name)) return conns.get(name);
+      openServerConn = async (name, withinMs) => {
+        const own = peer.clientCert === false ? {} : { cert: ctx.tls?.certPem, key: ctx.tls?.keyPem };
         const socket = useTls
-          ? tls.connect({ host: "127.0.0.1", port: server.port, ca: ctx.tls.caPem, cert: ctx.tls.certPem, key: ctx.tls.keyPem, servername: "localhost" })
+          ? tls.connect({ host: "127.0.0.1", port: server.port, ca: ctx.tls.caPem, ...own, servername: "localhost", ...peerOpts })
           : net.connect({ host: "127.0.0.1", port: server.port });
         socket.setNoDelay(true);
         const ready = await new Promise((resolve) => {
-          socket.once(useTls ? "secureConnect" : "connect", () => resolve(null));
-          socket.once("error", (err) => resolve(err));
+          const t = withinMs ? setTimeout(() => resolve(new Error(`no TLS handshake within ${withinMs} ms`)), withinMs) : null;
+          socket.once(useTls ? "secureConnect" : "connect", () => (clearTimeout(t), resolve(null)));
+          socket.once("error", (err) => (clearTimeout(t), resolve(err)));
+          socket.once("close", () => (clearTimeout(t), resolve(new Error("closed before the TLS handshake completed"))));
         });
         if (ready) {
-          if (!server.alive()) throw new Mismatch(`the server process is gone (${ready.code ?? ready.message})`);
-          throw new HarnessError(`cannot connect to the adapter's server on port ${server.port}: ${ready.message}`);
+          socket.destroy();
+          return { failed: ready };
         }
-        log(`# [${name}] connected to 127.0.0.1:${server.port}${useTls ? " (TLS)" : ""}`);
+        log(`# [${name}] connected to 127.0.0.1:${server.port}${useTls ? ` (${socket.getProtocol()}${socket.alpnProtocol ? `, ALPN ${socket.alpnProtocol}` : ""})` : peer.plain && adapterTls ? " (plain TCP to a TLS server)" : ""}`);
         const conn = new PeerConnection(name, socket, log);
         conn.autoPong = Boolean(c.autoPong);
         conns.set(name, conn);
-        return conn;
+        return { conn };
+      };
+      getConn = async (name) => {
+        if (conns.has(name)) return conns.get(name);
+        const r = await openServerConn(name);
+        if (r.failed) {
+          if (!server.alive()) throw new Mismatch(`the server process is gone (${r.failed.code ?? r.failed.message})`);
+          if (useTls) throw new Mismatch(`the TLS handshake with the server failed: ${r.failed.message}`);
+          throw new HarnessError(`cannot connect to the adapter's server on port ${server.port}: ${r.failed.message}`);
+        }
+        return r.conn;
       };
     } else {
       listener = useTls
-        ? tls.createServer({ cert: ctx.tls.certPem, key: ctx.tls.keyPem, ca: ctx.tls.caPem })
+        ? tls.createServer({ cert: ctx.tls.certPem, key: ctx.tls.keyPem, ca: ctx.tls.caPem, requestCert: peer.requestCert !== false, rejectUnauthorized: false, ...peerOpts })
         : net.createServer();
+      listener.on("connection", () => tcpAttempts++);
       listener.on(useTls ? "secureConnection" : "connection", (socket) => {
         socket.setNoDelay(true);
         const name = String.fromCharCode(97 + accepted.length);
-        log(`# [${name}] accepted a connection from the client`);
+        log(`# [${name}] accepted a connection from the client${useTls ? ` (${socket.getProtocol()}${socket.alpnProtocol ? `, ALPN ${socket.alpnProtocol}` : ""})` : ""}`);
         const conn = new PeerConnection(name, socket, log);
         conn.autoPong = Boolean(c.autoPong);
         accepted.push(conn);
         conns.set(name, conn);
-        for (const w of acceptWaiters.splice(0)) w();
+        wakeAll();
       });
-      listener.on("tlsClientError", (err) => log(`! TLS handshake with the client failed: ${err.message}`));
+      listener.on("tlsClientError", (err) => {
+        log(`! TLS handshake with the client failed: ${err.message}`);
+        tlsFailures.push(err);
+        wakeAll();
+      });
       await new Promise((resolve) => listener.listen(0, "127.0.0.1", resolve));
       const port = listener.address().port;
       const scenario = config.scenario ?? "hold";
       delete config.scenario;
       log(`# starting the client: connect --port ${port} --scenario ${scenario} --config ${JSON.stringify(config)}`);
-      client = startClient(ctx.agent, { port, scenario, config, tls: useTls ? ctx.tls : undefined, timeoutMs: Math.max(1000, caseDeadline - Date.now() + 2000) });
+      client = startClient(ctx.agent, { port, scenario, config, tls: adapterTls ? ctx.tls : undefined, timeoutMs: Math.max(1000, caseDeadline - Date.now() + 2000) });
       client.done.then((r) => {
         client.finished = r;
-        for (const w of acceptWaiters.splice(0)) w();
+        wakeAll();
       });
       getConn = async (name) => {
         const index = name.charCodeAt(0) - 97;
@@ -396,14 +530,8 @@ export async function runWireCase(c, ctx) {
             const r = client.finished;
             throw new Mismatch(`the client made no connection ${name} (exit ${r.exitCode}${r.result ? `, result ${JSON.stringify(r.result).slice(0, 300)}` : ""}; stderr: ${r.stderr.trim().slice(-300)})`);
           }
-          if (Date.now() >= deadline) throw new Mismatch(`the client did not open connection ${name} in time`);
-          await new Promise((resolve) => {
-            const t = setTimeout(resolve, Math.max(1, deadline - Date.now()));
-            acceptWaiters.push(() => {
-              clearTimeout(t);
-              resolve();
-            });
-          });
+          if (Date.now() >= deadline) throw new Mismatch(`the client did not open connection ${name} in time${tlsFailures.length ? ` (${tlsFailures.length} failed TLS handshake(s): ${tlsFailures.at(-1).message})` : ""}`);
+          await waitAcceptChange(deadline);
         }
         return accepted[index];
       };
@@ -411,11 +539,20 @@ export async function runWireCase(c, ctx) {
 
     for (const [i, step] of c.steps.entries()) {
       if (Date.now() > caseDeadline) throw new Mismatch(`the case ran out of time before step ${i + 1}`);
-      const conn = await getConn(step.conn ?? "a");
+      const name = step.conn ?? "a";
       const note = step.comment ? ` (${step.comment})` : "";
       const kind = Object.keys(step).find((k) => k !== "comment" && k !== "conn");
-      log(`# step ${i + 1}: ${kind}${note}`);
       const within = (v) => Math.min(caseDeadline, Date.now() + ms(v));
+      if (kind === "expectTlsRefused") {
+        log(`# step ${i + 1}: ${kind}${note}`);
+        await expectTlsRefused(step.expectTlsRefused, within(step.expectTlsRefused.withinMs));
+        used.add(name);
+        continue;
+      }
+      // Steps about the client process or the server process as a whole need no connection.
+      const conn = NO_CONNECTION_STEPS.has(kind) ? null : await getConn(name);
+      if (conn) used.add(name);
+      log(`# step ${i + 1}: ${kind}${note}`);
       switch (kind) {
         case "send":
           conn.write(Buffer.from(step.send, "hex"));
@@ -426,11 +563,9 @@ export async function runWireCase(c, ctx) {
         case "sendHello":
           conn.write(buildFrame({ json: helloWith(step.sendHello) }));
           break;
-        case "sendSignedHello": {
-          const exporter = useTls && typeof conn.socket.exportKeyingMaterial === "function" ? conn.socket.exportKeyingMaterial(32, "EXPORTER-Channel-Binding", Buffer.alloc(0)) : null;
-          conn.write(buildFrame({ json: signedHello(step.sendSignedHello, exporter) }));
+        case "sendSignedHello":
+          conn.write(buildFrame({ json: signedHello(step.sendSignedHello, useTls ? exporterOf(conn.socket) : null) }));
           break;
-        }
         case "sendSlowly": {
           const bytes = Buffer.from(step.sendSlowly, "hex");
           const size = step.chunkSize ?? 1;
@@ -454,21 +589,23 @@ export async function runWireCase(c, ctx) {
         case "expectFrame": {
           const m = step.expectFrame;
           const f = await conn.frame(within(m.withinMs), { handshake: ["hello", "accept", "reject"].includes(m.kind), what: `a ${m.kind} frame` });
-          checkFrame(m, f);
+          checkFrame(m, f, conn.socket);
           break;
         }
         case "expectClose":
           closeBehavior = await expectClose(conn, step.expectClose, within(step.expectClose.withinMs));
           break;
         case "expectSilence": {
+          // "No byte" counts from the end of the previous expect step: bytes already buffered when
+          // this step starts (they came in the same read as an expected frame, or during a wait) fail it too.
           const end = Date.now() + ms(step.expectSilence, 0);
-          const startLen = conn.buf.length;
+          const stray = () => (conn.buf.length > 0 ? new Mismatch(`expected silence, got ${conn.buf.toString("hex").slice(0, 200)}`) : null);
           while (Date.now() < end) {
-            if (conn.buf.length > startLen) throw new Mismatch(`expected silence, got ${conn.buf.subarray(startLen).toString("hex").slice(0, 200)}`);
+            if (stray()) throw stray();
             if (conn.ended) throw new Mismatch("expected silence, but the connection closed", { closeBehavior: "UNCLEAN" });
             await conn.change(end);
           }
-          if (conn.buf.length > startLen) throw new Mismatch(`expected silence, got ${conn.buf.subarray(startLen).toString("hex").slice(0, 200)}`);
+          if (stray()) throw stray();
           break;
         }
         case "wait":
@@ -478,6 +615,68 @@ export async function runWireCase(c, ctx) {
           log(`> [${conn.name}] FIN`);
           conn.socket.end();
           break;
+        case "stopReading":
+          log(`# [${conn.name}] stop reading`);
+          conn.socket.pause();
+          break;
+        case "resumeReading":
+          log(`# [${conn.name}] resume reading`);
+          conn.socket.resume();
+          break;
+        case "sendFlood": {
+          const { size, count, start = 0 } = step.sendFlood;
+          const pattern = patternBuffer(size);
+          conn.flooding = true;
+          log(`> [${conn.name}] ${count} data frames of ${size} bytes (message i: byte j is (i + j) mod 256, i from ${start})`);
+          for (let k = 0; k < count && conn.writable; k++) {
+            const off = (start + k) & 0xff;
+            conn.write(Buffer.concat([header(size), pattern.subarray(off, off + size)]));
+          }
+          break;
+        }
+        case "expectWriteStall":
+          await expectWriteStall(conn, step.expectWriteStall, within(step.expectWriteStall.withinMs), ms(step.expectWriteStall.stallMs, 0), log);
+          break;
+        case "expectFlood": {
+          const { size, count, start = 0 } = step.expectFlood;
+          const pattern = patternBuffer(size);
+          const deadline = within(step.expectFlood.withinMs);
+          conn.flooding = true;
+          for (let k = 0; k < count; k++) {
+            const f = await conn.frame(deadline, { what: `echo ${k + 1} of ${count}` });
+            const off = (start + k) & 0xff;
+            if (f.control || f.length !== size || !f.payload.equals(pattern.subarray(off, off + size))) {
+              throw new Mismatch(`message ${k + 1} of ${count}: expected a data frame of ${size} bytes with the pattern of message ${start + k}, got ${f.control ? `control type ${f.type}` : `${f.length} bytes`} ${f.payload.subarray(0, 32).toString("hex")}`);
+            }
+          }
+          conn.flooding = false;
+          log(`# [${conn.name}] got all ${count} messages of ${size} bytes`);
+          break;
+        }
+        case "expectServerEvent": {
+          if (!serverHandle) throw new HarnessError("expectServerEvent is only valid in the server role");
+          const want = step.expectServerEvent.match;
+          const hit = await serverHandle.waitFor((e) => jsonMatches(want, e), Math.max(1, within(step.expectServerEvent.withinMs) - Date.now()));
+          if (!hit) throw new Mismatch(`the server printed no event matching ${JSON.stringify(want)} (events: ${JSON.stringify(serverHandle.events.slice(-5)).slice(0, 400)})`);
+          log(`# server event: ${JSON.stringify(hit)}`);
+          break;
+        }
+        case "expectNoConnection": {
+          if (!client) throw new HarnessError("expectNoConnection is only valid in the client role");
+          const end = Date.now() + ms(step.expectNoConnection, 0);
+          while (Date.now() < end && tcpAttempts <= used.size) await waitAcceptChange(end);
+          if (tcpAttempts > used.size) throw new Mismatch(`the client opened another connection (${tcpAttempts} in all, the case expects ${used.size}): it reconnected`);
+          break;
+        }
+        case "expectTlsRecord": {
+          const want = step.expectTlsRecord.contentType;
+          const head = await conn.take(5, within(step.expectTlsRecord.withinMs));
+          if (!head) throw new Mismatch(`expected a TLS record: ${conn.ended ? "the connection closed" : "nothing arrived in time"}`);
+          const len = head.readUInt16BE(3);
+          if (head[0] !== want || head[1] !== 0x03 || head[2] > 0x04) throw new Mismatch(`expected a TLS record of content type ${want}, got ${head.toString("hex")} ${conn.buf.subarray(0, 40).toString("hex")} (QWH bytes outside TLS?)`);
+          if (!(await conn.take(len, within(step.expectTlsRecord.withinMs)))) throw new Mismatch(`only part of a ${len}-byte TLS record arrived`);
+          break;
+        }
         case "expectResult": {
           if (!client) throw new HarnessError("expectResult is only valid in the client role");
           const deadline = within(step.expectResult.withinMs ?? 5000);
@@ -490,15 +689,7 @@ export async function runWireCase(c, ctx) {
               }
             }
           }
-          while (!client.finished && Date.now() < deadline) {
-            await new Promise((resolve) => {
-              const t = setTimeout(resolve, Math.max(1, deadline - Date.now()));
-              acceptWaiters.push(() => {
-                clearTimeout(t);
-                resolve();
-              });
-            });
-          }
+          while (!client.finished && Date.now() < deadline) await waitAcceptChange(deadline);
           if (!client.finished) throw new Mismatch("the client printed no result in time");
           checkResult(step.expectResult, client.finished, log);
           break;
@@ -526,18 +717,105 @@ export async function runWireCase(c, ctx) {
     }
     log(`# done after ${Date.now() - t0} ms`);
   }
+
+  /** The TLS handshake of the next connection must fail (server role: ours; client role: the client's). */
+  async function expectTlsRefused(spec, deadline) {
+    const limit = peer.maxVersion ? ` with a peer limited to ${peer.maxVersion}` : "";
+    if (c.role === "server") {
+      const r = await openServerConn(`tls-attempt`, Math.max(1, deadline - Date.now()));
+      if (r.conn) {
+        const protocol = r.conn.socket.getProtocol();
+        conns.set(`tls-attempt-${conns.size}`, r.conn);
+        throw new Mismatch(`the server completed a TLS handshake (${protocol})${limit}`);
+      }
+      log(`# TLS handshake refused as expected: ${r.failed.message}`);
+      return;
+    }
+    for (;;) {
+      if (accepted.length > used.size) throw new Mismatch(`the client completed a TLS handshake (${accepted.at(-1).socket.getProtocol()})${limit}`);
+      if (tlsFailures.length > consumedTlsFailures) {
+        consumedTlsFailures++;
+        return;
+      }
+      if (client.finished) throw new Mismatch(`the client ended without a (failed) TLS handshake${tcpAttempts === 0 ? ": it made no connection attempt" : ""}`);
+      if (Date.now() >= deadline) throw new Mismatch("no failed TLS handshake from the client in time");
+      await waitAcceptChange(deadline);
+    }
+  }
+}
+
+/** size + 256 bytes of the counting pattern: message i is the slice at offset i mod 256. */
+const patterns = new Map();
+function patternBuffer(size) {
+  let p = patterns.get(size);
+  if (!p) {
+    p = Buffer.allocUnsafe(size + 256);
+    for (let j = 0; j < p.length; j++) p[j] = j & 0xff;
+    patterns.set(size, p);
+    if (patterns.size > 8) patterns.delete(patterns.keys().next().value);
+  }
+  return p;
+}
+
+/**
+ * The runner's writes stop making progress: its unsent bytes (socket.writableLength) stay above
+ * zero and unchanged for stallMs, i.e. the implementation stopped reading. Fails when they drain
+ * to zero (it read everything) or the connection closes.
+ */
+async function expectWriteStall(conn, spec, deadline, stallMs, log) {
+  const socket = conn.socket;
+  let last = socket.writableLength;
+  let since = Date.now();
+  for (;;) {
+    if (conn.ended) throw new Mismatch(`the connection closed while the runner was writing (${socket.writableLength} bytes unsent)`, { closeBehavior: "UNCLEAN" });
+    const now = Date.now();
+    const left = socket.writableLength;
+    if (left === 0) throw new Mismatch("the implementation read every byte the runner wrote while the runner did not read its answers: it did not stop reading");
+    if (left !== last) {
+      last = left;
+      since = now;
+    } else if (now - since >= stallMs) {
+      log(`# [${conn.name}] writes stalled with ${left} bytes unsent for ${now - since} ms`);
+      return;
+    }
+    if (now >= deadline) throw new Mismatch(`the runner's writes never stalled for ${stallMs} ms (${left} bytes unsent)`);
+    await sleep(Math.min(20, Math.max(1, deadline - now)));
+  }
 }
 
 async function expectClose(conn, spec, deadline) {
   const wantFrame = spec.via === "reject" || spec.via === "close" || (spec.via === undefined && spec.code !== undefined);
   if (spec.via === "none") {
-    const start = conn.buf.length;
+    // Bytes already buffered when the step starts count too (R9): "no byte" means none since the previous expect.
     if (!(await conn.closed(deadline))) throw new Mismatch("expected the connection to close, it stayed open", { closeBehavior: "NOT_CLOSED" });
-    if (conn.buf.length > start) throw new Mismatch(`expected a close without any frame, got ${conn.buf.subarray(start).toString("hex").slice(0, 200)}`, { closeBehavior: "WRONG_CODE" });
+    if (conn.buf.length > 0) throw new Mismatch(`expected a close without any frame, got ${conn.buf.toString("hex").slice(0, 200)}`, { closeBehavior: "WRONG_CODE" });
+    return "OK";
+  }
+  if (spec.via === "tls-alert") {
+    // Plain TCP to a TLS endpoint: whatever arrives must be TLS records (an alert), never a QWH frame.
+    if (!(await conn.closed(deadline))) throw new Mismatch("expected the connection to close, it stayed open", { closeBehavior: "NOT_CLOSED" });
+    let b = conn.buf;
+    while (b.length > 0) {
+      if (b.length < 5 || b[0] < 20 || b[0] > 24 || b[1] !== 0x03 || b[2] > 0x04 || b.length < 5 + b.readUInt16BE(3)) {
+        throw new Mismatch(`expected only TLS records before the close, got ${b.toString("hex").slice(0, 200)}`, { closeBehavior: "WRONG_CODE" });
+      }
+      b = b.subarray(5 + b.readUInt16BE(3));
+    }
+    conn.buf = Buffer.alloc(0);
     return "OK";
   }
   if (!wantFrame) {
+    if (spec.maxBytes !== undefined) {
+      // Count, do not keep: a flood may follow.
+      conn.counted = conn.buf.length;
+      conn.buf = Buffer.alloc(0);
+      conn.countOnly = true;
+      conn.flooding = true;
+    }
     if (!(await conn.closed(deadline))) throw new Mismatch("expected the connection to close, it stayed open", { closeBehavior: "NOT_CLOSED" });
+    if (spec.maxBytes !== undefined && conn.counted > spec.maxBytes) {
+      throw new Mismatch(`${conn.counted} bytes arrived before the close, more than ${spec.maxBytes}: the queued data was not discarded`);
+    }
     conn.buf = Buffer.alloc(0);
     return "OK";
   }

@@ -118,8 +118,8 @@ describe("wire case files", () => {
     expect(cases.filter(({ c }) => c.role === "client").length).toBeGreaterThanOrEqual(60);
   });
 
-  it("end every case with an observable verdict (an expect, expectFrame, expectClose, expectSilence or expectResult step)", () => {
-    const verdict = (s) => "expect" in s || "expectFrame" in s || "expectClose" in s || "expectSilence" in s || "expectResult" in s;
+  it("end every case with an observable verdict (an expect, expectFrame, expectClose, expectSilence, expectResult or expectTlsRefused step)", () => {
+    const verdict = (s) => "expect" in s || "expectFrame" in s || "expectClose" in s || "expectSilence" in s || "expectResult" in s || "expectTlsRefused" in s;
     const bad = cases.filter(({ c }) => !verdict(c.steps[c.steps.length - 1])).map(({ c }) => c.id);
     expect(bad).toEqual([]);
   });

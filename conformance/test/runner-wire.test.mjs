@@ -11,13 +11,7 @@ import { fixtures, readJson, runBin, schemaErrors, tempDir } from "./helpers.mjs
  * Cases the TS reference fails today because of a bug in impl-ts (not in the case or the runner),
  * reported to the lead. Delete an entry when impl-ts is fixed; the test then requires a PASS.
  */
-const KNOWN_IMPL_TS_ISSUES = {
-  "accept/client/server-closes-before-answer": "client reports E_SOCKET instead of E_CLOSED when the server closes before answering",
-  "limit/client/idle-timeout": "idle timeout closes gracefully (waits for the peer's CLOSE) instead of failing the connection (QWH-ERR-003)",
-  "limit/server/idle-timeout": "idle timeout closes gracefully (waits for the peer's CLOSE) instead of failing the connection (QWH-ERR-003)",
-  "state/server/one-byte-during-verifying": "a partial frame (1 byte) that arrives while the server is VERIFYING is not noticed; the server still accepts (QWH-STATE-003)",
-  "neg/server/policy-throws": "a throwing verifyHandshake is refused with E_INTERNAL instead of E_POLICY_REJECTED (QWH-NEG-008)",
-};
+const KNOWN_IMPL_TS_ISSUES = {};
 
 describe("wire mode: the engine's fixture cases", { timeout: 60000 }, () => {
   const out = tempDir("wire-fixtures");

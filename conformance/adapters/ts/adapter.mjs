@@ -124,7 +124,7 @@ function commonOptions(config) {
   const o = {};
   if (config.profile === "bare") o.handshakeProfile = "bare";
   if (config.profile === "legacy") o.handshakeProfile = "legacy";
-  for (const k of ["framing", "maxFrameLength", "protocolVersion", "handshakeTimeoutMs", "heartbeatIntervalMs", "heartbeatMissedLimit", "idleTimeoutMs", "drainTimeoutMs"]) {
+  for (const k of ["framing", "maxFrameLength", "protocolVersion", "handshakeTimeoutMs", "heartbeatIntervalMs", "heartbeatMissedLimit", "idleTimeoutMs", "drainTimeoutMs", "highWaterMarkBytes"]) {
     if (config[k] !== undefined) o[k] = config[k];
   }
   // `features` is the exact set (the qwormhole options split it into `control` and the rest).
@@ -138,17 +138,24 @@ function commonOptions(config) {
 
 /**
  * serve: with --tls-ca the server asks for a client certificate and verifies it against that CA
- * (unless config.requestClientCert is false). connect: verifies the server against --tls-ca and
- * presents --tls-cert/--tls-key unless config.clientCert is false.
+ * (unless config.requestClientCert is false); with config.pins it asks for one and checks it
+ * against the pins only (a missing or unpinned certificate is refused with E_TLS_PIN_MISMATCH).
+ * connect: verifies the server against --tls-ca (and config.pins: the server certificate's
+ * SHA-256 digests) and presents --tls-cert/--tls-key unless config.clientCert is false.
+ * config.alpn: the ALPN protocols offered (client) or accepted (server).
  */
 function tlsOptions(tls, server, config) {
   if (!tls) return undefined;
+  const extra = {};
+  if (Array.isArray(config.pins)) extra.pinnedFingerprints256 = config.pins;
+  if (Array.isArray(config.alpn)) extra.alpnProtocols = config.alpn;
   if (server) {
+    if (Array.isArray(config.pins)) return { cert: tls.cert, key: tls.key, ca: tls.ca, requestCert: true, rejectUnauthorized: false, ...extra };
     const ask = tls.ca !== undefined && config.requestClientCert !== false;
-    return { cert: tls.cert, key: tls.key, ca: tls.ca, requestCert: ask, rejectUnauthorized: ask };
+    return { cert: tls.cert, key: tls.key, ca: tls.ca, requestCert: ask, rejectUnauthorized: ask, ...extra };
   }
   const own = config.clientCert === false ? {} : { cert: tls.cert, key: tls.key };
-  return { ...own, ca: tls.ca, rejectUnauthorized: tls.ca !== undefined, servername: "localhost" };
+  return { ...own, ca: tls.ca, rejectUnauthorized: tls.ca !== undefined, servername: "localhost", ...extra };
 }
 
 function line(obj) {
@@ -167,7 +174,7 @@ async function runServe(args) {
     process.stderr.write(`ts adapter: unsupported server scenario ${scenario}\n`);
     process.exit(UNSUPPORTED);
   }
-  const { QWormholeServer } = await import("qwormhole");
+  const { QWormholeServer, createHandshakeVerifier } = await import("qwormhole");
   const options = { host, port, ...commonOptions(config) };
   delete options.handshakeProfile;
   if (config.profile === "bare") options.handshakeProfile = "bare";
@@ -176,14 +183,17 @@ async function runServe(args) {
   for (const k of ["maxClients", "maxPendingHandshakes", "maxBackpressureBytes", "signatureWindowMs"]) if (config[k] !== undefined) options[k] = config[k];
   if (tls) options.tls = tlsOptions(tls, true, config);
   if (config.allowConnection === false) options.allowConnection = () => false;
+  // trustedKeys: the policy relies on signatures: only hellos signed by one of these keys pass (QWH-SIG-014).
+  const trusted = Array.isArray(config.trustedKeys) ? createHandshakeVerifier({ trustedKeys: config.trustedKeys }) : () => true;
+  if (config.trustedKeys !== undefined) options.verifyHandshake = trusted;
   if (config.policy !== undefined || config.verifyDelayMs !== undefined) {
-    const decide = () => {
+    const decide = (h) => {
       if (config.policy === "throw") throw new Error("policy hook failure (adapter config)");
-      return config.policy !== "reject";
+      return config.policy !== "reject" && trusted(h);
     };
-    options.verifyHandshake = config.verifyDelayMs ? () => new Promise((r, j) => setTimeout(() => {
+    options.verifyHandshake = config.verifyDelayMs ? (h) => new Promise((r, j) => setTimeout(() => {
       try {
-        r(decide());
+        r(decide(h));
       } catch (err) {
         j(err);
       }
@@ -191,6 +201,16 @@ async function runServe(args) {
   }
   const initial = expandMessages(config.messages);
   const server = new QWormholeServer(options);
+  if (config.replayCacheMaxEntries !== undefined) {
+    // qwormhole has no public option for the replay cache's bound yet: set the bound of the server's
+    // own cache (the code path under test is unchanged). Without that cache, unsupported.
+    const cache = server.replayCache;
+    if (!cache || typeof cache.maxEntries !== "number") {
+      process.stderr.write("ts adapter: this server has no replay cache bound to set (replayCacheMaxEntries)\n");
+      process.exit(UNSUPPORTED);
+    }
+    cache.maxEntries = config.replayCacheMaxEntries;
+  }
   const counts = new Map();
   server.on("connection", (c) => {
     counts.set(c.id, { messages: 0, bytes: 0 });
@@ -257,7 +277,7 @@ async function runServe(args) {
 // ---------------------------------------------------------------------------------------------
 // connect mode
 
-const CLIENT_SCENARIOS = new Set(["mirror", "close", "echo", "hold", "receive", "broadcast", "await-close", "expect-reject", "oversize", "reconnect", "heartbeat"]);
+const CLIENT_SCENARIOS = new Set(["mirror", "close", "echo", "hold", "receive", "broadcast", "await-close", "expect-reject", "oversize", "reconnect", "heartbeat", "retry"]);
 
 async function runConnect(args) {
   const { values, config, port, host, tls } = parseCommon(args, { scenario: { type: "string", default: "echo" } });
@@ -272,7 +292,7 @@ async function runConnect(args) {
     host,
     port,
     ...commonOptions(config),
-    reconnect: scenario === "reconnect" ? { initialDelayMs: 20, maxDelayMs: 200, maxAttempts: 100 } : false,
+    reconnect: scenario === "reconnect" ? { initialDelayMs: 20, maxDelayMs: 200, maxAttempts: 100 } : scenario === "retry" ? { initialDelayMs: 20, maxDelayMs: 100, maxAttempts: config.maxAttempts ?? 5 } : false,
     connectTimeoutMs: config.connectTimeoutMs ?? 5000,
   };
   if (config.sign) options.handshakeSigner = createHelloSigner(generateKeyPairSync("ed25519").privateKey);
@@ -324,7 +344,7 @@ async function runConnect(args) {
   };
   const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
   const finish = async (ok, message) => {
-    result.ok = ok && (["expect-reject", "await-close", "hold", "mirror", "close"].includes(scenario) || result.error === null);
+    result.ok = ok && (["expect-reject", "await-close", "hold", "mirror", "close", "retry"].includes(scenario) || result.error === null);
     if (message) result.message = message;
     if (!closed && client.connected) {
       closingOurselves = true;
@@ -372,6 +392,23 @@ async function runConnect(args) {
       } catch {
         // closing: nothing more to mirror
       }
+    });
+  }
+  // retry: automatic reconnect on; counts the ends of open connections, queues whileDownMessages
+  // at the first end that a reconnect follows, sends laterMessages once the next handshake is done.
+  let closesSeen = 0;
+  let readies = 0;
+  if (scenario === "retry") {
+    client.on("close", (info) => {
+      closesSeen++;
+      if (info.willReconnect && closesSeen === 1) sendAll(expandMessages(config.whileDownMessages));
+      wake();
+    });
+    client.on("ready", () => {
+      readies++;
+      result.reconnects = readies - 1;
+      if (readies === 2) sendAll(expandMessages(config.laterMessages));
+      wake();
     });
   }
   const connecting = client.connect();
@@ -447,6 +484,11 @@ async function runConnect(args) {
       sendAll(messages.length ? messages : [Buffer.from("still-open")]);
       const ok = await until(() => received.length >= Math.max(1, messages.length) || closed);
       return finish(ok && code === "E_FRAME_TOO_LARGE" && !closed, `local error ${code}`);
+    }
+    case "retry": {
+      sendAll(messages);
+      const ok = await until(() => closed || closesSeen >= (config.closes ?? 1));
+      return finish(ok, ok ? undefined : "timed out waiting for the connection to end");
     }
     case "reconnect": {
       sendAll(messages.slice(0, 1));

@@ -136,7 +136,7 @@ export const family = (level) => (level.startsWith("MUST") ? "MUST" : level.star
  * Assemble one case. r: requirement ids (the first ones are what the case proves). Checks ids,
  * level, and that a role-specific requirement matches the role.
  */
-export function mk(area, role, name, { title, reqs, level = "MUST", config = {}, steps, description, timeoutMs, feature, autoPong, transport }) {
+export function mk(area, role, name, { title, reqs, level = "MUST", config = {}, steps, description, timeoutMs, feature, autoPong, transport, tlsPeer }) {
   if (!Array.isArray(reqs) || reqs.length === 0) throw new Error(`${area}/${name}: no requirements`);
   for (const id of reqs) {
     const r = REQUIREMENTS.get(id);
@@ -153,6 +153,7 @@ export function mk(area, role, name, { title, reqs, level = "MUST", config = {},
   c.config = config;
   if (timeoutMs) c.timeoutMs = timeoutMs;
   if (transport) c.transport = transport;
+  if (tlsPeer) c.tlsPeer = tlsPeer;
   if (autoPong) c.autoPong = true;
   c.steps = steps;
   return c;

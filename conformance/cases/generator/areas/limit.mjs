@@ -30,6 +30,18 @@ server.push(srv("max-pending-one-second-refused", { title: "maxPendingHandshakes
 server.push(srv("max-pending-open-not-counted", { title: "maxPendingHandshakes 1: an open connection does not count, a second is served", reqs: ["QWH-LIMIT-002"], config: S({ maxPendingHandshakes: 1 }), steps: [...open(), ...b([...open(), send(textFrame("b")), expectData(utf8("b"))])] }));
 server.push(srv("max-pending-partial-hello-counts", { title: "maxPendingHandshakes 1: half a hello still counts as pending", reqs: ["QWH-LIMIT-002"], config: S({ maxPendingHandshakes: 1 }), steps: [send(helloFrame().slice(0, 20)), silence(100), ...b([rejectClose("E_MAX_PENDING_HANDSHAKES")])] }));
 
+// Output backpressure (spec 13.2). The runner stops reading and floods an echo server: past its
+// high-water mark (64 KiB) the server must stop reading (the runner's writes stall, and with a
+// maxBackpressureBytes of 1 MiB a server that kept reading would have given up) and must resume
+// once the runner reads again: every echo arrives and the connection is still open.
+const FLOOD = { size: 65536, count: 1024 }; // 64 MiB: more than the kernel buffers of both directions
+server.push(srv("backpressure-stops-and-resumes-reading", { title: "a client that does not read: the server stops reading past its high-water mark and resumes when its queue drains", reqs: ["QWH-LIMIT-005"], timeoutMs: 60000, config: S({ highWaterMarkBytes: 65536, maxBackpressureBytes: 1048576 }), steps: [...open(), { stopReading: true }, { sendFlood: FLOOD }, { expectWriteStall: { stallMs: 300, withinMs: 20000 } }, { resumeReading: true }, { expectFlood: { ...FLOOD, withinMs: 40000 } }, send(textFrame("after")), expectData(utf8("after"))] }));
+// Past maxBackpressureBytes the server closes, discards what is queued and reports E_BACKPRESSURE.
+const PUSH = { count: 64, size: 524288 }; // 32 MiB pushed at once after the handshake
+server.push(srv("backpressure-closes-and-discards", { title: "more than maxBackpressureBytes (1 MiB) queued for a client that does not read: closed with E_BACKPRESSURE, the queue discarded", reqs: ["QWH-LIMIT-006"], timeoutMs: 30000, config: S({ scenario: "push-on-connect", pushCount: PUSH.count, pushSize: PUSH.size, maxBackpressureBytes: 1048576 }), steps: [{ stopReading: true }, send(helloFrame()), { expectServerEvent: { match: { event: "closed", error: "E_BACKPRESSURE" }, withinMs: 10000 } }, { resumeReading: true }, L.expectAccept({ type: "accept" }), L.expectClose({ withinMs: 10000, comment: "data frames, maybe a CLOSE E_BACKPRESSURE, then the close" })] }));
+// maxBytes: at least maxBackpressureBytes of the pushed data was discarded, never delivered.
+server.at(-1).steps.at(-1).expectClose.maxBytes = PUSH.count * (PUSH.size + 4) - 1048576 + 128; // + room for a CLOSE frame
+
 L.addResults(client, {
   "idle-timeout": { error: "E_IDLE_TIMEOUT" },
   "idle-timeout-no-control": { error: "E_IDLE_TIMEOUT" },

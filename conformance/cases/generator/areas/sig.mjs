@@ -7,7 +7,7 @@
 // its name) so that a server process shared between cases never sees a replay by accident.
 import { createHash } from "node:crypto";
 import * as L from "../lib.mjs";
-const { mk, send, expectAccept, rejectClose, utf8, frame, jsonFrame, jcs, hello, edKey, edSignHex, SIG_PREFIX, pattern } = L;
+const { mk, send, expectAccept, rejectClose, utf8, frame, jsonFrame, jcs, hello, edKey, edSignHex, SIG_PREFIX, pattern, expectFrame } = L;
 
 const A = "sig";
 const TS = Date.UTC(2030, 0, 1);
@@ -169,5 +169,26 @@ function stripValue(obj) {
   delete sig.value;
   return { ...obj, sig };
 }
+
+// Key trust (QWH-SIG-014): a valid signature only proves possession of the key; a policy that relies
+// on signatures (adapter config trustedKeys) refuses other keys, and unsigned hellos, at step 10.
+const PUB_A = L.edKey(SEED_A).publicB64;
+const PUB_B = L.edKey(SEED_B).publicB64;
+no("untrusted-key-policy-rejected", "a valid signature by a key the policy does not trust", ["QWH-SIG-014"], "E_POLICY_REJECTED", {}, { trustedKeys: [PUB_B] });
+no("untrusted-key-required-policy-rejected", "a valid signature by an untrusted key on a server that requires signatures", ["QWH-SIG-014"], "E_POLICY_REJECTED", {}, { trustedKeys: [PUB_B], requireSignature: true });
+ok("trusted-key", "a valid signature by a trusted key", ["QWH-SIG-014"], {}, { trustedKeys: [PUB_B, PUB_A] });
+server.push(mk(A, "server", "unsigned-policy-rejected", { title: "E_POLICY_REJECTED: an unsigned hello when the policy trusts only signing keys", reqs: ["QWH-SIG-014"], config: D({ trustedKeys: [PUB_A] }), steps: [send(L.helloFrame()), rejectClose("E_POLICY_REJECTED")] }));
+no("trusted-key-bad-signature", "a broken signature by a trusted key is a signature failure (step 9), not a policy decision", ["QWH-SIG-014", "QWH-SIG-003"], BAD, { tamper: "flip-value-bit" }, { trustedKeys: [PUB_A] });
+// A full replay cache (QWH-SIG-016): with room for one pair, a second fresh pair cannot be recorded.
+server.push(mk(A, "server", "replay-cache-full", { title: "E_RATE_LIMITED: the replay cache (1 entry) is full, a second valid hello is not accepted", reqs: ["QWH-SIG-016"], config: D({ replayCacheMaxEntries: 1 }), steps: [live("cache-1"), accepted, live("cache-2", {}, "b"), { ...rejectClose("E_RATE_LIMITED"), conn: "b" }, live("cache-1", {}, "c"), { ...rejectClose("E_HANDSHAKE_REPLAY"), conn: "c" }] }));
+
+// The client's signed hello (QWH-SIG-012): verified by the runner over the hello as received.
+const signedOk = expectFrame({ kind: "hello", verifySignature: true, json: { type: "handshake", qwh: L.QWH } });
+const mirrorX = [send(L.acceptFrame()), send(L.textFrame("x")), L.expectData(L.utf8("x"))];
+const signCli = (name, o) => client.push(mk(A, "client", name, { ...o, config: { scenario: "mirror", features: ["control"], sign: true, ...(o.config ?? {}) } }));
+signCli("signed-hello-verifies", { title: "the client's signed hello verifies over every member as sent", reqs: ["QWH-SIG-012", "QWH-SIG-002", "QWH-SIG-007"], steps: [signedOk, ...mirrorX] });
+signCli("signed-hello-with-tags-verifies", { title: "a signed hello with tags and a version: every member is covered", reqs: ["QWH-SIG-012", "QWH-SIG-002"], config: { tags: { service: "a", n: 7 }, protocolVersion: "1.2.3" }, steps: [expectFrame({ kind: "hello", verifySignature: true, json: { version: "1.2.3", tags: { service: "a", n: 7 } } }), ...mirrorX] });
+signCli("signed-hello-verifies-tls", { title: "over TLS with a client certificate, the signed hello (tls tags, channel binding) verifies with this session's exporter", reqs: ["QWH-SIG-012", "QWH-SIG-002"], transport: "tls", steps: [expectFrame({ kind: "hello", verifySignature: true, tlsTags: true }), ...mirrorX] });
+signCli("signed-hello-verifies-tls-alpn", { title: "over TLS with ALPN, tlsAlpn is added before signing: the signature covers it", reqs: ["QWH-SIG-012"], transport: "tls", tlsPeer: { alpn: ["qwh-test/1"] }, config: { alpn: ["qwh-test/1"] }, steps: [expectFrame({ kind: "hello", verifySignature: true, tlsTags: true }), ...mirrorX] });
 
 export default { area: A, description: "Signed hellos (spec section 11): verification, malformed sig members, the signed bytes, expiry and the order of the signature checks.", server, client };
