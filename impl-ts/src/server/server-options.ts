@@ -37,6 +37,8 @@ export interface QWormholeServerOptions<TIn = Buffer, TOut = unknown> extends Co
   requireSignedHandshake?: boolean;
   /** Freshness window of signed hellos, in ms. Default 30000. */
   signatureWindowMs?: number;
+  /** Most (key, nonce) pairs the replay cache holds; when full, signed hellos are refused with E_RATE_LIMITED. Default 100000. */
+  replayCacheMaxEntries?: number;
   /** Offer the `control` feature. Default true. */
   control?: boolean;
   /** Extra features to accept when offered. */
@@ -57,6 +59,7 @@ export interface ResolvedServerOptions extends ResolvedCommonOptions {
   maxBackpressureBytes: number;
   allowLegacy: boolean;
   requireSignedHandshake: boolean;
+  replayCacheMaxEntries: number;
   features: string[];
   reusePort: boolean;
   allowHalfOpen: boolean;
@@ -81,6 +84,7 @@ export function resolveServerOptions(o: QWormholeServerOptions<unknown, unknown>
     maxBackpressureBytes: intOption("maxBackpressureBytes", o.maxBackpressureBytes, 5 * 1024 * 1024),
     allowLegacy: o.allowLegacy ?? false,
     requireSignedHandshake: o.requireSignedHandshake ?? false,
+    replayCacheMaxEntries: intOption("replayCacheMaxEntries", o.replayCacheMaxEntries, 100_000, 1),
     features: [...features],
     reusePort: o.reusePort ?? false,
     allowHalfOpen: o.allowHalfOpen ?? false,

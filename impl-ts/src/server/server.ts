@@ -66,7 +66,7 @@ export class QWormholeServer<TIn = Buffer, TOut = unknown> extends EventEmitter<
     this.options = resolveServerOptions(options as QWormholeServerOptions<unknown, unknown>);
     this.serialize = options.serializer ?? (defaultSerializer as Serializer<TOut>);
     this.deserialize = options.deserializer ?? (bufferDeserializer as unknown as Deserializer<TIn>);
-    this.replayCache = new ReplayCache(this.options.signatureWindowMs);
+    this.replayCache = new ReplayCache(this.options.signatureWindowMs, this.options.replayCacheMaxEntries);
     const o = this.options;
     const listen = options.listener ?? createSocketListener;
     this.listener = listen(o, {
