@@ -23,6 +23,23 @@ export const defaultSerializer: Serializer<unknown> = (value) => {
   return jsonSerializer(value);
 };
 
+/** What {@link deserializeOrReport} returns when the deserializer threw. */
+export const UNDECODABLE: unique symbol = Symbol("qwormhole.undecodable");
+
+/**
+ * Runs a deserializer on a received payload; a failure is reported (as
+ * E_CODEC unless it is already coded) and the message dropped, the
+ * connection unaffected.
+ */
+export function deserializeOrReport<T>(deserialize: Deserializer<T>, payload: Buffer, report: (error: QWormholeError) => void): T | typeof UNDECODABLE {
+  try {
+    return deserialize(payload);
+  } catch (err) {
+    report(err instanceof QWormholeError ? err : new QWormholeError("E_CODEC", `deserializer failed: ${(err as Error).message}`, { cause: err }));
+    return UNDECODABLE;
+  }
+}
+
 /** Delivers the payload as a Buffer (default). */
 export const bufferDeserializer: Deserializer<Buffer> = (payload) => payload;
 

@@ -7,7 +7,7 @@
 import { EventEmitter } from "node:events";
 import { AsyncQueue } from "../async-queue.js";
 import { backoffDelay } from "../backoff.js";
-import { bufferDeserializer, defaultSerializer, type Deserializer, type Serializer } from "../codecs.js";
+import { UNDECODABLE, bufferDeserializer, defaultSerializer, deserializeOrReport, type Deserializer, type Serializer } from "../codecs.js";
 import { resolveInterfaceAddress } from "../interface-binding.js";
 import { DEFAULT_MAX_FRAME_LENGTH } from "../protocol/constants.js";
 import { isTerminalErrorCode } from "../protocol/error-codes.js";
@@ -340,6 +340,8 @@ export class QWormholeClient<TIn = Buffer, TOut = unknown> extends EventEmitter<
     return s;
   }
 
+  private readonly reportBound = (error: QWormholeError) => this.report(error);
+
   private report(error: QWormholeError): void {
     this.lastError = error;
     if (this.listenerCount("error") > 0) this.emit("error", error);
@@ -420,14 +422,8 @@ export class QWormholeClient<TIn = Buffer, TOut = unknown> extends EventEmitter<
   }
 
   private onMessage(payload: Buffer): void {
-    let data: TIn;
-    try {
-      data = this.deserialize(payload);
-    } catch (err) {
-      this.report(err instanceof QWormholeError ? err : new QWormholeError("E_CODEC", `deserializer failed: ${(err as Error).message}`, { cause: err }));
-      return;
-    }
-    this.emit("message", data);
+    const data = deserializeOrReport(this.deserialize, payload, this.reportBound);
+    if (data !== UNDECODABLE) this.emit("message", data);
   }
 
   private onChannelClosed(channel: FramedChannel, ci: ChannelCloseInfo): void {

@@ -7,7 +7,7 @@
  */
 import { EventEmitter } from "node:events";
 import net from "node:net";
-import { bufferDeserializer, defaultSerializer, type Deserializer, type Serializer } from "../codecs.js";
+import { UNDECODABLE, bufferDeserializer, defaultSerializer, deserializeOrReport, type Deserializer, type Serializer } from "../codecs.js";
 import { MAX_HANDSHAKE_LENGTH, QWH_VERSION } from "../protocol/constants.js";
 import type { WireErrorCode } from "../protocol/error-codes.js";
 import { QWormholeError } from "../protocol/errors.js";
@@ -164,6 +164,8 @@ export class QWormholeServer<TIn = Buffer, TOut = unknown> extends EventEmitter<
     return s;
   }
 
+  private readonly reportBound = (error: QWormholeError) => this.report(error);
+
   private report(error: QWormholeError): void {
     if (this.listenerCount("error") > 0) this.emit("error", error);
   }
@@ -261,14 +263,8 @@ export class QWormholeServer<TIn = Buffer, TOut = unknown> extends EventEmitter<
       channelOptions(o, snapshot.features, snapshot.maxFrameLength, { maxBackpressureBytes: o.maxBackpressureBytes, pauseReadingOnBackpressure: true }),
       {
         message: (payload) => {
-          let data: TIn;
-          try {
-            data = this.deserialize(payload);
-          } catch (err) {
-            this.report(err instanceof QWormholeError ? err : new QWormholeError("E_CODEC", `deserializer failed: ${(err as Error).message}`, { cause: err }));
-            return;
-          }
-          if (this.listenerCount("message") > 0) this.emit("message", { client: conn, data });
+          const data = deserializeOrReport(this.deserialize, payload, this.reportBound);
+          if (data !== UNDECODABLE && this.listenerCount("message") > 0) this.emit("message", { client: conn, data });
         },
         closed: (info) => this.onClosed(conn, info),
         backpressure: (queuedBytes) => this.emit("backpressure", { client: conn, queuedBytes, threshold: o.highWaterMarkBytes }),

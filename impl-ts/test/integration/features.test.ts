@@ -228,3 +228,18 @@ describe("lifecycle APIs", () => {
     expect(() => new QWormholeClient({ port: 1, framing: "weird" as never })).toThrowError(expect.objectContaining({ code: "E_INVALID_OPTION" }));
   });
 });
+
+describe("codec failures", () => {
+  it("a payload the deserializer rejects is reported with E_CODEC and dropped; the connection goes on", async () => {
+    const { server, port } = await startServer({ deserializer: jsonDeserializer });
+    keep(server, "close");
+    const errors: string[] = [];
+    server.on("error", (e) => errors.push(e.code));
+    const got = collect<any>(server, "message", 1);
+    const client = keep(await startClient(port), "destroy");
+    client.send("{not json");
+    client.send('{"ok":true}');
+    expect((await got)[0].data).toEqual({ ok: true });
+    expect(errors).toEqual(["E_CODEC"]);
+  });
+});
