@@ -86,12 +86,21 @@ static void dispatch_code(Conn *c, int32_t type, uint32_t id, const char *code, 
 
 // ---------------------------------------------------------------- connections
 
+static constexpr uint32_t SIDE = 0x80000000u; // meta kind flag: the payload is in c->batch, not in c->own
+
 static qwh_code on_frame(void *user, bool control, const uint8_t *payload, size_t len) {
   Conn *c = static_cast<Conn *>(user);
-  size_t off = c->batch.len;
-  if (qwh_buf_append(&c->batch, payload, len) != 0) return QWH_E_INTERNAL;
-  c->meta.push_back(control ? K_CONTROL : K_DATA);
-  c->meta.push_back(static_cast<uint32_t>(off));
+  uint32_t kind = control ? K_CONTROL : K_DATA;
+  if (c->own && payload >= c->own && payload + len <= c->own + c->own_len) {
+    // Whole inside the received chunk: a view, no copy.
+    c->meta.push_back(kind);
+    c->meta.push_back(static_cast<uint32_t>(payload - c->own));
+  } else {
+    size_t off = c->batch.len;
+    if (qwh_buf_append(&c->batch, payload, len) != 0) return QWH_E_INTERNAL;
+    c->meta.push_back(kind | SIDE);
+    c->meta.push_back(static_cast<uint32_t>(off));
+  }
   c->meta.push_back(static_cast<uint32_t>(len));
   // While handshaking every frame, and always a control frame (a CLOSE refuses
   // later data frames), goes to JS before the next header is read.
@@ -153,6 +162,8 @@ static void free_conn(Conn *c) {
   qwh_decoder_free(&c->dec);
   qwh_buf_free(&c->pend);
   qwh_buf_free(&c->batch);
+  free(c->own);
+  c->own = nullptr;
   qwh_buf_free(&c->tls_out);
   qwh_tls_free(c->tls);
   delete c;
@@ -183,31 +194,111 @@ static void send_tls_out(Conn *c) {
   }
 }
 
-void engine_flush_batch(Conn *c) {
+static void free_external(napi_env env, void *data, void *hint) {
+  int64_t size = static_cast<int64_t>(reinterpret_cast<uintptr_t>(hint));
+  int64_t ignored;
+  if (env) napi_adjust_external_memory(env, -size, &ignored);
+  free(data);
+}
+
+static size_t align4(size_t n) { return (n + 3) & ~static_cast<size_t>(3); }
+
+static void drop_batch(Conn *c) {
+  c->meta.clear();
+  c->batch.len = 0;
+}
+
+// Hands the frames decoded so far to JS as one Buffer. `final_own`: decoding of the owned chunk
+// is over, so the chunk itself can become the Buffer (the frames inside it stay where they are;
+// frames from elsewhere and the table are appended). Otherwise the payloads are copied.
+static void flush_batch(Conn *c, bool final_own) {
   size_t count = c->meta.size() / 3;
   if (count == 0) return;
   Addon *a = c->addon;
-  size_t head = count * 12;
-  size_t total = head + c->batch.len;
-  if (a->tearing_down || c->destroyed) {
-    c->meta.clear();
-    c->batch.len = 0;
-    return;
-  }
+  if (a->tearing_down || c->destroyed) return drop_batch(c);
   Scope s(a);
-  void *data = nullptr;
   napi_value buf;
-  if (napi_create_buffer(a->env, total, &data, &buf) != napi_ok) {
-    c->meta.clear();
-    c->batch.len = 0;
-    return;
+  uint32_t *table;
+  size_t own_bytes = 0;
+  if (final_own && c->own && c->batch.len > 4096) {
+    for (size_t i = 0; i < count; i++)
+      if (!(c->meta[i * 3] & SIDE)) own_bytes += c->meta[i * 3 + 2];
   }
-  auto *m = static_cast<uint8_t *>(data);
-  for (size_t i = 0; i < count; i++) {
-    uint32_t v[3] = {c->meta[i * 3], static_cast<uint32_t>(head + c->meta[i * 3 + 1]), c->meta[i * 3 + 2]};
-    memcpy(m + i * 12, v, 12); // little-endian hosts (x86-64, arm64)
+  if (final_own && c->own && c->batch.len > 4096 && c->batch.len >= own_bytes) {
+    // Mostly frames that spanned reads (large messages): the side buffer becomes the Buffer,
+    // the few bytes of frames inside the chunk are copied after it.
+    size_t own_at = c->batch.len;
+    size_t table_at = align4(own_at + own_bytes);
+    size_t total = table_at + count * 12;
+    if (qwh_buf_reserve(&c->batch, total - c->batch.len) != 0) return drop_batch(c);
+    uint8_t *m = c->batch.data;
+    table = reinterpret_cast<uint32_t *>(m + table_at);
+    size_t at = own_at;
+    for (size_t i = 0; i < count; i++) {
+      uint32_t kind = c->meta[i * 3], off = c->meta[i * 3 + 1], len = c->meta[i * 3 + 2];
+      table[i * 3] = kind & ~SIDE;
+      table[i * 3 + 2] = len;
+      if (kind & SIDE) {
+        table[i * 3 + 1] = off;
+      } else {
+        if (len) memcpy(m + at, c->own + off, len);
+        table[i * 3 + 1] = static_cast<uint32_t>(at);
+        at += len;
+      }
+    }
+    size_t cap = c->batch.cap;
+    qwh_buf_init(&c->batch); // JS owns it now
+    if (napi_create_external_buffer(a->env, total, m, free_external, reinterpret_cast<void *>(static_cast<uintptr_t>(cap)), &buf) != napi_ok) {
+      free(m);
+      return drop_batch(c);
+    }
+    int64_t ignored;
+    napi_adjust_external_memory(a->env, static_cast<int64_t>(cap), &ignored);
+  } else if (final_own && c->own) {
+    size_t side_at = c->own_len;
+    size_t table_at = align4(side_at + c->batch.len);
+    size_t total = table_at + count * 12;
+    if (total > c->own_cap) {
+      auto *p = static_cast<uint8_t *>(realloc(c->own, total));
+      if (!p) return drop_batch(c);
+      c->own = p;
+      c->own_cap = total;
+    }
+    uint8_t *m = c->own;
+    if (c->batch.len) memcpy(m + side_at, c->batch.data, c->batch.len);
+    table = reinterpret_cast<uint32_t *>(m + table_at);
+    for (size_t i = 0; i < count; i++) {
+      uint32_t kind = c->meta[i * 3], off = c->meta[i * 3 + 1];
+      table[i * 3] = kind & ~SIDE;
+      table[i * 3 + 1] = (kind & SIDE) ? static_cast<uint32_t>(side_at) + off : off;
+      table[i * 3 + 2] = c->meta[i * 3 + 2];
+    }
+    c->own = nullptr; // JS owns it now
+    if (napi_create_external_buffer(a->env, total, m, free_external, reinterpret_cast<void *>(static_cast<uintptr_t>(c->own_cap)), &buf) != napi_ok) {
+      free(m);
+      return drop_batch(c);
+    }
+    int64_t ignored;
+    napi_adjust_external_memory(a->env, static_cast<int64_t>(c->own_cap), &ignored);
+  } else {
+    size_t payload = 0;
+    for (size_t i = 0; i < count; i++) payload += c->meta[i * 3 + 2];
+    size_t table_at = align4(payload);
+    size_t total = table_at + count * 12;
+    void *data = nullptr;
+    if (napi_create_buffer(a->env, total, &data, &buf) != napi_ok) return drop_batch(c);
+    auto *m = static_cast<uint8_t *>(data);
+    table = reinterpret_cast<uint32_t *>(m + table_at);
+    size_t at = 0;
+    for (size_t i = 0; i < count; i++) {
+      uint32_t kind = c->meta[i * 3], off = c->meta[i * 3 + 1], len = c->meta[i * 3 + 2];
+      const uint8_t *src = (kind & SIDE) ? c->batch.data + off : c->own + off;
+      if (len) memcpy(m + at, src, len);
+      uint32_t v[3] = {kind & ~SIDE, static_cast<uint32_t>(at), len};
+      memcpy(table + i * 3, v, 12); // little-endian hosts (x86-64, arm64)
+      at += len;
+    }
   }
-  if (c->batch.len) memcpy(m + head, c->batch.data, c->batch.len);
   c->meta.clear();
   if (c->batch.cap > (1u << 20)) qwh_buf_free(&c->batch);
   else c->batch.len = 0;
@@ -215,6 +306,8 @@ void engine_flush_batch(Conn *c) {
   napi_create_uint32(a->env, static_cast<uint32_t>(count), &n);
   engine_dispatch(a, EV_BATCH, c->id, buf, n);
 }
+
+void engine_flush_batch(Conn *c) { flush_batch(c, false); }
 
 static void fail_decode(Conn *c, qwh_code code) {
   engine_flush_batch(c);
@@ -239,10 +332,15 @@ static void process(Conn *c, const uint8_t *p, size_t n) {
       return;
     }
     if (c->raw) {
-      size_t off = c->batch.len;
-      if (qwh_buf_append(&c->batch, p, n) != 0) return fail_decode(c, QWH_E_INTERNAL);
-      c->meta.push_back(K_RAW);
-      c->meta.push_back(static_cast<uint32_t>(off));
+      if (c->own && p >= c->own && p + n <= c->own + c->own_len) {
+        c->meta.push_back(K_RAW);
+        c->meta.push_back(static_cast<uint32_t>(p - c->own));
+      } else {
+        size_t off = c->batch.len;
+        if (qwh_buf_append(&c->batch, p, n) != 0) return fail_decode(c, QWH_E_INTERNAL);
+        c->meta.push_back(K_RAW | SIDE);
+        c->meta.push_back(static_cast<uint32_t>(off));
+      }
       c->meta.push_back(static_cast<uint32_t>(n));
       return;
     }
@@ -341,6 +439,23 @@ void engine_received(Conn *c, const uint8_t *p, size_t n) {
     feed_plain(c, a->plain.data, a->plain.len);
   }
   if (qwh_tls_peer_closed(c->tls) && !c->rd_eof) engine_eof(c);
+}
+
+void engine_received_owned(Conn *c, uint8_t *p, size_t n, size_t cap) {
+  if (c->destroyed || c->failed || c->tls || c->pend.len || c->js_paused || c->own) {
+    engine_received(c, p, n);
+    if (!c->destroyed) engine_flush_batch(c);
+    free(p);
+    return;
+  }
+  c->bytes_in += static_cast<double>(n);
+  c->own = p;
+  c->own_len = n;
+  c->own_cap = cap;
+  process(c, p, n);
+  flush_batch(c, true);
+  free(c->own); // still ours when nothing (or nothing since a pause) was delivered from it
+  c->own = nullptr;
 }
 
 void engine_eof(Conn *c) {

@@ -27,7 +27,7 @@ struct Listener;
 
 // Event types passed to the JS dispatch function: dispatch(type, id, a, b).
 enum Event : int32_t {
-  EV_BATCH = 1,          // a: Buffer [kind,off,len]*count (u32 LE) then payloads; b: count
+  EV_BATCH = 1,          // a: Buffer: payloads, then (4-aligned, at the end) [kind,off,len]*count (u32 LE); b: count
   EV_END = 2,            // the peer ended its direction at a frame boundary
   EV_ERROR = 3,          // a: code, b: message (the link is unusable)
   EV_DRAIN = 4,          // the output buffer is empty
@@ -82,8 +82,12 @@ struct Conn {
   bool limit_stopped = false;
   double bytes_in = 0, bytes_out = 0;
   qwh_buf pend{};            // plaintext received but not decoded yet (paused)
-  qwh_buf batch{};           // payload bytes of the batch being built
-  std::vector<uint32_t> meta;
+  qwh_buf batch{};           // payload bytes of the batch being built (frames not inside `own`)
+  std::vector<uint32_t> meta;  // kind (| SIDE when in `batch`), offset, length
+  // The received chunk being decoded in place (engine_received_owned): frames that lie whole
+  // inside it are delivered as views of it, with no copy; the chunk becomes the batch Buffer.
+  uint8_t *own = nullptr;
+  size_t own_len = 0, own_cap = 0;
   qwh_buf tls_out{};         // ciphertext produced by the TLS module
   // Peer facts.
   char remote_addr[64] = "";
@@ -126,6 +130,9 @@ Conn *engine_new_conn(Addon *a, bool server, uint32_t listener_id, qwh_tls_ctx *
 void engine_set_peer(Conn *c, int fd);
 // Bytes received from the network (ciphertext with TLS).
 void engine_received(Conn *c, const uint8_t *p, size_t n);
+// The same for a malloc'd chunk the engine takes over (n bytes used of cap); it may become the
+// batch Buffer handed to JS (external memory, freed by its finalizer). Plain connections only.
+void engine_received_owned(Conn *c, uint8_t *p, size_t n, size_t cap);
 // Call after a readable event: hands the batch to JS.
 void engine_flush_batch(Conn *c);
 void engine_eof(Conn *c);

@@ -20,10 +20,12 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -33,28 +35,32 @@
 namespace qwh {
 
 static constexpr size_t IO_SIZE = 256 * 1024;
+static constexpr int READS_PER_EVENT = 8;
 
 struct LState;
+
+enum : int { TAG_CONN = 1, TAG_LISTENER = 2 };
 
 // One connection as both threads see it. Fields marked [svc] are the service
 // thread's; [mu] are guarded by LState::mu; [js] are the JS thread's.
 struct LConn {
+  int tag = TAG_CONN;
   LState *st = nullptr;
   Conn *c = nullptr;              // [js]
   struct lws *wsi = nullptr;      // [svc]
+  int fd = -1;                    // [svc] after the adoption (lws closes it)
   uint32_t listener_id = 0;       // accepted: the listener it came from
   // JS -> service [mu]
   qwh_buf out{};
   size_t out_off = 0;
   bool want_shutdown = false;
   bool want_close = false;
+  bool read_ended = false;        // JS delivered END: the socket may go once our side is shut
   bool reading = true;
   bool reading_applied = true;    // [svc]
   bool op_queued = false;
   bool connect_req = false;
-  std::string addr;               // connect target
-  std::string iface;              // local address to bind, or empty
-  int port = 0;
+  int connect_fd = -1;            // connecting socket made on the JS thread, adopted by the service thread
   bool keep_alive = true;
   int keep_alive_delay_ms = 30000;
   // service -> JS [mu]
@@ -64,29 +70,30 @@ struct LConn {
   bool ready_queued = false;
   bool svc_done = false;          // the wsi is gone (no further service-thread access)
   bool shut_done = false;         // [svc]
+  bool connecting = false;        // [svc]
+  bool svc_eof = false;           // [svc] read returned 0
+  bool can_send = false;          // [mu] connected and adopted: JS may send() on fd directly while `out` is empty
+  bool send_failed = false;       // [mu] a direct send failed: the service thread reports it
   char remote[64] = "";
   int remote_port = 0, local_port = 0;
 };
 
 struct LListener {
+  int tag = TAG_LISTENER;
   LState *st = nullptr;
   uint32_t id = 0;
   bool keep_alive = true;
   int keep_alive_delay_ms = 30000;
-  struct lws_vhost *vh = nullptr; // [svc]
-  std::string iface;
-  int port = 0;
-  int bound_port = -1;            // [mu] result of the creation
-  std::string error;
-  bool create_req = false, destroy_req = false, created = false;
+  int fd = -1;                    // listening socket (made on the JS thread, adopted by the service thread)
+  struct lws *wsi = nullptr;      // [svc]
+  bool create_req = false, destroy_req = false;
 };
 
 struct LState {
   Addon *a = nullptr;
   pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
-  pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
   struct lws_context *ctx = nullptr;
-  struct lws_vhost *client_vh = nullptr;
+  struct lws_vhost *vh = nullptr;
   pthread_t thread{};
   bool running = false;
   bool stop = false;
@@ -98,14 +105,17 @@ struct LState {
   std::vector<LListener *> lops;       // [mu]
   std::vector<LConn *> all;            // [js] live LConns
   std::vector<LListener *> svc_listeners; // [svc] (after the thread stops: JS)
-  uint8_t *txbuf = nullptr;            // [svc] LWS_PRE + IO_SIZE
 };
 
 static LState *st_of(Addon *a) { return static_cast<LState *>(a->backend_state); }
 
-extern struct lws_protocols qwh_lws_protocol;
-
 // ---------------------------------------------------------------- service thread
+//
+// Every socket is handed to lws as a raw file descriptor (LWS_ADOPT_RAW_FILE_DESC):
+// lws polls it and calls RAW_RX_FILE / RAW_WRITEABLE_FILE, and this code does the
+// recv/send/accept. The raw-skt role of 4.1.6 closes the connection as soon as a
+// read returns 0 (the peer's FIN), so it cannot half-close: after a FIN we must
+// still deliver what was read, keep writing until our side is done, then close.
 
 static void signal_js(LState *st, LConn *lc) {
   // Called with mu held.
@@ -148,7 +158,29 @@ static void tune_socket(int fd, bool keep_alive, int delay_ms) {
   setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &secs, sizeof secs);
 }
 
-static LListener *listener_of_vhost(LState *st, struct lws_vhost *vh);
+static struct lws *adopt(LState *st, int fd, void *opaque) {
+  lws_adopt_desc_t d;
+  memset(&d, 0, sizeof d);
+  d.vh = st->vh;
+  d.type = LWS_ADOPT_RAW_FILE_DESC;
+  d.fd.filefd = fd;
+  d.vh_prot_name = "qwh";
+  d.opaque = opaque;
+  return lws_adopt_descriptor_vhost_via_info(&d); // closes fd on failure
+}
+
+static void svc_closed(LState *st, LConn *lc, const char *error) {
+  pthread_mutex_lock(&st->mu);
+  if (error && lc->ev_error.empty()) lc->ev_error = error;
+  lc->ev_closed = true;
+  lc->svc_done = true;
+  lc->can_send = false;
+  lc->wsi = nullptr;
+  signal_js(st, lc);
+  pthread_mutex_unlock(&st->mu);
+}
+
+static int flush_locked(LConn *lc);
 
 static void run_ops(LState *st) {
   // Takes the command list under the lock, acts on it without.
@@ -163,32 +195,10 @@ static void run_ops(LState *st) {
   for (LListener *ll : lops) {
     if (ll->create_req) {
       ll->create_req = false;
-      struct lws_context_creation_info info;
-      memset(&info, 0, sizeof info);
-      static struct lws_protocols protos[2];
-      protos[0] = qwh_lws_protocol;
-      memset(&protos[1], 0, sizeof protos[1]); // 4.1 has no LWS_PROTOCOL_LIST_TERM
-      info.protocols = protos;
-      info.port = ll->port;
-      info.iface = ll->iface.c_str();
-      info.vhost_name = "qwh-listen";
-      info.options = LWS_SERVER_OPTION_ADOPT_APPLY_LISTEN_ACCEPT_CONFIG;
-      info.listen_accept_role = "raw-skt";
-      info.listen_accept_protocol = "qwh";
-      if (ll->iface.find(':') == std::string::npos) info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
-      struct lws_vhost *vh = lws_create_vhost(st->ctx, &info);
-      pthread_mutex_lock(&st->mu);
-      if (!vh) {
-        ll->error = "cannot listen (address in use or not available)";
-        ll->bound_port = 0;
-      } else {
-        ll->vh = vh;
-        ll->created = true;
-        st->svc_listeners.push_back(ll);
-        ll->bound_port = lws_get_vhost_listen_port(vh);
-      }
-      pthread_cond_broadcast(&st->cv);
-      pthread_mutex_unlock(&st->mu);
+      int fd = ll->fd;
+      ll->wsi = adopt(st, fd, ll);
+      if (ll->wsi) st->svc_listeners.push_back(ll);
+      ll->fd = -1; // lws owns it now (or closed it)
     }
     if (ll->destroy_req) {
       for (size_t i = 0; i < st->svc_listeners.size(); i++) {
@@ -197,7 +207,12 @@ static void run_ops(LState *st) {
           break;
         }
       }
-      if (ll->vh) lws_vhost_destroy(ll->vh);
+      if (ll->wsi) {
+        lws_set_opaque_user_data(ll->wsi, nullptr);
+        lws_set_timeout(ll->wsi, PENDING_TIMEOUT_KILLED_BY_PARENT, LWS_TO_KILL_SYNC);
+      } else if (ll->fd >= 0) {
+        close(ll->fd);
+      }
       delete ll; // the JS side forgot it when it asked for the close
     }
   }
@@ -208,50 +223,43 @@ static void run_ops(LState *st) {
     lc->connect_req = false;
     bool want_close = lc->want_close;
     bool reading = lc->reading;
-    bool has_out = lc->out.len > lc->out_off || lc->want_shutdown;
+    bool has_out = lc->out.len > lc->out_off || lc->want_shutdown || lc->send_failed;
+    bool read_ended = lc->read_ended;
     bool done = lc->svc_done;
     pthread_mutex_unlock(&st->mu);
     if (done) continue;
     if (connect_req && want_close) {
-      pthread_mutex_lock(&st->mu);
-      lc->ev_closed = true;
-      lc->svc_done = true;
-      signal_js(st, lc);
-      pthread_mutex_unlock(&st->mu);
+      if (lc->connect_fd >= 0) close(lc->connect_fd);
+      lc->connect_fd = -1;
+      svc_closed(st, lc, nullptr);
       continue;
     }
     if (connect_req) {
-      struct lws_client_connect_info ci;
-      memset(&ci, 0, sizeof ci);
-      ci.context = st->ctx;
-      ci.vhost = st->client_vh;
-      ci.address = lc->addr.c_str();
-      ci.port = lc->port;
-      ci.host = lc->addr.c_str();
-      ci.origin = lc->addr.c_str();
-      ci.method = "RAW";
-      if (!lc->iface.empty()) ci.iface = lc->iface.c_str();
-      ci.local_protocol_name = "qwh";
-      ci.ssl_connection = 0; // TLS runs in the engine (memory BIOs)
-      ci.opaque_user_data = lc;
-      ci.pwsi = &lc->wsi;
-      if (!lws_client_connect_via_info(&ci)) {
-        pthread_mutex_lock(&st->mu);
-        lc->wsi = nullptr;
-        lc->ev_error = "connect failed";
-        lc->ev_closed = true;
-        lc->svc_done = true;
-        signal_js(st, lc);
-        pthread_mutex_unlock(&st->mu);
+      int fd = lc->connect_fd;
+      lc->connect_fd = -1;
+      lc->connecting = true;
+      lc->fd = fd;
+      lc->wsi = adopt(st, fd, lc);
+      if (!lc->wsi) {
+        lc->fd = -1;
+        svc_closed(st, lc, "connect failed (lws adoption)");
+        continue;
       }
+      lws_callback_on_writable(lc->wsi); // connect completion
       continue;
     }
     if (!lc->wsi) continue;
-    if (want_close) {
+    if (want_close || (read_ended && lc->shut_done)) {
+      // What JS wrote before closing goes first, as far as the kernel takes it now (as a
+      // close() right after a write does on the posix backend).
+      pthread_mutex_lock(&st->mu);
+      if (!lc->connecting && !lc->send_failed) flush_locked(lc);
+      lc->can_send = false;
+      pthread_mutex_unlock(&st->mu);
       lws_set_timeout(lc->wsi, PENDING_TIMEOUT_KILLED_BY_PARENT, LWS_TO_KILL_ASYNC);
       continue;
     }
-    if (reading != lc->reading_applied) {
+    if (!lc->connecting && !lc->svc_eof && reading != lc->reading_applied) {
       lc->reading_applied = reading;
       lws_rx_flow_control(lc->wsi, reading ? 1 : 0);
     }
@@ -259,116 +267,203 @@ static void run_ops(LState *st) {
   }
 }
 
-static int writeable(LState *st, LConn *lc, struct lws *wsi) {
-  pthread_mutex_lock(&st->mu);
-  size_t n = lc->out.len - lc->out_off;
-  if (n > IO_SIZE) n = IO_SIZE;
-  if (n) memcpy(st->txbuf + LWS_PRE, lc->out.data + lc->out_off, n);
-  lc->out_off += n;
-  bool more = lc->out.len > lc->out_off;
-  if (!more) {
-    lc->out.len = 0;
-    lc->out_off = 0;
-  }
-  bool shut = !more && lc->want_shutdown && !lc->shut_done;
-  pthread_mutex_unlock(&st->mu);
-  if (n && lws_write(wsi, st->txbuf + LWS_PRE, n, LWS_WRITE_RAW) < static_cast<int>(n)) return -1;
-  if (more) {
-    lws_callback_on_writable(wsi);
-  } else {
-    pthread_mutex_lock(&st->mu);
-    lc->ev_drained = true;
-    signal_js(st, lc);
-    pthread_mutex_unlock(&st->mu);
-    if (shut) {
-      lc->shut_done = true;
-      shutdown(lws_get_socket_fd(wsi), SHUT_WR);
+// Sends what `out` holds (mu held); returns an errno or 0.
+static int flush_locked(LConn *lc) {
+  while (lc->out.len > lc->out_off) {
+    ssize_t n = send(lc->fd, lc->out.data + lc->out_off, lc->out.len - lc->out_off, MSG_NOSIGNAL);
+    if (n > 0) {
+      lc->out_off += static_cast<size_t>(n);
+      continue;
     }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return 0;
+    return n < 0 ? errno : EPIPE;
   }
   return 0;
 }
 
+// Sends queued output straight from the shared queue (no copy); returns -1 to close.
+static int writeable(LState *st, LConn *lc, struct lws *wsi) {
+  if (lc->connecting) {
+    int err = 0;
+    socklen_t el = sizeof err;
+    getsockopt(lc->fd, SOL_SOCKET, SO_ERROR, &err, &el);
+    if (err != 0) {
+      pthread_mutex_lock(&st->mu);
+      lc->ev_error = strerror(err);
+      pthread_mutex_unlock(&st->mu);
+      return -1;
+    }
+    lc->connecting = false;
+    tune_socket(lc->fd, lc->keep_alive, lc->keep_alive_delay_ms);
+    peer_of(lc, lc->fd);
+    pthread_mutex_lock(&st->mu);
+    lc->ev_connected = true;
+    lc->can_send = true;
+    signal_js(st, lc);
+    bool reading = lc->reading;
+    pthread_mutex_unlock(&st->mu);
+    if (!reading) {
+      lc->reading_applied = false;
+      lws_rx_flow_control(wsi, 0);
+    }
+  }
+  pthread_mutex_lock(&st->mu);
+  int err = lc->send_failed ? EPIPE : flush_locked(lc);
+  if (err) {
+    lc->ev_error = strerror(err);
+    pthread_mutex_unlock(&st->mu);
+    return -1;
+  }
+  bool more = lc->out.len > lc->out_off;
+  if (!more) {
+    lc->out.len = 0;
+    lc->out_off = 0;
+    if (lc->out.cap > (4u << 20)) qwh_buf_free(&lc->out);
+    lc->ev_drained = true;
+    signal_js(st, lc);
+  } else if (lc->out_off > (1u << 20) && lc->out_off * 2 > lc->out.len) {
+    qwh_buf_consume(&lc->out, lc->out_off);
+    lc->out_off = 0;
+  }
+  bool shut = !more && lc->want_shutdown && !lc->shut_done;
+  bool read_ended = lc->read_ended;
+  pthread_mutex_unlock(&st->mu);
+  if (more) {
+    lws_callback_on_writable(wsi);
+    // Safety net: a writable request made while the socket's send buffer is full was seen to
+    // get lost under load (lws 4.1.6, raw file role); re-check shortly.
+    lws_set_timer_usecs(wsi, 2000);
+    return 0;
+  }
+  if (shut) {
+    lc->shut_done = true;
+    shutdown(lc->fd, SHUT_WR);
+  }
+  if (lc->shut_done && read_ended) return -1; // both directions are over
+  return 0;
+}
+
+// Reads what is there into the shared input buffer; returns -1 to close.
+static int readable(LState *st, LConn *lc, struct lws *wsi) {
+  if (lc->connecting || lc->svc_eof) return 0;
+  // One read of what the kernel holds, into the buffer JS takes over as is (the engine decodes
+  // it in place and hands it to JS as the batch Buffer): sized by FIONREAD, with room for the
+  // frame table.
+  int avail = 0;
+  if (ioctl(lc->fd, FIONREAD, &avail) != 0 || avail < 0) avail = 0;
+  size_t want = avail == 0 ? 4096 : static_cast<size_t>(avail) < (4u << 20) ? static_cast<size_t>(avail) : (4u << 20);
+  pthread_mutex_lock(&st->mu);
+  bool got = false, eof = false;
+  int err = 0;
+  for (int i = 0; i < READS_PER_EVENT; i++) {
+    if (qwh_buf_reserve(&lc->in, want + want / 4 + 64) != 0) {
+      err = ENOMEM;
+      break;
+    }
+    ssize_t n = recv(lc->fd, lc->in.data + lc->in.len, want, 0);
+    if (n > 0) {
+      lc->in.len += static_cast<size_t>(n);
+      got = true;
+      break;
+    }
+    if (n == 0) {
+      eof = true;
+      break;
+    }
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN && errno != EWOULDBLOCK) err = errno;
+    break;
+  }
+  if (err) lc->ev_error = strerror(err);
+  if (eof) lc->ev_eof = true;
+  if (got || eof) signal_js(st, lc);
+  pthread_mutex_unlock(&st->mu);
+  if (err) return -1;
+  if (eof) {
+    lc->svc_eof = true;
+    lws_rx_flow_control(wsi, 0); // the FIN stays readable: stop polling for it
+  }
+  return 0;
+}
+
+static void accept_ready(LState *st, LListener *ll) {
+  for (int i = 0; i < 128; i++) {
+    int fd = accept4(lws_get_socket_fd(ll->wsi), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EINTR || errno == ECONNABORTED) continue;
+      break;
+    }
+    tune_socket(fd, ll->keep_alive, ll->keep_alive_delay_ms);
+    LConn *lc = new LConn();
+    lc->st = st;
+    lc->listener_id = ll->id;
+    lc->fd = fd;
+    qwh_buf_init(&lc->out);
+    qwh_buf_init(&lc->in);
+    peer_of(lc, fd);
+    lc->wsi = adopt(st, fd, lc);
+    if (!lc->wsi) {
+      qwh_buf_free(&lc->out);
+      qwh_buf_free(&lc->in);
+      delete lc;
+      continue;
+    }
+    pthread_mutex_lock(&st->mu);
+    lc->ev_accepted = true;
+    lc->can_send = true;
+    signal_js(st, lc);
+    pthread_mutex_unlock(&st->mu);
+  }
+}
+
 static int qwh_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len) {
   (void)user;
+  (void)in;
+  (void)len;
   struct lws_context *ctx = lws_get_context(wsi);
   LState *st = static_cast<LState *>(lws_context_user(ctx));
-  LConn *lc = static_cast<LConn *>(lws_get_opaque_user_data(wsi));
+  void *op = lws_get_opaque_user_data(wsi);
+  LConn *lc = op && *static_cast<int *>(op) == TAG_CONN ? static_cast<LConn *>(op) : nullptr;
+  LListener *ll = op && *static_cast<int *>(op) == TAG_LISTENER ? static_cast<LListener *>(op) : nullptr;
   switch (reason) {
   case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
     if (st) run_ops(st);
     return 0;
-  case LWS_CALLBACK_RAW_ADOPT: {
-    // Accepted by a listening vhost: a new connection for JS to pick up.
-    LListener *ll = listener_of_vhost(st, lws_get_vhost(wsi));
-    if (!ll) return -1;
-    lc = new LConn();
-    lc->st = st;
-    lc->wsi = wsi;
-    lc->listener_id = ll->id;
-    qwh_buf_init(&lc->out);
-    qwh_buf_init(&lc->in);
-    lws_set_opaque_user_data(wsi, lc);
-    int fd = lws_get_socket_fd(wsi);
-    tune_socket(fd, ll->keep_alive, ll->keep_alive_delay_ms);
-    peer_of(lc, fd);
-    pthread_mutex_lock(&st->mu);
-    lc->ev_accepted = true;
-    signal_js(st, lc);
-    pthread_mutex_unlock(&st->mu);
-    return 0;
-  }
-  case LWS_CALLBACK_RAW_CONNECTED: {
-    if (!lc) return -1;
-    int fd = lws_get_socket_fd(wsi);
-    tune_socket(fd, lc->keep_alive, lc->keep_alive_delay_ms);
-    peer_of(lc, fd);
-    pthread_mutex_lock(&st->mu);
-    lc->ev_connected = true;
-    bool has_out = lc->out.len > lc->out_off;
-    signal_js(st, lc);
-    pthread_mutex_unlock(&st->mu);
-    if (has_out) lws_callback_on_writable(wsi);
-    return 0;
-  }
-  case LWS_CALLBACK_RAW_RX:
-    if (!lc) return -1;
-    pthread_mutex_lock(&st->mu);
-    if (len) qwh_buf_append(&lc->in, in, len);
-    else lc->ev_eof = true;
-    signal_js(st, lc);
-    pthread_mutex_unlock(&st->mu);
-    return 0;
-  case LWS_CALLBACK_RAW_WRITEABLE:
-    if (!lc) return -1;
-    pthread_mutex_lock(&st->mu);
-    if (lc->want_close) {
-      pthread_mutex_unlock(&st->mu);
-      return -1;
+  case LWS_CALLBACK_RAW_RX_FILE:
+    if (ll) {
+      accept_ready(st, ll);
+      return 0;
     }
+    if (!lc) return -1;
+    return readable(st, lc, wsi);
+  case LWS_CALLBACK_RAW_WRITEABLE_FILE: {
+    if (!lc) return ll ? 0 : -1;
+    pthread_mutex_lock(&st->mu);
+    bool close_now = lc->want_close;
     pthread_mutex_unlock(&st->mu);
+    if (close_now) return -1;
     return writeable(st, lc, wsi);
-  case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
-    if (!lc) return 0;
-    pthread_mutex_lock(&st->mu);
-    lc->ev_error = in && len ? std::string(static_cast<const char *>(in), len) : (in ? std::string(static_cast<const char *>(in)) : "connection failed");
-    lc->ev_closed = true;
-    lc->svc_done = true;
-    lc->wsi = nullptr;
-    signal_js(st, lc);
-    pthread_mutex_unlock(&st->mu);
-    lws_set_opaque_user_data(wsi, nullptr);
+  }
+  case LWS_CALLBACK_TIMER:
+    if (lc) {
+      pthread_mutex_lock(&st->mu);
+      bool pending = lc->out.len > lc->out_off;
+      pthread_mutex_unlock(&st->mu);
+      if (pending) return writeable(st, lc, wsi);
+    }
     return 0;
-  case LWS_CALLBACK_RAW_CLOSE:
+  case LWS_CALLBACK_RAW_CLOSE_FILE:
     if (!lc) return 0;
-    pthread_mutex_lock(&st->mu);
-    // lws closes a raw socket when its read ends: that is the peer's FIN.
-    lc->ev_eof = true;
-    lc->ev_closed = true;
-    lc->svc_done = true;
-    lc->wsi = nullptr;
-    signal_js(st, lc);
-    pthread_mutex_unlock(&st->mu);
     lws_set_opaque_user_data(wsi, nullptr);
+    if (lc->connecting) {
+      int err = 0;
+      socklen_t el = sizeof err;
+      getsockopt(lc->fd, SOL_SOCKET, SO_ERROR, &err, &el);
+      svc_closed(st, lc, err ? strerror(err) : "connection failed");
+    } else {
+      svc_closed(st, lc, nullptr);
+    }
     return 0;
   default:
     return 0;
@@ -376,17 +471,6 @@ static int qwh_callback(struct lws *wsi, enum lws_callback_reasons reason, void 
 }
 
 struct lws_protocols qwh_lws_protocol = {"qwh", qwh_callback, 0, IO_SIZE, 0, nullptr, IO_SIZE};
-
-static LListener *listener_of_vhost(LState *st, struct lws_vhost *vh) {
-  for (LListener *ll : st->svc_listeners)
-    if (ll->vh == vh) return ll;
-  // lws destroys a vhost lazily: its listening socket can still accept for a
-  // moment after a new listener took the same port. Route by port.
-  int port = lws_get_vhost_listen_port(vh);
-  for (LListener *ll : st->svc_listeners)
-    if (ll->bound_port == port) return ll;
-  return nullptr;
-}
 
 static void *service_main(void *arg) {
   LState *st = static_cast<LState *>(arg);
@@ -431,9 +515,9 @@ static bool ensure_started(LState *st, std::string *err) {
   memset(&vi, 0, sizeof vi);
   vi.port = CONTEXT_PORT_NO_LISTEN;
   vi.protocols = protos;
-  vi.vhost_name = "qwh-client";
-  st->client_vh = lws_create_vhost(st->ctx, &vi);
-  if (!st->client_vh) {
+  vi.vhost_name = "qwh";
+  st->vh = lws_create_vhost(st->ctx, &vi);
+  if (!st->vh) {
     lws_context_destroy(st->ctx);
     st->ctx = nullptr;
     *err = "lws_create_vhost failed";
@@ -502,6 +586,7 @@ static void free_lconn(LState *st, LConn *lc) {
       break;
     }
   }
+  if (lc->connect_fd >= 0) close(lc->connect_fd);
   qwh_buf_free(&lc->out);
   qwh_buf_free(&lc->in);
   delete lc;
@@ -521,9 +606,9 @@ static void call_js(napi_env env, napi_value, void *context, void *) {
   qwh_buf_init(&in);
   for (LConn *lc : ready) {
     pthread_mutex_lock(&st->mu);
-    qwh_buf tmp = lc->in;
-    lc->in = in;
-    in = tmp;
+    qwh_buf_free(&in); // what an earlier turn of this loop did not hand on
+    in = lc->in; // taken over: the engine hands it to JS as the batch Buffer (no copy)
+    qwh_buf_init(&lc->in);
     bool connected = lc->ev_connected, accepted = lc->ev_accepted, eof = lc->ev_eof, drained = lc->ev_drained, closed = lc->ev_closed;
     std::string error;
     error.swap(lc->ev_error);
@@ -566,10 +651,10 @@ static void call_js(napi_env env, napi_value, void *context, void *) {
       engine_tcp_connected(c);
     }
     if (in.len && !c->destroyed) {
-      engine_received(c, in.data, in.len);
-      if (!c->destroyed) engine_flush_batch(c);
+      engine_received_owned(c, in.data, in.len, in.cap);
+      qwh_buf_init(&in);
     }
-    in.len = 0;
+    qwh_buf_free(&in);
     if (!c->destroyed && drained) engine_drained(c);
     if (!error.empty() && !c->destroyed) engine_socket_error(c, error.c_str());
     if (eof && !c->destroyed) engine_eof(c);
@@ -589,6 +674,31 @@ static size_t l_send(Conn *c, const uint8_t *p, size_t n) {
   if (!lc) return 0;
   LState *st = lc->st;
   pthread_mutex_lock(&st->mu);
+  static const bool no_direct = getenv("QWH_LWS_NO_DIRECT") != nullptr;
+  if (!no_direct && lc->can_send && !lc->send_failed && lc->out.len == lc->out_off && !lc->want_close) {
+    // Nothing queued: write now from this thread (the kernel serialises it; the service
+    // thread only sends under this same lock). Saves the thread hop on every flush.
+    while (n > 0) {
+      ssize_t w = send(lc->fd, p, n, MSG_NOSIGNAL);
+      if (w > 0) {
+        p += w;
+        n -= static_cast<size_t>(w);
+        continue;
+      }
+      if (w < 0 && errno == EINTR) continue;
+      if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+      lc->send_failed = true; // reported by the service thread (never inside this call)
+      n = 0;
+      wake(st, lc);
+      pthread_mutex_unlock(&st->mu);
+      lws_cancel_service(st->ctx);
+      return 0;
+    }
+    if (n == 0) {
+      pthread_mutex_unlock(&st->mu);
+      return 0;
+    }
+  }
   if (lc->out_off > (1u << 20) && lc->out_off * 2 > lc->out.len) {
     qwh_buf_consume(&lc->out, lc->out_off);
     lc->out_off = 0;
@@ -645,6 +755,17 @@ static void l_close(Conn *c) {
   lws_cancel_service(st->ctx);
 }
 
+static void l_read_ended(Conn *c) {
+  LConn *lc = static_cast<LConn *>(c->io);
+  if (!lc) return;
+  LState *st = lc->st;
+  pthread_mutex_lock(&st->mu);
+  lc->read_ended = true;
+  wake(st, lc);
+  pthread_mutex_unlock(&st->mu);
+  lws_cancel_service(st->ctx);
+}
+
 static void l_close_listener(Listener *l) {
   LListener *ll = static_cast<LListener *>(l->io);
   l->io = nullptr;
@@ -686,6 +807,34 @@ static bool bool_prop(napi_env env, napi_value o, const char *name, bool dflt) {
   return r;
 }
 
+static bool make_addr(const char *h, uint32_t port, sockaddr_storage *ss, socklen_t *sl) {
+  memset(ss, 0, sizeof *ss);
+  auto *in = reinterpret_cast<sockaddr_in *>(ss);
+  auto *in6 = reinterpret_cast<sockaddr_in6 *>(ss);
+  if (inet_pton(AF_INET, h, &in->sin_addr) == 1) {
+    in->sin_family = AF_INET;
+    in->sin_port = htons(static_cast<uint16_t>(port));
+    *sl = sizeof *in;
+    return true;
+  }
+  if (inet_pton(AF_INET6, h, &in6->sin6_addr) == 1) {
+    in6->sin6_family = AF_INET6;
+    in6->sin6_port = htons(static_cast<uint16_t>(port));
+    *sl = sizeof *in6;
+    return true;
+  }
+  return false;
+}
+
+static napi_value sys_error(napi_env env, const char *what, int err) {
+  char msg[160];
+  snprintf(msg, sizeof msg, "%s: %s", what, strerror(err));
+  napi_throw_error(env, "E_SOCKET", msg);
+  return nullptr;
+}
+
+// connect(host, port, {tls, sni, verifyHost, keepAlive, keepAliveDelayMs, localAddress, localPort}) -> id
+// The socket is made and connect() started here (non-blocking); the service thread adopts it.
 napi_value backend_connect(napi_env env, napi_callback_info info) {
   size_t argc = 3;
   napi_value argv[3];
@@ -694,22 +843,35 @@ napi_value backend_connect(napi_env env, napi_callback_info info) {
   LState *st = st_of(a);
   char host[64];
   uint32_t port = 0;
-  if (!get_string(env, argv[0], host, sizeof host)) {
+  napi_get_value_uint32(env, argv[1], &port);
+  sockaddr_storage ss;
+  socklen_t sl;
+  if (!get_string(env, argv[0], host, sizeof host) || !make_addr(host, port, &ss, &sl)) {
     napi_throw_error(env, "E_INVALID_OPTION", "connect needs a literal IP address");
     return nullptr;
   }
-  napi_get_value_uint32(env, argv[1], &port);
   napi_value o = argv[2], v;
-  if (get_prop(env, o, "localPort", &v)) {
-    napi_throw_error(env, "E_INVALID_OPTION", "the lws backend cannot bind a local port (use native-libsocket or the TS transport)");
-    return nullptr;
-  }
-  char local[64] = "";
-  if (get_prop(env, o, "localAddress", &v)) get_string(env, v, local, sizeof local);
   std::string err;
   if (!ensure_started(st, &err)) {
     napi_throw_error(env, "E_NATIVE_UNAVAILABLE", err.c_str());
     return nullptr;
+  }
+  int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return sys_error(env, "socket", errno);
+  if (get_prop(env, o, "localAddress", &v) || get_prop(env, o, "localPort", &v)) {
+    char local[64] = "";
+    if (get_prop(env, o, "localAddress", &v)) get_string(env, v, local, sizeof local);
+    if (!local[0]) snprintf(local, sizeof local, "%s", ss.ss_family == AF_INET6 ? "::" : "0.0.0.0");
+    uint32_t lport = static_cast<uint32_t>(int_prop(env, o, "localPort", 0));
+    sockaddr_storage ls;
+    socklen_t lsl;
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (!make_addr(local, lport, &ls, &lsl) || bind(fd, reinterpret_cast<sockaddr *>(&ls), lsl) != 0) {
+      int e = errno;
+      close(fd);
+      return sys_error(env, "bind", e ? e : EINVAL);
+    }
   }
   qwh_tls_ctx *tls = get_prop(env, o, "tls", &v) ? tls_ctx_of(env, v) : nullptr;
   char sni[256] = "", vhost[256] = "";
@@ -718,6 +880,7 @@ napi_value backend_connect(napi_env env, napi_callback_info info) {
   char e[256] = "";
   Conn *c = engine_new_conn(a, false, 0, tls, sni[0] ? sni : nullptr, vhost[0] ? vhost : nullptr, e, sizeof e);
   if (!c) {
+    close(fd);
     napi_throw_error(env, "E_TLS_HANDSHAKE", e[0] ? e : "TLS set-up failed");
     return nullptr;
   }
@@ -726,24 +889,36 @@ napi_value backend_connect(napi_env env, napi_callback_info info) {
   lc->c = c;
   qwh_buf_init(&lc->out);
   qwh_buf_init(&lc->in);
-  lc->addr = host;
-  lc->iface = local;
-  lc->port = static_cast<int>(port);
   lc->keep_alive = bool_prop(env, o, "keepAlive", true);
   lc->keep_alive_delay_ms = int_prop(env, o, "keepAliveDelayMs", 30000);
   c->io = lc;
   st->all.push_back(lc);
-  pthread_mutex_lock(&st->mu);
-  lc->connect_req = true;
-  wake(st, lc);
-  pthread_mutex_unlock(&st->mu);
-  lws_cancel_service(st->ctx);
+  if (connect(fd, reinterpret_cast<sockaddr *>(&ss), sl) != 0 && errno != EINPROGRESS) {
+    // Reported from the service thread like any failed connect (never inside this call).
+    int ce = errno;
+    close(fd);
+    pthread_mutex_lock(&st->mu);
+    lc->ev_error = strerror(ce);
+    lc->ev_closed = true;
+    lc->svc_done = true;
+    signal_js(st, lc);
+    pthread_mutex_unlock(&st->mu);
+  } else {
+    pthread_mutex_lock(&st->mu);
+    lc->connect_fd = fd;
+    lc->connect_req = true;
+    wake(st, lc);
+    pthread_mutex_unlock(&st->mu);
+    lws_cancel_service(st->ctx);
+  }
   update_ref(st);
   napi_value id;
   napi_create_uint32(env, c->id, &id);
   return id;
 }
 
+// listen(host, port, {backlog, reusePort, tls, keepAlive, keepAliveDelayMs}) -> [id, port]
+// The listening socket is made here; the service thread adopts it and accepts.
 napi_value backend_listen(napi_env env, napi_callback_info info) {
   size_t argc = 3;
   napi_value argv[3];
@@ -752,21 +927,37 @@ napi_value backend_listen(napi_env env, napi_callback_info info) {
   LState *st = st_of(a);
   char host[64];
   uint32_t port = 0;
-  if (!get_string(env, argv[0], host, sizeof host)) {
+  napi_get_value_uint32(env, argv[1], &port);
+  sockaddr_storage ss;
+  socklen_t sl;
+  if (!get_string(env, argv[0], host, sizeof host) || !make_addr(host, port, &ss, &sl)) {
     napi_throw_error(env, "E_INVALID_OPTION", "listen needs a literal IP address");
     return nullptr;
   }
-  napi_get_value_uint32(env, argv[1], &port);
   napi_value o = argv[2], v;
-  if (bool_prop(env, o, "reusePort", false)) {
-    napi_throw_error(env, "E_INVALID_OPTION", "the lws backend does not support reusePort");
-    return nullptr;
-  }
   std::string err;
   if (!ensure_started(st, &err)) {
     napi_throw_error(env, "E_NATIVE_UNAVAILABLE", err.c_str());
     return nullptr;
   }
+  int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return sys_error(env, "socket", errno);
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (bool_prop(env, o, "reusePort", false)) setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+  int backlog = int_prop(env, o, "backlog", 511);
+  if (bind(fd, reinterpret_cast<sockaddr *>(&ss), sl) != 0 || listen(fd, backlog) != 0) {
+    int e = errno;
+    close(fd);
+    char msg[200];
+    snprintf(msg, sizeof msg, "listen %s:%u: %s: %s", host, port, e == EADDRINUSE ? "EADDRINUSE" : "failed", strerror(e));
+    napi_throw_error(env, "E_SOCKET", msg);
+    return nullptr;
+  }
+  sockaddr_storage bound;
+  socklen_t bl = sizeof bound;
+  getsockname(fd, reinterpret_cast<sockaddr *>(&bound), &bl);
+  int bport = bound.ss_family == AF_INET6 ? ntohs(reinterpret_cast<sockaddr_in6 *>(&bound)->sin6_port) : ntohs(reinterpret_cast<sockaddr_in *>(&bound)->sin_port);
   Listener *l = new Listener();
   l->addon = a;
   l->id = a->next_id++;
@@ -778,8 +969,7 @@ napi_value backend_listen(napi_env env, napi_callback_info info) {
   ll->id = l->id;
   ll->keep_alive = l->keep_alive;
   ll->keep_alive_delay_ms = l->keep_alive_delay_ms;
-  ll->iface = host;
-  ll->port = static_cast<int>(port);
+  ll->fd = fd;
   l->io = ll;
   a->listeners[l->id] = l;
   a->live_listeners++;
@@ -788,23 +978,6 @@ napi_value backend_listen(napi_env env, napi_callback_info info) {
   st->lops.push_back(ll);
   pthread_mutex_unlock(&st->mu);
   lws_cancel_service(st->ctx);
-  // Wait (briefly) for the service thread to create the vhost.
-  pthread_mutex_lock(&st->mu);
-  while (ll->bound_port < 0) pthread_cond_wait(&st->cv, &st->mu);
-  bool ok = ll->created;
-  std::string lerr = ll->error;
-  int bport = ll->bound_port;
-  pthread_mutex_unlock(&st->mu);
-  if (!ok) {
-    a->listeners.erase(l->id);
-    a->live_listeners--;
-    delete l;
-    delete ll;
-    char msg[200];
-    snprintf(msg, sizeof msg, "listen %s:%u: %s", host, port, lerr.c_str());
-    napi_throw_error(env, "E_SOCKET", msg);
-    return nullptr;
-  }
   update_ref(st);
   napi_value arr, e0, e1;
   napi_create_array_with_length(env, 2, &arr);
@@ -838,7 +1011,10 @@ void backend_teardown(Addon *a) {
   }
   for (LListener *ll : st->svc_listeners) delete ll;
   st->svc_listeners.clear();
-  for (LListener *ll : st->lops) if (ll->destroy_req) delete ll;
+  for (LListener *ll : st->lops) {
+    if (ll->fd >= 0) close(ll->fd);
+    if (ll->destroy_req) delete ll;
+  }
   st->lops.clear();
 }
 
@@ -855,17 +1031,15 @@ static napi_value m_shutdown(napi_env env, napi_callback_info) {
 
 static void l_free_state(void *s) {
   LState *st = static_cast<LState *>(s);
-  delete[] st->txbuf;
   delete st;
 }
 
-static const Backend LWS = {"lws", l_send, l_shutdown_write, l_set_reading, l_close, l_close_listener, nullptr, l_free_state};
+static const Backend LWS = {"lws", l_send, l_shutdown_write, l_set_reading, l_close, l_close_listener, l_read_ended, l_free_state};
 
 } // namespace qwh
 
 static napi_value Init(napi_env env, napi_value exports) {
   auto *st = new qwh::LState();
-  st->txbuf = new uint8_t[LWS_PRE + qwh::IO_SIZE];
   napi_value r = qwh::engine_init_module(env, exports, &qwh::LWS, st);
   if (!r) return r;
   st->a = qwh::addon_of(env);

@@ -33,7 +33,28 @@ static void s_peer_close(void *user, const char *code, const char *reason) {
   if (c->h.on_peer_close) c->h.on_peer_close(c, code, reason);
 }
 
-static size_t pending(const qwh_pconn *c) { return c->s.out.len - c->out_off; }
+/* The bytes that go to the socket: the session's output, or its ciphertext with TLS. */
+static qwh_buf *wire(qwh_pconn *c) { return c->tls ? &c->tls_out : &c->s.out; }
+static size_t pending(qwh_pconn *c) { return wire(c)->len - c->out_off + (c->tls && c->tls_open ? c->s.out.len : 0); }
+
+static void discard_out(qwh_pconn *c) {
+  c->s.out.len = 0;
+  c->tls_out.len = 0;
+  c->out_off = 0;
+}
+
+/* TLS: encrypts what the session queued (once the handshake is done). */
+static void encrypt_out(qwh_pconn *c) {
+  if (!c->tls || !c->tls_open || c->s.out.len == 0) return;
+  if (qwh_tls_write(c->tls, c->s.out.data, c->s.out.len, &c->tls_out) != QWH_TLS_OK && !c->s.finished) qwh_session_fail(&c->s, QWH_E_SOCKET);
+  c->s.out.len = 0;
+}
+
+void qwh_pconn_use_tls(qwh_pconn *c, qwh_tls *t) {
+  c->tls = t;
+  qwh_buf_init(&c->tls_out);
+  qwh_buf_init(&c->plain);
+}
 
 static void set_watch(qwh_pconn *c) {
   if (c->closed) return;
@@ -48,8 +69,10 @@ static void set_watch(qwh_pconn *c) {
 
 /* Writes queued bytes. Returns -1 on a socket error. */
 static int flush_out(qwh_pconn *c) {
-  while (pending(c) > 0) {
-    ssize_t n = send(c->w.fd, c->s.out.data + c->out_off, pending(c), MSG_NOSIGNAL);
+  encrypt_out(c);
+  qwh_buf *b = wire(c);
+  while (b->len > c->out_off) {
+    ssize_t n = send(c->w.fd, b->data + c->out_off, b->len - c->out_off, MSG_NOSIGNAL);
     if (n < 0) {
       if (errno == EAGAIN || errno == EWOULDBLOCK) break;
       if (errno == EINTR) continue;
@@ -57,11 +80,11 @@ static int flush_out(qwh_pconn *c) {
     }
     c->out_off += (size_t)n;
   }
-  if (pending(c) == 0) {
-    c->s.out.len = 0;
+  if (b->len == c->out_off) {
+    b->len = 0;
     c->out_off = 0;
-  } else if (c->out_off > (1u << 20) && c->out_off > c->s.out.len / 2) {
-    qwh_buf_consume(&c->s.out, c->out_off);
+  } else if (c->out_off > (1u << 20) && c->out_off > b->len / 2) {
+    qwh_buf_consume(b, c->out_off);
     c->out_off = 0;
   }
   return 0;
@@ -70,10 +93,8 @@ static int flush_out(qwh_pconn *c) {
 static void close_transport(qwh_pconn *c) {
   if (c->closed) return;
   c->closed = true;
-  qwh_loop_unwatch(c->loop, &c->w);
   shutdown(c->w.fd, SHUT_WR);
-  close(c->w.fd);
-  c->w.fd = -1;
+  qwh_loop_close_fd(c->loop, &c->w);
   if (c->h.on_closed) c->h.on_closed(c); /* may free c */
 }
 
@@ -84,11 +105,11 @@ void qwh_pconn_service(qwh_pconn *c) {
       if (!c->s.finished) {
         qwh_session_fail(&c->s, QWH_E_SOCKET);
       }
-      c->s.out.len = c->out_off = 0;
+      discard_out(c);
     }
     size_t queued = pending(c);
     if (!c->s.finished && queued > c->lim.max_backpressure) {
-      c->s.out.len = c->out_off = 0; /* QWH-LIMIT-006: discard, do not wait for the drain */
+      discard_out(c); /* QWH-LIMIT-006: discard, do not wait for the drain */
       qwh_session_fail(&c->s, QWH_E_BACKPRESSURE);
       flush_out(c);
     }
@@ -106,12 +127,39 @@ void qwh_pconn_service(qwh_pconn *c) {
   set_watch(c);
 }
 
+/* TLS: received ciphertext -> the handshake, then plaintext for the session. */
+static void tls_received(qwh_pconn *c, const uint8_t *p, size_t n) {
+  c->plain.len = 0;
+  int rc = qwh_tls_feed(c->tls, p, n, &c->plain, &c->tls_out);
+  if (rc != QWH_TLS_OK) {
+    if (!c->s.finished) qwh_session_fail(&c->s, QWH_E_TLS_HANDSHAKE);
+    c->s.out.len = 0; /* nothing more in the clear or encrypted: only the alert (tls_out) goes */
+    return;
+  }
+  if (!c->tls_open && qwh_tls_handshake_done(c->tls)) {
+    c->tls_open = true;
+    qwh_code code = c->on_tls_open ? c->on_tls_open(c) : QWH_OK;
+    if (code != QWH_OK) {
+      if (!c->s.finished) qwh_session_fail(&c->s, code); /* a server's reject still goes, encrypted */
+      return;
+    }
+    if (c->s.cfg.role == QWH_CLIENT) {
+      c->hs_deadline = c->lim.handshake_timeout_ms ? qwh_monotonic_ms() + c->lim.handshake_timeout_ms : 0;
+      qwh_session_start(&c->s);
+    }
+  }
+  if (c->plain.len && !c->s.finished) qwh_session_feed(&c->s, c->plain.data, c->plain.len);
+  if (qwh_tls_peer_closed(c->tls) && !c->s.finished) qwh_session_feed_end(&c->s);
+}
+
 static void on_readable(qwh_pconn *c) {
   qwh_loop *l = c->loop;
   for (int i = 0; i < 16 && !c->s.finished && !c->paused; i++) {
     ssize_t n = recv(c->w.fd, l->rbuf, l->rbuf_size, 0);
     if (n > 0) {
-      qwh_session_feed(&c->s, l->rbuf, (size_t)n);
+      if (c->tls) tls_received(c, l->rbuf, (size_t)n);
+      else qwh_session_feed(&c->s, l->rbuf, (size_t)n);
+      if (pending(c) > c->lim.high_water) break; /* stop reading past the high-water mark (QWH-LIMIT-005) */
       if ((size_t)n < l->rbuf_size) break;
       continue;
     }
@@ -122,7 +170,7 @@ static void on_readable(qwh_pconn *c) {
     if (errno == EAGAIN || errno == EWOULDBLOCK) break;
     if (errno == EINTR) continue;
     if (!c->s.finished) qwh_session_fail(&c->s, QWH_E_SOCKET);
-    c->s.out.len = c->out_off = 0; /* the peer is gone: nothing more can be sent */
+    discard_out(c); /* the peer is gone: nothing more can be sent */
     break;
   }
 }
@@ -139,7 +187,8 @@ static void on_io(qwh_watch *w, uint32_t events) {
       qwh_session_fail(&c->s, QWH_E_SOCKET);
     } else {
       c->hs_deadline = c->lim.handshake_timeout_ms ? qwh_monotonic_ms() + c->lim.handshake_timeout_ms : 0;
-      qwh_session_start(&c->s);
+      if (c->tls) qwh_tls_start(c->tls, &c->tls_out);
+      else qwh_session_start(&c->s);
     }
   } else if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
     on_readable(c);
@@ -193,7 +242,7 @@ void qwh_pconn_tick(qwh_pconn *c, int64_t now_ms) {
     return;
   }
   if (c->drain_deadline && now_ms >= c->drain_deadline && !c->s.finished) {
-    c->s.out.len = c->out_off = 0;
+    discard_out(c);
     qwh_session_fail(&c->s, QWH_E_DRAIN_TIMEOUT);
     qwh_pconn_service(c);
   }
@@ -201,9 +250,14 @@ void qwh_pconn_tick(qwh_pconn *c, int64_t now_ms) {
 
 void qwh_pconn_free(qwh_pconn *c) {
   if (!c->closed && c->w.fd >= 0) {
-    qwh_loop_unwatch(c->loop, &c->w);
-    close(c->w.fd);
+    qwh_loop_close_fd(c->loop, &c->w);
     c->closed = true;
   }
   qwh_session_free(&c->s);
+  if (c->tls) {
+    qwh_tls_free(c->tls);
+    c->tls = NULL;
+    qwh_buf_free(&c->tls_out);
+    qwh_buf_free(&c->plain);
+  }
 }

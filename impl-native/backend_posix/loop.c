@@ -10,6 +10,8 @@
 #define READ_BUFFER (256u * 1024u)
 
 int qwh_loop_init(qwh_loop *l) {
+  l->kind = QWH_LOOP_EPOLL;
+  l->lws = NULL;
   l->epfd = epoll_create1(EPOLL_CLOEXEC);
   l->rbuf = malloc(READ_BUFFER);
   l->rbuf_size = READ_BUFFER;
@@ -20,7 +22,15 @@ int qwh_loop_init(qwh_loop *l) {
   return 0;
 }
 
+/* backend "lws" (../backend_lws/loop_lws.c, or the stub when built without libwebsockets) */
+int qwh_lws_watch(qwh_loop *l, qwh_watch *w, uint32_t events, int add);
+void qwh_lws_unwatch(qwh_loop *l, qwh_watch *w);
+void qwh_lws_close_fd(qwh_loop *l, qwh_watch *w);
+int qwh_lws_poll(qwh_loop *l, int timeout_ms);
+void qwh_lws_free(qwh_loop *l);
+
 void qwh_loop_free(qwh_loop *l) {
+  if (l->kind == QWH_LOOP_LWS) qwh_lws_free(l);
   if (l->epfd >= 0) close(l->epfd);
   l->epfd = -1;
   free(l->rbuf);
@@ -28,13 +38,29 @@ void qwh_loop_free(qwh_loop *l) {
 }
 
 int qwh_loop_watch(qwh_loop *l, qwh_watch *w, uint32_t events, int add) {
+  if (l->kind == QWH_LOOP_LWS) return qwh_lws_watch(l, w, events, add);
   struct epoll_event ev = {.events = events, .data.ptr = w};
   return epoll_ctl(l->epfd, add ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, w->fd, &ev);
 }
 
-void qwh_loop_unwatch(qwh_loop *l, qwh_watch *w) { epoll_ctl(l->epfd, EPOLL_CTL_DEL, w->fd, NULL); }
+void qwh_loop_unwatch(qwh_loop *l, qwh_watch *w) {
+  if (l->kind == QWH_LOOP_LWS) qwh_lws_unwatch(l, w);
+  else epoll_ctl(l->epfd, EPOLL_CTL_DEL, w->fd, NULL);
+}
+
+void qwh_loop_close_fd(qwh_loop *l, qwh_watch *w) {
+  if (w->fd < 0) return;
+  if (l->kind == QWH_LOOP_LWS) {
+    qwh_lws_close_fd(l, w);
+  } else {
+    epoll_ctl(l->epfd, EPOLL_CTL_DEL, w->fd, NULL);
+    close(w->fd);
+  }
+  w->fd = -1;
+}
 
 int qwh_loop_poll(qwh_loop *l, int timeout_ms) {
+  if (l->kind == QWH_LOOP_LWS) return qwh_lws_poll(l, timeout_ms);
   struct epoll_event evs[64];
   int n = epoll_wait(l->epfd, evs, 64, timeout_ms);
   if (n < 0) return errno == EINTR ? 0 : -1;

@@ -10,24 +10,41 @@
 #include <stdint.h>
 
 #include "../core/session.h"
+#include "../core/tls_bio.h"
 
 typedef struct qwh_watch qwh_watch;
 struct qwh_watch {
   int fd;
   void (*on_io)(qwh_watch *w, uint32_t events);
+  void *impl;      /* the loop's handle for this watch (lws: the wsi) */
+  uint32_t events; /* as last set (lws) */
 };
 
+typedef enum qwh_loop_kind { QWH_LOOP_EPOLL = 0, QWH_LOOP_LWS = 1 } qwh_loop_kind;
+
+/*
+ * The event loop: epoll (backend "posix") or a libwebsockets context whose
+ * service loop polls every socket, adopted as an lws raw file descriptor
+ * (backend "lws", ../backend_lws/loop_lws.c). The connection code above is
+ * the same for both.
+ */
 typedef struct qwh_loop {
+  qwh_loop_kind kind;
   int epfd;
+  void *lws; /* backend "lws": its state */
   uint8_t *rbuf; /* one read buffer shared by every connection of the loop */
   size_t rbuf_size;
 } qwh_loop;
 
 int qwh_loop_init(qwh_loop *l);
+/* Backend "lws"; -1 when this build has no libwebsockets. */
+int qwh_loop_init_lws(qwh_loop *l);
 void qwh_loop_free(qwh_loop *l);
-/* Adds or modifies the watch (EPOLLIN / EPOLLOUT bits). */
+/* Adds (w->impl == NULL, `add`) or modifies the watch (EPOLLIN / EPOLLOUT bits). */
 int qwh_loop_watch(qwh_loop *l, qwh_watch *w, uint32_t events, int add);
 void qwh_loop_unwatch(qwh_loop *l, qwh_watch *w);
+/* Unwatches and closes w->fd (with lws, the loop closes it); sets w->fd to -1. */
+void qwh_loop_close_fd(qwh_loop *l, qwh_watch *w);
 /* Waits up to timeout_ms and dispatches. Returns events handled, 0 on timeout/EINTR, -1 on error. */
 int qwh_loop_poll(qwh_loop *l, int timeout_ms);
 int64_t qwh_monotonic_ms(void);
@@ -61,6 +78,13 @@ struct qwh_pconn {
   bool connecting, open, paused, wr_shut, closed, in_dispatch;
   uint32_t watched;
   int64_t hs_deadline, drain_deadline;
+  /* TLS (memory BIOs): ciphertext to send, and what it decrypts to. NULL: plain TCP. */
+  qwh_tls *tls;
+  qwh_buf tls_out, plain;
+  bool tls_open; /* handshake done and checked */
+  uint8_t tls_exporter[32]; /* RFC 9266 channel binding, for signed hellos */
+  /* Called once the TLS handshake is done, before any application byte: non-OK fails the connection with that code. */
+  qwh_code (*on_tls_open)(qwh_pconn *c);
   qwh_pconn *next, *prev; /* owner's list */
 };
 
@@ -77,6 +101,8 @@ void qwh_pconn_tick(qwh_pconn *c, int64_t now_ms);
 /* Writes what it can, applies backpressure, closes when finished. Call after sends. */
 void qwh_pconn_service(qwh_pconn *c);
 void qwh_pconn_free(qwh_pconn *c);
+/* Before qwh_pconn_start's first event: run TLS over this connection (takes `t`). */
+void qwh_pconn_use_tls(qwh_pconn *c, qwh_tls *t);
 
 /* Sockets: literal address only. Return fd or -1 (errno set). */
 int qwh_listen_tcp(const char *host, uint16_t port, uint16_t *bound_port);

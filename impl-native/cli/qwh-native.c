@@ -18,14 +18,36 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../backend_posix/posix.h"
+#include "../core/tls_bio.h"
 #include "../codec/codec_ops.h"
 
 #define UNSUPPORTED 127
 
 static volatile sig_atomic_t g_stop; /* set by SIGTERM/SIGINT only */
+
+/* Chosen once in main (the process runs one server or one client). */
+static bool g_lws;                 /* --backend lws: the loop is a libwebsockets context */
+static char *g_tls_cert, *g_tls_key, *g_tls_ca; /* PEM text of --tls-cert/--tls-key/--tls-ca */
+static bool g_tls;
+
+static int loop_init(qwh_loop *l) { return g_lws ? qwh_loop_init_lws(l) : qwh_loop_init(l); }
+
+static char *read_file(const char *path) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return NULL;
+  qwh_buf b;
+  qwh_buf_init(&b);
+  char tmp[4096];
+  size_t n;
+  while ((n = fread(tmp, 1, sizeof tmp, f)) > 0) qwh_buf_append(&b, tmp, n);
+  fclose(f);
+  qwh_buf_putc(&b, 0);
+  return (char *)b.data;
+}
 static void on_signal(int sig) {
   (void)sig;
   g_stop = 1;
@@ -117,6 +139,12 @@ typedef struct config {
   const char *scenario;
   int64_t close_after, hold_ms, timeout_ms, expect_count, size;
   const char *close_code, *expect_error;
+  /* TLS (with --tls-*): config.alpn, config.pins, requestClientCert, clientCert */
+  const char **alpn;
+  size_t n_alpn;
+  const qwh_json *pins;
+  bool request_client_cert, client_cert;
+  qwh_tls_ctx *tls;
 } config;
 
 static int64_t cfg_int(const qwh_json *o, const char *k, int64_t d) {
@@ -159,6 +187,7 @@ static int expand_messages(config *c, const qwh_json *list) {
 }
 
 static void config_free(config *c) {
+  if (c->tls) qwh_tls_ctx_free(c->tls);
   for (size_t i = 0; i < c->messages.n; i++) qwh_buf_free(&c->messages.items[i]);
   free(c->messages.items);
   qwh_arena_free(&c->a);
@@ -202,6 +231,7 @@ static int config_load(config *c, const char *text, qwh_role role) {
   sc->policy.n_features = c->n_features;
   sc->policy.max_frame_length = sc->max_frame_length;
   sc->policy.version = sc->version;
+  sc->policy.tags = sc->tags; /* a server's tags go in its accept */
   sc->policy.framing_none = c->raw;
   sc->policy.legacy_allowed = strcmp(profile, "legacy") == 0 || (qwh_json_get(root, "allowLegacy") && qwh_json_get(root, "allowLegacy")->u.b);
   const qwh_json *rs = qwh_json_get(root, "requireSignature");
@@ -211,6 +241,7 @@ static int config_load(config *c, const char *text, qwh_role role) {
   c->lim.handshake_timeout_ms = cfg_int(root, "handshakeTimeoutMs", 10000);
   c->lim.drain_timeout_ms = cfg_int(root, "drainTimeoutMs", 5000);
   c->lim.max_backpressure = (size_t)cfg_int(root, "maxBackpressureBytes", 5 << 20);
+  c->lim.high_water = (size_t)cfg_int(root, "highWaterMarkBytes", (int64_t)c->lim.high_water);
   if (c->lim.high_water > c->lim.max_backpressure) c->lim.high_water = c->lim.max_backpressure;
   c->max_clients = cfg_int(root, "maxClients", -1);
   c->max_pending = cfg_int(root, "maxPendingHandshakes", -1);
@@ -225,7 +256,107 @@ static int config_load(config *c, const char *text, qwh_role role) {
   c->expect_count = cfg_int(root, "expectCount", 1);
   c->expect_error = cfg_str(root, "expectError", NULL);
   c->size = cfg_int(root, "size", 1);
+  const qwh_json *alpn = qwh_json_get(root, "alpn");
+  if (alpn && alpn->type == QWH_JSON_ARRAY) {
+    c->alpn = qwh_arena_alloc(&c->a, (alpn->u.arr.n + 1) * sizeof(char *));
+    if (!c->alpn) return 2;
+    for (size_t i = 0; i < alpn->u.arr.n; i++)
+      if (alpn->u.arr.items[i]->type == QWH_JSON_STRING) c->alpn[c->n_alpn++] = alpn->u.arr.items[i]->u.str.s;
+  }
+  const qwh_json *pins = qwh_json_get(root, "pins");
+  c->pins = pins && pins->type == QWH_JSON_ARRAY ? pins : NULL;
+  const qwh_json *rcc = qwh_json_get(root, "requestClientCert"), *cc = qwh_json_get(root, "clientCert");
+  c->request_client_cert = !(rcc && rcc->type == QWH_JSON_BOOL && !rcc->u.b);
+  c->client_cert = !(cc && cc->type == QWH_JSON_BOOL && !cc->u.b);
   return expand_messages(c, qwh_json_get(root, "messages")) ? 2 : 0;
+}
+
+/* ---- TLS (memory BIOs, core/tls_bio.c) ---- */
+
+static void fp_norm(const char *in, char *out, size_t outlen) {
+  size_t j = 0;
+  for (; *in && j + 1 < outlen; in++) {
+    char ch = *in;
+    if (ch >= 'a' && ch <= 'f') ch = (char)(ch - 'a' + 'A');
+    if ((ch >= '0' && ch <= '9') || (ch >= 'A' && ch <= 'F')) out[j++] = ch;
+  }
+  out[j] = 0;
+}
+
+static bool fp_equal(const char *a, const char *b) {
+  char x[130], y[130];
+  fp_norm(a, x, sizeof x);
+  fp_norm(b, y, sizeof y);
+  return x[0] && strcmp(x, y) == 0;
+}
+
+static bool pins_match(const qwh_json *pins, const char *fp) {
+  for (size_t i = 0; i < pins->u.arr.n; i++)
+    if (pins->u.arr.items[i]->type == QWH_JSON_STRING && fp_equal(pins->u.arr.items[i]->u.str.s, fp)) return true;
+  return false;
+}
+
+/* Like the ts adapter: a server asks for (and verifies) a client certificate when it has a CA
+ * (unless requestClientCert is false), or checks it against config.pins only; a client verifies
+ * the server ("localhost") against the CA and presents its certificate unless clientCert is false. */
+static int tls_setup(config *cfg, bool server) {
+  if (!g_tls) return 0;
+  qwh_tls_config tc;
+  memset(&tc, 0, sizeof tc);
+  tc.server = server;
+  tc.ca = g_tls_ca;
+  tc.alpn = cfg->alpn;
+  tc.alpn_count = cfg->n_alpn;
+  tc.min_version = 12;
+  if (server) {
+    tc.cert = g_tls_cert;
+    tc.key = g_tls_key;
+    if (cfg->pins) {
+      tc.request_cert = true;
+      tc.reject_unauthorized = false;
+    } else {
+      tc.request_cert = tc.reject_unauthorized = g_tls_ca && cfg->request_client_cert;
+    }
+  } else {
+    if (cfg->client_cert) {
+      tc.cert = g_tls_cert;
+      tc.key = g_tls_key;
+    }
+    tc.reject_unauthorized = g_tls_ca != NULL;
+  }
+  char err[256] = "";
+  cfg->tls = qwh_tls_ctx_new(&tc, err, sizeof err);
+  if (!cfg->tls) {
+    fprintf(stderr, "qwh-native: TLS set-up failed: %s\n", err);
+    return 2;
+  }
+  return 0;
+}
+
+static int tls_attach(config *cfg, qwh_pconn *c, bool server) {
+  if (!cfg->tls) return 0;
+  char err[256] = "";
+  qwh_tls *t = qwh_tls_new(cfg->tls, server ? NULL : "localhost", !server && g_tls_ca ? "localhost" : NULL, err, sizeof err);
+  if (!t) return -1;
+  qwh_pconn_use_tls(c, t);
+  return 0;
+}
+
+/* Server: a hello's "tls" tags must match the TLS session (spec 8.1 step 8). */
+static qwh_code srv_check_tls_tags(void *user, const qwh_json *tags) {
+  qwh_pconn *c = user;
+  if (!tags || tags->type != QWH_JSON_OBJECT) return QWH_OK;
+  const qwh_json *fp = qwh_json_get(tags, "tlsFingerprint256"), *alpn = qwh_json_get(tags, "tlsAlpn");
+  if ((fp || alpn) && !c->tls) return QWH_E_TLS_PIN_MISMATCH; /* a TLS claim over plain TCP */
+  if (fp) {
+    char peer[130];
+    if (fp->type != QWH_JSON_STRING || !qwh_tls_peer_fingerprint256(c->tls, peer, sizeof peer) || !fp_equal(fp->u.str.s, peer)) return QWH_E_TLS_PIN_MISMATCH;
+  }
+  if (alpn) {
+    char got[256];
+    if (alpn->type != QWH_JSON_STRING || !qwh_tls_alpn(c->tls, got, sizeof got) || strcmp(got, alpn->u.str.s) != 0) return QWH_E_TLS_PIN_MISMATCH;
+  }
+  return QWH_OK;
 }
 
 /* ---- serve mode ---- */
@@ -251,6 +382,18 @@ static qwh_code verify_policy(void *user, const qwh_hello *h) {
   qwh_pconn *c = user; /* the session's user is its connection */
   server *srv = c->app;
   return srv->cfg->policy && (strcmp(srv->cfg->policy, "reject") == 0 || strcmp(srv->cfg->policy, "throw") == 0) ? QWH_E_POLICY_REJECTED : QWH_OK;
+}
+
+static qwh_code srv_tls_open(qwh_pconn *c) {
+  server *srv = c->app;
+  char fp[130];
+  bool have = qwh_tls_peer_fingerprint256(c->tls, fp, sizeof fp);
+  if (srv->cfg->pins && srv->cfg->pins->u.arr.n > 0 && (!have || !pins_match(srv->cfg->pins, fp))) return QWH_E_TLS_PIN_MISMATCH;
+  if (qwh_tls_export(c->tls, c->tls_exporter, sizeof c->tls_exporter, "EXPORTER-Channel-Binding", 24, NULL, 0, true) == QWH_TLS_OK)
+    c->s.cfg.policy.exporter = c->tls_exporter;
+  c->s.cfg.policy.check_tls_tags = srv_check_tls_tags;
+  c->s.cfg.policy.user = c;
+  return QWH_OK;
 }
 
 static void srv_open(qwh_pconn *c) {
@@ -335,9 +478,17 @@ static void srv_accept(qwh_watch *w, uint32_t events) {
     sc.policy.now_ms = qwh_wall_ms();
     sc.policy.replay_cache = &srv->replay;
     if (srv->cfg->policy) sc.verify = verify_policy;
+    sc.policy.check_tls_tags = srv_check_tls_tags; /* spec 8.1 step 8, with or without TLS */
+    sc.policy.user = c;
     qwh_pconn_handlers h = {srv_open, srv_message, NULL, srv_closed};
     if (qwh_pconn_start(c, &srv->loop, fd, false, &sc, &srv->cfg->lim, &h, srv) != 0) {
-      close(fd);
+      if (!g_lws) close(fd); /* lws closes a descriptor it failed to adopt */
+      free(c);
+      continue;
+    }
+    c->on_tls_open = srv_tls_open;
+    if (tls_attach(srv->cfg, c, true) != 0) {
+      qwh_pconn_free(c);
       free(c);
       continue;
     }
@@ -378,7 +529,7 @@ static int run_serve(config *cfg, const char *host, uint16_t port) {
     fprintf(stderr, "qwh-native: unsupported server scenario %s\n", scenario);
     return UNSUPPORTED;
   }
-  if (qwh_loop_init(&srv.loop) || qwh_replay_cache_init(&srv.replay, cfg->sc.policy.signature_window_ms, 100000)) return 2;
+  if (loop_init(&srv.loop) || qwh_replay_cache_init(&srv.replay, cfg->sc.policy.signature_window_ms, 100000)) return 2;
   uint16_t bound = 0;
   srv.listen.fd = qwh_listen_tcp(host, port, &bound);
   srv.listen.on_io = srv_accept;
@@ -388,7 +539,7 @@ static int run_serve(config *cfg, const char *host, uint16_t port) {
     qwh_replay_cache_free(&srv.replay);
     return 2;
   }
-  stdin_watch in = {{0, on_stdin}, false};
+  stdin_watch in = {{0, on_stdin, NULL, 0}, false};
   bool watch_stdin = qwh_loop_watch(&srv.loop, &in.w, EPOLLIN, 1) == 0; /* stdin's end stops the server, as for the ts adapter */
   printf("{\"ready\":true,\"port\":%u}\n", bound);
   fflush(stdout);
@@ -420,8 +571,8 @@ static int run_serve(config *cfg, const char *host, uint16_t port) {
     qwh_pconn_free(c);
     free(c);
   }
-  if (watch_stdin) qwh_loop_unwatch(&srv.loop, &in.w);
-  close(srv.listen.fd);
+  if (watch_stdin) qwh_loop_close_fd(&srv.loop, &in.w);
+  qwh_loop_close_fd(&srv.loop, &srv.listen);
   qwh_loop_free(&srv.loop);
   qwh_replay_cache_free(&srv.replay);
   return 0;
@@ -450,6 +601,24 @@ static void record_error(client *cl, const char *code) {
 static void cl_send(client *cl, const qwh_buf *m) {
   qwh_code rc = qwh_pconn_send(&cl->conn, m->data, m->len);
   if (rc == QWH_OK) cl->sent++;
+}
+
+/* Client: pins (config.pins) on the server certificate; the negotiated ALPN goes in the hello's tags. */
+static qwh_code cl_tls_open(qwh_pconn *c) {
+  client *cl = c->app;
+  config *cfg = cl->cfg;
+  char fp[130];
+  bool have = qwh_tls_peer_fingerprint256(c->tls, fp, sizeof fp);
+  if (cfg->pins && cfg->pins->u.arr.n > 0 && (!have || !pins_match(cfg->pins, fp))) return QWH_E_TLS_PIN_MISMATCH;
+  char alpn[256];
+  if (qwh_tls_alpn(c->tls, alpn, sizeof alpn)) {
+    qwh_json *t = c->s.cfg.tags && c->s.cfg.tags->type == QWH_JSON_OBJECT ? qwh_json_without(&cfg->a, c->s.cfg.tags, "tlsAlpn") : qwh_json_object(&cfg->a);
+    if (t) {
+      qwh_json_set(&cfg->a, t, "tlsAlpn", qwh_json_cstring(&cfg->a, alpn));
+      c->s.cfg.tags = t;
+    }
+  }
+  return QWH_OK;
 }
 
 static void cl_open(qwh_pconn *c) {
@@ -576,7 +745,7 @@ static int run_connect(config *cfg, const char *host, uint16_t port, const char 
     fprintf(stderr, "qwh-native: unsupported client scenario %s\n", scenario);
     return UNSUPPORTED;
   }
-  if (qwh_loop_init(&cl.loop)) return 2;
+  if (loop_init(&cl.loop)) return 2;
   /* A client paces itself: it never stops reading (that could deadlock an echo) and never gives up on its own queue. */
   cfg->lim.high_water = cfg->lim.max_backpressure = SIZE_MAX;
   int fd = qwh_connect_tcp(host, port);
@@ -585,9 +754,18 @@ static int run_connect(config *cfg, const char *host, uint16_t port, const char 
     record_error(&cl, "E_SOCKET");
     cl.closed = true;
   } else if (qwh_pconn_start(&cl.conn, &cl.loop, fd, true, &cfg->sc, &cfg->lim, &h, &cl) != 0) {
-    close(fd);
+    if (!g_lws) close(fd);
+    fd = -1;
     record_error(&cl, "E_SOCKET");
     cl.closed = true;
+  } else {
+    cl.conn.on_tls_open = cl_tls_open;
+    if (tls_attach(cfg, &cl.conn, false) != 0) {
+      qwh_pconn_free(&cl.conn);
+      fd = -1;
+      record_error(&cl, "E_TLS_HANDSHAKE");
+      cl.closed = true;
+    }
   }
   int64_t start = qwh_monotonic_ms(), deadline = start + cfg->timeout_ms;
   int64_t hold = cfg->hold_ms >= 0 ? cfg->hold_ms : (cl.kind == CS_MIRROR ? 10000 : 1000);
@@ -643,12 +821,20 @@ static int run_connect(config *cfg, const char *host, uint16_t port, const char 
   }
   bool lenient = cl.kind == CS_EXPECT_REJECT || cl.kind == CS_AWAIT_CLOSE || cl.kind == CS_HOLD || cl.kind == CS_MIRROR || cl.kind == CS_CLOSE;
   ok = ok && (lenient || !cl.error[0]);
+  /* A connection that never opened (TCP, TLS or pin failure) is not ok, whatever the scenario. */
+  if (!cl.opened && cl.error[0] && cl.kind != CS_EXPECT_REJECT) ok = false;
   char sha[65];
   digest(cl.received, cl.n_received, cfg->raw, sha);
   qwh_arena a;
   qwh_arena_init(&a);
   qwh_json *r = qwh_json_object(&a), *hexes = qwh_json_array(&a);
-  for (size_t i = 0; i < cl.n_received && i < 64; i++) qwh_json_push(&a, hexes, qwh_hex_json(&a, cl.received[i].data, cl.received[i].len));
+  /* The first messages in hex, up to 64 of them and 64 KiB (the digest covers all), as the ts adapter. */
+  size_t budget = 65536;
+  for (size_t i = 0; i < cl.n_received && i < 64; i++) {
+    if (cl.received[i].len > budget) break;
+    budget -= cl.received[i].len;
+    qwh_json_push(&a, hexes, qwh_hex_json(&a, cl.received[i].data, cl.received[i].len));
+  }
   qwh_json_set(&a, r, "ok", qwh_json_bool(&a, ok));
   qwh_json_set(&a, r, "scenario", qwh_json_cstring(&a, scenario));
   qwh_json_set(&a, r, "sent", qwh_json_int(&a, (int64_t)cl.sent));
@@ -658,7 +844,11 @@ static int run_connect(config *cfg, const char *host, uint16_t port, const char 
   qwh_json_set(&a, r, "error", cl.error[0] ? qwh_json_cstring(&a, cl.error) : qwh_json_null(&a));
   qwh_json_set(&a, r, "closeCode", cl.close_code[0] ? qwh_json_cstring(&a, cl.close_code) : qwh_json_null(&a));
   qwh_json_set(&a, r, "closedByPeer", qwh_json_bool(&a, cl.closed_by_peer));
-  qwh_json_set(&a, r, "accept", qwh_json_null(&a));
+  qwh_json *accept = NULL;
+  if (fd >= 0 && cl.conn.s.accept.len &&
+      (qwh_json_parse(&a, cl.conn.s.accept.data, cl.conn.s.accept.len, &accept) != QWH_JSON_OK || accept->type != QWH_JSON_OBJECT))
+    accept = NULL;
+  qwh_json_set(&a, r, "accept", accept ? accept : qwh_json_null(&a));
   if (cl.kind == CS_OVERSIZE) qwh_json_set(&a, r, "localError", cl.local_error[0] ? qwh_json_cstring(&a, cl.local_error) : qwh_json_null(&a));
   qwh_buf out;
   qwh_buf_init(&out);
@@ -666,6 +856,10 @@ static int run_connect(config *cfg, const char *host, uint16_t port, const char 
   out_line(&out);
   qwh_buf_free(&out);
   qwh_arena_free(&a);
+  /* Give the reader of our stdout a moment before the exit: a runner that looks for the result
+   * line as soon as the process exits could otherwise miss it (see REQUESTS-TO-LEAD.md). */
+  struct timespec pause_ts = {0, 30 * 1000 * 1000};
+  nanosleep(&pause_ts, NULL);
   if (fd >= 0) qwh_pconn_free(&cl.conn);
   for (size_t i = 0; i < cl.n_received; i++) qwh_buf_free(&cl.received[i]);
   free(cl.received);
@@ -692,10 +886,14 @@ int main(int argc, char **argv) {
   if (argc >= 3 && strcmp(argv[1], "--backend") == 0) {
     const char *b = argv[2];
     if (strcmp(b, "lws") == 0) {
-      fprintf(stderr, "qwh-native: the lws backend is not in the CLI yet (the Node addon has it)\n");
-      return UNSUPPORTED;
-    }
-    if (strcmp(b, "posix") != 0 && strcmp(b, "libsocket") != 0) {
+      g_lws = true;
+      qwh_loop probe;
+      if (qwh_loop_init_lws(&probe) != 0) {
+        fprintf(stderr, "qwh-native: this build has no libwebsockets (backend lws)\n");
+        return UNSUPPORTED;
+      }
+      qwh_loop_free(&probe);
+    } else if (strcmp(b, "posix") != 0 && strcmp(b, "libsocket") != 0) {
       usage();
       return 2;
     }
@@ -731,9 +929,16 @@ int main(int argc, char **argv) {
     else if (strcmp(arg, "--host") == 0) host = val;
     else if (strcmp(arg, "--config") == 0) config_text = val;
     else if (strcmp(arg, "--scenario") == 0) scenario = val;
-    else if (strncmp(arg, "--tls-", 6) == 0) {
-      fprintf(stderr, "qwh-native: TLS is not in this build yet\n");
-      return UNSUPPORTED;
+    else if (strcmp(arg, "--tls-cert") == 0 || strcmp(arg, "--tls-key") == 0 || strcmp(arg, "--tls-ca") == 0) {
+      char *pem = read_file(val);
+      if (!pem) {
+        fprintf(stderr, "qwh-native: cannot read %s\n", val);
+        return 2;
+      }
+      char **slot = arg[6] == 'c' && arg[7] == 'e' ? &g_tls_cert : arg[6] == 'k' ? &g_tls_key : &g_tls_ca;
+      free(*slot);
+      *slot = pem;
+      g_tls = true;
     } else {
       usage();
       return 2;
@@ -746,8 +951,12 @@ int main(int argc, char **argv) {
   }
   config cfg;
   int rc = config_load(&cfg, config_text, serve ? QWH_SERVER : QWH_CLIENT);
+  if (rc == 0) rc = tls_setup(&cfg, serve);
   if (rc == 0) rc = serve ? run_serve(&cfg, host, (uint16_t)port) : run_connect(&cfg, host, (uint16_t)port, scenario);
   else fprintf(stderr, "qwh-native: %s --config\n", rc == UNSUPPORTED ? "unsupported" : "malformed");
   config_free(&cfg);
+  free(g_tls_cert);
+  free(g_tls_key);
+  free(g_tls_ca);
   return rc;
 }

@@ -140,6 +140,7 @@ static qwh_code client_first_frame(qwh_session *s, const uint8_t *p, size_t n) {
     finish(s);
     return s->error;
   }
+  qwh_buf_append(&s->accept, p, n); /* for the application (best effort) */
   open_phase(s, ans.max_frame_length, qwh_features_has(ans.features, "control"), qwh_features_has(ans.features, "raw"));
   return QWH_OK;
 }
@@ -172,6 +173,7 @@ int qwh_session_init(qwh_session *s, const qwh_session_config *cfg, const qwh_se
 void qwh_session_free(qwh_session *s) {
   qwh_receiver_free(&s->rx);
   qwh_buf_free(&s->out);
+  qwh_buf_free(&s->accept);
   qwh_arena_free(&s->hs);
 }
 

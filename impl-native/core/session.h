@@ -54,6 +54,7 @@ typedef struct qwh_session {
   bool peer_ended;    /* the end came from the peer (its CLOSE, its reject, its end of stream) */
   qwh_code error;     /* why it finished (QWH_OK: clean) */
   char error_name[72]; /* the code's string, also for a peer's code outside the registry */
+  qwh_buf accept;     /* client: the accept's JSON payload as received (empty until accepted) */
 } qwh_session;
 
 int qwh_session_init(qwh_session *s, const qwh_session_config *cfg, const qwh_session_handlers *h, void *user);

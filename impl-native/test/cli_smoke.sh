@@ -1,6 +1,7 @@
 #!/bin/sh
 # qwh-native against itself, without Node: serve + connect (echo, large messages, raw framing,
-# a version reject, a graceful close by the server) and the codec mode. Used by `make test` and,
+# a version reject, a graceful close by the server, a half-close, TLS) for each pair of backends
+# (posix and lws, when built with libwebsockets) and the codec mode. Used by `make test` and,
 # with the sanitizer build, by `make sanitize` (every process must exit without a finding).
 set -eu
 BIN=${QWH_NATIVE:-build/qwh-native}
@@ -8,9 +9,15 @@ TMP=$(mktemp -d)
 trap 'kill $SPID 2>/dev/null || true; rm -rf "$TMP"' EXIT
 fail() { echo "cli_smoke: FAIL $*" >&2; exit 1; }
 
-serve() { # config -> sets SPID and PORT
+SB=posix # server backend
+CB=posix # client backend
+TLS_S=""
+TLS_C=""
+serve() { # name config -> sets SPID and PORT
+  rm -f "$TMP/in.$1" "$TMP/out.$1"
   mkfifo "$TMP/in.$1"
-  "$BIN" serve --port 0 --config "$2" <"$TMP/in.$1" >"$TMP/out.$1" &
+  # shellcheck disable=SC2086
+  "$BIN" --backend "$SB" serve --port 0 --config "$2" $TLS_S <"$TMP/in.$1" >"$TMP/out.$1" &
   SPID=$!
   exec 9>"$TMP/in.$1" # keeps the server's stdin open until we close it
   i=0
@@ -20,25 +27,66 @@ serve() { # config -> sets SPID and PORT
 unserve() { exec 9>&-; wait $SPID || fail "server exited with $?"; }
 expect_ok() { echo "$1" | grep -q '"ok":true' || fail "$2: $1"; }
 
-serve a '{"features":["control"]}'
-expect_ok "$("$BIN" connect --port "$PORT" --scenario echo-2000)" "echo-2000"
-expect_ok "$("$BIN" connect --port "$PORT" --scenario echo --config '{"messages":["",{"size":300000,"count":20},"6869"]}')" "large echo"
-expect_ok "$("$BIN" connect --port "$PORT" --scenario close --config '{"messages":["01","02"]}')" "client close"
-unserve
-grep -q '"messages":2000' "$TMP/out.a" || fail "server did not count 2000 messages"
+# shellcheck disable=SC2086
+conn() { # the result line; a client that exits non-zero (a sanitizer finding) prints nothing
+  out=$("$BIN" --backend "$CB" connect --port "$PORT" $TLS_C "$@") || { echo "client exited with $?" >&2; return 0; }
+  echo "$out"
+}
 
-serve b '{"framing":"none"}'
-expect_ok "$("$BIN" connect --port "$PORT" --scenario echo --config '{"framing":"none","messages":[{"size":1000,"count":100}]}')" "raw echo"
-unserve
+pair() {
+  serve a '{"features":["control"]}'
+  expect_ok "$(conn --scenario echo-2000)" "$SB/$CB echo-2000"
+  expect_ok "$(conn --scenario echo --config '{"messages":["",{"size":300000,"count":20},"6869"]}')" "$SB/$CB large echo"
+  expect_ok "$(conn --scenario close --config '{"messages":["01","02"]}')" "$SB/$CB client close"
+  unserve
+  grep -q '"messages":2000' "$TMP/out.a" || fail "$SB/$CB: server did not count 2000 messages"
 
-serve c '{"protocolVersion":"2.1.0"}'
-expect_ok "$("$BIN" connect --port "$PORT" --scenario expect-reject --config '{"protocolVersion":"1.0.0","expectError":"E_VERSION_MISMATCH"}')" "version reject"
-unserve
-grep -q '"rejected","code":"E_VERSION_MISMATCH"' "$TMP/out.c" || fail "server did not report the reject"
+  serve b '{"framing":"none"}'
+  expect_ok "$(conn --scenario echo --config '{"framing":"none","messages":[{"size":1000,"count":100}]}')" "$SB/$CB raw echo"
+  unserve
 
-serve d '{"scenario":"close-after","closeAfter":1}'
-expect_ok "$("$BIN" connect --port "$PORT" --scenario await-close --config '{"messages":["6869"]}')" "close-after"
-unserve
+  serve c '{"protocolVersion":"2.1.0"}'
+  expect_ok "$(conn --scenario expect-reject --config '{"protocolVersion":"1.0.0","expectError":"E_VERSION_MISMATCH"}')" "$SB/$CB version reject"
+  unserve
+  grep -q '"rejected","code":"E_VERSION_MISMATCH"' "$TMP/out.c" || fail "$SB/$CB: server did not report the reject"
+
+  serve d '{"scenario":"close-after","closeAfter":1}'
+  expect_ok "$(conn --scenario await-close --config '{"messages":["6869"]}')" "$SB/$CB close-after"
+  unserve
+}
+
+tls_pair() {
+  TLS_S="--tls-cert $TMP/cert.pem --tls-key $TMP/key.pem --tls-ca $TMP/ca.pem"
+  TLS_C="$TLS_S"
+  serve t '{"features":["control"],"alpn":["qwh/1"]}'
+  expect_ok "$(conn --scenario echo --config '{"alpn":["qwh/1"],"messages":["",{"size":70000,"count":5},"6869"]}')" "$SB/$CB TLS echo"
+  expect_ok "$(conn --scenario echo-2000)" "$SB/$CB TLS echo-2000"
+  unserve
+  serve u '{"features":["control"],"pins":["0000000000000000000000000000000000000000000000000000000000000000"]}'
+  expect_ok "$(conn --scenario expect-reject --config '{"expectError":"E_TLS_PIN_MISMATCH"}')" "$SB/$CB TLS pin mismatch"
+  unserve
+  TLS_S=""
+  TLS_C=""
+}
+
+BACKENDS=posix
+if "$BIN" --backend lws codec </dev/null 2>/dev/null; then BACKENDS="posix lws"; fi
+HAVE_TLS=0
+if command -v openssl >/dev/null 2>&1; then
+  (
+    cd "$TMP"
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=qwh-test-ca -keyout ca-key.pem -out ca.pem
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=localhost -keyout key.pem -out cert.csr
+    printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n' >cert.ext
+    openssl x509 -req -in cert.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -days 2 -extfile cert.ext -out cert.pem
+  ) >/dev/null 2>&1 && HAVE_TLS=1
+fi
+for SB in $BACKENDS; do
+  for CB in $BACKENDS; do
+    pair
+    [ $HAVE_TLS -eq 0 ] || tls_pair
+  done
+done
 
 printf '%s\n' '{"id":7,"op":"canonical-json","params":{},"input":{"hex":"7b2262223a312c2261223a327d"}}' '{"id":8,"op":"bogus"}' \
   | "$BIN" codec >"$TMP/codec"

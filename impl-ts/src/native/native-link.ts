@@ -99,6 +99,10 @@ export class NativeFrameLink implements FrameLink {
   private lastActivity = 0;
   private facts: TlsFacts | null | undefined;
   private finalCounters: [number, number] | null = null;
+  /** pauseReading() was called (by the application or by backpressure). */
+  private jsPaused = false;
+  /** The rest of a batch whose delivery a pauseReading() inside a handler stopped. */
+  private held: { buf: Buffer; count: number; next: number } | null = null;
   /** Called once after close (the owner forgets the link). */
   onClosed: (() => void) | null = null;
 
@@ -147,14 +151,22 @@ export class NativeFrameLink implements FrameLink {
     }
   }
 
-  private onBatch(buf: Buffer, count: number): void {
+  private onBatch(buf: Buffer, count: number, first = 0): void {
     this.touch();
-    const table = (buf.byteOffset & 3) === 0 ? new Uint32Array(buf.buffer, buf.byteOffset, count * 3) : null;
-    for (let i = 0; i < count; i++) {
+    // The table [kind, offset, length] x count (u32 LE) ends the Buffer; the payloads are before it.
+    const at = buf.length - count * 12;
+    const table = ((buf.byteOffset + at) & 3) === 0 ? new Uint32Array(buf.buffer, buf.byteOffset + at, count * 3) : null;
+    for (let i = first; i < count; i++) {
       if (this.closed || this.destroyRequested) return;
-      const kind = table ? table[i * 3]! : buf.readUInt32LE(i * 12);
-      const off = table ? table[i * 3 + 1]! : buf.readUInt32LE(i * 12 + 4);
-      const len = table ? table[i * 3 + 2]! : buf.readUInt32LE(i * 12 + 8);
+      if (this.jsPaused) {
+        // A handler paused reading (backpressure, QWH-LIMIT-005): the rest of this read waits,
+        // as the bytes after a socket's pause() do.
+        this.held = { buf, count, next: i };
+        return;
+      }
+      const kind = table ? table[i * 3]! : buf.readUInt32LE(at + i * 12);
+      const off = table ? table[i * 3 + 1]! : buf.readUInt32LE(at + i * 12 + 4);
+      const len = table ? table[i * 3 + 2]! : buf.readUInt32LE(at + i * 12 + 8);
       const payload = viewOf(buf, off, off + len);
       if (kind === K_DATA) this.handlers.frame(payload);
       else if (kind === K_CONTROL) this.handlers.control(payload);
@@ -279,10 +291,24 @@ export class NativeFrameLink implements FrameLink {
   }
 
   pauseReading(): void {
-    if (!this.destroyed) this.binding.pause(this.id, true);
+    if (this.destroyed) return;
+    this.jsPaused = true;
+    this.binding.pause(this.id, true);
   }
   resumeReading(): void {
     if (this.destroyed) return;
+    this.jsPaused = false;
+    if (this.held) {
+      // The held rest of a batch first, on a later turn; then what the addon kept.
+      setImmediate(() => {
+        if (this.destroyed || this.jsPaused) return;
+        const h = this.held;
+        this.held = null;
+        if (h) this.onBatch(h.buf, h.count, h.next);
+        if (!this.destroyed && !this.jsPaused && !this.held) this.resumeReading();
+      });
+      return;
+    }
     // Bytes kept while paused are decoded on a later turn, like a socket's resume().
     if (this.binding.pause(this.id, false)) setImmediate(() => !this.destroyed && this.binding.drainPending(this.id));
   }

@@ -17,7 +17,12 @@ afterEach(() => {
   for (const [k, v] of Object.entries(saved)) if (k.startsWith("QWORMHOLE_")) process.env[k] = v;
 });
 
-describe.skipIf(!lws.binding || !posix.binding)("factory native selection", () => {
+describe("factory native selection", () => {
+  it("has both addons built (CI builds them; a missing one fails, never skips)", () => {
+    expect(lws.binding, `lws addon: ${"reason" in lws ? lws.reason : ""}`).toBeTruthy();
+    expect(posix.binding, `posix addon: ${"reason" in posix ? posix.reason : ""}`).toBeTruthy();
+  });
+
   it("picks native-lws, then native-libsocket (preferredNativeBackend and env), and reports ts without preferNative", () => {
     expect(createQWormholeServer({ preferNative: true }).mode).toBe("native-lws");
     expect(createQWormholeServer({ preferNative: true, preferredNativeBackend: "libsocket" }).mode).toBe("native-libsocket");
