@@ -20,7 +20,8 @@ function start(argv, args, options = {}) {
   child.stdin.on("error", () => undefined); // the adapter may exit before reading everything
   const exited = new Promise((resolve) => {
     child.on("error", (err) => resolve({ code: null, signal: null, spawnError: err }));
-    child.on("exit", (code, signal) => resolve({ code, signal }));
+    // "close", not "exit": the adapter's last output lines have been read by then.
+    child.on("close", (code, signal) => resolve({ code, signal }));
   });
   return { child, exited, stderr: () => stderr };
 }
