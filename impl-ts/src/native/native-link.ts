@@ -8,14 +8,12 @@
  * service thread): they share the JS-thread engine and this contract.
  * @packageDocumentation
  */
-import type { CloseInfo } from "../protocol/control.js";
 import { viewOf } from "../protocol/buffer-view.js";
 import { CHANNEL_BINDING_LABEL, CHANNEL_BINDING_LENGTH, MAX_FRAME_LENGTH_LIMIT } from "../protocol/constants.js";
 import type { ErrorCode } from "../protocol/error-codes.js";
 import { ProtocolError, QWormholeError } from "../protocol/errors.js";
 import type { FrameLimits } from "../protocol/frame-decoder.js";
-import { FrameEncoder } from "../protocol/frame-encoder.js";
-import type { FrameLink, FrameLinkHandlers, LinkPeer } from "../transport/frame-link.js";
+import { EncodingFrameLink, type FrameLink, type FrameLinkHandlers, type LinkPeer } from "../transport/frame-link.js";
 import type { TlsFacts } from "../tls-facts.js";
 import type { NativeBinding } from "./load.js";
 
@@ -80,10 +78,9 @@ function frameError(code: string, message: string): QWormholeError {
 }
 
 /** A framed connection carried by a native addon. */
-export class NativeFrameLink implements FrameLink {
+export class NativeFrameLink extends EncodingFrameLink implements FrameLink {
   readonly peer: LinkPeer;
   private handlers: FrameLinkHandlers = NO_HANDLERS;
-  private readonly encoder = new FrameEncoder();
   private readonly binding: NativeBinding;
   private unsent = 0;
   private written = 0;
@@ -111,6 +108,7 @@ export class NativeFrameLink implements FrameLink {
     readonly id: number,
     limits: FrameLimits,
   ) {
+    super();
     this.binding = runtime.binding;
     runtime.links.set(id, this);
     const info = this.binding.info(id);
@@ -210,9 +208,6 @@ export class NativeFrameLink implements FrameLink {
   get bytesOut(): number {
     return this.written;
   }
-  get pendingBytes(): number {
-    return this.encoder.pendingBytes;
-  }
   get writableLength(): number {
     return this.unsent;
   }
@@ -221,9 +216,6 @@ export class NativeFrameLink implements FrameLink {
   }
   get destroyed(): boolean {
     return this.closed || this.destroyRequested;
-  }
-  get peerMaxFrameLength(): number {
-    return this.encoder.peerMaxFrameLength;
   }
 
   setHandlers(handlers: FrameLinkHandlers): void {
@@ -248,28 +240,7 @@ export class NativeFrameLink implements FrameLink {
   switchToFrames(): void {
     if (!this.closed) this.binding.switchToFrames(this.id);
   }
-  setPeerMaxFrameLength(max: number): void {
-    this.encoder.setPeerMaxFrameLength(max);
-  }
 
-  addData(payload: Uint8Array): void {
-    this.encoder.addData(payload);
-  }
-  addText(text: string): void {
-    this.encoder.addText(text);
-  }
-  addRaw(bytes: Uint8Array): void {
-    this.encoder.addRaw(bytes);
-  }
-  addPing(body?: Uint8Array): void {
-    this.encoder.addPing(body);
-  }
-  addPong(body?: Uint8Array): void {
-    this.encoder.addPong(body);
-  }
-  addClose(info: CloseInfo): void {
-    this.encoder.addClose(info);
-  }
 
   flush(done?: (error?: Error | null) => void): number {
     if (this.encoder.pendingBytes === 0 || this.destroyed) return 0;

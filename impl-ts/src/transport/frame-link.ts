@@ -107,12 +107,49 @@ const NO_HANDLERS: FrameLinkHandlers = {
   timeout: noop,
 };
 
+/**
+ * Send-side framing shared by every link: data, raw and control frames are
+ * encoded in JS into slab batches ({@link FrameEncoder}); a link subclass
+ * only decides how a batch is written in `flush`.
+ */
+export abstract class EncodingFrameLink {
+  protected readonly encoder = new FrameEncoder();
+
+  get pendingBytes(): number {
+    return this.encoder.pendingBytes;
+  }
+  get peerMaxFrameLength(): number {
+    return this.encoder.peerMaxFrameLength;
+  }
+  setPeerMaxFrameLength(max: number): void {
+    this.encoder.setPeerMaxFrameLength(max);
+  }
+
+  addData(payload: Uint8Array): void {
+    this.encoder.addData(payload);
+  }
+  addText(text: string): void {
+    this.encoder.addText(text);
+  }
+  addRaw(bytes: Uint8Array): void {
+    this.encoder.addRaw(bytes);
+  }
+  addPing(body?: Uint8Array): void {
+    this.encoder.addPing(body);
+  }
+  addPong(body?: Uint8Array): void {
+    this.encoder.addPong(body);
+  }
+  addClose(info: CloseInfo): void {
+    this.encoder.addClose(info);
+  }
+}
+
 /** A {@link FrameLink} over a Node `net.Socket` or `tls.TLSSocket`, framing in JS. */
-export class SocketFrameLink implements FrameLink {
+export class SocketFrameLink extends EncodingFrameLink implements FrameLink {
   readonly peer: LinkPeer;
   private handlers: FrameLinkHandlers = NO_HANDLERS;
   private readonly decoder: FrameDecoder;
-  private readonly encoder = new FrameEncoder();
   private read = 0;
   private written = 0;
   private failed = false;
@@ -121,6 +158,7 @@ export class SocketFrameLink implements FrameLink {
     readonly socket: Socket,
     limits: FrameLimits,
   ) {
+    super();
     this.peer = { remoteAddress: socket.remoteAddress, remotePort: socket.remotePort, localPort: socket.localPort };
     // The sink forwards to whatever handlers are current, so they can change inside a callback.
     this.decoder = new FrameDecoder(
@@ -167,9 +205,6 @@ export class SocketFrameLink implements FrameLink {
   get bytesOut(): number {
     return this.written;
   }
-  get pendingBytes(): number {
-    return this.encoder.pendingBytes;
-  }
   get writableLength(): number {
     return this.socket.writableLength;
   }
@@ -178,9 +213,6 @@ export class SocketFrameLink implements FrameLink {
   }
   get destroyed(): boolean {
     return this.socket.destroyed;
-  }
-  get peerMaxFrameLength(): number {
-    return this.encoder.peerMaxFrameLength;
   }
 
   setHandlers(handlers: FrameLinkHandlers): void {
@@ -198,28 +230,7 @@ export class SocketFrameLink implements FrameLink {
   switchToFrames(): void {
     this.decoder.switchToFrames();
   }
-  setPeerMaxFrameLength(max: number): void {
-    this.encoder.setPeerMaxFrameLength(max);
-  }
 
-  addData(payload: Uint8Array): void {
-    this.encoder.addData(payload);
-  }
-  addText(text: string): void {
-    this.encoder.addText(text);
-  }
-  addRaw(bytes: Uint8Array): void {
-    this.encoder.addRaw(bytes);
-  }
-  addPing(body?: Uint8Array): void {
-    this.encoder.addPing(body);
-  }
-  addPong(body?: Uint8Array): void {
-    this.encoder.addPong(body);
-  }
-  addClose(info: CloseInfo): void {
-    this.encoder.addClose(info);
-  }
 
   flush(done?: (error?: Error | null) => void): number {
     if (this.encoder.pendingBytes === 0 || this.socket.destroyed) return 0;
