@@ -103,10 +103,16 @@ export class NativeFrameLink extends EncodingFrameLink implements FrameLink {
   /** Called once after close (the owner forgets the link). */
   onClosed: (() => void) | null = null;
 
+  /**
+   * @param allowHalfOpen - as net's option: when false (the default, as for the socket transport),
+   * our side is ended on the tick after the peer's END, so a graceful close waiting for the peer's
+   * CLOSE ends as soon as the peer has gone instead of at its drain timeout.
+   */
   constructor(
     private readonly runtime: NativeRuntime,
     readonly id: number,
     limits: FrameLimits,
+    private readonly allowHalfOpen = false,
   ) {
     super();
     this.binding = runtime.binding;
@@ -125,6 +131,7 @@ export class NativeFrameLink extends EncodingFrameLink implements FrameLink {
       case NativeEvent.End:
         this.touch();
         this.handlers.end();
+        if (!this.allowHalfOpen) process.nextTick(() => this.endAfterPeer());
         return;
       case NativeEvent.Error: {
         if (this.failed) return;
@@ -285,6 +292,12 @@ export class NativeFrameLink extends EncodingFrameLink implements FrameLink {
   }
   end(): void {
     if (!this.destroyed) this.binding.end(this.id);
+  }
+  /** net.Socket's `allowHalfOpen: false`: what was written goes out, then our FIN. */
+  private endAfterPeer(): void {
+    if (this.destroyed) return;
+    this.flush();
+    this.end();
   }
   destroy(): void {
     if (this.destroyed) return;

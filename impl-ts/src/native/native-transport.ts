@@ -158,7 +158,7 @@ export function nativeListener(binding: NativeBinding): (o: ListenOptions, callb
     const ctx = o.tls ? tlsContext(binding, o.tls, true) : undefined;
     const onEvent = (type: NativeEvent, a: unknown, b: unknown) => {
       if (type === NativeEvent.Accept) {
-        const link = new NativeFrameLink(runtime, a as number, NATIVE_HANDSHAKE_LIMITS);
+        const link = new NativeFrameLink(runtime, a as number, NATIVE_HANDSHAKE_LIMITS, o.allowHalfOpen);
         links.add(link);
         link.onClosed = () => {
           links.delete(link);

@@ -36,6 +36,13 @@ const enum State {
   Failed,
 }
 
+/** A copy of `chunk` from `start` to its end. */
+function copyOf(chunk: Buffer, start: number): Buffer {
+  const copy = Buffer.allocUnsafe(chunk.length - start);
+  chunk.copy(copy, 0, start);
+  return copy;
+}
+
 /** The QWH/1 receive-side framing state machine. */
 export class FrameDecoder {
   private state = State.Header;
@@ -50,6 +57,7 @@ export class FrameDecoder {
   private partialFilled = 0;
   private partialIsControl = false;
   private failure: QWormholeError | null = null;
+  private lastLength = 0;
   // Set once data frames are no longer allowed (after the peer's CLOSE).
   private refusal: { code: "E_PROTOCOL_ERROR"; message: string } | null = null;
 
@@ -107,6 +115,44 @@ export class FrameDecoder {
     return this.headerBytes + (this.partial ? this.partial.length : 0);
   }
 
+  /**
+   * The length of the last data frame whose header was read: a reader
+   * tells from it whether frames are large enough to receive in place.
+   */
+  get lastFrameLength(): number {
+    return this.lastLength;
+  }
+
+  /**
+   * The unfilled rest of the frame being assembled, when at least `minBytes`
+   * are missing: a reader can receive straight into it instead of into a read
+   * buffer that would then be copied (see {@link commitInPlace}). Null otherwise.
+   */
+  inPlaceTarget(minBytes: number): Buffer | null {
+    const partial = this.partial;
+    if (partial === null || partial.length - this.partialFilled < minBytes) return null;
+    return viewOf(partial, this.partialFilled, partial.length);
+  }
+
+  /** `n` bytes were received into the view {@link inPlaceTarget} returned; delivers the frame when complete. */
+  commitInPlace(n: number): void {
+    const partial = this.partial;
+    if (partial === null || n > partial.length - this.partialFilled) {
+      throw new QWormholeError("E_INTERNAL", "in-place bytes without a frame to hold them");
+    }
+    this.partialFilled += n;
+    if (this.partialFilled === partial.length) {
+      this.partial = null;
+      try {
+        if (this.partialIsControl) this.sink.onControl(partial);
+        else this.sink.onMessage(partial);
+      } catch (err) {
+        this.fail(err);
+        throw err;
+      }
+    }
+  }
+
   /** True when no frame is partly received. */
   get idle(): boolean {
     return this.headerBytes === 0 && this.partial === null;
@@ -121,17 +167,20 @@ export class FrameDecoder {
    * Feeds received bytes. Throws a {@link ProtocolError} when they break the
    * protocol; frames completed before the offending header have already been
    * delivered. After an error (or a throwing callback) the decoder is failed.
+   * @param transient - the chunk is a read buffer that will be reused: no view
+   *   of it may escape, so what is left of it is copied once, at the first
+   *   frame handed out (bytes that only go into a frame being assembled are not).
    */
-  push(chunk: Buffer): void {
+  push(chunk: Buffer, transient = false): void {
     if (this.state !== State.Header) {
       if (this.state === State.Raw) {
-        if (chunk.length > 0) this.sink.onRaw?.(chunk);
+        if (chunk.length > 0) this.sink.onRaw?.(transient ? copyOf(chunk, 0) : chunk);
         return;
       }
       if (this.state === State.Failed) throw this.failure!;
     }
     try {
-      this.consume(chunk);
+      this.consume(chunk, transient);
     } catch (err) {
       this.fail(err);
       throw err;
@@ -156,8 +205,8 @@ export class FrameDecoder {
     this.failure = err instanceof QWormholeError ? err : new QWormholeError("E_INTERNAL", String(err), { cause: err });
   }
 
-  private consume(chunk: Buffer): void {
-    const len = chunk.length;
+  private consume(chunk: Buffer, transient: boolean): void {
+    let len = chunk.length;
     let off = 0;
     if (this.partial !== null) {
       off = this.fillPartial(chunk, 0);
@@ -166,7 +215,7 @@ export class FrameDecoder {
     while (off < len) {
       if (this.state !== State.Header) {
         // A callback switched to raw mode (or failed us) mid-chunk.
-        if (this.state === State.Raw) this.sink.onRaw?.(chunk.subarray(off));
+        if (this.state === State.Raw) this.sink.onRaw?.(transient ? copyOf(chunk, off) : chunk.subarray(off));
         return;
       }
       let header: number;
@@ -194,13 +243,20 @@ export class FrameDecoder {
         isControl = true;
       } else {
         length = header;
+        this.lastLength = length;
         if (length > this.maxFrameLength) {
           if (this.refusal) throw new ProtocolError(this.refusal.code, this.refusal.message);
           throw new ProtocolError(this.oversizeCode, `frame length ${length} exceeds the maximum ${this.maxFrameLength}`);
         }
       }
-      const end = off + length;
-      if (end <= len) {
+      if (off + length <= len) {
+        if (transient) {
+          chunk = copyOf(chunk, off);
+          len = chunk.length;
+          off = 0;
+          transient = false;
+        }
+        const end = off + length;
         const payload = viewOf(chunk, off, end);
         off = end;
         if (isControl) this.sink.onControl(payload);

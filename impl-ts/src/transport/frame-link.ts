@@ -13,6 +13,7 @@ import type { CloseInfo } from "../protocol/control.js";
 import { QWormholeError } from "../protocol/errors.js";
 import { FrameDecoder, type FrameLimits } from "../protocol/frame-decoder.js";
 import { FrameEncoder } from "../protocol/frame-encoder.js";
+import type { SocketReader } from "./socket-reader.js";
 import { channelBindingOf, tlsFactsOf, type TlsFacts } from "../tls-facts.js";
 
 /** What a link reports. Callbacks run on the event loop, synchronously with the read that caused them. */
@@ -154,9 +155,15 @@ export class SocketFrameLink extends EncodingFrameLink implements FrameLink {
   private written = 0;
   private failed = false;
 
+  /**
+   * @param reader - set when the socket was created with this reader's `onread`
+   *   (plain TCP): reads land where the decoder wants them. Without it the link
+   *   listens to `data` events (TLS).
+   */
   constructor(
     readonly socket: Socket,
     limits: FrameLimits,
+    reader?: SocketReader,
   ) {
     super();
     this.peer = { remoteAddress: socket.remoteAddress, remotePort: socket.remotePort, localPort: socket.localPort };
@@ -169,15 +176,38 @@ export class SocketFrameLink extends EncodingFrameLink implements FrameLink {
       },
       limits,
     );
-    socket.on("data", (chunk: Buffer) => {
+    const onChunk = (chunk: Buffer, transient = false) => {
       if (this.failed) return;
       this.read += chunk.length;
       try {
-        this.decoder.push(chunk);
+        this.decoder.push(chunk, transient);
       } catch (err) {
         this.fail(err);
       }
-    });
+    };
+    if (reader) {
+      const decoder = this.decoder;
+      reader.attach({
+        inPlaceTarget: (min) => (this.failed ? null : decoder.inPlaceTarget(min)),
+        get lastFrameLength() {
+          return decoder.lastFrameLength;
+        },
+        receivedInPlace: (n) => {
+          if (this.failed) return;
+          this.read += n;
+          try {
+            decoder.commitInPlace(n);
+          } catch (err) {
+            this.fail(err);
+          }
+        },
+        received: onChunk,
+      });
+    } else {
+      socket.on("data", (chunk: Buffer) => onChunk(chunk));
+    }
+    // Flowing mode (also for a socket paused on accept; with onread, so that the end is reported).
+    socket.resume();
     socket.on("end", () => {
       if (this.failed) return;
       try {

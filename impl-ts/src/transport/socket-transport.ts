@@ -11,6 +11,7 @@ import { QWormholeError } from "../protocol/errors.js";
 import type { FrameLimits } from "../protocol/frame-decoder.js";
 import type { QWormholeTlsOptions } from "../options.js";
 import { SocketFrameLink, type FrameLink } from "./frame-link.js";
+import { SocketReader } from "./socket-reader.js";
 
 /** Receive limits while handshaking: one frame of at most 16384 bytes, no control frames. */
 export const HANDSHAKE_LIMITS: FrameLimits = { maxFrameLength: MAX_HANDSHAKE_LENGTH, control: false, oversizeCode: "E_HANDSHAKE_TOO_LARGE" };
@@ -46,6 +47,7 @@ export type Dialer = (options: DialOptions, callbacks: DialCallbacks) => DialAtt
 export const socketDialer: Dialer = (o, callbacks) => {
   const base = { host: o.host, port: o.port, localAddress: o.localAddress, localPort: o.localPort, noDelay: true, keepAlive: o.keepAlive, keepAliveInitialDelay: o.keepAliveDelayMs };
   let socket: net.Socket;
+  let reader: SocketReader | undefined;
   if (o.tls) {
     const t = o.tls;
     socket = tls.connect({
@@ -61,7 +63,8 @@ export const socketDialer: Dialer = (o, callbacks) => {
       minVersion: t.minVersion ?? "TLSv1.2",
     });
   } else {
-    socket = net.connect(base);
+    reader = new SocketReader();
+    socket = net.connect({ ...base, onread: reader.onread });
   }
   let done = false;
   let tcpConnected = false;
@@ -91,7 +94,7 @@ export const socketDialer: Dialer = (o, callbacks) => {
   socket.once(o.tls ? "secureConnect" : "connect", () => {
     if (done) return;
     finish();
-    callbacks.connected(new SocketFrameLink(socket, HANDSHAKE_LIMITS));
+    callbacks.connected(new SocketFrameLink(socket, HANDSHAKE_LIMITS, reader));
   });
   return {
     cancel: () => {
@@ -135,10 +138,29 @@ export interface Listener {
 
 /** Listens with `net.createServer` / `tls.createServer`. */
 export function createSocketListener(o: ListenOptions, callbacks: ListenerCallbacks): Listener {
-  const onSocket = (socket: net.Socket) => {
+  // Plain TCP connections are re-created around their handle with an onread reader (see adoptAccepted).
+  const adopted = new Set<net.Socket>();
+  let closed: (() => void) | null = null;
+  const onSocket = (accepted: net.Socket) => {
+    let socket = accepted;
+    let reader: SocketReader | undefined;
+    if (!o.tls) {
+      reader = new SocketReader();
+      const own = adoptAccepted(accepted, reader, o.allowHalfOpen);
+      if (own) {
+        socket = own;
+        adopted.add(own);
+        own.once("close", () => {
+          adopted.delete(own);
+          if (adopted.size === 0) closed?.();
+        });
+      } else {
+        reader = undefined;
+      }
+    }
     socket.setNoDelay(true);
     if (o.keepAlive) socket.setKeepAlive(true, o.keepAliveDelayMs);
-    callbacks.connection(new SocketFrameLink(socket, HANDSHAKE_LIMITS));
+    callbacks.connection(new SocketFrameLink(socket, HANDSHAKE_LIMITS, reader));
   };
   let server: net.Server;
   if (o.tls) {
@@ -165,7 +187,8 @@ export function createSocketListener(o: ListenOptions, callbacks: ListenerCallba
     });
     server = tlsServer;
   } else {
-    server = net.createServer({ allowHalfOpen: o.allowHalfOpen, noDelay: true }, onSocket);
+    // Paused on accept: no byte may be read before the socket is adopted.
+    server = net.createServer({ allowHalfOpen: o.allowHalfOpen, noDelay: true, pauseOnConnect: true }, onSocket);
   }
   server.on("error", (err) => callbacks.error(new QWormholeError("E_SOCKET", err.message, { cause: err })));
   return {
@@ -178,7 +201,32 @@ export function createSocketListener(o: ListenOptions, callbacks: ListenerCallba
           resolve(server.address() as net.AddressInfo);
         });
       }),
-    close: () => new Promise((resolve) => server.close(() => resolve())),
+    close: () =>
+      new Promise((resolve) =>
+        server.close(() => {
+          // The server no longer counts adopted sockets: wait for them here.
+          if (adopted.size === 0) resolve();
+          else closed = resolve;
+        }),
+      ),
     address: () => (server.address() as net.AddressInfo | null) ?? null,
   };
+}
+
+/**
+ * `net.Server` cannot give the sockets it accepts an `onread` option, so an
+ * accepted plain TCP socket (paused on accept, nothing read yet) is re-created
+ * around the same handle with the reader's `onread`. The accepted Socket object
+ * gives up the handle and is destroyed, which only ends the server's count of
+ * it (the listener counts adopted sockets itself). Returns null, leaving the
+ * accepted socket in use, if this Node does not expose the handle.
+ */
+function adoptAccepted(accepted: net.Socket, reader: SocketReader, allowHalfOpen: boolean): net.Socket | null {
+  const holder = accepted as unknown as { _handle?: object | null };
+  const handle = holder._handle;
+  if (!handle || typeof (handle as { readStart?: unknown }).readStart !== "function") return null;
+  holder._handle = null;
+  accepted.destroy();
+  const options = { handle, allowHalfOpen, readable: true, writable: true, onread: reader.onread };
+  return new net.Socket(options as net.SocketConstructorOpts);
 }

@@ -53,6 +53,34 @@ describe("client and server over TCP on 127.0.0.1", () => {
   });
 });
 
+describe("reads of plain TCP (large frames received in place, one shared read buffer)", () => {
+  it("a burst of large and small messages arrives byte-exact both ways, and kept messages stay intact", async () => {
+    const lengths = [70_000, 3, 16_383, 16_384, 65_536, 0, 1 << 20, 40_000, 5, 65_540, 200, 300_000, 1];
+    const messages = lengths.map((n, i) => Buffer.alloc(n, (i * 53 + 7) & 0xff));
+    const { server, port } = await startServer();
+    track(server);
+    const atServer: Buffer[] = [];
+    server.on("message", ({ client, data }) => {
+      atServer.push(data as Buffer);
+      client.send(data as Buffer);
+    });
+    const client = track(await startClient(port));
+    // A second connection reads in between, through the same shared read buffer.
+    const other = track(await startClient(port));
+    const fromOther = collect<Buffer>(other, "message", 50);
+    const back = collect<Buffer>(client, "message", messages.length);
+    for (const m of messages) client.send(m);
+    for (let i = 0; i < 50; i++) other.send(Buffer.alloc(1000 + i, i));
+    const echoed = await back;
+    await fromOther;
+    expect(echoed.map((b) => b.length)).toEqual(lengths);
+    for (let i = 0; i < messages.length; i++) {
+      expect(echoed[i]!.equals(messages[i]!)).toBe(true);
+      expect(atServer.find((b) => b.length === lengths[i])?.equals(messages[i]!)).toBe(true);
+    }
+  });
+});
+
 describe("raw mode (framing none, QWH-RAW-*)", () => {
   it("after a framed handshake both directions are a plain byte stream (QWH-RAW-002, QWH-RAW-003)", async () => {
     const { server, port } = await startServer<string, string>({ framing: "none", deserializer: textDeserializer });
