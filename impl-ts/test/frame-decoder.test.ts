@@ -127,6 +127,20 @@ describe("FrameEncoder", () => {
     expect(taken.equals(copy)).toBe(true);
   });
 
+  it("releases its slab only when no frame is being written into it, losing nothing", () => {
+    const e = new FrameEncoder();
+    e.addData(Buffer.from("kept"));
+    e.releaseSlab(); // "kept" is still in the open region: the slab stays
+    e.addData(Buffer.from("more"));
+    const first = e.take();
+    e.releaseSlab(); // everything taken: the slab goes, the taken views stay valid
+    e.addData(Buffer.from("next"));
+    const second = e.take();
+    expect(Buffer.concat(first).toString()).toBe("\0\0\0\x04kept\0\0\0\x04more");
+    expect(Buffer.concat(second).toString()).toBe("\0\0\0\x04next");
+    expect(second[0]!.buffer).not.toBe(first[0]!.buffer);
+  });
+
   it("refuses a message over the peer's maximum without writing anything (QWH-FRAME-007)", () => {
     const e = new FrameEncoder({ peerMaxFrameLength: 3 });
     e.addData(Buffer.from("abc"));

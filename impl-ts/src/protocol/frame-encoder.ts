@@ -183,6 +183,19 @@ export class FrameEncoder {
     return Buffer.concat(parts);
   }
 
+  /**
+   * Lets go of the current slab when no frame is being written into it, so an
+   * idle connection holds no send memory (the next frame starts a small slab).
+   * Frames already taken or sealed keep their own views; nothing is lost.
+   */
+  releaseSlab(): void {
+    if (this.slabPos !== this.slabStart) return;
+    this.slab = EMPTY_SLAB;
+    this.slabStart = 0;
+    this.slabPos = 0;
+    this.nextSlabSize = FIRST_SLAB_SIZE;
+  }
+
   private sealRegion(): void {
     if (this.slabPos > this.slabStart) {
       this.parts.push(this.slab.subarray(this.slabStart, this.slabPos));

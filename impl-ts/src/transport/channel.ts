@@ -165,6 +165,8 @@ export class FramedChannel {
     });
     if (this.raw) link.switchToRaw();
     else link.setLimits({ maxFrameLength: options.maxFrameLength, control: this.control });
+    // The handshake's slab is not needed by an idle connection.
+    link.releaseSendBuffer();
     if (options.idleTimeoutMs > 0) link.setIdleTimeout(options.idleTimeoutMs);
     if (this.control && options.heartbeatIntervalMs > 0) {
       this.heartbeat = setInterval(() => this.beat(), options.heartbeatIntervalMs);

@@ -69,6 +69,8 @@ export interface FrameLink {
   /** Back from raw to frames: the next byte starts a header (used after the VERIFYING wait). */
   switchToFrames(): void;
   setPeerMaxFrameLength(max: number): void;
+  /** Lets go of send memory that only the handshake needed (nothing pending is lost). */
+  releaseSendBuffer(): void;
 
   addData(payload: Uint8Array): void;
   addText(text: string): void;
@@ -124,6 +126,9 @@ export abstract class EncodingFrameLink {
   }
   setPeerMaxFrameLength(max: number): void {
     this.encoder.setPeerMaxFrameLength(max);
+  }
+  releaseSendBuffer(): void {
+    this.encoder.releaseSlab();
   }
 
   addData(payload: Uint8Array): void {
