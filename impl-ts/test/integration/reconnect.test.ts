@@ -1,3 +1,6 @@
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import net from "node:net";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { QWormholeClient, QWormholeServer, backoffDelay, textDeserializer } from "../../src/index.js";
 import { DEFAULT_RECONNECT } from "../../src/backoff.js";
@@ -37,6 +40,28 @@ describe("backoff (capped exponential with jitter)", () => {
     const err = await done;
     expect(err.code).toBe("E_SOCKET");
     expect(delays).toEqual([100, 200, 300]);
+  });
+});
+
+describe("connect timeout", () => {
+  it("a connect that gets no answer fails with E_CONNECT_TIMEOUT (a listener whose accept queue is full drops the SYN)", async () => {
+    // python3 listens with a backlog of 0 and never accepts: once its queue is full, SYNs go unanswered.
+    const listener = spawn("python3", ["-c", "import socket,time\ns=socket.socket()\ns.bind(('127.0.0.1',0))\ns.listen(0)\nprint(s.getsockname()[1],flush=True)\ntime.sleep(120)"], { stdio: ["ignore", "pipe", "inherit"] });
+    cleanup.push(() => listener.kill());
+    const [line] = (await once(listener.stdout!, "data")) as [Buffer];
+    const port = Number(line.toString().trim());
+    const fillers: net.Socket[] = [];
+    cleanup.push(() => fillers.forEach((f) => f.destroy()));
+    for (let i = 0; i < 4; i++) {
+      const f = net.connect(port, "127.0.0.1");
+      f.on("error", () => undefined);
+      fillers.push(f);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+    const c = new QWormholeClient({ host: "127.0.0.1", port, reconnect: false, connectTimeoutMs: 200 });
+    cleanup.push(() => c.destroy());
+    const err = await c.connect().catch((e) => e);
+    expect(err.code).toBe("E_CONNECT_TIMEOUT");
   });
 });
 
