@@ -8,17 +8,31 @@
 
 #include "posix.h"
 
+#include <stddef.h>
+
+#define OWNER(t, field) ((qwh_pconn *)(void *)((char *)(t) - offsetof(qwh_pconn, field)))
+
 void qwh_pconn_limits_default(qwh_pconn_limits *l) {
   l->handshake_timeout_ms = 10000;
+  l->connect_timeout_ms = 0;
   l->drain_timeout_ms = 5000;
   l->high_water = 1u << 20;
   l->max_backpressure = 5u << 20;
+  l->heartbeat_interval_ms = 0;
+  l->idle_timeout_ms = 0;
 }
 
 static void s_open(void *user) {
   qwh_pconn *c = user;
   c->open = true;
-  c->hs_deadline = 0;
+  int64_t now = qwh_monotonic_ms();
+  qwh_timer_cancel(c->loop, &c->hs_timer);
+  /* heartbeats only with "control" (none in bare, 0.3 or raw framing: QWH-CTRL-001, QWH-RAW-004) */
+  if (c->lim.heartbeat_interval_ms > 0 && c->s.control) qwh_timer_set(c->loop, &c->hb_timer, now + c->lim.heartbeat_interval_ms);
+  if (c->lim.idle_timeout_ms > 0) {
+    c->last_activity = now;
+    qwh_timer_set(c->loop, &c->idle_timer, now + c->lim.idle_timeout_ms);
+  }
   if (c->h.on_open) c->h.on_open(c);
 }
 
@@ -79,6 +93,7 @@ static int flush_out(qwh_pconn *c) {
       return -1;
     }
     c->out_off += (size_t)n;
+    if (n > 0 && c->lim.idle_timeout_ms > 0) c->last_activity = qwh_monotonic_ms();
   }
   if (b->len == c->out_off) {
     b->len = 0;
@@ -90,9 +105,17 @@ static int flush_out(qwh_pconn *c) {
   return 0;
 }
 
+static void cancel_timers(qwh_pconn *c) {
+  qwh_timer_cancel(c->loop, &c->hs_timer);
+  qwh_timer_cancel(c->loop, &c->drain_timer);
+  qwh_timer_cancel(c->loop, &c->hb_timer);
+  qwh_timer_cancel(c->loop, &c->idle_timer);
+}
+
 static void close_transport(qwh_pconn *c) {
   if (c->closed) return;
   c->closed = true;
+  cancel_timers(c);
   shutdown(c->w.fd, SHUT_WR);
   qwh_loop_close_fd(c->loop, &c->w);
   if (c->h.on_closed) c->h.on_closed(c); /* may free c */
@@ -122,7 +145,10 @@ void qwh_pconn_service(qwh_pconn *c) {
       shutdown(c->w.fd, SHUT_WR);
       c->wr_shut = true;
     }
-    if (c->s.close_sent && !c->drain_deadline && c->lim.drain_timeout_ms) c->drain_deadline = qwh_monotonic_ms() + c->lim.drain_timeout_ms;
+    if (c->s.close_sent && !c->drain_armed && c->lim.drain_timeout_ms) {
+      c->drain_armed = true;
+      qwh_timer_set(c->loop, &c->drain_timer, qwh_monotonic_ms() + c->lim.drain_timeout_ms);
+    }
   }
   set_watch(c);
 }
@@ -143,10 +169,8 @@ static void tls_received(qwh_pconn *c, const uint8_t *p, size_t n) {
       if (!c->s.finished) qwh_session_fail(&c->s, code); /* a server's reject still goes, encrypted */
       return;
     }
-    if (c->s.cfg.role == QWH_CLIENT) {
-      c->hs_deadline = c->lim.handshake_timeout_ms ? qwh_monotonic_ms() + c->lim.handshake_timeout_ms : 0;
-      qwh_session_start(&c->s);
-    }
+    if (c->s.cfg.role == QWH_CLIENT && c->lim.handshake_timeout_ms) qwh_timer_set(c->loop, &c->hs_timer, qwh_monotonic_ms() + c->lim.handshake_timeout_ms);
+    qwh_session_start(&c->s); /* client: the hello; server: a bare session opens */
   }
   if (c->plain.len && !c->s.finished) qwh_session_feed(&c->s, c->plain.data, c->plain.len);
   if (qwh_tls_peer_closed(c->tls) && !c->s.finished) qwh_session_feed_end(&c->s);
@@ -157,6 +181,7 @@ static void on_readable(qwh_pconn *c) {
   for (int i = 0; i < 16 && !c->s.finished && !c->paused; i++) {
     ssize_t n = recv(c->w.fd, l->rbuf, l->rbuf_size, 0);
     if (n > 0) {
+      if (c->lim.idle_timeout_ms > 0) c->last_activity = qwh_monotonic_ms();
       if (c->tls) tls_received(c, l->rbuf, (size_t)n);
       else qwh_session_feed(&c->s, l->rbuf, (size_t)n);
       if (pending(c) > c->lim.high_water) break; /* stop reading past the high-water mark (QWH-LIMIT-005) */
@@ -186,7 +211,8 @@ static void on_io(qwh_watch *w, uint32_t events) {
     if (err) {
       qwh_session_fail(&c->s, QWH_E_SOCKET);
     } else {
-      c->hs_deadline = c->lim.handshake_timeout_ms ? qwh_monotonic_ms() + c->lim.handshake_timeout_ms : 0;
+      if (c->lim.handshake_timeout_ms) qwh_timer_set(c->loop, &c->hs_timer, qwh_monotonic_ms() + c->lim.handshake_timeout_ms);
+      else qwh_timer_cancel(c->loop, &c->hs_timer);
       if (c->tls) qwh_tls_start(c->tls, &c->tls_out);
       else qwh_session_start(&c->s);
     }
@@ -194,6 +220,42 @@ static void on_io(qwh_watch *w, uint32_t events) {
     on_readable(c);
   }
   c->in_dispatch = false;
+  qwh_pconn_service(c);
+}
+
+/* Timers: the handshake (or connect) deadline, the drain of our CLOSE, heartbeats, idleness. */
+static void hs_fire(qwh_timer *t) {
+  qwh_pconn *c = OWNER(t, hs_timer);
+  if (c->closed || c->s.finished || (c->s.state != QWH_ST_HANDSHAKE && c->s.state != QWH_ST_VERIFYING)) return;
+  qwh_session_fail(&c->s, c->connecting ? QWH_E_CONNECT_TIMEOUT : QWH_E_HANDSHAKE_TIMEOUT);
+  qwh_pconn_service(c);
+}
+
+static void drain_fire(qwh_timer *t) {
+  qwh_pconn *c = OWNER(t, drain_timer);
+  if (c->closed || c->s.finished) return;
+  discard_out(c);
+  qwh_session_fail(&c->s, QWH_E_DRAIN_TIMEOUT);
+  qwh_pconn_service(c);
+}
+
+static void hb_fire(qwh_timer *t) {
+  qwh_pconn *c = OWNER(t, hb_timer);
+  if (c->closed || c->s.finished) return;
+  qwh_session_heartbeat(&c->s);
+  if (!c->s.finished && c->s.state == QWH_ST_OPEN) qwh_timer_set(c->loop, t, qwh_monotonic_ms() + c->lim.heartbeat_interval_ms);
+  qwh_pconn_service(c);
+}
+
+static void idle_fire(qwh_timer *t) {
+  qwh_pconn *c = OWNER(t, idle_timer);
+  if (c->closed || c->s.finished) return;
+  int64_t now = qwh_monotonic_ms();
+  if (now - c->last_activity < c->lim.idle_timeout_ms) {
+    qwh_timer_set(c->loop, t, c->last_activity + c->lim.idle_timeout_ms);
+    return;
+  }
+  qwh_session_fail(&c->s, QWH_E_IDLE_TIMEOUT); /* with "control": CLOSE with the code (QWH-ERR-003) */
   qwh_pconn_service(c);
 }
 
@@ -210,11 +272,17 @@ int qwh_pconn_start(qwh_pconn *c, qwh_loop *loop, int fd, bool connecting, const
   else
     qwh_pconn_limits_default(&c->lim);
   c->connecting = connecting;
+  c->hs_timer.fire = hs_fire;
+  c->drain_timer.fire = drain_fire;
+  c->hb_timer.fire = hb_fire;
+  c->idle_timer.fire = idle_fire;
   qwh_session_handlers sh = {s_open, s_message, s_peer_close};
   qwh_session_init(&c->s, cfg, &sh, c);
-  if (c->lim.handshake_timeout_ms) c->hs_deadline = qwh_monotonic_ms() + c->lim.handshake_timeout_ms;
+  int64_t first = connecting && c->lim.connect_timeout_ms ? c->lim.connect_timeout_ms : c->lim.handshake_timeout_ms;
+  if (first) qwh_timer_set(loop, &c->hs_timer, qwh_monotonic_ms() + first);
   c->watched = connecting ? EPOLLOUT : EPOLLIN | EPOLLRDHUP;
   if (qwh_loop_watch(loop, &c->w, c->watched, 1) != 0) {
+    cancel_timers(c);
     qwh_session_free(&c->s);
     return -1;
   }
@@ -234,21 +302,14 @@ void qwh_pconn_refuse(qwh_pconn *c, qwh_code code) {
   qwh_pconn_service(c);
 }
 
-void qwh_pconn_tick(qwh_pconn *c, int64_t now_ms) {
-  if (c->closed) return;
-  if (c->hs_deadline && now_ms >= c->hs_deadline && !c->s.finished && c->s.state == QWH_ST_HANDSHAKE) {
-    qwh_session_fail(&c->s, c->connecting ? QWH_E_CONNECT_TIMEOUT : QWH_E_HANDSHAKE_TIMEOUT);
-    qwh_pconn_service(c);
-    return;
-  }
-  if (c->drain_deadline && now_ms >= c->drain_deadline && !c->s.finished) {
-    discard_out(c);
-    qwh_session_fail(&c->s, QWH_E_DRAIN_TIMEOUT);
-    qwh_pconn_service(c);
-  }
+void qwh_pconn_begin(qwh_pconn *c) {
+  if (c->closed || c->tls) return; /* with TLS: once the TLS handshake is done */
+  qwh_session_start(&c->s);
+  qwh_pconn_service(c);
 }
 
 void qwh_pconn_free(qwh_pconn *c) {
+  cancel_timers(c);
   if (!c->closed && c->w.fd >= 0) {
     qwh_loop_close_fd(c->loop, &c->w);
     c->closed = true;

@@ -12,6 +12,7 @@
 int qwh_loop_init(qwh_loop *l) {
   l->kind = QWH_LOOP_EPOLL;
   l->lws = NULL;
+  l->timers = NULL;
   l->epfd = epoll_create1(EPOLL_CLOEXEC);
   l->rbuf = malloc(READ_BUFFER);
   l->rbuf_size = READ_BUFFER;
@@ -59,8 +60,45 @@ void qwh_loop_close_fd(qwh_loop *l, qwh_watch *w) {
   w->fd = -1;
 }
 
-int qwh_loop_poll(qwh_loop *l, int timeout_ms) {
-  if (l->kind == QWH_LOOP_LWS) return qwh_lws_poll(l, timeout_ms);
+void qwh_timer_set(qwh_loop *l, qwh_timer *t, int64_t due_ms) {
+  if (!t->armed) {
+    t->prev = NULL;
+    t->next = l->timers;
+    if (l->timers) l->timers->prev = t;
+    l->timers = t;
+    t->armed = true;
+  }
+  t->due = due_ms;
+}
+
+void qwh_timer_cancel(qwh_loop *l, qwh_timer *t) {
+  if (!t->armed) return;
+  if (t->prev) t->prev->next = t->next;
+  else l->timers = t->next;
+  if (t->next) t->next->prev = t->prev;
+  t->next = t->prev = NULL;
+  t->armed = false;
+}
+
+static qwh_timer *earliest(const qwh_loop *l) {
+  qwh_timer *best = NULL;
+  for (qwh_timer *t = l->timers; t; t = t->next)
+    if (!best || t->due < best->due) best = t;
+  return best;
+}
+
+/* Fires every timer due by now, earliest first. */
+static void fire_due(qwh_loop *l) {
+  int64_t now = qwh_monotonic_ms();
+  for (int guard = 0; guard < 100000; guard++) {
+    qwh_timer *t = earliest(l);
+    if (!t || t->due > now) return;
+    qwh_timer_cancel(l, t);
+    t->fire(t); /* may free its owner and cancel other timers */
+  }
+}
+
+static int epoll_poll(qwh_loop *l, int timeout_ms) {
   struct epoll_event evs[64];
   int n = epoll_wait(l->epfd, evs, 64, timeout_ms);
   if (n < 0) return errno == EINTR ? 0 : -1;
@@ -68,6 +106,18 @@ int qwh_loop_poll(qwh_loop *l, int timeout_ms) {
     qwh_watch *w = evs[i].data.ptr;
     w->on_io(w, evs[i].events);
   }
+  return n;
+}
+
+int qwh_loop_poll(qwh_loop *l, int timeout_ms) {
+  const qwh_timer *t = earliest(l);
+  if (t) {
+    int64_t left = t->due - qwh_monotonic_ms();
+    if (left < 0) left = 0;
+    if (left < timeout_ms) timeout_ms = (int)left;
+  }
+  int n = l->kind == QWH_LOOP_LWS ? qwh_lws_poll(l, timeout_ms) : epoll_poll(l, timeout_ms);
+  fire_due(l);
   return n;
 }
 

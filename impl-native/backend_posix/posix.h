@@ -20,6 +20,19 @@ struct qwh_watch {
   uint32_t events; /* as last set (lws) */
 };
 
+/*
+ * A one-shot timer of the loop (monotonic milliseconds). Both backends serve
+ * them: qwh_loop_poll waits at most until the earliest one is due, then fires
+ * every due timer. `fire` may free the timer's owner (and cancel any timer).
+ */
+typedef struct qwh_timer qwh_timer;
+struct qwh_timer {
+  int64_t due;
+  void (*fire)(qwh_timer *t);
+  qwh_timer *next, *prev;
+  bool armed;
+};
+
 typedef enum qwh_loop_kind { QWH_LOOP_EPOLL = 0, QWH_LOOP_LWS = 1 } qwh_loop_kind;
 
 /*
@@ -34,6 +47,7 @@ typedef struct qwh_loop {
   void *lws; /* backend "lws": its state */
   uint8_t *rbuf; /* one read buffer shared by every connection of the loop */
   size_t rbuf_size;
+  qwh_timer *timers; /* armed timers (unordered list) */
 } qwh_loop;
 
 int qwh_loop_init(qwh_loop *l);
@@ -48,6 +62,9 @@ void qwh_loop_close_fd(qwh_loop *l, qwh_watch *w);
 /* Waits up to timeout_ms and dispatches. Returns events handled, 0 on timeout/EINTR, -1 on error. */
 int qwh_loop_poll(qwh_loop *l, int timeout_ms);
 int64_t qwh_monotonic_ms(void);
+/* Arms (or re-arms) `t` to fire at `due_ms` (monotonic); t->fire must be set. */
+void qwh_timer_set(qwh_loop *l, qwh_timer *t, int64_t due_ms);
+void qwh_timer_cancel(qwh_loop *l, qwh_timer *t);
 int64_t qwh_wall_ms(void);
 
 typedef struct qwh_pconn qwh_pconn;
@@ -62,9 +79,12 @@ typedef struct qwh_pconn_handlers {
 
 typedef struct qwh_pconn_limits {
   int64_t handshake_timeout_ms; /* 0: none */
+  int64_t connect_timeout_ms;   /* client: TCP connect deadline (E_CONNECT_TIMEOUT); 0: the handshake timeout */
   int64_t drain_timeout_ms;     /* 0: none */
   size_t high_water;            /* stop reading above this many unsent bytes */
   size_t max_backpressure;      /* fail with E_BACKPRESSURE above this */
+  int64_t heartbeat_interval_ms; /* PING every interval once open with "control" (0: none) */
+  int64_t idle_timeout_ms;       /* E_IDLE_TIMEOUT after this long without a byte either way (0: none) */
 } qwh_pconn_limits;
 
 struct qwh_pconn {
@@ -77,7 +97,9 @@ struct qwh_pconn {
   void *app;
   bool connecting, open, paused, wr_shut, closed, in_dispatch;
   uint32_t watched;
-  int64_t hs_deadline, drain_deadline;
+  qwh_timer hs_timer, drain_timer, hb_timer, idle_timer;
+  bool drain_armed;
+  int64_t last_activity; /* monotonic ms of the last byte read or written (idle timeout) */
   /* TLS (memory BIOs): ciphertext to send, and what it decrypts to. NULL: plain TCP. */
   qwh_tls *tls;
   qwh_buf tls_out, plain;
@@ -96,8 +118,8 @@ qwh_code qwh_pconn_send(qwh_pconn *c, const uint8_t *p, size_t n);
 void qwh_pconn_close(qwh_pconn *c, qwh_code code);
 /* Refuses before reading (admission): a reject on a v1 listener, then close. */
 void qwh_pconn_refuse(qwh_pconn *c, qwh_code code);
-/* Timers: call every few tens of milliseconds. */
-void qwh_pconn_tick(qwh_pconn *c, int64_t now_ms);
+/* Server: admitted; starts the session (a bare session opens at once). With TLS this happens when TLS is up. */
+void qwh_pconn_begin(qwh_pconn *c);
 /* Writes what it can, applies backpressure, closes when finished. Call after sends. */
 void qwh_pconn_service(qwh_pconn *c);
 void qwh_pconn_free(qwh_pconn *c);

@@ -37,7 +37,9 @@ void qwh_session_fail(qwh_session *s, qwh_code code) {
   if (s->finished) return;
   set_error(s, code, NULL);
   bool wire = qwh_code_is_wire(code);
-  if (s->state == QWH_ST_HANDSHAKE && s->cfg.role == QWH_SERVER && wire)
+  /* a 0.3 client gets no frame; a bare peer none at all */
+  bool answering = s->cfg.profile != QWH_HS_BARE && (s->state == QWH_ST_HANDSHAKE || (s->state == QWH_ST_VERIFYING && !s->legacy));
+  if (answering && s->cfg.role == QWH_SERVER && wire)
     queue_reject(s, code); /* QWH-ERR-002 */
   else if ((s->state == QWH_ST_OPEN || s->state == QWH_ST_CLOSING) && s->control && !s->close_sent && wire) {
     const char *name = qwh_code_name(code);
@@ -59,8 +61,12 @@ static qwh_code rx_ping(void *user, const uint8_t *p, size_t n) {
   return s->finished ? QWH_OK : qwh_encoder_pong(&s->enc, &s->out, p, n); /* QWH-PING-001 */
 }
 
+/* A PONG echoing counter k answers every PING up to k (QWH-PING-004); any other PONG is ignored. */
 static qwh_code rx_pong(void *user, const uint8_t *p, size_t n) {
-  (void)user, (void)p, (void)n; /* heartbeats are the backend's; unsolicited PONGs are ignored */
+  qwh_session *s = user;
+  if (n != 8) return QWH_OK;
+  uint64_t k = ((uint64_t)qwh_get_u32be(p) << 32) | qwh_get_u32be(p + 4);
+  if (k > s->pings_answered && k <= s->pings_sent) s->pings_answered = k;
   return QWH_OK;
 }
 
@@ -95,19 +101,68 @@ static void open_phase(qwh_session *s, uint32_t peer_max, bool control, bool raw
 
 /* ---- handshake ---- */
 
+/* VERIFYING, 0.3 client: its frames wait for the verdict (QWH-LEGACY-011). */
+static qwh_code hold_frame(void *user, bool control, const uint8_t *p, size_t n) {
+  (void)control; /* no control frames without "control": the decoder never reports one */
+  qwh_session *s = user;
+  uint8_t h[4];
+  if (n > UINT32_MAX) return QWH_E_INTERNAL;
+  qwh_put_u32be(h, (uint32_t)n);
+  if (qwh_buf_append(&s->pending, h, 4) || qwh_buf_append(&s->pending, p, n)) return QWH_E_INTERNAL;
+  return QWH_OK;
+}
+
+/* A v1 hello is acceptable: the accept waits aside, and the rest of this read is checked by
+ * qwh_session_feed, where any byte fails (QWH-STATE-003: it came before the answer). */
+static qwh_code stash_accept(qwh_session *s, const qwh_decision *d) {
+  s->state = QWH_ST_VERIFYING;
+  s->pending_peer_max = d->hello.max_frame_length;
+  s->pending_control = d->control;
+  s->pending_raw = d->raw;
+  qwh_code rc = queue_json_frame(s, d->accept); /* into `out`, then moved aside until the verdict */
+  if (rc) return rc;
+  qwh_buf tmp = s->pending;
+  s->pending = s->out;
+  s->out = tmp;
+  qwh_decoder_pause(&s->rx.dec);
+  return QWH_OK;
+}
+
+/* The hello is acceptable and the policy decides later: wait in VERIFYING. */
+static qwh_code start_verifying(qwh_session *s, const qwh_decision *d) {
+  s->state = QWH_ST_VERIFYING;
+  qwh_code now = s->cfg.verify ? s->cfg.verify(s->user, &d->hello) : QWH_OK; /* starts the decision */
+  if (now) return now;
+  if (s->legacy) {
+    s->rx.dec.cb = hold_frame;
+    s->rx.dec.user = s;
+    qwh_decoder_set_limits(&s->rx.dec, s->cfg.max_frame_length, false, QWH_E_FRAME_TOO_LARGE);
+    return QWH_OK;
+  }
+  return stash_accept(s, d);
+}
+
 static qwh_code server_first_frame(qwh_session *s, const uint8_t *p, size_t n) {
   qwh_decision d;
   qwh_decide(&s->hs, p, n, &s->cfg.policy, &d);
+  if (d.has_hello) {
+    s->has_hello = true;
+    s->hello = d.hello;
+    s->negotiated = d.accept ? qwh_json_get(d.accept, "features") : NULL;
+  }
   switch (d.type) {
     case QWH_DECIDE_ACCEPT: {
+      if (s->cfg.verify_async) return start_verifying(s, &d);
       qwh_code rc = s->cfg.verify ? s->cfg.verify(s->user, &d.hello) : QWH_OK;
       if (rc) return rc;
-      rc = queue_json_frame(s, d.accept);
-      if (rc) return rc;
-      open_phase(s, d.hello.max_frame_length, d.control, d.raw);
-      return QWH_OK;
+      s->verdict_ready = true; /* accepted: answered once the rest of this read proved empty */
+      return stash_accept(s, &d);
     }
     case QWH_DECIDE_LEGACY:
+      if (s->cfg.verify_async) {
+        s->legacy = true;
+        return start_verifying(s, &d);
+      }
       if (s->cfg.verify && s->cfg.verify(s->user, &d.hello) != QWH_OK) {
         set_error(s, QWH_E_POLICY_REJECTED, NULL);
         finish(s);
@@ -160,6 +215,8 @@ int qwh_session_init(qwh_session *s, const qwh_session_config *cfg, const qwh_se
   s->user = user;
   s->state = QWH_ST_HANDSHAKE;
   qwh_buf_init(&s->out);
+  qwh_buf_init(&s->pending);
+  qwh_buf_init(&s->accept);
   qwh_arena_init(&s->hs);
   qwh_receiver_handlers rh = {rx_message, rx_ping, rx_pong, rx_close};
   qwh_receiver_init(&s->rx, &rh, s, cfg->max_frame_length, false);
@@ -173,25 +230,61 @@ int qwh_session_init(qwh_session *s, const qwh_session_config *cfg, const qwh_se
 void qwh_session_free(qwh_session *s) {
   qwh_receiver_free(&s->rx);
   qwh_buf_free(&s->out);
+  qwh_buf_free(&s->pending);
   qwh_buf_free(&s->accept);
   qwh_arena_free(&s->hs);
 }
 
+/* A 0.3 hello: {"type":"handshake"} with the version and tags when set (QWH-LEGACY-005). */
+static qwh_json *legacy_hello(qwh_arena *a, const qwh_session_config *c) {
+  qwh_json *h = qwh_json_object(a);
+  if (!h || qwh_json_set(a, h, "type", qwh_json_cstring(a, "handshake"))) return NULL;
+  if (c->version && qwh_json_set(a, h, "version", qwh_json_cstring(a, c->version))) return NULL;
+  if (c->tags && qwh_json_set(a, h, "tags", (qwh_json *)c->tags)) return NULL;
+  return h;
+}
+
 qwh_code qwh_session_start(qwh_session *s) {
+  if (s->finished || s->state != QWH_ST_HANDSHAKE) return QWH_OK;
+  if (s->cfg.profile == QWH_HS_BARE) { /* no hello, no answer: every frame is data (spec 6.4) */
+    open_phase(s, QWH_DEFAULT_MAX_FRAME_LENGTH, false, false);
+    return QWH_OK;
+  }
   if (s->cfg.role != QWH_CLIENT) return QWH_OK;
-  qwh_hello_options o = {s->cfg.features, s->cfg.n_features, s->cfg.version, s->cfg.tags,
-                         s->cfg.max_frame_length != QWH_DEFAULT_MAX_FRAME_LENGTH, s->cfg.max_frame_length};
   qwh_arena a;
   qwh_arena_init(&a);
-  qwh_json *hello = qwh_hello_build(&a, &o);
-  qwh_code rc = hello ? queue_json_frame(s, hello) : QWH_E_INTERNAL;
+  qwh_json *hello;
+  qwh_code rc = QWH_E_INTERNAL;
+  if (s->cfg.profile == QWH_HS_LEGACY) {
+    hello = legacy_hello(&a, &s->cfg);
+  } else {
+    qwh_hello_options o = {s->cfg.features, s->cfg.n_features, s->cfg.version, s->cfg.tags,
+                           s->cfg.max_frame_length != QWH_DEFAULT_MAX_FRAME_LENGTH, s->cfg.max_frame_length};
+    hello = qwh_hello_build(&a, &o);
+    /* every member, TLS tags included, is in place before signing (QWH-SIG-012) */
+    if (hello && s->cfg.sign_seed &&
+        qwh_sign_hello(&a, hello, s->cfg.sign_seed, s->cfg.sign_nonce, sizeof s->cfg.sign_nonce, s->cfg.sign_ts, s->cfg.sign_exporter) != QWH_OK)
+      hello = NULL;
+  }
+  if (hello) rc = queue_json_frame(s, hello);
   qwh_arena_free(&a);
-  if (rc) qwh_session_fail(s, rc);
-  return rc;
+  if (rc) {
+    qwh_session_fail(s, rc);
+    return rc;
+  }
+  if (s->cfg.profile == QWH_HS_LEGACY) { /* a 0.3 server never answers: open at once, no control */
+    s->legacy = true;
+    open_phase(s, QWH_DEFAULT_MAX_FRAME_LENGTH, false, false);
+  }
+  return QWH_OK;
 }
 
 qwh_code qwh_session_feed(qwh_session *s, const uint8_t *p, size_t n) {
   while (n > 0 && !s->finished) {
+    if (s->state == QWH_ST_VERIFYING && !s->legacy) { /* a v1 client may send nothing before the accept */
+      qwh_session_fail(s, QWH_E_PROTOCOL_ERROR);
+      break;
+    }
     if (s->raw && s->state != QWH_ST_HANDSHAKE) {
       qwh_code rc = rx_message(s, p, n);
       if (rc) qwh_session_fail(s, rc);
@@ -205,6 +298,10 @@ qwh_code qwh_session_feed(qwh_session *s, const uint8_t *p, size_t n) {
     }
     p += used;
     n -= used;
+    if (s->verdict_ready && n == 0 && s->state == QWH_ST_VERIFYING) {
+      s->verdict_ready = false;
+      qwh_session_verdict(s, QWH_OK);
+    }
     if (s->state == QWH_ST_OPEN) {
       qwh_arena_free(&s->hs); /* the handshake values are no longer needed */
     }
@@ -215,7 +312,11 @@ qwh_code qwh_session_feed(qwh_session *s, const uint8_t *p, size_t n) {
 void qwh_session_feed_end(qwh_session *s) {
   if (s->finished) return;
   if (!s->half_close) s->peer_ended = true;
-  if (s->raw && s->state != QWH_ST_HANDSHAKE) {
+  if (s->state == QWH_ST_VERIFYING && !s->legacy) { /* gone while the policy decides: nothing to answer */
+    finish(s);
+    return;
+  }
+  if (s->raw && s->state != QWH_ST_HANDSHAKE) { /* raw is set only once open */
     finish(s);
     return;
   }
@@ -224,7 +325,7 @@ void qwh_session_feed_end(qwh_session *s) {
     qwh_session_fail(s, rc);
     return;
   }
-  if (s->state == QWH_ST_HANDSHAKE) {
+  if (s->state == QWH_ST_HANDSHAKE || s->state == QWH_ST_VERIFYING) {
     if (s->cfg.role == QWH_CLIENT) set_error(s, QWH_E_CLOSED, NULL); /* the server closed before answering */
     finish(s);
     return;
@@ -243,7 +344,7 @@ qwh_code qwh_session_send(qwh_session *s, const uint8_t *p, size_t n) {
 
 void qwh_session_close(qwh_session *s, qwh_code code, const char *reason) {
   if (s->finished || s->close_sent || s->half_close) return;
-  if (s->state == QWH_ST_HANDSHAKE) {
+  if (s->state == QWH_ST_HANDSHAKE || s->state == QWH_ST_VERIFYING) {
     set_error(s, QWH_E_ABORTED, NULL);
     finish(s);
     return;
@@ -260,4 +361,49 @@ void qwh_session_close(qwh_session *s, qwh_code code, const char *reason) {
   }
   s->half_close = true; /* without control: FIN after our queued frames, then wait for the peer's end */
   s->state = QWH_ST_CLOSING;
+}
+
+void qwh_session_verdict(qwh_session *s, qwh_code code) {
+  if (s->finished || s->state != QWH_ST_VERIFYING) return;
+  if (code != QWH_OK) {
+    qwh_session_fail(s, code); /* v1: a reject; 0.3: closed without a frame */
+    return;
+  }
+  if (!s->legacy) {
+    if (qwh_buf_append(&s->out, s->pending.data, s->pending.len)) {
+      qwh_session_fail(s, QWH_E_INTERNAL);
+      return;
+    }
+    s->pending.len = 0;
+    open_phase(s, s->pending_peer_max, s->pending_control, s->pending_raw);
+    return;
+  }
+  open_phase(s, s->cfg.max_frame_length, false, false);
+  /* the held frames, in order, then whatever the decoder had begun goes on normally */
+  qwh_buf held = s->pending;
+  qwh_buf_init(&s->pending);
+  for (size_t off = 0; off + 4 <= held.len && !s->finished;) {
+    uint32_t len = qwh_get_u32be(held.data + off);
+    if (len > held.len - off - 4) break;
+    qwh_code rc = rx_message(s, held.data + off + 4, len);
+    if (rc) qwh_session_fail(s, rc);
+    off += 4 + (size_t)len;
+  }
+  qwh_buf_free(&held);
+}
+
+qwh_code qwh_session_heartbeat(qwh_session *s) {
+  if (s->finished || s->state != QWH_ST_OPEN || !s->control || s->close_sent) return QWH_OK;
+  uint32_t limit = s->cfg.heartbeat_missed_limit ? s->cfg.heartbeat_missed_limit : 2;
+  if (s->pings_sent - s->pings_answered >= limit) {
+    qwh_session_fail(s, QWH_E_HEARTBEAT_TIMEOUT); /* CLOSE with the code (QWH-ERR-003) */
+    return QWH_E_HEARTBEAT_TIMEOUT;
+  }
+  uint8_t body[8];
+  uint64_t k = s->pings_sent + 1;
+  qwh_put_u32be(body, (uint32_t)(k >> 32));
+  qwh_put_u32be(body + 4, (uint32_t)k);
+  qwh_code rc = qwh_encoder_ping(&s->enc, &s->out, body, sizeof body);
+  if (rc == QWH_OK) s->pings_sent = k;
+  return rc;
 }

@@ -1,8 +1,10 @@
 /*
- * One QWH/1 connection as a state machine without I/O (client or server, v1
- * profile, legacy 0.3 clients when the server allows them). The backend feeds
- * received bytes in, writes out what accumulates in `out`, and closes the
- * transport once qwh_session_finished() says so. Timers are the backend's.
+ * One QWH/1 connection as a state machine without I/O (client or server; v1,
+ * 0.3 legacy and bare profiles). The backend feeds received bytes in, writes
+ * out what accumulates in `out`, and closes the transport once
+ * qwh_session_finished() says so. Timers are the backend's: it calls
+ * qwh_session_heartbeat() every heartbeat interval, qwh_session_verdict() when
+ * an asynchronous policy decided, qwh_session_fail() for its timeouts.
  */
 #ifndef QWH_SESSION_H
 #define QWH_SESSION_H
@@ -13,7 +15,10 @@
 #include "receiver.h"
 
 typedef enum qwh_role { QWH_CLIENT, QWH_SERVER } qwh_role;
-typedef enum qwh_state { QWH_ST_HANDSHAKE, QWH_ST_OPEN, QWH_ST_CLOSING, QWH_ST_CLOSED } qwh_state;
+/* VERIFYING: server, the hello was judged acceptable and the policy has not decided yet (spec 8.1 step 10). */
+typedef enum qwh_state { QWH_ST_HANDSHAKE, QWH_ST_VERIFYING, QWH_ST_OPEN, QWH_ST_CLOSING, QWH_ST_CLOSED } qwh_state;
+/* Which handshake: v1 hello/answer, a 0.3 hello with no answer (client only), or none at all (spec 6.4). */
+typedef enum qwh_handshake_profile { QWH_HS_V1 = 0, QWH_HS_LEGACY, QWH_HS_BARE } qwh_handshake_profile;
 
 typedef struct qwh_session_handlers {
   void (*on_open)(void *user);
@@ -26,15 +31,28 @@ typedef struct qwh_session_handlers {
 typedef struct qwh_session_config {
   qwh_role role;
   uint32_t max_frame_length; /* own receive maximum */
+  qwh_handshake_profile profile; /* server: V1 (0.3 clients per policy.legacy_allowed) or BARE */
+  uint32_t heartbeat_missed_limit; /* unanswered PINGs before E_HEARTBEAT_TIMEOUT (0: 2) */
   /* client */
   const char *const *features;
   size_t n_features;
   const char *version;
   const qwh_json *tags;
+  /* client: sign the v1 hello with this 32-byte Ed25519 seed (NULL: unsigned), with this nonce and
+   * ts (the backend draws them), bound to the TLS session when sign_exporter (32 bytes) is set. */
+  const uint8_t *sign_seed;
+  uint8_t sign_nonce[16];
+  int64_t sign_ts;
+  const uint8_t *sign_exporter;
   /* server: the backend keeps policy.now_ms current */
   qwh_server_policy policy;
   /* server, step 10 of spec 8.1 (NULL: accept): QWH_OK, or a refusal code (E_POLICY_REJECTED). */
   qwh_code (*verify)(void *user, const qwh_hello *hello);
+  /* server: the policy decides later; an acceptable hello puts the session in VERIFYING and calls
+   * `verify`, which starts the decision (QWH_OK: wait for qwh_session_verdict(); a code refuses
+   * at once). Meanwhile any byte from a v1 client is E_PROTOCOL_ERROR (QWH-STATE-003)
+   * and a 0.3 client's frames are held (QWH-LEGACY-011). */
+  bool verify_async;
 } qwh_session_config;
 
 typedef struct qwh_session {
@@ -55,6 +73,17 @@ typedef struct qwh_session {
   qwh_code error;     /* why it finished (QWH_OK: clean) */
   char error_name[72]; /* the code's string, also for a peer's code outside the registry */
   qwh_buf accept;     /* client: the accept's JSON payload as received (empty until accepted) */
+  /* server: the judged hello (has_hello) and the negotiated features (array, NULL for 0.3); valid
+   * until the handshake arena is freed: during on_open (and in VERIFYING). */
+  bool has_hello;
+  qwh_hello hello;
+  const qwh_json *negotiated;
+  /* VERIFYING: what opens the connection on a positive verdict */
+  qwh_buf pending;    /* v1: the accept frame; 0.3: held frames, each as u32 length + payload */
+  uint32_t pending_peer_max;
+  bool pending_control, pending_raw;
+  bool verdict_ready; /* a synchronous policy accepted: the accept goes out once the hello's read proved empty */
+  uint64_t pings_sent, pings_answered; /* heartbeat: PING bodies are an 8-byte counter (QWH-PING-004) */
 } qwh_session;
 
 int qwh_session_init(qwh_session *s, const qwh_session_config *cfg, const qwh_session_handlers *h, void *user);
@@ -66,6 +95,10 @@ qwh_code qwh_session_feed(qwh_session *s, const uint8_t *p, size_t n);
 void qwh_session_feed_end(qwh_session *s);
 /* Queues one message (E_CLOSED after close, E_FRAME_TOO_LARGE over the peer's maximum, nothing written then). */
 qwh_code qwh_session_send(qwh_session *s, const uint8_t *p, size_t n);
+/* Server in VERIFYING: the policy's decision (QWH_OK, or the refusal code). */
+void qwh_session_verdict(qwh_session *s, qwh_code code);
+/* Heartbeat tick (open, "control" only): a PING, or E_HEARTBEAT_TIMEOUT once the missed limit is reached. */
+qwh_code qwh_session_heartbeat(qwh_session *s);
 /* Graceful close with a wire code (E_NORMAL_CLOSE, E_GOING_AWAY). */
 void qwh_session_close(qwh_session *s, qwh_code code, const char *reason);
 /* Fails the connection with `code` (timeouts, backpressure, socket errors). */

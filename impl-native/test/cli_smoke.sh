@@ -69,6 +69,30 @@ tls_pair() {
   TLS_C=""
 }
 
+# profiles, policy timers, heartbeats, signing, reconnects (one backend for both sides)
+more() {
+  serve e '{"profile":"bare"}'
+  expect_ok "$(conn --scenario echo --config '{"profile":"bare","messages":["6869",""]}')" "$SB/$CB bare echo"
+  unserve
+  serve f '{"allowLegacy":true,"idleTimeoutMs":150}'
+  expect_ok "$(conn --scenario echo --config '{"profile":"legacy","protocolVersion":"1.0.0","messages":["6869"]}')" "$SB/$CB legacy client"
+  out=$(conn --scenario await-close)
+  expect_ok "$out" "$SB/$CB idle timeout"
+  echo "$out" | grep -q '"closeCode":"E_IDLE_TIMEOUT"' || fail "$SB/$CB idle timeout: $out"
+  unserve
+  serve g '{"requireSignature":true,"verifyDelayMs":60,"heartbeatIntervalMs":30,"messages":["01"]}'
+  expect_ok "$(conn --scenario heartbeat --config '{"sign":true,"heartbeatIntervalMs":30,"holdMs":200,"messages":["01"]}')" "$SB/$CB signed + slow policy + heartbeats"
+  unserve
+  serve h '{"trustedKeys":["0uuZO2MUNSjnDc3H65yiEBDddpvpUlDCxbq_rRXUWOI"],"replayCacheMaxEntries":4}'
+  expect_ok "$(conn --scenario expect-reject --config '{"sign":true,"expectError":"E_POLICY_REJECTED"}')" "$SB/$CB untrusted key"
+  unserve
+  serve i '{"scenario":"close-after","closeAfter":1,"closeCode":"E_GOING_AWAY"}'
+  out=$(conn --scenario retry --config '{"closes":2,"messages":["6869"],"laterMessages":["01"]}')
+  expect_ok "$out" "$SB/$CB retry"
+  echo "$out" | grep -q '"reconnects":1' || fail "$SB/$CB retry: $out"
+  unserve
+}
+
 BACKENDS=posix
 if "$BIN" --backend lws codec </dev/null 2>/dev/null; then BACKENDS="posix lws"; fi
 HAVE_TLS=0
@@ -86,6 +110,8 @@ for SB in $BACKENDS; do
     pair
     [ $HAVE_TLS -eq 0 ] || tls_pair
   done
+  CB=$SB
+  more
 done
 
 printf '%s\n' '{"id":7,"op":"canonical-json","params":{},"input":{"hex":"7b2262223a312c2261223a327d"}}' '{"id":8,"op":"bogus"}' \
@@ -94,5 +120,6 @@ grep -q '"id":7,"ok":true,"output":{"error":null,"canonicalHex":"7b2261223a322c2
 grep -q '"id":8,"ok":false' "$TMP/codec" || fail "codec unsupported op"
 set +e
 "$BIN" nonsense 2>/dev/null; [ $? -eq 127 ] || fail "unknown mode must exit 127"
+"$BIN" connect --port 1 --config '{"noSuchName":1}' 2>/dev/null; [ $? -eq 127 ] || fail "an unknown config name must exit 127"
 set -e
 echo "cli_smoke: ok"

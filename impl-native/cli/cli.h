@@ -1,0 +1,85 @@
+/*
+ * qwh-native, the standalone C implementation of QWH/1 speaking the
+ * conformance adapter contract (spec/qwh-1.md Appendix D, as
+ * conformance/adapters/ts/adapter.mjs implements it). Shared by the files of
+ * cli/: main.c (arguments, dispatch), config.c (--config names, TLS set-up),
+ * codec_mode.c, serve.c, connect.c (incl. the retry scenario).
+ */
+#ifndef QWH_CLI_H
+#define QWH_CLI_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../backend_posix/posix.h"
+#include "../core/limits.h"
+#include "../core/tls_bio.h"
+
+#define UNSUPPORTED 127
+
+/* Process-wide settings, chosen once in main (the process runs one server or one client). */
+extern volatile sig_atomic_t g_stop; /* set by SIGTERM/SIGINT only */
+extern bool g_lws;                   /* --backend lws */
+extern char *g_tls_cert, *g_tls_key, *g_tls_ca; /* PEM text of --tls-cert/--tls-key/--tls-ca */
+extern bool g_tls;
+
+int cli_loop_init(qwh_loop *l);
+void out_line(const qwh_buf *b);
+/* Message i of `size` bytes, byte j = (i + j) mod 256 (the adapters' generated messages). */
+void gen_message(qwh_buf *b, size_t i, size_t size);
+
+typedef struct msg_list {
+  qwh_buf *items;
+  size_t n;
+} msg_list;
+
+/* A --config object, validated against what this build honours. */
+typedef struct config {
+  qwh_arena a;
+  const qwh_json *root;
+  qwh_session_config sc;
+  qwh_pconn_limits lim;
+  const char **features;
+  size_t n_features;
+  msg_list messages, while_down, later; /* messages; retry: whileDownMessages, laterMessages */
+  bool raw;
+  int64_t max_clients, max_pending;
+  bool allow_connection;
+  const char *policy; /* NULL, "reject", "throw" */
+  const char *scenario;
+  int64_t close_after, hold_ms, timeout_ms, expect_count, size;
+  const char *close_code, *expect_error;
+  /* server: the policy hook (spec 8.1 step 10) */
+  int64_t verify_delay_ms;           /* > 0: the decision takes this long (the session waits in VERIFYING) */
+  const qwh_json *trusted_keys;      /* array of base64url keys, or NULL */
+  int64_t replay_cache_max_entries;
+  /* client */
+  uint8_t sign_seed[32];
+  bool sign;
+  int64_t max_attempts, closes, connect_timeout_ms;
+  /* TLS (with --tls-*): config.alpn, config.pins, requestClientCert, clientCert */
+  const char **alpn;
+  size_t n_alpn;
+  const qwh_json *pins;
+  bool request_client_cert, client_cert;
+  qwh_tls_ctx *tls;
+} config;
+
+int64_t cfg_int(const qwh_json *o, const char *k, int64_t d);
+/* Returns 0, UNSUPPORTED (a name or value this build cannot honour), or 2 for a malformed config. */
+int config_load(config *c, const char *text, qwh_role role);
+void config_free(config *c);
+void msg_list_free(msg_list *m);
+
+/* TLS (memory BIOs, core/tls_bio.c), like the ts adapter's options. */
+int tls_setup(config *cfg, bool server);
+int tls_attach(config *cfg, qwh_pconn *c, bool server);
+bool pins_match(const qwh_json *pins, const char *fp);
+bool fp_equal(const char *a, const char *b);
+
+int run_codec(void);
+int run_serve(config *cfg, const char *host, uint16_t port);
+int run_connect(config *cfg, const char *host, uint16_t port, const char *scenario);
+
+#endif

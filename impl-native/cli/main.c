@@ -1,0 +1,146 @@
+/*
+ * qwh-native: the standalone C implementation of QWH/1 (backends "posix" and
+ * "lws"), speaking the conformance adapter contract:
+ *
+ *   qwh-native [--backend posix|libsocket|lws] codec
+ *   qwh-native [--backend ...] serve   --port P [--host H] [--config JSON] [--tls-cert F --tls-key F --tls-ca F]
+ *   qwh-native [--backend ...] connect --port P [--host H] [--scenario S] [--config JSON] [--tls-*]
+ *
+ * Exit 127 for a mode, scenario or configuration this build does not support.
+ */
+#define _GNU_SOURCE
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+volatile sig_atomic_t g_stop;
+bool g_lws;
+char *g_tls_cert, *g_tls_key, *g_tls_ca;
+bool g_tls;
+
+int cli_loop_init(qwh_loop *l) { return g_lws ? qwh_loop_init_lws(l) : qwh_loop_init(l); }
+
+void out_line(const qwh_buf *b) {
+  fwrite(b->data, 1, b->len, stdout);
+  fputc('\n', stdout);
+  fflush(stdout);
+}
+
+static char *read_file(const char *path) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return NULL;
+  qwh_buf b;
+  qwh_buf_init(&b);
+  char tmp[4096];
+  size_t n;
+  while ((n = fread(tmp, 1, sizeof tmp, f)) > 0) qwh_buf_append(&b, tmp, n);
+  fclose(f);
+  qwh_buf_putc(&b, 0);
+  return (char *)b.data;
+}
+
+static void on_signal(int sig) {
+  (void)sig;
+  g_stop = 1;
+}
+
+static void usage(void) {
+  fprintf(stderr,
+          "usage: qwh-native [--backend posix|libsocket|lws] MODE ...\n"
+          "       qwh-native codec\n"
+          "       qwh-native serve --port P [--host H] [--config JSON] [--tls-cert F --tls-key F --tls-ca F]\n"
+          "       qwh-native connect --port P [--host H] [--scenario S] [--config JSON] [--tls-cert F --tls-key F --tls-ca F]\n");
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2) {
+    usage();
+    return UNSUPPORTED;
+  }
+  /* Optional leading "--backend posix|libsocket|lws" (the conformance agents' form). */
+  if (argc >= 3 && strcmp(argv[1], "--backend") == 0) {
+    const char *b = argv[2];
+    if (strcmp(b, "lws") == 0) {
+      g_lws = true;
+      qwh_loop probe;
+      if (qwh_loop_init_lws(&probe) != 0) {
+        fprintf(stderr, "qwh-native: this build has no libwebsockets (backend lws)\n");
+        return UNSUPPORTED;
+      }
+      qwh_loop_free(&probe);
+    } else if (strcmp(b, "posix") != 0 && strcmp(b, "libsocket") != 0) {
+      usage();
+      return 2;
+    }
+    argv += 2;
+    argc -= 2;
+    if (argc < 2) {
+      usage();
+      return UNSUPPORTED;
+    }
+  }
+  const char *mode = argv[1];
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_signal;
+  sigaction(SIGTERM, &sa, NULL);
+  sigaction(SIGINT, &sa, NULL);
+  signal(SIGPIPE, SIG_IGN);
+  if (strcmp(mode, "codec") == 0) return run_codec();
+  bool serve = strcmp(mode, "serve") == 0;
+  if (!serve && strcmp(mode, "connect") != 0) {
+    fprintf(stderr, "qwh-native: unsupported mode %s\n", mode);
+    return UNSUPPORTED;
+  }
+  const char *host = "127.0.0.1", *config_text = "{}", *scenario = "echo";
+  long port = 0;
+  for (int i = 2; i < argc; i++) {
+    const char *arg = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
+    if (!val) {
+      usage();
+      return 2;
+    }
+    char *end = NULL;
+    if (strcmp(arg, "--port") == 0) {
+      port = strtol(val, &end, 10);
+      if (!*val || *end) port = -1;
+    } else if (strcmp(arg, "--host") == 0) {
+      host = val;
+    } else if (strcmp(arg, "--config") == 0) {
+      config_text = val;
+    } else if (strcmp(arg, "--scenario") == 0) {
+      scenario = val;
+    } else if (strcmp(arg, "--tls-cert") == 0 || strcmp(arg, "--tls-key") == 0 || strcmp(arg, "--tls-ca") == 0) {
+      char *pem = read_file(val);
+      if (!pem) {
+        fprintf(stderr, "qwh-native: cannot read %s\n", val);
+        return 2;
+      }
+      char **slot = strcmp(arg, "--tls-cert") == 0 ? &g_tls_cert : strcmp(arg, "--tls-key") == 0 ? &g_tls_key : &g_tls_ca;
+      free(*slot);
+      *slot = pem;
+      g_tls = true;
+    } else {
+      usage();
+      return 2;
+    }
+    i++;
+  }
+  if (port < 0 || port > 65535) {
+    usage();
+    return 2;
+  }
+  config cfg;
+  int rc = config_load(&cfg, config_text, serve ? QWH_SERVER : QWH_CLIENT);
+  if (rc == 0) rc = tls_setup(&cfg, serve);
+  if (rc == 0) rc = serve ? run_serve(&cfg, host, (uint16_t)port) : run_connect(&cfg, host, (uint16_t)port, scenario);
+  else fprintf(stderr, "qwh-native: %s --config\n", rc == UNSUPPORTED ? "unsupported" : "malformed");
+  config_free(&cfg);
+  free(g_tls_cert);
+  free(g_tls_key);
+  free(g_tls_ca);
+  return rc;
+}

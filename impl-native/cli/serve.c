@@ -1,0 +1,331 @@
+/*
+ * qwh-native serve: prints {"ready":true,"port":P}, then {"event":"rejected","code"} and
+ * {"event":"closed","messages","bytes","error"} lines; stops on SIGTERM/SIGINT or the end of stdin.
+ * Scenarios: echo, sink, close-after, push-on-connect, broadcast, hello-info.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+enum { SC_ECHO, SC_SINK, SC_CLOSE_AFTER, SC_PUSH, SC_BROADCAST, SC_HELLO_INFO };
+static const char *const scenario_names[] = {"echo", "sink", "close-after", "push-on-connect", "broadcast", "hello-info"};
+
+typedef struct server {
+  config *cfg;
+  qwh_loop loop;
+  qwh_watch listen;
+  qwh_pconn *conns;
+  size_t count;
+  int kind;
+  qwh_replay_cache replay;
+} server;
+
+/* A connection of the server: the transport first (a qwh_pconn * is a srv_conn *). */
+typedef struct srv_conn {
+  qwh_pconn c;
+  uint64_t messages, bytes;
+  qwh_timer verify_timer; /* verifyDelayMs: when the policy's decision is due */
+  qwh_code verdict;
+} srv_conn;
+
+/* Step 10 of spec 8.1: config.policy, then trustedKeys (only hellos signed by one of them, QWH-SIG-014). */
+static qwh_code policy_decision(const config *cfg, const qwh_hello *h) {
+  if (cfg->policy && (strcmp(cfg->policy, "reject") == 0 || strcmp(cfg->policy, "throw") == 0)) return QWH_E_POLICY_REJECTED;
+  if (cfg->trusted_keys) {
+    if (h->profile != QWH_PROFILE_V1 || h->sig_state != QWH_SIG_PRESENT) return QWH_E_POLICY_REJECTED; /* verified when present */
+    for (size_t i = 0; i < cfg->trusted_keys->u.arr.n; i++) {
+      const qwh_json *k = cfg->trusted_keys->u.arr.items[i];
+      if (k->type == QWH_JSON_STRING && k->u.str.len == h->sig.key.len && memcmp(k->u.str.s, h->sig.key.s, k->u.str.len) == 0) return QWH_OK;
+    }
+    return QWH_E_POLICY_REJECTED;
+  }
+  return QWH_OK;
+}
+
+static qwh_code verify_now(void *user, const qwh_hello *h) {
+  qwh_pconn *c = user; /* the session's user is its connection */
+  server *srv = c->app;
+  return policy_decision(srv->cfg, h);
+}
+
+static void verify_due(qwh_timer *t) {
+  srv_conn *sc = (srv_conn *)(void *)((char *)t - offsetof(srv_conn, verify_timer));
+  qwh_session_verdict(&sc->c.s, sc->verdict);
+  qwh_pconn_service(&sc->c);
+}
+
+/* verifyDelayMs: the decision is known now but given after the delay (the session waits in VERIFYING). */
+static qwh_code verify_later(void *user, const qwh_hello *h) {
+  srv_conn *sc = user;
+  server *srv = sc->c.app;
+  sc->verdict = policy_decision(srv->cfg, h);
+  sc->verify_timer.fire = verify_due;
+  qwh_timer_set(&srv->loop, &sc->verify_timer, qwh_monotonic_ms() + srv->cfg->verify_delay_ms);
+  return QWH_OK;
+}
+
+/* Server: a hello's "tls" tags must match the TLS session (spec 8.1 step 8). */
+static qwh_code srv_check_tls_tags(void *user, const qwh_json *tags) {
+  qwh_pconn *c = user;
+  if (!tags || tags->type != QWH_JSON_OBJECT) return QWH_OK;
+  const qwh_json *fp = qwh_json_get(tags, "tlsFingerprint256"), *alpn = qwh_json_get(tags, "tlsAlpn");
+  if ((fp || alpn) && !c->tls) return QWH_E_TLS_PIN_MISMATCH; /* a TLS claim over plain TCP */
+  if (fp) {
+    char peer[130];
+    if (fp->type != QWH_JSON_STRING || !qwh_tls_peer_fingerprint256(c->tls, peer, sizeof peer) || !fp_equal(fp->u.str.s, peer)) return QWH_E_TLS_PIN_MISMATCH;
+  }
+  if (alpn) {
+    char got[256];
+    if (alpn->type != QWH_JSON_STRING || !qwh_tls_alpn(c->tls, got, sizeof got) || strcmp(got, alpn->u.str.s) != 0) return QWH_E_TLS_PIN_MISMATCH;
+  }
+  return QWH_OK;
+}
+
+static qwh_code srv_tls_open(qwh_pconn *c) {
+  server *srv = c->app;
+  char fp[130];
+  bool have = qwh_tls_peer_fingerprint256(c->tls, fp, sizeof fp);
+  if (srv->cfg->pins && srv->cfg->pins->u.arr.n > 0 && (!have || !pins_match(srv->cfg->pins, fp))) return QWH_E_TLS_PIN_MISMATCH;
+  if (qwh_tls_export(c->tls, c->tls_exporter, sizeof c->tls_exporter, "EXPORTER-Channel-Binding", 24, NULL, 0, true) == QWH_TLS_OK)
+    c->s.cfg.policy.exporter = c->tls_exporter;
+  c->s.cfg.policy.check_tls_tags = srv_check_tls_tags;
+  c->s.cfg.policy.user = c;
+  return QWH_OK;
+}
+
+static void send_or_report(qwh_pconn *c, const uint8_t *p, size_t n) {
+  qwh_code rc = qwh_pconn_send(c, p, n);
+  if (rc == QWH_E_FRAME_TOO_LARGE) { /* this message only (QWH-FRAME-007): the others still go out */
+    printf("{\"event\":\"send-error\",\"code\":\"%s\"}\n", qwh_code_name(rc));
+    fflush(stdout);
+  }
+}
+
+/* hello-info: what the application was given about the hello; "tls" tags only when they are checked facts (QWH-TLS-008). */
+static void send_hello_info(qwh_pconn *c) {
+  const qwh_session *s = &c->s;
+  qwh_arena a;
+  qwh_arena_init(&a);
+  qwh_json *o = qwh_json_object(&a), *tags = qwh_json_object(&a), *features = qwh_json_array(&a);
+  bool bare = s->cfg.profile == QWH_HS_BARE, v1 = !bare && !s->legacy && s->has_hello;
+  const qwh_json *ht = s->has_hello ? s->hello.tags : NULL;
+  for (size_t i = 0; ht && ht->type == QWH_JSON_OBJECT && i < ht->u.obj.n; i++) {
+    const char *k = ht->u.obj.m[i].name.s;
+    bool tls = strncmp(k, "tls", 3) == 0;
+    if (tls && (!v1 || (strcmp(k, "tlsFingerprint256") != 0 && strcmp(k, "tlsAlpn") != 0))) continue;
+    qwh_json_set(&a, tags, k, ht->u.obj.m[i].value);
+  }
+  for (size_t i = 0; v1 && s->negotiated && i < s->negotiated->u.arr.n; i++) qwh_json_push(&a, features, s->negotiated->u.arr.items[i]);
+  const qwh_json *ver = s->has_hello ? s->hello.version : NULL;
+  qwh_json_set(&a, o, "profile", qwh_json_cstring(&a, bare ? "bare" : s->legacy ? "legacy" : "v1"));
+  qwh_json_set(&a, o, "version", ver ? (qwh_json *)ver : qwh_json_null(&a));
+  qwh_json_set(&a, o, "tags", tags);
+  qwh_json_set(&a, o, "features", features);
+  qwh_json_set(&a, o, "maxFrameLength", qwh_json_int(&a, v1 ? s->hello.max_frame_length : QWH_DEFAULT_MAX_FRAME_LENGTH));
+  qwh_json_set(&a, o, "signed", qwh_json_bool(&a, v1 && s->hello.sig_state == QWH_SIG_PRESENT));
+  qwh_buf out;
+  qwh_buf_init(&out);
+  if (qwh_json_write(o, &out) == QWH_JSON_OK) send_or_report(c, out.data, out.len);
+  qwh_buf_free(&out);
+  qwh_arena_free(&a);
+}
+
+static void close_with(server *srv, qwh_pconn *c) {
+  qwh_code code = qwh_code_from_name(srv->cfg->close_code, strlen(srv->cfg->close_code));
+  qwh_session_close(&c->s, code ? code : QWH_E_NORMAL_CLOSE, NULL);
+}
+
+static void srv_open(qwh_pconn *c) {
+  server *srv = c->app;
+  for (size_t i = 0; i < srv->cfg->messages.n; i++) send_or_report(c, srv->cfg->messages.items[i].data, srv->cfg->messages.items[i].len);
+  if (srv->kind == SC_CLOSE_AFTER && srv->cfg->close_after == 0) close_with(srv, c);
+  if (srv->kind == SC_PUSH) {
+    int64_t count = cfg_int(srv->cfg->root, "pushCount", 1), size = cfg_int(srv->cfg->root, "pushSize", 16);
+    for (int64_t i = 0; i < count && size >= 0; i++) {
+      qwh_buf m;
+      gen_message(&m, (size_t)i, (size_t)size);
+      send_or_report(c, m.data, m.len);
+      qwh_buf_free(&m);
+    }
+  } else if (srv->kind == SC_HELLO_INFO) {
+    send_hello_info(c);
+  } else if (srv->kind == SC_BROADCAST) {
+    size_t open = 0;
+    for (qwh_pconn *o = srv->conns; o; o = o->next) open += o->open && !o->s.finished;
+    if ((int64_t)open == cfg_int(srv->cfg->root, "groupSize", 2))
+      for (qwh_pconn *o = srv->conns; o; o = o->next) qwh_pconn_send(o, (const uint8_t *)"go", 2);
+  }
+}
+
+static void srv_message(qwh_pconn *c, const uint8_t *p, size_t n) {
+  server *srv = c->app;
+  srv_conn *st = (srv_conn *)c;
+  st->messages++;
+  st->bytes += n;
+  switch (srv->kind) {
+    case SC_ECHO:
+    case SC_PUSH:
+    case SC_HELLO_INFO: qwh_pconn_send(c, p, n); break;
+    case SC_BROADCAST:
+      for (qwh_pconn *o = srv->conns; o; o = o->next) qwh_pconn_send(o, p, n);
+      break;
+    case SC_CLOSE_AFTER:
+      qwh_pconn_send(c, p, n);
+      if ((int64_t)st->messages == srv->cfg->close_after) close_with(srv, c);
+      break;
+    default: break;
+  }
+}
+
+static void srv_conn_free(server *srv, srv_conn *sc) {
+  qwh_timer_cancel(&srv->loop, &sc->verify_timer);
+  qwh_pconn_free(&sc->c);
+  free(sc);
+}
+
+static void srv_closed(qwh_pconn *c) {
+  server *srv = c->app;
+  srv_conn *st = (srv_conn *)c;
+  char line[256];
+  const char *err = c->s.error ? c->s.error_name : NULL;
+  if (!c->open && c->s.error && c->s.error != QWH_E_SOCKET) printf("{\"event\":\"rejected\",\"code\":\"%s\"}\n", c->s.error_name);
+  snprintf(line, sizeof line, "{\"event\":\"closed\",\"messages\":%llu,\"bytes\":%llu,\"error\":%s%s%s}", (unsigned long long)st->messages,
+           (unsigned long long)st->bytes, err ? "\"" : "", err ? err : "null", err ? "\"" : "");
+  puts(line);
+  fflush(stdout);
+  if (c->prev) c->prev->next = c->next;
+  else srv->conns = c->next;
+  if (c->next) c->next->prev = c->prev;
+  srv->count--;
+  srv_conn_free(srv, st);
+}
+
+static void srv_accept(qwh_watch *w, uint32_t events) {
+  (void)events;
+  server *srv = (server *)(void *)((char *)w - offsetof(server, listen));
+  for (;;) {
+    int fd = accept4(w->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) return;
+    srv_conn *sc = calloc(1, sizeof *sc);
+    if (!sc) {
+      close(fd);
+      continue;
+    }
+    qwh_pconn *c = &sc->c;
+    size_t pending = 0;
+    for (qwh_pconn *o = srv->conns; o; o = o->next) pending += !o->open && !o->s.finished;
+    qwh_session_config cfg = srv->cfg->sc;
+    cfg.policy.now_ms = qwh_wall_ms();
+    cfg.policy.replay_cache = &srv->replay;
+    bool hook = srv->cfg->policy || srv->cfg->trusted_keys;
+    if (srv->cfg->verify_delay_ms > 0) {
+      cfg.verify = verify_later;
+      cfg.verify_async = true;
+    } else if (hook) {
+      cfg.verify = verify_now;
+    }
+    cfg.policy.check_tls_tags = srv_check_tls_tags; /* spec 8.1 step 8, with or without TLS */
+    cfg.policy.user = c;
+    qwh_pconn_handlers h = {srv_open, srv_message, NULL, srv_closed};
+    if (qwh_pconn_start(c, &srv->loop, fd, false, &cfg, &srv->cfg->lim, &h, srv) != 0) {
+      if (!g_lws) close(fd); /* lws closes a descriptor it failed to adopt */
+      free(sc);
+      continue;
+    }
+    c->on_tls_open = srv_tls_open;
+    if (tls_attach(srv->cfg, c, true) != 0) {
+      srv_conn_free(srv, sc);
+      continue;
+    }
+    c->next = srv->conns;
+    if (srv->conns) srv->conns->prev = c;
+    srv->conns = c;
+    srv->count++;
+    /* Admission before reading a byte (spec 13.1). */
+    if (srv->cfg->max_clients >= 0 && (int64_t)srv->count > srv->cfg->max_clients) qwh_pconn_refuse(c, QWH_E_MAX_CLIENTS);
+    else if (srv->cfg->max_pending >= 0 && (int64_t)pending + 1 > srv->cfg->max_pending) qwh_pconn_refuse(c, QWH_E_MAX_PENDING_HANDSHAKES);
+    else if (!srv->cfg->allow_connection) qwh_pconn_refuse(c, QWH_E_POLICY_REJECTED);
+    else qwh_pconn_begin(c); /* a bare session opens now (with TLS: once TLS is up) */
+  }
+}
+
+typedef struct stdin_watch {
+  qwh_watch w;
+  bool eof;
+} stdin_watch;
+
+static void on_stdin(qwh_watch *w, uint32_t events) {
+  (void)events;
+  stdin_watch *s = (stdin_watch *)w;
+  char b[512];
+  ssize_t r = read(w->fd, b, sizeof b);
+  if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR)) s->eof = true;
+}
+
+static void service_all(server *srv) {
+  for (qwh_pconn *c = srv->conns, *next; c; c = next) {
+    next = c->next;
+    qwh_pconn_service(c);
+  }
+}
+
+int run_serve(config *cfg, const char *host, uint16_t port) {
+  server srv;
+  memset(&srv, 0, sizeof srv);
+  srv.cfg = cfg;
+  srv.kind = -1;
+  const char *scenario = cfg->scenario ? cfg->scenario : "echo";
+  for (int i = 0; i < (int)(sizeof scenario_names / sizeof *scenario_names); i++)
+    if (strcmp(scenario, scenario_names[i]) == 0) srv.kind = i;
+  if (srv.kind < 0) {
+    fprintf(stderr, "qwh-native: unsupported server scenario %s\n", scenario);
+    return UNSUPPORTED;
+  }
+  if (cli_loop_init(&srv.loop)) return 2;
+  if (qwh_replay_cache_init(&srv.replay, cfg->sc.policy.signature_window_ms, (size_t)cfg->replay_cache_max_entries)) {
+    qwh_loop_free(&srv.loop);
+    return 2;
+  }
+  uint16_t bound = 0;
+  srv.listen.fd = qwh_listen_tcp(host, port, &bound);
+  srv.listen.on_io = srv_accept;
+  if (srv.listen.fd < 0 || qwh_loop_watch(&srv.loop, &srv.listen, EPOLLIN, 1) != 0) {
+    fprintf(stderr, "qwh-native: cannot listen on %s:%u: %s\n", host, port, strerror(errno));
+    qwh_loop_free(&srv.loop);
+    qwh_replay_cache_free(&srv.replay);
+    return 2;
+  }
+  stdin_watch in = {{0, on_stdin, NULL, 0}, false};
+  bool watch_stdin = qwh_loop_watch(&srv.loop, &in.w, EPOLLIN, 1) == 0; /* stdin's end stops the server, as for the ts adapter */
+  printf("{\"ready\":true,\"port\":%u}\n", bound);
+  fflush(stdout);
+  while (!g_stop && !in.eof) {
+    if (qwh_loop_poll(&srv.loop, 200) < 0) break;
+    service_all(&srv);
+  }
+  /* Shutdown: a graceful close for a moment, then everything is freed. */
+  for (qwh_pconn *c = srv.conns; c; c = c->next) qwh_session_close(&c->s, QWH_E_GOING_AWAY, NULL);
+  int64_t end = qwh_monotonic_ms() + 500;
+  while (srv.conns && qwh_monotonic_ms() < end) {
+    service_all(&srv);
+    if (srv.conns) qwh_loop_poll(&srv.loop, 20);
+  }
+  while (srv.conns) {
+    qwh_pconn *c = srv.conns;
+    srv.conns = c->next;
+    srv_conn_free(&srv, (srv_conn *)c);
+  }
+  if (watch_stdin) qwh_loop_close_fd(&srv.loop, &in.w);
+  qwh_loop_close_fd(&srv.loop, &srv.listen);
+  qwh_loop_free(&srv.loop);
+  qwh_replay_cache_free(&srv.replay);
+  return 0;
+}
