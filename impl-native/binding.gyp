@@ -1,6 +1,7 @@
 {
   "variables": {
     "qwh_core_sources": ["core/buf.c", "core/errors.c", "core/frame_decoder.c", "core/tls_bio.c"],
+    "qwh_engine_sources": ["addon/engine_conn.cc", "addon/engine_api.cc", "addon/napi_glue.cc"],
     "qwh_warn": ["-Wall", "-Wextra", "-Werror", "-Wshadow", "-isystem", "<(node_root_dir)/include/node", "-isystem", "<!(node -p \"require('node-addon-api').include_dir\")"]
   },
   "target_defaults": {
@@ -19,14 +20,14 @@
   "targets": [
     {
       "target_name": "qwormhole_posix",
-      "sources": ["<@(qwh_core_sources)", "addon/engine.cc", "addon/posix_addon.cc"],
+      "sources": ["<@(qwh_core_sources)", "<@(qwh_engine_sources)", "addon/posix_addon.cc"],
       "libraries": ["-lssl", "-lcrypto"]
     },
     {
       "target_name": "qwormhole_lws",
       "conditions": [
         ["'<!(pkg-config --atleast-version=4.1 libwebsockets 2>/dev/null && echo yes || echo no)'=='yes' and '<!(echo $QWH_NO_LWS)'!='1'", {
-          "sources": ["<@(qwh_core_sources)", "addon/engine.cc", "addon/lws_addon.cc"],
+          "sources": ["<@(qwh_core_sources)", "<@(qwh_engine_sources)", "addon/lws_service.cc", "addon/lws_conn.cc"],
           "cflags": ["<!@(pkg-config --cflags libwebsockets)"],
           "libraries": ["<!@(pkg-config --libs libwebsockets)", "-lssl", "-lcrypto"]
         }, {

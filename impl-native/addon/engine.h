@@ -2,13 +2,13 @@
 // C core's frame decoder, the TLS memory-BIO module and the batch handed to JS
 // (one call per readable event). A backend (posix: uv_poll on Node's loop;
 // lws: a libwebsockets service thread) moves bytes and reports events here.
+//   engine_conn.cc  the connection engine (decode, batch, TLS, events to JS)
+//   engine_api.cc   the methods JS calls, TLS contexts, module life cycle
+//   napi_glue.cc    N-API helpers and socket set-up shared by both addons
 #pragma once
 
-#include <node_api.h>
 #include <uv.h>
 
-#include <cstddef>
-#include <cstdint>
 #include <unordered_map>
 #include <vector>
 
@@ -16,14 +16,11 @@ extern "C" {
 #include "../core/buf.h"
 #include "../core/errors.h"
 #include "../core/frame_decoder.h"
-#include "../core/tls_bio.h"
 }
 
-namespace qwh {
+#include "napi_glue.h" // node_api.h, tls_bio.h, the helpers
 
-struct Addon;
-struct Conn;
-struct Listener;
+namespace qwh {
 
 // Event types passed to the JS dispatch function: dispatch(type, id, a, b).
 enum Event : int32_t {
@@ -56,6 +53,8 @@ struct Backend {
   void (*read_ended)(Conn *c);
   // Frees backend_state once the addon instance is gone (may be null).
   void (*free_state)(void *state);
+  // Adds backend counters to the stats() object (may be null).
+  void (*stats)(Addon *a, napi_value obj);
 };
 
 struct Conn {
@@ -125,7 +124,7 @@ struct Addon {
   size_t live_listeners = 0;
 };
 
-// Engine entry points for the backends.
+// Engine entry points for the backends (JS thread).
 Conn *engine_new_conn(Addon *a, bool server, uint32_t listener_id, qwh_tls_ctx *tls, const char *sni, const char *verify_host, char *err, size_t errlen);
 void engine_set_peer(Conn *c, int fd);
 // Bytes received from the network (ciphertext with TLS).
@@ -146,6 +145,13 @@ void engine_listener_error(Listener *l, const char *message);
 void engine_handle_released(Addon *a); // one backend handle fully closed
 void engine_dispatch(Addon *a, int32_t type, uint32_t id, napi_value x, napi_value y);
 
+// What JS asks of a connection (engine_api.cc's methods; JS thread).
+bool engine_write(Conn *c, const uint8_t *p, size_t n); // false: TLS failed (reported)
+bool engine_pause(Conn *c, bool paused);                // true: bytes are pending (drain them on a later turn)
+void engine_drain_pending(Conn *c);
+void engine_end(Conn *c);
+void engine_destroy(Conn *c, bool silent);
+
 // Module set-up shared by both addons.
 napi_value engine_init_module(napi_env env, napi_value exports, const Backend *backend, void *backend_state);
 
@@ -154,10 +160,5 @@ napi_value backend_connect(napi_env env, napi_callback_info info);
 napi_value backend_listen(napi_env env, napi_callback_info info);
 napi_value backend_listener_address(napi_env env, napi_callback_info info);
 void backend_teardown(Addon *a); // close everything now (env cleanup)
-
-// Helpers.
-bool get_string(napi_env env, napi_value v, char *buf, size_t len);
-Addon *addon_of(napi_env env);
-qwh_tls_ctx *tls_ctx_of(napi_env env, napi_value v);
 
 } // namespace qwh

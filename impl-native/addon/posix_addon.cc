@@ -1,14 +1,9 @@
 // qwormhole_posix.node ("native-libsocket"): non-blocking POSIX sockets driven
 // by uv_poll on Node's own loop (no thread). Framing and TLS are the engine's.
 // Needs nothing but libc and OpenSSL.
-#include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <sys/socket.h>
 #include <sys/ioctl.h>
-#include <sys/uio.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -102,15 +97,11 @@ static void do_shutdown(PConn *p) {
 
 // Writes queued output; returns false on a fatal error (reported).
 static bool flush_out(PConn *p) {
-  while (p->out.len > p->out_off) {
-    ssize_t n = send(p->fd, p->out.data + p->out_off, p->out.len - p->out_off, MSG_NOSIGNAL);
-    if (n > 0) {
-      p->out_off += static_cast<size_t>(n);
-      continue;
-    }
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
-    if (n < 0 && errno == EINTR) continue;
-    engine_socket_error(p->c, strerror(errno));
+  size_t sent = 0;
+  int err = send_some(p->fd, p->out.data + p->out_off, p->out.len - p->out_off, &sent);
+  p->out_off += sent;
+  if (err) {
+    engine_socket_error(p->c, strerror(err));
     return false;
   }
   if (p->out_off == p->out.len) {
@@ -128,20 +119,16 @@ static size_t p_send(Conn *c, const uint8_t *data, size_t n) {
   PConn *p = static_cast<PConn *>(c->io);
   if (!p || p->closing) return 0;
   if (p->out.len == p->out_off && !p->connecting && !p->pending_error) {
-    while (n > 0) {
-      ssize_t w = send(p->fd, data, n, MSG_NOSIGNAL);
-      if (w > 0) {
-        data += w;
-        n -= static_cast<size_t>(w);
-        continue;
-      }
-      if (w < 0 && errno == EINTR) continue;
-      if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+    size_t sent = 0;
+    int err = send_some(p->fd, data, n, &sent);
+    if (err) {
       // Reported from the loop, not from inside the JS call that wrote.
-      p->pending_error = errno ? errno : EPIPE;
+      p->pending_error = err;
       update_poll(p);
       return 0;
     }
+    data += sent;
+    n -= sent;
   }
   if (n > 0) {
     if (qwh_buf_append(&p->out, data, n) != 0) {
@@ -261,16 +248,6 @@ static void on_poll(uv_poll_t *h, int status, int events) {
   if ((events & UV_READABLE) && p->reading) read_ready(p);
 }
 
-static void set_keepalive(int fd, bool on, int delay_ms) {
-  int one = 1;
-  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  if (!on) return;
-  setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
-  int secs = delay_ms / 1000;
-  if (secs < 1) secs = 1;
-  setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &secs, sizeof secs);
-}
-
 static PConn *attach(Conn *c, int fd) {
   Addon *a = c->addon;
   PConn *p = new PConn();
@@ -285,103 +262,14 @@ static PConn *attach(Conn *c, int fd) {
   return p;
 }
 
-static bool make_addr(napi_env env, napi_value host, uint32_t port, sockaddr_storage *ss, socklen_t *sl) {
-  char h[64];
-  if (!get_string(env, host, h, sizeof h)) return false;
-  memset(ss, 0, sizeof *ss);
-  auto *in = reinterpret_cast<sockaddr_in *>(ss);
-  auto *in6 = reinterpret_cast<sockaddr_in6 *>(ss);
-  if (inet_pton(AF_INET, h, &in->sin_addr) == 1) {
-    in->sin_family = AF_INET;
-    in->sin_port = htons(static_cast<uint16_t>(port));
-    *sl = sizeof *in;
-    return true;
-  }
-  if (inet_pton(AF_INET6, h, &in6->sin6_addr) == 1) {
-    in6->sin6_family = AF_INET6;
-    in6->sin6_port = htons(static_cast<uint16_t>(port));
-    *sl = sizeof *in6;
-    return true;
-  }
-  return false;
-}
-
-static bool get_prop(napi_env env, napi_value o, const char *name, napi_value *v) {
-  bool has = false;
-  if (napi_has_named_property(env, o, name, &has) != napi_ok || !has) return false;
-  if (napi_get_named_property(env, o, name, v) != napi_ok) return false;
-  napi_valuetype t;
-  napi_typeof(env, *v, &t);
-  return t != napi_undefined && t != napi_null;
-}
-
-static int int_prop(napi_env env, napi_value o, const char *name, int dflt) {
-  napi_value v;
-  int32_t r = dflt;
-  if (get_prop(env, o, name, &v)) napi_get_value_int32(env, v, &r);
-  return r;
-}
-
-static bool bool_prop(napi_env env, napi_value o, const char *name, bool dflt) {
-  napi_value v;
-  bool r = dflt;
-  if (get_prop(env, o, name, &v)) napi_get_value_bool(env, v, &r);
-  return r;
-}
-
-static napi_value sys_error(napi_env env, const char *what, int err) {
-  char msg[160];
-  snprintf(msg, sizeof msg, "%s: %s", what, strerror(err));
-  napi_throw_error(env, "E_SOCKET", msg);
-  return nullptr;
-}
-
-// connect(host, port, {tls, sni, verifyHost, keepAlive, keepAliveDelayMs, localAddress, localPort}) -> id
+// connect(host, port, options) -> id (see napi_glue.h)
 napi_value backend_connect(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
-  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
-  Addon *a = addon_of(env);
-  uint32_t port = 0;
-  napi_get_value_uint32(env, argv[1], &port);
-  sockaddr_storage ss;
-  socklen_t sl;
-  if (!make_addr(env, argv[0], port, &ss, &sl)) {
-    napi_throw_error(env, "E_INVALID_OPTION", "connect needs a literal IP address");
-    return nullptr;
-  }
-  napi_value o = argv[2], v;
-  qwh_tls_ctx *tls = get_prop(env, o, "tls", &v) ? tls_ctx_of(env, v) : nullptr;
-  char sni[256] = "", vhost[256] = "";
-  if (get_prop(env, o, "sni", &v)) get_string(env, v, sni, sizeof sni);
-  if (get_prop(env, o, "verifyHost", &v)) get_string(env, v, vhost, sizeof vhost);
-  int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) return sys_error(env, "socket", errno);
-  set_keepalive(fd, bool_prop(env, o, "keepAlive", true), int_prop(env, o, "keepAliveDelayMs", 30000));
-  if (get_prop(env, o, "localAddress", &v) || get_prop(env, o, "localPort", &v)) {
-    sockaddr_storage ls;
-    socklen_t ll;
-    napi_value la;
-    bool have = get_prop(env, o, "localAddress", &la);
-    uint32_t lport = static_cast<uint32_t>(int_prop(env, o, "localPort", 0));
-    if (!have) napi_create_string_utf8(env, ss.ss_family == AF_INET6 ? "::" : "0.0.0.0", NAPI_AUTO_LENGTH, &la);
-    if (!make_addr(env, la, lport, &ls, &ll) || bind(fd, reinterpret_cast<sockaddr *>(&ls), ll) != 0) {
-      int e = errno;
-      close(fd);
-      return sys_error(env, "bind", e ? e : EINVAL);
-    }
-  }
-  char err[256] = "";
-  Conn *c = engine_new_conn(a, false, 0, tls, sni[0] ? sni : nullptr, vhost[0] ? vhost : nullptr, err, sizeof err);
-  if (!c) {
-    close(fd);
-    napi_throw_error(env, "E_TLS_HANDSHAKE", err[0] ? err : "TLS set-up failed");
-    return nullptr;
-  }
+  int fd = -1, connect_err = 0;
+  Conn *c = dial(env, info, &fd, &connect_err);
+  if (!c) return nullptr;
   PConn *p = attach(c, fd);
   p->connecting = true;
-  int r = connect(fd, reinterpret_cast<sockaddr *>(&ss), sl);
-  if (r != 0 && errno != EINPROGRESS) p->pending_error = errno;
+  p->pending_error = connect_err;
   update_poll(p);
   napi_value id;
   napi_create_uint32(env, c->id, &id);
@@ -426,7 +314,7 @@ static void on_accept(uv_poll_t *h, int status, int) {
       if (errno != EAGAIN && errno != EWOULDBLOCK) engine_listener_error(l, strerror(errno));
       break;
     }
-    set_keepalive(fd, l->keep_alive, l->keep_alive_delay_ms);
+    tune_socket(fd, l->keep_alive, l->keep_alive_delay_ms);
     char err[256] = "";
     Conn *c = engine_new_conn(a, true, l->id, l->tls, nullptr, nullptr, err, sizeof err);
     if (!c) {
@@ -455,43 +343,13 @@ static void on_deadline(uv_timer_t *t) {
   for (Conn *c : late) engine_socket_error(c, "TLS handshake timed out");
 }
 
-// listen(host, port, {backlog, reusePort, tls, keepAlive, keepAliveDelayMs, handshakeTimeoutMs}) -> [id, port]
+// listen(host, port, options) -> [id, port] (see napi_glue.h); TLS handshakes have a deadline here.
 napi_value backend_listen(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
-  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
-  Addon *a = addon_of(env);
-  uint32_t port = 0;
-  napi_get_value_uint32(env, argv[1], &port);
-  sockaddr_storage ss;
-  socklen_t sl;
-  if (!make_addr(env, argv[0], port, &ss, &sl)) {
-    napi_throw_error(env, "E_INVALID_OPTION", "listen needs a literal IP address");
-    return nullptr;
-  }
-  napi_value o = argv[2], v;
-  int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) return sys_error(env, "socket", errno);
-  int one = 1;
-  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  if (bool_prop(env, o, "reusePort", false)) setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
-  int backlog = int_prop(env, o, "backlog", 511);
-  if (bind(fd, reinterpret_cast<sockaddr *>(&ss), sl) != 0 || listen(fd, backlog) != 0) {
-    int e = errno;
-    close(fd);
-    char msg[160];
-    snprintf(msg, sizeof msg, "listen %s: %s", e == EADDRINUSE ? "EADDRINUSE" : "failed", strerror(e));
-    napi_throw_error(env, "E_SOCKET", msg);
-    return nullptr;
-  }
-  Listener *l = new Listener();
-  l->addon = a;
-  l->id = a->next_id++;
-  l->tls = get_prop(env, o, "tls", &v) ? tls_ctx_of(env, v) : nullptr;
-  l->keep_alive = bool_prop(env, o, "keepAlive", true);
-  l->keep_alive_delay_ms = int_prop(env, o, "keepAliveDelayMs", 30000);
-  a->listeners[l->id] = l;
-  a->live_listeners++;
+  int fd = -1, port = 0;
+  napi_value o;
+  Listener *l = listen_socket(env, info, &fd, &port, &o);
+  if (!l) return nullptr;
+  Addon *a = l->addon;
   PListener *pl = new PListener();
   pl->fd = fd;
   pl->l = l;
@@ -509,28 +367,10 @@ napi_value backend_listen(napi_env env, napi_callback_info info) {
     uv_timer_start(&pl->timer, on_deadline, every, every);
     uv_unref(reinterpret_cast<uv_handle_t *>(&pl->timer));
   }
-  sockaddr_storage bound;
-  socklen_t bl = sizeof bound;
-  getsockname(fd, reinterpret_cast<sockaddr *>(&bound), &bl);
-  int bport = bound.ss_family == AF_INET6 ? ntohs(reinterpret_cast<sockaddr_in6 *>(&bound)->sin6_port) : ntohs(reinterpret_cast<sockaddr_in *>(&bound)->sin_port);
-  napi_value arr, e0, e1;
-  napi_create_array_with_length(env, 2, &arr);
-  napi_create_uint32(env, l->id, &e0);
-  napi_create_uint32(env, static_cast<uint32_t>(bport), &e1);
-  napi_set_element(env, arr, 0, e0);
-  napi_set_element(env, arr, 1, e1);
-  return arr;
+  return listen_result(env, l, port);
 }
 
-napi_value backend_listener_address(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
-  (void)argv;
-  napi_value u;
-  napi_get_undefined(env, &u);
-  return u;
-}
+napi_value backend_listener_address(napi_env env, napi_callback_info) { return undefined(env); }
 
 void backend_teardown(Addon *a) {
   std::vector<Conn *> conns;
@@ -559,7 +399,7 @@ static void p_free_state(void *s) {
   delete st;
 }
 
-static const Backend POSIX = {"posix", p_send, p_shutdown_write, p_set_reading, p_close, p_close_listener, p_read_ended, p_free_state};
+static const Backend POSIX = {"posix", p_send, p_shutdown_write, p_set_reading, p_close, p_close_listener, p_read_ended, p_free_state, nullptr};
 
 } // namespace qwh
 

@@ -17,7 +17,7 @@ import { join } from "node:path";
 /** The factory's names of the two backends. */
 export type NativeBackendName = "lws" | "libsocket";
 
-/** What both addons export (see impl-native/addon/engine.cc). */
+/** What both addons export (see impl-native/addon/engine_api.cc). */
 export interface NativeBinding {
   readonly backend: string;
   setDispatch(fn: (type: number, id: number, a: unknown, b: unknown) => void): void;
@@ -45,7 +45,8 @@ export interface NativeBinding {
   } | null;
   exportKeyingMaterial(id: number, length: number, label: string, context?: Buffer): Buffer;
   tlsContext(config: object): object;
-  stats(): { connections: number; listeners: number; handles: number };
+  /** Live objects; lws also counts `rearms` (partial flushes re-armed from the next service turn). */
+  stats(): { connections: number; listeners: number; handles: number; rearms?: number };
   /** lws only: stop the service thread now (process exit). */
   shutdown?(): void;
 }

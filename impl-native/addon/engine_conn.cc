@@ -1,0 +1,553 @@
+// The connection engine shared by both addons (see engine.h): frames decoded
+// in C go to JS in batches, one Buffer per readable event; TLS runs through the
+// core's memory-BIO module; socket events become the link's events.
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+#include "engine.h"
+
+namespace qwh {
+
+// ---------------------------------------------------------------- dispatch
+
+void engine_dispatch(Addon *a, int32_t type, uint32_t id, napi_value x, napi_value y) {
+  if (a->tearing_down || !a->dispatch) return;
+  napi_env env = a->env;
+  napi_value fn, global, argv[4], result;
+  // Raw napi calls with checked statuses: during worker shutdown every call may fail (drop the event).
+  if (napi_get_reference_value(env, a->dispatch, &fn) != napi_ok || fn == nullptr) return;
+  if (napi_get_global(env, &global) != napi_ok) return;
+  if (napi_create_int32(env, type, &argv[0]) != napi_ok) return;
+  if (napi_create_uint32(env, id, &argv[1]) != napi_ok) return;
+  argv[2] = x ? x : undefined(env);
+  argv[3] = y ? y : undefined(env);
+  napi_status st = napi_make_callback(env, a->actx, global, fn, 4, argv, &result);
+  if (st == napi_pending_exception) {
+    napi_value err;
+    if (napi_get_and_clear_last_exception(env, &err) == napi_ok) napi_fatal_exception(env, err);
+  }
+}
+
+// Runs a dispatch inside a handle scope (for calls from libuv callbacks).
+struct Scope {
+  napi_env env;
+  napi_handle_scope scope = nullptr;
+  explicit Scope(Addon *a) : env(a->env) {
+    if (!a->tearing_down) napi_open_handle_scope(env, &scope);
+  }
+  ~Scope() {
+    if (scope) napi_close_handle_scope(env, scope);
+  }
+};
+
+static void dispatch_code(Conn *c, int32_t type, uint32_t id, const char *code, const char *msg) {
+  Addon *a = c->addon;
+  if (a->tearing_down) return;
+  Scope s(a);
+  engine_dispatch(a, type, id, str(a->env, code), str(a->env, msg));
+}
+
+// ---------------------------------------------------------------- connections
+
+static constexpr uint32_t SIDE = 0x80000000u; // meta kind flag: the payload is in c->batch, not in c->own
+
+static qwh_code on_frame(void *user, bool control, const uint8_t *payload, size_t len) {
+  Conn *c = static_cast<Conn *>(user);
+  uint32_t kind = control ? K_CONTROL : K_DATA;
+  if (c->own && payload >= c->own && payload + len <= c->own + c->own_len) {
+    // Whole inside the received chunk: a view, no copy.
+    c->meta.push_back(kind);
+    c->meta.push_back(static_cast<uint32_t>(payload - c->own));
+  } else {
+    size_t off = c->batch.len;
+    if (qwh_buf_append(&c->batch, payload, len) != 0) return QWH_E_INTERNAL;
+    c->meta.push_back(kind | SIDE);
+    c->meta.push_back(static_cast<uint32_t>(off));
+  }
+  c->meta.push_back(static_cast<uint32_t>(len));
+  // While handshaking every frame, and always a control frame (a CLOSE refuses
+  // later data frames), goes to JS before the next header is read.
+  if (c->step || control) qwh_decoder_pause(&c->dec);
+  return QWH_OK;
+}
+
+Conn *engine_new_conn(Addon *a, bool server, uint32_t listener_id, qwh_tls_ctx *tls, const char *sni, const char *verify_host, char *err, size_t errlen) {
+  Conn *c = new Conn();
+  c->addon = a;
+  c->id = a->next_id++;
+  if (a->next_id == 0) a->next_id = 1;
+  c->server = server;
+  c->listener_id = listener_id;
+  qwh_decoder_init(&c->dec, on_frame, c);
+  qwh_decoder_handshake(&c->dec);
+  qwh_buf_init(&c->pend);
+  qwh_buf_init(&c->batch);
+  qwh_buf_init(&c->tls_out);
+  if (tls) {
+    c->tls = qwh_tls_new(tls, sni, verify_host, err, errlen);
+    if (!c->tls) {
+      qwh_decoder_free(&c->dec);
+      delete c;
+      return nullptr;
+    }
+  }
+  if (server) c->out_limit = 8u << 20;
+  a->conns[c->id] = c;
+  a->live_conns++;
+  return c;
+}
+
+void engine_set_peer(Conn *c, int fd) { socket_peer(fd, c->remote_addr, sizeof c->remote_addr, &c->remote_port, &c->local_port); }
+
+static void free_conn(Conn *c) {
+  Addon *a = c->addon;
+  a->conns.erase(c->id);
+  a->live_conns--;
+  qwh_decoder_free(&c->dec);
+  qwh_buf_free(&c->pend);
+  qwh_buf_free(&c->batch);
+  free(c->own);
+  c->own = nullptr;
+  qwh_buf_free(&c->tls_out);
+  qwh_tls_free(c->tls);
+  delete c;
+}
+
+static void update_reading(Conn *c) {
+  bool on = !c->js_paused && !c->failed && !c->destroyed && !c->rd_eof && !c->eof_pending && !c->limit_stopped;
+  c->addon->backend->set_reading(c, on);
+}
+
+static void send_bytes(Conn *c, const uint8_t *p, size_t n) {
+  if (c->destroyed || n == 0) return;
+  c->bytes_out += static_cast<double>(n);
+  c->unsent = c->addon->backend->send(c, p, n);
+  if (c->unsent > 0) c->want_drain = true;
+  if (c->out_limit && c->unsent > c->out_limit && !c->limit_stopped) {
+    c->limit_stopped = true;
+    update_reading(c);
+  }
+}
+
+static void send_tls_out(Conn *c) {
+  if (c->tls_out.len) {
+    size_t n = c->tls_out.len;
+    c->tls_out.len = 0;
+    c->unsent = c->addon->backend->send(c, c->tls_out.data, n);
+    if (c->unsent > 0) c->want_drain = true;
+  }
+}
+
+static void free_external(napi_env env, void *data, void *hint) {
+  int64_t size = static_cast<int64_t>(reinterpret_cast<uintptr_t>(hint));
+  int64_t ignored;
+  if (env) napi_adjust_external_memory(env, -size, &ignored);
+  free(data);
+}
+
+static size_t align4(size_t n) { return (n + 3) & ~static_cast<size_t>(3); }
+
+static void drop_batch(Conn *c) {
+  c->meta.clear();
+  c->batch.len = 0;
+}
+
+// Hands the frames decoded so far to JS as one Buffer. `final_own`: decoding of the owned chunk
+// is over, so the chunk itself can become the Buffer (the frames inside it stay where they are;
+// frames from elsewhere and the table are appended). Otherwise the payloads are copied.
+static void flush_batch(Conn *c, bool final_own) {
+  size_t count = c->meta.size() / 3;
+  if (count == 0) return;
+  Addon *a = c->addon;
+  if (a->tearing_down || c->destroyed) return drop_batch(c);
+  Scope s(a);
+  napi_value buf;
+  uint32_t *table;
+  size_t own_bytes = 0;
+  if (final_own && c->own && c->batch.len > 4096) {
+    for (size_t i = 0; i < count; i++)
+      if (!(c->meta[i * 3] & SIDE)) own_bytes += c->meta[i * 3 + 2];
+  }
+  if (final_own && c->own && c->batch.len > 4096 && c->batch.len >= own_bytes) {
+    // Mostly frames that spanned reads (large messages): the side buffer becomes the Buffer,
+    // the few bytes of frames inside the chunk are copied after it.
+    size_t own_at = c->batch.len;
+    size_t table_at = align4(own_at + own_bytes);
+    size_t total = table_at + count * 12;
+    if (qwh_buf_reserve(&c->batch, total - c->batch.len) != 0) return drop_batch(c);
+    uint8_t *m = c->batch.data;
+    table = reinterpret_cast<uint32_t *>(m + table_at);
+    size_t at = own_at;
+    for (size_t i = 0; i < count; i++) {
+      uint32_t kind = c->meta[i * 3], off = c->meta[i * 3 + 1], len = c->meta[i * 3 + 2];
+      table[i * 3] = kind & ~SIDE;
+      table[i * 3 + 2] = len;
+      if (kind & SIDE) {
+        table[i * 3 + 1] = off;
+      } else {
+        if (len) memcpy(m + at, c->own + off, len);
+        table[i * 3 + 1] = static_cast<uint32_t>(at);
+        at += len;
+      }
+    }
+    size_t cap = c->batch.cap;
+    qwh_buf_init(&c->batch); // JS owns it now
+    if (napi_create_external_buffer(a->env, total, m, free_external, reinterpret_cast<void *>(static_cast<uintptr_t>(cap)), &buf) != napi_ok) {
+      free(m);
+      return drop_batch(c);
+    }
+    int64_t ignored;
+    napi_adjust_external_memory(a->env, static_cast<int64_t>(cap), &ignored);
+  } else if (final_own && c->own) {
+    size_t side_at = c->own_len;
+    size_t table_at = align4(side_at + c->batch.len);
+    size_t total = table_at + count * 12;
+    if (total > c->own_cap) {
+      auto *p = static_cast<uint8_t *>(realloc(c->own, total));
+      if (!p) return drop_batch(c);
+      c->own = p;
+      c->own_cap = total;
+    }
+    uint8_t *m = c->own;
+    if (c->batch.len) memcpy(m + side_at, c->batch.data, c->batch.len);
+    table = reinterpret_cast<uint32_t *>(m + table_at);
+    for (size_t i = 0; i < count; i++) {
+      uint32_t kind = c->meta[i * 3], off = c->meta[i * 3 + 1];
+      table[i * 3] = kind & ~SIDE;
+      table[i * 3 + 1] = (kind & SIDE) ? static_cast<uint32_t>(side_at) + off : off;
+      table[i * 3 + 2] = c->meta[i * 3 + 2];
+    }
+    c->own = nullptr; // JS owns it now
+    if (napi_create_external_buffer(a->env, total, m, free_external, reinterpret_cast<void *>(static_cast<uintptr_t>(c->own_cap)), &buf) != napi_ok) {
+      free(m);
+      return drop_batch(c);
+    }
+    int64_t ignored;
+    napi_adjust_external_memory(a->env, static_cast<int64_t>(c->own_cap), &ignored);
+  } else {
+    size_t payload = 0;
+    for (size_t i = 0; i < count; i++) payload += c->meta[i * 3 + 2];
+    size_t table_at = align4(payload);
+    size_t total = table_at + count * 12;
+    void *data = nullptr;
+    if (napi_create_buffer(a->env, total, &data, &buf) != napi_ok) return drop_batch(c);
+    auto *m = static_cast<uint8_t *>(data);
+    table = reinterpret_cast<uint32_t *>(m + table_at);
+    size_t at = 0;
+    for (size_t i = 0; i < count; i++) {
+      uint32_t kind = c->meta[i * 3], off = c->meta[i * 3 + 1], len = c->meta[i * 3 + 2];
+      const uint8_t *src = (kind & SIDE) ? c->batch.data + off : c->own + off;
+      if (len) memcpy(m + at, src, len);
+      uint32_t v[3] = {kind & ~SIDE, static_cast<uint32_t>(at), len};
+      memcpy(table + i * 3, v, 12); // little-endian hosts (x86-64, arm64)
+      at += len;
+    }
+  }
+  c->meta.clear();
+  if (c->batch.cap > (1u << 20)) qwh_buf_free(&c->batch);
+  else c->batch.len = 0;
+  napi_value n;
+  napi_create_uint32(a->env, static_cast<uint32_t>(count), &n);
+  engine_dispatch(a, EV_BATCH, c->id, buf, n);
+}
+
+void engine_flush_batch(Conn *c) { flush_batch(c, false); }
+
+static void fail_decode(Conn *c, qwh_code code) {
+  engine_flush_batch(c);
+  if (c->destroyed) return;
+  c->failed = true;
+  update_reading(c);
+  char msg[96];
+  snprintf(msg, sizeof msg, "frame decoding failed (%s)", qwh_code_name(code));
+  dispatch_code(c, EV_ERROR, c->id, qwh_code_name(code), msg);
+}
+
+static void keep(Conn *c, const uint8_t *p, size_t n) {
+  if (n && qwh_buf_append(&c->pend, p, n) != 0) fail_decode(c, QWH_E_INTERNAL);
+}
+
+// Decodes plaintext; frames go into the batch; pauses hand the batch to JS.
+static void process(Conn *c, const uint8_t *p, size_t n) {
+  while (n > 0) {
+    if (c->destroyed || c->failed) return;
+    if (c->js_paused) {
+      keep(c, p, n);
+      return;
+    }
+    if (c->raw) {
+      if (c->own && p >= c->own && p + n <= c->own + c->own_len) {
+        c->meta.push_back(K_RAW);
+        c->meta.push_back(static_cast<uint32_t>(p - c->own));
+      } else {
+        size_t off = c->batch.len;
+        if (qwh_buf_append(&c->batch, p, n) != 0) return fail_decode(c, QWH_E_INTERNAL);
+        c->meta.push_back(K_RAW | SIDE);
+        c->meta.push_back(static_cast<uint32_t>(off));
+      }
+      c->meta.push_back(static_cast<uint32_t>(n));
+      return;
+    }
+    size_t used = 0;
+    qwh_code rc = qwh_decoder_push(&c->dec, p, n, &used);
+    p += used;
+    n -= used;
+    if (rc != QWH_OK) return fail_decode(c, rc);
+    if (c->dec.paused) engine_flush_batch(c); // JS may change limits, switch to raw, pause or destroy
+  }
+}
+
+static void feed_plain(Conn *c, const uint8_t *p, size_t n) {
+  if (c->pend.len || c->js_paused) keep(c, p, n);
+  else process(c, p, n);
+}
+
+static void deliver_end(Conn *c) {
+  if (c->rd_eof || c->destroyed || c->failed) return;
+  c->rd_eof = true;
+  c->eof_pending = false;
+  update_reading(c);
+  if (!c->raw) {
+    qwh_code rc = qwh_decoder_end(&c->dec);
+    if (rc != QWH_OK) {
+      c->failed = true;
+      dispatch_code(c, EV_ERROR, c->id, qwh_code_name(rc), "stream ended inside a frame");
+      return;
+    }
+  }
+  {
+    Scope s(c->addon);
+    engine_dispatch(c->addon, EV_END, c->id, nullptr, nullptr);
+  }
+  if (!c->destroyed && c->addon->backend->read_ended) c->addon->backend->read_ended(c);
+}
+
+static void established(Conn *c) {
+  c->established = true;
+  if (c->server) {
+    Scope s(c->addon);
+    napi_value id;
+    napi_create_uint32(c->addon->env, c->id, &id);
+    engine_dispatch(c->addon, EV_ACCEPT, c->listener_id, id, nullptr);
+  } else {
+    Scope s(c->addon);
+    engine_dispatch(c->addon, EV_CONNECTED, c->id, nullptr, nullptr);
+  }
+}
+
+static void tls_failed(Conn *c, const char *message) {
+  if (c->server && !c->established) {
+    Scope s(c->addon);
+    engine_dispatch(c->addon, EV_TLS_FAIL, c->listener_id, str(c->addon->env, message), str(c->addon->env, c->remote_addr));
+    c->destroyed = true;
+    c->close_notified = true; // JS never saw this connection
+    c->addon->backend->close(c);
+  } else if (!c->established) {
+    dispatch_code(c, EV_CONNECT_FAILED, c->id, "E_TLS_HANDSHAKE", message);
+    c->destroyed = true;
+    c->close_notified = true;
+    c->addon->backend->close(c);
+  } else {
+    c->failed = true;
+    dispatch_code(c, EV_ERROR, c->id, "E_SOCKET", message);
+    if (!c->destroyed) {
+      c->destroyed = true;
+      c->addon->backend->close(c);
+    }
+  }
+}
+
+void engine_received(Conn *c, const uint8_t *p, size_t n) {
+  if (c->destroyed || c->failed) return;
+  c->bytes_in += static_cast<double>(n);
+  if (!c->tls) {
+    feed_plain(c, p, n);
+    return;
+  }
+  Addon *a = c->addon;
+  a->plain.len = 0;
+  bool was_done = qwh_tls_handshake_done(c->tls);
+  int rc = qwh_tls_feed(c->tls, p, n, &a->plain, &c->tls_out);
+  send_tls_out(c);
+  if (rc != QWH_TLS_OK) return tls_failed(c, qwh_tls_error(c->tls));
+  if (!was_done && qwh_tls_handshake_done(c->tls)) {
+    // Plaintext that came with the handshake's last flight waits until JS has the link.
+    qwh_buf early;
+    qwh_buf_init(&early);
+    if (a->plain.len) qwh_buf_append(&early, a->plain.data, a->plain.len);
+    established(c);
+    if (early.len) feed_plain(c, early.data, early.len);
+    qwh_buf_free(&early);
+  } else if (a->plain.len) {
+    // Reads never nest (they come from the loop, not from JS), so the shared buffer is not reused meanwhile.
+    feed_plain(c, a->plain.data, a->plain.len);
+  }
+  if (qwh_tls_peer_closed(c->tls) && !c->rd_eof) engine_eof(c);
+}
+
+void engine_received_owned(Conn *c, uint8_t *p, size_t n, size_t cap) {
+  if (c->destroyed || c->failed || c->tls || c->pend.len || c->js_paused || c->own) {
+    engine_received(c, p, n);
+    if (!c->destroyed) engine_flush_batch(c);
+    free(p);
+    return;
+  }
+  c->bytes_in += static_cast<double>(n);
+  c->own = p;
+  c->own_len = n;
+  c->own_cap = cap;
+  process(c, p, n);
+  flush_batch(c, true);
+  free(c->own); // still ours when nothing (or nothing since a pause) was delivered from it
+  c->own = nullptr;
+}
+
+void engine_eof(Conn *c) {
+  if (c->destroyed || c->rd_eof) return;
+  if (!c->established) {
+    if (c->server) {
+      tls_failed(c, "connection closed during the TLS handshake");
+    } else {
+      tls_failed(c, "connection closed before it was established");
+    }
+    return;
+  }
+  engine_flush_batch(c);
+  if (c->js_paused || c->pend.len) {
+    c->eof_pending = true;
+    update_reading(c);
+    return;
+  }
+  deliver_end(c);
+}
+
+void engine_socket_error(Conn *c, const char *message) {
+  if (c->destroyed) return;
+  if (!c->established) {
+    if (c->server) {
+      tls_failed(c, message);
+    } else {
+      dispatch_code(c, EV_CONNECT_FAILED, c->id, "E_SOCKET", message);
+      c->destroyed = true;
+      c->close_notified = true;
+      c->addon->backend->close(c);
+    }
+    return;
+  }
+  engine_flush_batch(c);
+  c->failed = true;
+  dispatch_code(c, EV_ERROR, c->id, "E_SOCKET", message);
+  if (!c->destroyed) {
+    c->destroyed = true;
+    c->addon->backend->close(c);
+  }
+}
+
+void engine_drained(Conn *c) {
+  c->unsent = 0;
+  if (c->limit_stopped) {
+    c->limit_stopped = false;
+    update_reading(c);
+  }
+  if (c->want_drain && !c->destroyed && c->established) {
+    c->want_drain = false;
+    Scope s(c->addon);
+    engine_dispatch(c->addon, EV_DRAIN, c->id, nullptr, nullptr);
+  }
+}
+
+void engine_tcp_connected(Conn *c) {
+  if (c->tls) {
+    qwh_tls_start(c->tls, &c->tls_out);
+    send_tls_out(c);
+    update_reading(c);
+    return;
+  }
+  update_reading(c);
+  established(c);
+}
+
+void engine_accepted(Listener *l, Conn *c) {
+  (void)l;
+  update_reading(c);
+  if (!c->tls) established(c);
+}
+
+void engine_closed(Conn *c) {
+  Addon *a = c->addon;
+  if (!c->close_notified && !a->tearing_down) {
+    c->close_notified = true;
+    Scope s(a);
+    engine_dispatch(a, EV_CLOSE, c->id, nullptr, nullptr);
+  }
+  free_conn(c);
+}
+
+void engine_listener_closed(Listener *l) {
+  Addon *a = l->addon;
+  a->listeners.erase(l->id);
+  a->live_listeners--;
+  delete l;
+}
+
+void engine_listener_error(Listener *l, const char *message) {
+  Addon *a = l->addon;
+  Scope s(a);
+  engine_dispatch(a, EV_LISTEN_ERROR, l->id, str(a->env, message), nullptr);
+}
+
+// ---------------------------------------------------------------- what JS asks of a connection
+
+bool engine_write(Conn *c, const uint8_t *p, size_t n) {
+  if (!c->tls) {
+    send_bytes(c, p, n);
+    return true;
+  }
+  if (qwh_tls_write(c->tls, p, n, &c->tls_out) != QWH_TLS_OK) {
+    tls_failed(c, qwh_tls_error(c->tls));
+    return false;
+  }
+  c->bytes_out += static_cast<double>(n);
+  send_tls_out(c);
+  if (c->out_limit && c->unsent > c->out_limit && !c->limit_stopped) {
+    c->limit_stopped = true;
+    update_reading(c);
+  }
+  return true;
+}
+
+bool engine_pause(Conn *c, bool paused) {
+  c->js_paused = paused;
+  update_reading(c);
+  return !paused && (c->pend.len > 0 || c->eof_pending);
+}
+
+void engine_drain_pending(Conn *c) {
+  if (c->pend.len) {
+    qwh_buf mine = c->pend;
+    qwh_buf_init(&c->pend);
+    process(c, mine.data, mine.len);
+    qwh_buf_free(&mine);
+    if (!c->destroyed) engine_flush_batch(c);
+  }
+  if (!c->destroyed && !c->js_paused && !c->pend.len && c->eof_pending) deliver_end(c);
+  update_reading(c);
+}
+
+void engine_end(Conn *c) {
+  c->end_requested = true;
+  if (c->tls) {
+    qwh_tls_close_notify(c->tls, &c->tls_out);
+    send_tls_out(c);
+  }
+  c->addon->backend->shutdown_write(c);
+}
+
+void engine_destroy(Conn *c, bool silent) {
+  c->destroyed = true;
+  if (silent) c->close_notified = true;
+  c->addon->backend->close(c);
+}
+
+} // namespace qwh

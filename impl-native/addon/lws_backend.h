@@ -1,0 +1,129 @@
+// qwormhole_lws.node ("native-lws"): libwebsockets raw sockets on ONE service
+// thread per addon instance (context), not per connection.
+//
+// Threads. The service thread owns the lws context and every wsi; it moves
+// bytes only. The JS thread runs the engine (framing, TLS through the memory
+// BIO module) and talks to the service thread through mutex-protected state:
+//   JS -> service: per-connection output queue and flags, queued on `ops`, then
+//                  lws_cancel_service() (the only lws call made from JS), at most
+//                  once per service turn (`svc_signalled`). While a connection
+//                  has nothing queued, JS send()s on its socket directly (no hop).
+//   service -> JS: per-connection input buffer and event flags, queued on `ready`,
+//                  then one byte down a pipe that a uv_poll on Node's loop
+//                  watches, at most once per JS turn (`js_signalled`). A pipe,
+//                  not an eventfd (uv_async, ThreadSafeFunction): Linux wakes a
+//                  pipe reader "synchronously", on the writer's CPU, which costs
+//                  ~3 us here against ~22 us for a cross-CPU eventfd wake-up.
+// No lock is held while JS runs, and the only lock is `mu`.
+//
+// Lifetime of an LConn: JS and the service thread each say when they are done
+// with it (`js_done`, `svc_done`); it is freed by the service thread (in
+// run_ops or on close) once both are, never while the other side may still hold
+// it in a batch it took from `ops` or `ready`; after the thread has stopped,
+// by the JS thread (teardown).
+//
+// lws 4.1.6 facts this relies on (see libwebsockets/README.md): every socket is
+// adopted as a raw file descriptor, so our code does recv/send/accept and an
+// EOF is an event (half-close works); the raw-file role clears POLLOUT *after*
+// RAW_WRITEABLE_FILE returns, so a lws_callback_on_writable() made inside that
+// callback is lost: a partial flush re-arms from the next service turn.
+#pragma once
+
+#include <libwebsockets.h>
+#include <pthread.h>
+
+#include <string>
+#include <vector>
+
+#include "engine.h"
+
+namespace qwh {
+
+struct LState;
+
+enum : int { TAG_CONN = 1, TAG_LISTENER = 2 };
+
+// One connection as both threads see it. [svc]: the service thread's; [mu]:
+// guarded by LState::mu; [js]: the JS thread's.
+struct LConn {
+  int tag = TAG_CONN;
+  LState *st = nullptr;
+  Conn *c = nullptr;              // [js]
+  struct lws *wsi = nullptr;      // [svc]
+  int fd = -1;                    // set before either thread shares it; closed by lws with the wsi
+  uint32_t listener_id = 0;       // accepted: the listener it came from
+  // JS -> service [mu]
+  qwh_buf out{};
+  size_t out_off = 0;
+  bool want_shutdown = false;
+  bool want_close = false;
+  bool read_ended = false;        // JS delivered END: the socket may go once our side is shut
+  bool reading = true;
+  bool op_queued = false;
+  bool connect_req = false;
+  int connect_fd = -1;            // connecting socket made on the JS thread, adopted by the service thread
+  bool send_failed = false;       // a direct send failed: the service thread reports it
+  bool js_done = false;           // JS has forgotten it
+  // service -> JS [mu]
+  qwh_buf in{};
+  bool ev_connected = false, ev_accepted = false, ev_eof = false, ev_drained = false, ev_closed = false;
+  std::string ev_error;
+  bool ready_queued = false;
+  bool svc_done = false;          // the wsi is gone (the service thread touches it only to free it)
+  bool can_send = false;          // connected and adopted: JS may send() on fd while `out` is empty
+  char remote[64] = "";           // peer facts, written before ev_connected / ev_accepted
+  int remote_port = 0, local_port = 0;
+  // [svc]
+  bool reading_applied = true;
+  bool shut_done = false;
+  bool connecting = false;
+  bool svc_eof = false;           // read returned 0
+};
+
+struct LListener {
+  int tag = TAG_LISTENER;
+  LState *st = nullptr;
+  uint32_t id = 0;
+  bool keep_alive = true;
+  int keep_alive_delay_ms = 30000;
+  int fd = -1;                    // listening socket (made on the JS thread, adopted by the service thread)
+  struct lws *wsi = nullptr;      // [svc]
+  bool create_req = false, destroy_req = false, queued = false; // [mu]
+};
+
+struct LState {
+  Addon *a = nullptr;
+  pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+  struct lws_context *ctx = nullptr;
+  struct lws_vhost *vh = nullptr;
+  pthread_t thread{};
+  bool running = false;                   // [js]
+  bool stop = false;                      // atomic
+  // service -> JS wake-up
+  int wake_r = -1, wake_w = -1;
+  uv_poll_t wake_poll{};
+  bool wake_open = false;                 // [js] the uv_poll exists (until its close callback)
+  bool wake_refed = false;                // [js]
+  bool js_signalled = false;              // [mu] a wake byte is on its way
+  bool svc_signalled = false;             // [mu] lws_cancel_service() called, run_ops not yet run
+  std::vector<LConn *> ops;               // [mu] JS -> service
+  std::vector<LListener *> lops;          // [mu]
+  std::vector<LConn *> ready;             // [mu] service -> JS
+  std::vector<LConn *> conns;             // [mu] every LConn not freed yet
+  std::vector<LListener *> svc_listeners; // [svc] (after the thread stops: JS)
+  double rearms = 0;                      // [mu] partial flushes re-armed from the next service turn
+};
+
+// lws_service.cc: the service thread (start/stop are called on the JS thread).
+bool service_start(LState *st, std::string *err);
+void service_stop(LState *st); // joins the thread, destroys the context
+// Queues lc (may be null) for the service thread; mu held. True when the caller must call
+// lws_cancel_service() once mu is released.
+bool queue_op(LState *st, LConn *lc);
+bool queue_listener_op(LState *st, LListener *ll);
+// Queues lc for JS and wakes the JS thread; mu held (either thread).
+void signal_js(LState *st, LConn *lc);
+// Frees lc and forgets every queued reference to it (mu not held).
+void lconn_free(LState *st, LConn *lc);
+
+} // namespace qwh

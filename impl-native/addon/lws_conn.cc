@@ -1,0 +1,363 @@
+// The lws addon's JS-thread half (see lws_backend.h): the engine's backend
+// operations, delivery of what the service thread queued, connect/listen,
+// teardown and the module entry point.
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+#include "lws_backend.h"
+
+namespace qwh {
+
+static LState *st_of(Addon *a) { return static_cast<LState *>(a->backend_state); }
+
+static void cancel_service(LState *st, bool need) {
+  if (need && st->running) lws_cancel_service(st->ctx);
+}
+
+// The wake-up pipe keeps Node's loop alive only while there are connections or listeners.
+static void update_ref(LState *st) {
+  bool want = st->a->live_conns > 0 || st->a->live_listeners > 0;
+  if (!st->wake_open || want == st->wake_refed) return;
+  st->wake_refed = want;
+  if (want) uv_ref(reinterpret_cast<uv_handle_t *>(&st->wake_poll));
+  else uv_unref(reinterpret_cast<uv_handle_t *>(&st->wake_poll));
+}
+
+// JS is done with lc: the service thread closes what is left and frees it.
+static void js_release(LState *st, LConn *lc) {
+  pthread_mutex_lock(&st->mu);
+  lc->js_done = true;
+  lc->want_close = true;
+  st->ready.erase(std::remove(st->ready.begin(), st->ready.end(), lc), st->ready.end());
+  bool need = queue_op(st, lc);
+  pthread_mutex_unlock(&st->mu);
+  cancel_service(st, need);
+}
+
+static void peer_to_conn(Conn *c, const LConn *lc) {
+  snprintf(c->remote_addr, sizeof c->remote_addr, "%s", lc->remote);
+  c->remote_port = lc->remote_port;
+  c->local_port = lc->local_port;
+}
+
+// Everything the service thread queued since the last turn, one connection after the other.
+static void deliver(LState *st) {
+  Addon *a = st->a;
+  pthread_mutex_lock(&st->mu);
+  st->js_signalled = false;
+  std::vector<LConn *> ready;
+  ready.swap(st->ready);
+  for (LConn *lc : ready) lc->ready_queued = false;
+  pthread_mutex_unlock(&st->mu);
+  for (LConn *lc : ready) {
+    if (a->tearing_down) break; // shutdown() ran inside a call into JS
+    pthread_mutex_lock(&st->mu);
+    qwh_buf in = lc->in; // taken over: the engine hands it to JS as the batch Buffer (no copy)
+    qwh_buf_init(&lc->in);
+    bool connected = lc->ev_connected, accepted = lc->ev_accepted, eof = lc->ev_eof, drained = lc->ev_drained, closed = lc->ev_closed;
+    std::string error;
+    error.swap(lc->ev_error);
+    lc->ev_connected = lc->ev_accepted = lc->ev_eof = lc->ev_drained = lc->ev_closed = false;
+    pthread_mutex_unlock(&st->mu);
+    if (accepted) {
+      auto it = a->listeners.find(lc->listener_id);
+      Listener *l = it == a->listeners.end() ? nullptr : it->second;
+      char err[256];
+      Conn *c = l && !l->closed ? engine_new_conn(a, true, l->id, l->tls, nullptr, nullptr, err, sizeof err) : nullptr;
+      if (!c) {
+        qwh_buf_free(&in);
+        js_release(st, lc);
+        continue;
+      }
+      lc->c = c;
+      c->io = lc;
+      peer_to_conn(c, lc);
+      update_ref(st);
+      engine_accepted(l, c);
+    }
+    Conn *c = lc->c;
+    if (connected && c) {
+      peer_to_conn(c, lc);
+      engine_tcp_connected(c);
+    }
+    if (in.len && c && !c->destroyed) engine_received_owned(c, in.data, in.len, in.cap);
+    else qwh_buf_free(&in);
+    if (c && !c->destroyed && drained) engine_drained(c);
+    if (c && !error.empty() && !c->destroyed) engine_socket_error(c, error.c_str());
+    if (c && eof && !c->destroyed) engine_eof(c);
+    if (closed) {
+      if (c) {
+        lc->c = nullptr;
+        c->io = nullptr;
+        engine_closed(c);
+      }
+      js_release(st, lc);
+      update_ref(st);
+    }
+  }
+}
+
+static void on_wake(uv_poll_t *h, int, int) {
+  LState *st = static_cast<LState *>(h->data);
+  // One byte per js_signalled cycle: one read empties the pipe (a stray byte only costs an
+  // empty turn: the poll is level-triggered).
+  char buf[64];
+  ssize_t n = read(st->wake_r, buf, sizeof buf);
+  (void)n;
+  if (!st->a->tearing_down) deliver(st);
+}
+
+static void on_wake_closed(uv_handle_t *h) {
+  LState *st = static_cast<LState *>(h->data);
+  close(st->wake_r);
+  close(st->wake_w);
+  st->wake_r = st->wake_w = -1;
+  st->wake_open = false;
+  engine_handle_released(st->a); // may free st
+}
+
+// The service thread and the wake-up pipe, on the first connect or listen.
+static bool ensure_started(napi_env env, LState *st) {
+  if (st->running) return true;
+  const char *why = nullptr;
+  std::string err;
+  int p[2];
+  if (st->a->tearing_down) why = "the addon is shutting down";
+  else if (pipe2(p, O_NONBLOCK | O_CLOEXEC) != 0) why = "cannot make the wake-up pipe";
+  if (why) return throw_error(env, "E_NATIVE_UNAVAILABLE", why), false;
+  st->wake_r = p[0];
+  st->wake_w = p[1];
+  if (!service_start(st, &err)) {
+    close(p[0]);
+    close(p[1]);
+    st->wake_r = st->wake_w = -1;
+    return throw_error(env, "E_NATIVE_UNAVAILABLE", err.c_str()), false;
+  }
+  uv_poll_init(st->a->loop, &st->wake_poll, st->wake_r);
+  st->wake_poll.data = st;
+  uv_poll_start(&st->wake_poll, UV_READABLE, on_wake);
+  uv_unref(reinterpret_cast<uv_handle_t *>(&st->wake_poll));
+  st->wake_open = true;
+  st->wake_refed = false;
+  st->a->open_handles++;
+  return true;
+}
+
+// ---------------------------------------------------------------- backend operations
+
+static size_t l_send(Conn *c, const uint8_t *p, size_t n) {
+  LConn *lc = static_cast<LConn *>(c->io);
+  if (!lc) return 0;
+  LState *st = lc->st;
+  static const bool no_direct = getenv("QWH_LWS_NO_DIRECT") != nullptr;
+  pthread_mutex_lock(&st->mu);
+  if (!no_direct && lc->can_send && !lc->send_failed && lc->out.len == lc->out_off && !lc->want_close) {
+    // Nothing queued: write now from this thread (the kernel serialises it; the service
+    // thread only sends under this same lock). Saves the thread hop on every flush.
+    size_t sent = 0;
+    if (send_some(lc->fd, p, n, &sent) != 0) {
+      lc->send_failed = true; // reported by the service thread (never inside this call)
+      bool need = queue_op(st, lc);
+      pthread_mutex_unlock(&st->mu);
+      cancel_service(st, need);
+      return 0;
+    }
+    p += sent;
+    n -= sent;
+    if (n == 0) {
+      pthread_mutex_unlock(&st->mu);
+      return 0;
+    }
+  }
+  if (lc->out_off > (1u << 20) && lc->out_off * 2 > lc->out.len) {
+    qwh_buf_consume(&lc->out, lc->out_off);
+    lc->out_off = 0;
+  }
+  qwh_buf_append(&lc->out, p, n);
+  size_t queued = lc->out.len - lc->out_off;
+  bool need = queue_op(st, lc);
+  pthread_mutex_unlock(&st->mu);
+  cancel_service(st, need);
+  // Small queues are the service thread's business; report only real backlogs (they end with a drain event).
+  return queued > 65536 ? queued : 0;
+}
+
+// Sets one of lc's flags for the service thread.
+static void request(Conn *c, bool LConn::*flag, bool value) {
+  LConn *lc = static_cast<LConn *>(c->io);
+  if (!lc) return;
+  LState *st = lc->st;
+  pthread_mutex_lock(&st->mu);
+  bool need = false;
+  if (lc->*flag != value) {
+    lc->*flag = value;
+    need = queue_op(st, lc);
+  }
+  pthread_mutex_unlock(&st->mu);
+  cancel_service(st, need);
+}
+
+static void l_shutdown_write(Conn *c) { request(c, &LConn::want_shutdown, true); }
+static void l_set_reading(Conn *c, bool on) { request(c, &LConn::reading, on); }
+static void l_close(Conn *c) { request(c, &LConn::want_close, true); } // the service thread reports the close
+static void l_read_ended(Conn *c) { request(c, &LConn::read_ended, true); }
+
+static void l_close_listener(Listener *l) {
+  LListener *ll = static_cast<LListener *>(l->io);
+  l->io = nullptr;
+  LState *st = st_of(l->addon);
+  if (ll) {
+    pthread_mutex_lock(&st->mu);
+    ll->destroy_req = true; // the service thread closes the socket and frees ll
+    bool need = queue_listener_op(st, ll);
+    pthread_mutex_unlock(&st->mu);
+    cancel_service(st, need);
+  }
+  engine_listener_closed(l);
+  update_ref(st);
+}
+
+// ---------------------------------------------------------------- exports
+
+// connect(host, port, options) -> id (see napi_glue.h). The socket is made and connect()
+// started here (non-blocking); the service thread adopts it.
+napi_value backend_connect(napi_env env, napi_callback_info info) {
+  LState *st = st_of(addon_of(env));
+  if (!ensure_started(env, st)) return nullptr;
+  int fd = -1, connect_err = 0;
+  Conn *c = dial(env, info, &fd, &connect_err);
+  if (!c) return nullptr;
+  LConn *lc = new LConn();
+  lc->st = st;
+  lc->c = c;
+  qwh_buf_init(&lc->out);
+  qwh_buf_init(&lc->in);
+  c->io = lc;
+  pthread_mutex_lock(&st->mu);
+  st->conns.push_back(lc);
+  bool need = false;
+  if (connect_err) {
+    // Reported from the loop like any failed connect (never inside this call).
+    close(fd);
+    lc->ev_error = strerror(connect_err);
+    lc->ev_closed = true;
+    lc->svc_done = true;
+    signal_js(st, lc);
+  } else {
+    lc->connect_fd = fd;
+    lc->connect_req = true;
+    need = queue_op(st, lc);
+  }
+  pthread_mutex_unlock(&st->mu);
+  cancel_service(st, need);
+  update_ref(st);
+  napi_value id;
+  napi_create_uint32(env, c->id, &id);
+  return id;
+}
+
+// listen(host, port, options) -> [id, port] (see napi_glue.h). The listening socket is made
+// here; the service thread adopts it and accepts.
+napi_value backend_listen(napi_env env, napi_callback_info info) {
+  LState *st = st_of(addon_of(env));
+  if (!ensure_started(env, st)) return nullptr;
+  int fd = -1, port = 0;
+  napi_value o;
+  Listener *l = listen_socket(env, info, &fd, &port, &o);
+  if (!l) return nullptr;
+  LListener *ll = new LListener();
+  ll->st = st;
+  ll->id = l->id;
+  ll->keep_alive = l->keep_alive;
+  ll->keep_alive_delay_ms = l->keep_alive_delay_ms;
+  ll->fd = fd;
+  l->io = ll;
+  pthread_mutex_lock(&st->mu);
+  ll->create_req = true;
+  bool need = queue_listener_op(st, ll);
+  pthread_mutex_unlock(&st->mu);
+  cancel_service(st, need);
+  update_ref(st);
+  return listen_result(env, l, port);
+}
+
+napi_value backend_listener_address(napi_env env, napi_callback_info) { return undefined(env); }
+
+// Closes everything now (env cleanup, process exit): the thread stops first, so what follows is
+// single-threaded. The wake-up handle's close callback releases the addon's last handle.
+void backend_teardown(Addon *a) {
+  LState *st = st_of(a);
+  service_stop(st);
+  for (LConn *lc : std::vector<LConn *>(st->conns)) {
+    if (lc->c) {
+      lc->c->io = nullptr;
+      lc->c->close_notified = true;
+      engine_closed(lc->c);
+    }
+    lconn_free(st, lc);
+  }
+  for (auto &kv : std::unordered_map<uint32_t, Listener *>(a->listeners)) {
+    kv.second->io = nullptr;
+    engine_listener_closed(kv.second);
+  }
+  std::vector<LListener *> lls(st->svc_listeners);
+  lls.insert(lls.end(), st->lops.begin(), st->lops.end());
+  std::sort(lls.begin(), lls.end());
+  lls.erase(std::unique(lls.begin(), lls.end()), lls.end());
+  for (LListener *ll : lls) {
+    if (ll->fd >= 0) close(ll->fd);
+    delete ll;
+  }
+  st->svc_listeners.clear();
+  st->lops.clear();
+  if (st->wake_open && !uv_is_closing(reinterpret_cast<uv_handle_t *>(&st->wake_poll))) {
+    uv_close(reinterpret_cast<uv_handle_t *>(&st->wake_poll), on_wake_closed);
+  }
+}
+
+// shutdown(): process.exit() skips the cleanup hooks, so JS calls this on "exit" to stop the
+// service thread. Nothing is freed here: "exit" may run inside one of our own calls into JS (a
+// worker's process.exit() returns), whose caller still uses its connection; a worker's env
+// cleanup (backend_teardown) frees everything later.
+static napi_value m_shutdown(napi_env env, napi_callback_info) {
+  Addon *a = addon_of(env);
+  if (a) {
+    a->tearing_down = true;
+    service_stop(st_of(a));
+  }
+  return undefined(env);
+}
+
+static void l_free_state(void *s) { delete static_cast<LState *>(s); }
+
+static void l_stats(Addon *a, napi_value o) {
+  LState *st = st_of(a);
+  pthread_mutex_lock(&st->mu);
+  double rearms = st->rearms;
+  pthread_mutex_unlock(&st->mu);
+  set_prop(a->env, o, "rearms", num(a->env, rearms));
+}
+
+static const Backend LWS = {"lws", l_send, l_shutdown_write, l_set_reading, l_close, l_close_listener, l_read_ended, l_free_state, l_stats};
+
+} // namespace qwh
+
+static napi_value Init(napi_env env, napi_value exports) {
+  auto *st = new qwh::LState();
+  napi_value r = qwh::engine_init_module(env, exports, &qwh::LWS, st);
+  if (!r) return r;
+  st->a = qwh::addon_of(env);
+  napi_value fn;
+  napi_create_function(env, "shutdown", NAPI_AUTO_LENGTH, qwh::m_shutdown, nullptr, &fn);
+  napi_set_named_property(env, exports, "shutdown", fn);
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, Init)

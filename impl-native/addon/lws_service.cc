@@ -1,0 +1,452 @@
+// The lws addon's service thread (see lws_backend.h): adopts sockets, reads and
+// writes them as lws reports them ready, and applies what JS queued.
+#include <errno.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "lws_backend.h"
+
+namespace qwh {
+
+static constexpr size_t IO_SIZE = 256 * 1024;
+static constexpr int READS_PER_EVENT = 8;
+
+// ---------------------------------------------------------------- shared queues
+
+// One lws_cancel_service() per service turn, however many requests JS makes meanwhile.
+static bool cancel_needed(LState *st) {
+  bool need = !st->svc_signalled;
+  st->svc_signalled = true;
+  return need;
+}
+
+bool queue_op(LState *st, LConn *lc) {
+  if (lc && !lc->op_queued) {
+    lc->op_queued = true;
+    st->ops.push_back(lc);
+  }
+  return cancel_needed(st);
+}
+
+bool queue_listener_op(LState *st, LListener *ll) {
+  if (!ll->queued) {
+    ll->queued = true;
+    st->lops.push_back(ll);
+  }
+  return cancel_needed(st);
+}
+
+void signal_js(LState *st, LConn *lc) {
+  if (lc) {
+    if (lc->js_done) return;
+    if (!lc->ready_queued) {
+      lc->ready_queued = true;
+      st->ready.push_back(lc);
+    }
+  }
+  if (!st->js_signalled && st->wake_w >= 0) {
+    st->js_signalled = true;
+    char b = 1;
+    ssize_t w = write(st->wake_w, &b, 1); // full pipe: a wake-up is pending anyway
+    (void)w;
+  }
+}
+
+static void forget(std::vector<LConn *> &v, LConn *lc) { v.erase(std::remove(v.begin(), v.end(), lc), v.end()); }
+
+void lconn_free(LState *st, LConn *lc) {
+  pthread_mutex_lock(&st->mu);
+  forget(st->ops, lc);
+  forget(st->ready, lc);
+  forget(st->conns, lc);
+  pthread_mutex_unlock(&st->mu);
+  if (lc->connect_fd >= 0) close(lc->connect_fd);
+  qwh_buf_free(&lc->out);
+  qwh_buf_free(&lc->in);
+  delete lc;
+}
+
+// ---------------------------------------------------------------- sockets
+
+// Hands fd to lws (which closes it on failure); the opaque pointer is set only once adopted,
+// so a failed adoption never reaches our callback with it.
+static struct lws *adopt(LState *st, int fd, void *opaque) {
+  lws_adopt_desc_t d;
+  memset(&d, 0, sizeof d);
+  d.vh = st->vh;
+  d.type = LWS_ADOPT_RAW_FILE_DESC;
+  d.fd.filefd = fd;
+  d.vh_prot_name = "qwh";
+  struct lws *wsi = lws_adopt_descriptor_vhost_via_info(&d);
+  if (wsi) lws_set_opaque_user_data(wsi, opaque);
+  return wsi;
+}
+
+// The wsi is gone (or never was): JS hears of it, or lc is freed if JS already let go.
+static void svc_closed(LState *st, LConn *lc, const char *error) {
+  pthread_mutex_lock(&st->mu);
+  if (error && lc->ev_error.empty()) lc->ev_error = error;
+  lc->ev_closed = true;
+  lc->svc_done = true;
+  lc->can_send = false;
+  lc->wsi = nullptr;
+  bool free_now = lc->js_done;
+  if (!free_now) signal_js(st, lc);
+  pthread_mutex_unlock(&st->mu);
+  if (free_now) lconn_free(st, lc);
+}
+
+// The callback is about to return -1 (lws closes the wsi): JS stops sending on the fd now.
+static int failing(LState *st, LConn *lc, const char *error) {
+  pthread_mutex_lock(&st->mu);
+  if (error && lc->ev_error.empty()) lc->ev_error = error;
+  lc->can_send = false;
+  pthread_mutex_unlock(&st->mu);
+  return -1;
+}
+
+// Sends what `out` holds (mu held); returns an errno or 0.
+static int flush_locked(LConn *lc) {
+  size_t sent = 0;
+  int err = send_some(lc->fd, lc->out.data + lc->out_off, lc->out.len - lc->out_off, &sent);
+  lc->out_off += sent;
+  return err;
+}
+
+static void connected(LState *st, LConn *lc, struct lws *wsi) {
+  lc->connecting = false;
+  char remote[64] = "";
+  int rport = 0, lport = 0;
+  socket_peer(lc->fd, remote, sizeof remote, &rport, &lport);
+  pthread_mutex_lock(&st->mu);
+  memcpy(lc->remote, remote, sizeof remote);
+  lc->remote_port = rport;
+  lc->local_port = lport;
+  lc->ev_connected = true;
+  lc->can_send = true;
+  signal_js(st, lc);
+  bool reading = lc->reading;
+  pthread_mutex_unlock(&st->mu);
+  if (!reading) {
+    lc->reading_applied = false;
+    lws_rx_flow_control(wsi, 0);
+  }
+}
+
+// RAW_WRITEABLE_FILE: completes a connect, then sends queued output straight from the shared
+// queue (no copy); returns -1 to close.
+static int writeable(LState *st, LConn *lc, struct lws *wsi) {
+  if (lc->connecting) {
+    int err = 0;
+    socklen_t el = sizeof err;
+    getsockopt(lc->fd, SOL_SOCKET, SO_ERROR, &err, &el);
+    if (err != 0) return failing(st, lc, strerror(err));
+    connected(st, lc, wsi);
+  }
+  pthread_mutex_lock(&st->mu);
+  if (lc->want_close) {
+    lc->can_send = false;
+    pthread_mutex_unlock(&st->mu);
+    return -1;
+  }
+  int err = lc->send_failed ? EPIPE : flush_locked(lc);
+  if (err) {
+    if (lc->ev_error.empty()) lc->ev_error = strerror(err);
+    lc->can_send = false;
+    pthread_mutex_unlock(&st->mu);
+    return -1;
+  }
+  bool more = lc->out.len > lc->out_off;
+  bool cancel = false;
+  if (!more) {
+    lc->out.len = 0;
+    lc->out_off = 0;
+    if (lc->out.cap > (4u << 20)) qwh_buf_free(&lc->out);
+    lc->ev_drained = true;
+    signal_js(st, lc);
+  } else {
+    if (lc->out_off > (1u << 20) && lc->out_off * 2 > lc->out.len) {
+      qwh_buf_consume(&lc->out, lc->out_off);
+      lc->out_off = 0;
+    }
+    // lws clears POLLOUT once this callback returns: a lws_callback_on_writable() here would
+    // be undone. run_ops re-arms it on the next service turn.
+    cancel = queue_op(st, lc);
+    st->rearms++;
+  }
+  bool shut = !more && lc->want_shutdown && !lc->shut_done;
+  bool read_ended = lc->read_ended;
+  pthread_mutex_unlock(&st->mu);
+  if (cancel) lws_cancel_service(lws_get_context(wsi));
+  if (shut) {
+    lc->shut_done = true;
+    shutdown(lc->fd, SHUT_WR);
+  }
+  return lc->shut_done && read_ended ? failing(st, lc, nullptr) : 0; // both directions over: close
+}
+
+// RAW_RX_FILE: one read of what the kernel holds, into the buffer JS takes over as is (the
+// engine decodes it in place and hands it to JS as the batch Buffer): sized by FIONREAD, with
+// room for the frame table. Returns -1 to close.
+static int readable(LState *st, LConn *lc, struct lws *wsi) {
+  if (lc->connecting || lc->svc_eof) return 0;
+  int avail = 0;
+  if (ioctl(lc->fd, FIONREAD, &avail) != 0 || avail < 0) avail = 0;
+  size_t want = avail == 0 ? 4096 : static_cast<size_t>(avail) < (4u << 20) ? static_cast<size_t>(avail) : (4u << 20);
+  pthread_mutex_lock(&st->mu);
+  bool got = false, eof = false;
+  int err = 0;
+  for (int i = 0; i < READS_PER_EVENT; i++) {
+    if (qwh_buf_reserve(&lc->in, want + want / 4 + 64) != 0) {
+      err = ENOMEM;
+      break;
+    }
+    ssize_t n = recv(lc->fd, lc->in.data + lc->in.len, want, 0);
+    if (n > 0) {
+      lc->in.len += static_cast<size_t>(n);
+      got = true;
+      break;
+    }
+    if (n == 0) {
+      eof = true;
+      break;
+    }
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN && errno != EWOULDBLOCK) err = errno;
+    break;
+  }
+  if (err) {
+    if (lc->ev_error.empty()) lc->ev_error = strerror(err);
+    lc->can_send = false;
+  }
+  if (eof) lc->ev_eof = true;
+  if (got || eof) signal_js(st, lc);
+  pthread_mutex_unlock(&st->mu);
+  if (err) return -1;
+  if (eof) {
+    // 4.1.6's raw roles treat a 0-byte read as fatal; as a raw file we keep the socket for
+    // writing. The FIN stays readable: stop polling for it.
+    lc->svc_eof = true;
+    lws_rx_flow_control(wsi, 0);
+  }
+  return 0;
+}
+
+static void accept_ready(LState *st, LListener *ll) {
+  for (int i = 0; i < 128; i++) {
+    int fd = accept4(lws_get_socket_fd(ll->wsi), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EINTR || errno == ECONNABORTED) continue;
+      break;
+    }
+    tune_socket(fd, ll->keep_alive, ll->keep_alive_delay_ms);
+    LConn *lc = new LConn();
+    lc->st = st;
+    lc->listener_id = ll->id;
+    lc->fd = fd;
+    qwh_buf_init(&lc->out);
+    qwh_buf_init(&lc->in);
+    socket_peer(fd, lc->remote, sizeof lc->remote, &lc->remote_port, &lc->local_port);
+    lc->wsi = adopt(st, fd, lc);
+    if (!lc->wsi) {
+      delete lc; // lws closed fd
+      continue;
+    }
+    pthread_mutex_lock(&st->mu);
+    st->conns.push_back(lc);
+    lc->ev_accepted = true;
+    lc->can_send = true;
+    signal_js(st, lc);
+    pthread_mutex_unlock(&st->mu);
+  }
+}
+
+// ---------------------------------------------------------------- what JS queued
+
+static void run_listener_ops(LState *st, std::vector<LListener *> &lops) {
+  for (LListener *ll : lops) {
+    if (ll->create_req) {
+      ll->create_req = false;
+      ll->wsi = adopt(st, ll->fd, ll);
+      if (ll->wsi) st->svc_listeners.push_back(ll);
+      ll->fd = -1; // lws owns it now (or closed it)
+    }
+    if (ll->destroy_req) {
+      st->svc_listeners.erase(std::remove(st->svc_listeners.begin(), st->svc_listeners.end(), ll), st->svc_listeners.end());
+      if (ll->wsi) {
+        lws_set_opaque_user_data(ll->wsi, nullptr);
+        lws_set_timeout(ll->wsi, PENDING_TIMEOUT_KILLED_BY_PARENT, LWS_TO_KILL_SYNC);
+      } else if (ll->fd >= 0) {
+        close(ll->fd);
+      }
+      delete ll; // the JS side forgot it when it asked for the close
+    }
+  }
+}
+
+// EVENT_WAIT_CANCELLED: applies what JS (or a partial flush) queued. Takes the lists under the
+// lock, acts on them without it (lws calls may run our callback).
+static void run_ops(LState *st) {
+  pthread_mutex_lock(&st->mu);
+  std::vector<LConn *> ops;
+  ops.swap(st->ops);
+  std::vector<LListener *> lops;
+  lops.swap(st->lops);
+  st->svc_signalled = false;
+  for (LConn *lc : ops) lc->op_queued = false;
+  for (LListener *ll : lops) ll->queued = false;
+  pthread_mutex_unlock(&st->mu);
+  run_listener_ops(st, lops);
+
+  for (LConn *lc : ops) {
+    pthread_mutex_lock(&st->mu);
+    bool connect_req = lc->connect_req;
+    lc->connect_req = false;
+    bool want_close = lc->want_close, reading = lc->reading, read_ended = lc->read_ended;
+    bool has_out = lc->out.len > lc->out_off || lc->want_shutdown || lc->send_failed;
+    bool js_done = lc->js_done, svc_done = lc->svc_done;
+    pthread_mutex_unlock(&st->mu);
+    if (svc_done) {
+      if (js_done) lconn_free(st, lc);
+      continue;
+    }
+    if (connect_req) {
+      int fd = lc->connect_fd;
+      lc->connect_fd = -1;
+      if (want_close) {
+        close(fd);
+        svc_closed(st, lc, nullptr);
+        continue;
+      }
+      lc->connecting = true;
+      lc->fd = fd;
+      lc->wsi = adopt(st, fd, lc);
+      if (!lc->wsi) {
+        lc->fd = -1;
+        svc_closed(st, lc, "connect failed (lws adoption)");
+        continue;
+      }
+      lws_callback_on_writable(lc->wsi); // connect completion
+      continue;
+    }
+    if (!lc->wsi) continue;
+    if (want_close || (read_ended && lc->shut_done)) {
+      // What JS wrote before closing goes first, as far as the kernel takes it now (as a
+      // close() right after a write does on the posix backend).
+      pthread_mutex_lock(&st->mu);
+      if (!lc->connecting && !lc->send_failed) flush_locked(lc);
+      lc->can_send = false;
+      pthread_mutex_unlock(&st->mu);
+      lws_set_timeout(lc->wsi, PENDING_TIMEOUT_KILLED_BY_PARENT, LWS_TO_KILL_ASYNC);
+      continue;
+    }
+    if (!lc->connecting && !lc->svc_eof && reading != lc->reading_applied) {
+      lc->reading_applied = reading;
+      lws_rx_flow_control(lc->wsi, reading ? 1 : 0);
+    }
+    if (has_out) lws_callback_on_writable(lc->wsi);
+  }
+}
+
+// ---------------------------------------------------------------- lws callback and thread
+
+static int qwh_callback(struct lws *wsi, enum lws_callback_reasons reason, void *, void *, size_t) {
+  LState *st = static_cast<LState *>(lws_context_user(lws_get_context(wsi)));
+  void *op = lws_get_opaque_user_data(wsi);
+  LConn *lc = op && *static_cast<int *>(op) == TAG_CONN ? static_cast<LConn *>(op) : nullptr;
+  LListener *ll = op && *static_cast<int *>(op) == TAG_LISTENER ? static_cast<LListener *>(op) : nullptr;
+  switch (reason) {
+  case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+    // Not while service_stop() destroys the context on the JS thread.
+    if (st && !__atomic_load_n(&st->stop, __ATOMIC_ACQUIRE)) run_ops(st);
+    return 0;
+  case LWS_CALLBACK_RAW_RX_FILE:
+    if (ll) {
+      accept_ready(st, ll);
+      return 0;
+    }
+    return lc ? readable(st, lc, wsi) : -1;
+  case LWS_CALLBACK_RAW_WRITEABLE_FILE:
+    if (!lc) return ll ? 0 : -1;
+    return writeable(st, lc, wsi);
+  case LWS_CALLBACK_RAW_CLOSE_FILE:
+    lws_set_opaque_user_data(wsi, nullptr);
+    if (ll) ll->wsi = nullptr;
+    if (!lc) return 0;
+    if (lc->connecting) {
+      int err = 0;
+      socklen_t el = sizeof err;
+      getsockopt(lc->fd, SOL_SOCKET, SO_ERROR, &err, &el);
+      svc_closed(st, lc, err ? strerror(err) : "connection failed");
+    } else {
+      svc_closed(st, lc, nullptr);
+    }
+    return 0;
+  default:
+    return 0;
+  }
+}
+
+static void *service_main(void *arg) {
+  LState *st = static_cast<LState *>(arg);
+  while (!__atomic_load_n(&st->stop, __ATOMIC_ACQUIRE)) {
+    if (lws_service(st->ctx, 0) < 0) break;
+  }
+  return nullptr;
+}
+
+bool service_start(LState *st, std::string *err) {
+  lws_set_log_level(LLL_ERR, nullptr);
+  static struct lws_protocols protos[2] = {{"qwh", qwh_callback, 0, IO_SIZE, 0, nullptr, IO_SIZE}, {}};
+  struct lws_context_creation_info info;
+  memset(&info, 0, sizeof info);
+  info.port = CONTEXT_PORT_NO_LISTEN;
+  info.protocols = protos;
+  info.user = st;
+  info.pt_serv_buf_size = IO_SIZE;
+  info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
+  st->ctx = lws_create_context(&info);
+  if (!st->ctx) {
+    *err = "lws_create_context failed";
+    return false;
+  }
+  struct lws_context_creation_info vi;
+  memset(&vi, 0, sizeof vi);
+  vi.port = CONTEXT_PORT_NO_LISTEN;
+  vi.protocols = protos;
+  vi.vhost_name = "qwh";
+  st->vh = lws_create_vhost(st->ctx, &vi);
+  st->stop = false;
+  if (!st->vh || pthread_create(&st->thread, nullptr, service_main, st) != 0) {
+    lws_context_destroy(st->ctx);
+    st->ctx = nullptr;
+    *err = st->vh ? "cannot start the service thread" : "lws_create_vhost failed";
+    return false;
+  }
+  st->running = true;
+  return true;
+}
+
+void service_stop(LState *st) {
+  if (!st->running) return;
+  __atomic_store_n(&st->stop, true, __ATOMIC_RELEASE);
+  lws_cancel_service(st->ctx);
+  pthread_join(st->thread, nullptr);
+  st->running = false;
+  // The thread is gone: the context is ours. Its destruction closes every wsi; our objects are
+  // freed by the caller, so the callbacks must not reach them.
+  for (LConn *lc : st->conns) {
+    lc->can_send = false; // lws closes the sockets now
+    if (lc->wsi) lws_set_opaque_user_data(lc->wsi, nullptr);
+  }
+  for (LListener *ll : st->svc_listeners)
+    if (ll->wsi) lws_set_opaque_user_data(ll->wsi, nullptr);
+  lws_context_destroy(st->ctx);
+  st->ctx = nullptr;
+}
+
+} // namespace qwh
