@@ -164,7 +164,9 @@ export function runServerHandshake(link: FrameLink, facts: TlsFacts | undefined,
       ctx.opened(snapshot, rest);
     };
     // After the rest of this read: frames that came with the hello were sent before any accept.
-    queueMicrotask(decide);
+    // Not a microtask: a native link hands over a read's frames in several calls, and microtasks
+    // run between them.
+    setImmediate(decide);
   };
 }
 
