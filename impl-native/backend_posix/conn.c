@@ -74,7 +74,7 @@ static void set_watch(qwh_pconn *c) {
   if (c->closed) return;
   uint32_t ev = 0;
   if (c->connecting || pending(c) > 0) ev |= EPOLLOUT;
-  if (!c->connecting && !c->paused && !c->s.finished) ev |= EPOLLIN | EPOLLRDHUP;
+  if (!c->connecting && ((!c->paused && !c->s.finished) || c->lingering)) ev |= EPOLLIN | EPOLLRDHUP;
   if (ev != c->watched) {
     qwh_loop_watch(c->loop, &c->w, ev, 0);
     c->watched = ev;
@@ -110,6 +110,7 @@ static void cancel_timers(qwh_pconn *c) {
   qwh_timer_cancel(c->loop, &c->drain_timer);
   qwh_timer_cancel(c->loop, &c->hb_timer);
   qwh_timer_cancel(c->loop, &c->idle_timer);
+  qwh_timer_cancel(c->loop, &c->linger_timer);
 }
 
 static void close_transport(qwh_pconn *c) {
@@ -121,10 +122,50 @@ static void close_transport(qwh_pconn *c) {
   if (c->h.on_closed) c->h.on_closed(c); /* may free c */
 }
 
+/* How long a closed session waits for the peer's FIN before closing anyway. */
+#define LINGER_MS 1000
+
+/* A graceful end: close_notify (TLS) and FIN are sent, and the socket stays open for reading until
+ * the peer's FIN. Closing at once with the peer's last bytes (its CLOSE reply, its close_notify)
+ * unread would make the kernel answer them with a reset, and a reset can destroy data the peer has
+ * received but not yet read: our CLOSE frame. Returns false when there is nothing to wait for. */
+static bool begin_linger(qwh_pconn *c) {
+  if (c->lingering) return !c->broken;
+  if (c->peer_eof || c->broken || c->connecting) return false;
+  c->lingering = true;
+  if (c->tls && c->tls_open && qwh_tls_close_notify(c->tls, &c->tls_out) == QWH_TLS_OK && flush_out(c) != 0) return false;
+  if (!c->wr_shut) {
+    shutdown(c->w.fd, SHUT_WR);
+    c->wr_shut = true;
+  }
+  qwh_timer_set(c->loop, &c->linger_timer, qwh_monotonic_ms() + LINGER_MS);
+  return true;
+}
+
+/* Lingering: drops what the peer still sends; its FIN (or an error) ends the wait.
+ * Returns true when the connection was closed (c may be freed). */
+static bool drain_lingering(qwh_pconn *c) {
+  qwh_loop *l = c->loop;
+  for (;;) {
+    ssize_t n = recv(c->w.fd, l->rbuf, l->rbuf_size, 0);
+    if (n > 0) continue;
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return false;
+    close_transport(c);
+    return true;
+  }
+}
+
+static void linger_fire(qwh_timer *t) {
+  qwh_pconn *c = OWNER(t, linger_timer);
+  if (!c->closed) close_transport(c);
+}
+
 void qwh_pconn_service(qwh_pconn *c) {
   if (c->closed || c->in_dispatch) return;
   if (!c->connecting) {
     if (flush_out(c) != 0) {
+      c->broken = true;
       if (!c->s.finished) {
         qwh_session_fail(&c->s, QWH_E_SOCKET);
       }
@@ -138,8 +179,10 @@ void qwh_pconn_service(qwh_pconn *c) {
     }
     c->paused = pending(c) > c->lim.high_water; /* QWH-LIMIT-005 */
     if (c->s.finished && pending(c) == 0) {
-      close_transport(c);
-      return;
+      if (!begin_linger(c)) {
+        close_transport(c);
+        return;
+      }
     }
     if (c->s.half_close && !c->wr_shut && pending(c) == 0) {
       shutdown(c->w.fd, SHUT_WR);
@@ -189,11 +232,13 @@ static void on_readable(qwh_pconn *c) {
       continue;
     }
     if (n == 0) {
+      c->peer_eof = true;
       qwh_session_feed_end(&c->s);
       break;
     }
     if (errno == EAGAIN || errno == EWOULDBLOCK) break;
     if (errno == EINTR) continue;
+    c->broken = true;
     if (!c->s.finished) qwh_session_fail(&c->s, QWH_E_SOCKET);
     discard_out(c); /* the peer is gone: nothing more can be sent */
     break;
@@ -202,6 +247,11 @@ static void on_readable(qwh_pconn *c) {
 
 static void on_io(qwh_watch *w, uint32_t events) {
   qwh_pconn *c = (qwh_pconn *)w;
+  if (c->lingering) {
+    if ((events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) && drain_lingering(c)) return;
+    qwh_pconn_service(c); /* the rest of a close_notify */
+    return;
+  }
   c->in_dispatch = true;
   if (c->connecting && (events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) {
     int err = 0;
@@ -276,6 +326,7 @@ int qwh_pconn_start(qwh_pconn *c, qwh_loop *loop, int fd, bool connecting, const
   c->drain_timer.fire = drain_fire;
   c->hb_timer.fire = hb_fire;
   c->idle_timer.fire = idle_fire;
+  c->linger_timer.fire = linger_fire;
   qwh_session_handlers sh = {s_open, s_message, s_peer_close};
   qwh_session_init(&c->s, cfg, &sh, c);
   int64_t first = connecting && c->lim.connect_timeout_ms ? c->lim.connect_timeout_ms : c->lim.handshake_timeout_ms;

@@ -97,8 +97,11 @@ struct qwh_pconn {
   void *app;
   bool connecting, open, paused, wr_shut, closed, in_dispatch;
   uint32_t watched;
-  qwh_timer hs_timer, drain_timer, hb_timer, idle_timer;
+  qwh_timer hs_timer, drain_timer, hb_timer, idle_timer, linger_timer;
   bool drain_armed;
+  /* The session is over and our FIN went out: the peer's last bytes are read and dropped until
+   * its FIN (bounded), so that closing with unread bytes does not reset the connection. */
+  bool lingering, peer_eof, broken;
   int64_t last_activity; /* monotonic ms of the last byte read or written (idle timeout) */
   /* TLS (memory BIOs): ciphertext to send, and what it decrypts to. NULL: plain TCP. */
   qwh_tls *tls;
