@@ -371,6 +371,11 @@ export class FramedChannel {
   }
 
   private protocolFailure(error: QWormholeError): void {
+    if (error.code === "E_SOCKET" && this.peerClose !== undefined && this.closeSent) {
+      // Both CLOSE frames went: a reset while the sockets wind down loses nothing.
+      this.link.destroy();
+      return;
+    }
     // A truncated frame or a socket error leaves no one to tell.
     this.fail(error, error.code !== "E_TRUNCATED_FRAME" && error.code !== "E_SOCKET");
   }

@@ -1,7 +1,7 @@
 import net from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { QWormholeClient, textDeserializer, type ServerConnection } from "../../src/index.js";
-import { FrameDecoder, MAX_HANDSHAKE_LENGTH, acceptToJson, encodeHandshakeJson } from "../../src/protocol/index.js";
+import { FrameDecoder, FrameEncoder, MAX_HANDSHAKE_LENGTH, acceptToJson, encodeHandshakeJson } from "../../src/protocol/index.js";
 import { collect, frame, rawPeer, startClient, startServer, until } from "./helpers.js";
 
 const cleanup: (() => unknown)[] = [];
@@ -179,6 +179,39 @@ describe("heartbeat answers and close timeouts (QWH-PING-002, QWH-PING-004, QWH-
     await (await conn)[0]!.end();
     expect((await closed)[0].error.code).toBe("E_DRAIN_TIMEOUT");
     expect(peer.closes).toEqual([{ code: "E_NORMAL_CLOSE" }]);
+  });
+
+  it("a server that resets the connection right after our CLOSE reply: the client still reports the server's code", async () => {
+    // A server that accepts, sends CLOSE E_GOING_AWAY, and resets the connection when the reply arrives.
+    const sockets: net.Socket[] = [];
+    const abrupt = net.createServer((s) => {
+      sockets.push(s);
+      s.on("error", () => undefined);
+      const d = new FrameDecoder(
+        {
+          onMessage: () => {
+            const e = new FrameEncoder();
+            e.addData(encodeHandshakeJson(acceptToJson({ qwh: "1.0", features: ["control"], maxFrameLength: 4194304 })));
+            e.addClose({ code: "E_GOING_AWAY" });
+            s.write(e.takeBuffer());
+            d.switchToRaw();
+          },
+          onControl: () => undefined,
+          onRaw: () => s.resetAndDestroy(),
+        },
+        { maxFrameLength: MAX_HANDSHAKE_LENGTH, control: false },
+      );
+      s.on("data", (c) => d.push(c));
+    });
+    await new Promise<void>((r) => abrupt.listen(0, "127.0.0.1", r));
+    cleanup.push(() => new Promise((r) => abrupt.close(r)));
+    cleanup.push(() => sockets.forEach((s) => s.destroy()));
+    const client = keep(new QWormholeClient({ host: "127.0.0.1", port: (abrupt.address() as net.AddressInfo).port, reconnect: false }), "destroy");
+    const closed = collect<any>(client, "close", 1);
+    await client.connect();
+    const [info] = await closed;
+    expect(info.peerClose).toEqual({ code: "E_GOING_AWAY" });
+    expect(info.error?.code).toBe("E_GOING_AWAY");
   });
 
   it("messages still queued when the client stops are reported with E_CLOSED", async () => {
