@@ -9,7 +9,7 @@
  * as soon as a read returns 0 (the peer's FIN), so a QWH/1 peer could never
  * half-close (finish sending after the other side's FIN, spec 12); and its raw
  * TLS client does not connect (upstream issue 2916). The raw-file role hands
- * the reads to us. The Node addon's lws backend (../addon/lws_addon.cc) does
+ * the reads to us. The Node addon's lws backend (../addon/lws_service.cc) does
  * the same. Single-threaded: everything runs inside lws_service().
  */
 #define _GNU_SOURCE
