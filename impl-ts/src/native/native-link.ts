@@ -13,7 +13,7 @@ import { CHANNEL_BINDING_LABEL, CHANNEL_BINDING_LENGTH, MAX_FRAME_LENGTH_LIMIT }
 import type { ErrorCode } from "../protocol/error-codes.js";
 import { ProtocolError, QWormholeError } from "../protocol/errors.js";
 import type { FrameLimits } from "../protocol/frame-decoder.js";
-import { EncodingFrameLink, type FrameLink, type FrameLinkHandlers, type LinkPeer } from "../transport/frame-link.js";
+import { EncodingFrameLink, NO_HANDLERS, type FrameLink, type FrameLinkHandlers, type LinkPeer } from "../transport/frame-link.js";
 import type { TlsFacts } from "../tls-facts.js";
 import type { NativeBinding } from "./load.js";
 
@@ -70,8 +70,6 @@ export function runtimeOf(binding: NativeBinding): NativeRuntime {
   return r;
 }
 
-const noop = () => undefined;
-const NO_HANDLERS: FrameLinkHandlers = { frame: noop, control: noop, raw: noop, end: noop, error: noop, drain: noop, close: noop, timeout: noop };
 
 function frameError(code: string, message: string): QWormholeError {
   return code === "E_SOCKET" || code === "E_INTERNAL" ? new QWormholeError(code as ErrorCode, message) : new ProtocolError(code as ErrorCode, message);

@@ -99,7 +99,8 @@ export interface FrameLink {
 }
 
 const noop = () => undefined;
-const NO_HANDLERS: FrameLinkHandlers = {
+/** Handlers that ignore everything: a link's state before its owner sets real ones. */
+export const NO_HANDLERS: FrameLinkHandlers = {
   frame: noop,
   control: noop,
   raw: noop,
