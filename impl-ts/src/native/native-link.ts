@@ -8,7 +8,7 @@
  * service thread): they share the JS-thread engine and this contract.
  * @packageDocumentation
  */
-import { viewOf } from "../protocol/buffer-view.js";
+import { viewAt } from "../protocol/buffer-view.js";
 import { CHANNEL_BINDING_LABEL, CHANNEL_BINDING_LENGTH, MAX_FRAME_LENGTH_LIMIT } from "../protocol/constants.js";
 import type { ErrorCode } from "../protocol/error-codes.js";
 import { ProtocolError, QWormholeError } from "../protocol/errors.js";
@@ -158,7 +158,9 @@ export class NativeFrameLink extends EncodingFrameLink implements FrameLink {
     this.touch();
     // The table [kind, offset, length] x count (u32 LE) ends the Buffer; the payloads are before it.
     const at = buf.length - count * 12;
-    const table = ((buf.byteOffset + at) & 3) === 0 ? new Uint32Array(buf.buffer, buf.byteOffset + at, count * 3) : null;
+    const arrayBuffer = buf.buffer as ArrayBuffer;
+    const base = buf.byteOffset;
+    const table = ((base + at) & 3) === 0 ? new Uint32Array(arrayBuffer, base + at, count * 3) : null;
     for (let i = first; i < count; i++) {
       if (this.closed || this.destroyRequested) return;
       if (this.jsPaused) {
@@ -170,7 +172,7 @@ export class NativeFrameLink extends EncodingFrameLink implements FrameLink {
       const kind = table ? table[i * 3]! : buf.readUInt32LE(at + i * 12);
       const off = table ? table[i * 3 + 1]! : buf.readUInt32LE(at + i * 12 + 4);
       const len = table ? table[i * 3 + 2]! : buf.readUInt32LE(at + i * 12 + 8);
-      const payload = viewOf(buf, off, off + len);
+      const payload = viewAt(arrayBuffer, base + off, len);
       if (kind === K_DATA) this.handlers.frame(payload);
       else if (kind === K_CONTROL) this.handlers.control(payload);
       else this.handlers.raw(payload);

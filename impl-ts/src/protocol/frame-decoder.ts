@@ -6,7 +6,7 @@
  * @packageDocumentation
  */
 import { CONTROL_BIT, DEFAULT_MAX_FRAME_LENGTH, FRAME_HEADER_LENGTH, MAX_CONTROL_LENGTH, MAX_FRAME_LENGTH_LIMIT } from "./constants.js";
-import { viewOf } from "./buffer-view.js";
+import { viewAt, viewOf } from "./buffer-view.js";
 import { ProtocolError, QWormholeError } from "./errors.js";
 
 /** Where decoded frames go. Callbacks run synchronously inside {@link FrameDecoder.push}. */
@@ -208,6 +208,9 @@ export class FrameDecoder {
   private consume(chunk: Buffer, transient: boolean): void {
     let len = chunk.length;
     let off = 0;
+    // Read once per chunk: the getters cost more than a view (see viewAt).
+    let arrayBuffer = chunk.buffer as ArrayBuffer;
+    let base = chunk.byteOffset;
     if (this.partial !== null) {
       off = this.fillPartial(chunk, 0);
       if (this.partial !== null) return;
@@ -252,13 +255,14 @@ export class FrameDecoder {
       if (off + length <= len) {
         if (transient) {
           chunk = copyOf(chunk, off);
+          arrayBuffer = chunk.buffer as ArrayBuffer;
+          base = chunk.byteOffset;
           len = chunk.length;
           off = 0;
           transient = false;
         }
-        const end = off + length;
-        const payload = viewOf(chunk, off, end);
-        off = end;
+        const payload = viewAt(arrayBuffer, base + off, length);
+        off += length;
         if (isControl) this.sink.onControl(payload);
         else this.sink.onMessage(payload);
       } else {
