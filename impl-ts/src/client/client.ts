@@ -8,6 +8,7 @@ import { EventEmitter } from "node:events";
 import { AsyncQueue } from "../async-queue.js";
 import { backoffDelay } from "../backoff.js";
 import { UNDECODABLE, bufferDeserializer, defaultSerializer, deserializeOrReport, type Deserializer, type Serializer } from "../codecs.js";
+import { HotEvent } from "../hot-event.js";
 import { resolveInterfaceAddress } from "../interface-binding.js";
 import { DEFAULT_MAX_FRAME_LENGTH } from "../protocol/constants.js";
 import { isTerminalErrorCode } from "../protocol/error-codes.js";
@@ -104,9 +105,11 @@ export class QWormholeClient<TIn = Buffer, TOut = unknown> extends EventEmitter<
   private drainWaiters: (() => void)[] = [];
   // True while an opened connection has not had its "close" event yet.
   private closeOwed = false;
+  private readonly messageEvent: HotEvent<TIn>;
 
   constructor(options: QWormholeClientOptions<TIn, TOut>) {
     super();
+    this.messageEvent = new HotEvent(this as EventEmitter, "message");
     this.options = resolveClientOptions(options as QWormholeClientOptions<unknown, unknown>);
     this.dialer = options.dialer ?? socketDialer;
     this.serialize = options.serializer ?? (defaultSerializer as Serializer<TOut>);
@@ -423,7 +426,9 @@ export class QWormholeClient<TIn = Buffer, TOut = unknown> extends EventEmitter<
 
   private onMessage(payload: Buffer): void {
     const data = deserializeOrReport(this.deserialize, payload, this.reportBound);
-    if (data !== UNDECODABLE) this.emit("message", data);
+    if (data === UNDECODABLE) return;
+    const listener = this.messageEvent.listener;
+    if (listener !== null) listener.call(this, data);
   }
 
   private onChannelClosed(channel: FramedChannel, ci: ChannelCloseInfo): void {

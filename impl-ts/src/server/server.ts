@@ -14,6 +14,7 @@ import { QWormholeError } from "../protocol/errors.js";
 import { encodeHandshakeJson } from "../protocol/hello.js";
 import { rejectToJson } from "../protocol/server-answer.js";
 import { ReplayCache } from "../protocol/signature.js";
+import { HotEvent } from "../hot-event.js";
 import { DiagnosticsChannels, addCounters, emptySnapshot, publish, startTelemetry, type TelemetrySnapshot } from "../telemetry.js";
 import { fingerprintMatches, type TlsFacts } from "../tls-facts.js";
 import { FramedChannel, channelOptions, type ChannelCloseInfo } from "../transport/channel.js";
@@ -59,9 +60,11 @@ export class QWormholeServer<TIn = Buffer, TOut = unknown> extends EventEmitter<
   private nextId = 1;
   private telemetryTimer: NodeJS.Timeout | null = null;
   private closing = false;
+  private readonly messageEvent: HotEvent<{ client: ServerConnection<TOut>; data: TIn }>;
 
   constructor(options: QWormholeServerOptions<TIn, TOut> = {}) {
     super();
+    this.messageEvent = new HotEvent(this as EventEmitter, "message");
     this.userOptions = options;
     this.options = resolveServerOptions(options as QWormholeServerOptions<unknown, unknown>);
     this.serialize = options.serializer ?? (defaultSerializer as Serializer<TOut>);
@@ -264,7 +267,9 @@ export class QWormholeServer<TIn = Buffer, TOut = unknown> extends EventEmitter<
       {
         message: (payload) => {
           const data = deserializeOrReport(this.deserialize, payload, this.reportBound);
-          if (data !== UNDECODABLE && this.listenerCount("message") > 0) this.emit("message", { client: conn, data });
+          if (data === UNDECODABLE) return;
+          const listener = this.messageEvent.listener;
+          if (listener !== null) listener.call(this, { client: conn, data });
         },
         closed: (info) => this.onClosed(conn, info),
         backpressure: (queuedBytes) => this.emit("backpressure", { client: conn, queuedBytes, threshold: o.highWaterMarkBytes }),

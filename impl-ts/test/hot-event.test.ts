@@ -1,0 +1,76 @@
+import { EventEmitter } from "node:events";
+import { describe, expect, it } from "vitest";
+import { HotEvent } from "../src/hot-event.js";
+
+/** Delivers `arg` the way the client and server deliver a message. */
+function deliver(hot: HotEvent<number>, emitter: EventEmitter, arg: number): void {
+  const listener = hot.listener;
+  if (listener !== null) listener.call(emitter, arg);
+}
+
+describe("HotEvent (message delivery without emit)", () => {
+  it("delivers to what is listening now, as emit would, across every way listeners change", () => {
+    const e = new EventEmitter();
+    const hot = new HotEvent<number>(e, "message");
+    const got: string[] = [];
+    expect(hot.listener).toBeNull();
+
+    const a = (n: number) => got.push(`a${n}`);
+    e.on("message", a);
+    deliver(hot, e, 1);
+    const b = (n: number) => got.push(`b${n}`);
+    e.prependListener("message", b);
+    deliver(hot, e, 2);
+    e.off("message", b);
+    deliver(hot, e, 3);
+    e.once("message", (n: number) => got.push(`once${n}`));
+    deliver(hot, e, 4);
+    deliver(hot, e, 5);
+    e.removeListener("message", a);
+    deliver(hot, e, 6);
+    expect(hot.listener).toBeNull();
+    e.prependOnceListener("message", (n: number) => got.push(`ponce${n}`));
+    deliver(hot, e, 7);
+    deliver(hot, e, 8);
+    expect(got).toEqual(["a1", "b2", "a2", "a3", "a4", "once4", "a5", "ponce7"]);
+  });
+
+  it("calls the listener with the emitter as this, and a throwing listener throws to the caller", () => {
+    const e = new EventEmitter();
+    const hot = new HotEvent<number>(e, "message");
+    let self: unknown;
+    e.on("message", function (this: unknown) {
+      self = this;
+    });
+    deliver(hot, e, 1);
+    expect(self).toBe(e);
+    e.removeAllListeners("message");
+    e.on("message", () => {
+      throw new Error("listener failed");
+    });
+    expect(() => deliver(hot, e, 2)).toThrow("listener failed");
+  });
+
+  it("keeps delivering after removeAllListeners() took its change tracking away", () => {
+    const e = new EventEmitter();
+    const hot = new HotEvent<number>(e, "message");
+    const got: number[] = [];
+    e.on("message", (n: number) => got.push(n));
+    deliver(hot, e, 1);
+    e.removeAllListeners();
+    expect(e.listenerCount("newListener")).toBe(0);
+    deliver(hot, e, 2);
+    e.on("message", (n: number) => got.push(n * 10));
+    deliver(hot, e, 3);
+    e.on("message", (n: number) => got.push(n * 100));
+    deliver(hot, e, 4);
+    expect(got).toEqual([1, 30, 40, 400]);
+  });
+
+  it("ignores other events' listeners", () => {
+    const e = new EventEmitter();
+    const hot = new HotEvent<number>(e, "message");
+    e.on("close", () => undefined);
+    expect(hot.listener).toBeNull();
+  });
+});
