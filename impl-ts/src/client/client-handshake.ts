@@ -47,6 +47,7 @@ export function runClientHandshake(link: FrameLink, o: ResolvedClientOptions, ca
     frame,
     control: noop,
     raw: noop,
+    readEnd: noop,
     // End of stream at a frame boundary before the answer (inside a frame is E_TRUNCATED_FRAME).
     end: () => fail(new QWormholeError("E_CLOSED", "the server closed the connection before answering the hello"), false),
     error: (err) => fail(err),

@@ -59,6 +59,12 @@ export interface ClientEvents<TIn> {
   ready: [info: ClientReadyInfo];
   message: [data: TIn];
   /**
+   * The messages of one read, in order, once the read is decoded: for
+   * consumers that work per batch. Only built while listened to; `message`
+   * listeners still get each message as it is decoded.
+   */
+  messageBatch: [messages: TIn[]];
+  /**
    * An open connection ended; `willReconnect` tells whether the client tries
    * again, `peerClose` carries the server's CLOSE code and reason when it sent one.
    */
@@ -106,10 +112,14 @@ export class QWormholeClient<TIn = Buffer, TOut = unknown> extends EventEmitter<
   // True while an opened connection has not had its "close" event yet.
   private closeOwed = false;
   private readonly messageEvent: HotEvent<TIn>;
+  private readonly batchEvent: HotEvent<TIn[]>;
+  // Messages of the read being decoded, while someone listens to batches.
+  private batch: TIn[] | null = null;
 
   constructor(options: QWormholeClientOptions<TIn, TOut>) {
     super();
     this.messageEvent = new HotEvent(this as EventEmitter, "message");
+    this.batchEvent = new HotEvent(this as EventEmitter, "messageBatch");
     this.options = resolveClientOptions(options as QWormholeClientOptions<unknown, unknown>);
     this.dialer = options.dialer ?? socketDialer;
     this.serialize = options.serializer ?? (defaultSerializer as Serializer<TOut>);
@@ -403,6 +413,7 @@ export class QWormholeClient<TIn = Buffer, TOut = unknown> extends EventEmitter<
     this.peerMax = peerMax;
     const channel = new FramedChannel(link, channelOptions(o, features, peerMax, { maxBackpressureBytes: 0, pauseReadingOnBackpressure: false }), {
       message: (payload) => this.onMessage(payload),
+      readEnd: () => this.onReadEnd(),
       closed: (ci) => this.onChannelClosed(channel, ci),
       backpressure: (queuedBytes) => this.emit("backpressure", { queuedBytes, threshold: o.highWaterMarkBytes }),
       drain: () => {
@@ -429,6 +440,14 @@ export class QWormholeClient<TIn = Buffer, TOut = unknown> extends EventEmitter<
     if (data === UNDECODABLE) return;
     const listener = this.messageEvent.listener;
     if (listener !== null) listener.call(this, data);
+    if (this.batchEvent.listener !== null) (this.batch ??= []).push(data);
+  }
+
+  private onReadEnd(): void {
+    const messages = this.batch;
+    if (messages === null) return;
+    this.batch = null;
+    this.batchEvent.listener?.call(this, messages);
   }
 
   private onChannelClosed(channel: FramedChannel, ci: ChannelCloseInfo): void {

@@ -162,12 +162,12 @@ export class NativeFrameLink extends EncodingFrameLink implements FrameLink {
     const base = buf.byteOffset;
     const table = ((base + at) & 3) === 0 ? new Uint32Array(arrayBuffer, base + at, count * 3) : null;
     for (let i = first; i < count; i++) {
-      if (this.closed || this.destroyRequested) return;
+      if (this.closed || this.destroyRequested) break;
       if (this.jsPaused) {
         // A handler paused reading (backpressure, QWH-LIMIT-005): the rest of this read waits,
         // as the bytes after a socket's pause() do.
         this.held = { buf, count, next: i };
-        return;
+        break;
       }
       const kind = table ? table[i * 3]! : buf.readUInt32LE(at + i * 12);
       const off = table ? table[i * 3 + 1]! : buf.readUInt32LE(at + i * 12 + 4);
@@ -177,6 +177,8 @@ export class NativeFrameLink extends EncodingFrameLink implements FrameLink {
       else if (kind === K_CONTROL) this.handlers.control(payload);
       else this.handlers.raw(payload);
     }
+    // What was delivered so far is one batch (also when the rest is held).
+    this.handlers.readEnd();
   }
 
   private onClose(): void {

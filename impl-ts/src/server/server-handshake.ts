@@ -82,6 +82,7 @@ export function runServerHandshake(link: FrameLink, facts: TlsFacts | undefined,
     },
     control: noop,
     raw: () => fail("E_PROTOCOL_ERROR", "bytes received before the accept"),
+    readEnd: noop,
     end: () => {
       if (stage === "hello") fail("E_INVALID_HANDSHAKE", "connection ended before the hello", false);
     },

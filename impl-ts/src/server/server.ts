@@ -30,6 +30,12 @@ export interface ServerEvents<TIn, TOut> {
   /** A connection finished its handshake and passed every hook. */
   connection: [client: ServerConnection<TOut>];
   message: [event: { client: ServerConnection<TOut>; data: TIn }];
+  /**
+   * The messages of one read of one connection, in order, once the read is
+   * decoded: for consumers that work per batch. Only built while listened
+   * to; `message` listeners still get each message as it is decoded.
+   */
+  messageBatch: [event: { client: ServerConnection<TOut>; messages: TIn[] }];
   backpressure: [event: { client: ServerConnection<TOut>; queuedBytes: number; threshold: number }];
   drain: [event: { client: ServerConnection<TOut> }];
   /** A connection ended; `peerClose` is the client's CLOSE frame when it sent one. */
@@ -61,10 +67,12 @@ export class QWormholeServer<TIn = Buffer, TOut = unknown> extends EventEmitter<
   private telemetryTimer: NodeJS.Timeout | null = null;
   private closing = false;
   private readonly messageEvent: HotEvent<{ client: ServerConnection<TOut>; data: TIn }>;
+  private readonly batchEvent: HotEvent<{ client: ServerConnection<TOut>; messages: TIn[] }>;
 
   constructor(options: QWormholeServerOptions<TIn, TOut> = {}) {
     super();
     this.messageEvent = new HotEvent(this as EventEmitter, "message");
+    this.batchEvent = new HotEvent(this as EventEmitter, "messageBatch");
     this.userOptions = options;
     this.options = resolveServerOptions(options as QWormholeServerOptions<unknown, unknown>);
     this.serialize = options.serializer ?? (defaultSerializer as Serializer<TOut>);
@@ -186,7 +194,7 @@ export class QWormholeServer<TIn = Buffer, TOut = unknown> extends EventEmitter<
     if (link.destroyed) return;
     const noop = () => undefined;
     // Keep reading (and discarding) so our FIN is not turned into a reset; the peer's FIN ends it.
-    link.setHandlers({ frame: noop, control: noop, raw: noop, end: () => link.destroy(), error: () => link.destroy(), drain: noop, close: noop, timeout: noop });
+    link.setHandlers({ frame: noop, control: noop, raw: noop, readEnd: noop, end: () => link.destroy(), error: () => link.destroy(), drain: noop, close: noop, timeout: noop });
     // Whatever still comes is discarded without being decoded (unless a frame is half received).
     try {
       link.switchToRaw();
@@ -261,6 +269,8 @@ export class QWormholeServer<TIn = Buffer, TOut = unknown> extends EventEmitter<
     this.handshaking.delete(link);
     const id = `c${this.nextId++}`;
     let conn!: ServerConnection<TOut>;
+    // Messages of the read being decoded, while someone listens to batches.
+    let batch: TIn[] | null = null;
     const channel = new FramedChannel(
       link,
       channelOptions(o, snapshot.features, snapshot.maxFrameLength, { maxBackpressureBytes: o.maxBackpressureBytes, pauseReadingOnBackpressure: true }),
@@ -270,6 +280,13 @@ export class QWormholeServer<TIn = Buffer, TOut = unknown> extends EventEmitter<
           if (data === UNDECODABLE) return;
           const listener = this.messageEvent.listener;
           if (listener !== null) listener.call(this, { client: conn, data });
+          if (this.batchEvent.listener !== null) (batch ??= []).push(data);
+        },
+        readEnd: () => {
+          if (batch === null) return;
+          const messages = batch;
+          batch = null;
+          this.batchEvent.listener?.call(this, { client: conn, messages });
         },
         closed: (info) => this.onClosed(conn, info),
         backpressure: (queuedBytes) => this.emit("backpressure", { client: conn, queuedBytes, threshold: o.highWaterMarkBytes }),
@@ -281,7 +298,7 @@ export class QWormholeServer<TIn = Buffer, TOut = unknown> extends EventEmitter<
     publish(DiagnosticsChannels.serverConnection, { id, profile: snapshot.profile, remoteAddress: snapshot.remoteAddress });
     this.emit("connection", conn);
     // 0.3 clients' frames that arrived while their hello was checked (QWH-LEGACY-011).
-    for (const payload of rest) channel.deliver(payload);
+    channel.deliver(rest);
   }
 
   private onClosed(conn: ServerConnection<TOut>, info: ChannelCloseInfo): void {

@@ -72,6 +72,8 @@ export interface ChannelCloseInfo {
 /** Callbacks of a {@link FramedChannel}. */
 export interface ChannelHandlers {
   message(payload: Buffer): void;
+  /** Optional: the messages of one read have all been delivered (a batch boundary). */
+  readEnd?(): void;
   closed(info: ChannelCloseInfo): void;
   backpressure(queuedBytes: number): void;
   drain(): void;
@@ -85,6 +87,7 @@ export interface ChannelHandlers {
 export type ChannelCounters = TrafficCounters;
 
 const PING_BODY_LENGTH = 8;
+const noop = (): void => undefined;
 
 /** The open state of a connection, on any {@link FrameLink}. */
 export class FramedChannel {
@@ -153,6 +156,7 @@ export class FramedChannel {
         this.messagesIn++;
         onMessage(chunk);
       },
+      readEnd: handlers.readEnd ?? noop,
       end: () => this.onEnd(),
       error: (err) => this.protocolFailure(err),
       drain: () => this.onDrain(),
@@ -174,11 +178,15 @@ export class FramedChannel {
     }
   }
 
-  /** Delivers a payload that arrived before the channel existed (a 0.3 client's early frames). */
-  deliver(payload: Buffer): void {
-    if (this.ended) return;
-    this.messagesIn++;
-    this.handlers.message(payload);
+  /** Delivers payloads that arrived before the channel existed (a 0.3 client's early frames), as one batch. */
+  deliver(payloads: readonly Buffer[]): void {
+    if (payloads.length === 0) return;
+    for (const payload of payloads) {
+      if (this.ended) break;
+      this.messagesIn++;
+      this.handlers.message(payload);
+    }
+    this.handlers.readEnd?.();
   }
 
   /** Traffic counters of this connection. */

@@ -24,6 +24,8 @@ export interface FrameLinkHandlers {
   control(payload: Buffer): void;
   /** Bytes after {@link FrameLink.switchToRaw}. */
   raw(chunk: Buffer): void;
+  /** Every frame of one read has been delivered: the end of a batch (`messageBatch`). */
+  readEnd(): void;
   /** The peer ended its direction at a frame boundary. */
   end(): void;
   /** A decoding violation (coded), a truncated frame at the end, or a socket error. The link is unusable after it. */
@@ -104,6 +106,7 @@ export const NO_HANDLERS: FrameLinkHandlers = {
   frame: noop,
   control: noop,
   raw: noop,
+  readEnd: noop,
   end: noop,
   error: noop,
   drain: noop,
@@ -190,6 +193,7 @@ export class SocketFrameLink extends EncodingFrameLink implements FrameLink {
       } catch (err) {
         this.fail(err);
       }
+      this.handlers.readEnd();
     };
     if (reader) {
       const decoder = this.decoder;
@@ -206,6 +210,7 @@ export class SocketFrameLink extends EncodingFrameLink implements FrameLink {
           } catch (err) {
             this.fail(err);
           }
+          this.handlers.readEnd();
         },
         received: onChunk,
       });

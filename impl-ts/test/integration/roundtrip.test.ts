@@ -81,6 +81,64 @@ describe("reads of plain TCP (large frames received in place, one shared read bu
   });
 });
 
+describe("message batches (messageBatch: the messages of one read)", () => {
+  it("batches carry every message once, in order, beside the message events, both ways", async () => {
+    const count = 20_000;
+    const { server, port } = await startServer<string, string>({ deserializer: textDeserializer });
+    track(server);
+    const perMessage: string[] = [];
+    const batches: string[][] = [];
+    server.on("message", ({ data }) => perMessage.push(data));
+    server.on("messageBatch", ({ client, messages }) => {
+      batches.push(messages);
+      for (const m of messages) client.send(`echo:${m}`);
+    });
+    const client = track(await startClient<string, string>(port, { deserializer: textDeserializer }));
+    // Only a batch listener on this side: messages still arrive, and no event per message is needed.
+    const echoed: string[] = [];
+    let clientBatches = 0;
+    const allBack = new Promise<void>((resolve) => {
+      client.on("messageBatch", (messages) => {
+        clientBatches++;
+        echoed.push(...messages);
+        if (echoed.length >= count) resolve();
+      });
+    });
+    const sent = Array.from({ length: count }, (_, i) => `m${i}`);
+    for (const m of sent) client.send(m);
+    await allBack;
+    expect(perMessage).toEqual(sent);
+    expect(batches.flat()).toEqual(sent);
+    expect(batches.every((b) => b.length > 0)).toBe(true);
+    // A burst is read in large reads: far fewer batches than messages.
+    expect(batches.length).toBeLessThan(count / 10);
+    expect(echoed).toEqual(sent.map((m) => `echo:${m}`));
+    expect(clientBatches).toBeLessThan(count / 10);
+  });
+
+  it("a message that fails to decode is reported and left out of its batch; the others arrive", async () => {
+    const { server, port } = await startServer({ deserializer: jsonDeserializer });
+    track(server);
+    const errors: string[] = [];
+    server.on("error", (e) => errors.push(e.code));
+    const got: unknown[] = [];
+    const done = new Promise<void>((resolve) =>
+      server.on("messageBatch", ({ messages }) => {
+        got.push(...messages);
+        if (got.length === 2) resolve();
+      }),
+    );
+    const client = track(await startClient(port));
+    client.send(Buffer.from('{"a":1}'));
+    client.send(Buffer.from("not json"));
+    client.send(Buffer.from('{"b":2}'));
+    await done;
+    expect(got).toEqual([{ a: 1 }, { b: 2 }]);
+    expect(errors).toEqual(["E_CODEC"]);
+    expect(server.getConnectionCount()).toBe(1);
+  });
+});
+
 describe("raw mode (framing none, QWH-RAW-*)", () => {
   it("after a framed handshake both directions are a plain byte stream (QWH-RAW-002, QWH-RAW-003)", async () => {
     const { server, port } = await startServer<string, string>({ framing: "none", deserializer: textDeserializer });
