@@ -42,7 +42,7 @@ export const profiles = {
     targetSec: 0.02,
     warmSec: 0.01,
     maxCount: 100_000,
-    rows: ["ts-ts", "native-lws-native-lws", "net-batched", "net-raw"],
+    rows: ["ts-ts", "ts-ts-batch", "native-lws-native-lws", "net-batched", "net-raw"],
     tls: null,
     connections: null,
     codecs: [],

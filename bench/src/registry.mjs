@@ -10,7 +10,11 @@ const local = {
   "net-raw": async () => (await import("./rows/net.mjs")).netRaw,
   ws: async () => (await import("./rows/ws.mjs")).ws,
   zeromq: async () => (await import("./rows/zeromq.mjs")).zeromq,
+  "ts-ts-batch": async () => (await import("./rows/pairs.mjs")).batchPairs["ts-ts-batch"],
 };
+
+/** Rows of the batch API: measured beside ts-ts in the one-way throughput tables only. */
+export const BATCH_ROWS = ["ts-ts-batch"];
 
 /** The peers (non-qwormhole rows) in the order of the tables. */
 export const PEER_NAMES = ["net-naive", "net-batched", "net-raw", "ws", "zeromq"];

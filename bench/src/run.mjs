@@ -23,7 +23,7 @@ import { measureIdle, measureSustained } from "./memory/measure.mjs";
 import { allTasks, printRow, runTasks } from "./micro/run.mjs";
 import { sampleSizes } from "./micro/codecs.mjs";
 import { profiles } from "./profiles.mjs";
-import { PEER_NAMES, pairNames, splitPairName } from "./registry.mjs";
+import { BATCH_ROWS, PEER_NAMES, pairNames, splitPairName } from "./registry.mjs";
 
 const benchDir = fileURLToPath(new URL("..", import.meta.url));
 const repoDir = resolve(benchDir, "..");
@@ -74,7 +74,7 @@ if (cpuProf) notes.push("children ran with --cpu-prof (slower)");
 
 // Which rows: every implementation pair the factory can give, and the peers.
 const { pairs } = await import("./rows/pairs.mjs");
-let rows = arg("rows") ? arg("rows").split(",") : profile.rows ?? [...pairNames(), ...PEER_NAMES];
+let rows = arg("rows") ? arg("rows").split(",") : profile.rows ?? [...pairNames(), ...BATCH_ROWS, ...PEER_NAMES];
 const available = [];
 for (const name of rows) {
   if (!splitPairName(name)) {
@@ -94,7 +94,8 @@ const isMixed = (n) => {
   return Boolean(p) && p[0] !== p[1];
 };
 const mixedIn = (section) => Boolean(arg("rows")) || profile.mixedPairs === "all" || Boolean(profile.mixedPairs?.sections?.includes(section));
-const rowsFor = (section) => available.filter((r) => !isMixed(r) || mixedIn(section));
+// Batch rows are one-way throughput rows over plain TCP only.
+const rowsFor = (section) => available.filter((r) => (!isMixed(r) || mixedIn(section)) && (section === "throughput" || !BATCH_ROWS.includes(r)));
 rows = available;
 const tlsCapable = async (name) => {
   const { loadRow } = await import("./registry.mjs");

@@ -2,7 +2,9 @@
 // qwormhole server of another, both made by the factory. Row names are
 // `<client>-<server>`: ts-ts, ts-native-lws, native-lws-ts, native-libsocket-native-lws, ...
 // (the client sends, the server receives). Headline rows: send() plus one
-// `message` event per message with the default codec (decision 15). When the
+// `message` event per message with the default codec (decision 15). Batch rows
+// (`ts-ts-batch`) receive through the `messageBatch` event instead: one event per
+// read carrying its messages, each still checked (decision 15 gives them rows of their own). When the
 // factory does not give the implementation asked for, the row throws
 // Unavailable with the factory's reason (never measured as TS).
 import { createCborDeserializer, createCborSerializer, createQWormholeClient, createQWormholeServer, jsonDeserializer, jsonSerializer } from "qwormhole";
@@ -61,8 +63,8 @@ export function makeClient(impl, options) {
 const serverTls = (t) => (t ? { tls: { key: t.key, cert: t.cert } } : {});
 const clientTls = (t) => (t ? { tls: { ca: t.cert } } : {});
 
-/** The table entry of one pair. */
-export function pair(clientImpl, serverImpl) {
+/** The table entry of one pair; `batch`: the receiver takes `messageBatch` events. */
+export function pair(clientImpl, serverImpl, { batch = false } = {}) {
   return {
     awaitsStart: true,
     async receive({ count, size, onListening, onDone, tls: t, codec: c }) {
@@ -71,7 +73,18 @@ export function pair(clientImpl, serverImpl) {
       let n = 0;
       let bytes = 0;
       let bad = 0;
-      if (codec) {
+      if (batch) {
+        if (codec) throw new Unavailable("batch rows measure bytes only");
+        server.on("messageBatch", ({ messages }) => {
+          const before = n;
+          for (const data of messages) {
+            bytes += data.length;
+            if (!goodMessage(data, size)) bad++;
+          }
+          n += messages.length;
+          if (before < count && n >= count) onDone({ messages: n, bytes, bad });
+        });
+      } else if (codec) {
         server.on("message", ({ data }) => {
           if (data.kind !== "bench" || data.id !== sampleValue.id) bad++;
           if (++n === count) onDone({ messages: n, bytes: n * size, bad });
@@ -134,3 +147,6 @@ export function pair(clientImpl, serverImpl) {
 }
 
 export const pairs = Object.fromEntries(pairNames().map((name) => [name, pair(...splitPairName(name))]));
+
+/** Rows through the batch API: one-way throughput only (plain TCP and TLS). */
+export const batchPairs = { "ts-ts-batch": { ...pair("ts", "ts", { batch: true }), echo: undefined, ping: undefined } };
