@@ -1,7 +1,7 @@
 // One-way throughput cells: a receiver process and a sender process per row, kept
 // for all the sizes of a group (so runs after the first are JIT-warm), a fresh
-// server and connection(s) per run. Per cell: two calibration runs (discarded;
-// they also warm up) pick the message count so that a measured run lasts about
+// server and connection(s) per run. Per cell: calibration runs (discarded; they
+// also warm up) pick the message count so that a measured run lasts about
 // `targetSec`; then `runs` measured runs, reported as their median.
 import { Child } from "../lib/procs.mjs";
 import { median } from "../lib/stats.mjs";
@@ -57,12 +57,16 @@ export async function measureThroughput({ rows, sizes, tls, connections = 1, cod
       try {
         if (!pair) spawn();
         const cell = { row, size, tls, connections, codec };
-        // Calibration: a small run, then one of about warmSec.
-        const c1 = clamp(Math.floor((16 << 20) / Math.max(size, 1)), Math.max(4, connections), 2000);
-        const r1 = await runOnce(pair, { ...cell, count: c1 });
-        const c2 = Math.round(clamp(r1.msgsPerSec * warmSec, Math.max(8, connections), maxCount));
-        const r2 = await runOnce(pair, { ...cell, count: c2 });
-        const count = Math.round(clamp(r2.msgsPerSec * targetSec, Math.max(16, connections), maxCount));
+        // Calibration (discarded runs that also warm up): a small run, then larger ones until
+        // one lasts warmSec. A short run is dominated by its start (a fresh connection, code
+        // re-optimised for it) and would underestimate the rate, making measured runs short too.
+        let c = clamp(Math.floor((16 << 20) / Math.max(size, 1)), Math.max(4, connections), 2000);
+        let r = await runOnce(pair, { ...cell, count: c });
+        for (let i = 0; i < 6 && r.seconds < warmSec && c < maxCount; i++) {
+          c = Math.round(clamp(c * Math.min(16, (1.2 * warmSec) / r.seconds), Math.max(8, connections), maxCount));
+          r = await runOnce(pair, { ...cell, count: c });
+        }
+        const count = Math.round(clamp(r.msgsPerSec * targetSec, Math.max(16, connections), maxCount));
         const all = [];
         for (let r = 0; r < runs; r++) all.push(await runOnce(pair, { ...cell, count }));
         const m = median(all.map((x) => x.msgsPerSec));
