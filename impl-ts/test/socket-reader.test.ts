@@ -3,6 +3,9 @@ import { describe, expect, it } from "vitest";
 import { isScratchBuffer, SocketReader, type ReadTarget } from "../src/transport/socket-reader.js";
 import { FrameDecoder, FrameEncoder } from "./support.js";
 
+/** Whether the last chunk a target received was marked transient (its buffer may be reused). */
+let lastTransient = false;
+
 /** A read target straight over a decoder (the socket link adds byte counts and error handling). */
 function targetOf(decoder: FrameDecoder): ReadTarget {
   return {
@@ -10,15 +13,23 @@ function targetOf(decoder: FrameDecoder): ReadTarget {
     get lastFrameLength() {
       return decoder.lastFrameLength;
     },
-    receivedInPlace: (n) => decoder.commitInPlace(n),
-    received: (chunk, transient) => decoder.push(chunk, transient),
+    receivedInPlace: (n) => {
+      lastTransient = false;
+      decoder.commitInPlace(n);
+    },
+    received: (chunk, transient) => {
+      lastTransient = transient;
+      decoder.push(chunk, transient);
+    },
   };
 }
 
 /**
  * Plays the kernel under Node's `onread` contract: asks the reader for a
  * buffer, writes up to `readSize` bytes of the stream into it, reports them.
- * Then scribbles over the buffer, as the next read on any connection would.
+ * Then scribbles over the buffer when its read was handed over as transient
+ * (the shared scratch buffer, or a small read into a fresh one), as the next
+ * read on any connection may: a view of it that escaped would show it.
  */
 function feed(reader: SocketReader, stream: Buffer, readSizes: number[]): void {
   let off = 0;
@@ -28,8 +39,9 @@ function feed(reader: SocketReader, stream: Buffer, readSizes: number[]): void {
     const n = Math.min(buf.length, stream.length - off, Math.max(1, readSizes[i++ % readSizes.length]!));
     stream.copy(buf, 0, off, off + n);
     off += n;
+    lastTransient = false;
     reader.onread.callback(n, buf);
-    if (isScratchBuffer(buf)) buf.fill(0xee, 0, n);
+    if (lastTransient) buf.fill(0xee, 0, n);
   }
 }
 
@@ -87,6 +99,37 @@ describe("socket reader (onread: shared scratch buffer, large frames received in
     // then frame 2's header alone and its payload in place.
     expect(given).toEqual([64 * 1024, 100_000 - (64 * 1024 - 4), 4, 100_000]);
     expect(got.map((b) => b.equals(big))).toEqual([true, true]);
+  });
+
+  it("while reads come back full, small frames are views of a fresh buffer per read (no copy); the scratch buffer is used again once reads are small", () => {
+    const encoder = new FrameEncoder();
+    for (let i = 0; i < 10_000; i++) encoder.addData(Buffer.alloc(16, i & 0xff));
+    const stream = encoder.takeBuffer();
+    const got: Buffer[] = [];
+    const decoder = new FrameDecoder({ onMessage: (p) => got.push(p), onControl: () => undefined }, { maxFrameLength: 1 << 20, control: false });
+    const reader = new SocketReader();
+    reader.attach(targetOf(decoder));
+    const kinds: string[] = [];
+    const buffers: Buffer[] = [];
+    let off = 0;
+    for (const want of [64 * 1024, 64 * 1024, 100, 64 * 1024]) {
+      const buf = reader.onread.buffer();
+      kinds.push(isScratchBuffer(buf) ? "scratch" : "fresh");
+      buffers.push(buf);
+      const n = Math.min(want, buf.length, stream.length - off);
+      stream.copy(buf, 0, off, off + n);
+      off += n;
+      lastTransient = false;
+      reader.onread.callback(n, buf);
+      kinds.push(lastTransient ? "transient" : "kept");
+    }
+    // A full read makes the next one fresh; a small read (even into a fresh buffer) sends the next to scratch.
+    expect(kinds).toEqual(["scratch", "transient", "fresh", "kept", "fresh", "transient", "scratch", "transient"]);
+    const fromFresh = got.filter((m) => m.buffer === buffers[1]!.buffer);
+    expect(fromFresh.length).toBeGreaterThan(3000);
+    // Nothing views the scratch buffer (buffers[0]) or the small fresh read (buffers[2]).
+    expect(got.some((m) => m.buffer === buffers[0]!.buffer || m.buffer === buffers[2]!.buffer)).toBe(false);
+    for (let i = 0; i < got.length; i++) expect(got[i]!.equals(Buffer.alloc(16, i & 0xff))).toBe(true);
   });
 
   it("a chunk pushed as transient is never handed out as a view (raw mode too)", () => {

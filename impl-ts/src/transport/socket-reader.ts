@@ -6,6 +6,8 @@
  *   messages move at the speed of an unframed stream. While frames are large,
  *   reads stop at frame boundaries (a header-sized read, then the payload in
  *   place), so that no payload lands in a read buffer first;
+ * - while reads come back full (a busy stream of small frames), into a fresh
+ *   buffer per read, whose frames are handed out as views of it: no copy;
  * - otherwise into one scratch buffer shared by every connection of the
  *   process. The decoder copies what is left of a read once, at the first
  *   frame it hands out, so no view of the scratch buffer escapes.
@@ -36,6 +38,14 @@ const SCRATCH_SIZE = 64 * 1024;
 const IN_PLACE_MIN = 16 * 1024;
 /** After a frame this large, reads keep to frame boundaries. */
 const LARGE_FRAME = 32 * 1024;
+/**
+ * After a read of at least this many bytes, the next read goes to a fresh
+ * buffer: copying a read that large out of the scratch buffer costs more than
+ * a buffer of its own. A fresh read that comes back smaller is treated like a
+ * scratch read (what escapes is copied), so a small message never pins a
+ * whole read buffer.
+ */
+const FRESH_READ_MIN = 16 * 1024;
 
 let scratch: Buffer | null = null;
 let headerScratch: Buffer | null = null;
@@ -57,8 +67,10 @@ export class SocketReader {
   private target: ReadTarget | null = null;
   // Bytes read before a target was attached (none in practice: links attach synchronously).
   private early: Buffer[] = [];
-  // Whether the buffer last given to the socket is a frame's own buffer (else scratch).
+  // What the buffer last given to the socket is.
   private inPlace = false;
+  private fresh = false;
+  private lastRead = 0;
 
   /** Pass as `onread` when creating the socket. */
   readonly onread: OnReadOption = {
@@ -93,18 +105,25 @@ export class SocketReader {
       }
     }
     this.inPlace = false;
+    if (this.lastRead >= FRESH_READ_MIN) {
+      this.fresh = true;
+      return Buffer.allocUnsafeSlow(SCRATCH_SIZE);
+    }
+    this.fresh = false;
     scratch ??= Buffer.allocUnsafeSlow(SCRATCH_SIZE);
     return scratch;
   }
 
   private onRead(bytes: number, buffer: Buffer): void {
     const target = this.target;
+    this.lastRead = bytes;
     if (target === null) {
       this.early.push(Buffer.from(buffer.subarray(0, bytes)));
     } else if (this.inPlace) {
       target.receivedInPlace(bytes);
     } else {
-      target.received(viewOf(buffer, 0, bytes), true);
+      // A fresh buffer's frames may be views of it, unless the read was small.
+      target.received(viewOf(buffer, 0, bytes), !this.fresh || bytes < FRESH_READ_MIN);
     }
   }
 }
