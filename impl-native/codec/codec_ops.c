@@ -115,6 +115,33 @@ static qwh_code on_handshake_frame(void *u, bool control, const uint8_t *p, size
   return add_event(u, "message", p, n);
 }
 
+/*
+ * Feeds one received chunk. The bytes of a frame being assembled go through
+ * qwh_decoder_room/commit, as a reader receiving in place puts them (the
+ * addon does for large frames); the rest through push. Every chunking of
+ * every vector thus runs both paths, and they must agree.
+ */
+static qwh_code feed(qwh_receiver *rx, const uint8_t *p, size_t n) {
+  while (n > 0) {
+    uint8_t *at = NULL;
+    size_t room = qwh_decoder_room(&rx->dec, 1, &at);
+    size_t used = 0;
+    qwh_code rc;
+    if (room > 0) {
+      used = room < n ? room : n;
+      memcpy(at, p, used);
+      rc = qwh_decoder_commit(&rx->dec, used);
+    } else {
+      rc = qwh_receiver_push(rx, p, n, &used);
+    }
+    if (rc != QWH_OK) return rc;
+    if (used == 0) return QWH_E_INTERNAL; /* no progress: a pause nobody resumes */
+    p += used;
+    n -= used;
+  }
+  return QWH_OK;
+}
+
 static int op_frame_decode(qwh_arena *a, const qwh_json *params, const qwh_json *input, qwh_json **out) {
   qwh_buf bytes;
   qwh_buf_init(&bytes);
@@ -138,11 +165,11 @@ static int op_frame_decode(qwh_arena *a, const qwh_json *params, const qwh_json 
       const qwh_json *c = chunks->u.arr.items[i];
       size_t n = c->type == QWH_JSON_INT && c->u.i > 0 ? (size_t)c->u.i : 0;
       if (n > bytes.len - off) n = bytes.len - off;
-      rc = qwh_receiver_push(&rx, bytes.data + off, n, NULL);
+      rc = feed(&rx, bytes.data + off, n);
       off += n;
     }
   }
-  if (rc == QWH_OK && off < bytes.len) rc = qwh_receiver_push(&rx, bytes.data + off, bytes.len - off, NULL);
+  if (rc == QWH_OK && off < bytes.len) rc = feed(&rx, bytes.data + off, bytes.len - off);
   if (rc == QWH_OK && get_bool(input, "end", true)) rc = qwh_receiver_end(&rx);
   qwh_receiver_free(&rx);
   qwh_buf_free(&bytes);

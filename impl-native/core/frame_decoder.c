@@ -6,8 +6,13 @@
 #include "buf.h"
 #include "limits.h"
 
-/* The assembly buffer grows in steps from this size; larger buffers are released after use. */
+/*
+ * The assembly buffer starts at the frame's size up to PARTIAL_WHOLE (so most
+ * frames are received without a reallocation), else at PARTIAL_WHOLE, and
+ * doubles from there; buffers above PARTIAL_KEEP are released after use.
+ */
 #define PARTIAL_INITIAL 65536u
+#define PARTIAL_WHOLE 1048576u
 #define PARTIAL_KEEP 262144u
 
 void qwh_decoder_init(qwh_decoder *d, qwh_frame_cb cb, void *user) {
@@ -67,21 +72,82 @@ static qwh_code deliver(qwh_decoder *d, bool control, const uint8_t *p, size_t n
   return c == QWH_OK ? QWH_OK : fail(d, c);
 }
 
-/* Appends to the assembly buffer, growing it toward d->need. */
+void qwh_decoder_set_tail(qwh_decoder *d, size_t tail) { d->tail = tail; }
+
+/* Makes the assembly buffer hold at least `want` payload bytes, growing toward d->need + d->tail. */
+static int partial_reserve(qwh_decoder *d, size_t want) {
+  if (want <= d->partial_cap) return 0;
+  size_t full = (size_t)d->need + d->tail;
+  size_t cap = d->partial_cap;
+  if (cap == 0) cap = full <= PARTIAL_WHOLE ? full : PARTIAL_WHOLE;
+  if (cap < PARTIAL_INITIAL) cap = PARTIAL_INITIAL < full ? PARTIAL_INITIAL : full;
+  while (cap < want) cap *= 2;
+  if (cap > full || cap >= d->need) cap = full; /* the whole frame: with its tail */
+  uint8_t *np = realloc(d->partial, cap);
+  if (!np) return -1;
+  d->partial = np;
+  d->partial_cap = cap;
+  return 0;
+}
+
+/* Appends to the assembly buffer. */
 static int partial_append(qwh_decoder *d, const uint8_t *p, size_t n) {
-  size_t want = d->partial_len + n;
-  if (want > d->partial_cap) {
-    size_t cap = d->partial_cap ? d->partial_cap : PARTIAL_INITIAL;
-    while (cap < want) cap *= 2;
-    if (cap > d->need) cap = d->need;
-    uint8_t *np = realloc(d->partial, cap);
-    if (!np) return -1;
-    d->partial = np;
-    d->partial_cap = cap;
-  }
+  if (partial_reserve(d, d->partial_len + n) != 0) return -1;
   memcpy(d->partial + d->partial_len, p, n);
   d->partial_len += n;
   return 0;
+}
+
+/* The frame being assembled is complete: hands it to the callback. */
+static qwh_code deliver_partial(qwh_decoder *d) {
+  d->in_payload = false;
+  d->partial_len = 0;
+  d->delivering = true;
+  qwh_code rc = deliver(d, d->partial_control, d->partial, d->need);
+  d->delivering = false;
+  if (d->partial_cap > PARTIAL_KEEP) {
+    free(d->partial);
+    d->partial = NULL;
+    d->partial_cap = 0;
+  }
+  return rc;
+}
+
+uint8_t *qwh_decoder_take(qwh_decoder *d, size_t *cap) {
+  if (!d->delivering || !d->partial) return NULL;
+  size_t full = (size_t)d->need + d->tail;
+  if (d->partial_cap < full) {
+    /* A kept buffer that fits the payload but not the tail. */
+    uint8_t *np = realloc(d->partial, full);
+    if (!np) return NULL;
+    d->partial = np;
+    d->partial_cap = full;
+  }
+  uint8_t *p = d->partial;
+  *cap = d->partial_cap;
+  d->partial = NULL;
+  d->partial_cap = 0;
+  return p;
+}
+
+size_t qwh_decoder_room(qwh_decoder *d, size_t min, uint8_t **at) {
+  if (d->error || !d->in_payload || d->delivering) return 0;
+  size_t missing = d->need - d->partial_len;
+  if (missing < min || missing == 0) return 0;
+  if (d->partial_cap <= d->partial_len && partial_reserve(d, d->partial_len + 1) != 0) return 0;
+  size_t room = d->partial_cap - d->partial_len;
+  if (room > missing) room = missing;
+  *at = d->partial + d->partial_len;
+  return room;
+}
+
+qwh_code qwh_decoder_commit(qwh_decoder *d, size_t n) {
+  d->paused = false;
+  if (d->error) return d->error;
+  if (!d->in_payload || n > d->partial_cap - d->partial_len || n > d->need - d->partial_len) return fail(d, QWH_E_INTERNAL);
+  d->partial_len += n;
+  if (d->partial_len < d->need) return QWH_OK;
+  return deliver_partial(d);
 }
 
 qwh_code qwh_decoder_push(qwh_decoder *d, const uint8_t *chunk, size_t len, size_t *consumed) {
@@ -102,14 +168,7 @@ qwh_code qwh_decoder_push(qwh_decoder *d, const uint8_t *chunk, size_t len, size
       }
       off += take;
       if (d->partial_len < d->need) break;
-      d->in_payload = false;
-      d->partial_len = 0;
-      rc = deliver(d, d->partial_control, d->partial, d->need);
-      if (d->partial_cap > PARTIAL_KEEP) {
-        free(d->partial);
-        d->partial = NULL;
-        d->partial_cap = 0;
-      }
+      rc = deliver_partial(d);
       if (rc) goto out;
       continue;
     }

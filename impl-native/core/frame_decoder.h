@@ -4,7 +4,10 @@
  * A frame lying inside one chunk is handed to the callback as a pointer into
  * that chunk (no copy); only a frame spanning chunks is assembled, in a buffer
  * that grows as its bytes arrive (a peer announcing a large frame and stalling
- * does not pin the announced size).
+ * pins at most 1 MiB, not the announced size). A reader may receive the rest of
+ * such a frame straight into that buffer (qwh_decoder_room / _commit), and a
+ * callback may take the buffer over (qwh_decoder_take), so a large frame need
+ * not be copied at all.
  */
 #ifndef QWH_FRAME_DECODER_H
 #define QWH_FRAME_DECODER_H
@@ -38,6 +41,8 @@ typedef struct qwh_decoder {
   uint32_t need; /* payload length of the frame being assembled */
   uint8_t *partial;
   size_t partial_len, partial_cap;
+  size_t tail;        /* bytes the assembly buffer keeps free past the payload (see qwh_decoder_set_tail) */
+  bool delivering;    /* the callback running was given the assembly buffer */
 } qwh_decoder;
 
 void qwh_decoder_init(qwh_decoder *d, qwh_frame_cb cb, void *user);
@@ -60,5 +65,33 @@ qwh_code qwh_decoder_push(qwh_decoder *d, const uint8_t *chunk, size_t len, size
 qwh_code qwh_decoder_end(qwh_decoder *d);
 /* True when no frame is partly received. */
 bool qwh_decoder_idle(const qwh_decoder *d);
+
+/*
+ * Assembly buffers get `tail` spare bytes past the payload, so that a taker
+ * can append to a taken frame (e.g. a small table) without a reallocation.
+ */
+void qwh_decoder_set_tail(qwh_decoder *d, size_t tail);
+
+/*
+ * Where the next bytes of the frame being assembled may be received directly,
+ * when at least `min` of them are still missing: returns the room (at most
+ * what the frame still needs) and sets *at; 0 when there is no such frame or
+ * the buffer cannot grow. Pass what was received to qwh_decoder_commit.
+ */
+size_t qwh_decoder_room(qwh_decoder *d, size_t min, uint8_t **at);
+
+/*
+ * `n` bytes were received at the place qwh_decoder_room gave (n <= the room);
+ * delivers the frame when complete. Returns like qwh_decoder_push.
+ */
+qwh_code qwh_decoder_commit(qwh_decoder *d, size_t n);
+
+/*
+ * From inside a callback whose payload is an assembled frame: takes over the
+ * assembly buffer (the payload is at its start; it holds at least len + tail
+ * bytes, its size is stored in *cap). The caller frees it. NULL when the
+ * payload lies in the pushed chunk instead (copy it if it must outlive the call).
+ */
+uint8_t *qwh_decoder_take(qwh_decoder *d, size_t *cap);
 
 #endif
