@@ -87,6 +87,10 @@ struct Conn {
   // inside it are delivered as views of it, with no copy; the chunk becomes the batch Buffer.
   uint8_t *own = nullptr;
   size_t own_len = 0, own_cap = 0;
+  // A large frame taken over from the decoder's assembly buffer: it becomes the batch Buffer,
+  // so a message that spanned reads is not copied again (at most one per batch).
+  uint8_t *stolen = nullptr;
+  size_t stolen_cap = 0;
   qwh_buf tls_out{};         // ciphertext produced by the TLS module
   // Peer facts.
   char remote_addr[64] = "";
@@ -132,6 +136,10 @@ void engine_received(Conn *c, const uint8_t *p, size_t n);
 // The same for a malloc'd chunk the engine takes over (n bytes used of cap); it may become the
 // batch Buffer handed to JS (external memory, freed by its finalizer). Plain connections only.
 void engine_received_owned(Conn *c, uint8_t *p, size_t n, size_t cap);
+// Where the rest of a large frame may be received directly (plain connections): the room, 0 if
+// none; then engine_received_in_place with the bytes received there.
+size_t engine_in_place_room(Conn *c, uint8_t **at);
+void engine_received_in_place(Conn *c, size_t n);
 // Call after a readable event: hands the batch to JS.
 void engine_flush_batch(Conn *c);
 void engine_eof(Conn *c);

@@ -181,9 +181,29 @@ static bool read_owned(PConn *p) {
   return true;
 }
 
+// While a large frame is missing at least 16 KiB, its bytes are received straight into the
+// decoder's buffer for it, which then becomes the batch Buffer: a large message is not copied.
+// Returns false when the other paths must run (no such frame, EOF).
+static bool read_in_place(PConn *p) {
+  Conn *c = p->c;
+  uint8_t *at = nullptr;
+  size_t room = engine_in_place_room(c, &at);
+  if (room == 0) return false;
+  ssize_t n;
+  do n = recv(p->fd, at, room, 0);
+  while (n < 0 && errno == EINTR);
+  if (n == 0) return false; // the generic path sees the EOF
+  if (n < 0) {
+    if (errno != EAGAIN && errno != EWOULDBLOCK) engine_socket_error(c, strerror(errno));
+    return true;
+  }
+  engine_received_in_place(c, static_cast<size_t>(n));
+  return true;
+}
+
 static void read_ready(PConn *p) {
   Conn *c = p->c;
-  if (read_owned(p)) return;
+  if (read_in_place(p) || read_owned(p)) return;
   uint8_t *buf = state_of(c->addon)->rbuf;
   for (int i = 0; i < READS_PER_EVENT && p->reading && !c->destroyed; i++) {
     ssize_t n = recv(p->fd, buf, READ_SIZE, 0);
