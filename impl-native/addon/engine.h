@@ -128,6 +128,32 @@ struct Addon {
   size_t live_listeners = 0;
 };
 
+// Runs a dispatch inside a handle scope (for calls from libuv callbacks).
+struct Scope {
+  napi_env env;
+  napi_handle_scope scope = nullptr;
+  explicit Scope(Addon *a) : env(a->env) {
+    if (!a->tearing_down) napi_open_handle_scope(env, &scope);
+  }
+  ~Scope() {
+    if (scope) napi_close_handle_scope(env, scope);
+  }
+};
+
+// Batches (engine_batch.cc). Frames at least ENGINE_LARGE_FRAME long that spanned reads are
+// taken over from the decoder, not copied; while at least that much of a frame is missing,
+// plain reads land in its buffer. A taken frame has ENGINE_TABLE_TAIL spare bytes for its table.
+constexpr size_t ENGINE_LARGE_FRAME = 16u * 1024;
+// Flags on the kind of a Conn::meta entry: where its payload is (else in Conn::own).
+constexpr uint32_t SIDE = 0x80000000u;   // in Conn::batch
+constexpr uint32_t STOLEN = 0x40000000u; // Conn::stolen
+constexpr uint32_t KIND_MASK = ~(SIDE | STOLEN);
+constexpr size_t ENGINE_TABLE_TAIL = 16;
+// The decoder's callback: collects one frame into the batch.
+qwh_code engine_on_frame(void *user, bool control, const uint8_t *payload, size_t len);
+// Hands the batch to JS when decoding of the owned chunk (Conn::own) is over: the chunk may become the Buffer.
+void engine_flush_batch_owned(Conn *c);
+
 // Engine entry points for the backends (JS thread).
 Conn *engine_new_conn(Addon *a, bool server, uint32_t listener_id, qwh_tls_ctx *tls, const char *sni, const char *verify_host, char *err, size_t errlen);
 void engine_set_peer(Conn *c, int fd);

@@ -29,18 +29,6 @@ void engine_dispatch(Addon *a, int32_t type, uint32_t id, napi_value x, napi_val
   }
 }
 
-// Runs a dispatch inside a handle scope (for calls from libuv callbacks).
-struct Scope {
-  napi_env env;
-  napi_handle_scope scope = nullptr;
-  explicit Scope(Addon *a) : env(a->env) {
-    if (!a->tearing_down) napi_open_handle_scope(env, &scope);
-  }
-  ~Scope() {
-    if (scope) napi_close_handle_scope(env, scope);
-  }
-};
-
 static void dispatch_code(Conn *c, int32_t type, uint32_t id, const char *code, const char *msg) {
   Addon *a = c->addon;
   if (a->tearing_down) return;
@@ -50,47 +38,6 @@ static void dispatch_code(Conn *c, int32_t type, uint32_t id, const char *code, 
 
 // ---------------------------------------------------------------- connections
 
-static constexpr uint32_t SIDE = 0x80000000u;   // meta kind flag: the payload is in c->batch, not in c->own
-static constexpr uint32_t STOLEN = 0x40000000u; // meta kind flag: the payload is c->stolen
-static constexpr uint32_t KIND_MASK = ~(SIDE | STOLEN);
-// Frames at least this large that spanned reads are taken over from the decoder, not copied;
-// and while at least this much of a frame is missing, plain reads land in its buffer.
-static constexpr size_t LARGE_FRAME = 16u * 1024;
-// A taken frame gets its batch table (12 bytes, 4-aligned) behind it without a reallocation.
-static constexpr size_t TABLE_TAIL = 16;
-
-static qwh_code on_frame(void *user, bool control, const uint8_t *payload, size_t len) {
-  Conn *c = static_cast<Conn *>(user);
-  uint32_t kind = control ? K_CONTROL : K_DATA;
-  if (c->own && payload >= c->own && payload + len <= c->own + c->own_len) {
-    // Whole inside the received chunk: a view, no copy.
-    c->meta.push_back(kind);
-    c->meta.push_back(static_cast<uint32_t>(payload - c->own));
-  } else {
-    size_t cap = 0;
-    uint8_t *taken = (len >= LARGE_FRAME && !c->stolen) ? qwh_decoder_take(&c->dec, &cap) : nullptr;
-    if (taken) {
-      // Assembled in the decoder's buffer: that buffer is handed to JS as it is.
-      c->stolen = taken;
-      c->stolen_cap = cap;
-      c->meta.push_back(kind | STOLEN);
-      c->meta.push_back(0);
-      c->meta.push_back(static_cast<uint32_t>(len));
-      qwh_decoder_pause(&c->dec); // one taken frame per batch: hand it over now
-      return QWH_OK;
-    }
-    size_t off = c->batch.len;
-    if (qwh_buf_append(&c->batch, payload, len) != 0) return QWH_E_INTERNAL;
-    c->meta.push_back(kind | SIDE);
-    c->meta.push_back(static_cast<uint32_t>(off));
-  }
-  c->meta.push_back(static_cast<uint32_t>(len));
-  // While handshaking every frame, and always a control frame (a CLOSE refuses
-  // later data frames), goes to JS before the next header is read.
-  if (c->step || control) qwh_decoder_pause(&c->dec);
-  return QWH_OK;
-}
-
 Conn *engine_new_conn(Addon *a, bool server, uint32_t listener_id, qwh_tls_ctx *tls, const char *sni, const char *verify_host, char *err, size_t errlen) {
   Conn *c = new Conn();
   c->addon = a;
@@ -98,8 +45,8 @@ Conn *engine_new_conn(Addon *a, bool server, uint32_t listener_id, qwh_tls_ctx *
   if (a->next_id == 0) a->next_id = 1;
   c->server = server;
   c->listener_id = listener_id;
-  qwh_decoder_init(&c->dec, on_frame, c);
-  qwh_decoder_set_tail(&c->dec, TABLE_TAIL);
+  qwh_decoder_init(&c->dec, engine_on_frame, c);
+  qwh_decoder_set_tail(&c->dec, ENGINE_TABLE_TAIL);
   qwh_decoder_handshake(&c->dec);
   qwh_buf_init(&c->pend);
   qwh_buf_init(&c->batch);
@@ -161,171 +108,6 @@ static void send_tls_out(Conn *c) {
   }
 }
 
-static void free_external(napi_env env, void *data, void *hint) {
-  int64_t size = static_cast<int64_t>(reinterpret_cast<uintptr_t>(hint));
-  int64_t ignored;
-  if (env) napi_adjust_external_memory(env, -size, &ignored);
-  free(data);
-}
-
-static size_t align4(size_t n) { return (n + 3) & ~static_cast<size_t>(3); }
-
-static void drop_batch(Conn *c) {
-  c->meta.clear();
-  c->batch.len = 0;
-  free(c->stolen);
-  c->stolen = nullptr;
-}
-
-// Hands `m` (total bytes used of cap) to JS as an external Buffer; frees it on failure.
-static bool external_buffer(Addon *a, uint8_t *m, size_t total, size_t cap, napi_value *buf) {
-  if (napi_create_external_buffer(a->env, total, m, free_external, reinterpret_cast<void *>(static_cast<uintptr_t>(cap)), buf) != napi_ok) {
-    free(m);
-    return false;
-  }
-  int64_t ignored;
-  napi_adjust_external_memory(a->env, static_cast<int64_t>(cap), &ignored);
-  return true;
-}
-
-// Sends the built batch Buffer to JS and resets the batch state.
-static void dispatch_batch(Conn *c, size_t count, napi_value buf) {
-  Addon *a = c->addon;
-  c->meta.clear();
-  if (c->batch.cap > (1u << 20)) qwh_buf_free(&c->batch);
-  else c->batch.len = 0;
-  napi_value n;
-  napi_create_uint32(a->env, static_cast<uint32_t>(count), &n);
-  engine_dispatch(a, EV_BATCH, c->id, buf, n);
-}
-
-// Hands the frames decoded so far to JS as one Buffer. `final_own`: decoding of the owned chunk
-// is over, so the chunk itself can become the Buffer (the frames inside it stay where they are;
-// frames from elsewhere and the table are appended). Otherwise the payloads are copied.
-static void flush_batch(Conn *c, bool final_own) {
-  size_t count = c->meta.size() / 3;
-  if (count == 0) return;
-  Addon *a = c->addon;
-  if (a->tearing_down || c->destroyed) return drop_batch(c);
-  Scope s(a);
-  napi_value buf;
-  uint32_t *table;
-  size_t own_bytes = 0;
-  if (c->stolen) {
-    // A large frame taken from the decoder becomes the Buffer; the other frames' payloads
-    // (usually none or a few small ones) are copied after it, then the table.
-    size_t others = 0;
-    for (size_t i = 0; i < count; i++)
-      if (!(c->meta[i * 3] & STOLEN)) others += c->meta[i * 3 + 2];
-    size_t stolen_len = 0;
-    for (size_t i = 0; i < count; i++)
-      if (c->meta[i * 3] & STOLEN) stolen_len = c->meta[i * 3 + 2];
-    size_t other_at = align4(stolen_len);
-    size_t table_at = align4(other_at + others);
-    size_t total = table_at + count * 12;
-    uint8_t *m = c->stolen;
-    size_t cap = c->stolen_cap;
-    c->stolen = nullptr;
-    if (total > cap) {
-      auto *p = static_cast<uint8_t *>(realloc(m, total));
-      if (!p) {
-        free(m);
-        return drop_batch(c);
-      }
-      m = p;
-      cap = total;
-    }
-    table = reinterpret_cast<uint32_t *>(m + table_at);
-    size_t at = other_at;
-    for (size_t i = 0; i < count; i++) {
-      uint32_t kind = c->meta[i * 3], off = c->meta[i * 3 + 1], len = c->meta[i * 3 + 2];
-      table[i * 3] = kind & KIND_MASK;
-      table[i * 3 + 2] = len;
-      if (kind & STOLEN) {
-        table[i * 3 + 1] = 0;
-      } else {
-        const uint8_t *src = (kind & SIDE) ? c->batch.data + off : c->own + off;
-        if (len) memcpy(m + at, src, len);
-        table[i * 3 + 1] = static_cast<uint32_t>(at);
-        at += len;
-      }
-    }
-    if (!external_buffer(a, m, total, cap, &buf)) return drop_batch(c);
-    return dispatch_batch(c, count, buf);
-  }
-  if (final_own && c->own && c->batch.len > 4096) {
-    for (size_t i = 0; i < count; i++)
-      if (!(c->meta[i * 3] & SIDE)) own_bytes += c->meta[i * 3 + 2];
-  }
-  if (final_own && c->own && c->batch.len > 4096 && c->batch.len >= own_bytes) {
-    // Mostly frames that spanned reads (large messages): the side buffer becomes the Buffer,
-    // the few bytes of frames inside the chunk are copied after it.
-    size_t own_at = c->batch.len;
-    size_t table_at = align4(own_at + own_bytes);
-    size_t total = table_at + count * 12;
-    if (qwh_buf_reserve(&c->batch, total - c->batch.len) != 0) return drop_batch(c);
-    uint8_t *m = c->batch.data;
-    table = reinterpret_cast<uint32_t *>(m + table_at);
-    size_t at = own_at;
-    for (size_t i = 0; i < count; i++) {
-      uint32_t kind = c->meta[i * 3], off = c->meta[i * 3 + 1], len = c->meta[i * 3 + 2];
-      table[i * 3] = kind & ~SIDE;
-      table[i * 3 + 2] = len;
-      if (kind & SIDE) {
-        table[i * 3 + 1] = off;
-      } else {
-        if (len) memcpy(m + at, c->own + off, len);
-        table[i * 3 + 1] = static_cast<uint32_t>(at);
-        at += len;
-      }
-    }
-    size_t cap = c->batch.cap;
-    qwh_buf_init(&c->batch); // JS owns it now
-    if (!external_buffer(a, m, total, cap, &buf)) return drop_batch(c);
-  } else if (final_own && c->own) {
-    size_t side_at = c->own_len;
-    size_t table_at = align4(side_at + c->batch.len);
-    size_t total = table_at + count * 12;
-    if (total > c->own_cap) {
-      auto *p = static_cast<uint8_t *>(realloc(c->own, total));
-      if (!p) return drop_batch(c);
-      c->own = p;
-      c->own_cap = total;
-    }
-    uint8_t *m = c->own;
-    if (c->batch.len) memcpy(m + side_at, c->batch.data, c->batch.len);
-    table = reinterpret_cast<uint32_t *>(m + table_at);
-    for (size_t i = 0; i < count; i++) {
-      uint32_t kind = c->meta[i * 3], off = c->meta[i * 3 + 1];
-      table[i * 3] = kind & ~SIDE;
-      table[i * 3 + 1] = (kind & SIDE) ? static_cast<uint32_t>(side_at) + off : off;
-      table[i * 3 + 2] = c->meta[i * 3 + 2];
-    }
-    c->own = nullptr; // JS owns it now
-    if (!external_buffer(a, m, total, c->own_cap, &buf)) return drop_batch(c);
-  } else {
-    size_t payload = 0;
-    for (size_t i = 0; i < count; i++) payload += c->meta[i * 3 + 2];
-    size_t table_at = align4(payload);
-    size_t total = table_at + count * 12;
-    void *data = nullptr;
-    if (napi_create_buffer(a->env, total, &data, &buf) != napi_ok) return drop_batch(c);
-    auto *m = static_cast<uint8_t *>(data);
-    table = reinterpret_cast<uint32_t *>(m + table_at);
-    size_t at = 0;
-    for (size_t i = 0; i < count; i++) {
-      uint32_t kind = c->meta[i * 3], off = c->meta[i * 3 + 1], len = c->meta[i * 3 + 2];
-      const uint8_t *src = (kind & SIDE) ? c->batch.data + off : c->own + off;
-      if (len) memcpy(m + at, src, len);
-      uint32_t v[3] = {kind & ~SIDE, static_cast<uint32_t>(at), len};
-      memcpy(table + i * 3, v, 12); // little-endian hosts (x86-64, arm64)
-      at += len;
-    }
-  }
-  dispatch_batch(c, count, buf);
-}
-
-void engine_flush_batch(Conn *c) { flush_batch(c, false); }
 
 static void fail_decode(Conn *c, qwh_code code) {
   engine_flush_batch(c);
@@ -471,14 +253,14 @@ void engine_received_owned(Conn *c, uint8_t *p, size_t n, size_t cap) {
   c->own_len = n;
   c->own_cap = cap;
   process(c, p, n);
-  flush_batch(c, true);
+  engine_flush_batch_owned(c);
   free(c->own); // still ours when nothing (or nothing since a pause) was delivered from it
   c->own = nullptr;
 }
 
 size_t engine_in_place_room(Conn *c, uint8_t **at) {
   if (c->destroyed || c->failed || c->tls || c->raw || c->pend.len || c->js_paused || c->own || !c->established) return 0;
-  return qwh_decoder_room(&c->dec, LARGE_FRAME, at);
+  return qwh_decoder_room(&c->dec, ENGINE_LARGE_FRAME, at);
 }
 
 void engine_received_in_place(Conn *c, size_t n) {
