@@ -41,10 +41,11 @@ qwh_code engine_on_frame(void *user, bool control, const uint8_t *payload, size_
   return QWH_OK;
 }
 
+// `hint`: the bytes of the allocation past the Buffer's length, reported separately.
 static void free_external(napi_env env, void *data, void *hint) {
-  int64_t size = static_cast<int64_t>(reinterpret_cast<uintptr_t>(hint));
+  int64_t slack = static_cast<int64_t>(reinterpret_cast<uintptr_t>(hint));
   int64_t ignored;
-  if (env) napi_adjust_external_memory(env, -size, &ignored);
+  if (env && slack) napi_adjust_external_memory(env, -slack, &ignored);
   free(data);
 }
 
@@ -57,14 +58,18 @@ static void drop_batch(Conn *c) {
   c->stolen = nullptr;
 }
 
-// Hands `m` (total bytes used of cap) to JS as an external Buffer; frees it on failure.
+// Hands `m` (total bytes used of cap) to JS as an external Buffer; frees it on failure. V8
+// already counts the Buffer's length as external memory (its ArrayBuffer sweeper does, for
+// every backing store); only the slack past it is reported here. Reporting the whole size again
+// counted every batch twice and doubled the full GCs that external memory triggers.
 static bool external_buffer(Addon *a, uint8_t *m, size_t total, size_t cap, napi_value *buf) {
-  if (napi_create_external_buffer(a->env, total, m, free_external, reinterpret_cast<void *>(static_cast<uintptr_t>(cap)), buf) != napi_ok) {
+  size_t slack = cap > total ? cap - total : 0;
+  if (napi_create_external_buffer(a->env, total, m, free_external, reinterpret_cast<void *>(static_cast<uintptr_t>(slack)), buf) != napi_ok) {
     free(m);
     return false;
   }
   int64_t ignored;
-  napi_adjust_external_memory(a->env, static_cast<int64_t>(cap), &ignored);
+  if (slack) napi_adjust_external_memory(a->env, static_cast<int64_t>(slack), &ignored);
   return true;
 }
 
