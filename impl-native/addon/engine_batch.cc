@@ -99,12 +99,11 @@ static void flush_batch(Conn *c, bool final_own) {
   if (c->stolen) {
     // A large frame taken from the decoder becomes the Buffer; the other frames' payloads
     // (usually none or a few small ones) are copied after it, then the table.
-    size_t others = 0;
-    for (size_t i = 0; i < count; i++)
-      if (!(c->meta[i * 3] & STOLEN)) others += c->meta[i * 3 + 2];
-    size_t stolen_len = 0;
-    for (size_t i = 0; i < count; i++)
+    size_t others = 0, stolen_len = 0;
+    for (size_t i = 0; i < count; i++) {
       if (c->meta[i * 3] & STOLEN) stolen_len = c->meta[i * 3 + 2];
+      else others += c->meta[i * 3 + 2];
+    }
     size_t other_at = align4(stolen_len);
     size_t table_at = align4(other_at + others);
     size_t total = table_at + count * 12;
