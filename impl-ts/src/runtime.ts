@@ -9,18 +9,26 @@ import { QWormholeError } from "./protocol/errors.js";
 import { QWormholeServer } from "./server/server.js";
 import type { QWormholeServerOptions } from "./server/server-options.js";
 import type { QWormholeTlsOptions } from "./options.js";
-import { loadNative, nativeDisabled, type NativeBackendName, type NativeBinding } from "./native/load.js";
+import { debugNative, loadNative, nativeDisabled, type NativeBackendName, type NativeBinding } from "./native/load.js";
 import { nativeDialer, nativeListener, nativeTlsUnsupported } from "./native/native-transport.js";
 
 /** Which implementation a factory picked. */
 export type TransportMode = "ts" | "native-lws" | "native-libsocket";
 
-/** Factory switches (0.3 names). */
+/** Factory switches (`preferNative`, `preferredNativeBackend` and `forceTs` keep their 0.3 names). */
 export interface FactoryOptions {
-  /** Try a native backend first. Default false. */
+  /** Try a native backend first, falling back to the TS transport (with a `reason`). Default false. */
   preferNative?: boolean;
   /** Native backend to try first (then the other one). Default: lws, then libsocket. */
   preferredNativeBackend?: "lws" | "libsocket";
+  /**
+   * Demand native instead of falling back: `true` accepts either backend (tried in the
+   * `preferredNativeBackend` order), `"lws"` or `"libsocket"` only that one. When it cannot be used,
+   * the factory throws E_NATIVE_UNAVAILABLE whose message says why (package not installed, no
+   * prebuild for this platform, a shared library missing, an option only the TS transport has).
+   * Implies `preferNative`. Default false.
+   */
+  requireNative?: boolean | "lws" | "libsocket";
   /** Always use the TS transport. */
   forceTs?: boolean;
 }
@@ -35,17 +43,14 @@ export interface NativeStatus {
   reason?: string;
 }
 
-function debugNative(message: string): void {
-  if (process.env["QWORMHOLE_DEBUG_NATIVE"] === "1") console.warn(`[qwormhole] ${message}`);
-}
-
 function envBackend(name: string): NativeBackendName | undefined {
   const v = process.env[name];
   return v === "lws" || v === "libsocket" ? v : undefined;
 }
 
-/** Order in which backends are tried: the preferred one, then the seed order lws, libsocket. */
+/** Order in which backends are tried: the required one alone, or the preferred one, then the seed order lws, libsocket. */
 function backendOrder(options: FactoryOptions, side: "CLIENT" | "SERVER"): NativeBackendName[] {
+  if (options.requireNative === "lws" || options.requireNative === "libsocket") return [options.requireNative];
   const first = options.preferredNativeBackend ?? envBackend(`QWORMHOLE_NATIVE_${side}_PREFERRED`) ?? envBackend("QWORMHOLE_NATIVE_PREFERRED") ?? "lws";
   return first === "lws" ? ["lws", "libsocket"] : ["libsocket", "lws"];
 }
@@ -61,15 +66,30 @@ interface Selection {
   status: NativeStatus;
 }
 
+function checkFactoryOptions(options: FactoryOptions): void {
+  const { preferredNativeBackend: preferred, requireNative: required } = options;
+  if (preferred !== undefined && preferred !== "lws" && preferred !== "libsocket") {
+    throw new QWormholeError("E_INVALID_OPTION", `option preferredNativeBackend must be "lws" or "libsocket", got ${JSON.stringify(preferred)}`);
+  }
+  if (required !== undefined && typeof required !== "boolean" && required !== "lws" && required !== "libsocket") {
+    throw new QWormholeError("E_INVALID_OPTION", `option requireNative must be true, false, "lws" or "libsocket", got ${JSON.stringify(required)}`);
+  }
+  if (required && options.forceTs) throw new QWormholeError("E_INVALID_OPTION", "options requireNative and forceTs exclude each other");
+}
+
 function select(options: FactoryOptions & { tls?: QWormholeTlsOptions }, side: "CLIENT" | "SERVER"): Selection {
+  checkFactoryOptions(options);
+  const role = side.toLowerCase();
   const ts = (status: NativeStatus): Selection => {
-    if (status.reason) debugNative(`${side.toLowerCase()}: TS transport: ${status.reason}`);
+    if (options.requireNative) {
+      const wanted = options.requireNative === true ? "a native backend" : `the native ${options.requireNative} backend`;
+      debugNative("%s: %s required but unavailable: %s", role, wanted, status.reason);
+      throw new QWormholeError("E_NATIVE_UNAVAILABLE", `${role}: ${wanted} was required but cannot be used: ${status.reason}`);
+    }
+    if (status.reason) debugNative("%s: TS transport: %s", role, status.reason);
     return { mode: "ts", binding: null, status };
   };
-  if (options.forceTs || !options.preferNative) return ts({ nativeAvailable: false, nativeBackend: null });
-  if (options.preferredNativeBackend !== undefined && options.preferredNativeBackend !== "lws" && options.preferredNativeBackend !== "libsocket") {
-    throw new QWormholeError("E_INVALID_OPTION", `option preferredNativeBackend must be "lws" or "libsocket", got ${JSON.stringify(options.preferredNativeBackend)}`);
-  }
+  if (options.forceTs || !(options.preferNative || options.requireNative)) return ts({ nativeAvailable: false, nativeBackend: null });
   if (nativeDisabled()) return ts({ nativeAvailable: false, nativeBackend: null, reason: "native transport disabled by QWORMHOLE_DISABLE_NATIVE" });
   const reasons: string[] = [];
   let available = false;
@@ -84,19 +104,23 @@ function select(options: FactoryOptions & { tls?: QWormholeTlsOptions }, side: "
     if (tsOnly) continue;
     const status: NativeStatus = { nativeAvailable: true, nativeBackend: backend };
     if (reasons.length) status.reason = `first choice unavailable (${reasons.join("; ")})`;
-    return { mode: backend === "lws" ? "native-lws" : "native-libsocket", binding: r.binding, status };
+    const mode: TransportMode = backend === "lws" ? "native-lws" : "native-libsocket";
+    debugNative("%s: %s%s", role, mode, status.reason ? ` (${status.reason})` : "");
+    return { mode, binding: r.binding, status };
   }
   if (tsOnly) reasons.unshift(tsOnly);
-  return ts({ nativeAvailable: available, nativeBackend: null, reason: `${reasons.join("; ")}; using the TS transport` });
+  const why = reasons.join("; ");
+  return ts({ nativeAvailable: available, nativeBackend: null, reason: options.requireNative ? why : `${why}; using the TS transport` });
 }
 
 /** Creates a client, native when asked for and available, TS otherwise; says which and why. */
 export function createQWormholeClient<TIn = Buffer, TOut = unknown>(
   options: QWormholeClientOptions<TIn, TOut> & FactoryOptions,
 ): { client: QWormholeClient<TIn, TOut>; mode: TransportMode } & NativeStatus {
-  const { preferNative, preferredNativeBackend, forceTs, ...rest } = options;
+  const { preferNative, preferredNativeBackend, requireNative, forceTs, ...rest } = options;
   const factory: FactoryOptions = { preferNative, forceTs };
   if (preferredNativeBackend !== undefined) factory.preferredNativeBackend = preferredNativeBackend;
+  if (requireNative !== undefined) factory.requireNative = requireNative;
   const sel = select({ ...factory, ...(rest.tls ? { tls: rest.tls } : {}) }, "CLIENT");
   const clientOptions = sel.binding ? { ...rest, dialer: nativeDialer(sel.binding) } : rest;
   return { client: new QWormholeClient<TIn, TOut>(clientOptions), mode: sel.mode, ...sel.status };
@@ -106,9 +130,10 @@ export function createQWormholeClient<TIn = Buffer, TOut = unknown>(
 export function createQWormholeServer<TIn = Buffer, TOut = unknown>(
   options: QWormholeServerOptions<TIn, TOut> & FactoryOptions = {},
 ): { server: QWormholeServer<TIn, TOut>; mode: TransportMode } & NativeStatus {
-  const { preferNative, preferredNativeBackend, forceTs, ...rest } = options;
+  const { preferNative, preferredNativeBackend, requireNative, forceTs, ...rest } = options;
   const factory: FactoryOptions = { preferNative, forceTs };
   if (preferredNativeBackend !== undefined) factory.preferredNativeBackend = preferredNativeBackend;
+  if (requireNative !== undefined) factory.requireNative = requireNative;
   const sel = select({ ...factory, ...(rest.tls ? { tls: rest.tls } : {}) }, "SERVER");
   const serverOptions = sel.binding ? { ...rest, listener: nativeListener(sel.binding) } : rest;
   return { server: new QWormholeServer<TIn, TOut>(serverOptions), mode: sel.mode, ...sel.status };

@@ -5,7 +5,7 @@
  * Environment:
  * - `QWORMHOLE_DISABLE_NATIVE=1`: never load native code.
  * - `QWORMHOLE_NATIVE_PATH=dir`: load `<dir>/<addon>.node` (or `<dir>/build/Release/<addon>.node`) first.
- * - `QWORMHOLE_DEBUG_NATIVE=1`: print what was tried and why it failed.
+ * - `NODE_DEBUG=qwormhole`: log what was tried, where it loaded from and why it failed.
  * - `QWORMHOLE_NATIVE_PREFERRED=lws|libsocket`, `QWORMHOLE_NATIVE_SERVER_PREFERRED`,
  *   `QWORMHOLE_NATIVE_CLIENT_PREFERRED`: the backend tried first (see runtime.ts).
  * @packageDocumentation
@@ -13,6 +13,7 @@
 import { createRequire } from "node:module";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
+import { debuglog } from "node:util";
 
 /** The factory's names of the two backends. */
 export type NativeBackendName = "lws" | "libsocket";
@@ -58,9 +59,8 @@ const ADDON_FILE: Record<NativeBackendName, string> = { lws: "qwormhole_lws", li
 const PACKAGE_NAME: Record<NativeBackendName, string> = { lws: "lws", libsocket: "posix" };
 const cache = new Map<NativeBackendName, LoadResult>();
 
-function debug(message: string): void {
-  if (process.env["QWORMHOLE_DEBUG_NATIVE"] === "1") console.warn(`[qwormhole native] ${message}`);
-}
+/** The `qwormhole` section of NODE_DEBUG (util.debuglog): native loading and backend selection. */
+export const debugNative = debuglog("qwormhole");
 
 /** True when native code is switched off by the environment. */
 export function nativeDisabled(): boolean {
@@ -88,7 +88,12 @@ function attempt(backend: NativeBackendName): LoadResult {
   try {
     pkg = require("@qwormhole/native") as typeof pkg;
   } catch (err) {
-    reasons.push(`@qwormhole/native is not installed (${(err as Error).message.split("\n")[0]})`);
+    const e = err as NodeJS.ErrnoException;
+    reasons.push(
+      e.code === "MODULE_NOT_FOUND" && e.message.includes("'@qwormhole/native'")
+        ? "@qwormhole/native is not installed (npm install @qwormhole/native)"
+        : `@qwormhole/native did not load (${e.message.split("\n")[0]})`,
+    );
     return { binding: null, reason: reasons.join("; ") };
   }
   const r = pkg.load(PACKAGE_NAME[backend]);
@@ -103,8 +108,8 @@ export function loadNative(backend: NativeBackendName): LoadResult {
   if (!r) {
     r = attempt(backend);
     cache.set(backend, r);
-    if (r.binding) debug(`${backend}: loaded from ${r.source}`);
-    else debug(`${backend}: unavailable: ${r.reason}`);
+    if (r.binding) debugNative("native %s: loaded from %s", backend, r.source);
+    else debugNative("native %s: unavailable: %s", backend, r.reason);
   }
   return r;
 }

@@ -48,6 +48,38 @@ describe("factory native selection", () => {
     expect(() => createQWormholeServer({ preferNative: true, preferredNativeBackend: "zmq" as never })).toThrowError(/preferredNativeBackend/);
   });
 
+  it("requireNative: uses the demanded backend or throws E_NATIVE_UNAVAILABLE with the reason, never falls back", () => {
+    expect(createQWormholeServer({ requireNative: true }).mode).toBe("native-lws");
+    expect(createQWormholeServer({ requireNative: true, preferredNativeBackend: "libsocket" }).mode).toBe("native-libsocket");
+    expect(createQWormholeClient({ port: 1, requireNative: "libsocket" }).mode).toBe("native-libsocket");
+    expect(createQWormholeClient({ port: 1, requireNative: "lws", preferredNativeBackend: "libsocket" }).mode).toBe("native-lws");
+    process.env["QWORMHOLE_DISABLE_NATIVE"] = "1";
+    expect(() => createQWormholeServer({ requireNative: true })).toThrowError(expect.objectContaining({ code: "E_NATIVE_UNAVAILABLE", message: expect.stringMatching(/QWORMHOLE_DISABLE_NATIVE/) }));
+    delete process.env["QWORMHOLE_DISABLE_NATIVE"];
+    const tlsExtra = { tls: { extra: { ciphers: "ECDHE-ECDSA-AES128-GCM-SHA256" } } };
+    expect(() => createQWormholeClient({ port: 1, requireNative: "lws", ...tlsExtra })).toThrowError(
+      expect.objectContaining({ code: "E_NATIVE_UNAVAILABLE", message: expect.stringMatching(/lws backend was required.*tls\.extra \(ciphers\)/) }),
+    );
+    expect(() => createQWormholeServer({ requireNative: true, forceTs: true })).toThrowError(expect.objectContaining({ code: "E_INVALID_OPTION" }));
+    expect(() => createQWormholeServer({ requireNative: "zmq" as never })).toThrowError(/requireNative/);
+  });
+
+  it("NODE_DEBUG=qwormhole logs where each addon loaded from and the factory's choice (a fresh process: loading is cached)", async () => {
+    const { execFile } = await import("node:child_process");
+    const script = `import("${new URL("../../dist/index.js", import.meta.url).href}").then((q) => {
+      q.createQWormholeServer({ requireNative: "libsocket" });
+      q.createQWormholeClient({ port: 1, preferNative: true, preferredNativeBackend: "libsocket" });
+    })`;
+    const out = await new Promise<string>((resolve, reject) =>
+      execFile(process.execPath, ["-e", script], { timeout: 20_000, env: { ...process.env, NODE_DEBUG: "qwormhole" } }, (err, stdout, stderr) =>
+        err ? reject(err) : resolve(stdout + stderr),
+      ),
+    );
+    expect(out).toMatch(/QWORMHOLE \d+: native libsocket: loaded from /);
+    expect(out).toMatch(/QWORMHOLE \d+: server: native-libsocket/);
+    expect(out).toMatch(/QWORMHOLE \d+: client: native-libsocket/);
+  });
+
   const pki = makePki();
   const modes = [
     ["lws", "lws"],
