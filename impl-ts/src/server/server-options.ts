@@ -25,6 +25,12 @@ export interface QWormholeServerOptions<TIn = Buffer, TOut = unknown> extends Co
   maxClients?: number;
   /** Most connections still in the handshake. Default 1024. */
   maxPendingHandshakes?: number;
+  /**
+   * Most connections from one remote address still in the handshake, so that
+   * one address cannot take every `maxPendingHandshakes` slot (slowloris).
+   * Refused with E_MAX_PENDING_HANDSHAKES. Default 64.
+   */
+  maxPendingHandshakesPerAddress?: number;
   /** Admission hook, run before the handshake; false refuses with E_POLICY_REJECTED. */
   allowConnection?: (info: IncomingConnectionInfo) => boolean | Promise<boolean>;
   /** Handshake policy hook, run before any message is delivered; false refuses with E_POLICY_REJECTED. */
@@ -56,6 +62,7 @@ export interface ResolvedServerOptions extends ResolvedCommonOptions {
   port: number;
   maxClients: number;
   maxPendingHandshakes: number;
+  maxPendingHandshakesPerAddress: number;
   maxBackpressureBytes: number;
   allowLegacy: boolean;
   requireSignedHandshake: boolean;
@@ -81,6 +88,7 @@ export function resolveServerOptions(o: QWormholeServerOptions<unknown, unknown>
     port: intOption("port", o.port, 0, 0, 65535),
     maxClients: numberOption("maxClients", o.maxClients, Infinity, true),
     maxPendingHandshakes: numberOption("maxPendingHandshakes", o.maxPendingHandshakes, 1024, true),
+    maxPendingHandshakesPerAddress: numberOption("maxPendingHandshakesPerAddress", o.maxPendingHandshakesPerAddress, 64, true),
     maxBackpressureBytes: intOption("maxBackpressureBytes", o.maxBackpressureBytes, 5 * 1024 * 1024),
     allowLegacy: o.allowLegacy ?? false,
     requireSignedHandshake: o.requireSignedHandshake ?? false,

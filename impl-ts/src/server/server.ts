@@ -20,6 +20,7 @@ import { fingerprintMatches, type TlsFacts } from "../tls-facts.js";
 import { FramedChannel, channelOptions, type ChannelCloseInfo } from "../transport/channel.js";
 import type { FrameLink } from "../transport/frame-link.js";
 import { createSocketListener, type Listener } from "../transport/socket-transport.js";
+import { PendingHandshakes } from "./pending-handshakes.js";
 import { ServerConnection, type HandshakeSnapshot } from "./server-connection.js";
 import { runServerHandshake } from "./server-handshake.js";
 import { resolveServerOptions, type QWormholeServerOptions, type ResolvedServerOptions } from "./server-options.js";
@@ -59,7 +60,7 @@ export class QWormholeServer<TIn = Buffer, TOut = unknown> extends EventEmitter<
   private readonly deserialize: Deserializer<TIn>;
   private readonly listener: Listener;
   private readonly connections = new Map<string, ServerConnection<TOut>>();
-  private readonly handshaking = new Set<FrameLink>();
+  private readonly handshaking = new PendingHandshakes();
   private readonly replayCache: ReplayCache;
   private readonly stats = emptySnapshot();
   private readonly userOptions: QWormholeServerOptions<TIn, TOut>;
@@ -154,7 +155,7 @@ export class QWormholeServer<TIn = Buffer, TOut = unknown> extends EventEmitter<
     if (this.closing) return;
     this.closing = true;
     const listening = this.listener.close();
-    for (const link of this.handshaking) link.destroy();
+    for (const link of [...this.handshaking.values()]) link.destroy();
     await Promise.all([...this.connections.values()].map((c) => c.end("E_GOING_AWAY", "server shutting down")));
     await listening;
     if (this.telemetryTimer) clearInterval(this.telemetryTimer);
@@ -226,6 +227,10 @@ export class QWormholeServer<TIn = Buffer, TOut = unknown> extends EventEmitter<
     }
     if (this.handshaking.size >= o.maxPendingHandshakes) {
       this.refuse(link, "E_MAX_PENDING_HANDSHAKES", `too many handshakes in progress (${o.maxPendingHandshakes})`, v1);
+      return;
+    }
+    if (this.handshaking.countOf(link.peer.remoteAddress) >= o.maxPendingHandshakesPerAddress) {
+      this.refuse(link, "E_MAX_PENDING_HANDSHAKES", `too many handshakes in progress from this address (${o.maxPendingHandshakesPerAddress})`, v1);
       return;
     }
     this.handshaking.add(link);
