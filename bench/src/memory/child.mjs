@@ -69,7 +69,7 @@ async function serve(kind) {
     return httpServer.address().port;
   }
   const { makeServer } = await import("../rows/pairs.mjs");
-  const server = makeServer(kind, { maxPendingHandshakes: 100_000, backlog: 4096 });
+  const server = makeServer(kind, { maxPendingHandshakes: 100_000, maxPendingHandshakesPerAddress: 100_000, backlog: 4096 });
   server.on("error", () => {});
   const { port } = await server.listen();
   countConnections = () => server.getConnectionCount();

@@ -31,6 +31,20 @@ function writeHeader(buf: Buffer, off: number, value: number): void {
   buf[off + 3] = value & 0xff;
 }
 
+/**
+ * One data frame (header and payload) in a buffer of its own, for a message
+ * encoded once and queued on many connections ({@link FrameEncoder.addFrame}).
+ */
+export function encodeDataFrame(payload: Uint8Array): Buffer {
+  if (payload.length > MAX_FRAME_LENGTH_LIMIT) {
+    throw new QWormholeError("E_FRAME_TOO_LARGE", `message of ${payload.length} bytes exceeds the largest frame length ${MAX_FRAME_LENGTH_LIMIT}`);
+  }
+  const frame = Buffer.allocUnsafe(FRAME_HEADER_LENGTH + payload.length);
+  writeHeader(frame, 0, payload.length);
+  frame.set(payload, FRAME_HEADER_LENGTH);
+  return frame;
+}
+
 /** No slab yet: nothing is allocated until the first frame. */
 const EMPTY_SLAB = Buffer.alloc(0);
 const FIRST_SLAB_SIZE = 4 * 1024;
@@ -101,6 +115,22 @@ export class FrameEncoder {
       this.slabPos = pos + FRAME_HEADER_LENGTH + length;
     }
     this.pending += FRAME_HEADER_LENGTH + length;
+  }
+
+  /**
+   * Appends a data frame already encoded by {@link encodeDataFrame}, by
+   * reference: the buffer is shared and must never be written again. Throws
+   * E_FRAME_TOO_LARGE (and writes nothing) over the peer's maximum.
+   */
+  addFrame(frame: Uint8Array): void {
+    if (this.closeSent) throw closedError();
+    const length = frame.length - FRAME_HEADER_LENGTH;
+    if (length > this.peerMax) {
+      throw new QWormholeError("E_FRAME_TOO_LARGE", `message of ${length} bytes exceeds the peer's maximum frame length ${this.peerMax}`);
+    }
+    this.sealRegion();
+    this.parts.push(Buffer.isBuffer(frame) ? frame : Buffer.from(frame.buffer, frame.byteOffset, frame.length));
+    this.pending += frame.length;
   }
 
   /**

@@ -8,7 +8,7 @@ import { QWormholeError } from "../protocol/errors.js";
 import type { Tags } from "../protocol/fields.js";
 import { RateLimitedQueue, TokenBucket } from "../rate-limiter.js";
 import type { TlsFacts } from "../tls-facts.js";
-import type { FramedChannel } from "../transport/channel.js";
+import type { FramedChannel, SharedMessage } from "../transport/channel.js";
 
 /** What the server learned in the handshake; `verifyHandshake` decides on it. */
 export interface HandshakeSnapshot {
@@ -88,6 +88,15 @@ export class ServerConnection<TOut = unknown> {
       return this.limiter.push(payload, bytes, priority);
     }
     return this.channel.send(payload);
+  }
+
+  /**
+   * @internal Queues a message framed once for many connections (broadcast);
+   * `deferFlush` receives the channel whose write is left to the caller.
+   */
+  sendShared(message: SharedMessage, deferFlush: (channel: FramedChannel) => void, priority = 0): boolean {
+    if (this.limiter) return this.sendSerialized(message.payload, priority);
+    return this.channel.queueShared(message, deferFlush);
   }
 
   /** @internal */

@@ -11,15 +11,17 @@ import { UNDECODABLE, bufferDeserializer, defaultSerializer, deserializeOrReport
 import { MAX_HANDSHAKE_LENGTH, QWH_VERSION } from "../protocol/constants.js";
 import type { WireErrorCode } from "../protocol/error-codes.js";
 import { QWormholeError } from "../protocol/errors.js";
+import { encodeDataFrame } from "../protocol/frame-encoder.js";
 import { encodeHandshakeJson } from "../protocol/hello.js";
 import { rejectToJson } from "../protocol/server-answer.js";
 import { ReplayCache } from "../protocol/signature.js";
 import { HotEvent } from "../hot-event.js";
 import { DiagnosticsChannels, addCounters, emptySnapshot, publish, startTelemetry, type TelemetrySnapshot } from "../telemetry.js";
 import { fingerprintMatches, type TlsFacts } from "../tls-facts.js";
-import { FramedChannel, channelOptions, type ChannelCloseInfo } from "../transport/channel.js";
+import { FramedChannel, channelOptions, type ChannelCloseInfo, type SharedMessage } from "../transport/channel.js";
 import type { FrameLink } from "../transport/frame-link.js";
 import { createSocketListener, type Listener } from "../transport/socket-transport.js";
+import { PacedFlush } from "./paced-flush.js";
 import { PendingHandshakes } from "./pending-handshakes.js";
 import { ServerConnection, type HandshakeSnapshot } from "./server-connection.js";
 import { runServerHandshake } from "./server-handshake.js";
@@ -49,6 +51,17 @@ export interface ServerEvents<TIn, TOut> {
   telemetry: [snapshot: TelemetrySnapshot];
 }
 
+/** A serialized message framed once, for every connection of a broadcast. */
+function sharedMessage(serialized: Uint8Array | string): SharedMessage {
+  const payload =
+    typeof serialized === "string"
+      ? Buffer.from(serialized, "utf8")
+      : Buffer.isBuffer(serialized)
+        ? serialized
+        : Buffer.from(serialized.buffer, serialized.byteOffset, serialized.length);
+  return { payload, frame: encodeDataFrame(payload) };
+}
+
 /** Grace given to a refused peer to read the reject frame before the socket is destroyed. */
 const REJECT_LINGER_MS = 1_000;
 
@@ -61,6 +74,7 @@ export class QWormholeServer<TIn = Buffer, TOut = unknown> extends EventEmitter<
   private readonly listener: Listener;
   private readonly connections = new Map<string, ServerConnection<TOut>>();
   private readonly handshaking = new PendingHandshakes();
+  private readonly pacedFlush = new PacedFlush();
   private readonly replayCache: ReplayCache;
   private readonly stats = emptySnapshot();
   private readonly userOptions: QWormholeServerOptions<TIn, TOut>;
@@ -126,19 +140,21 @@ export class QWormholeServer<TIn = Buffer, TOut = unknown> extends EventEmitter<
   }
 
   /**
-   * Sends `data` to every open connection (serialized once). A connection that
-   * cannot take it (too large for its maximum, closing) is skipped and
-   * reported; returns how many connections it was sent to.
+   * Sends `data` to every open connection, serialized and framed once. A
+   * connection that cannot take it (too large for its maximum, closing) is
+   * skipped and reported; returns how many connections it was sent to. The
+   * writes are spread over turns of the event loop when there are many
+   * connections; each connection still receives its messages in order.
    */
   broadcast(data: TOut, options?: { except?: ServerConnection<TOut> | string; priority?: number }): number {
     const exceptId = typeof options?.except === "string" ? options.except : options?.except?.id;
-    let payload: Uint8Array | string | undefined;
+    let message: SharedMessage | undefined;
     let sent = 0;
     for (const c of this.connections.values()) {
       if (c.id === exceptId) continue;
-      payload ??= c.serializeChecked(data);
+      message ??= sharedMessage(c.serializeChecked(data));
       try {
-        c.sendSerialized(payload, options?.priority);
+        c.sendShared(message, this.pacedFlush.add, options?.priority);
         sent++;
       } catch (err) {
         this.report(err as QWormholeError);

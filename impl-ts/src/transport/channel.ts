@@ -83,6 +83,14 @@ export interface ChannelHandlers {
   stale?(): void;
 }
 
+/** A message serialized and framed once, for many channels (broadcast). */
+export interface SharedMessage {
+  /** The payload (what a raw-stream channel sends). */
+  payload: Buffer;
+  /** The payload as one data frame (what a framed channel sends). */
+  frame: Buffer;
+}
+
 /** Traffic counters of one connection. */
 export type ChannelCounters = TrafficCounters;
 
@@ -239,6 +247,28 @@ export class FramedChannel {
       queueMicrotask(this.flushBound);
     }
     // A burst within one turn counts too, so a synchronous send loop sees backpressure.
+    if (!this.backpressured && link.pendingBytes > this.options.highWaterMarkBytes) this.enterBackpressure(link.pendingBytes);
+    return !this.backpressured;
+  }
+
+  /**
+   * Queues a message framed once for many channels, by reference. The write
+   * is left to the caller: `deferFlush` is called when this channel has no
+   * flush scheduled, and the caller then calls {@link flush} (so that a
+   * broadcast to many connections can spread its writes over several turns of
+   * the event loop). Throws and returns as {@link send}.
+   */
+  queueShared(message: SharedMessage, deferFlush: (channel: FramedChannel) => void): boolean {
+    if (this.closing || this.ended) throw new QWormholeError("E_CLOSED", "connection is closing");
+    const link = this.link;
+    if (this.raw) link.addRaw(message.payload);
+    else link.addFrame(message.frame);
+    this.messagesOut++;
+    this.batchMessages++;
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      deferFlush(this);
+    }
     if (!this.backpressured && link.pendingBytes > this.options.highWaterMarkBytes) this.enterBackpressure(link.pendingBytes);
     return !this.backpressured;
   }

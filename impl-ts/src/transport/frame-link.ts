@@ -75,6 +75,8 @@ export interface FrameLink {
   releaseSendBuffer(): void;
 
   addData(payload: Uint8Array): void;
+  /** A data frame encoded once for many links (shared, never written again). */
+  addFrame(frame: Uint8Array): void;
   addText(text: string): void;
   addRaw(bytes: Uint8Array): void;
   addPing(body?: Uint8Array): void;
@@ -137,6 +139,9 @@ export abstract class EncodingFrameLink {
 
   addData(payload: Uint8Array): void {
     this.encoder.addData(payload);
+  }
+  addFrame(frame: Uint8Array): void {
+    this.encoder.addFrame(frame);
   }
   addText(text: string): void {
     this.encoder.addText(text);

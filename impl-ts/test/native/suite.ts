@@ -5,7 +5,7 @@
  * the native links too. Suites that test TS-transport internals only are not
  * listed here.
  */
-export const PORTED_SUITES = ["roundtrip", "handshake", "features", "guards", "reconnect", "tls", "admission"] as const;
+export const PORTED_SUITES = ["roundtrip", "handshake", "features", "guards", "reconnect", "tls", "admission", "broadcast"] as const;
 
 export async function importSuites(): Promise<void> {
   // Literal paths so vitest can follow them.
@@ -16,4 +16,5 @@ export async function importSuites(): Promise<void> {
   await import("../integration/reconnect.test.js");
   await import("../integration/tls.test.js");
   await import("../integration/admission.test.js");
+  await import("../integration/broadcast.test.js");
 }
