@@ -1,8 +1,10 @@
 /**
  * Incremental QWH/1 frame decoder: an explicit state machine fed arbitrary
  * chunks. A frame that arrives inside one chunk is handed out as a view of
- * that chunk (no copy); only frames that straddle chunks are assembled, into
- * one buffer of exactly their length, allocated after the length was checked.
+ * that chunk (no copy); only frames that straddle chunks are assembled. The
+ * assembly buffer grows as the frame's bytes arrive (spec 4.5), by at most
+ * {@link GROWTH} times what it holds, so a peer that announces a large frame
+ * and stalls pins a small buffer, not the announced length.
  * @packageDocumentation
  */
 import { CONTROL_BIT, DEFAULT_MAX_FRAME_LENGTH, FRAME_HEADER_LENGTH, MAX_CONTROL_LENGTH, MAX_FRAME_LENGTH_LIMIT } from "./constants.js";
@@ -29,6 +31,13 @@ export interface FrameLimits {
   oversizeCode?: "E_FRAME_TOO_LARGE" | "E_HANDSHAKE_TOO_LARGE";
 }
 
+/** First assembly buffer of a data frame (a frame up to this size gets its whole length at once). */
+const FIRST_CAPACITY = 64 * 1024;
+/** First assembly buffer while the limits are the handshake's (frames of at most 16 KiB). */
+const FIRST_HANDSHAKE_CAPACITY = 1024;
+/** An assembly buffer grows to at most this many times the bytes it holds. */
+const GROWTH = 4;
+
 const enum State {
   Header,
   Payload,
@@ -52,9 +61,12 @@ export class FrameDecoder {
   // A header split across chunks is accumulated here, byte by byte.
   private headerValue = 0;
   private headerBytes = 0;
-  // A payload split across chunks is assembled here.
+  // A payload split across chunks is assembled here: `partial` has room for
+  // part of the frame (it grows as bytes arrive), `partialLength` is the whole.
   private partial: Buffer | null = null;
   private partialFilled = 0;
+  private partialLength = 0;
+  private firstCapacity = FIRST_CAPACITY;
   private partialIsControl = false;
   private failure: QWormholeError | null = null;
   private lastLength = 0;
@@ -77,6 +89,7 @@ export class FrameDecoder {
     this.maxFrameLength = max;
     this.control = limits.control;
     this.oversizeCode = limits.oversizeCode ?? "E_FRAME_TOO_LARGE";
+    this.firstCapacity = this.oversizeCode === "E_HANDSHAKE_TOO_LARGE" ? FIRST_HANDSHAKE_CAPACITY : FIRST_CAPACITY;
   }
 
   /**
@@ -110,7 +123,7 @@ export class FrameDecoder {
     if (this.state === State.Raw) this.state = State.Header;
   }
 
-  /** Bytes held for an incomplete frame (header bytes and the partial payload buffer). */
+  /** Bytes held for an incomplete frame (header bytes and the partial payload buffer as allocated). */
   get bufferedBytes(): number {
     return this.headerBytes + (this.partial ? this.partial.length : 0);
   }
@@ -124,13 +137,15 @@ export class FrameDecoder {
   }
 
   /**
-   * The unfilled rest of the frame being assembled, when at least `minBytes`
-   * are missing: a reader can receive straight into it instead of into a read
-   * buffer that would then be copied (see {@link commitInPlace}). Null otherwise.
+   * Where the next bytes of the frame being assembled go, when at least
+   * `minBytes` of it are missing: a reader can receive straight into it
+   * instead of into a read buffer that would then be copied (see
+   * {@link commitInPlace}). The view may be shorter than what is missing (the
+   * buffer grows as it fills). Null otherwise.
    */
   inPlaceTarget(minBytes: number): Buffer | null {
     const partial = this.partial;
-    if (partial === null || partial.length - this.partialFilled < minBytes) return null;
+    if (partial === null || this.partialLength - this.partialFilled < minBytes) return null;
     return viewOf(partial, this.partialFilled, partial.length);
   }
 
@@ -142,10 +157,8 @@ export class FrameDecoder {
     }
     this.partialFilled += n;
     if (this.partialFilled === partial.length) {
-      this.partial = null;
       try {
-        if (this.partialIsControl) this.sink.onControl(partial);
-        else this.sink.onMessage(partial);
+        this.filled();
       } catch (err) {
         this.fail(err);
         throw err;
@@ -266,7 +279,9 @@ export class FrameDecoder {
         if (isControl) this.sink.onControl(payload);
         else this.sink.onMessage(payload);
       } else {
-        this.partial = Buffer.allocUnsafe(length);
+        const have = len - off;
+        this.partial = Buffer.allocUnsafe(Math.min(length, Math.max(this.firstCapacity, have * GROWTH)));
+        this.partialLength = length;
         this.partialFilled = 0;
         this.partialIsControl = isControl;
         this.fillPartial(chunk, off);
@@ -277,16 +292,33 @@ export class FrameDecoder {
 
   /** Copies into the partial frame; delivers it when complete. Returns the next offset. */
   private fillPartial(chunk: Buffer, off: number): number {
+    while (this.partial !== null && off < chunk.length) {
+      const partial = this.partial;
+      const take = Math.min(partial.length - this.partialFilled, chunk.length - off);
+      chunk.copy(partial, this.partialFilled, off, off + take);
+      this.partialFilled += take;
+      off += take;
+      if (this.partialFilled === partial.length) this.filled(chunk.length - off);
+    }
+    return off;
+  }
+
+  /**
+   * The assembly buffer is full: delivers the frame when it is complete, or
+   * grows the buffer (to hold at least `more` further bytes that are already
+   * here, within {@link GROWTH} times what it holds).
+   */
+  private filled(more = 0): void {
     const partial = this.partial!;
-    const take = Math.min(partial.length - this.partialFilled, chunk.length - off);
-    chunk.copy(partial, this.partialFilled, off, off + take);
-    this.partialFilled += take;
-    off += take;
-    if (this.partialFilled === partial.length) {
+    const filled = this.partialFilled;
+    if (filled === this.partialLength) {
       this.partial = null;
       if (this.partialIsControl) this.sink.onControl(partial);
       else this.sink.onMessage(partial);
+      return;
     }
-    return off;
+    const grown = Buffer.allocUnsafe(Math.min(this.partialLength, Math.max(filled * GROWTH, filled + more)));
+    partial.copy(grown, 0, 0, filled);
+    this.partial = grown;
   }
 }
