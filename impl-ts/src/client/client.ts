@@ -111,6 +111,8 @@ export class QWormholeClient<TIn = Buffer, TOut = unknown> extends EventEmitter<
   private drainWaiters: (() => void)[] = [];
   // True while an opened connection has not had its "close" event yet.
   private closeOwed = false;
+  // A send() returned false: "drain" is emitted once nothing waits any more.
+  private drainOwed = false;
   private readonly messageEvent: HotEvent<TIn>;
   private readonly batchEvent: HotEvent<TIn[]>;
   // Messages of the read being decoded, while someone listens to batches.
@@ -127,7 +129,7 @@ export class QWormholeClient<TIn = Buffer, TOut = unknown> extends EventEmitter<
     const o = this.options;
     this.limiter =
       o.rateLimitBytesPerSec > 0
-        ? new RateLimitedQueue(new TokenBucket(o.rateLimitBytesPerSec, o.rateLimitBurstBytes || o.rateLimitBytesPerSec), (p) => this.dispatch(p))
+        ? new RateLimitedQueue(new TokenBucket(o.rateLimitBytesPerSec, o.rateLimitBurstBytes || o.rateLimitBytesPerSec), (p) => this.dispatchLimited(p))
         : null;
     if (options.onTelemetry) {
       const emit = options.onTelemetry;
@@ -177,10 +179,11 @@ export class QWormholeClient<TIn = Buffer, TOut = unknown> extends EventEmitter<
 
   /**
    * Sends one message. Returns false when the message had to wait (the
-   * connection is backpressured, rate limited or down); it is still sent in
-   * order. Throws E_FRAME_TOO_LARGE over the peer's maximum, E_QUEUE_FULL when
-   * the disconnected queue is full, E_NOT_CONNECTED with
-   * `requireConnectedForSend`, E_CLOSED after close.
+   * connection is backpressured, rate limited, closing or down); it is still
+   * sent in order, and `drain` follows once everything waiting has been
+   * handed to an open connection. Throws E_FRAME_TOO_LARGE over the peer's
+   * maximum, E_QUEUE_FULL when the queue of waiting messages is full,
+   * E_NOT_CONNECTED with `requireConnectedForSend`, E_CLOSED after close.
    */
   send(data: TOut, options?: { priority?: number }): boolean {
     if (this.state === "closing" || this.state === "closed") throw new QWormholeError("E_CLOSED", "client is closed");
@@ -193,7 +196,9 @@ export class QWormholeClient<TIn = Buffer, TOut = unknown> extends EventEmitter<
     if (this.limiter) {
       const bytes = byteLength(payload);
       this.checkSize(bytes);
-      return this.limiter.push(payload, bytes, options?.priority ?? 0) && this.state === "open";
+      const now = this.limiter.push(payload, bytes, options?.priority ?? 0) && this.state === "open";
+      if (!now) this.drainOwed = true;
+      return now;
     }
     return this.dispatch(payload);
   }
@@ -206,10 +211,14 @@ export class QWormholeClient<TIn = Buffer, TOut = unknown> extends EventEmitter<
 
   private dispatch(payload: Payload): boolean {
     const channel = this.channel;
-    if (channel !== null && this.pending.length === 0 && !channel.isBackpressured && this.state === "open") {
-      return channel.send(payload);
+    if (channel !== null && this.pending.length === 0 && !channel.isBackpressured && !channel.isClosing && this.state === "open") {
+      if (channel.send(payload)) return true;
+      // The connection may die before its "drain": the next one then owes it.
+      this.drainOwed = true;
+      return false;
     }
-    if (channel === null && this.options.requireConnectedForSend) throw new QWormholeError("E_NOT_CONNECTED", "not connected");
+    // A connection that is closing is as good as gone: the message waits for the next one.
+    if ((channel === null || channel.isClosing) && this.options.requireConnectedForSend) throw new QWormholeError("E_NOT_CONNECTED", "not connected");
     const bytes = byteLength(payload);
     this.checkSize(bytes);
     if (this.pending.length >= this.options.maxQueuedMessages || this.pendingBytes + bytes > this.options.maxQueuedBytes) {
@@ -220,16 +229,28 @@ export class QWormholeClient<TIn = Buffer, TOut = unknown> extends EventEmitter<
     }
     this.pending.push(payload);
     this.pendingBytes += bytes;
+    this.drainOwed = true;
     return false;
   }
 
-  /** Moves queued messages to the connection while it takes them. */
+  /** A rate-limited message's turn came (on a timer): a failure is reported, never thrown. */
+  private dispatchLimited(payload: Payload): void {
+    try {
+      this.dispatch(payload);
+    } catch (err) {
+      this.stats.lostMessages++;
+      this.report(err as QWormholeError);
+    }
+    this.settleDrain();
+  }
+
+  /** Moves queued messages to the connection while it takes them; `drain` once none wait. */
   private flushPending(): void {
     const channel = this.channel;
     if (channel === null) return;
     let i = 0;
     try {
-      while (i < this.pending.length && !channel.isBackpressured) {
+      while (i < this.pending.length && !channel.isBackpressured && !channel.isClosing) {
         const p = this.pending[i++]!;
         this.pendingBytes -= byteLength(p);
         try {
@@ -244,8 +265,17 @@ export class QWormholeClient<TIn = Buffer, TOut = unknown> extends EventEmitter<
     } finally {
       this.pending.splice(0, i);
     }
-    if (this.pending.length === 0 && (this.limiter === null || this.limiter.length === 0)) {
-      for (const w of this.drainWaiters.splice(0)) w();
+    this.settleDrain();
+  }
+
+  /** Once no message waits: wakes drain() and emits the "drain" a false send() promised. */
+  private settleDrain(): void {
+    if (this.pending.length > 0 || (this.limiter !== null && this.limiter.length > 0)) return;
+    for (const w of this.drainWaiters.splice(0)) w();
+    const channel = this.channel;
+    if (this.drainOwed && this.state === "open" && channel !== null && !channel.isBackpressured && !channel.isClosing) {
+      this.drainOwed = false;
+      this.emit("drain");
     }
   }
 
@@ -417,8 +447,8 @@ export class QWormholeClient<TIn = Buffer, TOut = unknown> extends EventEmitter<
       closed: (ci) => this.onChannelClosed(channel, ci),
       backpressure: (queuedBytes) => this.emit("backpressure", { queuedBytes, threshold: o.highWaterMarkBytes }),
       drain: () => {
+        this.drainOwed = true; // the backpressure episode made send() return false
         this.flushPending();
-        this.emit("drain");
       },
       timeout: () => this.emit("timeout"),
       stale: () => this.status({ type: "stale" }),

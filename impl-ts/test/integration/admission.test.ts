@@ -71,7 +71,7 @@ describe("per-address pending-handshake limit (slowloris)", () => {
     // The attacker's own address is what the limit shuts out.
     const err = await startClient(port, { localAddress: "127.0.0.1" }).catch((e) => e);
     expect(err.code).toBe("E_MAX_PENDING_HANDSHAKES");
-  });
+  }, 120_000);
 
   it("without the per-address limit the same attack locks every address out (the limit is what protects)", async () => {
     const { server, port } = await startServer<string, string>({ handshakeTimeoutMs: 600_000, maxPendingHandshakes: 100, maxPendingHandshakesPerAddress: Infinity });
@@ -81,7 +81,7 @@ describe("per-address pending-handshake limit (slowloris)", () => {
     await until(() => refused.count === 50, 20_000, "the server to judge every slow connection");
     const err = await startClient(port, { localAddress: "127.0.0.2" }).catch((e) => e);
     expect(err.code).toBe("E_MAX_PENDING_HANDSHAKES");
-  });
+  }, 60_000);
 
   it("a connection that finishes its handshake frees its address's slot", async () => {
     const { server, port } = await startServer<string, string>({ maxPendingHandshakesPerAddress: 1, deserializer: textDeserializer });

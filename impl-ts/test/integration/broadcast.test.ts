@@ -45,7 +45,7 @@ describe("broadcast", () => {
     const skipped = all.findIndex((c) => c.telemetry().messagesIn === 0);
     expect(skipped).toBeGreaterThanOrEqual(0);
     expect(got.flat()).toEqual(Array(199).fill("to everyone"));
-  });
+  }, 60_000);
 
   it("keeps each connection's order across broadcasts and its own sends", async () => {
     const { server, port } = await startServer<string, string>();
@@ -64,7 +64,7 @@ describe("broadcast", () => {
     await until(() => [...got.values()].every((g) => g.length === 2 * rounds), 30_000, "every message at every client");
     const expected = Array.from({ length: rounds }, (_, r) => [`b${r}`, `d${r}`]).flat();
     for (const g of got.values()) expect(g).toEqual(expected);
-  });
+  }, 60_000);
 
   it("skips and reports a connection whose maximum frame length is too small; the others get the message", async () => {
     const { server, port } = await startServer<string, string>();

@@ -5,7 +5,7 @@
  * the native links too. Suites that test TS-transport internals only are not
  * listed here.
  */
-export const PORTED_SUITES = ["roundtrip", "handshake", "features", "guards", "reconnect", "tls", "admission", "broadcast", "stall"] as const;
+export const PORTED_SUITES = ["roundtrip", "handshake", "features", "guards", "reconnect", "tls", "admission", "broadcast", "stall", "send-reconnect"] as const;
 
 export async function importSuites(): Promise<void> {
   // Literal paths so vitest can follow them.
@@ -18,4 +18,5 @@ export async function importSuites(): Promise<void> {
   await import("../integration/admission.test.js");
   await import("../integration/broadcast.test.js");
   await import("../integration/stall.test.js");
+  await import("../integration/send-reconnect.test.js");
 }
