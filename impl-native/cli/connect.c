@@ -182,10 +182,9 @@ static void cl_closed(qwh_pconn *c) {
   qwh_code code = s->error;
   if (was_open && cl->close_code[0] && !code) code = qwh_code_from_name(cl->close_code, strlen(cl->close_code));
   if (s->error && !(was_open && cl->kind == CS_RETRY && cl->closed_by_peer)) record_error(cl, s->error_name);
-  if (was_open && !cl->closing_ourselves && !cl->closed_by_peer && s->peer_ended && cl->kind != CS_RECONNECT) {
-    cl->closed_by_peer = true;
-    snprintf(cl->close_code, sizeof cl->close_code, "%s", s->error ? s->error_name : "E_NORMAL_CLOSE");
-  }
+  /* The peer ended the connection without a CLOSE: no close code (an unclean end with "control",
+   * QWH-CLOSE-013; the only way to close without it). */
+  if (was_open && !cl->closing_ourselves && !cl->closed_by_peer && s->peer_ended && cl->kind != CS_RECONNECT) cl->closed_by_peer = true;
   bool terminal = code && qwh_code_is_terminal(code);
   bool again = cl->reconnect && !cl->closing_ourselves && !terminal && cl->attempt < cl->max_attempts && !g_stop;
   if (!was_open && cl->reconnect && !again && !cl->opened && s->error) /* gave up before any open: the last failure is the error */

@@ -79,7 +79,8 @@ static qwh_code rx_close(void *user, const qwh_close_info *info) {
   snprintf(reason, sizeof reason, "%.*s", info->has_reason ? (int)info->reason.len : 0, info->has_reason ? info->reason.s : "");
   if (s->h.on_peer_close) s->h.on_peer_close(s->user, code, info->has_reason ? reason : NULL);
   if (!s->close_sent) { /* QWH-CLOSE-003: our queued frames are already in `out`, then one CLOSE */
-    if (qwh_encoder_close(&s->enc, &s->out, info->code.s, info->code.len, NULL, 0) == QWH_OK) s->close_sent = true;
+    static const char normal[] = "E_NORMAL_CLOSE"; /* whatever the peer's code (QWH-CLOSE-010) */
+    if (qwh_encoder_close(&s->enc, &s->out, normal, sizeof normal - 1, NULL, 0) == QWH_OK) s->close_sent = true;
   }
   qwh_code known = qwh_code_from_name(info->code.s, info->code.len);
   set_error(s, known == QWH_E_NORMAL_CLOSE || known == QWH_E_GOING_AWAY ? QWH_OK : known, code);
@@ -293,7 +294,10 @@ qwh_code qwh_session_feed(qwh_session *s, const uint8_t *p, size_t n) {
     size_t used = 0;
     qwh_code rc = qwh_receiver_push(&s->rx, p, n, &used);
     if (rc) {
-      qwh_session_fail(s, rc);
+      /* A frame that came in the same read right behind the peer's CLOSE breaks the protocol
+       * (QWH-CLOSE-004, QWH-CLOSE-012): our answer is already queued, so no frame reports it. */
+      if (s->finished && s->close_received) set_error(s, rc, NULL);
+      else qwh_session_fail(s, rc);
       break;
     }
     p += used;

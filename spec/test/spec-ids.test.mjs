@@ -110,6 +110,8 @@ describe("spec/qwh-1.md", () => {
   it("has at least 100 requirements, with unique well-formed ids", () => {
     expect(requirementsJson.spec).toBe("QWH/1");
     expect(requirementsJson.version).toBe("1.0");
+    expect(requirementsJson.revision).toBe(parsed.revision);
+    expect(parsed.revision).toBeGreaterThanOrEqual(2);
     expect(requirementsJson.generatedFrom).toBe("spec/qwh-1.md");
     expect(requirementsJson.count).toBe(requirementsJson.requirements.length);
     expect(requirementsJson.count).toBeGreaterThanOrEqual(100);
@@ -126,6 +128,7 @@ describe("spec/qwh-1.md", () => {
       expect(r.text.length).toBeGreaterThan(20);
       expect(r.text).not.toMatch(/\*|`/);
       expect(r.since).toMatch(/^\d+\.\d+$/);
+      expect(r.revision >= 1 && r.revision <= requirementsJson.revision).toBe(true);
       // the text's strongest keyword is the level
       expect(levelOf(findKeywords(r.text))).toBe(r.level);
     }
@@ -172,19 +175,28 @@ describe("spec/qwh-1.md", () => {
 });
 
 describe("extractor checks (synthetic documents)", () => {
-  const doc = (...body) => ["# T", "", "## 2 Conventions", "", BOILERPLATE, "", "## 4 Framing", "", ...body, ""].join("\n");
+  const doc = (...body) => ["# T", "", "| | |", "|---|---|", "| Document revision | 3 (errata) |", "", "## 2 Conventions", "", BOILERPLATE, "", "## 4 Framing", "", ...body, ""].join("\n");
   const ok1 = "- **[QWH-FRAME-001]** *(both)* A frame MUST start with a header.";
   const ok2 = "- **[QWH-FRAME-002]** *(server)* A server SHOULD NOT do that.";
 
   it("accepts a well-formed document and extracts level, role, section and text", () => {
-    const md = doc(ok1, ok2, "- **[QWH-FRAME-003]** *(client)* A client MAY send `x` **now**. *(since 1.1)*");
+    const md = doc(ok1, ok2, "- **[QWH-FRAME-003]** *(client)* A client MAY send `x` **now**. *(since 1.1, revision 3)*", "- **[QWH-FRAME-004]** *(server)* A server MUST do it. *(revision 2)*");
     expect(kinds(md)).toEqual([]);
-    const { requirements } = parseSpec(md);
-    expect(requirements.map(({ id, level, role, section, text, since }) => ({ id, level, role, section, text, since }))).toEqual([
-      { id: "QWH-FRAME-001", level: "MUST", role: "both", section: "4 Framing", text: "A frame MUST start with a header.", since: "1.0" },
-      { id: "QWH-FRAME-002", level: "SHOULD NOT", role: "server", section: "4 Framing", text: "A server SHOULD NOT do that.", since: "1.0" },
-      { id: "QWH-FRAME-003", level: "MAY", role: "client", section: "4 Framing", text: "A client MAY send x now.", since: "1.1" },
+    const { requirements, revision } = parseSpec(md);
+    expect(revision).toBe(3);
+    expect(requirements.map(({ id, level, role, section, text, since, revision }) => ({ id, level, role, section, text, since, revision }))).toEqual([
+      { id: "QWH-FRAME-001", level: "MUST", role: "both", section: "4 Framing", text: "A frame MUST start with a header.", since: "1.0", revision: 1 },
+      { id: "QWH-FRAME-002", level: "SHOULD NOT", role: "server", section: "4 Framing", text: "A server SHOULD NOT do that.", since: "1.0", revision: 1 },
+      { id: "QWH-FRAME-003", level: "MAY", role: "client", section: "4 Framing", text: "A client MAY send x now.", since: "1.1", revision: 3 },
+      { id: "QWH-FRAME-004", level: "MUST", role: "server", section: "4 Framing", text: "A server MUST do it.", since: "1.0", revision: 2 },
     ]);
+  });
+
+  it("detects a revision marker above the document's revision, and a later version without a revision", () => {
+    expect(kinds(doc("- **[QWH-FRAME-001]** *(both)* A frame MUST start with a header. *(revision 4)*"))).toEqual(["bad-revision"]);
+    expect(kinds(doc("- **[QWH-FRAME-001]** *(both)* A frame MUST start with a header. *(since 1.1)*"))).toEqual(["bad-revision"]);
+    expect(kinds(doc(ok1).replace("| 3 (errata) |", "| three |"))).toEqual(["bad-revision"]);
+    expect(parseSpec(doc(ok1).replace("| Document revision | 3 (errata) |", "| Other | x |")).revision).toBe(1);
   });
 
   it("maps REQUIRED, SHALL, RECOMMENDED, OPTIONAL and picks the strongest keyword", () => {

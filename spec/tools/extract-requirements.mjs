@@ -13,6 +13,8 @@ import { fileURLToPath } from "node:url";
 
 export const SPEC_NAME = "QWH/1";
 export const SPEC_VERSION = "1.0";
+/** The protocol version of the first publication (revision 1). */
+const SPEC_FIRST_VERSION = "1.0";
 export const SPEC_FILE = "spec/qwh-1.md";
 
 const ID_RE = /^QWH-[A-Z]+-\d{3}$/;
@@ -24,7 +26,12 @@ const ITEM_CANDIDATE_RE = /^\s*(?:[-*+]|\d+[.)])\s+(?:\*{1,2})?\[?\*{0,2}QWH-/;
 const LIST_START_RE = /^\s*(?:[-*+]|\d+[.)])\s+/;
 const HEADING_RE = /^(#{1,6})\s+(.*?)\s*#*\s*$/;
 const FENCE_RE = /^\s*(```|~~~)/;
-const SINCE_RE = /\s*\*\(since (\d+\.\d+)\)\*\s*$/;
+// Trailing marker of an item added after the first publication: "*(since 1.1)*" (the protocol
+// version that introduced it), "*(revision 2)*" (the document revision that added it), or both,
+// "*(since 1.1, revision 3)*".
+const MARKER_RE = /\s*\*\(((?:since \d+\.\d+|revision [1-9]\d*)(?:, (?:since \d+\.\d+|revision [1-9]\d*))?)\)\*\s*$/;
+// The header row that gives the document revision: "| Document revision | 2 ... |".
+const REVISION_ROW_RE = /^document revision$/i;
 const BOILERPLATE_RE = /^>?\s*The key words "MUST", "MUST NOT"/;
 // BCP 14 keywords, longest alternatives first. Case-sensitive: only capitals are normative (RFC 8174).
 const KEYWORD_RE = /\b(MUST NOT|SHALL NOT|SHOULD NOT|NOT RECOMMENDED|MUST|REQUIRED|SHALL|SHOULD|RECOMMENDED|MAY|OPTIONAL)\b/g;
@@ -97,7 +104,9 @@ function isSeparatorRow(cells) {
  * Parses the markdown. Returns { requirements, errorCodes, retired, problems }.
  * problems: [{ kind, line, message }], kind one of
  *   "malformed-item", "duplicate-id", "keyword-outside-requirement", "no-keyword",
- *   "multiple-keyword-sentences", "retired-live", "bad-error-table", "duplicate-error-code".
+ *   "multiple-keyword-sentences", "retired-live", "bad-error-table", "duplicate-error-code",
+ *   "bad-revision" (an item's revision above the document's, or a later protocol version without one).
+ * revision: the document revision of the header table (1 when it has no such row).
  */
 export function parseSpec(markdown) {
   const lines = markdown.replace(/\r\n?/g, "\n").split("\n");
@@ -105,6 +114,8 @@ export function parseSpec(markdown) {
   const requirements = [];
   const errorCodes = [];
   const retired = [];
+  let revision = 1;
+  let revisionLine = 0;
   const problem = (kind, line, message) => problems.push({ kind, line, message: `line ${line}: ${message}` });
 
   let section = "";
@@ -146,7 +157,14 @@ export function parseSpec(markdown) {
         tableRows = [];
         tableStart = lineNo;
       }
-      tableRows.push({ cells: splitRow(line), line: lineNo });
+      const cells = splitRow(line);
+      tableRows.push({ cells, line: lineNo });
+      if (!revisionLine && REVISION_ROW_RE.test(cells[0] ?? "")) {
+        revisionLine = lineNo;
+        const n = /^([1-9]\d*)\b/.exec(cells[1] ?? "");
+        if (n) revision = Number(n[1]);
+        else problem("bad-revision", lineNo, `the document revision "${cells[1] ?? ""}" does not start with a positive integer`);
+      }
       prevBlank = false;
       continue; // table cells are exempt from the keyword rule
     }
@@ -189,10 +207,15 @@ export function parseSpec(markdown) {
       }
       let body = rest;
       let since = SPEC_VERSION;
-      const s = SINCE_RE.exec(body);
-      if (s) {
-        since = s[1];
-        body = body.slice(0, s.index);
+      let itemRevision = 1;
+      const marker = MARKER_RE.exec(body);
+      if (marker) {
+        for (const part of marker[1].split(", ")) {
+          const [name, value] = part.split(" ");
+          if (name === "since") since = value;
+          else itemRevision = Number(value);
+        }
+        body = body.slice(0, marker.index);
       }
       const keywords = findKeywords(body);
       if (keywords.length === 0) {
@@ -204,7 +227,7 @@ export function parseSpec(markdown) {
         problem("multiple-keyword-sentences", lineNo, `${id} has ${withKeywords.length} sentences with BCP 14 keywords (one id = one normative sentence)`);
         continue;
       }
-      requirements.push({ id, level: levelOf(keywords), role, section, text: stripMarkdown(body), since, line: lineNo });
+      requirements.push({ id, level: levelOf(keywords), role, section, text: stripMarkdown(body), since, revision: itemRevision, line: lineNo });
       continue;
     }
 
@@ -223,7 +246,12 @@ export function parseSpec(markdown) {
   for (const r of retired) {
     if (seen.has(r.id)) problem("retired-live", r.line, `${r.id} is listed as retired but is a live requirement on line ${seen.get(r.id)}`);
   }
-  return { requirements, errorCodes, retired, problems };
+  for (const r of requirements) {
+    if (r.revision > revision) problem("bad-revision", r.line, `${r.id} is marked revision ${r.revision}, the document is revision ${revision}`);
+    // An item that a later protocol version added came with a later revision: say which.
+    if (r.since !== SPEC_FIRST_VERSION && r.revision === 1) problem("bad-revision", r.line, `${r.id} is since ${r.since}: mark the revision that added it, "*(since ${r.since}, revision N)*"`);
+  }
+  return { requirements, errorCodes, retired, revision, problems };
 }
 
 function parseErrorTable(rows, start, out, problem) {
@@ -280,8 +308,8 @@ export function checkMarkdown(markdown) {
 }
 
 export function buildRequirementsJson(parsed) {
-  const requirements = parsed.requirements.map(({ id, level, role, section, text, since }) => ({ id, level, role, section, text, since }));
-  return { spec: SPEC_NAME, version: SPEC_VERSION, generatedFrom: SPEC_FILE, count: requirements.length, requirements };
+  const requirements = parsed.requirements.map(({ id, level, role, section, text, since, revision }) => ({ id, level, role, section, text, since, revision }));
+  return { spec: SPEC_NAME, version: SPEC_VERSION, revision: parsed.revision, generatedFrom: SPEC_FILE, count: requirements.length, requirements };
 }
 
 export function buildErrorCodesJson(parsed) {

@@ -312,7 +312,8 @@ async function runConnect(args) {
     if (peerCode && result.error === peerCode) result.error = null;
     if (!closingOurselves && scenario !== "reconnect") {
       result.closedByPeer = true;
-      result.closeCode = peerCode ?? (info.error ? null : "E_NORMAL_CLOSE");
+      // The code of the peer's CLOSE; null when none came (an unclean end with "control", QWH-CLOSE-013).
+      result.closeCode = peerCode ?? (info.error ? null : (info.peerClose?.code ?? null));
       if (info.error && !peerCode) result.error ??= info.error.code;
     }
     if (!info.willReconnect) closed = true;

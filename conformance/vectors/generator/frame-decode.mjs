@@ -343,12 +343,24 @@ function closeFile() {
     D("second CLOSE: E_PROTOCOL_ERROR", ["QWH-CLOSE-004"], ["StateAfterClose"], N + C('{"code":"E_GOING_AWAY"}'), true, [close("E_NORMAL_CLOSE")], "E_PROTOCOL_ERROR"),
     D("CLOSE then end of stream: clean", ["QWH-CLOSE-003"], [], N, true, [close("E_NORMAL_CLOSE")]),
     D("CLOSE then a partial control header, ended: E_TRUNCATED_FRAME", ["QWH-FRAME-009"], ["StateAfterClose", "Truncation"], N + "8000", true, [close("E_NORMAL_CLOSE")], E_TRUNC),
+    // The header alone decides a data frame after CLOSE: E_PROTOCOL_ERROR before the length check and before truncation (QWH-CLOSE-012).
+    D("data header 7fffffff (beyond every maximum) after CLOSE, open: E_PROTOCOL_ERROR, not E_FRAME_TOO_LARGE", ["QWH-CLOSE-012", "QWH-CLOSE-004"], ["StateAfterClose", "LengthBeforeBuffer", "CheckOrder"], N + hdr(MAXI), false, [close("E_NORMAL_CLOSE")], "E_PROTOCOL_ERROR"),
+    D("data header 7fffffff after CLOSE, stream ended: E_PROTOCOL_ERROR", ["QWH-CLOSE-012", "QWH-CLOSE-004"], ["StateAfterClose", "LengthBeforeBuffer", "CheckOrder"], N + hdr(MAXI), true, [close("E_NORMAL_CLOSE")], "E_PROTOCOL_ERROR"),
+    D("data header after CLOSE, stream ended right after the header: E_PROTOCOL_ERROR, not E_TRUNCATED_FRAME", ["QWH-CLOSE-012", "QWH-CLOSE-004"], ["StateAfterClose", "LengthBeforeBuffer", "CheckOrder"], N + hdr(5), true, [close("E_NORMAL_CLOSE")], "E_PROTOCOL_ERROR"),
+    D("data header after CLOSE, 2 of its 5 payload bytes, stream ended: E_PROTOCOL_ERROR, not E_TRUNCATED_FRAME", ["QWH-CLOSE-012", "QWH-CLOSE-004"], ["StateAfterClose", "CheckOrder"], N + hdr(5) + "6162", true, [close("E_NORMAL_CLOSE")], "E_PROTOCOL_ERROR"),
+    D("CLOSE then 2 bytes of a data header, open: pending (the header decides only once complete)", ["QWH-CLOSE-012", "QWH-FRAME-008"], ["StateAfterClose", "PartialFrame"], N + "0000", false, [close("E_NORMAL_CLOSE")]),
+    D("CLOSE then 3 bytes of a data header, ended: E_TRUNCATED_FRAME (the header never completed)", ["QWH-CLOSE-012", "QWH-FRAME-009"], ["StateAfterClose", "Truncation"], N + "000005", true, [close("E_NORMAL_CLOSE")], E_TRUNC),
+  ];
+  const N16 = [
+    D("maximum 16: data header 00000011 after CLOSE: E_PROTOCOL_ERROR, not E_FRAME_TOO_LARGE", ["QWH-CLOSE-012", "QWH-CLOSE-004"], ["StateAfterClose", "LengthBeforeBuffer", "CheckOrder", "Boundary"], N + hdr(17), false, [close("E_NORMAL_CLOSE")], "E_PROTOCOL_ERROR"),
+    D("maximum 16: data header 00000010 after CLOSE: E_PROTOCOL_ERROR (a length within the maximum changes nothing)", ["QWH-CLOSE-012", "QWH-CLOSE-004"], ["StateAfterClose", "LengthBeforeBuffer", "Boundary"], N + hdr(16), false, [close("E_NORMAL_CLOSE")], "E_PROTOCOL_ERROR"),
+    D("maximum 16: a 17-byte data frame before CLOSE is E_FRAME_TOO_LARGE as usual", ["QWH-FRAME-005"], ["Boundary", "LengthBeforeBuffer"], hdr(17) + N, false, [], E_TOO),
   ];
   return buildFile({
     kind: "frame-decode",
     description:
-      "CLOSE (type 0x03): the body is a strict-JSON object with \"code\" (^E_[A-Z0-9_]{1,62}$, unknown codes accepted) and optional \"reason\" (string of at most 256 code points); unknown members are ignored; anything else is E_INVALID_CONTROL_FRAME. After a received CLOSE, data frames are E_PROTOCOL_ERROR while control frames are still processed.",
-    groups: [G("open", DEF, CTL, tests), G("open", DEF, CTL, state)],
+      "CLOSE (type 0x03): the body is a strict-JSON object with \"code\" (^E_[A-Z0-9_]{1,62}$, unknown codes accepted) and optional \"reason\" (string of at most 256 code points); unknown members are ignored; anything else is E_INVALID_CONTROL_FRAME. After a received CLOSE, data frames are E_PROTOCOL_ERROR, decided on their complete header whatever the length (before E_FRAME_TOO_LARGE and E_TRUNCATED_FRAME), while control frames are still processed.",
+    groups: [G("open", DEF, CTL, tests), G("open", DEF, CTL, state), G("open", 16, CTL, N16)],
     check,
   });
 }

@@ -85,11 +85,22 @@ export default function frameEncode() {
       E("peer maximum 65535: message of 300 bytes written", ["QWH-FRAME-007"], ["SenderLimit"], [msg(fill(300, 0x01))], dataFrame(fill(300, 0x01))),
     ]),
   );
+  // A reason over 256 code points: the CLOSE still goes, with the first 256 (QWH-CLOSE-011).
+  const cut = (reason, keep) => closeBytes(pre + [...reason].slice(0, keep).join("") + post, "E_NORMAL_CLOSE", [...reason].slice(0, keep).join(""));
+  const long = [
+    ["CLOSE reason of 257 code points: sent with the first 256", "r".repeat(257), 256],
+    ["CLOSE reason of 1000 ASCII characters: sent with the first 256, not refused", pattern(500), 256],
+    ["CLOSE reason of 300 two-byte code points (e-acute): sent with the first 256 (body 549 bytes)", "\u00e9".repeat(300), 256],
+    ["CLOSE reason of 300 astral code points: the first 256 would not fit in 1023 bytes, so 246 are sent", "\u{1f600}".repeat(300), 246],
+  ];
+  sizes.push(
+    G(4194304, ["control"], long.map(([comment, reason, keep]) => E(comment, ["QWH-CLOSE-011", "QWH-CLOSE-001"], ["Boundary", "CodePoints", "CloseBody"], [close("E_NORMAL_CLOSE", reason)], cut(reason, keep)))),
+  );
   return {
     "frame-encode": buildFile({
       kind: "frame-encode",
       description:
-        "Sender side: the exact bytes for data and control events, CLOSE bodies in JCS form, and the local errors: E_FRAME_TOO_LARGE for a data message above the peer's maxFrameLength (nothing written), E_INVALID_CONTROL_FRAME for a control frame that cannot be encoded (no \"control\", PING/PONG body over 1023 bytes), E_CLOSED for a message after our own CLOSE. A CLOSE reason too long for the 1024-byte control frame is shortened at a code-point boundary (spec section 10.5). The failing event is always the last one; the bytes of the events before it are in \"hex\".",
+        "Sender side: the exact bytes for data and control events, CLOSE bodies in JCS form, and the local errors: E_FRAME_TOO_LARGE for a data message above the peer's maxFrameLength (nothing written), E_INVALID_CONTROL_FRAME for a control frame that cannot be encoded (no \"control\", PING/PONG body over 1023 bytes), E_CLOSED for a message after our own CLOSE. A CLOSE reason over 256 code points is sent with its first 256, and one too long for the 1024-byte control frame is shortened further at a code-point boundary (spec section 10.5). The failing event is always the last one; the bytes of the events before it are in \"hex\".",
       groups: [G(4194304, [], noCtl), G(4194304, ["control"], ctl), ...sizes],
     }),
   };

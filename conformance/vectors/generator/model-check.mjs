@@ -35,8 +35,9 @@ function decode(h, end, { phase, maxFrameLength, features }) {
     if (isCtl) {
       if (L === 0 || L > 1024) return { events, error: "E_INVALID_CONTROL_FRAME" };
     } else {
-      if (L > limit) return { events, error: phase === "handshake" ? "E_HANDSHAKE_TOO_LARGE" : "E_FRAME_TOO_LARGE" };
+      // After the peer's CLOSE any data header fails, whatever its length (QWH-CLOSE-012).
       if (closed) return { events, error: "E_PROTOCOL_ERROR" };
+      if (L > limit) return { events, error: phase === "handshake" ? "E_HANDSHAKE_TOO_LARGE" : "E_FRAME_TOO_LARGE" };
     }
     if (left - 4 < L) return { events, error: end ? "E_TRUNCATED_FRAME" : null };
     const p = b.subarray(i + 4, i + 4 + L);

@@ -2,8 +2,12 @@
 
 const range = (area, n) => Array.from({ length: n }, (_, i) => `QWH-${area}-${String(i + 1).padStart(3, "0")}`);
 
+/** Ids added by later revisions of the spec (they keep their meaning too); a vector may cite them. */
+export const REVISION_IDS = ["QWH-CLOSE-010", "QWH-CLOSE-011", "QWH-CLOSE-012", "QWH-CLOSE-013", "QWH-LEGACY-012", "QWH-ACCEPT-011", "QWH-NEG-011"];
+
 /** Requirement ids whose meaning is fixed; vectors cite only these. */
 export const REQUIREMENT_IDS = new Set([
+  ...REVISION_IDS,
   ...range("FRAME", 11),
   ...range("RAW", 5),
   ...range("HELLO", 15),

@@ -67,6 +67,18 @@ both("no-control-fin-drains", { title: "without control: messages then FIN: all 
 both("no-control-fin-only", { title: "without control: FIN right after the handshake: the transport closes without a frame", reqs: ["QWH-CLOSE-009"], x: { features: [] }, steps: [closeWrite(), silentClose()] });
 server.push(mk(A, "server", "no-control-own-close-is-fin", { title: "without control a server closing gracefully ends its stream, no CLOSE frame", reqs: ["QWH-CLOSE-009", "QWH-ERR-004"], config: S({ features: [], scenario: "close-after", closeAfter: 1 }), steps: [...open([]), send(textFrame("x")), expectData(utf8("x")), silentClose()] }));
 client.push(mk(A, "client", "no-control-own-close-is-fin", { title: "without control a client closing gracefully ends its stream, no CLOSE frame", reqs: ["QWH-CLOSE-009"], config: C({ features: [], scenario: "close", messages: [utf8("m")] }), steps: [...clientOpen([]), expectData(utf8("m")), silentClose()] }));
+// Revision 2: the answering CLOSE carries E_NORMAL_CLOSE (QWH-CLOSE-010).
+const answerNormal = expectCtrl(CLOSE, undefined, { json: { code: "E_NORMAL_CLOSE" }, withinMs: L.FAST });
+both("answer-code-normal", { title: "a CLOSE with E_GOING_AWAY is answered with a CLOSE carrying E_NORMAL_CLOSE, not an echo of the received code", reqs: ["QWH-CLOSE-010", "QWH-CLOSE-003"], steps: [send(closeFrame("E_GOING_AWAY", "restarting")), answerNormal, silentClose()] });
+both("answer-code-normal-after-error-code", { title: "a CLOSE with E_INTERNAL is answered with a CLOSE carrying E_NORMAL_CLOSE", reqs: ["QWH-CLOSE-010"], steps: [send(closeFrame("E_INTERNAL")), answerNormal, silentClose()] });
+// A data frame behind the peer's CLOSE fails on its header, whatever its length (QWH-CLOSE-012).
+const afterCloseTitle = "a CLOSE and, in the same write, a data header 7fffffff with no payload: answered with one CLOSE, then closed; the side reports E_PROTOCOL_ERROR";
+client.push(mk(A, "client", "data-header-after-close-fails", { title: afterCloseTitle, reqs: ["QWH-CLOSE-012", "QWH-CLOSE-004"], config: C(), steps: [...clientOpen(), send(normal + hdr(0x7fffffff)), answerNormal, silentClose()] }));
+server.push(mk(A, "server", "data-header-after-close-fails", { title: afterCloseTitle, reqs: ["QWH-CLOSE-012", "QWH-CLOSE-004"], config: S(), steps: [...open(), send(normal + hdr(0x7fffffff)), answerNormal, { expectServerEvent: { match: { event: "closed", error: "E_PROTOCOL_ERROR" } } }, silentClose()] }));
+// The peer's FIN without a CLOSE on a connection with control: unclean (QWH-CLOSE-013).
+both("fin-without-close-unclean", { title: "with control, messages then the peer's FIN without a CLOSE: the messages are delivered (echoed), then the transport closes without a CLOSE", reqs: ["QWH-CLOSE-013"], steps: [send(textFrame("a") + textFrame("b")), closeWrite(), expectBytes(textFrame("a") + textFrame("b")), silentClose()] });
+// Failing in the open phase: the CLOSE carrying the code is a recommendation of its own (QWH-ERR-008).
+both("failure-close-carries-code", { title: "an oversized data header in the open phase: a CLOSE carrying E_FRAME_TOO_LARGE comes before the transport closes", reqs: ["QWH-ERR-008"], level: "SHOULD", description: "Checks QWH-ERR-008; the close itself is QWH-ERR-003 (MUST), checked by the frame area's cases.", steps: [send(hdr(0x00400001)), ctrlClose("E_FRAME_TOO_LARGE")] });
 L.addResults(client, Object.fromEntries(client.filter((c) => c.id.includes("/invalid-")).map((c) => [c.id.split("/").pop(), { error: "E_INVALID_CONTROL_FRAME" }])));
 L.addResults(client, {
   "peer-close-with-reason": { closeCode: "E_GOING_AWAY" },
@@ -74,6 +86,9 @@ L.addResults(client, {
   "drain-before-close": { received: [utf8("a"), utf8("b")], error: null },
   "data-after-close-not-delivered": { received: [] },
   "no-control-fin-drains": { received: [utf8("a"), utf8("b")], error: null },
+  "answer-code-normal": { closeCode: "E_GOING_AWAY" },
+  "data-header-after-close-fails": { error: "E_PROTOCOL_ERROR", received: [] },
+  "fin-without-close-unclean": { received: [utf8("a"), utf8("b")], error: null, closeCode: null },
 });
 
 export default { area: A, description: "Closing (spec sections 10.5 and 10.6): CLOSE answered once after the drain, CLOSE bodies, what a side may do after its own CLOSE, and closing without control.", server, client };

@@ -18,7 +18,7 @@ for (const [v, want] of [["1.0", "1.0"], ["1.3", "1.0"], ["1.10", "1.0"], ["1.99
 for (const v of ["2.0", "0.9", "0.0", "10.0", "11.0", "9999.9999"]) {
   server.push(srv(`qwh-${v.replace(".", "-")}-rejected`, { title: `a hello with qwh ${v} (another major) is rejected with E_UNSUPPORTED_VERSION`, reqs: ["QWH-NEG-001"], steps: [send(jsonFrame(hv({ qwh: v }))), rejectClose("E_UNSUPPORTED_VERSION")] }));
 }
-server.push(srv("qwh-2-0-reject-lists-versions", { title: "the E_UNSUPPORTED_VERSION reject lists the versions the server speaks (qwh [\"1.0\"])", reqs: ["QWH-NEG-001"], level: "SHOULD", description: "Checks the SHOULD clause of QWH-NEG-001.", steps: [send(jsonFrame(hv({ qwh: "2.0" }))), L.expectFrame({ kind: "reject", json: { type: "reject", code: "E_UNSUPPORTED_VERSION", qwh: ["1.0"] } })] }));
+server.push(srv("qwh-2-0-reject-lists-versions", { title: "the E_UNSUPPORTED_VERSION reject lists the versions the server speaks (qwh [\"1.0\"])", reqs: ["QWH-NEG-011"], level: "SHOULD", description: "Checks QWH-NEG-011 (the rejection itself is QWH-NEG-001, checked by the cases above).", steps: [send(jsonFrame(hv({ qwh: "2.0" }))), L.expectFrame({ kind: "reject", json: { type: "reject", code: "E_UNSUPPORTED_VERSION", qwh: ["1.0"] } })] }));
 server.push(srv("qwh-2-0-with-unknown-shape", { title: "a 2.0 hello with members 1.0 does not know is still answered with E_UNSUPPORTED_VERSION", reqs: ["QWH-NEG-001", "QWH-HELLO-009"], steps: [send(jsonFrame(hv({ qwh: "2.0", "x-v2": { anything: [1] } }))), rejectClose("E_UNSUPPORTED_VERSION")] }));
 
 // Features
