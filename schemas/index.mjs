@@ -5,7 +5,7 @@
 //   const validate = ajv.getSchema(schemaId("vectors/frame-decode.schema.json"));
 //   if (!validate(data)) console.error(validate.errors);
 //
-// Runs on plain Node 20 (no TypeScript loader); needs ajv 8 (resolved from the workspace root).
+// Runs on plain Node 20 (no TypeScript loader); ajv 8 is its one dependency.
 import { readdirSync, readFileSync } from "node:fs";
 import { join, relative, sep } from "node:path";
 import { fileURLToPath } from "node:url";

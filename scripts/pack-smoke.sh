@@ -1,42 +1,71 @@
 #!/usr/bin/env bash
-# Packs the published packages, installs the tarballs into a throw-away
-# project and runs a client/server round trip with plain `node` (no
-# TypeScript loader, no workspace links): what a user gets from npm.
+# What a user gets from npm. Packs every publishable workspace (every package.json without
+# "private"), installs the tarballs into empty projects with npm's default settings (no
+# --ignore-scripts, optional dependencies on) and uses them there with plain node:
+#   - the install prints no warning and builds nothing (the native prebuilds load as shipped);
+#   - every tarball holds its LICENSE and README; qwormhole ships no source maps;
+#   - import and require of qwormhole, a round trip in ts, native-libsocket and native-lws mode
+#     (the reported modes checked);
+#   - `npx qwh-conformance run` against the example Python adapter of the conformance guide;
+#   - qwormhole installed alone: the TS transport, and the reasons native and CBOR are missing.
+# Prints each tarball's size and runtime dependencies.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
+here="$root/scripts/pack-smoke"
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+started=()
+cleanup() {
+  for pid in "${started[@]}"; do kill "$pid" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+export npm_config_update_notifier=false npm_config_fund=false npm_config_audit=false
+fail() {
+  echo "pack smoke: $*" >&2
+  exit 1
+}
+
 cd "$root"
-npm run build --workspace qwormhole >/dev/null
-tarball=$(npm pack --workspace qwormhole --pack-destination "$work" --silent | tail -n 1)
-cd "$work"
-npm init -y >/dev/null
-npm install --no-audit --no-fund --omit=optional "./$tarball" >/dev/null
-cat > smoke.mjs <<'JS'
-import { QWormholeClient, QWormholeServer, jsonDeserializer, createCborSerializer } from "qwormhole";
-// Installed without optional dependencies: CBOR must say why it is unavailable.
-try {
-  createCborSerializer();
-  console.error("pack smoke: CBOR without cbor-x should fail");
-  process.exit(1);
-} catch (err) {
-  if (err.code !== "E_CODEC_UNAVAILABLE") throw err;
+npm run build >"$work/build.log" 2>&1 || { cat "$work/build.log" >&2; fail "npm run build failed"; }
+mapfile -t workspaces < <(node -e '
+  const root = require("./package.json");
+  for (const dir of root.workspaces) {
+    const p = require(`./${dir}/package.json`);
+    if (!p.private) console.log(p.name);
+  }')
+mkdir "$work/tarballs"
+npm pack $(printf -- '--workspace %s ' "${workspaces[@]}") --pack-destination "$work/tarballs" --json >"$work/pack.json" 2>"$work/pack.log" ||
+  { cat "$work/pack.log" >&2; fail "npm pack failed"; }
+node "$here/tarballs.mjs" "$work/pack.json"
+
+# A project with every tarball, as a user who wants all of it installs them.
+install() { # DIR TARBALL...
+  local dir=$1
+  shift
+  mkdir "$dir"
+  (cd "$dir" && npm init -y >/dev/null && npm install "$@" >"$dir/install.out" 2>"$dir/install.err") ||
+    { cat "$dir/install.err" >&2; fail "npm install failed in $dir"; }
+  if grep -E "npm (warn|error)" "$dir/install.err" >&2; then fail "npm install in $dir printed the warnings above"; fi
 }
-import { FrameDecoder } from "qwormhole/protocol";
-const server = new QWormholeServer({ host: "127.0.0.1", port: 0, deserializer: jsonDeserializer });
-server.on("message", ({ client, data }) => client.send({ echo: data }));
-const { port } = await server.listen();
-const client = new QWormholeClient({ host: "127.0.0.1", port, deserializer: jsonDeserializer, reconnect: false });
-await client.connect();
-const reply = new Promise((resolve) => client.once("message", resolve));
-client.send({ hello: "from a packed tarball" });
-const got = await reply;
-await client.close();
-await server.close();
-if (JSON.stringify(got) !== JSON.stringify({ echo: { hello: "from a packed tarball" } }) || typeof FrameDecoder !== "function") {
-  console.error("pack smoke: unexpected", got);
-  process.exit(1);
-}
-console.log("pack smoke: qwormhole tarball round trip OK");
-JS
-node smoke.mjs
+install "$work/app" "$work"/tarballs/*.tgz
+cd "$work/app"
+[ ! -d node_modules/@qwormhole/native/build ] || fail "installing @qwormhole/native ran a build"
+cp "$here"/*.mjs "$here"/*.cjs .
+timeout 60 node require.cjs
+timeout 60 node roundtrip.mjs
+
+# A third party's adapter, graded by the installed runner (the conformance guide's example).
+adapter="python3 node_modules/@qwormhole/conformance/adapters/example/minimal_adapter.py"
+timeout 300 npx --no-install qwh-conformance run --cmd "$adapter" --name example --cases 'vector/frame-decode-*' --out reports/example --quiet ||
+  fail "qwh-conformance run against the example adapter exited $?"
+node -e '
+  const s = require("./reports/example/index.json").summary.example;
+  if (!(s.PASS > 0 && s.FAIL === 0 && s.ERROR === 0)) { console.error("pack smoke: example adapter graded", s); process.exit(1); }
+  console.log(`pack smoke: qwh-conformance graded the example adapter: ${s.PASS} PASS, ${s.UNSUPPORTED} UNSUPPORTED`);'
+
+# qwormhole alone: no native package, no cbor-x.
+install "$work/alone" "$work"/tarballs/qwormhole-[0-9]*.tgz
+cd "$work/alone"
+cp "$here/alone.mjs" .
+timeout 60 node alone.mjs
+echo "pack smoke: all OK"

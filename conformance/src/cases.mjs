@@ -2,15 +2,17 @@
 // each against schemas/conformance/case.schema.json, and checks what a schema cannot: ids unique
 // across files and starting with the file's area, requirement ids known to spec/requirements.json.
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { createRequire } from "node:module";
 import { join, relative } from "node:path";
 import { validate } from "@qwormhole/schemas";
 import { HarnessError, packageDir, repoDir } from "./util.mjs";
 
 export const casesDir = join(packageDir, "cases");
 
-/** spec/requirements.json as a Map id -> {level, role, section, text}. */
+/** spec/requirements.json (package @qwormhole/spec) as a Map id -> {level, role, section, text}. */
 export function loadRequirements() {
-  const data = JSON.parse(readFileSync(join(repoDir, "spec/requirements.json"), "utf8"));
+  const file = createRequire(import.meta.url).resolve("@qwormhole/spec/requirements.json");
+  const data = JSON.parse(readFileSync(file, "utf8"));
   return new Map(data.requirements.map((r) => [r.id, r]));
 }
 
