@@ -6,6 +6,7 @@
 #   - every tarball holds its LICENSE and README; qwormhole ships no source maps;
 #   - import and require of qwormhole, a round trip in ts, native-libsocket and native-lws mode
 #     (the reported modes checked);
+#   - the qwormhole CLI: `qwormhole serve --echo` and `echo hi | qwormhole connect`;
 #   - `npx qwh-conformance run` against the example Python adapter of the conformance guide;
 #   - qwormhole installed alone: the TS transport, and the reasons native and CBOR are missing.
 # Prints each tarball's size and runtime dependencies.
@@ -53,6 +54,17 @@ cd "$work/app"
 cp "$here"/*.mjs "$here"/*.cjs .
 timeout 60 node require.cjs
 timeout 60 node roundtrip.mjs
+
+# The CLI: an echo server and a client whose stdin lines come back.
+timeout 60 npx --no-install qwormhole serve --port 0 --echo --json >serve.out 2>serve.err &
+started+=($!)
+for _ in $(seq 1 200); do grep -q '"listening"' serve.out 2>/dev/null && break; sleep 0.1; done
+port=$(node -e 'console.log(JSON.parse(require("fs").readFileSync("serve.out", "utf8").split("\n")[0]).port)') ||
+  { cat serve.err >&2; fail "qwormhole serve did not report its port"; }
+got=$(printf 'hi\nthere\n' | timeout 30 npx --no-install qwormhole connect "127.0.0.1:$port")
+[ "$got" = $'hi\nthere' ] || fail "qwormhole connect printed '$got', expected the two lines back"
+kill "${started[-1]}"
+echo "pack smoke: CLI echo round trip OK"
 
 # A third party's adapter, graded by the installed runner (the conformance guide's example).
 adapter="python3 node_modules/@qwormhole/conformance/adapters/example/minimal_adapter.py"
