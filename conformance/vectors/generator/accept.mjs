@@ -138,17 +138,30 @@ export default function accept() {
     okA("offered raw and x-ext, accept lists both", [...RA], ["Raw", "FeatureNegotiation"], A({ features: ["x-ext", "raw"] })),
     badO("offered raw, accept without raw: the server is framed", [...RA, "QWH-RAW-005"], ["Raw"], A({ features: [] }), "E_FRAMING_MISMATCH"),
   ];
+  // The client's order of checks (QWH-ACCEPT-011): a feature not offered (E_PROTOCOL_ERROR) before "raw" missing (E_FRAMING_MISMATCH).
+  const ORD = ["QWH-ACCEPT-011", "QWH-ACCEPT-006"];
+  const g6 = [
+    badO("offered raw only, accept lists control and not raw: E_PROTOCOL_ERROR (feature not offered) before E_FRAMING_MISMATCH", ORD, ["Raw", "CheckOrder"], A({ features: ["control"] }), EPE),
+    badO("offered raw only, accept lists control and raw: E_PROTOCOL_ERROR", [...ORD, "QWH-ACCEPT-003"], ["Raw", "FeatureNegotiation"], A({ features: ["raw", "control"] }), EPE),
+    badO("offered raw only, accept 2.0 listing control: E_UNSUPPORTED_VERSION first", ORD, ["Raw", "CheckOrder", "VersionNegotiation"], A({ qwh: "2.0", features: ["control"] }), EUV),
+  ];
+  const g7 = [
+    badO("offered raw and control, accept lists control only: every feature offered, raw missing: E_FRAMING_MISMATCH", ORD, ["Raw", "CheckOrder"], A({ features: ["control"] }), "E_FRAMING_MISMATCH"),
+    badO("offered raw and control, accept lists control and x-ext: E_PROTOCOL_ERROR (x-ext not offered) before E_FRAMING_MISMATCH", ORD, ["Raw", "CheckOrder"], A({ features: ["control", "x-ext"] }), EPE),
+  ];
   return {
     "accept-reject": buildFile({
       kind: "accept",
       description:
-        "Client side: validation of the server's first frame. An accept must have type, qwh (same major, minor <= offered, compared as numbers), features (valid names, no duplicates, a subset of the offer) and maxFrameLength (0..2147483647); tags and version optional; unknown members ignored. Check order: strict JSON and shape (E_INVALID_HANDSHAKE), then version (E_UNSUPPORTED_VERSION), then features (E_PROTOCOL_ERROR); a client that offered \"raw\" fails with E_FRAMING_MISMATCH when the accept does not list it. A reject needs a code matching ^E_[A-Z0-9_]{1,62}$ (unknown codes accepted) and an optional reason of at most 256 code points.",
+        "Client side: validation of the server's first frame. An accept must have type, qwh (same major, minor <= offered, compared as numbers), features (valid names, no duplicates, a subset of the offer) and maxFrameLength (0..2147483647); tags and version optional; unknown members ignored. Check order: strict JSON and shape (E_INVALID_HANDSHAKE), then version (E_UNSUPPORTED_VERSION), then features not offered (E_PROTOCOL_ERROR), then, for a client that offered \"raw\", an accept that does not list it (E_FRAMING_MISMATCH). A reject needs a code matching ^E_[A-Z0-9_]{1,62}$ (unknown codes accepted) and an optional reason of at most 256 code points.",
       groups: [
         { params: { offered: { qwh: "1.0", features: ["control"] } }, tests: g1 },
         { params: { offered: { qwh: "1.3", features: ["control", "x-ext"] } }, tests: g2 },
         { params: { offered: { qwh: "1.0", features: [] } }, tests: g3 },
         { params: { offered: { qwh: "1.10", features: [] } }, tests: g4 },
         { params: { offered: { qwh: "1.0", features: ["raw", "x-ext"] } }, tests: g5 },
+        { params: { offered: { qwh: "1.0", features: ["raw"] } }, tests: g6 },
+        { params: { offered: { qwh: "1.0", features: ["raw", "control"] } }, tests: g7 },
       ],
       check,
     }),

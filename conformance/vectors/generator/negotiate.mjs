@@ -131,8 +131,8 @@ export default function negotiate() {
   ]);
   // 9. legacy allowed, signatures required
   add(srv({ legacyAllowed: true, requireSignature: true }), [
-    N("0.3 hello on a server requiring signatures: closed, E_SIGNATURE_REQUIRED", ["QWH-SIG-006", "QWH-LEGACY-003"], ["Legacy", "ServedLegacy", "SignatureRequired"], L({ version: "1.0.0" }), cls("E_SIGNATURE_REQUIRED")),
-    N("0.3 hello carrying a 0.3 sig string: still E_SIGNATURE_REQUIRED", ["QWH-SIG-006"], ["Legacy", "ServedLegacy", "SignatureRequired"], L({ version: "1.0.0", sig: "bmVnZW50cm9waWM" }), cls("E_SIGNATURE_REQUIRED")),
+    N("0.3 hello on a server requiring signatures: closed, E_SIGNATURE_REQUIRED", ["QWH-SIG-006", "QWH-LEGACY-003", "QWH-LEGACY-012"], ["Legacy", "ServedLegacy", "SignatureRequired"], L({ version: "1.0.0" }), cls("E_SIGNATURE_REQUIRED")),
+    N("0.3 hello carrying a 0.3 sig string: still E_SIGNATURE_REQUIRED", ["QWH-SIG-006", "QWH-LEGACY-012"], ["Legacy", "ServedLegacy", "SignatureRequired"], L({ version: "1.0.0", sig: "bmVnZW50cm9waWM" }), cls("E_SIGNATURE_REQUIRED")),
   ]);
   // 10. signatures required
   add(srv({ requireSignature: true }), [
@@ -165,6 +165,13 @@ export default function negotiate() {
   // 13. server with maximum 0 and no control
   add(srv({ features: [], maxFrameLength: 0 }), [
     N("server maximum 0 and no features: accept carries maxFrameLength 0 and no control", ["QWH-NEG-006", "QWH-NEG-003"], ["Boundary", "FeatureNegotiation"], H({ features: ["control"], maxFrameLength: 2147483647 }), acc("1.0", [], 0)),
+  ]);
+  // 14. a 0.3 hello refused because signatures are required: always E_SIGNATURE_REQUIRED (QWH-LEGACY-012).
+  const v1sig = signHello(H(), { nonceHex: pattern(16, 0x41) }).sig;
+  add(srv({ legacyAllowed: true, requireSignature: true, policy: "reject" }), [
+    N("0.3 hello with a well-formed QWH/1 sig object: still E_SIGNATURE_REQUIRED (a 0.3 hello cannot be signed), closed", ["QWH-LEGACY-012", "QWH-LEGACY-003"], ["Legacy", "ServedLegacy", "SignatureRequired"], L({ version: "1.0.0", sig: v1sig }), cls("E_SIGNATURE_REQUIRED")),
+    N("0.3 hello with a malformed sig object: E_SIGNATURE_REQUIRED, not E_INVALID_HANDSHAKE_SIGNATURE", ["QWH-LEGACY-012", "QWH-LEGACY-003"], ["Legacy", "ServedLegacy", "SignatureRequired", "CheckOrder"], L({ sig: { alg: "rsa" } }), cls("E_SIGNATURE_REQUIRED")),
+    N("0.3 hello, policy refusing too: E_SIGNATURE_REQUIRED (step 9) before E_POLICY_REJECTED (step 10)", ["QWH-LEGACY-012", "QWH-NEG-007"], ["Legacy", "ServedLegacy", "SignatureRequired", "CheckOrder"], L({ version: "1.0.0" }), cls("E_SIGNATURE_REQUIRED")),
   ]);
   void KA;
   return {

@@ -53,6 +53,11 @@ const REFUSED = [
 for (const [name, h, x, reqs, title] of REFUSED) {
   server.push(srv(name, { title: `refused without any byte, data behind it discarded: ${title}`, reqs: [...reqs, "QWH-LEGACY-011"], config: S(x), steps: [send(h + data), silentClose()] }));
 }
+// The code of that refusal is E_SIGNATURE_REQUIRED, reported locally (QWH-LEGACY-012).
+const sigRefused = (name, h, title) =>
+  server.push(srv(name, { title, reqs: ["QWH-LEGACY-012", "QWH-LEGACY-010"], config: S({ requireSignature: true }), steps: [send(h), { expectServerEvent: { match: { event: "rejected", code: "E_SIGNATURE_REQUIRED" } } }, silentClose()] }));
+sigRefused("refused-signature-required-code", h03, "a server requiring signatures refuses a 0.3 hello without any byte and reports E_SIGNATURE_REQUIRED");
+sigRefused("refused-signature-required-code-sig-object", jsonFrame({ type: "handshake", version: "1.0.0", sig: { alg: "ed25519", key: "x", nonce: "y", ts: 1, value: "z" } }), "a 0.3 hello with a sig object, signatures required: refused without any byte, E_SIGNATURE_REQUIRED (not a signature failure)");
 // Strict JSON still applies: such a frame is not a 0.3 hello, and a v1 listener answers it with a reject.
 server.push(srv("duplicate-names-rejected", { title: "legacy allowed, but a first frame with duplicate names is not strict JSON: reject E_INVALID_HANDSHAKE", reqs: ["QWH-LEGACY-007", "QWH-BARE-003"], steps: [send(frame(utf8('{"type":"handshake","version":"1","version":"2"}'))), rejectClose("E_INVALID_HANDSHAKE")] }));
 server.push(srv("lone-surrogate-rejected", { title: "legacy allowed, but a lone surrogate escape is not strict JSON: reject E_INVALID_HANDSHAKE", reqs: ["QWH-LEGACY-007", "QWH-HELLO-015"], steps: [send(frame(utf8('{"type":"handshake","version":"\\ud800"}'))), rejectClose("E_INVALID_HANDSHAKE")] }));

@@ -41,6 +41,8 @@ client.push(cli("accept-without-raw", { title: "an accept that does not list raw
 client.push(cli("accept-without-raw-lists-control", { title: "an accept listing control instead of raw fails: nothing sent, connection closed", reqs: ["QWH-RAW-006", "QWH-ACCEPT-006"], steps: [expectHello({ type: "handshake", features: ["raw"] }), send(acceptFrame(["control"])), silentClose()] }));
 client.push(cli("server-end-of-stream", { title: "the server's FIN ends the stream: the client closes without any frame", reqs: ["QWH-RAW-004"], steps: [...clientOpenRaw(), send(utf8("x")), expectBytes(utf8("x")), closeWrite(), silentClose()] }));
 client.push(cli("no-heartbeat-in-raw", { title: "heartbeats configured: no PING is written on a raw connection", reqs: ["QWH-RAW-004"], config: RC({ heartbeatIntervalMs: 50 }), steps: [...clientOpenRaw(), silence(400)] }));
-L.addResults(client, { "accept-without-raw": { error: "E_FRAMING_MISMATCH", received: [] } });
+// The client's order of checks: a feature not offered (E_PROTOCOL_ERROR) before "raw" missing (QWH-ACCEPT-011).
+client.push(cli("accept-lists-control-not-raw-code", { title: "an accept listing control instead of raw: E_PROTOCOL_ERROR (a feature not offered) before E_FRAMING_MISMATCH; nothing sent", reqs: ["QWH-ACCEPT-011", "QWH-ACCEPT-006"], steps: [expectHello({ type: "handshake", features: ["raw"] }), send(acceptFrame(["control"])), silentClose()] }));
+L.addResults(client, { "accept-without-raw": { error: "E_FRAMING_MISMATCH", received: [] }, "accept-lists-control-not-raw-code": { error: "E_PROTOCOL_ERROR", received: [] } });
 
 export default { area: A, description: "Raw mode (spec section 5): framing \"none\" after a framed hello and accept; the framing agreement.", server, client };
