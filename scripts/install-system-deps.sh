@@ -6,7 +6,8 @@ set -euo pipefail
 # build-essential/libssl-dev/pkg-config: the native C implementation (OpenSSL for Ed25519 and TLS);
 # libwebsockets-dev: its lws backend (see libwebsockets/README.md).
 # python3: the conformance guide's example adapter is tested.
-PACKAGES=(openssl ca-certificates build-essential libssl-dev pkg-config libwebsockets-dev python3)
+# iproute2: the fault tests make network namespaces and veth pairs (`ip netns`, `ip link`).
+PACKAGES=(openssl ca-certificates build-essential libssl-dev pkg-config libwebsockets-dev python3 iproute2)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -405,7 +405,9 @@ export class QWormholeClient<TIn = Buffer, TOut = unknown> extends EventEmitter<
       try {
         localAddress = resolveInterfaceAddress(o.interfaceName, o.host);
       } catch (err) {
-        this.attemptFailed(err as QWormholeError, true);
+        // A name that never resolved is a configuration error; an interface that was there and is
+        // gone (link down, VPN restarting) may come back, so reconnects go on.
+        this.attemptFailed(err as QWormholeError, this.info === null);
         return;
       }
     }
