@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// Echo demo over real TCP on 127.0.0.1 using only the QWH/1 codec (no client
-// or server classes yet): hello -> accept -> three messages echoed -> CLOSE.
-// Prints the exchange; exits non-zero if anything differs.
+// Echo demo over real TCP on 127.0.0.1 using only the QWH/1 wire codec
+// (qwormhole/protocol, no client or server classes): what another
+// implementation has to do, step by step: hello -> accept -> three messages
+// echoed -> CLOSE. Prints the exchange; exits non-zero if anything differs.
 import net from "node:net";
 import {
   FrameDecoder,

@@ -4,8 +4,8 @@
 # --ignore-scripts, optional dependencies on) and uses them there with plain node:
 #   - the install prints no warning and builds nothing (the native prebuilds load as shipped);
 #   - every tarball holds its LICENSE and README; qwormhole ships no source maps;
-#   - import and require of qwormhole, a round trip in ts, native-libsocket and native-lws mode
-#     (the reported modes checked);
+#   - import and require of qwormhole, the README's first program as written, a round trip in
+#     ts, native-libsocket and native-lws mode (the reported modes checked);
 #   - the qwormhole CLI: `qwormhole serve --echo` and `echo hi | qwormhole connect`;
 #   - `npx qwh-conformance run` against the example Python adapter of the conformance guide;
 #   - qwormhole installed alone: the TS transport, and the reasons native and CBOR are missing.
@@ -54,6 +54,12 @@ cd "$work/app"
 cp "$here"/*.mjs "$here"/*.cjs .
 timeout 60 node require.cjs
 timeout 60 node roundtrip.mjs
+# The first program of the README shipped in the package, as a user copies it.
+node -e '
+  const t = require("fs").readFileSync("node_modules/qwormhole/README.md", "utf8");
+  process.stdout.write(/```js\n([\s\S]*?)```/.exec(t.slice(t.indexOf("\n## First program\n")))[1]);' >first.mjs
+[ "$(timeout 30 node first.mjs)" = "{ sum: 5 }" ] || fail "the README's first program did not print { sum: 5 }"
+echo "pack smoke: the README's first program runs as written"
 
 # The CLI: an echo server and a client whose stdin lines come back.
 timeout 60 npx --no-install qwormhole serve --port 0 --echo --json >serve.out 2>serve.err &

@@ -2,7 +2,11 @@
  * qwormhole: framed TCP messaging for Node.js, the QWH/1 reference
  * implementation. Clients and servers with a versioned handshake, typed
  * messages, reconnect, backpressure, rate limiting, heartbeats and TLS.
- * @packageDocumentation
+ *
+ * The whole package is one ES module (`import`, or `require` from Node 20.19
+ * on); `qwormhole/protocol` is the wire codec without I/O and
+ * `qwormhole/testing` the conformance adapter's codec operations.
+ * @module qwormhole
  */
 export { QWormholeClient, type ClientCloseInfo, type ClientEvents, type ClientReadyInfo, type ClientStatus } from "./client/client.js";
 export type { QWormholeClientOptions, ResolvedClientOptions } from "./client/client-options.js";

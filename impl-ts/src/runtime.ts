@@ -113,7 +113,17 @@ function select(options: FactoryOptions & { tls?: QWormholeTlsOptions }, side: "
   return ts({ nativeAvailable: available, nativeBackend: null, reason: options.requireNative ? why : `${why}; using the TS transport` });
 }
 
-/** Creates a client, native when asked for and available, TS otherwise; says which and why. */
+/**
+ * Creates a client, native when asked for and available, TS otherwise; says which and why.
+ *
+ * @example
+ * ```ts
+ * import { createQWormholeClient } from "qwormhole";
+ *
+ * const { client, mode, reason } = createQWormholeClient({ port: 9000, preferNative: true });
+ * console.log(mode, reason ?? ""); // "native-lws", or "ts" and why native was not used
+ * ```
+ */
 export function createQWormholeClient<TIn = Buffer, TOut = unknown>(
   options: QWormholeClientOptions<TIn, TOut> & FactoryOptions,
 ): { client: QWormholeClient<TIn, TOut>; mode: TransportMode } & NativeStatus {
@@ -126,7 +136,18 @@ export function createQWormholeClient<TIn = Buffer, TOut = unknown>(
   return { client: new QWormholeClient<TIn, TOut>(clientOptions), mode: sel.mode, ...sel.status };
 }
 
-/** Creates a server, native when asked for and available, TS otherwise; says which and why. */
+/**
+ * Creates a server, native when asked for and available, TS otherwise; says which and why.
+ * With `requireNative` it throws E_NATIVE_UNAVAILABLE instead of falling back.
+ *
+ * @example
+ * ```ts
+ * import { createQWormholeServer } from "qwormhole";
+ *
+ * const { server, mode } = createQWormholeServer({ port: 9000, requireNative: "libsocket" });
+ * console.log(mode); // "native-libsocket"
+ * ```
+ */
 export function createQWormholeServer<TIn = Buffer, TOut = unknown>(
   options: QWormholeServerOptions<TIn, TOut> & FactoryOptions = {},
 ): { server: QWormholeServer<TIn, TOut>; mode: TransportMode } & NativeStatus {
@@ -142,7 +163,18 @@ export function createQWormholeServer<TIn = Buffer, TOut = unknown>(
 /** Defaults shared by every client and server a runtime creates. */
 export type RuntimeDefaults = Partial<QWormholeClientOptions<unknown, unknown> & QWormholeServerOptions<unknown, unknown>> & FactoryOptions;
 
-/** Shared defaults plus factories (0.3's QWormholeRuntime). */
+/**
+ * Shared defaults plus factories (0.3's QWormholeRuntime).
+ *
+ * @example
+ * ```ts
+ * import { QWormholeRuntime } from "qwormhole";
+ *
+ * const runtime = new QWormholeRuntime({ protocolVersion: "2.1.0", preferNative: true });
+ * const server = runtime.createServer({ port: 9000 });
+ * const client = runtime.createClient({ port: 9000 });
+ * ```
+ */
 export class QWormholeRuntime {
   constructor(readonly defaults: RuntimeDefaults = {}) {
     if (defaults === null || typeof defaults !== "object") throw new QWormholeError("E_INVALID_OPTION", "runtime defaults must be an object");

@@ -84,7 +84,26 @@ type Payload = Uint8Array | string;
 
 const byteLength = (p: Payload): number => (typeof p === "string" ? Buffer.byteLength(p) : p.length);
 
-/** A QWH/1 client. */
+/**
+ * A QWH/1 client: connects, runs the handshake, then sends and receives
+ * messages; reconnects with backoff unless told not to. Events are listed in
+ * {@link ClientEvents}.
+ *
+ * @example
+ * ```ts
+ * import { QWormholeClient, jsonDeserializer } from "qwormhole";
+ *
+ * const client = new QWormholeClient<{ sum: number }, { a: number; b: number }>({
+ *   host: "127.0.0.1",
+ *   port: 9000,
+ *   deserializer: jsonDeserializer,
+ * });
+ * client.on("message", (reply) => console.log(reply.sum));
+ * await client.connect(); // the server accepted the handshake
+ * client.send({ a: 2, b: 3 }); // objects go out as JSON by default
+ * await client.close(); // graceful: flush, CLOSE, wait for the server's CLOSE
+ * ```
+ */
 export class QWormholeClient<TIn = Buffer, TOut = unknown> extends EventEmitter<ClientEvents<TIn>> {
   /** Validated options. */
   readonly options: ResolvedClientOptions;

@@ -2,7 +2,7 @@
  * The QWH/1 wire codec: framing, control frames, handshake and signatures,
  * with no I/O. The client and server are built on it; it is exported for
  * tools and other implementations' tests.
- * @packageDocumentation
+ * @module qwormhole/protocol
  */
 export * from "./constants.js";
 export * from "./error-codes.js";

@@ -35,7 +35,18 @@ export interface HandshakeSnapshot {
 
 type Payload = Uint8Array | string;
 
-/** A server-side connection. */
+/**
+ * One client's connection on a server, as handed out by the server's
+ * `connection` and `message` events.
+ *
+ * @example
+ * ```ts
+ * server.on("connection", (conn) => {
+ *   console.log(conn.id, conn.remoteAddress, conn.handshake.tags);
+ *   conn.send("welcome");
+ * });
+ * ```
+ */
 export class ServerConnection<TOut = unknown> {
   /** Unique per server. */
   readonly id: string;

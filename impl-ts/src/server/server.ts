@@ -65,7 +65,27 @@ function sharedMessage(serialized: Uint8Array | string): SharedMessage {
 /** Grace given to a refused peer to read the reject frame before the socket is destroyed. */
 const REJECT_LINGER_MS = 1_000;
 
-/** A QWH/1 server. */
+/**
+ * A QWH/1 server: accepts connections, runs the handshake (limits, hooks,
+ * version and signature checks) and delivers each client's messages. Events
+ * are listed in {@link ServerEvents}.
+ *
+ * @example
+ * ```ts
+ * import { QWormholeServer, jsonDeserializer } from "qwormhole";
+ *
+ * const server = new QWormholeServer<{ a: number; b: number }, { sum: number }>({
+ *   host: "127.0.0.1",
+ *   port: 9000,
+ *   protocolVersion: "1.0.0", // clients of another major version are refused
+ *   deserializer: jsonDeserializer,
+ * });
+ * server.on("message", ({ client, data }) => client.send({ sum: data.a + data.b }));
+ * const { port } = await server.listen();
+ * // ... later: CLOSE to every client, then stop listening
+ * await server.close();
+ * ```
+ */
 export class QWormholeServer<TIn = Buffer, TOut = unknown> extends EventEmitter<ServerEvents<TIn, TOut>> {
   /** Validated options. */
   readonly options: ResolvedServerOptions;

@@ -3,7 +3,21 @@
  * the TS codec: each golden-vector kind maps to one operation taking the
  * vector's group parameters and inputs and returning its outputs. Used by the
  * vector tests and by the conformance adapter, so both test the same code.
- * @packageDocumentation
+ *
+ * For a conformance adapter written in TypeScript (spec Appendix D): answer
+ * each codec-mode request line with `codecOperations[request.op](request.params, input)`.
+ *
+ * @example
+ * ```ts
+ * import { codecOperations } from "qwormhole/testing";
+ *
+ * const out = codecOperations["frame-decode"]!(
+ *   { phase: "open", maxFrameLength: 16, features: [] },
+ *   { hex: "000000026869", end: true },
+ * );
+ * // { events: [{ type: "message", hex: "6869" }], error: null }
+ * ```
+ * @module qwormhole/testing
  */
 import { canonicalJson } from "../protocol/canonical-json.js";
 import { DEFAULT_SIGNATURE_WINDOW_MS, Feature, MAX_HANDSHAKE_LENGTH } from "../protocol/constants.js";
@@ -24,8 +38,10 @@ export type VectorEvent =
   | { type: "pong"; hex: string }
   | { type: "close"; code: string; reason?: string };
 
-type Params = Record<string, any>;
-type Output = Record<string, unknown>;
+/** A vector group's parameters or a test's inputs, as in the vector files. */
+export type Params = Record<string, any>;
+/** An operation's outputs, under the names the vector files use. */
+export type Output = Record<string, unknown>;
 
 const hexToBuffer = (hex: string): Buffer => Buffer.from(hex, "hex");
 
