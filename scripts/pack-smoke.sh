@@ -61,7 +61,11 @@ node -e '
 [ "$(timeout 30 node first.mjs)" = "{ sum: 5 }" ] || fail "the README's first program did not print { sum: 5 }"
 echo "pack smoke: the README's first program runs as written"
 
-# The CLI: an echo server and a client whose stdin lines come back.
+# The CLI: its help lists the commands; an echo server and a client whose stdin lines come back.
+help=$(timeout 30 npx --no-install qwormhole --help)
+for c in "serve --port P" "connect HOST:PORT" "bench HOST:PORT"; do
+  [[ $help == *"$c"* ]] || fail "npx qwormhole --help does not list '$c'"
+done
 timeout 60 npx --no-install qwormhole serve --port 0 --echo --json >serve.out 2>serve.err &
 started+=($!)
 for _ in $(seq 1 200); do grep -q '"listening"' serve.out 2>/dev/null && break; sleep 0.1; done
