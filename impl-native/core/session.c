@@ -43,7 +43,7 @@ void qwh_session_fail(qwh_session *s, qwh_code code) {
     queue_reject(s, code); /* QWH-ERR-002 */
   else if ((s->state == QWH_ST_OPEN || s->state == QWH_ST_CLOSING) && s->control && !s->close_sent && wire) {
     const char *name = qwh_code_name(code);
-    if (qwh_encoder_close(&s->enc, &s->out, name, strlen(name), NULL, 0) == QWH_OK) s->close_sent = true; /* QWH-ERR-003 */
+    if (qwh_encoder_close(&s->enc, &s->out, name, strlen(name), NULL, 0) == QWH_OK) s->close_sent = true; /* QWH-ERR-008 */
   }
   finish(s);
 }
@@ -400,7 +400,7 @@ qwh_code qwh_session_heartbeat(qwh_session *s) {
   if (s->finished || s->state != QWH_ST_OPEN || !s->control || s->close_sent) return QWH_OK;
   uint32_t limit = s->cfg.heartbeat_missed_limit ? s->cfg.heartbeat_missed_limit : 2;
   if (s->pings_sent - s->pings_answered >= limit) {
-    qwh_session_fail(s, QWH_E_HEARTBEAT_TIMEOUT); /* CLOSE with the code (QWH-ERR-003) */
+    qwh_session_fail(s, QWH_E_HEARTBEAT_TIMEOUT); /* CLOSE with the code (QWH-ERR-008), then close (QWH-ERR-003) */
     return QWH_E_HEARTBEAT_TIMEOUT;
   }
   uint8_t body[8];

@@ -13,8 +13,9 @@ const check = process.argv.includes("--check");
 
 /**
  * Cites the error-handling requirements a case proves by its shape: closing at once after a CLOSE
- * carrying the code in the open phase (QWH-ERR-003, MUST part: close without waiting for the
- * peer's CLOSE), and a client reporting the code locally (QWH-ERR-001).
+ * carrying the code in the open phase (QWH-ERR-003: close without waiting for the peer's CLOSE;
+ * the CLOSE itself is the recommendation QWH-ERR-008, checked by SHOULD cases), and a client
+ * reporting the code locally (QWH-ERR-001).
  */
 function addErrorRequirements(c) {
   if (c.level !== "MUST") return c;

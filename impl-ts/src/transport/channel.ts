@@ -171,7 +171,7 @@ export class FramedChannel {
       close: () => this.finish(),
       timeout: () => {
         this.handlers.timeout?.();
-        // A failure of the open phase: CLOSE with the code, then close without waiting (QWH-ERR-003).
+        // A failure of the open phase: CLOSE with the code (QWH-ERR-008), then close without waiting (QWH-ERR-003).
         this.fail(new QWormholeError("E_IDLE_TIMEOUT", `no traffic for ${options.idleTimeoutMs} ms`), true);
       },
     });
