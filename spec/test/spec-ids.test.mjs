@@ -197,6 +197,9 @@ describe("extractor checks (synthetic documents)", () => {
     expect(kinds(doc("- **[QWH-FRAME-001]** *(both)* A frame MUST start with a header. *(since 1.1)*"))).toEqual(["bad-revision"]);
     expect(kinds(doc(ok1).replace("| 3 (errata) |", "| three |"))).toEqual(["bad-revision"]);
     expect(parseSpec(doc(ok1).replace("| Document revision | 3 (errata) |", "| Other | x |")).revision).toBe(1);
+    const versioned = parseSpec(doc(ok1).replace("| Document revision | 3 (errata) |", "| Protocol version | 1.1 (resume) |\n| Document revision | 3 (errata) |"));
+    expect([versioned.version, versioned.revision, versioned.requirements[0].since]).toEqual(["1.1", 3, "1.0"]);
+    expect(parseSpec(doc(ok1)).version).toBe("1.0");
   });
 
   it("maps REQUIRED, SHALL, RECOMMENDED, OPTIONAL and picks the strongest keyword", () => {

@@ -12,9 +12,8 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 export const SPEC_NAME = "QWH/1";
-export const SPEC_VERSION = "1.0";
-/** The protocol version of the first publication (revision 1). */
-const SPEC_FIRST_VERSION = "1.0";
+/** The protocol version of the first publication (revision 1): the "since" of an unmarked item. */
+export const SPEC_FIRST_VERSION = "1.0";
 export const SPEC_FILE = "spec/qwh-1.md";
 
 const ID_RE = /^QWH-[A-Z]+-\d{3}$/;
@@ -30,7 +29,9 @@ const FENCE_RE = /^\s*(```|~~~)/;
 // version that introduced it), "*(revision 2)*" (the document revision that added it), or both,
 // "*(since 1.1, revision 3)*".
 const MARKER_RE = /\s*\*\(((?:since \d+\.\d+|revision [1-9]\d*)(?:, (?:since \d+\.\d+|revision [1-9]\d*))?)\)\*\s*$/;
-// The header row that gives the document revision: "| Document revision | 2 ... |".
+// The header rows that give the protocol version ("| Protocol version | 1.0 ... |") and the
+// document revision ("| Document revision | 2 ... |").
+const VERSION_ROW_RE = /^protocol version$/i;
 const REVISION_ROW_RE = /^document revision$/i;
 const BOILERPLATE_RE = /^>?\s*The key words "MUST", "MUST NOT"/;
 // BCP 14 keywords, longest alternatives first. Case-sensitive: only capitals are normative (RFC 8174).
@@ -106,7 +107,8 @@ function isSeparatorRow(cells) {
  *   "malformed-item", "duplicate-id", "keyword-outside-requirement", "no-keyword",
  *   "multiple-keyword-sentences", "retired-live", "bad-error-table", "duplicate-error-code",
  *   "bad-revision" (an item's revision above the document's, or a later protocol version without one).
- * revision: the document revision of the header table (1 when it has no such row).
+ * version, revision: the protocol version and document revision of the header table (the first
+ * version and 1 when it has no such rows).
  */
 export function parseSpec(markdown) {
   const lines = markdown.replace(/\r\n?/g, "\n").split("\n");
@@ -116,6 +118,8 @@ export function parseSpec(markdown) {
   const retired = [];
   let revision = 1;
   let revisionLine = 0;
+  let version = SPEC_FIRST_VERSION;
+  let versionLine = 0;
   const problem = (kind, line, message) => problems.push({ kind, line, message: `line ${line}: ${message}` });
 
   let section = "";
@@ -159,6 +163,12 @@ export function parseSpec(markdown) {
       }
       const cells = splitRow(line);
       tableRows.push({ cells, line: lineNo });
+      if (!versionLine && VERSION_ROW_RE.test(cells[0] ?? "")) {
+        versionLine = lineNo;
+        const v = /^(\d+\.\d+)\b/.exec(cells[1] ?? "");
+        if (v) version = v[1];
+        else problem("bad-revision", lineNo, `the protocol version "${cells[1] ?? ""}" does not start with major.minor`);
+      }
       if (!revisionLine && REVISION_ROW_RE.test(cells[0] ?? "")) {
         revisionLine = lineNo;
         const n = /^([1-9]\d*)\b/.exec(cells[1] ?? "");
@@ -206,7 +216,7 @@ export function parseSpec(markdown) {
         continue;
       }
       let body = rest;
-      let since = SPEC_VERSION;
+      let since = SPEC_FIRST_VERSION;
       let itemRevision = 1;
       const marker = MARKER_RE.exec(body);
       if (marker) {
@@ -251,7 +261,7 @@ export function parseSpec(markdown) {
     // An item that a later protocol version added came with a later revision: say which.
     if (r.since !== SPEC_FIRST_VERSION && r.revision === 1) problem("bad-revision", r.line, `${r.id} is since ${r.since}: mark the revision that added it, "*(since ${r.since}, revision N)*"`);
   }
-  return { requirements, errorCodes, retired, revision, problems };
+  return { requirements, errorCodes, retired, version, revision, problems };
 }
 
 function parseErrorTable(rows, start, out, problem) {
@@ -309,7 +319,7 @@ export function checkMarkdown(markdown) {
 
 export function buildRequirementsJson(parsed) {
   const requirements = parsed.requirements.map(({ id, level, role, section, text, since, revision }) => ({ id, level, role, section, text, since, revision }));
-  return { spec: SPEC_NAME, version: SPEC_VERSION, revision: parsed.revision, generatedFrom: SPEC_FILE, count: requirements.length, requirements };
+  return { spec: SPEC_NAME, version: parsed.version, revision: parsed.revision, generatedFrom: SPEC_FILE, count: requirements.length, requirements };
 }
 
 export function buildErrorCodesJson(parsed) {
