@@ -6,9 +6,9 @@ const PEER = fileURLToPath(new URL("./peer.mjs", import.meta.url));
 
 /** A peer process; `call(op, type)` sends an operation and resolves with the first reply of `type`. */
 export class Peer {
-  constructor({ openFiles = 20_000, onMessage } = {}) {
+  constructor({ openFiles = 20_000, onMessage, script = PEER } = {}) {
     const cmd = `ulimit -n ${openFiles} 2>/dev/null || ulimit -n hard 2>/dev/null; exec "$0" --expose-gc "$1"`;
-    this.proc = spawn("/bin/sh", ["-c", cmd, process.execPath, PEER], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
+    this.proc = spawn("/bin/sh", ["-c", cmd, process.execPath, script], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
     this.waiters = [];
     this.onMessage = onMessage;
     this.ready = new Promise((resolve) => (this.resolveReady = resolve));
