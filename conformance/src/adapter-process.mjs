@@ -224,7 +224,8 @@ function eventReader(child) {
       if (hit) return hit;
       if (state.closed || Date.now() >= end) return null;
       await new Promise((r) => {
-        const t = setTimeout(r, Math.max(1, end - Date.now()));
+        // On expiry, one more turn of the loop: a line that arrived while the loop was held up is read first.
+        const t = setTimeout(() => setImmediate(r), Math.max(1, end - Date.now()));
         state.waiters.push(() => {
           clearTimeout(t);
           r();

@@ -8,7 +8,13 @@ import { loadRequirements } from "./cases.mjs";
 import { EXIT } from "./grading.mjs";
 import { runMatrixCommand } from "./matrix.mjs";
 import { runCommand, selectCases } from "./run.mjs";
+import { measureScale } from "./timekeeping.mjs";
 import { HarnessError, RUNNER_NAME, RUNNER_VERSION } from "./util.mjs";
+
+async function autoScale() {
+  const { scale, why } = await measureScale();
+  return { scale, scaleWhy: why };
+}
 
 const USAGE = `${RUNNER_NAME} ${RUNNER_VERSION}: QWH/1 conformance runner
 
@@ -23,7 +29,8 @@ run options:
   --vectors-only       only the golden vectors (codec mode)
   --wire-only          only the wire cases (serve and connect modes)
   --strict             NON_STRICT (a SHOULD deviation) counts as a failure
-  --timeout-scale X    multiply every time limit of the cases (default 1; slow machines: 2 or 3)
+  --timeout-scale X    multiply every time limit, and the timers given to adapters, by X (default
+                       auto: from the machine's load, 1 on an idle machine, at most 4)
   --case-dir DIR       read wire cases from DIR instead of conformance/cases (repeatable)
   --concurrency N      wire cases (or matrix cells) run at once (default 4)
   --quiet              no progress output
@@ -76,8 +83,9 @@ export async function main(argv) {
     return command || v.help ? EXIT.OK : EXIT.HARNESS;
   }
   if (positionals.length > 1) return usageError(`unexpected argument ${positionals[1]}`);
-  const scale = v["timeout-scale"] === undefined ? 1 : Number(v["timeout-scale"]);
-  if (!(scale > 0 && scale <= 100)) return usageError("--timeout-scale must be a number in (0, 100]");
+  const given = v["timeout-scale"] ?? "auto";
+  const scale = given === "auto" ? null : Number(given);
+  if (scale !== null && !(scale > 0 && scale <= 100)) return usageError("--timeout-scale must be auto or a number in (0, 100]");
   const concurrency = v.concurrency === undefined ? 4 : Number(v.concurrency);
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) return usageError("--concurrency must be an integer in 1..64");
   if (v["vectors-only"] && v["wire-only"]) return usageError("--vectors-only and --wire-only exclude each other");
@@ -87,12 +95,14 @@ export async function main(argv) {
     wireOnly: v["wire-only"],
     strict: Boolean(v.strict),
     scale,
+    scaleWhy: "given",
     concurrency,
     quiet: Boolean(v.quiet),
     caseDirs: v["case-dir"]?.map((d) => resolve(d)),
     outDir: v.out ? resolve(v.out) : undefined,
   };
   try {
+    if (scale === null && (command === "run" || command === "matrix")) Object.assign(common, await autoScale());
     switch (command) {
       case "run": {
         if (!v.out) return usageError("run needs --out DIR");

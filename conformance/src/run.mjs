@@ -118,7 +118,7 @@ export async function runAgent(agent, selection, options) {
             writeFileDeep(join(outDir, result.wireLog), `${c.id}: ${c.title}\nrequirements: ${c.requirements.join(" ")}\n${r.log.join("\n")}\n`);
           }
           results.push(result);
-          progress.tick(c.id, r.grade);
+          progress.tick(c.id, r.grade, r.message);
         }),
       );
     } finally {
@@ -130,42 +130,29 @@ export async function runAgent(agent, selection, options) {
     const needTls = selection.wire.some((c) => c.transport === "tls");
     const tls = needTls ? certificates(join(outDir ?? options.tmpDir, "certs")) : null;
     const pool = new ServerPool(agent, tls, scale);
+    const attempt = (c, n) => runWireAttempt(c, n, { agent, scale, features, tls, pool });
+    const finish = (c, attempts) => {
+      const result = wireResult(c, attempts);
+      if (outDir) {
+        result.wireLog = `wire/${agent.name}/${caseFileName(c.id)}.log`;
+        writeFileDeep(join(outDir, result.wireLog), wireLogText(c, result, attempts));
+      }
+      results.push(result);
+      progress.tick(c.id, result.grade, result.message);
+    };
     try {
+      // First every case once; then, one at a time (the runner's own load is what made them
+      // late), the cases whose evidence is not trusted.
+      const again = [];
       await mapLimit(selection.wire, concurrency, async (c) => {
-        const lines = [];
-        const t0 = performance.now();
-        const log = (line) => lines.push(`${(performance.now() - t0).toFixed(1).padStart(8)} ${line}`);
-        const multi = c.steps.some((s) => s.conn && s.conn !== "a");
-        // expectServerEvent reads the server's event lines: they must be this case's alone.
-        const fresh = multi || c.config?.scenario === "broadcast" || STATEFUL.some((k) => c.config?.[k] !== undefined) || c.steps.some((s) => s.expectServerEvent);
-        let used = null;
-        let r;
-        try {
-          r = await runWireCase(c, {
-            agent,
-            scale,
-            features,
-            tls,
-            log,
-            server: async (config, useTls) => {
-              used = await pool.get(config, useTls, fresh);
-              return used;
-            },
-          });
-        } catch (err) {
-          log(`# harness error: ${err.message}`);
-          r = { grade: "ERROR", closeBehavior: null, message: err.message };
-        } finally {
-          if (used) await pool.release(used, fresh);
-        }
-        const result = { id: c.id, grade: r.grade, closeBehavior: r.closeBehavior ?? undefined, closeGrade: closeGradeOf(r.closeBehavior, r.grade), durationMs: performance.now() - t0, requirements: c.requirements, role: c.role, level: c.level, message: r.message, title: c.title, wireLog: null };
-        if (outDir) {
-          result.wireLog = `wire/${agent.name}/${caseFileName(c.id)}.log`;
-          writeFileDeep(join(outDir, result.wireLog), `${c.id}: ${c.title}\nrole: ${c.role} (the runner plays the ${c.role === "server" ? "client" : "server"}), level ${c.level}, requirements: ${c.requirements.join(" ")}\nconfig: ${JSON.stringify(c.config ?? {})}\ngrade: ${r.grade}${r.message ? ` (${r.message})` : ""}\n\n${lines.join("\n")}\n`);
-        }
-        results.push(result);
-        progress.tick(c.id, r.grade);
+        const first = await attempt(c, 1);
+        if (retryWanted(first, 1)) again.push([c, [first]]);
+        else finish(c, [first]);
       });
+      for (const [c, attempts] of again) {
+        while (retryWanted(attempts.at(-1), attempts.length)) attempts.push(await attempt(c, attempts.length + 1));
+        finish(c, attempts);
+      }
     } finally {
       await pool.stopAll();
     }
@@ -176,6 +163,72 @@ export async function runAgent(agent, selection, options) {
   return { results, fatal: null };
 }
 
+/** A failed case's evidence is not trusted when the runner itself was later than the case allows. */
+const runnerWasLate = (r) => (r.grade === "FAIL" || r.grade === "NON_STRICT") && r.late > r.slackMs;
+
+/** Whether to run a case again after `n` attempts: a late runner up to three attempts, a harness error two. */
+function retryWanted(r, n) {
+  if (runnerWasLate(r)) return n < MAX_ATTEMPTS;
+  return r.grade === "ERROR" && n < 2;
+}
+const MAX_ATTEMPTS = 3;
+
+/** One attempt at a wire case: {grade, closeBehavior, message, late, slackMs, lines, durationMs}. */
+async function runWireAttempt(c, n, { agent, scale, features, tls, pool }) {
+  const lines = [];
+  const t0 = performance.now();
+  const log = (line) => lines.push(`${(performance.now() - t0).toFixed(1).padStart(8)} ${line}`);
+  const multi = c.steps.some((s) => s.conn && s.conn !== "a");
+  // expectServerEvent reads the server's event lines: they must be this case's alone.
+  const fresh = multi || c.config?.scenario === "broadcast" || STATEFUL.some((k) => c.config?.[k] !== undefined) || c.steps.some((s) => s.expectServerEvent);
+  let used = null;
+  let r;
+  try {
+    r = await runWireCase(c, {
+      agent,
+      scale,
+      features,
+      tls,
+      log,
+      attempt: n,
+      server: async (config, useTls) => {
+        used = await pool.get(config, useTls, fresh);
+        return used;
+      },
+    });
+  } catch (err) {
+    log(`# harness error: ${err.message}`);
+    r = { grade: "ERROR", closeBehavior: null, message: err.message };
+  } finally {
+    if (used) await pool.release(used, fresh);
+  }
+  return { ...r, lines, durationMs: performance.now() - t0 };
+}
+
+/** The graded result of a case from its attempts (the last one decides). */
+function wireResult(c, attempts) {
+  const last = attempts.at(-1);
+  let { grade, message, closeBehavior } = last;
+  if (runnerWasLate(last)) {
+    grade = "ERROR";
+    closeBehavior = null;
+    message = `runner late by ${last.late} ms (the case allows ${last.slackMs} ms) on ${attempts.length} attempts: not graded (last attempt: ${last.grade} ${last.message})`;
+  }
+  const result = { id: c.id, grade, closeBehavior: closeBehavior ?? undefined, closeGrade: closeGradeOf(closeBehavior, grade), durationMs: attempts.reduce((t, a) => t + a.durationMs, 0), requirements: c.requirements, role: c.role, level: c.level, message, title: c.title, wireLog: null };
+  if (attempts.length > 1) result.attempts = attempts.length;
+  return result;
+}
+
+function wireLogText(c, result, attempts) {
+  const head = `${c.id}: ${c.title}\nrole: ${c.role} (the runner plays the ${c.role === "server" ? "client" : "server"}), level ${c.level}, requirements: ${c.requirements.join(" ")}\nconfig: ${JSON.stringify(c.config ?? {})}\ngrade: ${result.grade}${result.message ? ` (${result.message})` : ""}\n`;
+  if (attempts.length === 1) return `${head}\n${attempts[0].lines.join("\n")}\n`;
+  const parts = attempts.map((a, i) => {
+    const verdict = runnerWasLate(a) ? `${a.grade}, not graded: the runner was late by ${a.late} ms (the case allows ${a.slackMs} ms)` : `${a.grade}${a.message ? ` (${a.message})` : ""}`;
+    return `=== attempt ${i + 1}: ${verdict}\n${a.lines.join("\n")}`;
+  });
+  return `${head}\n${parts.join("\n\n")}\n`;
+}
+
 function closeGradeOf(behavior, grade) {
   if (!behavior) return null;
   if (behavior === "OK") return "PASS";
@@ -184,8 +237,8 @@ function closeGradeOf(behavior, grade) {
 }
 
 /** Writes index.json, junit.xml, coverage.json and index.html for a finished run. */
-export function writeReports(outDir, { resultsByAgent, selection, strict, unavailable = {}, matrix = null, requirements }) {
-  const index = buildIndex(resultsByAgent, { strict, unavailable });
+export function writeReports(outDir, { resultsByAgent, selection, strict, unavailable = {}, matrix = null, requirements, timeoutScale = 1 }) {
+  const index = buildIndex(resultsByAgent, { strict, unavailable, timeoutScale });
   writeIndex(outDir, index);
   writeJunit(outDir, resultsByAgent, { strict });
   const coverage = buildCoverage(requirements, selection.all, resultsByAgent, loadWaivers());
@@ -200,8 +253,9 @@ export async function runCommand(agents, options) {
   const requirements = loadRequirements();
   const selection = selectCases(options, requirements);
   const progress = new Progress({ quiet: options.quiet });
+  progress.say(`timeout scale ${options.scale ?? 1} (${options.scaleWhy ?? "given"})`);
   if (selection.vectors.length + selection.wire.length === 0) {
-    progress.note(`nothing selected${options.cases?.length ? ` by --cases ${options.cases.join(",")}` : ""}: no vector and no wire case to run`);
+    progress.say(`nothing selected${options.cases?.length ? ` by --cases ${options.cases.join(",")}` : ""}: no vector and no wire case to run`);
     return EXIT.EMPTY;
   }
   const resultsByAgent = {};
@@ -211,7 +265,7 @@ export async function runCommand(agents, options) {
     const why = agent.unavailable();
     if (why) {
       unavailable[agent.name] = why;
-      progress.note(`${agent.name}: unavailable (${why})`);
+      progress.say(`${agent.name}: unavailable (${why})`);
       continue;
     }
     const r = await runAgent(agent, selection, { ...options, progress });
@@ -222,14 +276,14 @@ export async function runCommand(agents, options) {
     }
     resultsByAgent[agent.name] = r.results;
   }
-  if (options.outDir) writeReports(options.outDir, { resultsByAgent, selection, strict: options.strict, unavailable, requirements });
+  if (options.outDir) writeReports(options.outDir, { resultsByAgent, selection, strict: options.strict, unavailable, requirements, timeoutScale: options.scale ?? 1 });
   for (const [agent, results] of Object.entries(resultsByAgent)) {
     const counts = {};
     for (const r of results) counts[r.grade] = (counts[r.grade] ?? 0) + 1;
     const vectors = results.filter((r) => r.role === "codec").length;
-    progress.note(`${agent}: ${results.length} cases (${vectors} vectors, ${results.length - vectors} wire): ${Object.entries(counts).map(([g, n]) => `${n} ${g}`).join(", ")}`);
+    progress.say(`${agent}: ${results.length} cases (${vectors} vectors, ${results.length - vectors} wire): ${Object.entries(counts).map(([g, n]) => `${n} ${g}`).join(", ")}`);
   }
-  if (options.outDir) progress.note(`reports in ${options.outDir} (index.html, index.json, junit.xml, coverage.json)`);
+  if (options.outDir) progress.say(`reports in ${options.outDir} (index.html, index.json, junit.xml, coverage.json)`);
   if (fatal) return EXIT.HARNESS;
   if (Object.keys(resultsByAgent).length === 0) {
     // Only unavailable agents: nothing ran, nothing failed.

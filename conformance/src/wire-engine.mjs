@@ -7,6 +7,7 @@ import net from "node:net";
 import tls from "node:tls";
 import { validate as validateSchema } from "@qwormhole/schemas";
 import { EXIT_UNSUPPORTED, startClient } from "./adapter-process.mjs";
+import { hasRacingTimer, runnerSlackMs, scaleConfig, stallHook, watchLoopLag } from "./timekeeping.mjs";
 import { deepEqual, HarnessError, sleep } from "./util.mjs";
 import { peerTlsOptions, substituteConfig, tlsCapabilityProblem } from "./tls-peer.mjs";
 
@@ -18,10 +19,12 @@ const DEFAULT_HELLO = { type: "handshake", qwh: "1.0", features: ["control"] };
 
 /** A deviation from the case: FAIL at level MUST, NON_STRICT when `should` (or the case is SHOULD). */
 class Mismatch extends Error {
-  constructor(message, { should = false, closeBehavior } = {}) {
+  /** wholeCase: the evidence is the case's own deadline, which a late runner shortens anywhere. */
+  constructor(message, { should = false, closeBehavior, wholeCase = false } = {}) {
     super(message);
     this.should = should;
     this.closeBehavior = closeBehavior;
+    this.wholeCase = wholeCase;
   }
 }
 
@@ -80,7 +83,9 @@ class PeerConnection {
     const left = deadline - Date.now();
     if (left <= 0) return false;
     return new Promise((resolve) => {
-      const t = setTimeout(() => resolve(false), left);
+      // On expiry, one more turn of the loop first: bytes that arrived while the runner's loop was
+      // held up are delivered in the poll phase, after the timers.
+      const t = setTimeout(() => setImmediate(() => resolve(false)), left);
       this.waiters.push(() => {
         clearTimeout(t);
         resolve(true);
@@ -410,13 +415,31 @@ function closingFrame(f) {
  * {grade, closeBehavior, message}.
  */
 const NO_CONNECTION_STEPS = new Set(["expectResult", "expectNoConnection", "expectServerEvent"]);
+/** Steps that write: after a wait, the runner's cadence matters until the next of them is done. */
+const SEND_STEPS = new Set(["send", "sendFrame", "sendHello", "sendSignedHello", "sendSlowly", "sendFlood", "closeWrite"]);
 
 export async function runWireCase(c, ctx) {
   const scale = ctx.scale ?? 1;
+  // Deadlines (withinMs, timeoutMs) scale; the runner's own windows (wait, expectSilence, delays)
+  // scale with the implementation's timers they race, and stay as written when the case sets none
+  // (they then race only the spec's defaults, which the runner cannot scale).
   const ms = (v, d = DEFAULT_STEP_MS) => Math.max(1, Math.round((v ?? d) * scale));
+  const windowScale = hasRacingTimer(c.config) ? scale : 1;
+  const win = (v) => Math.max(1, Math.round((v ?? 0) * windowScale));
   const log = ctx.log;
   const t0 = Date.now();
-  const caseDeadline = t0 + ms(c.timeoutMs, DEFAULT_CASE_MS);
+  let caseDeadline = t0 + ms(c.timeoutMs, DEFAULT_CASE_MS);
+  let lag = null; // watches the runner's event loop while the case runs
+  const slackMs = runnerSlackMs(c.config, scale);
+  let stepLate = 0; // the largest overshoot of one of the runner's own timed steps
+  const overshoot = (what, planned, took) => {
+    const late = took - planned;
+    if (late > slackMs) log(`# runner late: ${what} of ${planned} ms took ${took} ms (late by ${late} ms, the case allows ${slackMs} ms)`);
+    stepLate = Math.max(stepLate, late);
+  };
+  // How late the runner was where it mattered: while the verdict depended on its cadence, or, for
+  // a case that ran out of time, at all.
+  const timing = (err) => ({ late: Math.max(stepLate, (err?.wholeCase ? lag?.late() : lag?.cadenceLate()) ?? 0), slackMs });
   // The adapter gets the TLS files when the case is TLS; the runner speaks TLS itself unless tlsPeer.plain.
   const adapterTls = c.transport === "tls";
   const peer = c.tlsPeer ?? {};
@@ -444,17 +467,18 @@ export async function runWireCase(c, ctx) {
   };
   const waitAcceptChange = (deadline) =>
     new Promise((resolve) => {
-      const t = setTimeout(resolve, Math.max(1, deadline - Date.now()));
+      const t = setTimeout(() => setImmediate(resolve), Math.max(1, deadline - Date.now()));
       acceptWaiters.push(() => {
         clearTimeout(t);
         resolve();
       });
     });
-  const config = substituteConfig({ ...(c.config ?? {}) }, ctx.tls);
+  const config = scaleConfig(substituteConfig({ ...(c.config ?? {}) }, ctx.tls), scale);
   let getConn;
   /** Server role: opens connection `name`; resolves {conn} or {failed: error} (TLS handshake refused). */
   let openServerConn;
   try {
+    lag = watchLoopLag();
     if (c.role === "server") {
       const server = await ctx.server(config, adapterTls);
       serverHandle = server;
@@ -516,11 +540,21 @@ export async function runWireCase(c, ctx) {
       const scenario = config.scenario ?? "hold";
       delete config.scenario;
       log(`# starting the client: connect --port ${port} --scenario ${scenario} --config ${JSON.stringify(config)}`);
-      client = startClient(ctx.agent, { port, scenario, config, tls: adapterTls ? ctx.tls : undefined, timeoutMs: Math.max(1000, caseDeadline - Date.now() + 2000) });
+      const startupMs = ctx.startupMs ?? ms(undefined, 20000);
+      client = startClient(ctx.agent, { port, scenario, config, tls: adapterTls ? ctx.tls : undefined, timeoutMs: startupMs + Math.max(1000, caseDeadline - Date.now() + 2000) });
       client.done.then((r) => {
         client.finished = r;
         wakeAll();
       });
+      // Starting the client's process is harness time: the case's clock starts at its first
+      // connection attempt (every client case expects one).
+      const startupDeadline = Date.now() + startupMs;
+      while (tcpAttempts === 0 && !client.finished) {
+        if (Date.now() >= startupDeadline) throw new HarnessError(`the client made no connection attempt within ${startupMs} ms of its start (start-up time is not graded)`);
+        await waitAcceptChange(startupDeadline);
+      }
+      if (tcpAttempts > 0) log("# the client's first connection attempt: the case's clock starts");
+      caseDeadline = Date.now() + ms(c.timeoutMs, DEFAULT_CASE_MS);
       getConn = async (name) => {
         const index = name.charCodeAt(0) - 97;
         const deadline = Math.min(caseDeadline, Date.now() + ms(undefined, 5000));
@@ -537,8 +571,12 @@ export async function runWireCase(c, ctx) {
       };
     }
 
+    // The runner's answers to heartbeats race the implementation's heartbeat timer all along.
+    if (c.autoPong) lag.open();
+    let afterWait = false; // a wait's cadence window stays open through the send that follows it
     for (const [i, step] of c.steps.entries()) {
-      if (Date.now() > caseDeadline) throw new Mismatch(`the case ran out of time before step ${i + 1}`);
+      stallHook(c.id, i + 1, ctx.attempt ?? 1, log);
+      if (Date.now() > caseDeadline) throw new Mismatch(`the case ran out of time before step ${i + 1}`, { wholeCase: true });
       const name = step.conn ?? "a";
       const note = step.comment ? ` (${step.comment})` : "";
       const kind = Object.keys(step).find((k) => k !== "comment" && k !== "conn");
@@ -553,6 +591,10 @@ export async function runWireCase(c, ctx) {
       const conn = NO_CONNECTION_STEPS.has(kind) ? null : await getConn(name);
       if (conn) used.add(name);
       log(`# step ${i + 1}: ${kind}${note}`);
+      if (afterWait && !SEND_STEPS.has(kind)) {
+        lag.close();
+        afterWait = false;
+      }
       switch (kind) {
         case "send":
           conn.write(Buffer.from(step.send, "hex"));
@@ -567,6 +609,7 @@ export async function runWireCase(c, ctx) {
           conn.write(buildFrame({ json: signedHello(step.sendSignedHello, useTls ? exporterOf(conn.socket) : null) }));
           break;
         case "sendSlowly": {
+          lag.open();
           const bytes = Buffer.from(step.sendSlowly, "hex");
           const size = step.chunkSize ?? 1;
           for (let off = 0; off < bytes.length; off += size) {
@@ -575,8 +618,13 @@ export async function runWireCase(c, ctx) {
               break;
             }
             conn.write(bytes.subarray(off, off + size));
-            if (off + size < bytes.length) await sleep(ms(step.delayMs, 0));
+            if (off + size < bytes.length) {
+              const t = Date.now();
+              await sleep(win(step.delayMs));
+              overshoot("a delay between chunks", win(step.delayMs), Date.now() - t);
+            }
           }
+          lag.close();
           break;
         }
         case "expect": {
@@ -598,19 +646,27 @@ export async function runWireCase(c, ctx) {
         case "expectSilence": {
           // "No byte" counts from the end of the previous expect step: bytes already buffered when
           // this step starts (they came in the same read as an expected frame, or during a wait) fail it too.
-          const end = Date.now() + ms(step.expectSilence, 0);
+          lag.open();
+          const end = Date.now() + win(step.expectSilence);
           const stray = () => (conn.buf.length > 0 ? new Mismatch(`expected silence, got ${conn.buf.toString("hex").slice(0, 200)}`) : null);
           while (Date.now() < end) {
             if (stray()) throw stray();
             if (conn.ended) throw new Mismatch("expected silence, but the connection closed", { closeBehavior: "UNCLEAN" });
             await conn.change(end);
           }
+          overshoot("a silence window", win(step.expectSilence), win(step.expectSilence) + Date.now() - end);
           if (stray()) throw stray();
+          lag.close();
           break;
         }
-        case "wait":
-          await sleep(ms(step.wait, 0));
+        case "wait": {
+          lag.open();
+          afterWait = true;
+          const t = Date.now();
+          await sleep(win(step.wait));
+          overshoot("a wait", win(step.wait), Date.now() - t);
           break;
+        }
         case "closeWrite":
           log(`> [${conn.name}] FIN`);
           conn.socket.end();
@@ -663,8 +719,10 @@ export async function runWireCase(c, ctx) {
         }
         case "expectNoConnection": {
           if (!client) throw new HarnessError("expectNoConnection is only valid in the client role");
-          const end = Date.now() + ms(step.expectNoConnection, 0);
+          lag.open();
+          const end = Date.now() + win(step.expectNoConnection);
           while (Date.now() < end && tcpAttempts <= used.size) await waitAcceptChange(end);
+          lag.close();
           if (tcpAttempts > used.size) throw new Mismatch(`the client opened another connection (${tcpAttempts} in all, the case expects ${used.size}): it reconnected`);
           break;
         }
@@ -697,17 +755,22 @@ export async function runWireCase(c, ctx) {
         default:
           throw new HarnessError(`unknown step ${JSON.stringify(step)}`);
       }
+      if (afterWait && kind !== "wait") {
+        lag.close();
+        afterWait = false;
+      }
     }
-    return { grade: "PASS", closeBehavior, message: "" };
+    return { grade: "PASS", closeBehavior, message: "", ...timing() };
   } catch (err) {
     if (err.unsupported) return { grade: "UNSUPPORTED", closeBehavior: null, message: "connect exited 127 for this scenario" };
     if (err instanceof Mismatch) {
       log(`# mismatch: ${err.message}`);
       const should = err.should || c.level === "SHOULD";
-      return { grade: should ? "NON_STRICT" : "FAIL", closeBehavior: err.closeBehavior ?? closeBehavior, message: err.message };
+      return { grade: should ? "NON_STRICT" : "FAIL", closeBehavior: err.closeBehavior ?? closeBehavior, message: err.message, ...timing(err) };
     }
     throw err;
   } finally {
+    lag?.stop();
     for (const conn of conns.values()) conn.destroy();
     if (listener) listener.close();
     if (client) {
