@@ -309,8 +309,116 @@ export async function runClient(agent, { port, host = "127.0.0.1", scenario, con
   };
 }
 
-/** Starts `<cmd> connect` without waiting (wire cases in the client role); resolves like runClient via `.done`. */
-export function startClient(agent, options) {
-  const done = runClient(agent, options);
-  return { done };
+/**
+ * The clients of one agent. With an adapter that has the connect-many mode, one process runs every
+ * client (a request line each, answers tagged with the request's id), which saves starting a
+ * process per client; an adapter without it (exit 127, or an exit before its first line) gets one
+ * `connect` process per client. `run(options)` resolves like runClient.
+ */
+export class Clients {
+  constructor(agent) {
+    this.agent = agent;
+    this.mode = "many"; // "many" until the adapter shows it has no connect-many, then "one-shot"
+    this.proc = null;
+    this.pending = new Map();
+    this.nextId = 1;
+    this.deaths = 0;
+  }
+
+  /** Runs one client: {port, host?, scenario, config, tls?, timeoutMs, onEvent?}. */
+  run(options) {
+    if (this.mode === "one-shot") return runClient(this.agent, options);
+    return new Promise((resolve) => {
+      const id = this.nextId++;
+      const entry = { options, resolve, events: [], stderrAt: 0, timer: null };
+      this.pending.set(id, entry);
+      this.ensure();
+      entry.stderrAt = this.proc.stderrLength();
+      entry.timer = setTimeout(() => this.settle(id, { result: null, events: entry.events, exitCode: null, timedOut: true, stderr: this.stderrSince(entry) }), options.timeoutMs ?? 20000);
+      const { port, host = "127.0.0.1", scenario, config = {}, tls } = options;
+      const req = { id, port, host, scenario, config };
+      if (tls) req.tls = { cert: tls.cert, key: tls.key, ca: tls.ca };
+      this.proc.child.stdin.write(JSON.stringify(req) + "\n");
+    });
+  }
+
+  /** Starts a client without waiting; resolves like runClient via `.done`. */
+  start(options) {
+    return { done: this.run(options) };
+  }
+
+  ensure() {
+    if (this.proc) return;
+    const p = start(this.agent.command(), ["connect-many"]);
+    let total = 0;
+    let stderr = "";
+    p.child.stderr.on("data", (d) => {
+      total += d.length;
+      stderr = (stderr + d).slice(-STDERR_KEEP);
+    });
+    p.stderrLength = () => total;
+    p.stderrTail = (from) => stderr.slice(-Math.min(STDERR_KEEP, total - from));
+    p.answered = false;
+    this.proc = p;
+    createInterface({ input: p.child.stdout, crlfDelay: Infinity }).on("line", (text) => this.onLine(text));
+    p.exited.then((r) => this.onExit(p, r));
+  }
+
+  stderrSince(entry) {
+    return this.proc ? this.proc.stderrTail(entry.stderrAt) : "";
+  }
+
+  onLine(text) {
+    if (text.trim() === "") return;
+    let msg;
+    try {
+      msg = JSON.parse(text);
+    } catch {
+      return;
+    }
+    this.proc.answered = true;
+    const entry = this.pending.get(msg?.id);
+    if (!entry) return;
+    if (msg.unsupported) this.settle(msg.id, { unsupported: true, stderr: msg.message ?? "" });
+    else if (msg.result) this.settle(msg.id, { result: msg.result, events: entry.events, exitCode: 0, timedOut: false, stderr: this.stderrSince(entry), junk: [] });
+    else if (msg.error !== undefined) this.settle(msg.id, { result: null, events: entry.events, exitCode: null, timedOut: false, stderr: String(msg.error) });
+    else {
+      const { id: _id, ...event } = msg;
+      entry.events.push(event);
+      if (entry.options.onEvent) Promise.resolve(entry.options.onEvent(event)).catch(() => undefined);
+    }
+  }
+
+  settle(id, outcome) {
+    const entry = this.pending.get(id);
+    if (!entry) return;
+    this.pending.delete(id);
+    clearTimeout(entry.timer);
+    entry.resolve(outcome);
+  }
+
+  onExit(p, r) {
+    if (this.proc !== p) return;
+    this.proc = null;
+    const waiting = [...this.pending.entries()];
+    // An adapter without connect-many exits (127, or anything else) before answering anything:
+    // its clients run one process each, these too.
+    if (!p.answered || ++this.deaths >= 3) this.mode = "one-shot";
+    for (const [id, entry] of waiting) {
+      if (!p.answered) {
+        this.pending.delete(id);
+        clearTimeout(entry.timer);
+        runClient(this.agent, entry.options).then(entry.resolve);
+      } else {
+        this.settle(id, { result: null, events: entry.events, exitCode: r.code ?? null, timedOut: false, spawnError: r.spawnError?.message, stderr: p.stderrTail(entry.stderrAt) });
+      }
+    }
+  }
+
+  async close() {
+    const p = this.proc;
+    if (!p) return;
+    p.child.stdin.end();
+    await withTimeout(p.exited, 3000, () => kill(p.child));
+  }
 }

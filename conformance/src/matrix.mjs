@@ -3,7 +3,7 @@
 // long-lived (one per server agent, transport and config) except where a scenario needs its own;
 // clients are adapters in `connect` mode. Cells run with bounded concurrency.
 import { join } from "node:path";
-import { probeUnsupported, runClient, startServer } from "./adapter-process.mjs";
+import { Clients, probeUnsupported, startServer } from "./adapter-process.mjs";
 import { loadRequirements, loadWireCases } from "./cases.mjs";
 import { countGrades, EXIT } from "./grading.mjs";
 import { Progress } from "./progress.mjs";
@@ -30,7 +30,7 @@ async function startServerRetry(agent, options, attempts = 20) {
 }
 
 /** One cell: runs the scenario's client(s) against a server. Resolves {grade, message, log}. */
-async function runCell({ clientAgent, serverAgent, transport, scenario, tls, scale, servers }) {
+async function runCell({ clientAgent, serverAgent, transport, scenario, tls, scale, servers, clients }) {
   const log = [];
   const t0 = performance.now();
   const note = (s) => log.push(`${(performance.now() - t0).toFixed(1).padStart(8)} ${s}`);
@@ -63,7 +63,7 @@ async function runCell({ clientAgent, serverAgent, transport, scenario, tls, sca
       : undefined;
     const config = scaleConfig({ ...scenario.config, timeoutMs: scenario.config.timeoutMs ?? 10000 }, scale);
     note(`client ${clientAgent.name}: connect --scenario ${scenario.client} --config ${JSON.stringify(config)} (x${count})`);
-    const runs = await Promise.all(Array.from({ length: count }, () => runClient(clientAgent, { port: server.port, scenario: scenario.client, config, tls: useTls, timeoutMs, onEvent })));
+    const runs = await Promise.all(Array.from({ length: count }, () => clients.run({ port: server.port, scenario: scenario.client, config, tls: useTls, timeoutMs, onEvent })));
     for (const [i, r] of runs.entries()) {
       note(`client ${i + 1} result: ${JSON.stringify(r.result ?? null).slice(0, 4000)}`);
       if (r.stderr?.trim()) note(`client ${i + 1} stderr: ${r.stderr.trim().slice(-1500)}`);
@@ -151,6 +151,7 @@ export async function runMatrix(agents, { outDir, scale = 1, scaleWhy = "given",
   const cells = [];
   for (const c of available) for (const s of available) for (const t of transports) for (const sc of scenarios) cells.push({ clientAgent: c, serverAgent: s, transport: t, scenario: sc });
   const servers = new SharedServers(scale);
+  const clients = new Map(available.map((a) => [a.name, new Clients(a)]));
   const results = {};
   progress.start(cells.length, "matrix");
   try {
@@ -158,7 +159,7 @@ export async function runMatrix(agents, { outDir, scale = 1, scaleWhy = "given",
     const order = [...cells].sort((a, b) => Number(Boolean(a.scenario.dedicated)) - Number(Boolean(b.scenario.dedicated)));
     const attempt = async (cell) => {
       const t0 = performance.now();
-      const r = await runCell({ ...cell, tls, scale, servers });
+      const r = await runCell({ ...cell, tls, scale, servers, clients: clients.get(cell.clientAgent.name) });
       return { ...r, durationMs: performance.now() - t0 };
     };
     const finish = (cell, attempts) => {
@@ -186,7 +187,7 @@ export async function runMatrix(agents, { outDir, scale = 1, scaleWhy = "given",
     });
     for (const [cell, first] of again) finish(cell, [first, await attempt(cell)]);
   } finally {
-    await servers.stopAll();
+    await Promise.all([servers.stopAll(), ...[...clients.values()].map((c) => c.close())]);
   }
   progress.end();
   const grades = cells.map((c) => results[c.clientAgent.name][c.serverAgent.name][c.transport][c.scenario.name]);

@@ -2,7 +2,7 @@
 // against one agent, with logs and reports written to the output directory.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { adapterInfo, CodecSession, probeUnsupported, startServer } from "./adapter-process.mjs";
+import { adapterInfo, Clients, CodecSession, probeUnsupported, startServer } from "./adapter-process.mjs";
 import { loadRequirements, loadWireCases } from "./cases.mjs";
 import { exitCodeFor, EXIT } from "./grading.mjs";
 import { Progress } from "./progress.mjs";
@@ -130,7 +130,8 @@ export async function runAgent(agent, selection, options) {
     const needTls = selection.wire.some((c) => c.transport === "tls");
     const tls = needTls ? certificates(join(outDir ?? options.tmpDir, "certs")) : null;
     const pool = new ServerPool(agent, tls, scale);
-    const attempt = (c, n) => runWireAttempt(c, n, { agent, scale, features, tls, pool });
+    const clients = new Clients(agent);
+    const attempt = (c, n) => runWireAttempt(c, n, { agent, scale, features, tls, pool, clients });
     const finish = (c, attempts) => {
       const result = wireResult(c, attempts);
       if (outDir) {
@@ -154,7 +155,7 @@ export async function runAgent(agent, selection, options) {
         finish(c, attempts);
       }
     } finally {
-      await pool.stopAll();
+      await Promise.all([pool.stopAll(), clients.close()]);
     }
   }
   progress.end();
@@ -174,7 +175,7 @@ function retryWanted(r, n) {
 const MAX_ATTEMPTS = 3;
 
 /** One attempt at a wire case: {grade, closeBehavior, message, late, slackMs, lines, durationMs}. */
-async function runWireAttempt(c, n, { agent, scale, features, tls, pool }) {
+async function runWireAttempt(c, n, { agent, scale, features, tls, pool, clients }) {
   const lines = [];
   const t0 = performance.now();
   const log = (line) => lines.push(`${(performance.now() - t0).toFixed(1).padStart(8)} ${line}`);
@@ -190,6 +191,7 @@ async function runWireAttempt(c, n, { agent, scale, features, tls, pool }) {
       features,
       tls,
       log,
+      clients,
       attempt: n,
       server: async (config, useTls) => {
         used = await pool.get(config, useTls, fresh);

@@ -6,7 +6,7 @@ import { createPrivateKey, createPublicKey, randomBytes, sign as edSign, verify 
 import net from "node:net";
 import tls from "node:tls";
 import { validate as validateSchema } from "@qwormhole/schemas";
-import { EXIT_UNSUPPORTED, startClient } from "./adapter-process.mjs";
+import { EXIT_UNSUPPORTED, runClient } from "./adapter-process.mjs";
 import { hasRacingTimer, runnerSlackMs, scaleConfig, stallHook, watchLoopLag } from "./timekeeping.mjs";
 import { deepEqual, HarnessError, sleep } from "./util.mjs";
 import { peerTlsOptions, substituteConfig, tlsCapabilityProblem } from "./tls-peer.mjs";
@@ -541,7 +541,9 @@ export async function runWireCase(c, ctx) {
       delete config.scenario;
       log(`# starting the client: connect --port ${port} --scenario ${scenario} --config ${JSON.stringify(config)}`);
       const startupMs = ctx.startupMs ?? ms(undefined, 20000);
-      client = startClient(ctx.agent, { port, scenario, config, tls: adapterTls ? ctx.tls : undefined, timeoutMs: startupMs + Math.max(1000, caseDeadline - Date.now() + 2000) });
+      const clientOptions = { port, scenario, config, tls: adapterTls ? ctx.tls : undefined, timeoutMs: startupMs + Math.max(1000, caseDeadline - Date.now() + 2000) };
+      // One process per client unless the run shares a connect-many process (ctx.clients).
+      client = ctx.clients ? ctx.clients.start(clientOptions) : { done: runClient(ctx.agent, clientOptions) };
       client.done.then((r) => {
         client.finished = r;
         wakeAll();

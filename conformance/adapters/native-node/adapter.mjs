@@ -3,7 +3,7 @@
 // creates made by the factory forced to one native mode, so what Node users load is what is
 // tested. Usage: node adapter.mjs --backend lws|libsocket <mode> [adapter arguments...]
 // (or QWH_NATIVE_BACKEND=lws|libsocket). If the factory cannot give that mode (addon not built,
-// or an option only the TS transport has), the adapter exits 127 (unsupported) with the reason.
+// or an option only the TS transport has), the adapter reports it unsupported (exit 127) with the reason.
 import { register } from "node:module";
 
 const argv = process.argv;

@@ -6,13 +6,9 @@ export * from "qwormhole";
 
 const backend = process.env.QWH_NATIVE_BACKEND;
 const want = `native-${backend}`;
-const UNSUPPORTED = 127;
-
+/** The factory could not give the native mode: the adapter reports the scenario unsupported (exit 127 or an unsupported line). */
 function check(made) {
-  if (made.mode !== want) {
-    process.stderr.write(`native adapter: the factory gave ${made.mode}, not ${want}: ${made.reason ?? "no reason given"}\n`);
-    process.exit(UNSUPPORTED);
-  }
+  if (made.mode !== want) throw Object.assign(new Error(`native adapter: the factory gave ${made.mode}, not ${want}: ${made.reason ?? "no reason given"}`), { unsupported: true });
 }
 
 export class QWormholeServer extends real.QWormholeServer {
