@@ -95,6 +95,8 @@ export class QWormholeServer<TIn = Buffer, TOut = unknown> extends EventEmitter<
   private readonly connections = new Map<string, ServerConnection<TOut>>();
   private readonly handshaking = new PendingHandshakes();
   private readonly pacedFlush = new PacedFlush();
+  /** Refused connections in their grace period (reading the reject frame). */
+  private readonly refused = new Set<FrameLink>();
   private readonly replayCache: ReplayCache;
   private readonly stats = emptySnapshot();
   private readonly userOptions: QWormholeServerOptions<TIn, TOut>;
@@ -192,6 +194,8 @@ export class QWormholeServer<TIn = Buffer, TOut = unknown> extends EventEmitter<
     this.closing = true;
     const listening = this.listener.close();
     for (const link of [...this.handshaking.values()]) link.destroy();
+    // Refused peers had their reject frame; the grace for reading it ends with the server.
+    for (const link of [...this.refused]) link.destroy();
     await Promise.all([...this.connections.values()].map((c) => c.end("E_GOING_AWAY", "server shutting down")));
     await listening;
     if (this.telemetryTimer) clearInterval(this.telemetryTimer);
@@ -231,7 +235,9 @@ export class QWormholeServer<TIn = Buffer, TOut = unknown> extends EventEmitter<
     if (link.destroyed) return;
     const noop = () => undefined;
     // Keep reading (and discarding) so our FIN is not turned into a reset; the peer's FIN ends it.
-    link.setHandlers({ frame: noop, control: noop, raw: noop, readEnd: noop, end: () => link.destroy(), error: () => link.destroy(), drain: noop, close: noop, timeout: noop });
+    this.refused.add(link);
+    const gone = () => void this.refused.delete(link);
+    link.setHandlers({ frame: noop, control: noop, raw: noop, readEnd: noop, end: () => link.destroy(), error: () => link.destroy(), drain: noop, close: gone, timeout: noop });
     // Whatever still comes is discarded without being decoded (unless a frame is half received).
     try {
       link.switchToRaw();

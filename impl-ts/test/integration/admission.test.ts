@@ -5,7 +5,7 @@
  * native transports (see test/native/suite.ts).
  */
 import net from "node:net";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { textDeserializer, type QWormholeServer } from "../../src/index.js";
 import { collect, startClient, startServer, until } from "./helpers.js";
 
@@ -89,6 +89,21 @@ describe("per-address pending-handshake limit (slowloris)", () => {
     server.on("message", ({ client, data }) => client.send(data));
     for (let i = 0; i < 3; i++) expect(await echoFrom(port, "127.0.0.3")).toEqual(["hello from 127.0.0.3"]);
     expect(server.getConnectionCount()).toBe(3);
+  });
+
+  it("close() does not wait out the grace period of a refused connection whose peer stays", async () => {
+    const { server, port } = await startServer({ maxPendingHandshakes: 0 });
+    // From here the grace period's timer is a fake that never fires: only close() can end the refused link.
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    cleanup.push(() => vi.useRealTimers());
+    const refused = collect(server, "handshakeRejected", 1);
+    const peer = net.connect({ port, host: "127.0.0.1", allowHalfOpen: true });
+    peer.on("error", () => undefined);
+    peer.resume(); // reads the reject and our FIN, but never ends its side
+    cleanup.push(() => peer.destroy());
+    await refused;
+    await server.close();
+    expect(server.getConnectionCount()).toBe(0);
   });
 
   it("rejects a negative limit naming the option", async () => {

@@ -5,7 +5,7 @@
  * the native links too. Suites that test TS-transport internals only are not
  * listed here.
  */
-export const PORTED_SUITES = ["roundtrip", "handshake", "features", "guards", "reconnect", "tls", "admission", "broadcast", "stall", "send-reconnect"] as const;
+export const PORTED_SUITES = ["roundtrip", "handshake", "features", "guards", "reconnect", "tls", "admission", "broadcast", "stall", "send-reconnect", "fuzz"] as const;
 
 export async function importSuites(): Promise<void> {
   // Literal paths so vitest can follow them.
@@ -19,4 +19,7 @@ export async function importSuites(): Promise<void> {
   await import("../integration/broadcast.test.js");
   await import("../integration/stall.test.js");
   await import("../integration/send-reconnect.test.js");
+  // The model-based fuzzing: 2,000 sequences on the TS transport, 300 on each native one.
+  process.env["QWH_FUZZ_RUNS"] ??= "300";
+  await import("../fuzz/client-server.model.test.js");
 }
