@@ -2,6 +2,7 @@
 // server: { op: "serve", kind, tls } -> { type: "serving", port, tlsPort }; { op: "kick" } destroys one
 //         connection (its client reconnects); echoes every message.
 // load:   { op: "start", kind, port, tlsPort, ca, steady, churnCycles, churnConcurrency } -> { type: "started" }
+//         { op: "warm", kind, port } -> { type: "warm" } (one connection, before the baseline)
 //         { op: "stop" } -> { type: "stopped", stats, churnExtraSeconds } (steady clients closed, churn finished)
 // both:   { op: "sample" } -> { type: "sample", rss, heapUsed, external, fds }; { op: "exit" }
 import { readdirSync } from "node:fs";
@@ -118,6 +119,15 @@ async function churn(options, cycles) {
   }
 }
 
+/** One connection opened and closed, so that what a transport sets up once per process (the lws service thread's context) is in the baseline. */
+async function warm({ kind, port }) {
+  const { client } = createQWormholeClient({ host: "127.0.0.1", port, reconnect: false, ...FACTORY[kind] });
+  client.on("error", () => undefined);
+  await client.connect();
+  await client.close();
+  return { type: "warm" };
+}
+
 function start({ kind, port, tlsPort, ca, steady: n, churnCycles, churnConcurrency }) {
   running = true;
   const plain = { host: "127.0.0.1", port, ...FACTORY[kind] };
@@ -143,6 +153,7 @@ process.on("message", async (m) => {
   try {
     if (m.op === "serve") reply(await serve(m));
     else if (m.op === "kick") reply(kick());
+    else if (m.op === "warm") reply(await warm(m));
     else if (m.op === "start") reply(start(m));
     else if (m.op === "stop") reply(await stop());
     else if (m.op === "sample") reply(sample(m.gc !== false));

@@ -59,6 +59,8 @@ for (const kind of kinds) {
   const load = new Peer({ script: PEER });
   try {
     const { port, tlsPort } = await server.call({ op: "serve", kind, tls: { key, cert } }, "serving");
+    await load.call({ op: "warm", kind, port }, "warm");
+    await sleep(500); // the warm-up connection's close reaches the server
     const baseline = { server: await server.call({ op: "sample" }, "sample"), load: await load.call({ op: "sample" }, "sample") };
     const churnCycles = Math.round((20_000 * seconds) / 300);
     await load.call({ op: "start", kind, port, tlsPort, ca: cert, steady: steadyClients, churnCycles, churnConcurrency: 4 }, "started");
