@@ -1,5 +1,5 @@
 // What each profile measures. `quick` (npm run bench) stays under 3 minutes on 2 cores;
-// `full` (npm run bench:full) is the whole set of issue 6; `smoke` is for the test.
+// `full` (npm run bench:full) is the whole set; `smoke` is for the test.
 const ALL_SIZES = [16, 256, 1024, 4096, 65536, 1 << 20];
 
 export const profiles = {

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The benchmark run of issue 6: micro benchmarks, end-to-end throughput (TCP, TLS,
+// The benchmark run: micro benchmarks, end-to-end throughput (TCP, TLS,
 // 100 connections, codecs), round trips, memory; then the results file (validated
 // against schemas/bench/results.schema.json), the Markdown table, SVG plots and the goal check.
 //

@@ -134,7 +134,7 @@ describe("smoke profile", () => {
     try {
       const { code, stdout, stderr } = await run(["--profile", "smoke", "--out", out, "--no-latest"]);
       expect(code, stderr).toBe(0);
-      expect(stdout).toContain("### Goals of issue 6");
+      expect(stdout).toContain("### Goals");
       const files = readdirSync(out);
       const json = files.find((f) => f.endsWith("-smoke.json"));
       expect(json).toBeDefined();

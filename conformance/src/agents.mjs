@@ -53,7 +53,7 @@ function cliProblem(backend) {
  * @typedef {object} Agent
  * @property {string} name
  * @property {string} description
- * @property {boolean} own  one of our implementations: UNSUPPORTED counts as a failure in the matrix (decision 7)
+ * @property {boolean} own  one of our implementations: UNSUPPORTED counts as a failure in the matrix
  * @property {() => string[]} command  argv of the adapter (the mode follows)
  * @property {() => string | null} unavailable  why it cannot run here, or null
  */

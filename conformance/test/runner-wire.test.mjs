@@ -53,7 +53,7 @@ describe("wire mode: the engine's fixture cases", { timeout: 60000 }, () => {
 /**
  * Inside vitest a deterministic sample runs (every area, every role, every 3rd case) to keep the
  * project's time within budget; QWH_FULL_CONFORMANCE=1 runs them all. CI runs the whole suite with
- * the bin itself (`qwh-conformance run --agent ts`), outside vitest's workers (decision 14).
+ * the bin itself (`qwh-conformance run --agent ts`), outside vitest's workers.
  */
 const FULL = process.env.QWH_FULL_CONFORMANCE === "1";
 

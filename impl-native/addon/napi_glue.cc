@@ -143,7 +143,7 @@ void socket_peer(int fd, char *remote, size_t remote_len, int *remote_port, int 
   if (getsockname(fd, reinterpret_cast<sockaddr *>(&ss), &sl) == 0) *local_port = port_of(ss);
 }
 
-// A literal IPv4 or IPv6 address (names are resolved in JS, decision 10).
+// A literal IPv4 or IPv6 address (names are resolved in JS, where the lookup does not block the loop).
 static bool make_addr(const char *host, uint32_t port, sockaddr_storage *ss, socklen_t *sl) {
   memset(ss, 0, sizeof *ss);
   auto *in = reinterpret_cast<sockaddr_in *>(ss);

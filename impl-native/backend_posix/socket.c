@@ -10,7 +10,7 @@
 
 #include "posix.h"
 
-/* Literal IPv4 or IPv6 only: names are resolved by the caller (decision 10). */
+/* Literal IPv4 or IPv6 only: names are resolved by the caller, since a lookup here would block. */
 static int sockaddr_of(const char *host, uint16_t port, struct sockaddr_storage *ss, socklen_t *len) {
   memset(ss, 0, sizeof *ss);
   struct sockaddr_in *v4 = (struct sockaddr_in *)ss;

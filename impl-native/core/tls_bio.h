@@ -1,6 +1,6 @@
 /*
  * TLS over OpenSSL memory BIOs, with no I/O: the caller moves ciphertext
- * between the network and this module (decision 7). One module serves the
+ * between the network and this module. One module serves the
  * POSIX backend (client and server) and the lws backend (whose raw TLS client
  * does not work in libwebsockets 4.1.6: see ../../libwebsockets/README.md).
  *

@@ -1,8 +1,8 @@
-// Crash-freedom of the Node addons (issue 5): for each native backend,
+// Crash-freedom of the Node addons, for each native backend:
 //   exit:    50 processes that call process.exit() with open connections and traffic in flight
 //   worker:  50 worker threads that load the addon, open connections and are terminated
 //   loop:    50 create/connect/echo/close cycles in one process, then no connection, listener
-//            or handle left in the addon (the leak check of decision 12)
+//            or handle left in the addon (the leak check)
 // Plain Node (no TypeScript loader), impl-ts must be built. Prints one line per check and a last
 // line "N passed, M failed". Usage: node test/crash-loops.mjs [runs=50] [backend...]
 import { spawn } from "node:child_process";

@@ -1,9 +1,9 @@
-// The goals of issue 6 (and decisions 11 and 15), checked against one run's own rows.
+// The goals listed in docs/benchmarks.md, checked against one run's own rows.
 // Every goal is a ratio measured in the same run on the same machine, except the
 // absolute ones (>= 2.2M msg/s at 1 KiB, heap per idle connection, C CLI).
 import { fmtBytes, fmtRate, fmtSize, round } from "./stats.mjs";
 
-const SEED_1K_MSGS = 218_000; // decision 15: seed 0.3 TS-to-TS at 1 KiB on this machine class
+const SEED_1K_MSGS = 218_000; // seed 0.3 TS-to-TS at 1 KiB on this machine class
 const NATIVE = ["native-libsocket", "native-lws"];
 
 export function finder(result) {
@@ -59,11 +59,11 @@ export function evaluateGoals(result) {
   {
     const a = tp("ts-ts", 1024);
     goals.push(
-      check("ts-vs-seed-1k", `TS-to-TS >= 10x the seed's 1 KiB headline (>= ${fmtRate(10 * SEED_1K_MSGS)} msg/s; decision 15)`, a ? a.msgsPerSec / SEED_1K_MSGS : undefined, ">=", 10, a ? `${fmtRate(a.msgsPerSec)} msg/s / ${fmtRate(SEED_1K_MSGS)} msg/s` : undefined),
+      check("ts-vs-seed-1k", `TS-to-TS >= 10x the seed's 1 KiB headline (>= ${fmtRate(10 * SEED_1K_MSGS)} msg/s)`, a ? a.msgsPerSec / SEED_1K_MSGS : undefined, ">=", 10, a ? `${fmtRate(a.msgsPerSec)} msg/s / ${fmtRate(SEED_1K_MSGS)} msg/s` : undefined),
     );
   }
 
-  // Native cells: >= 1.0x TS-to-TS at every size, lower round trip (decision 11).
+  // Native cells: >= 1.0x TS-to-TS at every size, lower round trip.
   const nativeRows = [...new Set(result.throughput.filter((r) => NATIVE.some((n) => r.name.includes(n))).map((r) => r.name))];
   if (nativeRows.length === 0) {
     const why = (result.unavailable ?? []).find((u) => NATIVE.some((n) => u.name.includes(n)))?.reason;
@@ -90,7 +90,7 @@ export function evaluateGoals(result) {
     goals.push(check(`${name}-rtt-vs-ts`, `${name} round trip (median) below TS-to-TS`, l && lt ? l.medianUs / lt.medianUs : undefined, "<", 1.0, l && lt ? `${l.medianUs} us vs ${lt.medianUs} us` : undefined));
     if (name.endsWith("native-lws")) {
       const raw = lat("net-raw");
-      goals.push(check(`${name}-rtt-vs-raw`, `${name} round trip (median) within 1.35x of raw net (decision 11)`, l && raw ? l.medianUs / raw.medianUs : undefined, "<=", 1.35, l && raw ? `${l.medianUs} us vs ${raw.medianUs} us` : undefined));
+      goals.push(check(`${name}-rtt-vs-raw`, `${name} round trip (median) within 1.35x of raw net`, l && raw ? l.medianUs / raw.medianUs : undefined, "<=", 1.35, l && raw ? `${l.medianUs} us vs ${raw.medianUs} us` : undefined));
     }
   }
   goals.push({

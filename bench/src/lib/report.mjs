@@ -124,7 +124,7 @@ export function markdown(result, files = {}) {
 }
 
 export function goalsTable(goals) {
-  const out = ["### Goals of issue 6", "", "| goal | status | measured | target | detail |", "|---|---|---:|---:|---|"];
+  const out = ["### Goals", "", "| goal | status | measured | target | detail |", "|---|---|---:|---:|---|"];
   for (const g of goals) {
     const st = g.status === "met" ? "met" : g.status === "not met" ? "**not met**" : "not measured";
     out.push(`| ${g.goal} | ${st} | ${g.measured ?? "-"} | ${g.comparison ? `${g.comparison} ${g.target}` : "-"} | ${(g.detail ?? "").replace(/\|/g, "\\|")} |`);

@@ -2,9 +2,9 @@
 // qwormhole server of another, both made by the factory. Row names are
 // `<client>-<server>`: ts-ts, ts-native-lws, native-lws-ts, native-libsocket-native-lws, ...
 // (the client sends, the server receives). Headline rows: send() plus one
-// `message` event per message with the default codec (decision 15). Batch rows
+// `message` event per message with the default codec. Batch rows
 // (`ts-ts-batch`) receive through the `messageBatch` event instead: one event per
-// read carrying its messages, each still checked (decision 15 gives them rows of their own). When the
+// read carrying its messages, each still checked (batch APIs get rows of their own). When the
 // factory does not give the implementation asked for, the row throws
 // Unavailable with the factory's reason (never measured as TS).
 import { createCborDeserializer, createCborSerializer, createQWormholeClient, createQWormholeServer, jsonDeserializer, jsonSerializer } from "qwormhole";

@@ -2,7 +2,7 @@
  * Native dialing and listening: the {@link Dialer} and listener function the
  * factory hands to QWormholeClient/QWormholeServer when a native backend is
  * selected. Host names are resolved here with `dns.lookup` (IPv4 and IPv6);
- * the addons only ever see literal addresses (decision 10).
+ * the addons only ever see literal addresses: resolving a name here would block.
  * @packageDocumentation
  */
 import dns from "node:dns";

@@ -45,7 +45,7 @@ describe("maximum frame length on send and receive (QWH-FRAME-005, QWH-FRAME-007
   });
 });
 
-describe("backpressure guard (QWH-LIMIT, decision 6)", () => {
+describe("backpressure guard (QWH-LIMIT)", () => {
   it("closes only the connection that will not read, with E_BACKPRESSURE (QWH-LIMIT-005, QWH-LIMIT-006)", async () => {
     const { server, port } = await startServer({ maxBackpressureBytes: 512 * 1024, highWaterMarkBytes: 128 * 1024 });
     keep(server, "close");
