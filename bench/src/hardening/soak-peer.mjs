@@ -54,11 +54,24 @@ const stats = { sent: 0, echoed: 0, outOfOrder: 0, reconnects: 0, churnCycles: 0
 let running = false;
 const steadyClients = [];
 const churnPromises = [];
+const churnStates = [];
+let churnDone = 0;
+/** stop() reports the clients still busy when nothing has finished for this long, instead of waiting on. */
+const STUCK_MS = 60_000;
 
 function payload(seq, size) {
   const b = Buffer.alloc(size, seq & 0xff);
   b.writeUInt32BE(seq, 0);
   return b;
+}
+
+/** Resolves on the client's next 'drain' or 'close', whichever comes first. */
+function drainOrClose(client) {
+  return new Promise((resolve) => {
+    const done = () => (client.off("drain", done), client.off("close", done), resolve());
+    client.on("drain", done);
+    client.on("close", done);
+  });
 }
 
 /** One long-lived client: sends mixed sizes (a bounded window ahead of its echoes) and checks the echoes' order. */
@@ -68,6 +81,7 @@ function steady(options) {
   let lastEcho = -1;
   let floor = 0; // echoes below this may be lost (sent before a connection was cut)
   let wake = null;
+  const state = { name: `steady ${steadyClients.length} (${options.tls ? "tls" : "plain"})`, phase: "connect" };
   client.on("message", (data) => {
     const s = data.readUInt32BE(0);
     if (s <= lastEcho) stats.outOfOrder++;
@@ -85,10 +99,16 @@ function steady(options) {
     await client.connect();
     while (running) {
       // At most 16 messages ahead of the echoes (or of the last cut).
+      state.phase = "window";
       while (running && seq - Math.max(lastEcho + 1, floor) >= 16) await new Promise((r) => ((wake = r), setTimeout(r, 100)));
       if (!running) break;
       try {
-        if (!client.send(payload(seq++, SIZES[seq % SIZES.length]))) await new Promise((r) => client.once("drain", r));
+        // 'drain' never comes for a client closed by stop() while its sends wait: its close ends the wait too.
+        state.phase = "send";
+        if (!client.send(payload(seq++, SIZES[seq % SIZES.length]))) {
+          state.phase = "drain";
+          await drainOrClose(client);
+        }
         stats.sent++;
       } catch (e) {
         stats.sendErrors++;
@@ -96,27 +116,33 @@ function steady(options) {
       }
     }
   };
-  steadyClients.push({ client, done: loop() });
+  state.phase = "connect";
+  steadyClients.push({ client, state, done: loop().finally(() => (state.phase = "done")) });
 }
 
 /** Short-lived clients: connect, one round trip, close; until `cycles` are done (stop() waits for them). */
-async function churn(options, cycles) {
+async function churn(options, cycles, state) {
   while (stats.churnCycles < cycles) {
     stats.churnCycles++;
     const { client } = createQWormholeClient({ ...options, reconnect: false });
     client.on("error", () => undefined);
     try {
+      state.phase = "connect";
       await client.connect();
       // The echo, or the close of a connection the server cut (kick).
       const echoed = new Promise((r) => (client.once("message", r), client.once("close", r)));
+      state.phase = "echo";
       client.send(payload(0, 64));
       await echoed;
     } catch (e) {
       stats.errors[`churn:${e.code}`] = (stats.errors[`churn:${e.code}`] ?? 0) + 1;
     } finally {
+      state.phase = "close";
       await client.close();
     }
+    churnDone++;
   }
+  state.phase = "done";
 }
 
 /** One connection opened and closed, so that what a transport sets up once per process (the lws service thread's context) is in the baseline. */
@@ -133,20 +159,36 @@ function start({ kind, port, tlsPort, ca, steady: n, churnCycles, churnConcurren
   const plain = { host: "127.0.0.1", port, ...FACTORY[kind] };
   const secure = { host: "127.0.0.1", port: tlsPort, tls: { ca }, ...FACTORY[kind] };
   for (let i = 0; i < n; i++) steady(i % 2 === 0 ? plain : secure);
-  for (let i = 0; i < churnConcurrency; i++) churnPromises.push(churn(i % 2 === 0 ? plain : secure, churnCycles));
+  for (let i = 0; i < churnConcurrency; i++) {
+    const state = { name: `churn ${i} (${i % 2 === 0 ? "plain" : "tls"})`, phase: "connect" };
+    churnStates.push(state);
+    churnPromises.push(churn(i % 2 === 0 ? plain : secure, churnCycles, state));
+  }
   return { type: "started" };
 }
 
 async function stop() {
   running = false;
-  await Promise.all(steadyClients.map(async ({ client, done }) => {
+  const started = Date.now();
+  const steadyDone = Promise.all(steadyClients.map(async ({ client, done }) => {
     await client.close();
     await done.catch(() => undefined);
   }));
   // The churn count is fixed: on a slow machine the last cycles run after the mixed load.
-  const started = Date.now();
-  await Promise.all(churnPromises);
-  return { type: "stopped", stats, churnExtraSeconds: (Date.now() - started) / 1000 };
+  const all = Promise.all([steadyDone, ...churnPromises]).then(() => true);
+  // A client that makes no progress for STUCK_MS is a hang: name it and what it waits for.
+  let seen = -1;
+  for (;;) {
+    const progress = churnDone + steadyClients.filter((c) => c.state.phase === "done").length;
+    if (progress !== seen) {
+      seen = progress;
+      const finished = await Promise.race([all, new Promise((r) => setTimeout(() => r(false), STUCK_MS))]);
+      if (finished) return { type: "stopped", stats, churnExtraSeconds: (Date.now() - started) / 1000 };
+      continue;
+    }
+    const stuck = [...steadyClients.map((c) => c.state), ...churnStates].filter((st) => st.phase !== "done").map((st) => `${st.name} in ${st.phase}`);
+    return { type: "stopped", stats, churnExtraSeconds: (Date.now() - started) / 1000, stuck };
+  }
 }
 
 process.on("message", async (m) => {

@@ -79,7 +79,7 @@ for (const kind of kinds) {
       samples.push({ t, server: s, load: l });
       if (samples.length % 10 === 0) log(`[soak ${kind}] ${Math.round(t)} s: server rss ${MB(s.rss)} MB, fds ${s.fds}; load rss ${MB(l.rss)} MB, fds ${l.fds}`);
     }
-    const { stats, churnExtraSeconds } = await load.call({ op: "stop" }, "stopped");
+    const { stats, churnExtraSeconds, stuck = [] } = await load.call({ op: "stop" }, "stopped");
     await sleep(1500); // closes finish on both sides
     const after = { server: await server.call({ op: "sample" }, "sample"), load: await load.call({ op: "sample" }, "sample") };
     const second = samples.filter((s) => s.t >= seconds / 2);
@@ -106,6 +106,7 @@ for (const kind of kinds) {
     if (after.server.heapUsed - baseline.server.heapUsed > 5e6) problems.push(`server heap ${MB(baseline.server.heapUsed)} -> ${MB(after.server.heapUsed)} MB`);
     if (stats.outOfOrder > 0) problems.push(`${stats.outOfOrder} echoes out of order`);
     if (stats.sendErrors > 0) problems.push(`${stats.sendErrors} send() calls threw`);
+    if (stuck.length > 0) problems.push(`clients made no progress for a minute after stop: ${stuck.join(", ")}`);
     report.ok = problems.length === 0;
     report.problems = problems;
     reports.push(report);

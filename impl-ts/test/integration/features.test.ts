@@ -2,7 +2,6 @@ import diagnostics from "node:diagnostics_channel";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import {
   DiagnosticsChannels,
-  QWormholeClient,
   QWormholeRuntime,
   RateLimitedQueue,
   TokenBucket,
@@ -15,6 +14,7 @@ import {
   textDeserializer,
   type TelemetrySnapshot,
 } from "../../src/index.js";
+import { newClient } from "./target.js";
 import { collect, startClient, startServer, until } from "./helpers.js";
 
 const cleanup: (() => unknown)[] = [];
@@ -130,7 +130,7 @@ describe("interface binding", () => {
     expect((await conn)[0].remoteAddress).toBe("127.0.0.1");
   });
   it("an unknown interface fails with E_INTERFACE_NOT_FOUND and no retry", async () => {
-    const client = keep(new QWormholeClient({ host: "127.0.0.1", port: 1, interfaceName: "nope0", reconnect: { initialDelayMs: 1 } }), "destroy");
+    const client = keep(newClient({ host: "127.0.0.1", port: 1, interfaceName: "nope0", reconnect: { initialDelayMs: 1 } }), "destroy");
     await expect(client.connect()).rejects.toMatchObject({ code: "E_INTERFACE_NOT_FOUND" });
   });
 });
@@ -144,7 +144,7 @@ describe("lifecycle APIs", () => {
       c.send("two");
       void c.end();
     });
-    const client = new QWormholeClient<string>({ host: "127.0.0.1", port, reconnect: false, deserializer: textDeserializer });
+    const client = newClient<string>({ host: "127.0.0.1", port, reconnect: false, deserializer: textDeserializer });
     const statuses = client.statusChanges();
     const messages = client.messages();
     await client.connect();
@@ -157,7 +157,7 @@ describe("lifecycle APIs", () => {
   });
 
   it("connect({ signal }) aborts with E_ABORTED", async () => {
-    const client = keep(new QWormholeClient({ host: "127.0.0.1", port: 1, reconnect: { initialDelayMs: 10_000 } }), "destroy");
+    const client = keep(newClient({ host: "127.0.0.1", port: 1, reconnect: { initialDelayMs: 10_000 } }), "destroy");
     const ac = new AbortController();
     const p = client.connect({ signal: ac.signal });
     ac.abort();
@@ -223,9 +223,9 @@ describe("lifecycle APIs", () => {
   });
 
   it("options are validated once, naming the option", () => {
-    expect(() => new QWormholeClient({ port: 70_000 })).toThrowError(/option port/);
-    expect(() => new QWormholeClient({ port: 1, maxFrameLength: 2 ** 31 })).toThrowError(/option maxFrameLength/);
-    expect(() => new QWormholeClient({ port: 1, framing: "weird" as never })).toThrowError(expect.objectContaining({ code: "E_INVALID_OPTION" }));
+    expect(() => newClient({ port: 70_000 })).toThrowError(/option port/);
+    expect(() => newClient({ port: 1, maxFrameLength: 2 ** 31 })).toThrowError(/option maxFrameLength/);
+    expect(() => newClient({ port: 1, framing: "weird" as never })).toThrowError(expect.objectContaining({ code: "E_INVALID_OPTION" }));
   });
 });
 

@@ -1,6 +1,7 @@
 import net from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
-import { QWormholeClient, textDeserializer, type ServerConnection } from "../../src/index.js";
+import { textDeserializer, type ServerConnection } from "../../src/index.js";
+import { newClient } from "./target.js";
 import { FrameDecoder, FrameEncoder, MAX_HANDSHAKE_LENGTH, acceptToJson, encodeHandshakeJson } from "../../src/protocol/index.js";
 import { collect, frame, rawPeer, startClient, startServer, until } from "./helpers.js";
 
@@ -107,7 +108,7 @@ describe("heartbeats (QWH-PING-001, QWH-PING-003)", () => {
     cleanup.push(() => new Promise((r) => mute.close(r)));
     cleanup.push(() => sockets.forEach((s) => s.destroy()));
     const client = keep(
-      new QWormholeClient({ host: "127.0.0.1", port: (mute.address() as net.AddressInfo).port, heartbeatIntervalMs: 15, heartbeatMissedLimit: 2, reconnect: false }),
+      newClient({ host: "127.0.0.1", port: (mute.address() as net.AddressInfo).port, heartbeatIntervalMs: 15, heartbeatMissedLimit: 2, reconnect: false }),
       "destroy",
     );
     const closed = collect<any>(client, "close", 1);
@@ -125,7 +126,7 @@ describe("graceful close and drain (QWH-CLOSE-003)", () => {
     const got: string[] = [];
     server.on("message", ({ data }) => got.push(data));
     const closed = collect<any>(server, "clientClosed", 1);
-    const client = new QWormholeClient<Buffer, string>({ host: "127.0.0.1", port, reconnect: false });
+    const client = newClient<Buffer, string>({ host: "127.0.0.1", port, reconnect: false });
     for (let i = 0; i < 2000; i++) client.send(`early-${i}`); // queued before the connection exists
     await client.connect();
     for (let i = 0; i < 8000; i++) client.send(`late-${i}`);
@@ -206,7 +207,7 @@ describe("heartbeat answers and close timeouts (QWH-PING-002, QWH-PING-004, QWH-
     await new Promise<void>((r) => abrupt.listen(0, "127.0.0.1", r));
     cleanup.push(() => new Promise((r) => abrupt.close(r)));
     cleanup.push(() => sockets.forEach((s) => s.destroy()));
-    const client = keep(new QWormholeClient({ host: "127.0.0.1", port: (abrupt.address() as net.AddressInfo).port, reconnect: false }), "destroy");
+    const client = keep(newClient({ host: "127.0.0.1", port: (abrupt.address() as net.AddressInfo).port, reconnect: false }), "destroy");
     const closed = collect<any>(client, "close", 1);
     await client.connect();
     const [info] = await closed;
@@ -215,7 +216,7 @@ describe("heartbeat answers and close timeouts (QWH-PING-002, QWH-PING-004, QWH-
   });
 
   it("messages still queued when the client stops are reported with E_CLOSED", async () => {
-    const client = new QWormholeClient({ host: "127.0.0.1", port: 1, reconnect: false });
+    const client = newClient({ host: "127.0.0.1", port: 1, reconnect: false });
     const errors: string[] = [];
     client.on("error", (e) => errors.push(e.code));
     client.send("never sent");

@@ -1,6 +1,7 @@
 import net from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
-import { QWormholeClient, QWormholeServer, createHelloSigner, textDeserializer, type HandshakeSnapshot } from "../../src/index.js";
+import { createHelloSigner, type QWormholeClient, type QWormholeServer, textDeserializer, type HandshakeSnapshot } from "../../src/index.js";
+import { newClient } from "./target.js";
 import { buildHello, encodeHandshakeJson, signHello } from "../../src/protocol/index.js";
 import { collect, frame, once, rawPeer, startClient, startServer, until } from "./helpers.js";
 
@@ -60,7 +61,7 @@ describe("handshake (QWH-ACCEPT-001, QWH-NEG-*)", () => {
   it("an async verifier's refusal rejects with E_POLICY_REJECTED and the client does not retry (QWH-NEG-008)", async () => {
     const { server: s, port } = await startServer({ verifyHandshake: async () => false });
     server(s);
-    const c = client(new QWormholeClient({ host: "127.0.0.1", port, reconnect: { initialDelayMs: 1 } }));
+    const c = client(newClient({ host: "127.0.0.1", port, reconnect: { initialDelayMs: 1 } }));
     const reconnecting: unknown[] = [];
     c.on("reconnecting", (r) => reconnecting.push(r));
     await expect(c.connect()).rejects.toMatchObject({ code: "E_POLICY_REJECTED" });
@@ -71,7 +72,7 @@ describe("handshake (QWH-ACCEPT-001, QWH-NEG-*)", () => {
     const { server: s, port } = await startServer({ protocolVersion: "2.0.0" });
     server(s);
     const rejected = collect<any>(s, "handshakeRejected", 1);
-    const c = client(new QWormholeClient({ host: "127.0.0.1", port, protocolVersion: "1.9.0", reconnect: { initialDelayMs: 1 } }));
+    const c = client(newClient({ host: "127.0.0.1", port, protocolVersion: "1.9.0", reconnect: { initialDelayMs: 1 } }));
     await expect(c.connect()).rejects.toMatchObject({ code: "E_VERSION_MISMATCH" });
     expect((await rejected)[0].code).toBe("E_VERSION_MISMATCH");
     expect(s.getConnectionCount()).toBe(0);
@@ -117,7 +118,7 @@ describe("handshake (QWH-ACCEPT-001, QWH-NEG-*)", () => {
     await new Promise<void>((r) => mute.listen(0, "127.0.0.1", r));
     cleanup.push(() => new Promise((r) => mute.close(r)));
     cleanup.push(() => accepted.forEach((s) => s.destroy()));
-    const c = client(new QWormholeClient({ host: "127.0.0.1", port: (mute.address() as net.AddressInfo).port, handshakeTimeoutMs: 50, reconnect: false }));
+    const c = client(newClient({ host: "127.0.0.1", port: (mute.address() as net.AddressInfo).port, handshakeTimeoutMs: 50, reconnect: false }));
     await expect(c.connect()).rejects.toMatchObject({ code: "E_HANDSHAKE_TIMEOUT" });
   });
 });
@@ -231,7 +232,7 @@ describe("admission limits (QWH-LIMIT-*)", () => {
     const { server: s, port } = await startServer({ maxClients: 1 });
     server(s);
     const first = client(await startClient(port));
-    const second = client(new QWormholeClient({ host: "127.0.0.1", port, reconnect: false }));
+    const second = client(newClient({ host: "127.0.0.1", port, reconnect: false }));
     await expect(second.connect()).rejects.toMatchObject({ code: "E_MAX_CLIENTS" });
     expect(first.connected).toBe(true);
     expect(s.getConnectionCount()).toBe(1);
@@ -287,7 +288,7 @@ describe("TLS tags and reserved names (QWH-TLS-006, QWH-TLS-007, QWH-TLS-008, QW
   });
 
   it("a client refuses tls-prefixed tags and the reserved resume feature in its options", () => {
-    expect(() => new QWormholeClient({ port: 1, handshakeTags: { tlsAlpn: "h2" } })).toThrowError(expect.objectContaining({ code: "E_INVALID_OPTION" }));
-    expect(() => new QWormholeClient({ port: 1, features: ["resume"] })).toThrowError(expect.objectContaining({ code: "E_INVALID_OPTION" }));
+    expect(() => newClient({ port: 1, handshakeTags: { tlsAlpn: "h2" } })).toThrowError(expect.objectContaining({ code: "E_INVALID_OPTION" }));
+    expect(() => newClient({ port: 1, features: ["resume"] })).toThrowError(expect.objectContaining({ code: "E_INVALID_OPTION" }));
   });
 });

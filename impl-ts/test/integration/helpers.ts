@@ -1,16 +1,17 @@
 import { once } from "node:events";
-import { QWormholeClient, QWormholeServer, type QWormholeClientOptions, type QWormholeServerOptions } from "../../src/index.js";
+import { type QWormholeClientOptions, type QWormholeServerOptions } from "../../src/index.js";
+import { newServer, newClient } from "./target.js";
 
 /** A listening server on 127.0.0.1 and a cleanup list. */
 export async function startServer<TIn = Buffer, TOut = unknown>(options: QWormholeServerOptions<TIn, TOut> = {}) {
-  const server = new QWormholeServer<TIn, TOut>({ host: "127.0.0.1", port: 0, ...options });
+  const server = newServer<TIn, TOut>({ host: "127.0.0.1", port: 0, ...options });
   const { port } = await server.listen();
   return { server, port };
 }
 
 /** A client for `port`, connected unless `connect: false`. */
 export async function startClient<TIn = Buffer, TOut = unknown>(port: number, options: Partial<QWormholeClientOptions<TIn, TOut>> = {}, connect = true) {
-  const client = new QWormholeClient<TIn, TOut>({ host: "127.0.0.1", port, reconnect: false, ...options });
+  const client = newClient<TIn, TOut>({ host: "127.0.0.1", port, reconnect: false, ...options });
   if (connect) await client.connect();
   return client;
 }

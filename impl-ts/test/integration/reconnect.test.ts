@@ -2,7 +2,8 @@ import { spawn } from "node:child_process";
 import { once } from "node:events";
 import net from "node:net";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { QWormholeClient, QWormholeServer, backoffDelay, textDeserializer } from "../../src/index.js";
+import { backoffDelay, textDeserializer } from "../../src/index.js";
+import { newServer, newClient } from "./target.js";
 import { DEFAULT_RECONNECT } from "../../src/backoff.js";
 import { collect, until } from "./helpers.js";
 
@@ -24,7 +25,7 @@ describe("backoff (capped exponential with jitter)", () => {
   it("schedules attempts with those delays and stops after maxAttempts (fake timers)", async () => {
     vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
     // Nothing listens on port 1: every attempt fails fast with ECONNREFUSED.
-    const c = new QWormholeClient({ host: "127.0.0.1", port: 1, reconnect: { initialDelayMs: 100, maxDelayMs: 300, multiplier: 2, jitter: 0, maxAttempts: 4 } });
+    const c = newClient({ host: "127.0.0.1", port: 1, reconnect: { initialDelayMs: 100, maxDelayMs: 300, multiplier: 2, jitter: 0, maxAttempts: 4 } });
     cleanup.push(() => c.destroy());
     const delays: number[] = [];
     c.on("reconnecting", ({ delayMs }) => delays.push(delayMs));
@@ -58,7 +59,7 @@ describe("connect timeout", () => {
       fillers.push(f);
     }
     await new Promise((r) => setTimeout(r, 50));
-    const c = new QWormholeClient({ host: "127.0.0.1", port, reconnect: false, connectTimeoutMs: 200 });
+    const c = newClient({ host: "127.0.0.1", port, reconnect: false, connectTimeoutMs: 200 });
     cleanup.push(() => c.destroy());
     const err = await c.connect().catch((e) => e);
     expect(err.code).toBe("E_CONNECT_TIMEOUT");
@@ -67,11 +68,11 @@ describe("connect timeout", () => {
 
 describe("reconnect after a server restart (QWH-DELIV)", () => {
   it("delivers messages queued while disconnected exactly once and in order (QWH-DELIV-001)", async () => {
-    const first = new QWormholeServer<string>({ host: "127.0.0.1", port: 0, deserializer: textDeserializer });
+    const first = newServer<string>({ host: "127.0.0.1", port: 0, deserializer: textDeserializer });
     const { port } = await first.listen();
     const received: string[] = [];
     first.on("message", ({ data }) => received.push(data));
-    const client = new QWormholeClient<Buffer, string>({ host: "127.0.0.1", port, reconnect: { initialDelayMs: 10, maxDelayMs: 20, jitter: 0 } });
+    const client = newClient<Buffer, string>({ host: "127.0.0.1", port, reconnect: { initialDelayMs: 10, maxDelayMs: 20, jitter: 0 } });
     cleanup.push(() => client.destroy());
     await client.connect();
     for (let i = 0; i < 100; i++) client.send(`before-${i}`);
@@ -83,7 +84,7 @@ describe("reconnect after a server restart (QWH-DELIV)", () => {
     // Sent while no server exists: queued, not lost.
     for (let i = 0; i < 500; i++) expect(client.send(`queued-${i}`)).toBe(false);
     expect(client.telemetry().queueDepth).toBe(500);
-    const second = new QWormholeServer<string>({ host: "127.0.0.1", port, deserializer: textDeserializer });
+    const second = newServer<string>({ host: "127.0.0.1", port, deserializer: textDeserializer });
     cleanup.push(() => second.close());
     const again: string[] = [];
     second.on("message", ({ data }) => again.push(data));
@@ -95,7 +96,7 @@ describe("reconnect after a server restart (QWH-DELIV)", () => {
   });
 
   it("refuses to queue beyond maxQueuedMessages with E_QUEUE_FULL (QWH-DELIV-003)", async () => {
-    const client = new QWormholeClient({ host: "127.0.0.1", port: 1, maxQueuedMessages: 2, reconnect: false });
+    const client = newClient({ host: "127.0.0.1", port: 1, maxQueuedMessages: 2, reconnect: false });
     cleanup.push(() => client.destroy());
     client.send("a");
     client.send("b");
@@ -103,7 +104,7 @@ describe("reconnect after a server restart (QWH-DELIV)", () => {
   });
 
   it("requireConnectedForSend throws E_NOT_CONNECTED instead of queueing", () => {
-    const client = new QWormholeClient({ host: "127.0.0.1", port: 1, requireConnectedForSend: true, reconnect: false });
+    const client = newClient({ host: "127.0.0.1", port: 1, requireConnectedForSend: true, reconnect: false });
     cleanup.push(() => client.destroy());
     expect(() => client.send("a")).toThrowError(expect.objectContaining({ code: "E_NOT_CONNECTED" }));
   });

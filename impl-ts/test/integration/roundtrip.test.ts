@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { jsonDeserializer, textDeserializer, QWormholeServer, QWormholeClient } from "../../src/index.js";
+import { newClient } from "./target.js";
 import { collect, startClient, startServer } from "./helpers.js";
 
 const cleanup: (() => Promise<void> | void)[] = [];
@@ -172,7 +173,7 @@ describe("close events", () => {
     const { server, port } = await startServer();
     track(server);
     server.on("connection", (c) => void c.end());
-    const client = new QWormholeClient({ host: "127.0.0.1", port, reconnect: false });
+    const client = newClient({ host: "127.0.0.1", port, reconnect: false });
     const events: unknown[] = [];
     client.on("close", (e) => events.push(e));
     await client.connect();
@@ -183,7 +184,7 @@ describe("close events", () => {
   it("one close event on a user close, without an error even after earlier failures", async () => {
     const { server, port } = await startServer();
     track(server);
-    const client = new QWormholeClient({ host: "127.0.0.1", port, reconnect: false });
+    const client = newClient({ host: "127.0.0.1", port, reconnect: false });
     const events: unknown[] = [];
     client.on("close", (e) => events.push(e));
     await client.connect();

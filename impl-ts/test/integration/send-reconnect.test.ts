@@ -6,7 +6,8 @@
  * test/native/suite.ts).
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { QWormholeClient, textDeserializer } from "../../src/index.js";
+import { textDeserializer } from "../../src/index.js";
+import { newClient } from "./target.js";
 import { resettingProxy } from "./proxy.js";
 import { startServer, until } from "./helpers.js";
 
@@ -39,7 +40,7 @@ describe("send() while the connection resets (reconnect on)", () => {
     server.on("message", ({ data }) => received.push(Number(data)));
     const proxy = await resettingProxy(port, { resetEvery: 200_000, maxResets: 3 });
     cleanup.push(() => proxy.close());
-    const client = new QWormholeClient<Buffer, string>({ host: "127.0.0.1", port: proxy.port, reconnect: { initialDelayMs: 5, maxDelayMs: 20, jitter: 0 } });
+    const client = newClient<Buffer, string>({ host: "127.0.0.1", port: proxy.port, reconnect: { initialDelayMs: 5, maxDelayMs: 20, jitter: 0 } });
     cleanup.push(() => client.destroy());
     client.on("error", () => undefined);
     let disconnected = false;
@@ -77,7 +78,7 @@ describe("send() while the connection resets (reconnect on)", () => {
     server.on("message", ({ data }) => received.push(data));
     const proxy = await resettingProxy(port);
     cleanup.push(() => proxy.close());
-    const client = new QWormholeClient<Buffer, string>({
+    const client = newClient<Buffer, string>({
       host: "127.0.0.1",
       port: proxy.port,
       heartbeatIntervalMs: 20,

@@ -1,6 +1,7 @@
 import net from "node:net";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
-import { QWormholeClient, createHelloSigner, textDeserializer, type ServerConnection } from "../../src/index.js";
+import { createHelloSigner, textDeserializer, type ServerConnection } from "../../src/index.js";
+import { newClient } from "./target.js";
 import { collect, startServer, until } from "./helpers.js";
 import { makePki, type TestPki } from "./tls-certs.js";
 
@@ -26,7 +27,7 @@ async function tlsServer(extra: Record<string, unknown> = {}, tls: Record<string
 }
 
 function tlsClient(port: number, tls: Record<string, unknown> = {}, extra: Record<string, unknown> = {}) {
-  const c = new QWormholeClient<string, string>({
+  const c = newClient<string, string>({
     host: "127.0.0.1",
     port,
     reconnect: false,

@@ -11,7 +11,7 @@ import type { ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
-import { createQWormholeClient, type QWormholeClient, type QWormholeClientOptions } from "../../src/index.js";
+import { createQWormholeClient, type QWormholeClient, type QWormholeClientOptions } from "../../../src/index.js";
 import { NETNS_SERVER, vethNetns, type VethNetns } from "./netns.js";
 
 const cleanup: (() => unknown)[] = [];
@@ -60,7 +60,7 @@ class NsServer {
 }
 
 async function setup(kind: Kind, serverOptions: object = {}): Promise<{ net: VethNetns; server: NsServer; port: number }> {
-  if (!existsSync(fileURLToPath(new URL("../../dist/index.js", import.meta.url)))) throw new Error("impl-ts is not built: run npm run build");
+  if (!existsSync(fileURLToPath(new URL("../../../dist/index.js", import.meta.url)))) throw new Error("impl-ts is not built: run npm run build");
   const net = await vethNetns();
   cleanup.push(() => net.remove());
   const proc = net.spawnNode(NETNS_SERVER);

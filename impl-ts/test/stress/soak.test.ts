@@ -8,7 +8,7 @@ import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { expect, it } from "vitest";
 
-const SOAK = fileURLToPath(new URL("../../bench/src/hardening/soak.mjs", import.meta.url));
+const SOAK = fileURLToPath(new URL("../../../bench/src/hardening/soak.mjs", import.meta.url));
 const DEADLINE_MS = 15 * 60_000;
 
 it("a 30 s soak ends with fds and heap back at baseline, echoes in order and no send() throwing", async () => {

@@ -3,7 +3,7 @@
 //   { op: "serve", kind, host, options } -> { type: "serving", port }
 //   events: { type: "connection", remoteAddress }, { type: "clientClosed", code }
 //   { op: "stats" } -> { type: "stats", received, inOrder, last }
-import { createQWormholeServer } from "../../dist/index.js";
+import { createQWormholeServer } from "../../../dist/index.js";
 
 const factory = {
   ts: { forceTs: true },

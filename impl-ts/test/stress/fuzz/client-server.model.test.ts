@@ -10,11 +10,19 @@
 import net from "node:net";
 import fc from "fast-check";
 import { describe, it } from "vitest";
-import { QWormholeClient, QWormholeServer, type ServerConnection } from "../../src/index.js";
-import { resettingProxy, type ResettingProxy } from "../integration/proxy.js";
+import type { QWormholeClient, QWormholeServer, ServerConnection } from "../../../src/index.js";
+import { resettingProxy, type ResettingProxy } from "../../integration/proxy.js";
+import { newClient, newServer, type TestTarget } from "../../integration/target.js";
 
-/** Sequences per run: 2,000 in CI; QWH_FUZZ_RUNS sets another number (e.g. a long local run). */
-const RUNS = Number(process.env["QWH_FUZZ_RUNS"] ?? 2000);
+/**
+ * Sequences per run and target: 2,000 on the TS transport and 300 on each native one in CI;
+ * QWH_FUZZ_RUNS and QWH_FUZZ_NATIVE_RUNS set other numbers (e.g. a long local run).
+ */
+const RUNS: Record<TestTarget, number> = {
+  ts: Number(process.env["QWH_FUZZ_RUNS"] ?? 2000),
+  "native-libsocket": Number(process.env["QWH_FUZZ_NATIVE_RUNS"] ?? 300),
+  "native-lws": Number(process.env["QWH_FUZZ_NATIVE_RUNS"] ?? 300),
+};
 
 interface Model {
   /** Messages sent by the client / server so far (their sequence numbers are 0..n-1). */
@@ -34,6 +42,8 @@ class Real {
   atServer: number[] = [];
   atClient: number[] = [];
 
+  constructor(readonly target: TestTarget) {}
+
   async start(): Promise<void> {
     await this.listen();
     this.proxy = await resettingProxy(this.port);
@@ -41,14 +51,14 @@ class Real {
   }
 
   async listen(): Promise<void> {
-    this.server = new QWormholeServer({ host: "127.0.0.1", port: this.port });
+    this.server = newServer({ host: "127.0.0.1", port: this.port }, this.target);
     this.server.on("message", ({ data }) => this.atServer.push((data as Buffer).readUInt32BE(0)));
     this.server.on("error", () => undefined);
     this.port = (await this.server.listen()).port;
   }
 
   async newClient(): Promise<void> {
-    this.client = new QWormholeClient({ host: "127.0.0.1", port: this.proxy.port, reconnect: { initialDelayMs: 1, maxDelayMs: 5, jitter: 0 } });
+    this.client = newClient({ host: "127.0.0.1", port: this.proxy.port, reconnect: { initialDelayMs: 1, maxDelayMs: 5, jitter: 0 } }, this.target);
     this.client.on("message", (data) => this.atClient.push((data as Buffer).readUInt32BE(0)));
     this.client.on("error", () => undefined);
     await this.client.connect();
@@ -230,12 +240,12 @@ const commands = fc.commands(
   { maxCommands: 12 },
 );
 
-describe("client and server under random sends, cuts, restarts and hostile peers (model-based)", () => {
-  it(`${RUNS} command sequences keep delivery at most once, in order, and complete where nothing was cut`, async () => {
+describe.each(Object.keys(RUNS) as TestTarget[])("%s: client and server under random sends, cuts, restarts and hostile peers (model-based)", (target) => {
+  it(`${RUNS[target]} command sequences keep delivery at most once, in order, and complete where nothing was cut`, async () => {
     const started = Date.now();
     await fc.assert(
       fc.asyncProperty(commands, async (cmds) => {
-        const real = new Real();
+        const real = new Real(target);
         await real.start();
         const model: Model = { clientSent: 0, serverSent: 0, clientMayLoseBelow: 0, serverMayLoseBelow: 0 };
         try {
@@ -244,8 +254,8 @@ describe("client and server under random sends, cuts, restarts and hostile peers
           await real.stop();
         }
       }),
-      { numRuns: RUNS },
+      { numRuns: RUNS[target] },
     );
-    console.log(`[fuzz] ${RUNS} sequences in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    console.log(`[fuzz] ${target}: ${RUNS[target]} sequences in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   }, 1_800_000);
 });
