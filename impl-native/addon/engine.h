@@ -97,6 +97,7 @@ struct Conn {
   int remote_port = 0;
   int local_port = 0;
   bool in_process = false;
+  uint64_t created_ms = 0;   // uv_now() when the engine connection was made (handshake deadline)
 };
 
 struct Listener {
@@ -106,6 +107,7 @@ struct Listener {
   qwh_tls_ctx *tls = nullptr; // borrowed from a JS TlsContext kept alive by JS
   bool keep_alive = true;
   int keep_alive_delay_ms = 30000;
+  int handshake_timeout_ms = 10000; // a TLS handshake not done by then fails (E_TLS_HANDSHAKE)
   bool closed = false;
 };
 
@@ -176,6 +178,9 @@ void engine_accepted(Listener *l, Conn *c);
 void engine_closed(Conn *c);           // the backend is done with c: notify JS, free
 void engine_listener_closed(Listener *l);
 void engine_listener_error(Listener *l, const char *message);
+// Fails every accepted TLS connection of l whose handshake is not done handshake_timeout_ms
+// after it was made: EV_TLS_FAIL "TLS handshake timed out", then closed (QWH-TIME-005).
+void engine_expire_tls_handshakes(Listener *l);
 void engine_handle_released(Addon *a); // one backend handle fully closed
 void engine_dispatch(Addon *a, int32_t type, uint32_t id, napi_value x, napi_value y);
 

@@ -60,6 +60,7 @@ Conn *engine_new_conn(Addon *a, bool server, uint32_t listener_id, qwh_tls_ctx *
     }
   }
   if (server) c->out_limit = 8u << 20;
+  c->created_ms = uv_now(a->loop);
   a->conns[c->id] = c;
   a->live_conns++;
   return c;
@@ -356,6 +357,18 @@ void engine_listener_closed(Listener *l) {
   a->listeners.erase(l->id);
   a->live_listeners--;
   delete l;
+}
+
+void engine_expire_tls_handshakes(Listener *l) {
+  Addon *a = l->addon;
+  if (!l->tls || a->tearing_down) return;
+  uint64_t now = uv_now(a->loop), limit = static_cast<uint64_t>(l->handshake_timeout_ms);
+  std::vector<Conn *> late;
+  for (auto &kv : a->conns) {
+    Conn *c = kv.second;
+    if (c->server && c->listener_id == l->id && c->tls && !c->established && !c->destroyed && now - c->created_ms >= limit) late.push_back(c);
+  }
+  for (Conn *c : late) engine_socket_error(c, "TLS handshake timed out");
 }
 
 void engine_listener_error(Listener *l, const char *message) {

@@ -112,4 +112,20 @@ describe("TLS (QWH-TLS-*)", () => {
     expect(await got).toEqual(["echo:unharmed"]);
     await until(() => raw.destroyed || raw.readableEnded, 5000, "garbage connection closed");
   });
+
+  it("a TLS handshake not done by the handshake timeout is refused with E_TLS_HANDSHAKE and closed: silent, or 3 bytes of a record (QWH-TIME-005)", async () => {
+    const { server, port } = await tlsServer({ handshakeTimeoutMs: 200 });
+    const rejected = collect<any>(server, "handshakeRejected", 2);
+    const closed: Promise<void>[] = [];
+    for (const first of [null, Buffer.from([0x16, 0x03, 0x01])]) {
+      const raw = net.connect(port, "127.0.0.1");
+      raw.on("error", () => undefined);
+      raw.on("data", () => undefined);
+      cleanup.push(() => raw.destroy());
+      closed.push(new Promise((resolve) => raw.once("close", () => resolve())));
+      if (first) raw.write(first);
+    }
+    expect((await rejected).map((r) => r.code)).toEqual(["E_TLS_HANDSHAKE", "E_TLS_HANDSHAKE"]);
+    await Promise.all(closed);
+  });
 });
