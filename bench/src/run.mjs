@@ -13,6 +13,7 @@ import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { measureLatency } from "./e2e/latency.mjs";
 import { measureThroughput } from "./e2e/throughput.mjs";
+import { CLI_ROWS, measureCli } from "./e2e/cli.mjs";
 import { evaluateGoals } from "./lib/goals.mjs";
 import { gitCommit, gitDirty, machineInfo } from "./lib/machine.mjs";
 import { markdown, plots } from "./lib/report.mjs";
@@ -43,7 +44,7 @@ if (!profile) {
   process.exit(2);
 }
 const outDir = resolve(arg("out", join(benchDir, "results")));
-const SECTIONS = ["micro", "throughput", "tls", "connections", "codecs", "latency", "memory"];
+const SECTIONS = ["micro", "throughput", "tls", "connections", "codecs", "latency", "memory", "cli"];
 const only = new Set(arg("only", SECTIONS.join(",")).split(","));
 for (const s of only) if (!SECTIONS.includes(s)) throw new Error(`unknown section ${s}; sections: ${SECTIONS.join(", ")}`);
 const sizes = arg("sizes") ? arg("sizes").split(",").map(Number) : profile.sizes;
@@ -74,7 +75,7 @@ if (cpuProf) notes.push("children ran with --cpu-prof (slower)");
 
 // Which rows: every implementation pair the factory can give, and the peers.
 const { pairs } = await import("./rows/pairs.mjs");
-let rows = arg("rows") ? arg("rows").split(",") : profile.rows ?? [...pairNames(), ...BATCH_ROWS, ...PEER_NAMES];
+let rows = arg("rows") ? arg("rows").split(",").filter((r) => !Object.hasOwn(CLI_ROWS, r)) : profile.rows ?? [...pairNames(), ...BATCH_ROWS, ...PEER_NAMES];
 const available = [];
 for (const name of rows) {
   if (!splitPairName(name)) {
@@ -147,6 +148,15 @@ if (only.has("throughput")) {
     const mixedSizes = (!arg("rows") && profile.mixedPairs?.sizes) || sizes;
     say(`one-way throughput, TCP, one connection, mixed pairs (${mixedSizes.map(fmtSize).join(", ")})`);
     add(await measureThroughput({ ...common, rows: mixed, sizes: mixedSizes }), "throughput");
+  }
+}
+if (only.has("cli") && profile.cli) {
+  // The C pair (qwh-native processes): measured unless --rows leaves it out.
+  const cliRows = Object.keys(CLI_ROWS).filter((r) => !arg("rows") || arg("rows").split(",").includes(r));
+  if (cliRows.length) {
+    const cliSizes = arg("sizes") ? sizes : profile.cli.sizes;
+    say(`one-way throughput, the C CLI pair (qwh-native serve pushes, qwh-native connect receives; ${cliSizes.map(fmtSize).join(", ")})`);
+    add(await measureCli({ ...common, rows: cliRows, sizes: cliSizes, maxCount: profile.cli.maxCount }), "throughput");
   }
 }
 if (only.has("tls") && profile.tls && tls) {

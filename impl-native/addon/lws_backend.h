@@ -74,6 +74,7 @@ struct LConn {
   char remote[64] = "";           // peer facts, written before ev_connected / ev_accepted
   int remote_port = 0, local_port = 0;
   // [svc]
+  qwh_buf svc_in{};               // what recv() read, before it is handed over as `in`
   bool reading_applied = true;
   bool shut_done = false;
   bool connecting = false;
@@ -115,8 +116,24 @@ struct LState {
   std::vector<LConn *> ready;             // [mu] service -> JS
   std::vector<LConn *> conns;             // [mu] every LConn not freed yet
   std::vector<LListener *> svc_listeners; // [svc] (after the thread stops: JS)
-  double rearms = 0;                      // [mu] partial flushes re-armed from the next service turn
+  // Counters for stats() [mu]: how often each thread woke the other, and how sends went.
+  double rearms = 0;                      // partial flushes re-armed from the next service turn
+  double svc_wakes = 0;                   // lws_cancel_service() calls (JS -> service wake-ups)
+  double js_wakes = 0;                    // wake bytes written (service -> JS wake-ups)
+  double js_turns = 0;                    // deliveries run on the JS thread
+  double direct_sends = 0;                // JS writes that went straight to the socket, whole
+  double queued_sends = 0;                // JS writes (or their rest) queued for the service thread
+  double reads = 0;                       // recv() calls with data on the service thread
+  double contended = 0;                   // lock() calls that had to wait (a futex wake-up each)
 };
+
+// Takes st->mu, counting the times it had to wait for the other thread.
+inline void lock(LState *st) {
+  if (pthread_mutex_trylock(&st->mu) == 0) return;
+  pthread_mutex_lock(&st->mu);
+  st->contended++;
+}
+inline void unlock(LState *st) { pthread_mutex_unlock(&st->mu); }
 
 // lws_service.cc: the service thread (start/stop are called on the JS thread).
 bool service_start(LState *st, std::string *err);
@@ -125,8 +142,10 @@ void service_stop(LState *st); // joins the thread, destroys the context
 // lws_cancel_service() once mu is released.
 bool queue_op(LState *st, LConn *lc);
 bool queue_listener_op(LState *st, LListener *ll);
-// Queues lc for JS and wakes the JS thread; mu held (either thread).
-void signal_js(LState *st, LConn *lc);
+// Queues lc for JS (mu held, either thread); true when the caller must wake the JS thread with
+// wake_js() once mu is released (at most once per JS turn).
+bool signal_js(LState *st, LConn *lc);
+void wake_js(LState *st, bool wake);
 // Frees lc and forgets every queued reference to it (mu not held).
 void lconn_free(LState *st, LConn *lc);
 

@@ -32,12 +32,12 @@ static void update_ref(LState *st) {
 
 // JS is done with lc: the service thread closes what is left and frees it.
 static void js_release(LState *st, LConn *lc) {
-  pthread_mutex_lock(&st->mu);
+  lock(st);
   lc->js_done = true;
   lc->want_close = true;
   st->ready.erase(std::remove(st->ready.begin(), st->ready.end(), lc), st->ready.end());
   bool need = queue_op(st, lc);
-  pthread_mutex_unlock(&st->mu);
+  unlock(st);
   cancel_service(st, need);
 }
 
@@ -50,22 +50,23 @@ static void peer_to_conn(Conn *c, const LConn *lc) {
 // Everything the service thread queued since the last turn, one connection after the other.
 static void deliver(LState *st) {
   Addon *a = st->a;
-  pthread_mutex_lock(&st->mu);
+  lock(st);
   st->js_signalled = false;
+  st->js_turns++;
   std::vector<LConn *> ready;
   ready.swap(st->ready);
   for (LConn *lc : ready) lc->ready_queued = false;
-  pthread_mutex_unlock(&st->mu);
+  unlock(st);
   for (LConn *lc : ready) {
     if (a->tearing_down) break; // shutdown() ran inside a call into JS
-    pthread_mutex_lock(&st->mu);
+    lock(st);
     qwh_buf in = lc->in; // taken over: the engine hands it to JS as the batch Buffer (no copy)
     qwh_buf_init(&lc->in);
     bool connected = lc->ev_connected, accepted = lc->ev_accepted, eof = lc->ev_eof, drained = lc->ev_drained, closed = lc->ev_closed;
     std::string error;
     error.swap(lc->ev_error);
     lc->ev_connected = lc->ev_accepted = lc->ev_eof = lc->ev_drained = lc->ev_closed = false;
-    pthread_mutex_unlock(&st->mu);
+    unlock(st);
     if (accepted) {
       auto it = a->listeners.find(lc->listener_id);
       Listener *l = it == a->listeners.end() ? nullptr : it->second;
@@ -192,7 +193,7 @@ static size_t l_send(Conn *c, const uint8_t *p, size_t n) {
   if (!lc) return 0;
   LState *st = lc->st;
   static const bool no_direct = getenv("QWH_LWS_NO_DIRECT") != nullptr;
-  pthread_mutex_lock(&st->mu);
+  lock(st);
   if (!no_direct && lc->can_send && !lc->send_failed && lc->out.len == lc->out_off && !lc->want_close) {
     // Nothing queued: write now from this thread (the kernel serialises it; the service
     // thread only sends under this same lock). Saves the thread hop on every flush.
@@ -200,17 +201,19 @@ static size_t l_send(Conn *c, const uint8_t *p, size_t n) {
     if (send_some(lc->fd, p, n, &sent) != 0) {
       lc->send_failed = true; // reported by the service thread (never inside this call)
       bool need = queue_op(st, lc);
-      pthread_mutex_unlock(&st->mu);
+      unlock(st);
       cancel_service(st, need);
       return 0;
     }
     p += sent;
     n -= sent;
     if (n == 0) {
-      pthread_mutex_unlock(&st->mu);
+      st->direct_sends++;
+      unlock(st);
       return 0;
     }
   }
+  st->queued_sends++;
   if (lc->out_off > (1u << 20) && lc->out_off * 2 > lc->out.len) {
     qwh_buf_consume(&lc->out, lc->out_off);
     lc->out_off = 0;
@@ -218,7 +221,7 @@ static size_t l_send(Conn *c, const uint8_t *p, size_t n) {
   qwh_buf_append(&lc->out, p, n);
   size_t queued = lc->out.len - lc->out_off;
   bool need = queue_op(st, lc);
-  pthread_mutex_unlock(&st->mu);
+  unlock(st);
   cancel_service(st, need);
   // Small queues are the service thread's business; report only real backlogs (they end with a drain event).
   return queued > 65536 ? queued : 0;
@@ -229,13 +232,13 @@ static void request(Conn *c, bool LConn::*flag, bool value) {
   LConn *lc = static_cast<LConn *>(c->io);
   if (!lc) return;
   LState *st = lc->st;
-  pthread_mutex_lock(&st->mu);
+  lock(st);
   bool need = false;
   if (lc->*flag != value) {
     lc->*flag = value;
     need = queue_op(st, lc);
   }
-  pthread_mutex_unlock(&st->mu);
+  unlock(st);
   cancel_service(st, need);
 }
 
@@ -250,10 +253,10 @@ static void l_close_listener(Listener *l) {
   LState *st = st_of(l->addon);
   if (l->tls) st->tls_listeners--; // called once per listener
   if (ll) {
-    pthread_mutex_lock(&st->mu);
+    lock(st);
     ll->destroy_req = true; // the service thread closes the socket and frees ll
     bool need = queue_listener_op(st, ll);
-    pthread_mutex_unlock(&st->mu);
+    unlock(st);
     cancel_service(st, need);
   }
   engine_listener_closed(l);
@@ -276,23 +279,25 @@ napi_value backend_connect(napi_env env, napi_callback_info info) {
   lc->c = c;
   qwh_buf_init(&lc->out);
   qwh_buf_init(&lc->in);
+  qwh_buf_init(&lc->svc_in);
   c->io = lc;
-  pthread_mutex_lock(&st->mu);
+  lock(st);
   st->conns.push_back(lc);
-  bool need = false;
+  bool need = false, wake = false;
   if (connect_err) {
     // Reported from the loop like any failed connect (never inside this call).
     close(fd);
     lc->ev_error = strerror(connect_err);
     lc->ev_closed = true;
     lc->svc_done = true;
-    signal_js(st, lc);
+    wake = signal_js(st, lc);
   } else {
     lc->connect_fd = fd;
     lc->connect_req = true;
     need = queue_op(st, lc);
   }
-  pthread_mutex_unlock(&st->mu);
+  unlock(st);
+  wake_js(st, wake);
   cancel_service(st, need);
   update_ref(st);
   napi_value id;
@@ -321,10 +326,10 @@ napi_value backend_listen(napi_env env, napi_callback_info info) {
     st->tls_listeners++;
     update_deadline(st);
   }
-  pthread_mutex_lock(&st->mu);
+  lock(st);
   ll->create_req = true;
   bool need = queue_listener_op(st, ll);
-  pthread_mutex_unlock(&st->mu);
+  unlock(st);
   cancel_service(st, need);
   update_ref(st);
   return listen_result(env, l, port);
@@ -384,10 +389,11 @@ static void l_free_state(void *s) { delete static_cast<LState *>(s); }
 
 static void l_stats(Addon *a, napi_value o) {
   LState *st = st_of(a);
-  pthread_mutex_lock(&st->mu);
-  double rearms = st->rearms;
-  pthread_mutex_unlock(&st->mu);
-  set_prop(a->env, o, "rearms", num(a->env, rearms));
+  lock(st);
+  const double v[] = {st->rearms, st->svc_wakes, st->js_wakes, st->js_turns, st->direct_sends, st->queued_sends, st->reads, st->contended};
+  unlock(st);
+  const char *names[] = {"rearms", "serviceWakeups", "jsWakeups", "jsTurns", "directSends", "queuedSends", "reads", "contended"};
+  for (size_t i = 0; i < sizeof v / sizeof *v; i++) set_prop(a->env, o, names[i], num(a->env, v[i]));
 }
 
 static const Backend LWS = {"lws", l_send, l_shutdown_write, l_set_reading, l_close, l_close_listener, l_read_ended, l_free_state, l_stats};

@@ -21,6 +21,7 @@ static constexpr int READS_PER_EVENT = 8;
 static bool cancel_needed(LState *st) {
   bool need = !st->svc_signalled;
   st->svc_signalled = true;
+  if (need) st->svc_wakes++;
   return need;
 }
 
@@ -40,33 +41,39 @@ bool queue_listener_op(LState *st, LListener *ll) {
   return cancel_needed(st);
 }
 
-void signal_js(LState *st, LConn *lc) {
+bool signal_js(LState *st, LConn *lc) {
   if (lc) {
-    if (lc->js_done) return;
+    if (lc->js_done) return false;
     if (!lc->ready_queued) {
       lc->ready_queued = true;
       st->ready.push_back(lc);
     }
   }
-  if (!st->js_signalled && st->wake_w >= 0) {
-    st->js_signalled = true;
-    char b = 1;
-    ssize_t w = write(st->wake_w, &b, 1); // full pipe: a wake-up is pending anyway
-    (void)w;
-  }
+  if (st->js_signalled || st->wake_w < 0) return false;
+  st->js_signalled = true;
+  st->js_wakes++;
+  return true;
+}
+
+void wake_js(LState *st, bool wake) {
+  if (!wake) return;
+  char b = 1;
+  ssize_t w = write(st->wake_w, &b, 1); // full pipe: a wake-up is pending anyway
+  (void)w;
 }
 
 static void forget(std::vector<LConn *> &v, LConn *lc) { v.erase(std::remove(v.begin(), v.end(), lc), v.end()); }
 
 void lconn_free(LState *st, LConn *lc) {
-  pthread_mutex_lock(&st->mu);
+  lock(st);
   forget(st->ops, lc);
   forget(st->ready, lc);
   forget(st->conns, lc);
-  pthread_mutex_unlock(&st->mu);
+  unlock(st);
   if (lc->connect_fd >= 0) close(lc->connect_fd);
   qwh_buf_free(&lc->out);
   qwh_buf_free(&lc->in);
+  qwh_buf_free(&lc->svc_in);
   delete lc;
 }
 
@@ -88,24 +95,25 @@ static struct lws *adopt(LState *st, int fd, void *opaque) {
 
 // The wsi is gone (or never was): JS hears of it, or lc is freed if JS already let go.
 static void svc_closed(LState *st, LConn *lc, const char *error) {
-  pthread_mutex_lock(&st->mu);
+  lock(st);
   if (error && lc->ev_error.empty()) lc->ev_error = error;
   lc->ev_closed = true;
   lc->svc_done = true;
   lc->can_send = false;
   lc->wsi = nullptr;
   bool free_now = lc->js_done;
-  if (!free_now) signal_js(st, lc);
-  pthread_mutex_unlock(&st->mu);
+  bool wake = !free_now && signal_js(st, lc);
+  unlock(st);
+  wake_js(st, wake);
   if (free_now) lconn_free(st, lc);
 }
 
 // The callback is about to return -1 (lws closes the wsi): JS stops sending on the fd now.
 static int failing(LState *st, LConn *lc, const char *error) {
-  pthread_mutex_lock(&st->mu);
+  lock(st);
   if (error && lc->ev_error.empty()) lc->ev_error = error;
   lc->can_send = false;
-  pthread_mutex_unlock(&st->mu);
+  unlock(st);
   return -1;
 }
 
@@ -122,15 +130,16 @@ static void connected(LState *st, LConn *lc, struct lws *wsi) {
   char remote[64] = "";
   int rport = 0, lport = 0;
   socket_peer(lc->fd, remote, sizeof remote, &rport, &lport);
-  pthread_mutex_lock(&st->mu);
+  lock(st);
   memcpy(lc->remote, remote, sizeof remote);
   lc->remote_port = rport;
   lc->local_port = lport;
   lc->ev_connected = true;
   lc->can_send = true;
-  signal_js(st, lc);
+  bool wake = signal_js(st, lc);
   bool reading = lc->reading;
-  pthread_mutex_unlock(&st->mu);
+  unlock(st);
+  wake_js(st, wake);
   if (!reading) {
     lc->reading_applied = false;
     lws_rx_flow_control(wsi, 0);
@@ -147,27 +156,27 @@ static int writeable(LState *st, LConn *lc, struct lws *wsi) {
     if (err != 0) return failing(st, lc, strerror(err));
     connected(st, lc, wsi);
   }
-  pthread_mutex_lock(&st->mu);
+  lock(st);
   if (lc->want_close) {
     lc->can_send = false;
-    pthread_mutex_unlock(&st->mu);
+    unlock(st);
     return -1;
   }
   int err = lc->send_failed ? EPIPE : flush_locked(lc);
   if (err) {
     if (lc->ev_error.empty()) lc->ev_error = strerror(err);
     lc->can_send = false;
-    pthread_mutex_unlock(&st->mu);
+    unlock(st);
     return -1;
   }
   bool more = lc->out.len > lc->out_off;
-  bool cancel = false;
+  bool cancel = false, wake = false;
   if (!more) {
     lc->out.len = 0;
     lc->out_off = 0;
     if (lc->out.cap > (4u << 20)) qwh_buf_free(&lc->out);
     lc->ev_drained = true;
-    signal_js(st, lc);
+    wake = signal_js(st, lc);
   } else {
     if (lc->out_off > (1u << 20) && lc->out_off * 2 > lc->out.len) {
       qwh_buf_consume(&lc->out, lc->out_off);
@@ -180,7 +189,8 @@ static int writeable(LState *st, LConn *lc, struct lws *wsi) {
   }
   bool shut = !more && lc->want_shutdown && !lc->shut_done;
   bool read_ended = lc->read_ended;
-  pthread_mutex_unlock(&st->mu);
+  unlock(st);
+  wake_js(st, wake);
   if (cancel) lws_cancel_service(lws_get_context(wsi));
   if (shut) {
     lc->shut_done = true;
@@ -189,25 +199,27 @@ static int writeable(LState *st, LConn *lc, struct lws *wsi) {
   return lc->shut_done && read_ended ? failing(st, lc, nullptr) : 0; // both directions over: close
 }
 
-// RAW_RX_FILE: one read of what the kernel holds, into the buffer JS takes over as is (the
-// engine decodes it in place and hands it to JS as the batch Buffer): sized by FIONREAD, with
-// room for the frame table. Returns -1 to close.
+// RAW_RX_FILE: one read of what the kernel holds, sized by FIONREAD with room for the frame
+// table, into the service thread's own buffer, without the lock (JS keeps delivering meanwhile).
+// Then, under the lock, the buffer is handed over as lc->in when JS has taken the previous one
+// (the usual case: no copy; the engine decodes it in place and hands it to JS as the batch
+// Buffer), else appended to what JS has not taken yet. Returns -1 to close.
 static int readable(LState *st, LConn *lc, struct lws *wsi) {
   if (lc->connecting || lc->svc_eof) return 0;
   int avail = 0;
   if (ioctl(lc->fd, FIONREAD, &avail) != 0 || avail < 0) avail = 0;
   size_t want = avail == 0 ? 4096 : static_cast<size_t>(avail) < (4u << 20) ? static_cast<size_t>(avail) : (4u << 20);
-  pthread_mutex_lock(&st->mu);
   bool got = false, eof = false;
   int err = 0;
+  qwh_buf &buf = lc->svc_in;
   for (int i = 0; i < READS_PER_EVENT; i++) {
-    if (qwh_buf_reserve(&lc->in, want + want / 4 + 64) != 0) {
+    if (qwh_buf_reserve(&buf, want + want / 4 + 64) != 0) {
       err = ENOMEM;
       break;
     }
-    ssize_t n = recv(lc->fd, lc->in.data + lc->in.len, want, 0);
+    ssize_t n = recv(lc->fd, buf.data + buf.len, want, 0);
     if (n > 0) {
-      lc->in.len += static_cast<size_t>(n);
+      buf.len += static_cast<size_t>(n);
       got = true;
       break;
     }
@@ -219,13 +231,26 @@ static int readable(LState *st, LConn *lc, struct lws *wsi) {
     if (errno != EAGAIN && errno != EWOULDBLOCK) err = errno;
     break;
   }
+  lock(st);
+  if (got) {
+    st->reads++;
+    if (lc->in.len == 0) {
+      qwh_buf old = lc->in;
+      lc->in = buf;
+      buf = old;
+    } else if (qwh_buf_reserve(&lc->in, buf.len + buf.len / 4 + 64) != 0 || qwh_buf_append(&lc->in, buf.data, buf.len) != 0) {
+      err = ENOMEM;
+    }
+    buf.len = 0;
+  }
   if (err) {
     if (lc->ev_error.empty()) lc->ev_error = strerror(err);
     lc->can_send = false;
   }
   if (eof) lc->ev_eof = true;
-  if (got || eof) signal_js(st, lc);
-  pthread_mutex_unlock(&st->mu);
+  bool wake = (got || eof) && signal_js(st, lc);
+  unlock(st);
+  wake_js(st, wake);
   if (err) return -1;
   if (eof) {
     // 4.1.6's raw roles treat a 0-byte read as fatal; as a raw file we keep the socket for
@@ -250,18 +275,20 @@ static void accept_ready(LState *st, LListener *ll) {
     lc->fd = fd;
     qwh_buf_init(&lc->out);
     qwh_buf_init(&lc->in);
+    qwh_buf_init(&lc->svc_in);
     socket_peer(fd, lc->remote, sizeof lc->remote, &lc->remote_port, &lc->local_port);
     lc->wsi = adopt(st, fd, lc);
     if (!lc->wsi) {
       delete lc; // lws closed fd
       continue;
     }
-    pthread_mutex_lock(&st->mu);
+    lock(st);
     st->conns.push_back(lc);
     lc->ev_accepted = true;
     lc->can_send = true;
-    signal_js(st, lc);
-    pthread_mutex_unlock(&st->mu);
+    bool wake = signal_js(st, lc);
+    unlock(st);
+    wake_js(st, wake);
   }
 }
 
@@ -291,7 +318,7 @@ static void run_listener_ops(LState *st, std::vector<LListener *> &lops) {
 // EVENT_WAIT_CANCELLED: applies what JS (or a partial flush) queued. Takes the lists under the
 // lock, acts on them without it (lws calls may run our callback).
 static void run_ops(LState *st) {
-  pthread_mutex_lock(&st->mu);
+  lock(st);
   std::vector<LConn *> ops;
   ops.swap(st->ops);
   std::vector<LListener *> lops;
@@ -299,17 +326,17 @@ static void run_ops(LState *st) {
   st->svc_signalled = false;
   for (LConn *lc : ops) lc->op_queued = false;
   for (LListener *ll : lops) ll->queued = false;
-  pthread_mutex_unlock(&st->mu);
+  unlock(st);
   run_listener_ops(st, lops);
 
   for (LConn *lc : ops) {
-    pthread_mutex_lock(&st->mu);
+    lock(st);
     bool connect_req = lc->connect_req;
     lc->connect_req = false;
     bool want_close = lc->want_close, reading = lc->reading, read_ended = lc->read_ended;
     bool has_out = lc->out.len > lc->out_off || lc->want_shutdown || lc->send_failed;
     bool js_done = lc->js_done, svc_done = lc->svc_done;
-    pthread_mutex_unlock(&st->mu);
+    unlock(st);
     if (svc_done) {
       if (js_done) lconn_free(st, lc);
       continue;
@@ -337,10 +364,10 @@ static void run_ops(LState *st) {
     if (want_close || (read_ended && lc->shut_done)) {
       // What JS wrote before closing goes first, as far as the kernel takes it now (as a
       // close() right after a write does on the posix backend).
-      pthread_mutex_lock(&st->mu);
+      lock(st);
       if (!lc->connecting && !lc->send_failed) flush_locked(lc);
       lc->can_send = false;
-      pthread_mutex_unlock(&st->mu);
+      unlock(st);
       lws_set_timeout(lc->wsi, PENDING_TIMEOUT_KILLED_BY_PARENT, LWS_TO_KILL_ASYNC);
       continue;
     }

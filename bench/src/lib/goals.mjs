@@ -93,12 +93,10 @@ export function evaluateGoals(result) {
       goals.push(check(`${name}-rtt-vs-raw`, `${name} round trip (median) within 1.35x of raw net`, l && raw ? l.medianUs / raw.medianUs : undefined, "<=", 1.35, l && raw ? `${l.medianUs} us vs ${raw.medianUs} us` : undefined));
     }
   }
-  goals.push({
-    id: "c-cli-64b",
-    goal: "C CLI client to C server >= 10M msg/s for 64 B",
-    status: "not measured",
-    detail: "the standalone C pair is not driven by this Node harness; see impl-native's own benchmark",
-  });
+  for (const name of ["native-libsocket-cli", "native-lws-cli"]) {
+    const r = tp(name, 64);
+    goals.push(check(`${name}-64b`, `C CLI pair (${name}) >= 10M msg/s for 64 B`, r?.msgsPerSec, ">=", 10_000_000, r ? `${fmtRate(r.msgsPerSec)} msg/s (qwh-native serve push-on-connect -> connect receive)` : undefined));
+  }
 
   // Round trip vs raw net ping-pong.
   {
