@@ -8,6 +8,7 @@
 //                          [--docs] [--no-latest] [--cpu-prof dir]
 //
 // Every end-to-end measurement puts the two sides in separate processes on 127.0.0.1.
+import os from "node:os";
 import { mkdirSync, readFileSync, writeFileSync, copyFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -72,6 +73,9 @@ if (commit) result.commit = commit;
 const notes = [];
 if (commit && gitDirty(repoDir)) notes.push("working tree had uncommitted changes");
 if (cpuProf) notes.push("children ran with --cpu-prof (slower)");
+// Other jobs on the machine move every cell: the load average (1, 5, 15 min) goes with the results.
+const loadNow = () => os.loadavg().map((x) => x.toFixed(1)).join(" / ");
+const loadAtStart = loadNow();
 
 // Which rows: every implementation pair the factory can give, and the peers.
 const { pairs } = await import("./rows/pairs.mjs");
@@ -229,6 +233,7 @@ if (only.has("memory")) {
 }
 
 result.durationSec = Math.round((Date.now() - started) / 100) / 10;
+notes.push(`load average (1 / 5 / 15 min) ${loadAtStart} at the start, ${loadNow()} at the end, on ${os.cpus().length} CPUs`);
 if (notes.length) result.notes = notes.join("; ");
 result.goals = evaluateGoals(result);
 

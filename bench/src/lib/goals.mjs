@@ -64,7 +64,7 @@ export function evaluateGoals(result) {
   }
 
   // Native cells: >= 1.0x TS-to-TS at every size, lower round trip.
-  const nativeRows = [...new Set(result.throughput.filter((r) => NATIVE.some((n) => r.name.includes(n))).map((r) => r.name))];
+  const nativeRows = [...new Set(result.throughput.filter((r) => NATIVE.some((n) => r.name.includes(n)) && !r.name.endsWith("-cli")).map((r) => r.name))];
   if (nativeRows.length === 0) {
     const why = (result.unavailable ?? []).find((u) => NATIVE.some((n) => u.name.includes(n)))?.reason;
     goals.push({ id: "native-vs-ts", goal: "Native cells >= 1.0x TS-to-TS at every size", status: "not measured", detail: why ?? "no native row was asked for" });
@@ -82,6 +82,16 @@ export function evaluateGoals(result) {
       if (worst === undefined || rr < worst.r) worst = { r: rr, size: c.sizeBytes };
     }
     goals.push(check(`${name}-vs-ts`, `${name} >= 1.0x TS-to-TS at every size`, worst?.r, ">=", 1.0, worst ? `lowest ratio at ${fmtSize(worst.size)} (${compared} size${compared === 1 ? "" : "s"} compared)` : undefined));
+    // The same over TLS, against TS-to-TS over TLS.
+    let worstTls;
+    let comparedTls = 0;
+    for (const c of result.throughput.filter((r) => r.name === name && r.tls && (r.connections ?? 1) === 1 && !r.codec)) {
+      const rr = ratio(c, tp("ts-ts", c.sizeBytes, { tls: true }));
+      if (rr === undefined) continue;
+      comparedTls++;
+      if (worstTls === undefined || rr < worstTls.r) worstTls = { r: rr, size: c.sizeBytes };
+    }
+    if (comparedTls) goals.push(check(`${name}-tls-vs-ts`, `${name} over TLS >= 1.0x TS-to-TS over TLS at every size`, worstTls.r, ">=", 1.0, `lowest ratio at ${fmtSize(worstTls.size)} (${comparedTls} size${comparedTls === 1 ? "" : "s"} compared)`));
     const l = lat(name);
     const lt = lat("ts-ts");
     // Mixed pairs without a round-trip row (quick profile) get no round-trip goal.
