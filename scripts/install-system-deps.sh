@@ -7,7 +7,8 @@ set -euo pipefail
 # libwebsockets-dev: its lws backend (see libwebsockets/README.md).
 # python3: the conformance guide's example adapter is tested.
 # iproute2: the fault tests make network namespaces and veth pairs (`ip netns`, `ip link`).
-PACKAGES=(openssl ca-certificates build-essential libssl-dev pkg-config libwebsockets-dev python3 iproute2)
+# clang-format: npm run lint checks the layout of the C and C++ sources.
+PACKAGES=(openssl ca-certificates build-essential libssl-dev pkg-config libwebsockets-dev python3 iproute2 clang-format)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
