@@ -7,7 +7,9 @@
 #   - import and require of qwormhole, the README's first program as written, a round trip in
 #     ts, native-libsocket and native-lws mode (the reported modes checked);
 #   - the qwormhole CLI: `qwormhole serve --echo` and `echo hi | qwormhole connect`;
-#   - `npx qwh-conformance run` against the example Python adapter of the conformance guide;
+#   - `npx qwh-conformance run` against the example Python adapter of the conformance guide, the
+#     same adapter in a matrix beside ts (`--agent-cmd`), and the built-in agents ts,
+#     native-libsocket and native-lws from the installed packages;
 #   - qwormhole installed alone: the TS transport, and the reasons native and CBOR are missing.
 # Prints each tarball's size and runtime dependencies.
 set -euo pipefail
@@ -76,14 +78,41 @@ got=$(printf 'hi\nthere\n' | timeout 30 npx --no-install qwormhole connect "127.
 kill "${started[-1]}"
 echo "pack smoke: CLI echo round trip OK"
 
-# A third party's adapter, graded by the installed runner (the conformance guide's example).
+# A third party's adapter, graded by the installed runner: the conformance guide's example, the
+# whole suite (what it does not do is UNSUPPORTED), then in the interop matrix beside ts.
 adapter="python3 node_modules/@qwormhole/conformance/adapters/example/minimal_adapter.py"
-timeout 300 npx --no-install qwh-conformance run --cmd "$adapter" --name example --cases 'vector/frame-decode-*' --out reports/example --quiet ||
+t0=$SECONDS
+timeout 600 npx --no-install qwh-conformance run --cmd "$adapter" --name py --out reports/py --quiet ||
   fail "qwh-conformance run against the example adapter exited $?"
 node -e '
-  const s = require("./reports/example/index.json").summary.example;
+  const s = require("./reports/py/index.json").summary.py;
   if (!(s.PASS > 0 && s.FAIL === 0 && s.ERROR === 0)) { console.error("pack smoke: example adapter graded", s); process.exit(1); }
   console.log(`pack smoke: qwh-conformance graded the example adapter: ${s.PASS} PASS, ${s.UNSUPPORTED} UNSUPPORTED`);'
+timeout 300 npx --no-install qwh-conformance matrix --agent-cmd "py=$adapter" --agents ts,py --scenarios handshake-no-control,server-without-control \
+  --transports plain --out reports/matrix-py --quiet >matrix-py.out || { cat matrix-py.out; fail "qwh-conformance matrix with --agent-cmd py exited $?"; }
+node -e '
+  const m = require("./reports/matrix-py/matrix.json");
+  const r = m.results;
+  // The adapter serves only an explicit empty feature set, and connects offering one: one PASS each way.
+  const want = { "py ts handshake-no-control": "PASS", "ts py server-without-control": "PASS", "ts ts handshake-no-control": "PASS", "ts ts server-without-control": "PASS" };
+  for (const [k, g] of Object.entries(want)) {
+    const [c, s, sc] = k.split(" ");
+    if (r[c]?.[s]?.plain?.[sc]?.grade !== g) { console.error(`pack smoke: matrix ${c} -> ${s} ${sc}:`, r[c]?.[s]?.plain?.[sc]); process.exit(1); }
+  }
+  if (m.summary.FAIL || m.summary.ERROR) { console.error("pack smoke: matrix", m.summary); process.exit(1); }
+  console.log(`pack smoke: the example adapter in the matrix as client and server: ${m.summary.PASS} PASS, ${m.summary.UNSUPPORTED} UNSUPPORTED`);'
+# The built-in agents from the installed packages (qwormhole and @qwormhole/native, not a clone):
+# every vector and the close and handshake areas' wire cases.
+timeout 600 npx --no-install qwh-conformance run --agent ts,native-libsocket,native-lws --cases 'vector,close,hello' --out reports/builtin --quiet ||
+  fail "qwh-conformance run --agent ts,native-libsocket,native-lws exited $?"
+node -e '
+  const idx = require("./reports/builtin/index.json");
+  for (const a of ["ts", "native-libsocket", "native-lws"]) {
+    const s = idx.summary[a];
+    if (!s || s.PASS === 0 || s.FAIL || s.ERROR || s.UNSUPPORTED) { console.error(`pack smoke: built-in agent ${a}:`, s ?? idx.unavailable?.[a]); process.exit(1); }
+  }
+  console.log(`pack smoke: the installed ts, native-libsocket and native-lws agents: ${idx.summary.ts.PASS} PASS each`);'
+echo "pack smoke: qwh-conformance from the installed packages took $((SECONDS - t0)) s"
 
 # qwormhole alone: no native package, no cbor-x.
 install "$work/alone" "$work"/tarballs/qwormhole-[0-9]*.tgz

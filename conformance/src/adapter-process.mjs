@@ -5,6 +5,10 @@ import { randomBytes } from "node:crypto";
 import { createInterface } from "node:readline";
 import { HarnessError } from "./util.mjs";
 
+/** The default of --host (spec Appendix D.1): the runner passes --host only for another address. */
+export const DEFAULT_HOST = "127.0.0.1";
+const hostArgs = (host) => (host === DEFAULT_HOST ? [] : ["--host", host]);
+
 /** Exit code of an adapter for an unsupported mode, op or scenario. */
 export const EXIT_UNSUPPORTED = 127;
 const STDERR_KEEP = 8192;
@@ -240,8 +244,8 @@ function eventReader(child) {
  * Starts `<cmd> serve` and waits for its ready line. Resolves {port, events, waitFor, stop} or
  * {unsupported: true} (exit 127) or throws HarnessError (no ready line, crash).
  */
-export async function startServer(agent, { port = 0, host = "127.0.0.1", config = {}, tls, readyTimeoutMs = 10000 } = {}) {
-  const p = start(agent.command(), ["serve", "--port", String(port), "--host", host, ...tlsArgs(tls), "--config", JSON.stringify(config)]);
+export async function startServer(agent, { port = 0, host = DEFAULT_HOST, config = {}, tls, readyTimeoutMs = 10000 } = {}) {
+  const p = start(agent.command(), ["serve", "--port", String(port), ...hostArgs(host), ...tlsArgs(tls), "--config", JSON.stringify(config)]);
   const reader = eventReader(p.child);
   let exit = null;
   p.exited.then((r) => {
@@ -278,8 +282,8 @@ export async function startServer(agent, { port = 0, host = "127.0.0.1", config 
  * Runs `<cmd> connect`. `onEvent(event, control)` sees each event line before the result (the
  * reconnect scenario's checkpoint). Resolves {unsupported} | {result, events, exitCode, stderr, timedOut}.
  */
-export async function runClient(agent, { port, host = "127.0.0.1", scenario, config = {}, tls, timeoutMs = 20000, onEvent } = {}) {
-  const p = start(agent.command(), ["connect", "--port", String(port), "--host", host, ...tlsArgs(tls), "--scenario", scenario, "--config", JSON.stringify(config)]);
+export async function runClient(agent, { port, host = DEFAULT_HOST, scenario, config = {}, tls, timeoutMs = 20000, onEvent } = {}) {
+  const p = start(agent.command(), ["connect", "--port", String(port), ...hostArgs(host), ...tlsArgs(tls), "--scenario", scenario, "--config", JSON.stringify(config)]);
   const reader = eventReader(p.child);
   if (onEvent) {
     let seen = 0;
@@ -335,8 +339,9 @@ export class Clients {
       this.ensure();
       entry.stderrAt = this.proc.stderrLength();
       entry.timer = setTimeout(() => this.settle(id, { result: null, events: entry.events, exitCode: null, timedOut: true, stderr: this.stderrSince(entry) }), options.timeoutMs ?? 20000);
-      const { port, host = "127.0.0.1", scenario, config = {}, tls } = options;
-      const req = { id, port, host, scenario, config };
+      const { port, host = DEFAULT_HOST, scenario, config = {}, tls } = options;
+      const req = { id, port, scenario, config };
+      if (host !== DEFAULT_HOST) req.host = host;
       if (tls) req.tls = { cert: tls.cert, key: tls.key, ca: tls.ca };
       this.proc.child.stdin.write(JSON.stringify(req) + "\n");
     });

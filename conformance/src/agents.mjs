@@ -3,16 +3,15 @@
 // An agent whose adapter is not built is reported as unavailable, never as failed.
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
+import { createRequire } from "node:module";
 import { join } from "node:path";
 import { packageDir, repoDir } from "./util.mjs";
 
 const node = process.execPath;
 /** The Node adapter of the native addons: the ts adapter with the factory forced to one native mode. */
 const nativeAdapter = join(packageDir, "adapters/native-node/adapter.mjs");
-/** The standalone C program (impl-native `make`), speaking the adapter contract itself. */
+/** The standalone C program (impl-native `make` in a clone; not in any package), speaking the adapter contract itself. */
 const nativeCli = process.env.QWH_NATIVE_CLI ?? join(repoDir, "impl-native/build/qwh-native");
-const tsBuilt = () =>
-  existsSync(join(repoDir, "impl-ts/dist/index.js")) && existsSync(join(repoDir, "impl-ts/dist/testing/codec-operations.js")) ? null : "impl-ts is not built (run npm run build)";
 
 const memo = new Map();
 /** Runs a check once per process (agents are listed several times per command). */
@@ -22,16 +21,48 @@ function once(key, fn) {
 }
 
 /**
- * Whether impl-native's loader finds the addon of a backend ("posix" or "lws"): null, or why not
- * (the loader's own reasons: QWORMHOLE_NATIVE_PATH, prebuilds, build/Release).
+ * Where a module resolves from `from` (a file): {file} or {problem}. An `exports` target that is
+ * not on disk (a workspace that was not built) is a problem too.
+ */
+function resolveFrom(from, specifier) {
+  try {
+    const file = createRequire(from).resolve(specifier);
+    return existsSync(file) ? { file } : { problem: `${specifier} resolves to ${file}, which is not there` };
+  } catch (err) {
+    return { problem: err.code === "MODULE_NOT_FOUND" ? `${specifier} is not installed` : `${specifier} does not resolve (${err.message.split("\n")[0]})` };
+  }
+}
+
+/**
+ * The qwormhole package the ts adapter loads (a dependency of @qwormhole/conformance, resolved the
+ * way the adapter's own import resolves it): {file} (its CommonJS entry) or {problem}.
+ */
+function qwormhole() {
+  return once("qwormhole", () => {
+    const from = join(packageDir, "adapters/ts/adapter.mjs");
+    for (const specifier of ["qwormhole", "qwormhole/testing"]) {
+      const r = resolveFrom(from, specifier);
+      if (r.problem) return { problem: `the package qwormhole is needed (a dependency of @qwormhole/conformance: npm install qwormhole; in a clone: npm run build): ${r.problem}` };
+    }
+    return resolveFrom(from, "qwormhole");
+  });
+}
+const tsProblem = () => qwormhole().problem ?? null;
+
+/**
+ * Whether the addon of a backend ("posix" or "lws") loads through @qwormhole/native as qwormhole
+ * finds it (resolved from the installed qwormhole): null, or why not (the loader's own reasons:
+ * QWORMHOLE_NATIVE_PATH, source build, prebuild).
  */
 function addonProblem(addon) {
   return once(`addon:${addon}`, () => {
-    const index = join(repoDir, "impl-native/index.cjs");
-    if (!existsSync(index)) return "impl-native/index.cjs is not there";
-    const r = spawnSync(node, ["-e", `const r = require(${JSON.stringify(index)}).load(${JSON.stringify(addon)}); process.stdout.write(r.error ? r.error : "")`], { encoding: "utf8", timeout: 10000 });
-    if (r.status !== 0) return `loading the ${addon} addon failed: ${(r.stderr || r.error?.message || "").trim().split("\n")[0]}`;
-    return r.stdout.trim() ? `the ${addon} addon is not built (${r.stdout.trim().slice(0, 300)}; run npm run build -w @qwormhole/native)` : null;
+    const q = qwormhole();
+    if (q.problem) return q.problem;
+    const native = resolveFrom(q.file, "@qwormhole/native");
+    if (native.problem) return `the package @qwormhole/native is needed beside qwormhole (npm install @qwormhole/native): ${native.problem}`;
+    const r = spawnSync(node, ["-e", `const r = require(${JSON.stringify(native.file)}).load(${JSON.stringify(addon)}); process.stdout.write(r.error ? r.error : "")`], { encoding: "utf8", timeout: 20000 });
+    if (r.status !== 0) return `loading the ${addon} addon of ${native.file} failed: ${(r.stderr || r.error?.message || "").trim().split("\n")[0]}`;
+    return r.stdout.trim() ? `the ${addon} addon of @qwormhole/native does not load (${r.stdout.trim().slice(0, 300)})` : null;
   });
 }
 
@@ -41,7 +72,7 @@ function addonProblem(addon) {
  */
 function cliProblem(backend) {
   return once(`cli:${backend}`, () => {
-    if (!existsSync(nativeCli)) return `${nativeCli} is not built (run make -C impl-native)`;
+    if (!existsSync(nativeCli)) return `${nativeCli} is not there: the C program is not in any package (build it in a clone with make -C impl-native, or set QWH_NATIVE_CLI)`;
     const r = spawnSync(nativeCli, ["--backend", backend, "codec"], { input: "", encoding: "utf8", timeout: 10000 });
     if (r.status === 0) return null;
     const why = (r.stderr || r.error?.message || "").trim().split("\n")[0];
@@ -53,7 +84,7 @@ function cliProblem(backend) {
  * @typedef {object} Agent
  * @property {string} name
  * @property {string} description
- * @property {boolean} own  one of our implementations: UNSUPPORTED counts as a failure in the matrix
+ * @property {boolean} own  one of the project's implementations: UNSUPPORTED counts as a failure in the matrix
  * @property {() => string[]} command  argv of the adapter (the mode follows)
  * @property {() => string | null} unavailable  why it cannot run here, or null
  */
@@ -65,21 +96,21 @@ export const AGENTS = [
     description: "TypeScript reference (qwormhole, impl-ts)",
     own: true,
     command: () => [node, join(packageDir, "adapters/ts/adapter.mjs")],
-    unavailable: tsBuilt,
+    unavailable: tsProblem,
   },
   {
     name: "native-lws",
     description: "qwormhole with the native libwebsockets addon (factory mode native-lws), through the Node adapter",
     own: true,
     command: () => [node, nativeAdapter, "--backend", "lws"],
-    unavailable: () => tsBuilt() ?? (existsSync(nativeAdapter) ? addonProblem("lws") : `${nativeAdapter} is not there`),
+    unavailable: () => tsProblem() ?? (existsSync(nativeAdapter) ? addonProblem("lws") : `${nativeAdapter} is not there`),
   },
   {
     name: "native-libsocket",
     description: "qwormhole with the native POSIX socket addon (factory mode native-libsocket), through the Node adapter",
     own: true,
     command: () => [node, nativeAdapter, "--backend", "libsocket"],
-    unavailable: () => tsBuilt() ?? (existsSync(nativeAdapter) ? addonProblem("posix") : `${nativeAdapter} is not there`),
+    unavailable: () => tsProblem() ?? (existsSync(nativeAdapter) ? addonProblem("posix") : `${nativeAdapter} is not there`),
   },
   {
     name: "native-lws-cli",
@@ -106,6 +137,28 @@ export function findAgent(name) {
 export function commandAgent(cmd, name = "custom") {
   const argv = splitCommand(cmd);
   return { name, description: `adapter command: ${cmd}`, own: false, command: () => argv, unavailable: () => (argv.length ? null : "empty --cmd") };
+}
+
+/** Agent names: letters, digits, ".", "_" and "-" (they become directory names in reports). */
+const AGENT_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+/** Why `name` cannot name a third party's agent, or null. */
+export function agentNameProblem(name) {
+  if (!AGENT_NAME.test(name)) return `agent name ${JSON.stringify(name)}: use letters, digits, ".", "_" and "-" (at most 64)`;
+  if (findAgent(name)) return `agent name ${name} is a built-in agent`;
+  return null;
+}
+
+/** `--agent-cmd NAME=CMD`: a third party's adapter as the agent NAME. Throws Error with what is wrong. */
+export function agentFromSpec(spec) {
+  const at = spec.indexOf("=");
+  if (at <= 0) throw new Error(`--agent-cmd ${JSON.stringify(spec)}: expected NAME=COMMAND`);
+  const name = spec.slice(0, at).trim();
+  const problem = agentNameProblem(name);
+  if (problem) throw new Error(`--agent-cmd: ${problem}`);
+  const agent = commandAgent(spec.slice(at + 1), name);
+  if (agent.unavailable()) throw new Error(`--agent-cmd ${name}: the command is empty`);
+  return agent;
 }
 
 /** Splits a command line on spaces, honouring single and double quotes and backslash escapes. */

@@ -4,16 +4,14 @@
 // clients are adapters in `connect` mode. Cells run with bounded concurrency.
 import { join } from "node:path";
 import { Clients, probeUnsupported, startServer } from "./adapter-process.mjs";
-import { loadRequirements, loadWireCases } from "./cases.mjs";
+import { loadRequirements } from "./cases.mjs";
 import { countGrades, EXIT } from "./grading.mjs";
 import { Progress } from "./progress.mjs";
-import { buildCoverage, loadWaivers } from "./reporters/coverage.mjs";
 import { writeHtml } from "./reporters/html.mjs";
 import { certificates } from "./run.mjs";
 import { SCENARIOS } from "./scenarios.mjs";
 import { scaleConfig } from "./timekeeping.mjs";
 import { caseMatcher, mapLimit, sleep, writeFileDeep } from "./util.mjs";
-import { loadVectorCases } from "./vectors.mjs";
 
 const TRANSPORTS = ["plain", "tls"];
 
@@ -126,6 +124,18 @@ class SharedServers {
   }
 }
 
+/**
+ * The scenarios that comma-separated globs select, in their order, and the globs that match none
+ * (a typo in --scenarios is a usage error, never an empty or partial matrix).
+ */
+export function selectScenarios(globs) {
+  const parts = (globs ?? []).flatMap((g) => g.split(",")).filter(Boolean);
+  if (parts.length === 0) return { selected: SCENARIOS, unknown: [] };
+  const unknown = parts.filter((g) => !SCENARIOS.some((s) => caseMatcher([g])(s.name)));
+  const match = caseMatcher(parts);
+  return { selected: SCENARIOS.filter((s) => match(s.name)), unknown };
+}
+
 /** Runs the matrix; returns {matrix, exitCode}. */
 export async function runMatrix(agents, { outDir, scale = 1, scaleWhy = "given", concurrency = 4, transports = TRANSPORTS, scenarios: globs, quiet } = {}) {
   const progress = new Progress({ quiet });
@@ -141,8 +151,7 @@ export async function runMatrix(agents, { outDir, scale = 1, scaleWhy = "given",
       else unavailable[a.name] = `adapter broken: ${probe.detail}`;
     }
   }
-  const match = caseMatcher(globs);
-  const scenarios = SCENARIOS.filter((s) => match(s.name));
+  const scenarios = selectScenarios(globs).selected;
   if (available.length === 0 || scenarios.length === 0) {
     progress.say(available.length === 0 ? "matrix: no registered agent is available on this machine" : "matrix: no scenario selected");
     return { matrix: null, exitCode: available.length === 0 && Object.values(unavailable).some((w) => w.startsWith("adapter broken")) ? EXIT.HARNESS : EXIT.EMPTY, unavailable };
@@ -212,28 +221,30 @@ export async function runMatrix(agents, { outDir, scale = 1, scaleWhy = "given",
 }
 
 /** Prints the matrix as a clients x servers table per transport. */
-export function formatMatrix(matrix) {
+export function formatMatrix(matrix, { quiet = false } = {}) {
   const lines = [];
   const width = Math.max(8, ...matrix.clients.map((c) => c.length)) + 2;
-  for (const t of matrix.transports) {
-    lines.push(`${t}: client \\ server (scenarios passed / run)`);
+  for (const t of quiet ? [] : matrix.transports) {
+    lines.push(`${t}: client \\ server (scenarios passed / run; +N u: N unsupported, not run)`);
     lines.push(" ".repeat(width) + matrix.servers.map((s) => s.padEnd(width)).join(""));
     for (const c of matrix.clients) {
       const cells = matrix.servers.map((s) => {
         const cell = matrix.results[c]?.[s]?.[t] ?? {};
-        const grades = Object.values(cell).map((x) => x.grade);
+        // Counted: the scenarios that ran (UNSUPPORTED ones did not).
+        const grades = Object.values(cell).map((x) => x.grade).filter((g) => g !== "UNSUPPORTED");
         const pass = grades.filter((g) => g === "PASS").length;
-        return `${pass}/${grades.length}${pass === grades.length ? "" : " !"}`.padEnd(width);
+        const unsupported = Object.keys(cell).length - grades.length;
+        return `${pass}/${grades.length}${pass === grades.length ? "" : " !"}${unsupported ? ` (+${unsupported} u)` : ""}`.padEnd(width);
       });
       lines.push(c.padEnd(width) + cells.join(""));
     }
     lines.push("");
   }
   for (const [c, byServer] of Object.entries(matrix.results)) for (const [s, byT] of Object.entries(byServer)) for (const [t, cells] of Object.entries(byT)) for (const [sc, x] of Object.entries(cells)) {
-    if (x.grade !== "PASS") lines.push(`  ${x.grade} ${c} -> ${s} ${t} ${sc}: ${x.message ?? ""}`);
+    if (x.grade !== "PASS" && !(quiet && x.grade === "UNSUPPORTED")) lines.push(`  ${x.grade} ${c} -> ${s} ${t} ${sc}: ${x.message ?? ""}`);
   }
   for (const [a, why] of Object.entries(matrix.unavailable ?? {})) lines.push(`  unavailable: ${a} (${why})`);
-  return lines.join("\n") + "\n";
+  return lines.length ? lines.join("\n") + "\n" : "";
 }
 
 /** The whole `matrix` command. */
@@ -245,14 +256,9 @@ export async function runMatrixCommand(agents, options) {
   }
   writeFileDeep(join(options.outDir, "matrix.json"), JSON.stringify(matrix, null, 2) + "\n");
   const requirements = loadRequirements();
-  let all = [];
-  try {
-    all = [...loadVectorCases(), ...loadWireCases(options.caseDirs, requirements)];
-  } catch {
-    all = loadVectorCases();
-  }
-  writeHtml(options.outDir, { index: null, coverage: buildCoverage(requirements, all, {}, loadWaivers()), matrix, requirements, title: "QWH/1 interop matrix" });
-  process.stdout.write(formatMatrix(matrix));
+  writeHtml(options.outDir, { index: null, coverage: null, matrix, requirements, title: "QWH/1 interop matrix" });
+  // --quiet: what did not pass (UNSUPPORTED aside), then the one-line summary with the report path.
+  process.stdout.write(formatMatrix(matrix, { quiet: options.quiet }));
   const cells = Object.values(matrix.results).flatMap((byServer) => Object.values(byServer).flatMap((byT) => Object.values(byT).flatMap((x) => Object.values(x))));
   const second = cells.filter((x) => x.attempts > 1 && x.grade === "PASS").length;
   process.stdout.write(`${matrix.scenarios.length} scenarios per pair and transport, ${cells.length} cells: ${Object.entries(matrix.summary).filter(([, n]) => n).map(([g, n]) => `${n} ${g}`).join(", ")}${second ? ` (${second} passed on a second attempt)` : ""}; timeout scale ${matrix.timeoutScale}; report: ${join(options.outDir, "index.html")}\n`);

@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { adapterInfo, Clients, CodecSession, probeUnsupported, startServer } from "./adapter-process.mjs";
 import { loadRequirements, loadWireCases } from "./cases.mjs";
-import { exitCodeFor, EXIT } from "./grading.mjs";
+import { countGrades, exitCodeFor, EXIT } from "./grading.mjs";
 import { Progress } from "./progress.mjs";
 import { buildCoverage, loadWaivers, writeCoverage } from "./reporters/coverage.mjs";
 import { writeHtml } from "./reporters/html.mjs";
@@ -280,10 +280,9 @@ export async function runCommand(agents, options) {
   }
   if (options.outDir) writeReports(options.outDir, { resultsByAgent, selection, strict: options.strict, unavailable, requirements, timeoutScale: options.scale ?? 1 });
   for (const [agent, results] of Object.entries(resultsByAgent)) {
-    const counts = {};
-    for (const r of results) counts[r.grade] = (counts[r.grade] ?? 0) + 1;
+    const counts = countGrades(results);
     const vectors = results.filter((r) => r.role === "codec").length;
-    progress.say(`${agent}: ${results.length} cases (${vectors} vectors, ${results.length - vectors} wire): ${Object.entries(counts).map(([g, n]) => `${n} ${g}`).join(", ")}`);
+    progress.say(`${agent}: ${results.length} cases (${vectors} vectors, ${results.length - vectors} wire): ${Object.entries(counts).filter(([, k]) => k).map(([g, k]) => `${k} ${g}`).join(", ")}`);
   }
   if (options.outDir) progress.say(`reports in ${options.outDir} (index.html, index.json, junit.xml, coverage.json)`);
   if (fatal) return EXIT.HARNESS;

@@ -1,5 +1,5 @@
 // Small helpers shared by the runner's modules: paths, hex, a seeded PRNG, deep comparison, timing.
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -9,7 +9,8 @@ export const packageDir = fileURLToPath(new URL("..", import.meta.url));
 export const repoDir = join(packageDir, "..");
 
 export const RUNNER_NAME = "qwh-conformance";
-export const RUNNER_VERSION = "1.0.0";
+/** The version of the @qwormhole/conformance package. */
+export const RUNNER_VERSION = JSON.parse(readFileSync(join(packageDir, "package.json"), "utf8")).version;
 
 /** A harness or configuration error: exit code 2, never a test failure. */
 export class HarnessError extends Error {

@@ -78,53 +78,76 @@ function asSet(list) {
   return Array.isArray(list) ? [...list].sort() : list;
 }
 
-/** Compares the adapter's output with the vector's; returns null when they agree, else why not. */
-export function compareOutput(c, output) {
-  if (output === null || typeof output !== "object") return `output is not an object: ${JSON.stringify(output)}`;
+/**
+ * Every output field in which the adapter's output differs from the vector's:
+ * [{field, expected, got}] (empty when they agree). Where the vector expects an error, only the
+ * error and the fields the vector gives are compared.
+ */
+export function outputMismatches(c, output) {
+  if (output === null || typeof output !== "object") return [{ field: "output", expected: c.expected, got: output }];
   const e = c.expected;
   const got = (k) => (output[k] === undefined ? null : output[k]);
   const want = (k) => (e[k] === undefined ? null : e[k]);
-  const diff = (what, w, g) => `${what}: expected ${JSON.stringify(w)}, got ${JSON.stringify(g)}`;
-  if (!deepEqual(want("error"), got("error"))) return diff("error", want("error"), got("error"));
+  const out = [];
+  const check = (field, w, g, same = deepEqual) => {
+    if (!same(w, g)) out.push({ field, expected: w, got: g });
+  };
+  check("error", want("error"), got("error"));
+  const failing = want("error") !== null;
   switch (c.kind) {
     case "frame-decode":
-      return deepEqual(e.events, output.events ?? []) ? null : diff("events", e.events, output.events);
+      check("events", e.events, output.events ?? []);
+      break;
     case "frame-encode":
-      return e.hex === output.hex ? null : diff("hex", e.hex, output.hex);
+      if (!failing || e.hex !== undefined) check("hex", want("hex"), got("hex"));
+      break;
     case "hello":
-      if (want("error") !== null) return null;
-      if (e.profile !== output.profile) return diff("profile", e.profile, output.profile);
-      return deepEqual(e.hello, output.hello) ? null : diff("hello", e.hello, output.hello);
+      if (failing) break;
+      check("profile", e.profile, got("profile"));
+      check("hello", e.hello, got("hello"));
+      break;
     case "accept": {
-      if (want("error") !== null) return null;
-      if (e.outcome !== output.outcome) return diff("outcome", e.outcome, output.outcome);
+      if (failing) break;
+      check("outcome", e.outcome, got("outcome"));
       if (e.outcome === "accept") {
         const norm = (a) => (a ? { ...a, features: asSet(a.features) } : a);
-        return deepEqual(norm(e.accept), norm(output.accept)) ? null : diff("accept", e.accept, output.accept);
+        check("accept", e.accept, got("accept"), (w, g) => deepEqual(norm(w), norm(g)));
+      } else {
+        const norm = (x) => ({ code: x?.code, reason: x?.reason ?? null });
+        check("reject", e.reject, got("reject"), (w, g) => deepEqual(norm(w), norm(g ?? {})));
       }
-      const r = output.reject ?? {};
-      const norm = (x) => ({ code: x.code, reason: x.reason ?? null });
-      return deepEqual(norm(e.reject), norm(r)) ? null : diff("reject", e.reject, output.reject);
+      break;
     }
     case "negotiate": {
       const a = output.answer ?? {};
-      if (e.answer.type !== a.type) return diff("answer.type", e.answer.type, a.type);
-      if (e.answer.type === "reject") return e.answer.code === a.code ? null : diff("answer.code", e.answer.code, a.code);
-      if (e.answer.type === "accept") {
+      if (e.answer.type !== a.type) check("answer.type", e.answer.type, a.type ?? null);
+      else if (e.answer.type === "reject") check("answer.code", e.answer.code, a.code ?? null);
+      else if (e.answer.type === "accept") {
         const norm = (x) => ({ ...x, features: asSet(x.features) });
-        return deepEqual(norm(e.answer), norm(a)) ? null : diff("answer", e.answer, a);
+        for (const k of new Set([...Object.keys(e.answer), ...Object.keys(a)])) {
+          const w = norm(e.answer)[k];
+          const g = norm(a)[k];
+          check(`answer.${k}`, w ?? null, g ?? null);
+        }
       }
-      return null;
+      break;
     }
     case "signature":
-      if (e.signedHex !== undefined && e.signedHex !== output.signedHex) return diff("signedHex", e.signedHex, output.signedHex);
-      return null;
+      if (e.signedHex !== undefined) check("signedHex", e.signedHex, got("signedHex"));
+      break;
     case "canonical-json":
-      if (want("error") !== null) return null;
-      return e.canonicalHex === output.canonicalHex ? null : diff("canonicalHex", e.canonicalHex, output.canonicalHex);
+      if (!failing) check("canonicalHex", e.canonicalHex, got("canonicalHex"));
+      break;
     default:
-      return `unknown kind ${c.kind}`;
+      out.push({ field: "kind", expected: "a known vector kind", got: c.kind });
   }
+  return out;
+}
+
+/** Compares the adapter's output with the vector's; returns null when they agree, else every difference. */
+export function compareOutput(c, output) {
+  const diffs = outputMismatches(c, output);
+  return diffs.length ? diffs.map((d) => `${d.field}: expected ${JSON.stringify(d.expected)}, got ${JSON.stringify(d.got)}`).join("; ") : null;
 }
 
 /**
@@ -141,8 +164,12 @@ export async function runVectorCase(session, c) {
       if (code === "unsupported") return { grade: "UNSUPPORTED", message: `op ${c.kind} not supported: ${res.error.message ?? ""}`, log };
       return { grade: "ERROR", message: `adapter failed (${name}): ${res?.error?.message ?? JSON.stringify(res)}`, log };
     }
-    const why = compareOutput(c, res.output);
-    if (why) return { grade: "FAIL", message: `${name}: ${why}`, log };
+    const diffs = outputMismatches(c, res.output);
+    if (diffs.length) {
+      log.push(`# expected ${JSON.stringify(c.expected)}`);
+      for (const d of diffs) log.push(`# mismatch ${d.field}: expected ${JSON.stringify(d.expected)}, got ${JSON.stringify(d.got)}`);
+      return { grade: "FAIL", message: `${name}: ${compareOutput(c, res.output)}`, log };
+    }
   }
   return { grade: "PASS", message: "", log };
 }

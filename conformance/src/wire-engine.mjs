@@ -1,20 +1,21 @@
 // The scripted peer: plays the other side of a wire case at the byte level, in both roles.
 // Server role: the implementation runs `serve`, the engine connects as a client. Client role: the
 // engine listens and the implementation runs `connect`. Every byte in either direction goes to
-// the case's wire log (hex, with times relative to the start of the case).
-import { createPrivateKey, createPublicKey, randomBytes, sign as edSign, verify as edVerify } from "node:crypto";
+// the case's wire log (hex and printable text, with times relative to the start of the case).
+import { createPublicKey, randomBytes, sign as edSign, verify as edVerify } from "node:crypto";
 import net from "node:net";
 import tls from "node:tls";
 import { validate as validateSchema } from "@qwormhole/schemas";
+import { edKey as seedKey, SIG_PREFIX as SIGN_PREFIX } from "../lib/ed25519.mjs";
+import { frameBytes, HANDSHAKE_LIMIT, headerBytes as header } from "../lib/frames.mjs";
+import { jcs } from "../lib/jcs.mjs";
 import { EXIT_UNSUPPORTED, runClient } from "./adapter-process.mjs";
 import { hasRacingTimer, runnerSlackMs, scaleConfig, stallHook, watchLoopLag } from "./timekeeping.mjs";
 import { deepEqual, HarnessError, sleep } from "./util.mjs";
 import { peerTlsOptions, substituteConfig, tlsCapabilityProblem } from "./tls-peer.mjs";
 
-const HANDSHAKE_LIMIT = 16384;
 const DEFAULT_STEP_MS = 2000;
 const DEFAULT_CASE_MS = 30000;
-const PKCS8_ED25519 = Buffer.from("302e020100300506032b657004220420", "hex");
 const DEFAULT_HELLO = { type: "handshake", qwh: "1.0", features: ["control"] };
 
 /** A deviation from the case: FAIL at level MUST, NON_STRICT when `should` (or the case is SHOULD). */
@@ -26,6 +27,18 @@ class Mismatch extends Error {
     this.closeBehavior = closeBehavior;
     this.wholeCase = wholeCase;
   }
+}
+
+/**
+ * Bytes for the wire log: hex, then (up to 4 KiB) the same bytes as text between bars, printable
+ * ASCII as itself and every other byte as ".", so JSON in hellos and CLOSE bodies reads at a glance.
+ */
+export function showBytes(b) {
+  const hex = b.toString("hex");
+  if (b.length === 0 || b.length > 4096) return hex;
+  let text = "";
+  for (const c of b) text += c >= 0x20 && c < 0x7f ? String.fromCharCode(c) : ".";
+  return `${hex}  |${text}|`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -46,7 +59,7 @@ class PeerConnection {
     this.counted = 0;
     this.flooding = false; // during sendFlood/expectFlood: big chunks are logged by size only
     socket.on("data", (d) => {
-      this.log(this.flooding && d.length > 64 ? `< [${name}] ${d.subarray(0, 32).toString("hex")}... (${d.length} bytes)` : `< [${name}] ${d.toString("hex")}`);
+      this.log(this.flooding && d.length > 64 ? `< [${name}] ${d.subarray(0, 32).toString("hex")}... (${d.length} bytes)` : `< [${name}] ${showBytes(d)}`);
       if (this.countOnly) {
         this.counted += d.length;
         return;
@@ -98,7 +111,7 @@ class PeerConnection {
       this.log(`# [${this.name}] not written (${bytes.length} bytes): the connection is closed`);
       return;
     }
-    if (!this.flooding) this.log(`> [${this.name}] ${bytes.toString("hex")}${note ? `  # ${note}` : ""}`);
+    if (!this.flooding) this.log(`> [${this.name}] ${showBytes(bytes)}${note ? `  # ${note}` : ""}`);
     this.socket.write(bytes);
   }
 
@@ -162,27 +175,8 @@ class PeerConnection {
 // ---------------------------------------------------------------------------------------------
 // building bytes
 
-function header(value) {
-  const h = Buffer.alloc(4);
-  h.writeUInt32BE(value >>> 0);
-  return h;
-}
-
-function payloadOf(spec) {
-  if (spec.hex !== undefined) return Buffer.from(spec.hex, "hex");
-  if (spec.text !== undefined) return Buffer.from(spec.text, "utf8");
-  if (spec.json !== undefined) return Buffer.from(JSON.stringify(spec.json), "utf8");
-  return Buffer.alloc(0);
-}
-
-export function buildFrame(spec) {
-  const body = payloadOf(spec);
-  if (spec.controlType !== undefined) {
-    const len = spec.length ?? 1 + body.length;
-    return Buffer.concat([header((0x80000000 | len) >>> 0), Buffer.from([spec.controlType]), body]);
-  }
-  return Buffer.concat([header(spec.length ?? body.length), body]);
-}
+/** The bytes of a sendFrame step: {hex | text | json, controlType?, length?}. */
+export const buildFrame = frameBytes;
 
 export function helloWith(members) {
   const h = { ...DEFAULT_HELLO };
@@ -193,20 +187,10 @@ export function helloWith(members) {
   return h;
 }
 
-/** RFC 8785 for the JSON values a hello holds (integers, strings, booleans, null, arrays, objects). */
-export function jcs(value) {
-  if (value === null || typeof value !== "object") return JSON.stringify(value);
-  if (Array.isArray(value)) return `[${value.map(jcs).join(",")}]`;
-  const keys = Object.keys(value).sort();
-  return `{${keys.map((k) => `${JSON.stringify(k)}:${jcs(value[k])}`).join(",")}}`;
-}
+export { jcs };
 
 const GROUP_ORDER = (1n << 252n) + 27742317777372353535851937790883648493n;
-const SIGN_PREFIX = Buffer.from("QWH/1 hello\n", "ascii");
-
-function edKey(seedHex) {
-  return createPrivateKey({ key: Buffer.concat([PKCS8_ED25519, Buffer.from(seedHex, "hex")]), format: "der", type: "pkcs8" });
-}
+const edKey = (seedHex) => seedKey(seedHex).privateKey;
 
 function bumpSeed(seedHex) {
   const b = Buffer.from(seedHex, "hex");
@@ -326,7 +310,13 @@ function signatureProblem(hello, socket) {
   if (!Number.isSafeInteger(sig.ts) || sig.ts < 0) return "sig.ts is not a non-negative integer";
   if (Math.abs(Date.now() - sig.ts) > 60000) return `sig.ts ${sig.ts} is ${Date.now() - sig.ts} ms away from the runner's clock (more than 60 s)`;
   const { value: _v, ...unsigned } = sig;
-  const parts = [SIGN_PREFIX, Buffer.from(jcs({ ...hello, sig: unsigned }), "utf8")];
+  let canonical;
+  try {
+    canonical = jcs({ ...hello, sig: unsigned });
+  } catch (err) {
+    return `the signed content is not strict JSON (${err.message})`;
+  }
+  const parts = [SIGN_PREFIX, Buffer.from(canonical, "utf8")];
   if (sig.cb !== undefined) {
     if (sig.cb !== "tls-exporter") return `sig.cb ${JSON.stringify(sig.cb)} is not "tls-exporter"`;
     const exporter = exporterOf(socket);
@@ -555,6 +545,8 @@ export async function runWireCase(c, ctx) {
         if (Date.now() >= startupDeadline) throw new HarnessError(`the client made no connection attempt within ${startupMs} ms of its start (start-up time is not graded)`);
         await waitAcceptChange(startupDeadline);
       }
+      // An adapter that exits 127 for the scenario or its config has said "unsupported", whatever the steps expect.
+      if (tcpAttempts === 0 && client.finished?.unsupported) throw Object.assign(new Error("unsupported"), { unsupported: true });
       if (tcpAttempts > 0) log("# the client's first connection attempt: the case's clock starts");
       caseDeadline = Date.now() + ms(c.timeoutMs, DEFAULT_CASE_MS);
       getConn = async (name) => {
@@ -802,6 +794,7 @@ export async function runWireCase(c, ctx) {
         consumedTlsFailures++;
         return;
       }
+      if (client.finished?.unsupported) throw Object.assign(new Error("unsupported"), { unsupported: true });
       if (client.finished) throw new Mismatch(`the client ended without a (failed) TLS handshake${tcpAttempts === 0 ? ": it made no connection attempt" : ""}`);
       if (Date.now() >= deadline) throw new Mismatch("no failed TLS handshake from the client in time");
       await waitAcceptChange(deadline);
@@ -887,7 +880,7 @@ async function expectClose(conn, spec, deadline) {
   const expected = `${spec.via === "reject" ? "a reject" : spec.via === "close" ? "a CLOSE" : "a reject or CLOSE"}${spec.code ? ` with ${spec.code}` : ""}`;
   for (;;) {
     if (conn.buf.length === 0 && conn.ended) {
-      // Closed without the frame: a missing reject is a MUST (QWH-ERR-002), a missing CLOSE a SHOULD (QWH-ERR-003).
+      // Closed without the frame: a missing reject is a MUST (QWH-ERR-002), a missing CLOSE a SHOULD (QWH-ERR-008).
       throw new Mismatch(`expected ${expected}, the transport closed without it`, { closeBehavior: "UNCLEAN", should: spec.via === "close" });
     }
     let f;

@@ -3,7 +3,7 @@ import { createPublicKey, verify } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { buildFrame, helloWith, jcs, jsonMatches, signedHello } from "../src/wire-engine.mjs";
 import { caseMatcher } from "../src/util.mjs";
-import { chunkingsFor, compareOutput } from "../src/vectors.mjs";
+import { chunkingsFor, compareOutput, outputMismatches } from "../src/vectors.mjs";
 import { digestOf, expandMessages } from "../src/scenarios.mjs";
 
 describe("wire engine helpers", () => {
@@ -57,6 +57,17 @@ describe("case selection and vectors", () => {
     const neg = { kind: "negotiate", expected: { answer: { type: "reject", code: "E_X" }, error: "E_X" } };
     expect(compareOutput(neg, { answer: { type: "reject", code: "E_X", qwh: ["1.0"], reason: "r" }, error: "E_X" })).toBe(null);
     expect(compareOutput(neg, { answer: { type: "reject", code: "E_Y" }, error: "E_X" })).toMatch(/answer.code/);
+  });
+
+  it("names every mismatching field with its expected value", () => {
+    const hello = { kind: "hello", expected: { profile: "v1", hello: { type: "handshake", qwh: "1.0", features: [] }, error: null } };
+    const why = compareOutput(hello, { profile: "legacy", hello: { type: "handshake" }, error: "E_X" });
+    expect(why).toContain('error: expected null, got "E_X"');
+    expect(why).toContain('profile: expected "v1", got "legacy"');
+    expect(why).toContain('hello: expected {"type":"handshake","qwh":"1.0","features":[]}');
+    const neg = { kind: "negotiate", expected: { answer: { type: "accept", qwh: "1.0", features: ["control"], maxFrameLength: 10 }, error: null } };
+    const diffs = outputMismatches(neg, { answer: { type: "accept", qwh: "1.1", features: ["control"], maxFrameLength: 11 }, error: null });
+    expect(diffs.map((d) => [d.field, d.expected])).toEqual([["answer.qwh", "1.0"], ["answer.maxFrameLength", 10]]);
   });
 
   it("generates scenario messages as the contract says", () => {

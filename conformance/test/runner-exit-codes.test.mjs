@@ -28,7 +28,7 @@ describe("exit codes", { timeout: 60000 }, () => {
   });
 
   it("2 for a bad option, an unknown agent or command", async () => {
-    expect((await runBin(["run", "--agent", "ts"])).code).toBe(2);
+    expect((await runBin(["run"])).code).toBe(2);
     expect((await runBin(["run", "--agent", "nope", "--out", tempDir("x")])).code).toBe(2);
     expect((await runBin(["frobnicate"])).code).toBe(2);
     expect((await runBin(["run", "--agent", "ts", "--out", tempDir("x"), "--timeout-scale", "0"])).code).toBe(2);
@@ -55,6 +55,14 @@ describe("exit codes", { timeout: 60000 }, () => {
     const r = await runBin(["run", "--cmd", fixtureAdapter("codec-only.mjs"), "--name", "none", "--vectors-only", "--cases", "vector/hello-v1/*", "--out", out, "--quiet"]);
     expect(r.code).toBe(0);
     expect(readJson(join(out, "index.json")).summary.none.UNSUPPORTED).toBeGreaterThan(100);
+  });
+
+  it("0 when an adapter exits 127 for connect: client cases are UNSUPPORTED, TLS-refusal ones too", async () => {
+    const out = tempDir("unsup-connect");
+    const r = await runBin(["run", "--cmd", fixtureAdapter("codec-only.mjs"), "--name", "none", "--wire-only", "--cases", "tls/client/tls10-only-server-refused,tls/client/tls11-only-server-refused,close/client/peer-close-answered", "--out", out, "--quiet"]);
+    const summary = readJson(join(out, "index.json")).summary.none;
+    expect(summary).toMatchObject({ UNSUPPORTED: 3, FAIL: 0, ERROR: 0 });
+    expect(r.code).toBe(0);
   });
 
   it("NON_STRICT passes, and fails with --strict", () => {

@@ -90,7 +90,11 @@ export async function runServe({ config, port, host, tls }) {
     counts.delete(client.id);
     line({ event: "closed", messages: n.messages, bytes: n.bytes, error: error?.code ?? null });
   });
-  server.on("handshakeRejected", ({ code }) => line({ event: "rejected", code }));
+  // A refused handshake ends its connection too: "rejected", then its "closed" line (Appendix D.3).
+  server.on("handshakeRejected", ({ code }) => {
+    line({ event: "rejected", code });
+    line({ event: "closed", messages: 0, bytes: 0, error: code ?? null });
+  });
   server.on("error", () => undefined);
   const address = await server.listen();
   line({ ready: true, port: address.port });

@@ -52,18 +52,9 @@ export const closeFrame = (code, reason) => ctrl(CLOSE, utf8(jcs(reason === unde
 export const closeBody = (code, reason) => utf8(jcs(reason === undefined ? { code } : { code, reason }));
 
 // ------------------------------------------------------------------ JSON
-/** RFC 8785 canonical form of strict-JSON data (safe integers only). */
-export function jcs(v) {
-  if (v === null || v === true || v === false) return JSON.stringify(v);
-  if (typeof v === "number") {
-    if (!Number.isSafeInteger(v) || Object.is(v, -0)) throw new Error("jcs: number outside strict JSON: " + v);
-    return String(v);
-  }
-  if (typeof v === "string") return JSON.stringify(v);
-  if (Array.isArray(v)) return "[" + v.map(jcs).join(",") + "]";
-  if (typeof v === "object") return "{" + Object.keys(v).sort().map((k) => JSON.stringify(k) + ":" + jcs(v[k])).join(",") + "}";
-  throw new Error("jcs: unsupported " + typeof v);
-}
+// RFC 8785 for strict-JSON data (safe integers only): the one copy in conformance/lib.
+import { jcs } from "../../lib/jcs.mjs";
+export { jcs };
 
 // ------------------------------------------------------------------ Ed25519 from fixed seeds
 const PKCS8_PREFIX = "302e020100300506032b657004220420";

@@ -3,6 +3,13 @@
 // per scenario. Links point only at files in the same output directory (the wire logs).
 import { join } from "node:path";
 import { escapeHtml as h, writeFileDeep } from "../util.mjs";
+import { writeSpecHtml } from "./spec-html.mjs";
+
+/** A requirement id linked to its item in spec.html (written beside index.html), its section as the tooltip. */
+function reqLink(id, requirements) {
+  const section = requirements?.get(id)?.section;
+  return `<a href="spec.html#${h(id)}"${section ? ` title="${h(section)}"` : ""}>${h(id)}</a>`;
+}
 
 const CSS = `
 body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#222}
@@ -33,7 +40,7 @@ function summaryTable(index) {
   return `<table><thead><tr><th>agent</th>${grades.map((g) => `<th>${g}</th>`).join("")}</tr></thead><tbody>${rows.join("")}</tbody></table>${unavailable.length ? `<p>Unavailable on this machine (not failed):</p><ul>${unavailable.join("")}</ul>` : ""}`;
 }
 
-function casesTable(index, caseInfo) {
+function casesTable(index, caseInfo, requirements) {
   const agents = Object.keys(index.agents);
   const ids = [...new Set(agents.flatMap((a) => Object.keys(index.agents[a])))].sort((x, y) => x.localeCompare(y, "en", { numeric: true }));
   const rows = ids.map((id) => {
@@ -48,7 +55,7 @@ function casesTable(index, caseInfo) {
       return `<td class="${h(r.grade)}"><span class="g">${h(r.grade)}</span> <span class="muted">${Math.round(r.durationMs)} ms</span>${link}${close}${msg}</td>`;
     });
     const info = caseInfo.get(id);
-    return `<tr data-bad="${bad ? 1 : 0}"><td><b>${h(id)}</b>${info?.title ? `<div class="msg">${h(info.title)}</div>` : ""}</td><td>${h(first?.role ?? "")}</td><td>${h(first?.level ?? "")}</td><td class="msg">${h((first?.requirements ?? []).join(" "))}</td>${cells.join("")}</tr>`;
+    return `<tr data-bad="${bad ? 1 : 0}"><td><b>${h(id)}</b>${info?.title ? `<div class="msg">${h(info.title)}</div>` : ""}</td><td>${h(first?.role ?? "")}</td><td>${h(first?.level ?? "")}</td><td class="msg">${(first?.requirements ?? []).map((id) => reqLink(id, requirements)).join(" ")}</td>${cells.join("")}</tr>`;
   });
   return `<div class="controls"><input id="q" placeholder="filter (id, requirement, grade)" oninput="filt()"> <label><input type="checkbox" id="only" onchange="filt()"> only cases that did not pass</label></div>
 <table id="cases"><thead><tr><th>case</th><th>role</th><th>level</th><th>requirements</th>${agents.map((a) => `<th>${h(a)}</th>`).join("")}</tr></thead><tbody>${rows.join("\n")}</tbody></table>`;
@@ -66,7 +73,7 @@ function coverageTable(coverage, requirements) {
     const cls = cases.length === 0 ? (r.waiver ? "UNSUPPORTED" : /MUST/.test(r.level) ? "FAIL" : "NONE") : (worst ?? "NONE");
     const text = requirements?.get(id)?.text ?? "";
     const list = cases.length ? `<details><summary>${h(status)}</summary>${cases.map(([cid, by]) => `${h(cid)}: ${Object.entries(by).map(([a, g]) => `${h(a)} ${h(g)}`).join(", ") || "not run"}`).join("<br>")}</details>` : h(status) + (r.waiver ? `<div class="msg">${h(r.waiver)}</div>` : "");
-    return `<tr><td><b>${h(id)}</b></td><td>${h(r.level ?? "")}</td><td>${h(r.role ?? "")}</td><td class="msg">${h(text)}</td><td class="${cls}">${list}</td></tr>`;
+    return `<tr><td><b>${reqLink(id, requirements)}</b></td><td>${h(r.level ?? "")}</td><td>${h(r.role ?? "")}</td><td class="msg">${h(text)}</td><td class="${cls}">${list}</td></tr>`;
   });
   return `${head}<table><thead><tr><th>requirement</th><th>level</th><th>role</th><th>text</th><th>cases</th></tr></thead><tbody>${rows.join("\n")}</tbody></table>`;
 }
@@ -82,12 +89,15 @@ function matrixTable(matrix) {
         const cells = matrix.results?.[c]?.[s]?.[t] ?? {};
         const entries = matrix.scenarios.map((sc) => [sc, cells[sc]]);
         const pass = entries.filter(([, x]) => x?.grade === "PASS").length;
+        // Counted: the scenarios that ran (an UNSUPPORTED or missing cell did not).
+        const ran = entries.filter(([, x]) => x && x.grade !== "UNSUPPORTED").length;
+        const unsupported = entries.filter(([, x]) => x?.grade === "UNSUPPORTED").length;
         const squares = entries.map(([sc, x]) => {
           const title = `${sc}: ${x?.grade ?? "not run"}${x?.message ? ` - ${x.message}` : ""}`;
           const sq = `<span class="cell ${h(x?.grade ?? "NONE")}" title="${h(title)}"></span>`;
           return x?.wireLog ? `<a href="${h(x.wireLog)}">${sq}</a>` : sq;
         });
-        return `<td><div>${pass}/${entries.length}</div><div class="cells">${squares.join("")}</div></td>`;
+        return `<td><div>${pass}/${ran} passed${unsupported ? ` <span class="muted">(${unsupported} unsupported)</span>` : ""}</div><div class="cells">${squares.join("")}</div></td>`;
       });
       return `<tr><th>${h(c)}</th>${cells.join("")}</tr>`;
     });
@@ -107,9 +117,9 @@ export function buildHtml({ index, coverage, matrix, caseInfo = new Map(), requi
 ${index ? `<h2>Summary</h2>${summaryTable(index)}` : ""}
 <h2>Interop matrix</h2>
 ${matrixTable(matrix)}
-${index ? `<h2>Cases &times; agents</h2>${casesTable(index, caseInfo)}` : ""}
+${index ? `<h2>Cases &times; agents</h2>${casesTable(index, caseInfo, requirements)}` : ""}
 <h2>Requirement coverage</h2>
-${coverageTable(coverage, requirements)}
+${matrix && !index ? "<p>The interop scenarios cite no requirement ids: requirement coverage is in the report of <code>qwh-conformance run</code>.</p>" : coverageTable(coverage, requirements)}
 <script>${SCRIPT}</script>
 </body></html>
 `;
@@ -117,4 +127,5 @@ ${coverageTable(coverage, requirements)}
 
 export function writeHtml(outDir, data) {
   writeFileDeep(join(outDir, "index.html"), buildHtml(data));
+  writeSpecHtml(outDir);
 }

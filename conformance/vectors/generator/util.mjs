@@ -24,19 +24,8 @@ export const pattern = (n, start = 0) => {
 /** Number of bytes in a hex string. */
 export const byteLen = (h) => h.length / 2;
 
-/** 4-byte unsigned big-endian header for the 32-bit value h. */
-export function hdr(h) {
-  if (!Number.isInteger(h) || h < 0 || h > 0xffffffff) throw new Error("hdr: out of range " + h);
-  return h.toString(16).padStart(8, "0");
-}
-/** Data frame: header L then payload. */
-export const dataFrame = (payloadHex) => hdr(byteLen(payloadHex)) + payloadHex;
-/** Control frame: header 0x80000000 | (1 + body length), type byte, body. */
-export function ctrlFrame(type, bodyHex = "") {
-  const L = 1 + byteLen(bodyHex);
-  return hdr((0x80000000 | L) >>> 0) + type.toString(16).padStart(2, "0") + bodyHex;
-}
-export const CTRL = { PING: 0x01, PONG: 0x02, CLOSE: 0x03 };
+// Frame headers, data and control frames: the one copy in conformance/lib.
+export { CTRL, ctrlFrame, dataFrame, hdr } from "../../lib/frames.mjs";
 
 /** True when the bytes are valid UTF-8 (a BOM counts as a character). */
 export function isUtf8(h) {
@@ -57,28 +46,8 @@ export const codePoints = (s) => [...s].length;
 export const b64url = (buf) => Buffer.from(buf).toString("base64url");
 
 // ---------------------------------------------------------------- JCS (RFC 8785)
-/**
- * RFC 8785 canonical form of a JS value built from strict-JSON data: object members sorted by
- * UTF-16 code units (JS default string order), no whitespace, strings as ECMAScript
- * JSON.stringify writes them, numbers restricted to safe integers (QWH strict JSON).
- */
-export function jcs(v) {
-  if (v === null || v === true || v === false) return JSON.stringify(v);
-  if (typeof v === "number") {
-    if (!Number.isSafeInteger(v) || Object.is(v, -0)) throw new Error("jcs: number outside QWH strict JSON: " + v);
-    return String(v);
-  }
-  if (typeof v === "string") {
-    if (!v.isWellFormed()) throw new Error("jcs: lone surrogate");
-    return JSON.stringify(v);
-  }
-  if (Array.isArray(v)) return "[" + v.map(jcs).join(",") + "]";
-  if (typeof v === "object") {
-    const keys = Object.keys(v).sort();
-    return "{" + keys.map((k) => JSON.stringify(k) + ":" + jcs(v[k])).join(",") + "}";
-  }
-  throw new Error("jcs: unsupported value " + typeof v);
-}
+// RFC 8785 for strict-JSON data (safe integers only): the one copy in conformance/lib.
+export { jcs } from "../../lib/jcs.mjs";
 
 // ---------------------------------------------------------------- Ed25519
 const PKCS8_PREFIX = "302e020100300506032b657004220420";
@@ -102,12 +71,5 @@ export const edSignB64 = (key, msgHex) => b64url(edSign(null, unhex(msgHex), key
   if (sig !== "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b")
     throw new Error("Ed25519 self-check: signature");
 }
-// Self-check of jcs against RFC 8785 ordering example (UTF-16 code unit order).
-{
-  const got = jcs({ "\u20ac": 1, "\r": 2, "\ufb33": 3, "1": 4, "\ud83d\ude00": 5, "\u0080": 6, "\u00f6": 7 });
-  const want = '{"\\r":2,"1":4,"\u0080":6,"\u00f6":7,"\u20ac":1,"\ud83d\ude00":5,"\ufb33":3}';
-  if (got !== want) throw new Error("jcs self-check: " + got);
-}
-
 /** The signed-bytes prefix of QWH-SIG-002. */
 export const SIG_PREFIX_HEX = utf8hex("QWH/1 hello\n");

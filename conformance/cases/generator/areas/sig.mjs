@@ -1,10 +1,11 @@
 // sig: signed hellos (spec section 11), verified by the server.
 //
-// Timestamps: a static file cannot hold a hello signed "now". Until the runner can sign at run
-// time (CASE-FORMAT-REQUESTS.md R5), these cases sign with ts = 2030-01-01T00:00:00Z and configure
+// Timestamps: a static file cannot hold a hello signed "now". Cases whose signed bytes are fixed in
+// the file sign with ts = 2030-01-01T00:00:00Z and configure
 // the server with a signature window of 10 years (315576000000 ms), so they hold from 2020 to
 // 2040; "expired" cases put ts 30 years away from that. Every case uses its own nonce (derived from
-// its name) so that a server process shared between cases never sees a replay by accident.
+// its name) so that a server process shared between cases never sees a replay by accident. The
+// others are signed by the runner at run time (sendSignedHello, a fresh ts).
 import { createHash } from "node:crypto";
 import * as L from "../lib.mjs";
 const { mk, send, expectAccept, rejectClose, utf8, frame, jsonFrame, jcs, hello, edKey, edSignHex, SIG_PREFIX, pattern, expectFrame } = L;
