@@ -236,7 +236,11 @@ static void on_poll(uv_poll_t *h, int status, int events) {
     return;
   }
   if (status < 0 && !(events & UV_READABLE)) {
-    engine_socket_error(c, uv_strerror(status));
+    // libuv reports POLLERR as UV_EBADF; the socket's own error says what happened (ECONNREFUSED, ...).
+    int err = 0;
+    socklen_t el = sizeof err;
+    if (getsockopt(p->fd, SOL_SOCKET, SO_ERROR, &err, &el) == 0 && err != 0) engine_socket_error(c, strerror(err));
+    else engine_socket_error(c, uv_strerror(status));
     return;
   }
   if (p->connecting) {

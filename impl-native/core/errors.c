@@ -50,7 +50,8 @@ static const qwh_code_entry QWH_CODES[QWH_CODE_COUNT] = {
   {"E_CODEC_UNAVAILABLE", false, false, "The requested codec is not installed."},
   {"E_INVALID_OPTION", false, false, "A configuration option is invalid."},
   {"E_TLS_HANDSHAKE", false, false, "The TLS handshake failed (including a protocol version below TLS 1.2 or a certificate that does not verify)."},
-  {"E_SOCKET", false, false, "An operating-system socket error (for example a connection reset or refused)."},
+  {"E_SOCKET", false, false, "An operating-system socket error (for example a connection reset or refused); implementations also report the system's error name (for example ECONNREFUSED)."},
+  {"E_ATTEMPTS_EXHAUSTED", false, false, "A client's automatic reconnect made its configured number of attempts without a connection; the last attempt's error is reported with it."},
 };
 
 static const qwh_code_entry *entry(qwh_code code) {

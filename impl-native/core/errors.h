@@ -47,7 +47,8 @@ typedef enum qwh_code {
   QWH_E_INVALID_OPTION = 37,
   QWH_E_TLS_HANDSHAKE = 38,
   QWH_E_SOCKET = 39,
-  QWH_CODE_COUNT = 40
+  QWH_E_ATTEMPTS_EXHAUSTED = 40,
+  QWH_CODE_COUNT = 41
 } qwh_code;
 
 /* The registry string ("E_FRAME_TOO_LARGE"), or NULL for QWH_OK / out of range. */

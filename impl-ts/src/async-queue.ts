@@ -1,40 +1,99 @@
 /**
  * A push-based async iterable: events pushed in, consumed with `for await`.
- * Ends when `end()` is called; the consumer breaking out unsubscribes.
+ * Ends when `end()` is called (throwing the error it was given, once the
+ * items already pushed are consumed); the consumer breaking out
+ * unsubscribes. With a flow control, the producer is told to pause once the
+ * consumer falls `highWaterMark` items behind and to resume at half of it.
  * @packageDocumentation
  */
+
+/** How an {@link AsyncQueue} tells its producer to stop and go on. */
+export interface QueueFlow {
+  /** Items held before `pause` is called. */
+  highWaterMark: number;
+  pause(): void;
+  resume(): void;
+}
+
+/** Default high-water mark (items) of the message iterators. */
+export const DEFAULT_ITERATOR_HIGH_WATER_MARK = 1024;
+
+/** Validates an iterator's `highWaterMark` option (a positive integer). */
+export function iteratorHighWaterMark(options: { highWaterMark?: number } | undefined, check: (name: string, value: unknown) => never): number {
+  const hwm = options?.highWaterMark;
+  if (hwm === undefined) return DEFAULT_ITERATOR_HIGH_WATER_MARK;
+  if (typeof hwm !== "number" || !Number.isInteger(hwm) || hwm < 1) check("highWaterMark", hwm);
+  return hwm;
+}
+
 export class AsyncQueue<T> implements AsyncIterableIterator<T> {
   private readonly items: T[] = [];
-  private readonly waiters: ((r: IteratorResult<T>) => void)[] = [];
+  private readonly waiters: { resolve: (r: IteratorResult<T>) => void; reject: (e: Error) => void }[] = [];
   private done = false;
+  private error: Error | undefined;
+  private paused = false;
 
-  constructor(private readonly onReturn: () => void = () => undefined) {}
+  constructor(
+    private readonly onReturn: () => void = () => undefined,
+    private readonly flow?: QueueFlow,
+  ) {}
 
   /** Adds an item (ignored after the end). */
   push(item: T): void {
     if (this.done) return;
     const w = this.waiters.shift();
-    if (w) w({ value: item, done: false });
-    else this.items.push(item);
+    if (w) {
+      w.resolve({ value: item, done: false });
+      return;
+    }
+    this.items.push(item);
+    const flow = this.flow;
+    if (flow !== undefined && !this.paused && this.items.length >= flow.highWaterMark) {
+      this.paused = true;
+      flow.pause();
+    }
   }
 
-  /** Ends the iteration after the items already pushed. */
-  end(): void {
+  /** Ends the iteration after the items already pushed; with `error`, the next read after them throws it. */
+  end(error?: Error): void {
     if (this.done) return;
     this.done = true;
+    this.error = error;
     this.onReturn();
-    for (const w of this.waiters.splice(0)) w({ value: undefined, done: true });
+    if (this.paused) {
+      this.paused = false;
+      this.flow!.resume();
+    }
+    for (const w of this.waiters.splice(0)) {
+      if (this.error) {
+        const e = this.error;
+        this.error = undefined;
+        w.reject(e);
+      } else w.resolve({ value: undefined, done: true });
+    }
   }
 
   next(): Promise<IteratorResult<T>> {
-    if (this.items.length > 0) return Promise.resolve({ value: this.items.shift()!, done: false });
-    if (this.done) return Promise.resolve({ value: undefined, done: true });
-    return new Promise((resolve) => this.waiters.push(resolve));
+    if (this.items.length > 0) {
+      const value = this.items.shift()!;
+      if (this.paused && this.items.length <= this.flow!.highWaterMark >> 1) {
+        this.paused = false;
+        this.flow!.resume();
+      }
+      return Promise.resolve({ value, done: false });
+    }
+    if (this.done) {
+      const e = this.error;
+      this.error = undefined;
+      return e ? Promise.reject(e) : Promise.resolve({ value: undefined, done: true });
+    }
+    return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
   }
 
   return(): Promise<IteratorResult<T>> {
     this.items.length = 0;
     this.end();
+    this.error = undefined;
     return Promise.resolve({ value: undefined, done: true });
   }
 

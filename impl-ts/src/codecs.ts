@@ -80,25 +80,76 @@ function loadCbor(): CborModule {
     }
   }
   if (cbor === null) {
-    throw new QWormholeError("E_CODEC_UNAVAILABLE", "the CBOR codec needs the optional dependency cbor-x: npm install cbor-x");
+    throw new QWormholeError("E_CODEC_UNAVAILABLE", "the CBOR codec needs cbor-x, an optional dependency of qwormhole that is not installed here (installs with --omit=optional skip it): npm install cbor-x");
   }
   return cbor;
 }
 
-/** A CBOR serializer through the optional `cbor-x` package (E_CODEC_UNAVAILABLE when absent). */
+/**
+ * Encoder settings of {@link createCborSerializer} unless overridden: plain
+ * CBOR that any decoder reads as the same value. Objects are maps with the
+ * shortest length header (no cbor-x record extension, tags 57343/57344),
+ * byte arrays are byte strings (no typed-array tag 64).
+ */
+export const CBOR_INTEROPERABLE_ENCODER_OPTIONS: Readonly<Record<string, unknown>> = Object.freeze({ useRecords: false, variableMapSize: true, tagUint8Array: false });
+
+/** Decoder settings of {@link createCborDeserializer} unless overridden: maps as plain objects. */
+export const CBOR_INTEROPERABLE_DECODER_OPTIONS: Readonly<Record<string, unknown>> = Object.freeze({ useRecords: false, mapsAsObjects: true });
+
+/**
+ * A CBOR serializer through the optional `cbor-x` package (a dependency of
+ * qwormhole, optional so that installs without it still work; E_CODEC_UNAVAILABLE
+ * when absent). By default it writes plain CBOR (RFC 8949) that other
+ * decoders (npm `cbor`, Python `cbor2`, Go `fxamacker/cbor`) read as the same
+ * value: {@link CBOR_INTEROPERABLE_ENCODER_OPTIONS}. `options` are cbor-x
+ * Encoder options laid over those; `{ useRecords: true }` opts into cbor-x's
+ * record extension, smaller and faster for repeated object shapes but read
+ * correctly only by cbor-x decoders with records on.
+ */
 export function createCborSerializer(options?: object): Serializer<unknown> {
-  const encoder = new (loadCbor().Encoder)(options);
+  const encoder = new (loadCbor().Encoder)({ ...CBOR_INTEROPERABLE_ENCODER_OPTIONS, ...options });
   return (value) => encoder.encode(value);
 }
 
-/** A CBOR deserializer through the optional `cbor-x` package (E_CODEC_UNAVAILABLE when absent). */
-export function createCborDeserializer<T = unknown>(options?: object): Deserializer<T> {
-  const decoder = new (loadCbor().Decoder)(options);
+/** True when `payload` may hold a 64-bit integer or a bignum (the bytes that introduce one). */
+function mayHoldBigInt(payload: Buffer): boolean {
+  return payload.includes(0x1b) || payload.includes(0x3b) || payload.includes(0xc2) || payload.includes(0xc3);
+}
+
+/** Integers that cbor-x decoded as BigInt but fit a safe JS number become numbers, in place. */
+function safeBigIntsToNumbers(value: unknown, depth = 0): unknown {
+  if (typeof value === "bigint") return value >= BigInt(Number.MIN_SAFE_INTEGER) && value <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(value) : value;
+  if (value === null || typeof value !== "object" || depth > 64 || ArrayBuffer.isView(value)) return value;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) value[i] = safeBigIntsToNumbers(value[i], depth + 1);
+  } else if (value instanceof Map) {
+    for (const [k, v] of value) value.set(k, safeBigIntsToNumbers(v, depth + 1));
+  } else if (Object.getPrototypeOf(value) === Object.prototype) {
+    const o = value as Record<string, unknown>;
+    for (const k of Object.keys(o)) o[k] = safeBigIntsToNumbers(o[k], depth + 1);
+  }
+  return value;
+}
+
+/**
+ * A CBOR deserializer through the optional `cbor-x` package (E_CODEC_UNAVAILABLE
+ * when absent). By default maps become plain objects and integers numbers
+ * when they are safe integers (BigInt beyond 2^53 - 1):
+ * {@link CBOR_INTEROPERABLE_DECODER_OPTIONS}. `options` are cbor-x Decoder
+ * options laid over those (`{ useRecords: true }` to read cbor-x records,
+ * `{ mapsAsObjects: false }` for `Map`s); `{ bigIntsAsNumbers: false }`
+ * keeps every 64-bit integer a BigInt as cbor-x decodes it.
+ */
+export function createCborDeserializer<T = unknown>(options?: { bigIntsAsNumbers?: boolean; [decoderOption: string]: unknown }): Deserializer<T> {
+  const { bigIntsAsNumbers = true, ...rest } = options ?? {};
+  const decoder = new (loadCbor().Decoder)({ ...CBOR_INTEROPERABLE_DECODER_OPTIONS, ...rest });
   return (payload) => {
+    let value: unknown;
     try {
-      return decoder.decode(payload) as T;
+      value = decoder.decode(payload);
     } catch (err) {
       throw new QWormholeError("E_CODEC", "received payload is not CBOR", { cause: err });
     }
+    return (bigIntsAsNumbers && mayHoldBigInt(payload) ? safeBigIntsToNumbers(value) : value) as T;
   };
 }

@@ -12,7 +12,7 @@ export { QWormholeClient, type ClientCloseInfo, type ClientEvents, type ClientRe
 export type { QWormholeClientOptions, ResolvedClientOptions } from "./client/client-options.js";
 export { QWormholeServer, type ServerEvents } from "./server/server.js";
 export type { QWormholeServerOptions, IncomingConnectionInfo, ResolvedServerOptions } from "./server/server-options.js";
-export { ServerConnection, type HandshakeSnapshot } from "./server/server-connection.js";
+export { ServerConnection, type HandshakeSnapshot, type ServerConnectionCloseInfo, type ServerConnectionEvents } from "./server/server-connection.js";
 export { QWormholeRuntime, createQWormholeClient, createQWormholeServer, type TransportMode, type FactoryOptions, type NativeStatus, type RuntimeDefaults } from "./runtime.js";
 export { createHandshakeVerifier, type HandshakeVerifierPolicy } from "./handshake-verifier.js";
 export * from "./codecs.js";

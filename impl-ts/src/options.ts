@@ -87,6 +87,123 @@ export function invalidOption(name: string, expected: string, value: unknown): n
   throw new QWormholeError("E_INVALID_OPTION", `option ${name} must be ${expected}, got ${typeof value === "string" ? JSON.stringify(value) : String(value)}`);
 }
 
+/** Option names both clients and servers accept. */
+export const COMMON_OPTION_NAMES: readonly string[] = [
+  "framing",
+  "maxFrameLength",
+  "protocolVersion",
+  "handshakeTags",
+  "handshakeProfile",
+  "handshakeTimeoutMs",
+  "serializer",
+  "deserializer",
+  "rateLimitBytesPerSec",
+  "rateLimitBurstBytes",
+  "keepAlive",
+  "keepAliveDelayMs",
+  "idleTimeoutMs",
+  "heartbeatIntervalMs",
+  "heartbeatMissedLimit",
+  "drainTimeoutMs",
+  "highWaterMarkBytes",
+  "tls",
+  "onTelemetry",
+  "telemetryIntervalMs",
+];
+
+const TLS_OPTION_NAMES: readonly string[] = [
+  "enabled",
+  "key",
+  "cert",
+  "ca",
+  "passphrase",
+  "alpnProtocols",
+  "requestCert",
+  "rejectUnauthorized",
+  "servername",
+  "pinnedFingerprints256",
+  "minVersion",
+  "extra",
+];
+
+/** Edit distance of two short names (for "did you mean"). */
+function distance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const next = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1]!.toLowerCase() === b[j - 1]!.toLowerCase() ? 0 : 1));
+      prev = row[j]!;
+      row[j] = next;
+    }
+  }
+  return row[b.length]!;
+}
+
+/**
+ * Throws E_INVALID_OPTION for the first own key of `o` that is not in
+ * `known` (TypeScript users get this from the types; plain JS users from
+ * here), suggesting the closest known name.
+ */
+export function checkOptionNames(o: object, known: readonly string[], prefix = ""): void {
+  for (const key of Object.keys(o)) {
+    if (known.includes(key)) continue;
+    let best: string | undefined;
+    let bestDistance = 3;
+    for (const k of known) {
+      const d = distance(key, k);
+      if (d < bestDistance) {
+        best = k;
+        bestDistance = d;
+      }
+    }
+    throw new QWormholeError("E_INVALID_OPTION", `unknown option ${prefix}${key}${best ? ` (did you mean ${prefix}${best}?)` : ""}`);
+  }
+}
+
+/** Validates an optional boolean option. */
+export function boolOption(name: string, value: unknown, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== "boolean") invalidOption(name, "true or false", value);
+  return value;
+}
+
+/** Validates an optional non-empty string option. */
+export function stringOption(name: string, value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== "string" || value.length === 0) invalidOption(name, "a non-empty string", value);
+  return value;
+}
+
+/** Validates an optional array of non-empty strings. */
+export function stringArrayOption(name: string, value: unknown): string[] | undefined {
+  if (value === undefined) return undefined;
+  if (!Array.isArray(value)) invalidOption(name, "an array of strings", value);
+  value.forEach((v, i) => stringOption(`${name}[${i}]`, v));
+  return value as string[];
+}
+
+/** Checks the `tls` object: known names, types, and pins that are SHA-256 fingerprints. */
+function checkTlsOptions(tls: unknown): void {
+  if (tls === undefined) return;
+  if (tls === null || typeof tls !== "object" || Array.isArray(tls)) invalidOption("tls", "an object", tls);
+  const t = tls as Record<string, unknown>;
+  checkOptionNames(t, TLS_OPTION_NAMES, "tls.");
+  for (const k of ["enabled", "requestCert", "rejectUnauthorized"]) boolOption(`tls.${k}`, t[k], false);
+  stringOption("tls.servername", t["servername"]);
+  if (t["passphrase"] !== undefined && typeof t["passphrase"] !== "string") invalidOption("tls.passphrase", "a string", t["passphrase"]);
+  stringArrayOption("tls.alpnProtocols", t["alpnProtocols"]);
+  const pins = stringArrayOption("tls.pinnedFingerprints256", t["pinnedFingerprints256"]);
+  pins?.forEach((pin, i) => {
+    // 32 bytes in hex, optionally separated by ":", "-" or spaces (as openssl and browsers print them).
+    if (!/^[0-9a-fA-F:\s-]+$/.test(pin) || pin.replace(/[^0-9a-fA-F]/g, "").length !== 64) {
+      invalidOption(`tls.pinnedFingerprints256[${i}]`, "a SHA-256 fingerprint (64 hex digits, separators \":\", \"-\" or spaces allowed)", pin);
+    }
+  });
+  if (t["extra"] !== undefined && (t["extra"] === null || typeof t["extra"] !== "object")) invalidOption("tls.extra", "an object", t["extra"]);
+}
+
 /** Validates an optional integer option in [min, max]. */
 export function intOption(name: string, value: unknown, fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER): number {
   if (value === undefined) return fallback;
@@ -146,6 +263,7 @@ export function resolveCommonOptions(o: CommonOptions<unknown, unknown>): Resolv
     }
   }
   const rate = numberOption("rateLimitBytesPerSec", o.rateLimitBytesPerSec, 0);
+  checkTlsOptions(o.tls);
   const tls = o.tls && o.tls.enabled !== false ? o.tls : undefined;
   if (tls?.minVersion !== undefined && tls.minVersion !== "TLSv1.2" && tls.minVersion !== "TLSv1.3") invalidOption("tls.minVersion", '"TLSv1.2" or "TLSv1.3"', tls.minVersion);
   if (o.serializer !== undefined && typeof o.serializer !== "function") invalidOption("serializer", "a function", o.serializer);
@@ -160,7 +278,7 @@ export function resolveCommonOptions(o: CommonOptions<unknown, unknown>): Resolv
     handshakeTimeoutMs: intOption("handshakeTimeoutMs", o.handshakeTimeoutMs, DEFAULT_HANDSHAKE_TIMEOUT_MS, 1),
     rateLimitBytesPerSec: rate,
     rateLimitBurstBytes: numberOption("rateLimitBurstBytes", o.rateLimitBurstBytes, rate),
-    keepAlive: o.keepAlive ?? true,
+    keepAlive: boolOption("keepAlive", o.keepAlive, true),
     keepAliveDelayMs: intOption("keepAliveDelayMs", o.keepAliveDelayMs, 30_000),
     idleTimeoutMs: intOption("idleTimeoutMs", o.idleTimeoutMs, 0),
     heartbeatIntervalMs: intOption("heartbeatIntervalMs", o.heartbeatIntervalMs, 0),

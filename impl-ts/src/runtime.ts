@@ -4,11 +4,11 @@
  * @packageDocumentation
  */
 import { QWormholeClient } from "./client/client.js";
-import type { QWormholeClientOptions } from "./client/client-options.js";
+import { CLIENT_OPTION_NAMES, type QWormholeClientOptions } from "./client/client-options.js";
 import { QWormholeError } from "./protocol/errors.js";
 import { QWormholeServer } from "./server/server.js";
-import type { QWormholeServerOptions } from "./server/server-options.js";
-import type { QWormholeTlsOptions } from "./options.js";
+import { SERVER_OPTION_NAMES, type QWormholeServerOptions } from "./server/server-options.js";
+import { boolOption, checkOptionNames, type QWormholeTlsOptions } from "./options.js";
 import { debugNative, loadNative, nativeDisabled, type NativeBackendName, type NativeBinding } from "./native/load.js";
 import { nativeDialer, nativeListener, nativeTlsUnsupported } from "./native/native-transport.js";
 
@@ -66,8 +66,12 @@ interface Selection {
   status: NativeStatus;
 }
 
+const FACTORY_OPTION_NAMES: readonly string[] = ["preferNative", "preferredNativeBackend", "requireNative", "forceTs"];
+
 function checkFactoryOptions(options: FactoryOptions): void {
   const { preferredNativeBackend: preferred, requireNative: required } = options;
+  boolOption("preferNative", options.preferNative, false);
+  boolOption("forceTs", options.forceTs, false);
   if (preferred !== undefined && preferred !== "lws" && preferred !== "libsocket") {
     throw new QWormholeError("E_INVALID_OPTION", `option preferredNativeBackend must be "lws" or "libsocket", got ${JSON.stringify(preferred)}`);
   }
@@ -127,7 +131,9 @@ function select(options: FactoryOptions & { tls?: QWormholeTlsOptions }, side: "
 export function createQWormholeClient<TIn = Buffer, TOut = unknown>(
   options: QWormholeClientOptions<TIn, TOut> & FactoryOptions,
 ): { client: QWormholeClient<TIn, TOut>; mode: TransportMode } & NativeStatus {
+  if (options === null || typeof options !== "object") throw new QWormholeError("E_INVALID_OPTION", "client options must be an object");
   const { preferNative, preferredNativeBackend, requireNative, forceTs, ...rest } = options;
+  checkOptionNames(rest, CLIENT_OPTION_NAMES);
   const factory: FactoryOptions = { preferNative, forceTs };
   if (preferredNativeBackend !== undefined) factory.preferredNativeBackend = preferredNativeBackend;
   if (requireNative !== undefined) factory.requireNative = requireNative;
@@ -151,7 +157,9 @@ export function createQWormholeClient<TIn = Buffer, TOut = unknown>(
 export function createQWormholeServer<TIn = Buffer, TOut = unknown>(
   options: QWormholeServerOptions<TIn, TOut> & FactoryOptions = {},
 ): { server: QWormholeServer<TIn, TOut>; mode: TransportMode } & NativeStatus {
+  if (options === null || typeof options !== "object") throw new QWormholeError("E_INVALID_OPTION", "server options must be an object");
   const { preferNative, preferredNativeBackend, requireNative, forceTs, ...rest } = options;
+  checkOptionNames(rest, SERVER_OPTION_NAMES);
   const factory: FactoryOptions = { preferNative, forceTs };
   if (preferredNativeBackend !== undefined) factory.preferredNativeBackend = preferredNativeBackend;
   if (requireNative !== undefined) factory.requireNative = requireNative;
@@ -178,16 +186,23 @@ export type RuntimeDefaults = Partial<QWormholeClientOptions<unknown, unknown> &
 export class QWormholeRuntime {
   constructor(readonly defaults: RuntimeDefaults = {}) {
     if (defaults === null || typeof defaults !== "object") throw new QWormholeError("E_INVALID_OPTION", "runtime defaults must be an object");
+    checkOptionNames(defaults, [...new Set([...CLIENT_OPTION_NAMES, ...SERVER_OPTION_NAMES, ...FACTORY_OPTION_NAMES])]);
+  }
+
+  /** The defaults that apply to one side (a server-only default is not a client option, and the reverse). */
+  private defaultsFor(names: readonly string[]): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(this.defaults)) if (names.includes(k) || FACTORY_OPTION_NAMES.includes(k)) out[k] = v;
+    return out;
   }
 
   /** A client with the runtime defaults under `options`. */
   createClient<TIn = Buffer, TOut = unknown>(options: Partial<QWormholeClientOptions<TIn, TOut>> & { port: number } & FactoryOptions): QWormholeClient<TIn, TOut> {
-    const { server: _s, ...rest } = { server: undefined, ...this.defaults } as Record<string, unknown>;
-    return createQWormholeClient<TIn, TOut>({ ...(rest as object), ...options } as QWormholeClientOptions<TIn, TOut> & FactoryOptions).client;
+    return createQWormholeClient<TIn, TOut>({ ...this.defaultsFor(CLIENT_OPTION_NAMES), ...options } as QWormholeClientOptions<TIn, TOut> & FactoryOptions).client;
   }
 
   /** A server with the runtime defaults under `options`. */
   createServer<TIn = Buffer, TOut = unknown>(options: Partial<QWormholeServerOptions<TIn, TOut>> & FactoryOptions = {}): QWormholeServer<TIn, TOut> {
-    return createQWormholeServer<TIn, TOut>({ ...(this.defaults as object), ...options } as QWormholeServerOptions<TIn, TOut> & FactoryOptions).server;
+    return createQWormholeServer<TIn, TOut>({ ...this.defaultsFor(SERVER_OPTION_NAMES), ...options } as QWormholeServerOptions<TIn, TOut> & FactoryOptions).server;
   }
 }

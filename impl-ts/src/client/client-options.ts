@@ -5,7 +5,19 @@
 import { DEFAULT_RECONNECT, type ReconnectOptions, type ResolvedReconnect } from "../backoff.js";
 import type { HelloSigner } from "../protocol/signature.js";
 import type { Dialer } from "../transport/socket-transport.js";
-import { intOption, invalidOption, numberOption, resolveCommonOptions, type CommonOptions, type ResolvedCommonOptions } from "../options.js";
+import {
+  COMMON_OPTION_NAMES,
+  boolOption,
+  checkOptionNames,
+  intOption,
+  invalidOption,
+  numberOption,
+  resolveCommonOptions,
+  stringArrayOption,
+  stringOption,
+  type CommonOptions,
+  type ResolvedCommonOptions,
+} from "../options.js";
 
 /** Options of {@link QWormholeClient}. */
 export interface QWormholeClientOptions<TIn = Buffer, TOut = unknown> extends CommonOptions<TIn, TOut> {
@@ -52,15 +64,44 @@ export interface ResolvedClientOptions extends ResolvedCommonOptions {
   features: string[];
 }
 
+/** Every option name {@link QWormholeClient} accepts; any other name is refused with E_INVALID_OPTION. */
+export const CLIENT_OPTION_NAMES: readonly string[] = [
+  ...COMMON_OPTION_NAMES,
+  "host",
+  "port",
+  "interfaceName",
+  "localAddress",
+  "localPort",
+  "connectTimeoutMs",
+  "reconnect",
+  "requireConnectedForSend",
+  "maxQueuedMessages",
+  "maxQueuedBytes",
+  "handshakeSigner",
+  "features",
+  "control",
+  "dialer",
+];
+
+const RECONNECT_OPTION_NAMES: readonly string[] = ["enabled", "initialDelayMs", "maxDelayMs", "multiplier", "maxAttempts", "jitter"];
+
 /** Validates client options once, naming the option at fault. */
 export function resolveClientOptions(o: QWormholeClientOptions<unknown, unknown>): ResolvedClientOptions {
   if (o === null || typeof o !== "object") invalidOption("options", "an object", o);
+  checkOptionNames(o, CLIENT_OPTION_NAMES);
   const common = resolveCommonOptions(o);
   const port = intOption("port", o.port, -1, 0, 65535);
   if (port < 0) invalidOption("port", "an integer in 0..65535", o.port);
+  if (o.reconnect !== undefined && o.reconnect !== false && (o.reconnect === null || typeof o.reconnect !== "object")) invalidOption("reconnect", "an object or false", o.reconnect);
   const r = o.reconnect === false ? { enabled: false } : (o.reconnect ?? {});
+  checkOptionNames(r, RECONNECT_OPTION_NAMES, "reconnect.");
+  for (const k of ["host", "interfaceName", "localAddress"] as const) stringOption(k, o[k]);
+  if (o.handshakeSigner !== undefined && (o.handshakeSigner === null || typeof o.handshakeSigner !== "object" || typeof o.handshakeSigner.publicKey !== "string")) {
+    invalidOption("handshakeSigner", "a signer from createHelloSigner()", o.handshakeSigner);
+  }
+  if (o.dialer !== undefined && typeof o.dialer !== "function") invalidOption("dialer", "a function", o.dialer);
   const reconnect: ResolvedReconnect = {
-    enabled: r.enabled ?? DEFAULT_RECONNECT.enabled,
+    enabled: boolOption("reconnect.enabled", r.enabled, DEFAULT_RECONNECT.enabled),
     initialDelayMs: numberOption("reconnect.initialDelayMs", r.initialDelayMs, DEFAULT_RECONNECT.initialDelayMs),
     maxDelayMs: numberOption("reconnect.maxDelayMs", r.maxDelayMs, DEFAULT_RECONNECT.maxDelayMs),
     multiplier: numberOption("reconnect.multiplier", r.multiplier, DEFAULT_RECONNECT.multiplier),
@@ -69,10 +110,10 @@ export function resolveClientOptions(o: QWormholeClientOptions<unknown, unknown>
   };
   if (reconnect.jitter > 1) invalidOption("reconnect.jitter", "a number in 0..1", reconnect.jitter);
   if (reconnect.multiplier < 1) invalidOption("reconnect.multiplier", "a number >= 1", reconnect.multiplier);
-  const features = new Set(o.features ?? []);
+  const features = new Set(stringArrayOption("features", o.features) ?? []);
   // "resume" is reserved in QWH/1.0 and "raw" follows from `framing` (QWH-HELLO-018, QWH-RAW-002).
   for (const f of features) if (f === "resume" || f === "raw") invalidOption("features", 'names other than "resume" and "raw"', f);
-  if (o.control !== false && common.framing === "length-prefixed") features.add("control");
+  if (boolOption("control", o.control, true) && common.framing === "length-prefixed") features.add("control");
   if (common.framing === "none") features.add("raw");
   return {
     ...common,
@@ -83,7 +124,7 @@ export function resolveClientOptions(o: QWormholeClientOptions<unknown, unknown>
     localPort: o.localPort === undefined ? undefined : intOption("localPort", o.localPort, 0, 0, 65535),
     connectTimeoutMs: intOption("connectTimeoutMs", o.connectTimeoutMs, 10_000, 1),
     reconnect,
-    requireConnectedForSend: o.requireConnectedForSend ?? false,
+    requireConnectedForSend: boolOption("requireConnectedForSend", o.requireConnectedForSend, false),
     maxQueuedMessages: intOption("maxQueuedMessages", o.maxQueuedMessages, 10_000),
     maxQueuedBytes: intOption("maxQueuedBytes", o.maxQueuedBytes, 16 * 1024 * 1024),
     handshakeSigner: o.handshakeSigner,

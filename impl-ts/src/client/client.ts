@@ -5,11 +5,14 @@
  * @packageDocumentation
  */
 import { EventEmitter } from "node:events";
-import { AsyncQueue } from "../async-queue.js";
+import { debuglog } from "node:util";
+import { AsyncQueue, iteratorHighWaterMark } from "../async-queue.js";
 import { backoffDelay } from "../backoff.js";
 import { UNDECODABLE, bufferDeserializer, defaultSerializer, deserializeOrReport, type Deserializer, type Serializer } from "../codecs.js";
+import { withPeerHint, withSyscallCode } from "../connection-errors.js";
 import { HotEvent } from "../hot-event.js";
 import { resolveInterfaceAddress } from "../interface-binding.js";
+import { invalidOption } from "../options.js";
 import { DEFAULT_MAX_FRAME_LENGTH } from "../protocol/constants.js";
 import { isTerminalErrorCode } from "../protocol/error-codes.js";
 import { QWormholeError } from "../protocol/errors.js";
@@ -22,6 +25,9 @@ import type { FrameLink } from "../transport/frame-link.js";
 import { socketDialer, type DialAttempt, type Dialer } from "../transport/socket-transport.js";
 import { runClientHandshake } from "./client-handshake.js";
 import { resolveClientOptions, type QWormholeClientOptions, type ResolvedClientOptions } from "./client-options.js";
+
+/** The `qwormhole` section of NODE_DEBUG (util.debuglog). */
+const debug = debuglog("qwormhole");
 
 /** What the client knows once a connection is ready. */
 export interface ClientReadyInfo {
@@ -48,7 +54,8 @@ export type ClientStatus =
   | { type: "disconnected"; error?: QWormholeError }
   /** Heartbeats went unanswered; a disconnect (and reconnect) follows. */
   | { type: "stale" }
-  | { type: "reconnecting"; attempt: number; delayMs: number }
+  /** `error`: why the previous attempt or connection ended. */
+  | { type: "reconnecting"; attempt: number; delayMs: number; error?: QWormholeError }
   | { type: "closed"; error?: QWormholeError };
 
 /** Events of {@link QWormholeClient}. */
@@ -73,13 +80,17 @@ export interface ClientEvents<TIn> {
   error: [error: QWormholeError];
   /** The idle timeout fired. */
   timeout: [];
-  reconnecting: [info: { attempt: number; delayMs: number }];
+  /** A new attempt follows after `delayMs`; `error` says why the last attempt or connection ended. */
+  reconnecting: [info: { attempt: number; delayMs: number; error?: QWormholeError }];
   backpressure: [info: { queuedBytes: number; threshold: number }];
   drain: [];
   telemetry: [snapshot: TelemetrySnapshot];
 }
 
 type State = "idle" | "connecting" | "open" | "waiting" | "closing" | "closed";
+
+/** Most messages held for a consumer that has not come yet (see messages()). */
+const INBOX_MAX_MESSAGES = 1024;
 type Payload = Uint8Array | string;
 
 const byteLength = (p: Payload): number => (typeof p === "string" ? Buffer.byteLength(p) : p.length);
@@ -127,7 +138,14 @@ export class QWormholeClient<TIn = Buffer, TOut = unknown> extends EventEmitter<
   private finalError: QWormholeError | undefined;
   private peerMax = DEFAULT_MAX_FRAME_LENGTH;
   private readonly iterators = new Set<AsyncQueue<unknown>>();
-  private drainWaiters: (() => void)[] = [];
+  private flushWaiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
+  // Messages received while nobody consumed them (no `message`/`messageBatch` listener, no iterator).
+  private inbox: TIn[] | null = null;
+  private inboxBytes = 0;
+  private inboxScheduled = false;
+  // Iterators at their high-water mark; reading is paused while any is, or while the inbox is full.
+  private fullIterators = 0;
+  private readPaused = false;
   // True while an opened connection has not had its "close" event yet.
   private closeOwed = false;
   // A send() returned false: "drain" is emitted once nothing waits any more.
@@ -142,6 +160,10 @@ export class QWormholeClient<TIn = Buffer, TOut = unknown> extends EventEmitter<
     this.messageEvent = new HotEvent(this as EventEmitter, "message");
     this.batchEvent = new HotEvent(this as EventEmitter, "messageBatch");
     this.options = resolveClientOptions(options as QWormholeClientOptions<unknown, unknown>);
+    // A consumer that comes late gets what arrived before it (see messages()).
+    (this as EventEmitter).on("newListener", (name: string | symbol) => {
+      if ((name === "message" || name === "messageBatch") && this.inbox !== null) this.scheduleInbox();
+    });
     this.dialer = options.dialer ?? socketDialer;
     this.serialize = options.serializer ?? (defaultSerializer as Serializer<TOut>);
     this.deserialize = options.deserializer ?? (bufferDeserializer as unknown as Deserializer<TIn>);
@@ -201,8 +223,12 @@ export class QWormholeClient<TIn = Buffer, TOut = unknown> extends EventEmitter<
    * connection is backpressured, rate limited, closing or down); it is still
    * sent in order, and `drain` follows once everything waiting has been
    * handed to an open connection. Throws E_FRAME_TOO_LARGE over the peer's
-   * maximum, E_QUEUE_FULL when the queue of waiting messages is full,
-   * E_NOT_CONNECTED with `requireConnectedForSend`, E_CLOSED after close.
+   * maximum, E_NOT_CONNECTED with `requireConnectedForSend`, E_CLOSED after
+   * close, and E_QUEUE_FULL when the queue of waiting messages is full
+   * (`maxQueuedMessages`, `maxQueuedBytes`): while disconnected, and also
+   * while connected when `send()` kept being called after it returned false
+   * (the waiting messages are those the backpressured connection has not
+   * taken yet). Wait for `drain`, or `await client.flush()`, before sending more.
    */
   send(data: TOut, options?: { priority?: number }): boolean {
     if (this.state === "closing" || this.state === "closed") throw new QWormholeError("E_CLOSED", "client is closed");
@@ -290,7 +316,7 @@ export class QWormholeClient<TIn = Buffer, TOut = unknown> extends EventEmitter<
   /** Once no message waits: wakes drain() and emits the "drain" a false send() promised. */
   private settleDrain(): void {
     if (this.pending.length > 0 || (this.limiter !== null && this.limiter.length > 0)) return;
-    for (const w of this.drainWaiters.splice(0)) w();
+    this.settleFlush();
     const channel = this.channel;
     if (this.drainOwed && this.state === "open" && channel !== null && !channel.isBackpressured && !channel.isClosing) {
       this.drainOwed = false;
@@ -307,6 +333,7 @@ export class QWormholeClient<TIn = Buffer, TOut = unknown> extends EventEmitter<
   async close(): Promise<void> {
     if (this.state === "closed") return;
     if (this.state === "closing") return new Promise((resolve) => this.once("close", () => resolve()));
+    debug("client %s:%d: close", this.options.host, this.options.port);
     this.state = "closing";
     this.clearRetry();
     const channel = this.channel;
@@ -327,25 +354,69 @@ export class QWormholeClient<TIn = Buffer, TOut = unknown> extends EventEmitter<
   }
 
   /**
-   * Waits (at most `drainTimeoutMs`) until every queued and rate-limited
-   * message has been handed to an open connection, then closes gracefully.
+   * Resolves once every message sent so far has been handed to the socket:
+   * nothing waits in the disconnected queue, the rate limiter or the frame
+   * batch, and the connection is not backpressured. The connection stays
+   * open (closing is {@link QWormholeClient.close}). While disconnected with
+   * messages queued, it waits for the reconnect that sends them. Rejects
+   * with E_CLOSED when the client closes first (the queued messages are then
+   * dropped), with E_ABORTED when `signal` aborts. Resolves at once when
+   * nothing is queued.
    */
-  async drain(): Promise<void> {
-    if (this.pending.length > 0 || (this.limiter?.length ?? 0) > 0) {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, this.options.drainTimeoutMs);
-        this.drainWaiters.push(() => {
-          clearTimeout(timer);
+  flush(options: { signal?: AbortSignal } = {}): Promise<void> {
+    const { signal } = options;
+    if (signal?.aborted) return Promise.reject(new QWormholeError("E_ABORTED", "flush aborted", { cause: signal.reason }));
+    if (this.flushed()) return Promise.resolve();
+    if (this.state === "closed") return Promise.reject(new QWormholeError("E_CLOSED", "client is closed"));
+    return new Promise<void>((resolve, reject) => {
+      const waiter = {
+        resolve: () => {
+          signal?.removeEventListener("abort", onAbort);
           resolve();
-        });
-      });
-    }
-    await this.close();
+        },
+        reject: (e: Error) => {
+          signal?.removeEventListener("abort", onAbort);
+          reject(e);
+        },
+      };
+      const onAbort = () => {
+        this.flushWaiters = this.flushWaiters.filter((w) => w !== waiter);
+        reject(new QWormholeError("E_ABORTED", "flush aborted", { cause: signal!.reason }));
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
+      this.flushWaiters.push(waiter);
+    });
+  }
+
+  /**
+   * The same as {@link QWormholeClient.flush}: waits until the queued
+   * messages are handed to the socket. It does not close the client.
+   * @deprecated Use `flush()`, then `close()` to close.
+   */
+  drain(): Promise<void> {
+    return this.flush();
+  }
+
+  /** True when nothing sent waits in the client: every message is with the socket. */
+  private flushed(): boolean {
+    if (this.pending.length > 0 || (this.limiter !== null && this.limiter.length > 0)) return false;
+    const channel = this.channel;
+    if (channel === null || this.state !== "open") return true; // nothing queued and no connection: nothing to flush
+    if (channel.isBackpressured) return false;
+    channel.flush(); // hands the frame batch to the socket now instead of at the end of the turn
+    return !channel.isBackpressured;
+  }
+
+  /** Resolves the flush() waiters once everything is with the socket. */
+  private settleFlush(): void {
+    if (this.flushWaiters.length === 0 || !this.flushed()) return;
+    for (const w of this.flushWaiters.splice(0)) w.resolve();
   }
 
   /** Closes at once, without a graceful drain. */
   destroy(error?: QWormholeError): void {
     if (this.state === "closed") return;
+    debug("client %s:%d: destroy%s", this.options.host, this.options.port, error ? ` (${error.code})` : "");
     this.state = "closing";
     this.clearRetry();
     if (error) this.lastError = this.finalError = error;
@@ -363,17 +434,105 @@ export class QWormholeClient<TIn = Buffer, TOut = unknown> extends EventEmitter<
     return this.link.exportKeyingMaterial(length, label, context);
   }
 
-  /** Received messages as an async iterable; it ends when the client closes for good. */
-  messages(): AsyncIterableIterator<TIn> {
-    const q: AsyncQueue<TIn> = new AsyncQueue(() => {
-      this.off("message", onMessage);
-      this.iterators.delete(q as AsyncQueue<unknown>);
-    });
+  /**
+   * Received messages as an async iterable, across reconnects. Nothing
+   * received is lost before it is made: while no `message` or
+   * `messageBatch` listener and no iterator exists, the client holds what
+   * arrives (up to 1024 messages or `highWaterMarkBytes`, then it stops
+   * reading the socket) and hands it to the first one that comes, so
+   * `await client.connect()` followed, even after other awaits, by
+   * `for await (const m of client.messages())` sees the server's greeting.
+   * When the loop falls `highWaterMark` messages behind (default 1024), the
+   * client stops reading the socket (the server then sees backpressure)
+   * until the loop has caught up to half of it. The iteration ends when the
+   * client is closed by the application, and throws the coded error that
+   * ended the client otherwise (attempts exhausted, a terminal refusal,
+   * `destroy(error)`), after the messages received before it.
+   */
+  messages(options?: { highWaterMark?: number }): AsyncIterableIterator<TIn> {
+    const highWaterMark = iteratorHighWaterMark(options, (name, value) => invalidOption(name, "a positive integer", value));
+    const q: AsyncQueue<TIn> = new AsyncQueue(
+      () => {
+        this.off("message", onMessage);
+        this.iterators.delete(q as AsyncQueue<unknown>);
+      },
+      {
+        highWaterMark,
+        pause: () => {
+          this.fullIterators++;
+          this.updateReading();
+        },
+        resume: () => {
+          this.fullIterators--;
+          this.updateReading();
+        },
+      },
+    );
     const onMessage = (m: TIn) => q.push(m);
     this.on("message", onMessage);
     this.iterators.add(q as AsyncQueue<unknown>);
-    if (this.state === "closed") q.end();
+    if (this.state === "closed" && this.inbox === null) q.end(this.finalError ?? this.closedError);
     return q;
+  }
+
+  /** Why the client ended, for iterators made after the end (undefined after the application's own close). */
+  private closedError: QWormholeError | undefined;
+
+  /** Holds a message nobody consumes yet; reading pauses when the inbox is full. */
+  private hold(data: TIn, bytes: number): void {
+    (this.inbox ??= []).push(data);
+    this.inboxBytes += bytes;
+    if (this.messageEvent.listener !== null || this.batchEvent.listener !== null) this.scheduleInbox();
+    else if (!this.readPaused && this.inboxFull()) this.updateReading();
+  }
+
+  private inboxFull(): boolean {
+    return this.inbox !== null && (this.inbox.length >= INBOX_MAX_MESSAGES || this.inboxBytes >= this.options.highWaterMarkBytes);
+  }
+
+  private scheduleInbox(): void {
+    if (this.inboxScheduled) return;
+    this.inboxScheduled = true;
+    queueMicrotask(() => this.deliverInbox());
+  }
+
+  /** Hands the held messages, in order, to the consumers that came (each as long as one listens). */
+  private deliverInbox(): void {
+    this.inboxScheduled = false;
+    const held = this.inbox;
+    if (held === null) return;
+    const delivered: TIn[] = [];
+    let i = 0;
+    while (i < held.length) {
+      const listener = this.messageEvent.listener;
+      if (listener === null && this.batchEvent.listener === null) break;
+      const m = held[i++]!;
+      delivered.push(m);
+      if (listener !== null) listener.call(this, m);
+    }
+    if (i === held.length) {
+      this.inbox = null;
+      this.inboxBytes = 0;
+    } else {
+      held.splice(0, i);
+      // Bytes are not known per message once deserialized: count the rest as a share.
+      this.inboxBytes = Math.ceil((this.inboxBytes * held.length) / (held.length + i));
+    }
+    if (delivered.length > 0) this.batchEvent.listener?.call(this, delivered);
+    this.updateReading();
+    if (this.state === "closed" && this.inbox === null) for (const q of this.iterators) q.end(this.closedError);
+  }
+
+  /** Pauses or resumes reading the socket: paused while the inbox is full or an iterator is at its high-water mark. */
+  private updateReading(): void {
+    const want = this.fullIterators > 0 || this.inboxFull();
+    if (want === this.readPaused) return;
+    const link = this.link;
+    if (link === null || this.channel === null) return;
+    this.readPaused = want;
+    debug("client %s:%d: %s reading (%s)", this.options.host, this.options.port, want ? "pause" : "resume", this.fullIterators > 0 ? "an iterator is behind" : "messages held for a consumer");
+    if (want) link.pauseReading();
+    else link.resumeReading();
   }
 
   /** Lifecycle changes as an async iterable; it ends after `closed`. */
@@ -405,6 +564,7 @@ export class QWormholeClient<TIn = Buffer, TOut = unknown> extends EventEmitter<
   private readonly reportBound = (error: QWormholeError) => this.report(error);
 
   private report(error: QWormholeError): void {
+    withSyscallCode(error);
     this.lastError = error;
     if (this.listenerCount("error") > 0) this.emit("error", error);
   }
@@ -430,10 +590,13 @@ export class QWormholeClient<TIn = Buffer, TOut = unknown> extends EventEmitter<
         return;
       }
     }
+    debug("client %s:%d: connecting (attempt %d)", o.host, o.port, this.attempt);
     this.dial = this.dialer({ ...o, localAddress }, {
       connected: (link) => {
         this.dial = null;
         this.link = link;
+        this.readPaused = false;
+        debug("client %s:%d: connected, %s handshake", o.host, o.port, o.handshakeProfile);
         this.emit("connect");
         publish(DiagnosticsChannels.clientConnect, { host: o.host, port: o.port, attempt: this.attempt });
         this.handshake(link);
@@ -454,7 +617,7 @@ export class QWormholeClient<TIn = Buffer, TOut = unknown> extends EventEmitter<
       },
       failed: (error, terminal) => {
         this.link = null;
-        this.attemptFailed(error, terminal);
+        this.attemptFailed(withPeerHint(error), terminal);
       },
     });
   }
@@ -479,6 +642,8 @@ export class QWormholeClient<TIn = Buffer, TOut = unknown> extends EventEmitter<
     this.attempt = 0;
     this.info = info;
     this.closeOwed = true;
+    debug("client %s:%d: ready (%s, features %s)", o.host, o.port, info.profile, features.join(",") || "none");
+    this.updateReading();
     this.flushPending();
     publish(DiagnosticsChannels.clientReady, { profile: info.profile });
     this.status({ type: "ready", info });
@@ -490,6 +655,10 @@ export class QWormholeClient<TIn = Buffer, TOut = unknown> extends EventEmitter<
     const data = deserializeOrReport(this.deserialize, payload, this.reportBound);
     if (data === UNDECODABLE) return;
     const listener = this.messageEvent.listener;
+    if (this.inbox !== null || (listener === null && this.batchEvent.listener === null)) {
+      this.hold(data, payload.length);
+      return;
+    }
     if (listener !== null) listener.call(this, data);
     if (this.batchEvent.listener !== null) (this.batch ??= []).push(data);
   }
@@ -516,12 +685,13 @@ export class QWormholeClient<TIn = Buffer, TOut = unknown> extends EventEmitter<
     const terminal = error !== undefined && isTerminalErrorCode(error.code);
     const willReconnect = this.options.reconnect.enabled && !terminal && this.attempt < this.options.reconnect.maxAttempts;
     if (error) this.report(error);
+    debug("client %s:%d: connection closed%s%s", this.options.host, this.options.port, error ? ` (${error.code}: ${error.message})` : "", willReconnect ? ", will reconnect" : "");
     publish(DiagnosticsChannels.clientClose, { error: error?.code, willReconnect });
     this.status(error ? { type: "disconnected", error } : { type: "disconnected" });
     const info: ClientCloseInfo = error ? { hadError: true, error, willReconnect } : { hadError: false, willReconnect };
     if (ci.peerClose) info.peerClose = ci.peerClose;
     this.emit("close", info);
-    if (willReconnect) this.scheduleRetry();
+    if (willReconnect) this.scheduleRetry(error);
     else this.finalize(false); // "close" was just emitted for this connection
   }
 
@@ -529,21 +699,32 @@ export class QWormholeClient<TIn = Buffer, TOut = unknown> extends EventEmitter<
     this.link = null;
     if (this.state === "closing" || this.state === "closed") return;
     this.report(error);
+    debug("client %s:%d: attempt %d failed: %s %s%s", this.options.host, this.options.port, this.attempt, error.code, error.message, terminal ? " (terminal)" : "");
     const r = this.options.reconnect;
     if (!terminal && r.enabled && this.attempt < r.maxAttempts) {
-      this.scheduleRetry();
+      this.scheduleRetry(error);
       return;
+    }
+    if (!terminal && r.enabled) {
+      // Named for what it is; the last attempt's error is the cause (and its OS error name is kept).
+      const exhausted = new QWormholeError("E_ATTEMPTS_EXHAUSTED", `gave up after ${this.attempt} connection attempt(s) (reconnect.maxAttempts ${r.maxAttempts}): last ${error.code}: ${error.message}`, {
+        cause: error,
+      });
+      if (error.syscallCode !== undefined) exhausted.syscallCode = error.syscallCode;
+      this.lastError = exhausted;
     }
     this.finalize();
   }
 
-  private scheduleRetry(): void {
+  private scheduleRetry(error: QWormholeError | undefined): void {
     const delayMs = backoffDelay(Math.max(1, this.attempt), this.options.reconnect);
     this.state = "waiting";
     this.stats.reconnects++;
-    publish(DiagnosticsChannels.clientReconnecting, { attempt: this.attempt + 1, delayMs });
-    this.status({ type: "reconnecting", attempt: this.attempt + 1, delayMs });
-    this.emit("reconnecting", { attempt: this.attempt + 1, delayMs });
+    debug("client %s:%d: reconnecting in %d ms (attempt %d)%s", this.options.host, this.options.port, delayMs, this.attempt + 1, error ? ` after ${error.code}` : "");
+    publish(DiagnosticsChannels.clientReconnecting, { attempt: this.attempt + 1, delayMs, error: error?.code });
+    const info = error ? { attempt: this.attempt + 1, delayMs, error } : { attempt: this.attempt + 1, delayMs };
+    this.status({ type: "reconnecting", ...info });
+    this.emit("reconnecting", info);
     this.retryTimer = setTimeout(() => {
       this.retryTimer = null;
       if (this.state === "waiting") this.startAttempt();
@@ -556,7 +737,9 @@ export class QWormholeClient<TIn = Buffer, TOut = unknown> extends EventEmitter<
     const wasOpen = this.channel !== null || (this.info !== null && this.closeOwed);
     // close()/destroy() set "closing": only destroy(error) makes that an error; otherwise the last failure is why.
     const error = this.state === "closing" ? this.finalError : this.lastError;
+    const byApplication = this.state === "closing";
     this.state = "closed";
+    this.closedError = error;
     this.clearRetry();
     if (this.telemetryTimer) clearInterval(this.telemetryTimer);
     const dropped = this.pending.length + (this.limiter?.clear().length ?? 0);
@@ -566,13 +749,19 @@ export class QWormholeClient<TIn = Buffer, TOut = unknown> extends EventEmitter<
     }
     this.pending = [];
     this.pendingBytes = 0;
-    for (const w of this.drainWaiters.splice(0)) w();
+    for (const w of this.flushWaiters.splice(0)) w.reject(new QWormholeError("E_CLOSED", "the client closed before its queued messages were sent"));
     for (const w of this.waiters.splice(0)) w.reject(error ?? this.lastError ?? new QWormholeError("E_CLOSED", "client closed before it connected"));
+    debug("client %s:%d: closed%s", this.options.host, this.options.port, error ? ` (${error.code}: ${error.message})` : "");
+    // The application's own close()/destroy() is a close too (a connection's failure published above).
+    if (byApplication && wasOpen) publish(DiagnosticsChannels.clientClose, { error: error?.code, willReconnect: false });
     if (closeEvent && wasOpen) {
       this.emit("close", error ? { hadError: true, error, willReconnect: false } : { hadError: false, willReconnect: false });
     }
     this.channel = null;
-    for (const q of this.iterators) q.end();
+    // Iterators end after the held messages are delivered (if a consumer takes them).
+    if (this.inbox === null || (this.messageEvent.listener === null && this.batchEvent.listener === null)) {
+      for (const q of this.iterators) q.end(error);
+    }
     this.status(error ? { type: "closed", error } : { type: "closed" });
     for (const q of this.statusQueues) q.end();
   }

@@ -50,6 +50,7 @@ export const LOCAL_ERROR_CODES = [
   "E_INVALID_OPTION",
   "E_TLS_HANDSHAKE",
   "E_SOCKET",
+  "E_ATTEMPTS_EXHAUSTED",
 ] as const;
 
 /** A code from the wire part of the registry. */

@@ -9,6 +9,12 @@ import type { ErrorCode } from "./error-codes.js";
 export class QWormholeError extends Error {
   /** Stable code from the QWH/1 error-code registry. */
   readonly code: ErrorCode;
+  /**
+   * The operating system's error name ("ECONNREFUSED", "ECONNRESET",
+   * "EHOSTUNREACH", ...) when the error comes from a socket call; the same
+   * on the TS and native transports.
+   */
+  syscallCode?: string;
 
   constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);

@@ -2,7 +2,11 @@
  * One accepted, handshaken connection as the server application sees it.
  * @packageDocumentation
  */
+import { EventEmitter } from "node:events";
+import { AsyncQueue, iteratorHighWaterMark } from "../async-queue.js";
 import type { Serializer } from "../codecs.js";
+import { HotEvent } from "../hot-event.js";
+import { invalidOption } from "../options.js";
 import type { WireErrorCode } from "../protocol/error-codes.js";
 import { QWormholeError } from "../protocol/errors.js";
 import type { Tags } from "../protocol/fields.js";
@@ -35,24 +39,74 @@ export interface HandshakeSnapshot {
 
 type Payload = Uint8Array | string;
 
+/** Why a server connection ended (its `close` event). */
+export interface ServerConnectionCloseInfo {
+  hadError: boolean;
+  error?: QWormholeError;
+  /** The client's CLOSE frame, when it sent one. */
+  peerClose?: { code: string; reason?: string };
+}
+
+/** Events of one {@link ServerConnection}. */
+export interface ServerConnectionEvents<TIn> {
+  /** A message of this connection (the server's `message` event also has it). */
+  message: [data: TIn];
+  /** The connection ended (after the server's `clientClosed`). */
+  close: [info: ServerConnectionCloseInfo];
+  /** Emitted only when listened to: the failure that ended this connection, or a message that did not decode. */
+  error: [error: QWormholeError];
+}
+
+/** @internal What a connection needs from its server to deliver messages. */
+export interface ConnectionDelivery<TIn> {
+  /** True when the server itself has a `message` or `messageBatch` listener. */
+  serverConsumes(): boolean;
+  /** Delivers one message to the server's listeners and this connection's. */
+  dispatch(data: TIn): void;
+  /** Ends a batch of dispatched messages (the server's `messageBatch`). */
+  endBatch(): void;
+  /** Most bytes held before reading pauses (the server's `highWaterMarkBytes`). */
+  highWaterMarkBytes: number;
+}
+
+/** Most messages held for a consumer that has not come yet. */
+const INBOX_MAX_MESSAGES = 1024;
+
 /**
  * One client's connection on a server, as handed out by the server's
- * `connection` and `message` events.
+ * `connection` event and `connections()` iterator. Its own `message`,
+ * `close` and `error` events sit beside the server-level ones.
  *
  * @example
  * ```ts
  * server.on("connection", (conn) => {
  *   console.log(conn.id, conn.remoteAddress, conn.handshake.tags);
  *   conn.send("welcome");
+ *   conn.on("message", (data) => conn.send(data));
+ *   conn.on("close", ({ error }) => console.log(conn.id, "gone", error?.code ?? "clean"));
  * });
  * ```
  */
-export class ServerConnection<TOut = unknown> {
+export class ServerConnection<TOut = unknown, TIn = unknown> extends EventEmitter<ServerConnectionEvents<TIn>> {
   /** Unique per server. */
   readonly id: string;
   readonly remoteAddress: string | undefined;
   readonly remotePort: number | undefined;
   private readonly limiter: RateLimitedQueue<Payload> | null;
+  /** @internal Set by the server. */
+  delivery: ConnectionDelivery<unknown> | null = null;
+  // Messages received while nobody consumed them (no listener here or on the server, no iterator).
+  // Internals are untyped in TIn, so that a ServerConnection<T, X> is a ServerConnection<T>.
+  private inbox: unknown[] | null = null;
+  private inboxBytes = 0;
+  private inboxScheduled = false;
+  private fullIterators = 0;
+  private readPaused = false;
+  private readonly iterators = new Set<AsyncQueue<unknown>>();
+  private ended = false;
+  private endError: QWormholeError | undefined;
+  /** @internal This connection's own `message` listeners. */
+  readonly messageEvent: HotEvent<unknown>;
 
   /** @internal Created by the server once the handshake is done. */
   constructor(
@@ -63,10 +117,126 @@ export class ServerConnection<TOut = unknown> {
     private readonly serialize: Serializer<TOut>,
     rate: { bytesPerSec: number; burstBytes: number },
   ) {
+    super();
+    this.messageEvent = new HotEvent(this as EventEmitter, "message");
     this.id = id;
     this.remoteAddress = handshake.remoteAddress;
     this.remotePort = handshake.remotePort;
     this.limiter = rate.bytesPerSec > 0 ? new RateLimitedQueue(new TokenBucket(rate.bytesPerSec, rate.burstBytes || rate.bytesPerSec), (p) => this.sendNow(p)) : null;
+    (this as EventEmitter).on("newListener", (name: string | symbol) => {
+      if (name === "message" && this.inbox !== null) this.scheduleInbox();
+    });
+  }
+
+  /** @internal True when someone takes this connection's messages now. */
+  consumes(): boolean {
+    return this.messageEvent.listener !== null || this.delivery!.serverConsumes();
+  }
+
+  /** @internal A decoded message of this connection: delivered, or held until a consumer comes. */
+  receive(data: unknown, bytes: number): void {
+    if (this.inbox === null && this.consumes()) {
+      this.delivery!.dispatch(data);
+      return;
+    }
+    (this.inbox ??= []).push(data);
+    this.inboxBytes += bytes;
+    if (this.consumes()) this.scheduleInbox();
+    else if (!this.readPaused && this.inboxFull()) this.updateReading();
+  }
+
+  /** @internal Delivers the messages held for a consumer that has just come. */
+  scheduleInbox(): void {
+    if (this.inboxScheduled || this.inbox === null) return;
+    this.inboxScheduled = true;
+    queueMicrotask(() => this.deliverInbox());
+  }
+
+  private inboxFull(): boolean {
+    return this.inbox !== null && (this.inbox.length >= INBOX_MAX_MESSAGES || this.inboxBytes >= this.delivery!.highWaterMarkBytes);
+  }
+
+  private deliverInbox(): void {
+    this.inboxScheduled = false;
+    const held = this.inbox;
+    if (held === null) return;
+    let i = 0;
+    while (i < held.length && this.consumes()) this.delivery!.dispatch(held[i++]!);
+    if (i === held.length) {
+      this.inbox = null;
+      this.inboxBytes = 0;
+    } else {
+      held.splice(0, i);
+      this.inboxBytes = Math.ceil((this.inboxBytes * held.length) / (held.length + i));
+    }
+    if (i > 0) this.delivery!.endBatch();
+    this.updateReading();
+    if (this.ended && this.inbox === null) for (const q of this.iterators) q.end(this.endError);
+  }
+
+  /**
+   * @internal Pauses reading while the inbox is full or an iterator is
+   * behind; resumes unless output backpressure holds reading paused (the
+   * server re-applies this after the channel's own resume on drain).
+   */
+  updateReading(): void {
+    const want = this.fullIterators > 0 || this.inboxFull();
+    if (this.ended) return;
+    if (want) {
+      this.readPaused = true;
+      this.channel.link.pauseReading();
+    } else if (this.readPaused) {
+      this.readPaused = false;
+      if (!this.channel.isBackpressured) this.channel.link.resumeReading();
+    }
+  }
+
+  /** @internal True while this connection wants reading paused. */
+  get wantsReadingPaused(): boolean {
+    return this.readPaused;
+  }
+
+  /**
+   * This connection's messages as an async iterable, with the client's
+   * `messages()` rules: what arrived before it (while nothing consumed it)
+   * comes first; reading pauses when the loop is `highWaterMark` messages
+   * behind (default 1024); it ends when the connection closes cleanly and
+   * throws the connection's coded error when it failed.
+   */
+  messages(options?: { highWaterMark?: number }): AsyncIterableIterator<TIn> {
+    const highWaterMark = iteratorHighWaterMark(options, (name, value) => invalidOption(name, "a positive integer", value));
+    const q: AsyncQueue<TIn> = new AsyncQueue<TIn>(
+      () => {
+        this.off("message", onMessage);
+        this.iterators.delete(q as AsyncQueue<unknown>);
+      },
+      {
+        highWaterMark,
+        pause: () => {
+          this.fullIterators++;
+          this.updateReading();
+        },
+        resume: () => {
+          this.fullIterators--;
+          this.updateReading();
+        },
+      },
+    );
+    const onMessage = (m: TIn) => q.push(m);
+    this.on("message", onMessage);
+    this.iterators.add(q as AsyncQueue<unknown>);
+    if (this.ended && this.inbox === null) q.end(this.endError);
+    return q;
+  }
+
+  /** @internal The connection ended: events, then iterators end (after held messages). */
+  closed(info: ServerConnectionCloseInfo): void {
+    this.ended = true;
+    this.endError = info.error;
+    this.limiter?.clear();
+    if (info.error && this.listenerCount("error") > 0) this.emit("error", info.error);
+    this.emit("close", info);
+    if (this.inbox === null || !this.consumes()) for (const q of this.iterators) q.end(info.error);
   }
 
   /** True while unsent output is above the high-water mark. */

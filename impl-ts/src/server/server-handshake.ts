@@ -8,6 +8,7 @@
  */
 import { DEFAULT_MAX_FRAME_LENGTH, MAX_HANDSHAKE_LENGTH } from "../protocol/constants.js";
 import type { WireErrorCode } from "../protocol/error-codes.js";
+import { QWormholeError } from "../protocol/errors.js";
 import type { Tags } from "../protocol/fields.js";
 import { encodeHandshakeJson } from "../protocol/hello.js";
 import { decideHandshake } from "../protocol/negotiate.js";
@@ -134,6 +135,9 @@ export function runServerHandshake(link: FrameLink, facts: TlsFacts | undefined,
     }
     if (hello.version !== undefined) snapshot.version = hello.version;
     const verify = ctx.verifyHandshake;
+    // A hook that throws E_POLICY_REJECTED (as createHandshakeVerifier does) gives the reason itself.
+    const hookFailed = (err: unknown) =>
+      err instanceof QWormholeError && err.code === "E_POLICY_REJECTED" ? `verifyHandshake: ${err.message}` : `verifyHandshake failed: ${(err as Error)?.message}`;
     const decide = () => {
       if (stage !== "verifying") return; // a frame sent too early already failed it
       if (!verify) return admit();
@@ -141,13 +145,13 @@ export function runServerHandshake(link: FrameLink, facts: TlsFacts | undefined,
       try {
         verdict = verify(snapshot);
       } catch (err) {
-        return fail("E_POLICY_REJECTED", `verifyHandshake failed: ${(err as Error)?.message}`, !legacy);
+        return fail("E_POLICY_REJECTED", hookFailed(err), !legacy);
       }
       if (typeof verdict === "boolean") return verdict ? admit() : fail("E_POLICY_REJECTED", "refused by verifyHandshake", !legacy);
       verdict.then(
         (ok) => (ok ? admit() : fail("E_POLICY_REJECTED", "refused by verifyHandshake", !legacy)),
         // No decision is a refusal (QWH-NEG-008).
-        (err) => fail("E_POLICY_REJECTED", `verifyHandshake failed: ${(err as Error)?.message}`, !legacy),
+        (err) => fail("E_POLICY_REJECTED", hookFailed(err), !legacy),
       );
     };
     const admit = () => {

@@ -2,7 +2,19 @@
  * Server options, defaults and validation.
  * @packageDocumentation
  */
-import { intOption, invalidOption, numberOption, resolveCommonOptions, type CommonOptions, type ResolvedCommonOptions } from "../options.js";
+import {
+  COMMON_OPTION_NAMES,
+  boolOption,
+  checkOptionNames,
+  intOption,
+  invalidOption,
+  numberOption,
+  resolveCommonOptions,
+  stringArrayOption,
+  stringOption,
+  type CommonOptions,
+  type ResolvedCommonOptions,
+} from "../options.js";
 import type { TlsFacts } from "../tls-facts.js";
 import type { ListenOptions, Listener, ListenerCallbacks } from "../transport/socket-transport.js";
 import type { HandshakeSnapshot } from "./server-connection.js";
@@ -73,14 +85,40 @@ export interface ResolvedServerOptions extends ResolvedCommonOptions {
   backlog: number | undefined;
 }
 
+/** Every option name {@link QWormholeServer} accepts; any other name is refused with E_INVALID_OPTION. */
+export const SERVER_OPTION_NAMES: readonly string[] = [
+  ...COMMON_OPTION_NAMES,
+  "host",
+  "port",
+  "maxClients",
+  "maxPendingHandshakes",
+  "maxPendingHandshakesPerAddress",
+  "allowConnection",
+  "verifyHandshake",
+  "maxBackpressureBytes",
+  "allowLegacy",
+  "requireSignedHandshake",
+  "signatureWindowMs",
+  "replayCacheMaxEntries",
+  "control",
+  "features",
+  "reusePort",
+  "allowHalfOpen",
+  "backlog",
+  "listener",
+];
+
 /** Validates server options once, naming the option at fault. */
 export function resolveServerOptions(o: QWormholeServerOptions<unknown, unknown>): ResolvedServerOptions {
   if (o === null || typeof o !== "object") invalidOption("options", "an object", o);
+  checkOptionNames(o, SERVER_OPTION_NAMES);
   const common = resolveCommonOptions(o);
+  stringOption("host", o.host);
+  if (o.listener !== undefined && typeof o.listener !== "function") invalidOption("listener", "a function", o.listener);
   if (o.allowConnection !== undefined && typeof o.allowConnection !== "function") invalidOption("allowConnection", "a function", o.allowConnection);
   if (o.verifyHandshake !== undefined && typeof o.verifyHandshake !== "function") invalidOption("verifyHandshake", "a function", o.verifyHandshake);
-  const features = new Set(o.features ?? []);
-  if (o.control !== false && common.framing === "length-prefixed") features.add("control");
+  const features = new Set(stringArrayOption("features", o.features) ?? []);
+  if (boolOption("control", o.control, true) && common.framing === "length-prefixed") features.add("control");
   return {
     ...common,
     signatureWindowMs: intOption("signatureWindowMs", o.signatureWindowMs, common.signatureWindowMs, 1),
@@ -90,12 +128,12 @@ export function resolveServerOptions(o: QWormholeServerOptions<unknown, unknown>
     maxPendingHandshakes: numberOption("maxPendingHandshakes", o.maxPendingHandshakes, 1024, true),
     maxPendingHandshakesPerAddress: numberOption("maxPendingHandshakesPerAddress", o.maxPendingHandshakesPerAddress, 64, true),
     maxBackpressureBytes: intOption("maxBackpressureBytes", o.maxBackpressureBytes, 5 * 1024 * 1024),
-    allowLegacy: o.allowLegacy ?? false,
-    requireSignedHandshake: o.requireSignedHandshake ?? false,
+    allowLegacy: boolOption("allowLegacy", o.allowLegacy, false),
+    requireSignedHandshake: boolOption("requireSignedHandshake", o.requireSignedHandshake, false),
     replayCacheMaxEntries: intOption("replayCacheMaxEntries", o.replayCacheMaxEntries, 100_000, 1),
     features: [...features],
-    reusePort: o.reusePort ?? false,
-    allowHalfOpen: o.allowHalfOpen ?? false,
+    reusePort: boolOption("reusePort", o.reusePort, false),
+    allowHalfOpen: boolOption("allowHalfOpen", o.allowHalfOpen, false),
     backlog: o.backlog === undefined ? undefined : intOption("backlog", o.backlog, 511, 0),
   };
 }

@@ -7,6 +7,8 @@
  */
 import { EventEmitter } from "node:events";
 import net from "node:net";
+import { debuglog } from "node:util";
+import { AsyncQueue } from "../async-queue.js";
 import { UNDECODABLE, bufferDeserializer, defaultSerializer, deserializeOrReport, type Deserializer, type Serializer } from "../codecs.js";
 import { MAX_HANDSHAKE_LENGTH, QWH_VERSION } from "../protocol/constants.js";
 import type { WireErrorCode } from "../protocol/error-codes.js";
@@ -16,6 +18,7 @@ import { encodeHandshakeJson } from "../protocol/hello.js";
 import { rejectToJson } from "../protocol/server-answer.js";
 import { ReplayCache } from "../protocol/signature.js";
 import { HotEvent } from "../hot-event.js";
+import { foreignPeerHint, withSyscallCode } from "../connection-errors.js";
 import { DiagnosticsChannels, addCounters, emptySnapshot, publish, startTelemetry, type TelemetrySnapshot } from "../telemetry.js";
 import { fingerprintMatches, type TlsFacts } from "../tls-facts.js";
 import { FramedChannel, channelOptions, type ChannelCloseInfo, type SharedMessage } from "../transport/channel.js";
@@ -27,23 +30,30 @@ import { ServerConnection, type HandshakeSnapshot } from "./server-connection.js
 import { runServerHandshake } from "./server-handshake.js";
 import { resolveServerOptions, type QWormholeServerOptions, type ResolvedServerOptions } from "./server-options.js";
 
+/** The `qwormhole` section of NODE_DEBUG (util.debuglog). */
+const debug = debuglog("qwormhole");
+
 /** Events of {@link QWormholeServer}. */
 export interface ServerEvents<TIn, TOut> {
   listening: [address: net.AddressInfo];
   /** A connection finished its handshake and passed every hook. */
-  connection: [client: ServerConnection<TOut>];
-  message: [event: { client: ServerConnection<TOut>; data: TIn }];
+  connection: [client: ServerConnection<TOut, TIn>];
+  message: [event: { client: ServerConnection<TOut, TIn>; data: TIn }];
   /**
    * The messages of one read of one connection, in order, once the read is
    * decoded: for consumers that work per batch. Only built while listened
    * to; `message` listeners still get each message as it is decoded.
    */
-  messageBatch: [event: { client: ServerConnection<TOut>; messages: TIn[] }];
-  backpressure: [event: { client: ServerConnection<TOut>; queuedBytes: number; threshold: number }];
-  drain: [event: { client: ServerConnection<TOut> }];
+  messageBatch: [event: { client: ServerConnection<TOut, TIn>; messages: TIn[] }];
+  backpressure: [event: { client: ServerConnection<TOut, TIn>; queuedBytes: number; threshold: number }];
+  drain: [event: { client: ServerConnection<TOut, TIn> }];
   /** A connection ended; `peerClose` is the client's CLOSE frame when it sent one. */
-  clientClosed: [event: { client: ServerConnection<TOut>; hadError: boolean; error?: QWormholeError; peerClose?: { code: string; reason?: string } }];
-  /** A connection was refused before it opened (limits, hooks, bad hello, timeout). */
+  clientClosed: [event: { client: ServerConnection<TOut, TIn>; hadError: boolean; error?: QWormholeError; peerClose?: { code: string; reason?: string } }];
+  /**
+   * A connection was refused before it opened (limits, hooks, bad hello,
+   * timeout, TLS failure). `remoteAddress` is the peer's address as accepted
+   * (also when the socket was already gone by the refusal).
+   */
   handshakeRejected: [event: { remoteAddress: string | undefined; code: string; reason: string }];
   close: [];
   /** Emitted only when listened to (server-level and per-connection failures). */
@@ -92,7 +102,8 @@ export class QWormholeServer<TIn = Buffer, TOut = unknown> extends EventEmitter<
   private readonly serialize: Serializer<TOut>;
   private readonly deserialize: Deserializer<TIn>;
   private readonly listener: Listener;
-  private readonly connections = new Map<string, ServerConnection<TOut>>();
+  private readonly byId = new Map<string, ServerConnection<TOut, TIn>>();
+  private readonly connectionQueues = new Set<AsyncQueue<ServerConnection<TOut, TIn>>>();
   private readonly handshaking = new PendingHandshakes();
   private readonly pacedFlush = new PacedFlush();
   /** Refused connections in their grace period (reading the reject frame). */
@@ -103,8 +114,8 @@ export class QWormholeServer<TIn = Buffer, TOut = unknown> extends EventEmitter<
   private nextId = 1;
   private telemetryTimer: NodeJS.Timeout | null = null;
   private closing = false;
-  private readonly messageEvent: HotEvent<{ client: ServerConnection<TOut>; data: TIn }>;
-  private readonly batchEvent: HotEvent<{ client: ServerConnection<TOut>; messages: TIn[] }>;
+  private readonly messageEvent: HotEvent<{ client: ServerConnection<TOut, TIn>; data: TIn }>;
+  private readonly batchEvent: HotEvent<{ client: ServerConnection<TOut, TIn>; messages: TIn[] }>;
 
   constructor(options: QWormholeServerOptions<TIn, TOut> = {}) {
     super();
@@ -112,6 +123,10 @@ export class QWormholeServer<TIn = Buffer, TOut = unknown> extends EventEmitter<
     this.batchEvent = new HotEvent(this as EventEmitter, "messageBatch");
     this.userOptions = options;
     this.options = resolveServerOptions(options as QWormholeServerOptions<unknown, unknown>);
+    // A server-level consumer that comes late gets what the connections held for it.
+    (this as EventEmitter).on("newListener", (name: string | symbol) => {
+      if (name === "message" || name === "messageBatch") for (const c of this.byId.values()) c.scheduleInbox();
+    });
     this.serialize = options.serializer ?? (defaultSerializer as Serializer<TOut>);
     this.deserialize = options.deserializer ?? (bufferDeserializer as unknown as Deserializer<TIn>);
     this.replayCache = new ReplayCache(this.options.signatureWindowMs, this.options.replayCacheMaxEntries);
@@ -147,18 +162,40 @@ export class QWormholeServer<TIn = Buffer, TOut = unknown> extends EventEmitter<
   }
 
   /** The open connection with `id`. */
-  getConnection(id: string): ServerConnection<TOut> | undefined {
-    return this.connections.get(id);
+  getConnection(id: string): ServerConnection<TOut, TIn> | undefined {
+    return this.byId.get(id);
   }
 
   /** Number of open connections (handshake done). */
   getConnectionCount(): number {
-    return this.connections.size;
+    return this.byId.size;
   }
 
   /** Every open connection. */
-  getConnections(): ServerConnection<TOut>[] {
-    return [...this.connections.values()];
+  getConnections(): ServerConnection<TOut, TIn>[] {
+    return [...this.byId.values()];
+  }
+
+  /**
+   * Open connections as an async iterable: first those open now, then each
+   * new one as its handshake completes. It ends when the server closes.
+   *
+   * @example
+   * ```ts
+   * for await (const conn of server.connections()) {
+   *   conn.send("welcome");
+   *   void (async () => {
+   *     for await (const m of conn.messages()) conn.send(m);
+   *   })();
+   * }
+   * ```
+   */
+  connections(): AsyncIterableIterator<ServerConnection<TOut, TIn>> {
+    const q: AsyncQueue<ServerConnection<TOut, TIn>> = new AsyncQueue(() => this.connectionQueues.delete(q));
+    for (const c of this.byId.values()) q.push(c);
+    if (this.closing) q.end();
+    else this.connectionQueues.add(q);
+    return q;
   }
 
   /**
@@ -168,11 +205,11 @@ export class QWormholeServer<TIn = Buffer, TOut = unknown> extends EventEmitter<
    * writes are spread over turns of the event loop when there are many
    * connections; each connection still receives its messages in order.
    */
-  broadcast(data: TOut, options?: { except?: ServerConnection<TOut> | string; priority?: number }): number {
+  broadcast(data: TOut, options?: { except?: ServerConnection<TOut, unknown> | string; priority?: number }): number {
     const exceptId = typeof options?.except === "string" ? options.except : options?.except?.id;
     let message: SharedMessage | undefined;
     let sent = 0;
-    for (const c of this.connections.values()) {
+    for (const c of this.byId.values()) {
       if (c.id === exceptId) continue;
       message ??= sharedMessage(c.serializeChecked(data));
       try {
@@ -196,9 +233,11 @@ export class QWormholeServer<TIn = Buffer, TOut = unknown> extends EventEmitter<
     for (const link of [...this.handshaking.values()]) link.destroy();
     // Refused peers had their reject frame; the grace for reading it ends with the server.
     for (const link of [...this.refused]) link.destroy();
-    await Promise.all([...this.connections.values()].map((c) => c.end("E_GOING_AWAY", "server shutting down")));
+    await Promise.all([...this.byId.values()].map((c) => c.end("E_GOING_AWAY", "server shutting down")));
     await listening;
     if (this.telemetryTimer) clearInterval(this.telemetryTimer);
+    for (const q of [...this.connectionQueues]) q.end();
+    debug("server: closed");
     this.emit("close");
   }
 
@@ -208,27 +247,30 @@ export class QWormholeServer<TIn = Buffer, TOut = unknown> extends EventEmitter<
 
   /** A telemetry snapshot now (counters of closed connections included). */
   telemetry(): TelemetrySnapshot {
-    const s = { ...this.stats, timestamp: Date.now(), connections: this.connections.size };
-    for (const c of this.connections.values()) {
+    const s = { ...this.stats, timestamp: Date.now(), connections: this.byId.size };
+    for (const c of this.byId.values()) {
       addCounters(s, c.channel.counters);
       s.queuedBytes += c.queuedBytes;
     }
     return s;
   }
 
-  private readonly reportBound = (error: QWormholeError) => this.report(error);
-
   private report(error: QWormholeError): void {
     if (this.listenerCount("error") > 0) this.emit("error", error);
   }
 
   private emitRejected(remoteAddress: string | undefined, code: string, reason: string): void {
+    debug("server: refused %s: %s %s", remoteAddress ?? "(unknown address)", code, reason);
     publish(DiagnosticsChannels.serverHandshakeRejected, { remoteAddress, code, reason });
     this.emit("handshakeRejected", { remoteAddress, code, reason });
   }
 
   /** Refuses a connection: a reject frame when the peer speaks v1, then FIN, then destroy after a grace period. */
   private refuse(link: FrameLink, code: WireErrorCode, reason: string, sendFrame: boolean): void {
+    if (code === "E_HANDSHAKE_TOO_LARGE") {
+      const hint = foreignPeerHint(new QWormholeError(code, reason));
+      if (hint) reason = `${reason}: ${hint}`;
+    }
     this.handshaking.delete(link);
     this.stats.handshakeRejections++;
     this.emitRejected(link.peer.remoteAddress, code, reason);
@@ -263,7 +305,7 @@ export class QWormholeServer<TIn = Buffer, TOut = unknown> extends EventEmitter<
       link.destroy();
       return;
     }
-    if (this.connections.size + this.handshaking.size >= o.maxClients) {
+    if (this.byId.size + this.handshaking.size >= o.maxClients) {
       this.refuse(link, "E_MAX_CLIENTS", `server is full (${o.maxClients} connections)`, v1);
       return;
     }
@@ -315,50 +357,73 @@ export class QWormholeServer<TIn = Buffer, TOut = unknown> extends EventEmitter<
     const o = this.options;
     this.handshaking.delete(link);
     const id = `c${this.nextId++}`;
-    let conn!: ServerConnection<TOut>;
+    let conn!: ServerConnection<TOut, TIn>;
     // Messages of the read being decoded, while someone listens to batches.
     let batch: TIn[] | null = null;
+    const endBatch = () => {
+      if (batch === null) return;
+      const messages = batch;
+      batch = null;
+      this.batchEvent.listener?.call(this, { client: conn, messages });
+    };
+    const reportDecode = (error: QWormholeError) => {
+      this.report(error);
+      if (conn.listenerCount("error") > 0) conn.emit("error", error);
+    };
     const channel = new FramedChannel(
       link,
       channelOptions(o, snapshot.features, snapshot.maxFrameLength, { maxBackpressureBytes: o.maxBackpressureBytes, pauseReadingOnBackpressure: true }),
       {
         message: (payload) => {
-          const data = deserializeOrReport(this.deserialize, payload, this.reportBound);
+          const data = deserializeOrReport(this.deserialize, payload, reportDecode);
           if (data === UNDECODABLE) return;
-          const listener = this.messageEvent.listener;
-          if (listener !== null) listener.call(this, { client: conn, data });
-          if (this.batchEvent.listener !== null) (batch ??= []).push(data);
+          conn.receive(data, payload.length);
         },
-        readEnd: () => {
-          if (batch === null) return;
-          const messages = batch;
-          batch = null;
-          this.batchEvent.listener?.call(this, { client: conn, messages });
-        },
+        readEnd: endBatch,
         closed: (info) => this.onClosed(conn, info),
         backpressure: (queuedBytes) => this.emit("backpressure", { client: conn, queuedBytes, threshold: o.highWaterMarkBytes }),
-        drain: () => this.emit("drain", { client: conn }),
+        drain: () => {
+          // The channel resumed reading; a connection whose consumer is behind stays paused.
+          if (conn.wantsReadingPaused) conn.updateReading();
+          this.emit("drain", { client: conn });
+        },
       },
     );
     conn = new ServerConnection(id, channel, snapshot, this.serialize, { bytesPerSec: o.rateLimitBytesPerSec, burstBytes: o.rateLimitBurstBytes });
-    this.connections.set(id, conn);
+    conn.delivery = {
+      serverConsumes: () => this.messageEvent.listener !== null || this.batchEvent.listener !== null,
+      dispatch: (data) => {
+        const listener = this.messageEvent.listener;
+        if (listener !== null) listener.call(this, { client: conn, data: data as TIn });
+        const own = conn.messageEvent.listener;
+        if (own !== null) own.call(conn, data);
+        if (this.batchEvent.listener !== null) (batch ??= []).push(data as TIn);
+      },
+      endBatch,
+      highWaterMarkBytes: o.highWaterMarkBytes,
+    };
+    this.byId.set(id, conn);
+    debug("server: %s open from %s:%s (%s, features %s)", id, snapshot.remoteAddress, snapshot.remotePort, snapshot.profile, snapshot.features.join(",") || "none");
     publish(DiagnosticsChannels.serverConnection, { id, profile: snapshot.profile, remoteAddress: snapshot.remoteAddress });
     this.emit("connection", conn);
+    for (const q of this.connectionQueues) q.push(conn);
     // 0.3 clients' frames that arrived while their hello was checked (QWH-LEGACY-011).
     channel.deliver(rest);
   }
 
-  private onClosed(conn: ServerConnection<TOut>, info: ChannelCloseInfo): void {
-    if (!this.connections.delete(conn.id)) return;
+  private onClosed(conn: ServerConnection<TOut, TIn>, info: ChannelCloseInfo): void {
+    if (!this.byId.delete(conn.id)) return;
     addCounters(this.stats, conn.channel.counters);
     this.stats.lostMessages += info.lostMessages;
-    if (info.error) this.report(info.error);
+    if (info.error) this.report(withSyscallCode(info.error));
+    debug("server: %s closed%s", conn.id, info.error ? ` (${info.error.code}: ${info.error.message})` : "");
     publish(DiagnosticsChannels.serverClientClosed, { id: conn.id, error: info.error?.code });
-    this.emit("clientClosed", {
-      client: conn,
+    const event = {
       hadError: info.error !== undefined,
       ...(info.error ? { error: info.error } : {}),
       ...(info.peerClose ? { peerClose: info.peerClose } : {}),
-    });
+    };
+    this.emit("clientClosed", { client: conn, ...event });
+    conn.closed(event);
   }
 }

@@ -180,9 +180,13 @@ export function createSocketListener(o: ListenOptions, callbacks: ListenerCallba
       noDelay: true,
     });
     tlsServer.on("secureConnection", onSocket);
+    // The peer's address is read on accept: a TLS socket that failed has no address left to ask for
+    // (the TCP socket under it keeps the one read here).
+    tlsServer.prependListener("connection", (raw: net.Socket) => void raw.remoteAddress);
     // A garbage or failed TLS handshake concerns that socket only.
     tlsServer.on("tlsClientError", (err, socket) => {
-      callbacks.tlsFailure(socket.remoteAddress, new QWormholeError("E_TLS_HANDSHAKE", err.message, { cause: err }));
+      const remoteAddress = socket.remoteAddress ?? (socket as { _parent?: net.Socket | null })._parent?.remoteAddress;
+      callbacks.tlsFailure(remoteAddress, new QWormholeError("E_TLS_HANDSHAKE", err.message, { cause: err }));
       socket.destroy();
     });
     server = tlsServer;

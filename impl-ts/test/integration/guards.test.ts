@@ -120,7 +120,7 @@ describe("heartbeats (QWH-PING-001, QWH-PING-003)", () => {
 });
 
 describe("graceful close and drain (QWH-CLOSE-003)", () => {
-  it("drain() flushes everything queued, then closes cleanly", async () => {
+  it("flush() hands everything queued to the socket and keeps the connection; close() then closes cleanly", async () => {
     const { server, port } = await startServer<string>({ deserializer: textDeserializer });
     keep(server, "close");
     const got: string[] = [];
@@ -130,11 +130,18 @@ describe("graceful close and drain (QWH-CLOSE-003)", () => {
     for (let i = 0; i < 2000; i++) client.send(`early-${i}`); // queued before the connection exists
     await client.connect();
     for (let i = 0; i < 8000; i++) client.send(`late-${i}`);
-    await client.drain();
+    await client.flush();
+    expect(client.connected).toBe(true);
+    expect(client.telemetry().queueDepth).toBe(0);
+    expect(client.send("after-flush")).toBe(true);
+    await client.drain(); // the old name: the same as flush(), it does not close
+    expect(client.connected).toBe(true);
+    await client.close();
     expect((await closed)[0].hadError).toBe(false);
-    expect(got.length).toBe(10_000);
+    expect(got.length).toBe(10_001);
     expect(got[0]).toBe("early-0");
     expect(got[9999]).toBe("late-7999");
+    expect(got[10_000]).toBe("after-flush");
   });
 
   it("server close() sends E_GOING_AWAY and the client learns the code", async () => {

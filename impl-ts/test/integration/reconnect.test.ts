@@ -39,7 +39,11 @@ describe("backoff (capped exponential with jitter)", () => {
       vi.advanceTimersByTime(delays[i] ?? 0);
     }
     const err = await done;
-    expect(err.code).toBe("E_SOCKET");
+    // Named for what happened; the last attempt's failure is the cause, its OS error name kept.
+    expect(err.code).toBe("E_ATTEMPTS_EXHAUSTED");
+    expect(err.cause.code).toBe("E_SOCKET");
+    expect(err.syscallCode).toBe("ECONNREFUSED");
+    expect(err.message).toMatch(/gave up after 4 connection attempt/);
     expect(delays).toEqual([100, 200, 300]);
   });
 });
