@@ -25,6 +25,7 @@ import {
   type ServerConnection,
 } from "../../src/index.js";
 import { collect, frame, once, rawPeer, startClient, startServer, until } from "./helpers.js";
+import { newClient, newServer, testTarget } from "./target.js";
 import { makePki } from "./tls-certs.js";
 
 const cleanup: (() => unknown)[] = [];
@@ -76,7 +77,7 @@ function failure(p: Promise<unknown>): Promise<QWormholeError> {
   );
 }
 
-const onNative = process.env["QWORMHOLE_DISABLE_NATIVE"] === "1";
+const onNative = testTarget() !== "ts";
 
 describe("messages(): nothing lost before the iterator, flow control, coded end", () => {
   it("the server's greeting, sent on 'connection', reaches an iterator made after connect() and after an await of the caller's own", async () => {
@@ -201,7 +202,7 @@ describe("flush(): the queue handed to the socket, the connection kept", () => {
     await until(() => got.length === 5000, 10_000, "all messages at the server");
     expect(got[4999]).toBe("m4999");
 
-    const waiting = keep(new QWormholeClient<string, string>({ host: "127.0.0.1", port: await deadPort(), reconnect: { initialDelayMs: 60_000 } }));
+    const waiting = keep(newClient<string, string>({ host: "127.0.0.1", port: await deadPort(), reconnect: { initialDelayMs: 60_000 } }));
     waiting.send("never");
     void waiting.connect().catch(() => undefined);
     const flushed = waiting.flush();
@@ -233,13 +234,13 @@ describe("E_QUEUE_FULL while connected", () => {
 
 describe("connection errors say what happened", () => {
   it("a refused connection: code E_SOCKET, the OS error name in syscallCode", async () => {
-    const c = keep(new QWormholeClient({ host: "127.0.0.1", port: await deadPort(), reconnect: false }));
+    const c = keep(newClient({ host: "127.0.0.1", port: await deadPort(), reconnect: false }));
     const err = await failure(c.connect());
     expect(err).toMatchObject({ code: "E_SOCKET", syscallCode: "ECONNREFUSED" });
   });
 
   it("attempts exhausted is named E_ATTEMPTS_EXHAUSTED; each 'reconnecting' carries the error that caused it", async () => {
-    const c = keep(new QWormholeClient({ host: "127.0.0.1", port: await deadPort(), reconnect: { initialDelayMs: 1, maxDelayMs: 2, maxAttempts: 3 } }));
+    const c = keep(newClient({ host: "127.0.0.1", port: await deadPort(), reconnect: { initialDelayMs: 1, maxDelayMs: 2, maxAttempts: 3 } }));
     const causes: (QWormholeError | undefined)[] = [];
     c.on("reconnecting", ({ error }) => causes.push(error));
     const err = await failure(c.connect());
@@ -255,7 +256,7 @@ describe("connection errors say what happened", () => {
   ] as const) {
     it(`a peer whose first bytes are ${name}: the error says so`, async () => {
       const port = await foreignServer(bytes, when);
-      const c = keep(new QWormholeClient({ host: "127.0.0.1", port, reconnect: false }));
+      const c = keep(newClient({ host: "127.0.0.1", port, reconnect: false }));
       const err = await failure(c.connect());
       expect(err.code).toBe("E_HANDSHAKE_TOO_LARGE");
       // The TS transport reads the length (the first 4 bytes); the native ones report the overflow only.
@@ -281,7 +282,7 @@ describe("connection errors say what happened", () => {
     const { server, port } = await startServer({ tls: { key: pki.serverKey, cert: pki.serverCert } });
     keep(server);
     const rejected = once(server, "handshakeRejected");
-    const c = keep(new QWormholeClient({ host: "127.0.0.1", port, reconnect: false, tls: { ca: pki.ca, servername: "localhost", pinnedFingerprints256: ["00".repeat(32)] } }));
+    const c = keep(newClient({ host: "127.0.0.1", port, reconnect: false, tls: { ca: pki.ca, servername: "localhost", pinnedFingerprints256: ["00".repeat(32)] } }));
     expect((await failure(c.connect())).code).toBe("E_TLS_PIN_MISMATCH");
     const [ev] = (await rejected) as [{ remoteAddress: string | undefined }];
     expect(ev.remoteAddress).toBe("127.0.0.1");
@@ -293,7 +294,7 @@ describe("connection errors say what happened", () => {
     const { server, port } = await startServer({ verifyHandshake: createHandshakeVerifier({ trustedKeys: [trusted.publicKey] }) });
     keep(server);
     const rejected = once(server, "handshakeRejected");
-    const c = keep(new QWormholeClient({ host: "127.0.0.1", port, reconnect: false, handshakeSigner: stranger }));
+    const c = keep(newClient({ host: "127.0.0.1", port, reconnect: false, handshakeSigner: stranger }));
     const err = await failure(c.connect());
     expect(err.code).toBe("E_POLICY_REJECTED");
     expect(err.message).toMatch(/trustedKeys/);
@@ -305,7 +306,7 @@ describe("connection errors say what happened", () => {
 
 describe("ServerConnection events and server.connections()", () => {
   it("per-connection message, close and error events; connections() yields open then new connections and ends on close", async () => {
-    const server = new QWormholeServer<string, string>({ host: "127.0.0.1", port: 0, deserializer: textDeserializer });
+    const server = newServer<string, string>({ host: "127.0.0.1", port: 0, deserializer: textDeserializer });
     const { port } = await server.listen();
     const first = keep(await startClient<string, string>(port, { deserializer: textDeserializer }));
     await until(() => server.getConnectionCount() === 1, 10_000, "the first connection");
@@ -367,21 +368,21 @@ describe("options are checked by name, synchronously", () => {
       expect(thrown?.code).toBe("E_INVALID_OPTION");
       expect(thrown?.message).toMatch(pattern);
     };
-    bad(() => new QWormholeClient({ port: 1, reconect: false } as never), /unknown option reconect \(did you mean reconnect\?\)/);
-    bad(() => new QWormholeClient({ port: 1, reconnect: { maxAttempt: 3 } } as never), /reconnect\.maxAttempt/);
-    bad(() => new QWormholeClient({ port: 1, tls: { pinnedFingerprints256: ["xyz"] } }), /tls\.pinnedFingerprints256\[0\]/);
-    bad(() => new QWormholeClient({ port: 1, tls: { pinnedFingerprints256: ["AB".repeat(31)] } }), /pinnedFingerprints256/);
-    bad(() => new QWormholeClient({ port: 1, tls: { rejectUnauthorised: false } } as never), /tls\.rejectUnauthorised/);
-    bad(() => new QWormholeClient({ port: 1, keepAlive: "yes" } as never), /keepAlive/);
-    bad(() => new QWormholeServer({ maxClient: 3 } as never), /unknown option maxClient \(did you mean maxClients\?\)/);
-    bad(() => new QWormholeServer({ allowLegacy: 1 } as never), /allowLegacy/);
+    bad(() => newClient({ port: 1, reconect: false } as never), /unknown option reconect \(did you mean reconnect\?\)/);
+    bad(() => newClient({ port: 1, reconnect: { maxAttempt: 3 } } as never), /reconnect\.maxAttempt/);
+    bad(() => newClient({ port: 1, tls: { pinnedFingerprints256: ["xyz"] } }), /tls\.pinnedFingerprints256\[0\]/);
+    bad(() => newClient({ port: 1, tls: { pinnedFingerprints256: ["AB".repeat(31)] } }), /pinnedFingerprints256/);
+    bad(() => newClient({ port: 1, tls: { rejectUnauthorised: false } } as never), /tls\.rejectUnauthorised/);
+    bad(() => newClient({ port: 1, keepAlive: "yes" } as never), /keepAlive/);
+    bad(() => newServer({ maxClient: 3 } as never), /unknown option maxClient \(did you mean maxClients\?\)/);
+    bad(() => newServer({ allowLegacy: 1 } as never), /allowLegacy/);
     bad(() => createQWormholeClient({ port: 1, prefereNative: true } as never), /prefereNative/);
     bad(() => createQWormholeServer({ requireNative: "yes" } as never), /requireNative/);
     bad(() => createQWormholeServer({ preferNative: "yes" } as never), /preferNative/);
     bad(() => new QWormholeRuntime({ protocolVersio: "1" } as never), /protocolVersio/);
-    bad(() => new QWormholeClient({ port: 1 }).messages({ highWaterMark: 0 }), /highWaterMark/);
+    bad(() => newClient({ port: 1 }).messages({ highWaterMark: 0 }), /highWaterMark/);
     // A pin with separators, as openssl prints it, is fine; a runtime's server-only default does not reach clients.
-    expect(() => new QWormholeClient({ port: 1, tls: { pinnedFingerprints256: [Array(32).fill("ab").join(":")] } }).destroy()).not.toThrow();
+    expect(() => newClient({ port: 1, tls: { pinnedFingerprints256: [Array(32).fill("ab").join(":")] } }).destroy()).not.toThrow();
     const runtime = new QWormholeRuntime({ maxClients: 3, reconnect: false });
     expect(() => runtime.createClient({ port: 1 }).destroy()).not.toThrow();
   });
