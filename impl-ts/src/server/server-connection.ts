@@ -161,7 +161,7 @@ export class ServerConnection<TOut = unknown, TIn = unknown> extends EventEmitte
     const held = this.inbox;
     if (held === null) return;
     let i = 0;
-    while (i < held.length && this.consumes()) this.delivery!.dispatch(held[i++]!);
+    while (i < held.length && this.consumes()) this.delivery!.dispatch(held[i++]);
     if (i === held.length) {
       this.inbox = null;
       this.inboxBytes = 0;

@@ -38,7 +38,7 @@ function keep<T extends QWormholeServer<any, any> | QWormholeClient<any, any> | 
     if (x instanceof QWormholeServer) return x.close();
     if (x instanceof QWormholeClient) return x.destroy();
     if (x instanceof net.Server) return new Promise((r) => x.close(() => r(undefined)));
-    return (x as net.Socket).destroy();
+    return x.destroy();
   });
   return x;
 }
