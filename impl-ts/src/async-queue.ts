@@ -6,6 +6,7 @@
  * consumer falls `highWaterMark` items behind and to resume at half of it.
  * @packageDocumentation
  */
+import { checkOptionNames, intOption, invalidOption } from "./options.js";
 
 /** How an {@link AsyncQueue} tells its producer to stop and go on. */
 export interface QueueFlow {
@@ -18,12 +19,12 @@ export interface QueueFlow {
 /** Default high-water mark (items) of the message iterators. */
 export const DEFAULT_ITERATOR_HIGH_WATER_MARK = 1024;
 
-/** Validates an iterator's `highWaterMark` option (a positive integer). */
-export function iteratorHighWaterMark(options: { highWaterMark?: number } | undefined, check: (name: string, value: unknown) => never): number {
-  const hwm = options?.highWaterMark;
-  if (hwm === undefined) return DEFAULT_ITERATOR_HIGH_WATER_MARK;
-  if (typeof hwm !== "number" || !Number.isInteger(hwm) || hwm < 1) check("highWaterMark", hwm);
-  return hwm;
+/** Validates the options of a message iterator; returns its high-water mark. */
+export function iteratorHighWaterMark(options: { highWaterMark?: number } | undefined): number {
+  if (options === undefined) return DEFAULT_ITERATOR_HIGH_WATER_MARK;
+  if (options === null || typeof options !== "object") invalidOption("options", "an object", options);
+  checkOptionNames(options, ["highWaterMark"]);
+  return intOption("highWaterMark", options.highWaterMark, DEFAULT_ITERATOR_HIGH_WATER_MARK, 1);
 }
 
 export class AsyncQueue<T> implements AsyncIterableIterator<T> {

@@ -12,7 +12,6 @@ import { UNDECODABLE, bufferDeserializer, defaultSerializer, deserializeOrReport
 import { withPeerHint, withSyscallCode } from "../connection-errors.js";
 import { HotEvent } from "../hot-event.js";
 import { resolveInterfaceAddress } from "../interface-binding.js";
-import { invalidOption } from "../options.js";
 import { DEFAULT_MAX_FRAME_LENGTH } from "../protocol/constants.js";
 import { isTerminalErrorCode } from "../protocol/error-codes.js";
 import { QWormholeError } from "../protocol/errors.js";
@@ -450,7 +449,7 @@ export class QWormholeClient<TIn = Buffer, TOut = unknown> extends EventEmitter<
    * `destroy(error)`), after the messages received before it.
    */
   messages(options?: { highWaterMark?: number }): AsyncIterableIterator<TIn> {
-    const highWaterMark = iteratorHighWaterMark(options, (name, value) => invalidOption(name, "a positive integer", value));
+    const highWaterMark = iteratorHighWaterMark(options);
     const q: AsyncQueue<TIn> = new AsyncQueue(
       () => {
         this.off("message", onMessage);

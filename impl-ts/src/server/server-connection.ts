@@ -6,7 +6,6 @@ import { EventEmitter } from "node:events";
 import { AsyncQueue, iteratorHighWaterMark } from "../async-queue.js";
 import type { Serializer } from "../codecs.js";
 import { HotEvent } from "../hot-event.js";
-import { invalidOption } from "../options.js";
 import type { WireErrorCode } from "../protocol/error-codes.js";
 import { QWormholeError } from "../protocol/errors.js";
 import type { Tags } from "../protocol/fields.js";
@@ -204,7 +203,7 @@ export class ServerConnection<TOut = unknown, TIn = unknown> extends EventEmitte
    * throws the connection's coded error when it failed.
    */
   messages(options?: { highWaterMark?: number }): AsyncIterableIterator<TIn> {
-    const highWaterMark = iteratorHighWaterMark(options, (name, value) => invalidOption(name, "a positive integer", value));
+    const highWaterMark = iteratorHighWaterMark(options);
     const q: AsyncQueue<TIn> = new AsyncQueue<TIn>(
       () => {
         this.off("message", onMessage);

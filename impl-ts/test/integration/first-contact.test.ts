@@ -381,6 +381,7 @@ describe("options are checked by name, synchronously", () => {
     bad(() => createQWormholeServer({ preferNative: "yes" } as never), /preferNative/);
     bad(() => new QWormholeRuntime({ protocolVersio: "1" } as never), /protocolVersio/);
     bad(() => newClient({ port: 1 }).messages({ highWaterMark: 0 }), /highWaterMark/);
+    bad(() => newClient({ port: 1 }).messages({ highWatermark: 4 } as never), /unknown option highWatermark \(did you mean highWaterMark\?\)/);
     // A pin with separators, as openssl prints it, is fine; a runtime's server-only default does not reach clients.
     expect(() => newClient({ port: 1, tls: { pinnedFingerprints256: [Array(32).fill("ab").join(":")] } }).destroy()).not.toThrow();
     const runtime = new QWormholeRuntime({ maxClients: 3, reconnect: false });
