@@ -11,6 +11,7 @@ const local = {
   ws: async () => (await import("./rows/ws.mjs")).ws,
   zeromq: async () => (await import("./rows/zeromq.mjs")).zeromq,
   "ts-ts-batch": async () => (await import("./rows/pairs.mjs")).batchPairs["ts-ts-batch"],
+  "ts-ts-resume": async () => (await import("./rows/pairs.mjs")).resumePairs["ts-ts-resume"],
 };
 
 /** Rows of the batch API: measured beside ts-ts in the one-way throughput tables only. */

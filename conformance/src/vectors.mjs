@@ -16,6 +16,8 @@ export const KINDS = {
   negotiate: { inputs: ["hex", "replayCache"], outputs: ["answer", "error"] },
   signature: { inputs: ["hex", "replayCache"], outputs: ["signedHex", "error"] },
   "canonical-json": { inputs: ["hex"], outputs: ["canonicalHex", "error"] },
+  // Feature "resume" (QWH/1.1): an adapter that does not implement it answers "unsupported".
+  resume: { inputs: ["steps", "hex"], outputs: ["events", "answer", "error"] },
 };
 
 /** Loads every vector test as a codec case: {id, kind, file, tcId, params, input, expected, requirements, title}. */
@@ -129,6 +131,21 @@ export function outputMismatches(c, output) {
           const g = norm(a)[k];
           check(`answer.${k}`, w ?? null, g ?? null);
         }
+      }
+      break;
+    }
+    case "resume": {
+      if (e.events !== undefined) {
+        check("events", e.events, output.events ?? []);
+        break;
+      }
+      if (e.answer === undefined) break;
+      const a = output.answer ?? {};
+      if (e.answer.type !== a.type) check("answer.type", e.answer.type, a.type ?? null);
+      else if (e.answer.type === "reject") check("answer.code", e.answer.code, a.code ?? null);
+      else {
+        const norm = (x) => ({ ...x, features: asSet(x.features) });
+        check("answer", norm(e.answer), norm(a));
       }
       break;
     }

@@ -382,6 +382,22 @@ function checkFrame(m, f, socket) {
     const problem = tlsTagsProblem(value, socket);
     if (problem) throw new Mismatch(problem);
   }
+  return value;
+}
+
+/**
+ * Replaces every string "@accept.<path>" in a step's JSON with that member of the last accept an
+ * expectFrame matched (feature "resume": the session id and token the server issued).
+ */
+function fromLastAccept(v, accept) {
+  if (typeof v === "string" && v.startsWith("@accept.")) {
+    const at = atPath(accept ?? {}, v.slice("@accept.".length));
+    if (!at.found) throw new Mismatch(`${v}: no such member in the last accept`);
+    return at.value;
+  }
+  if (Array.isArray(v)) return v.map((x) => fromLastAccept(x, accept));
+  if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, fromLastAccept(x, accept)]));
+  return v;
 }
 
 /** A closing frame's code: a reject's or a CLOSE's, or undefined when the frame is neither. */
@@ -444,6 +460,7 @@ export async function runWireCase(c, ctx) {
   const conns = new Map();
   const used = new Set(); // connection names the steps have used
   let closeBehavior = null;
+  let lastAccept = null; // the last accept an expectFrame matched, for "@accept.<path>" in later hellos
   let client = null;
   let listener = null;
   let serverHandle = null;
@@ -597,7 +614,7 @@ export async function runWireCase(c, ctx) {
           conn.write(buildFrame(step.sendFrame));
           break;
         case "sendHello":
-          conn.write(buildFrame({ json: helloWith(step.sendHello) }));
+          conn.write(buildFrame({ json: helloWith(fromLastAccept(step.sendHello, lastAccept)) }));
           break;
         case "sendSignedHello":
           conn.write(buildFrame({ json: signedHello(step.sendSignedHello, useTls ? exporterOf(conn.socket) : null) }));
@@ -631,7 +648,8 @@ export async function runWireCase(c, ctx) {
         case "expectFrame": {
           const m = step.expectFrame;
           const f = await conn.frame(within(m.withinMs), { handshake: ["hello", "accept", "reject"].includes(m.kind), what: `a ${m.kind} frame` });
-          checkFrame(m, f, conn.socket);
+          const value = checkFrame(m, f, conn.socket);
+          if (m.kind === "accept") lastAccept = value;
           break;
         }
         case "expectClose":

@@ -37,6 +37,8 @@ static const qwh_code_entry QWH_CODES[QWH_CODE_COUNT] = {
   {"E_NORMAL_CLOSE", true, false, "The application closed the connection normally."},
   {"E_GOING_AWAY", true, false, "The side is shutting down or restarting."},
   {"E_INTERNAL", true, false, "An internal error of the side that reports it."},
+  {"E_SESSION_UNKNOWN", true, false, "A resume names a session the server does not hold (never issued, expired, ended) or presents a token, key or transport that does not match it; the client starts a new session (since 1.1)."},
+  {"E_RESUME_MISMATCH", true, false, "A resume hello or accept reports a received count or receive maximum that the session cannot have; the session ends (since 1.1)."},
   {"E_TRUNCATED_FRAME", false, false, "The incoming stream ended inside a frame header or payload."},
   {"E_CONNECT_TIMEOUT", false, false, "TCP connect (and TLS handshake) did not complete within the connect timeout."},
   {"E_NOT_CONNECTED", false, false, "A message was sent while not connected and queueing is disabled."},

@@ -64,6 +64,9 @@ function expectedOf(kind: string, test: Record<string, any>): Record<string, unk
       return test.signedHex !== undefined ? { signedHex: test.signedHex, error } : { error };
     case "canonical-json":
       return error ? { error } : { canonicalHex: test.canonicalHex, error };
+    case "resume":
+      if (test.events !== undefined) return { events: test.events, error };
+      return test.answer !== undefined ? { error, answer: test.answer } : { error };
     default:
       throw new Error(`unknown vector kind ${kind}`);
   }

@@ -109,7 +109,7 @@ describe("spec/qwh-1.md", () => {
 
   it("has at least 100 requirements, with unique well-formed ids", () => {
     expect(requirementsJson.spec).toBe("QWH/1");
-    expect(requirementsJson.version).toBe("1.0");
+    expect(requirementsJson.version).toBe("1.1");
     expect(requirementsJson.revision).toBe(parsed.revision);
     expect(parsed.revision).toBeGreaterThanOrEqual(2);
     expect(requirementsJson.generatedFrom).toBe("spec/qwh-1.md");

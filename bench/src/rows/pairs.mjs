@@ -63,13 +63,18 @@ export function makeClient(impl, options) {
 const serverTls = (t) => (t ? { tls: { key: t.key, cert: t.cert } } : {});
 const clientTls = (t) => (t ? { tls: { ca: t.cert } } : {});
 
-/** The table entry of one pair; `batch`: the receiver takes `messageBatch` events. */
-export function pair(clientImpl, serverImpl, { batch = false } = {}) {
+/**
+ * The table entry of one pair; `batch`: the receiver takes `messageBatch` events; `extra`: options
+ * given to both sides (the resume row: session resumption, ACKs and the replay buffer).
+ */
+export function pair(clientImpl, serverImpl, { batch = false, extra = {} } = {}) {
+  const serverOf = (impl, options) => makeServer(impl, { ...extra, ...options });
+  const clientOf = (impl, options) => makeClient(impl, { ...extra, ...options });
   return {
     awaitsStart: true,
     async receive({ count, size, onListening, onDone, tls: t, codec: c }) {
       const codec = c === "json" || c === "cbor" ? c : undefined; // "buffer": bytes, as by default
-      const server = makeServer(serverImpl, { ...serverTls(t), ...(codec ? { deserializer: codecs(codec).deserializer } : {}), maxPendingHandshakes: 4096 });
+      const server = serverOf(serverImpl, { ...serverTls(t), ...(codec ? { deserializer: codecs(codec).deserializer } : {}), maxPendingHandshakes: 4096 });
       let n = 0;
       let bytes = 0;
       let bad = 0;
@@ -102,7 +107,7 @@ export function pair(clientImpl, serverImpl, { batch = false } = {}) {
     },
     async send({ port, count, size, onStart, tls: t, codec: c }) {
       const codec = c === "json" || c === "cbor" ? c : undefined;
-      const client = makeClient(clientImpl, { port, ...clientTls(t), ...(codec ? { serializer: codecs(codec).serializer } : {}) });
+      const client = clientOf(clientImpl, { port, ...clientTls(t), ...(codec ? { serializer: codecs(codec).serializer } : {}) });
       await client.connect();
       const payload = codec ? { ...sampleValue } : payloadOf(size);
       await onStart();
@@ -112,14 +117,14 @@ export function pair(clientImpl, serverImpl, { batch = false } = {}) {
       return () => client.close();
     },
     async echo({ onListening, tls: t }) {
-      const server = makeServer(serverImpl, serverTls(t));
+      const server = serverOf(serverImpl, serverTls(t));
       server.on("message", ({ client, data }) => client.send(data));
       const { port } = await server.listen();
       onListening(port);
       return () => server.close();
     },
     async ping({ port, size, samples, warmup, tls: t }) {
-      const client = makeClient(clientImpl, { port, ...clientTls(t) });
+      const client = clientOf(clientImpl, { port, ...clientTls(t) });
       await client.connect();
       const payload = payloadOf(size);
       const p = pinger({ samples, warmup, send: () => client.send(payload) });
@@ -132,8 +137,8 @@ export function pair(clientImpl, serverImpl, { batch = false } = {}) {
     probe() {
       const out = [];
       for (const [side, impl, make] of [
-        ["client", clientImpl, () => makeClient(clientImpl, { port: 1 })],
-        ["server", serverImpl, () => makeServer(serverImpl, {})],
+        ["client", clientImpl, () => clientOf(clientImpl, { port: 1 })],
+        ["server", serverImpl, () => serverOf(serverImpl, {})],
       ]) {
         try {
           closeQuietly(make());
@@ -150,3 +155,6 @@ export const pairs = Object.fromEntries(pairNames().map((name) => [name, pair(..
 
 /** Rows through the batch API: one-way throughput only (plain TCP and TLS). */
 export const batchPairs = { "ts-ts-batch": { ...pair("ts", "ts", { batch: true }), echo: undefined, ping: undefined } };
+
+/** ts-ts with session resumption on (QWH/1.1): what counting, ACKs and the replay buffer cost. */
+export const resumePairs = { "ts-ts-resume": pair("ts", "ts", { extra: { resume: true } }) };

@@ -96,7 +96,7 @@ async function connectMany() {
 
 // The optional features this adapter can exercise (cases needing another one grade UNSUPPORTED).
 function info() {
-  line({ name: "ts", implementation: "qwormhole (impl-ts)", features: ["control", "raw", "legacy", "bare", "tls", "sign", "heartbeat"] });
+  line({ name: "ts", implementation: "qwormhole (impl-ts)", features: ["control", "raw", "legacy", "bare", "tls", "sign", "heartbeat", "resume"] });
 }
 
 const modes = { codec: runCodec, serve, connect, "connect-many": connectMany, info };

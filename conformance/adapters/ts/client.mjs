@@ -37,7 +37,15 @@ export async function runClientScenario({ port, host, tls, scenario, config }, {
     host,
     port,
     ...commonOptions(config),
-    reconnect: scenario === "reconnect" ? { initialDelayMs: 20, maxDelayMs: 200, maxAttempts: 100 } : scenario === "retry" ? { initialDelayMs: 20, maxDelayMs: 100, maxAttempts: config.maxAttempts ?? 5 } : false,
+    reconnect:
+      scenario === "reconnect"
+        ? { initialDelayMs: 20, maxDelayMs: 200, maxAttempts: 100 }
+        : scenario === "retry"
+          ? { initialDelayMs: 20, maxDelayMs: 100, maxAttempts: config.maxAttempts ?? 5 }
+          : // A session is resumed by the reconnect that follows a lost connection.
+            config.resume
+            ? { initialDelayMs: 20, maxDelayMs: 100, maxAttempts: 20 }
+            : false,
     connectTimeoutMs: config.connectTimeoutMs ?? 5000,
   };
   if (config.sign) options.handshakeSigner = createHelloSigner(generateKeyPairSync("ed25519").privateKey);

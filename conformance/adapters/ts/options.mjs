@@ -30,8 +30,10 @@ export function commonOptions(config) {
   // `features` is the exact set (the qwormhole options split it into `control` and the rest).
   if (Array.isArray(config.features)) {
     o.control = config.features.includes("control");
-    o.features = config.features.filter((f) => f !== "control" && f !== "raw");
+    o.features = config.features.filter((f) => f !== "control" && f !== "raw" && f !== "resume");
   }
+  // Session resumption (QWH/1.1): true or {windowMs, maxUnackedMessages, maxUnackedBytes, ackDelayMs, maxSessions}.
+  if (config.resume !== undefined && config.resume !== false) o.resume = config.resume;
   if (config.tags !== undefined) o.handshakeTags = config.tags;
   return o;
 }

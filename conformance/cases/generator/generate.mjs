@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { join } from "node:path";
 import { casesDir } from "./lib.mjs";
 
-const AREAS = ["frame", "raw", "hello", "accept", "neg", "state", "time", "legacy", "bare", "ctrl", "ping", "close", "sig", "tls", "limit", "iso", "retry"];
+const AREAS = ["frame", "raw", "hello", "accept", "neg", "state", "time", "legacy", "bare", "ctrl", "ping", "close", "sig", "tls", "limit", "iso", "retry", "resume"];
 
 const check = process.argv.includes("--check");
 

@@ -13,7 +13,7 @@ export function T(comment, requirements, flags, inputs, result, outputs) {
  * Build a file object.
  * @param {{kind: string, description: string, groups: {params: object, tests: object[]}[], check?: (test, group) => void}} spec
  */
-export function buildFile({ kind, description, groups, check }) {
+export function buildFile({ kind, description, groups, check, qwh = "1.0" }) {
   let tcId = 0;
   const used = new Set();
   const testGroups = [];
@@ -49,7 +49,7 @@ export function buildFile({ kind, description, groups, check }) {
   return {
     schema: `vectors/${kind}.schema.json`,
     kind,
-    qwh: "1.0",
+    qwh,
     description,
     numberOfTests: tcId,
     notes,

@@ -14,13 +14,14 @@ import accept from "./accept.mjs";
 import negotiate from "./negotiate.mjs";
 import signature from "./signature.mjs";
 import canonicalJson from "./canonical-json.mjs";
+import resume from "./resume.mjs";
 
 export const VECTORS_DIR = join(dirname(fileURLToPath(import.meta.url)), "..");
 
 /** Every file: name (without .json) -> file object. */
 export function generateAll() {
   const all = {};
-  for (const mod of [frameDecode, frameEncode, hello, accept, negotiate, signature, canonicalJson]) Object.assign(all, mod());
+  for (const mod of [frameDecode, frameEncode, hello, accept, negotiate, signature, canonicalJson, resume]) Object.assign(all, mod());
   return all;
 }
 

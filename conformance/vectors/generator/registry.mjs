@@ -5,9 +5,13 @@ const range = (area, n) => Array.from({ length: n }, (_, i) => `QWH-${area}-${St
 /** Ids added by later revisions of the spec (they keep their meaning too); a vector may cite them. */
 export const REVISION_IDS = ["QWH-CLOSE-010", "QWH-CLOSE-011", "QWH-CLOSE-012", "QWH-CLOSE-013", "QWH-LEGACY-012", "QWH-ACCEPT-011", "QWH-NEG-011"];
 
+/** Ids of QWH/1.1 (revision 3): session resumption. */
+export const RESUME_IDS = [...range("RESUME", 26), ...range("ACK", 8)];
+
 /** Requirement ids whose meaning is fixed; vectors cite only these. */
 export const REQUIREMENT_IDS = new Set([
   ...REVISION_IDS,
+  ...RESUME_IDS,
   ...range("FRAME", 11),
   ...range("RAW", 5),
   ...range("HELLO", 15),
@@ -36,7 +40,8 @@ export const FLAGS = {
   ControlBit: { bugType: "FUNCTIONALITY", description: "Bit 31 of the header selects a control frame only when the feature \"control\" was negotiated." },
   ControlLength: { bugType: "EDGE_CASE", description: "Control frame length L must be 1..1024, checked on the header." },
   UnknownControlType: { bugType: "FORWARD_COMPAT", description: "Unassigned control types: 0x00-0x7f are critical (error), 0x80-0xff are ignorable (no event)." },
-  ReservedResume: { bugType: "MISSING_STEP", description: "RESUME (0x10) and ACK (0x11) are reserved for the feature \"resume\", which is never negotiated in 1.0." },
+  ReservedResume: { bugType: "MISSING_STEP", description: "RESUME (0x10) is reserved and ACK (0x11) needs the feature \"resume\", which a 1.0 connection never negotiates." },
+  Resume: { bugType: "FUNCTIONALITY", description: "Session resumption (feature \"resume\", QWH/1.1): counting, ACK frames, the replay buffer, the resume hello and accept." },
   StateAfterClose: { bugType: "FUNCTIONALITY", description: "What may follow a received CLOSE: no data frames (E_PROTOCOL_ERROR), control frames such as PING/PONG still allowed." },
   HandshakeLimit: { bugType: "EDGE_CASE", description: "During the handshake the frame limit is 16384 bytes (E_HANDSHAKE_TOO_LARGE), maxFrameLength does not apply and bit 31 is part of the length." },
   ForwardCompat: { bugType: "FORWARD_COMPAT", description: "Unknown members, features, codes or types that a 1.0 implementation must accept or ignore." },
@@ -53,7 +58,7 @@ export const FLAGS = {
   CheckOrder: { bugType: "FUNCTIONALITY", description: "Two checks fail at once; the code of the check that comes first in the specified order must be reported." },
   VersionNegotiation: { bugType: "FUNCTIONALITY", description: "qwh major/minor handling: majors must match, minor is min(client, server), compared as numbers (1.10 > 1.3)." },
   AppVersion: { bugType: "FUNCTIONALITY", description: "Application version check: numeric majors compared, whole strings compared when a side has no numeric major." },
-  FeatureNegotiation: { bugType: "FUNCTIONALITY", description: "Negotiated features: offered intersected with enabled, in the client's order, never \"resume\", \"raw\" only by framing agreement." },
+  FeatureNegotiation: { bugType: "FUNCTIONALITY", description: "Negotiated features: offered intersected with enabled, in the client's order, \"resume\" only from 1.1 with \"control\", \"raw\" only by framing agreement." },
   Raw: { bugType: "FUNCTIONALITY", description: "Raw mode (framing \"none\") agreement between client and server." },
   Replay: { bugType: "MISSING_STEP", description: "A (key, nonce) pair already seen within the window must be refused with E_HANDSHAKE_REPLAY." },
   Expiry: { bugType: "EDGE_CASE", description: "Signature time stamp at and just beyond the edges of the window: |now - ts| <= window is valid." },

@@ -4,7 +4,8 @@
  * none), and the server's answer. Calls back once: opened or failed.
  * @packageDocumentation
  */
-import { DEFAULT_MAX_FRAME_LENGTH, MAX_HANDSHAKE_LENGTH, QWH_VERSION } from "../protocol/constants.js";
+import { DEFAULT_MAX_FRAME_LENGTH, MAX_HANDSHAKE_LENGTH, QWH_RESUME_VERSION, QWH_VERSION } from "../protocol/constants.js";
+import { helloResumeToJson, type HelloResume } from "../protocol/resume.js";
 import { isTerminalErrorCode } from "../protocol/error-codes.js";
 import { HandshakeRejectedError, QWormholeError } from "../protocol/errors.js";
 import { buildHello, buildLegacyHello, encodeHandshakeJson } from "../protocol/hello.js";
@@ -27,8 +28,21 @@ export interface ClientHandshakeCallbacks {
 
 const noop = () => undefined;
 
-/** Runs the client handshake of `o.handshakeProfile` on `link`. */
-export function runClientHandshake(link: FrameLink, o: ResolvedClientOptions, callbacks: ClientHandshakeCallbacks): void {
+/** The session a resume hello names (QWH-RESUME-014). */
+export interface ResumeRequest {
+  id: string;
+  token: string;
+  /** The client's received count. */
+  received: number;
+  /** Data frames the client sent in the session, and the highest count the server reported. */
+  sent: number;
+  serverReported: number;
+  /** The server's receive maximum in the session's first accept. */
+  maxFrameLength: number;
+}
+
+/** Runs the client handshake of `o.handshakeProfile` on `link`; `session` names a session to resume. */
+export function runClientHandshake(link: FrameLink, o: ResolvedClientOptions, callbacks: ClientHandshakeCallbacks, session: ResumeRequest | null = null): void {
   let settled = false;
   let timer: NodeJS.Timeout | undefined;
   const fail = (err: QWormholeError, terminal = isTerminalErrorCode(err.code)) => {
@@ -89,6 +103,14 @@ export function runClientHandshake(link: FrameLink, o: ResolvedClientOptions, ca
     ...(o.protocolVersion !== undefined ? { version: o.protocolVersion } : {}),
     ...(hasTags ? { tags } : {}),
   });
+  const offersResume = o.resume !== null && o.features.includes("resume");
+  if (offersResume) {
+    // "resume" is offered only in a 1.1 hello, with its member (QWH-RESUME-001, QWH-HELLO-018).
+    hello["qwh"] = QWH_RESUME_VERSION;
+    const r: HelloResume = { maxUnackedMessages: o.resume!.maxUnackedMessages, maxUnackedBytes: o.resume!.maxUnackedBytes };
+    if (session) Object.assign(r, { id: session.id, token: session.token, received: session.received });
+    hello["resume"] = helloResumeToJson(r);
+  }
   // Every member, TLS tags included, is in place before signing (QWH-SIG-012).
   if (o.handshakeSigner) hello = signHello(hello, o.handshakeSigner, { exporter: link.channelBinding() });
   timer = setTimeout(() => fail(new QWormholeError("E_HANDSHAKE_TIMEOUT", `no answer to the hello within ${o.handshakeTimeoutMs} ms`), false), o.handshakeTimeoutMs);
@@ -97,7 +119,11 @@ export function runClientHandshake(link: FrameLink, o: ResolvedClientOptions, ca
       if (settled) return;
       let answer;
       try {
-        answer = parseServerAnswer(payload, { qwh: QWH_VERSION, features: o.features });
+        answer = parseServerAnswer(payload, {
+          qwh: offersResume ? QWH_RESUME_VERSION : QWH_VERSION,
+          features: o.features,
+          session: session && { id: session.id, sent: session.sent, serverReported: session.serverReported, maxFrameLength: session.maxFrameLength },
+        });
       } catch (err) {
         fail(err as QWormholeError);
         return;

@@ -5,6 +5,7 @@
 import { DEFAULT_RECONNECT, type ReconnectOptions, type ResolvedReconnect } from "../backoff.js";
 import type { HelloSigner } from "../protocol/signature.js";
 import type { Dialer } from "../transport/socket-transport.js";
+import { resolveResumeOptions, type ResolvedResumeOptions, type ResumeOptions } from "../transport/resume-session.js";
 import {
   COMMON_OPTION_NAMES,
   boolOption,
@@ -44,6 +45,14 @@ export interface QWormholeClientOptions<TIn = Buffer, TOut = unknown> extends Co
   features?: string[];
   /** Offer the `control` feature (heartbeats, graceful close). Default true. */
   control?: boolean;
+  /**
+   * Session resumption (QWH/1.1, spec section 10.7): after a connection loss
+   * the client reconnects and resumes, every message in both directions
+   * delivered exactly once and in order (event `resumed`); when the server
+   * cannot resume, event `sessionLost` carries the messages it never
+   * acknowledged. Offered only to servers that offer it back. Default off.
+   */
+  resume?: boolean | ResumeOptions;
   /** @internal How connections are made (the socket dialer, or a native one from the factory). */
   dialer?: Dialer;
 }
@@ -62,6 +71,8 @@ export interface ResolvedClientOptions extends ResolvedCommonOptions {
   maxQueuedBytes: number;
   handshakeSigner: HelloSigner | undefined;
   features: string[];
+  /** Resumption settings, or null when off. */
+  resume: ResolvedResumeOptions | null;
 }
 
 /** Every option name {@link QWormholeClient} accepts; any other name is refused with E_INVALID_OPTION. */
@@ -80,6 +91,7 @@ export const CLIENT_OPTION_NAMES: readonly string[] = [
   "handshakeSigner",
   "features",
   "control",
+  "resume",
   "dialer",
 ];
 
@@ -111,10 +123,12 @@ export function resolveClientOptions(o: QWormholeClientOptions<unknown, unknown>
   if (reconnect.jitter > 1) invalidOption("reconnect.jitter", "a number in 0..1", reconnect.jitter);
   if (reconnect.multiplier < 1) invalidOption("reconnect.multiplier", "a number >= 1", reconnect.multiplier);
   const features = new Set(stringArrayOption("features", o.features) ?? []);
-  // "resume" is reserved in QWH/1.0 and "raw" follows from `framing` (QWH-HELLO-018, QWH-RAW-002).
+  // "resume" follows from the `resume` option (QWH-RESUME-001) and "raw" from `framing` (QWH-RAW-002).
   for (const f of features) if (f === "resume" || f === "raw") invalidOption("features", 'names other than "resume" and "raw"', f);
   if (boolOption("control", o.control, true) && common.framing === "length-prefixed") features.add("control");
   if (common.framing === "none") features.add("raw");
+  const resume = resolveResumeOptions(o.resume, { framing: common.framing, control: features.has("control"), profile: common.handshakeProfile });
+  if (resume) features.add("resume");
   return {
     ...common,
     host: o.host ?? "127.0.0.1",
@@ -129,5 +143,6 @@ export function resolveClientOptions(o: QWormholeClientOptions<unknown, unknown>
     maxQueuedBytes: intOption("maxQueuedBytes", o.maxQueuedBytes, 16 * 1024 * 1024),
     handshakeSigner: o.handshakeSigner,
     features: [...features],
+    resume,
   };
 }

@@ -23,6 +23,7 @@ import { FramedChannel, channelOptions, type ChannelCloseInfo } from "../transpo
 import type { FrameLink } from "../transport/frame-link.js";
 import { socketDialer, type DialAttempt, type Dialer } from "../transport/socket-transport.js";
 import { runClientHandshake } from "./client-handshake.js";
+import { ClientResume, type LostSession } from "./resume-client.js";
 import { resolveClientOptions, type QWormholeClientOptions, type ResolvedClientOptions } from "./client-options.js";
 
 /** The `qwormhole` section of NODE_DEBUG (util.debuglog). */
@@ -63,6 +64,18 @@ export interface ClientEvents<TIn> {
   connect: [];
   /** Handshake done: messages flow. */
   ready: [info: ClientReadyInfo];
+  /**
+   * With `resume`: a new connection continues the session (instead of
+   * `ready`); every message of both directions is delivered exactly once.
+   */
+  resumed: [info: ClientReadyInfo];
+  /**
+   * With `resume`: the session could not be continued (server restarted,
+   * window passed, CLOSE) while messages were unacknowledged. `messages` are
+   * those payloads, as serialized, in order: the server may or may not have
+   * received them; send them again for at-least-once delivery.
+   */
+  sessionLost: [info: { messages: (Uint8Array | string)[]; error?: QWormholeError }];
   message: [data: TIn];
   /**
    * The messages of one read, in order, once the read is decoded: for
@@ -153,6 +166,7 @@ export class QWormholeClient<TIn = Buffer, TOut = unknown> extends EventEmitter<
   private readonly batchEvent: HotEvent<TIn[]>;
   // Messages of the read being decoded, while someone listens to batches.
   private batch: TIn[] | null = null;
+  private readonly resume: ClientResume | null;
 
   constructor(options: QWormholeClientOptions<TIn, TOut>) {
     super();
@@ -167,6 +181,7 @@ export class QWormholeClient<TIn = Buffer, TOut = unknown> extends EventEmitter<
     this.serialize = options.serializer ?? (defaultSerializer as Serializer<TOut>);
     this.deserialize = options.deserializer ?? (bufferDeserializer as unknown as Deserializer<TIn>);
     const o = this.options;
+    this.resume = o.resume ? new ClientResume(o.resume) : null;
     this.limiter =
       o.rateLimitBytesPerSec > 0
         ? new RateLimitedQueue(new TokenBucket(o.rateLimitBytesPerSec, o.rateLimitBurstBytes || o.rateLimitBytesPerSec), (p) => this.dispatchLimited(p))
@@ -616,14 +631,30 @@ export class QWormholeClient<TIn = Buffer, TOut = unknown> extends EventEmitter<
       },
       failed: (error, terminal) => {
         this.link = null;
+        // A resume that cannot succeed: the session is over, the next hello starts a new one (QWH-RESUME-025).
+        if (error.code === "E_SESSION_UNKNOWN" || error.code === "E_RESUME_MISMATCH") this.loseSession(this.resume?.drop() ?? null, error);
         this.attemptFailed(withPeerHint(error), terminal);
       },
-    });
+    }, this.resume?.request() ?? null);
+  }
+
+  /** Reports a session's unacknowledged messages (exact `lostMessages`), and queues its never-sent ones first. */
+  private loseSession(lost: LostSession | null, error?: QWormholeError): void {
+    if (lost === null) return;
+    if (lost.held.length > 0) {
+      this.pending.unshift(...lost.held);
+      for (const p of lost.held) this.pendingBytes += byteLength(p);
+    }
+    if (lost.unacknowledged.length === 0) return;
+    this.stats.lostMessages += lost.unacknowledged.length;
+    this.emit("sessionLost", error ? { messages: lost.unacknowledged, error } : { messages: lost.unacknowledged });
   }
 
   private open(link: FrameLink, info: ClientReadyInfo, features: readonly string[], peerMax: number): void {
     const o = this.options;
     this.peerMax = peerMax;
+    const resumed = this.resume?.opened(info.accept);
+    if (resumed) this.loseSession(resumed.lost);
     const channel = new FramedChannel(link, channelOptions(o, features, peerMax, { maxBackpressureBytes: 0, pauseReadingOnBackpressure: false }), {
       message: (payload) => this.onMessage(payload),
       readEnd: () => this.onReadEnd(),
@@ -635,7 +666,7 @@ export class QWormholeClient<TIn = Buffer, TOut = unknown> extends EventEmitter<
       },
       timeout: () => this.emit("timeout"),
       stale: () => this.status({ type: "stale" }),
-    });
+    }, resumed?.channel);
     this.channel = channel;
     this.state = "open";
     this.attempt = 0;
@@ -646,7 +677,7 @@ export class QWormholeClient<TIn = Buffer, TOut = unknown> extends EventEmitter<
     this.flushPending();
     publish(DiagnosticsChannels.clientReady, { profile: info.profile });
     this.status({ type: "ready", info });
-    this.emit("ready", info);
+    this.emit(resumed?.resumed ? "resumed" : "ready", info);
     for (const w of this.waiters.splice(0)) w.resolve();
   }
 
@@ -672,6 +703,8 @@ export class QWormholeClient<TIn = Buffer, TOut = unknown> extends EventEmitter<
   private onChannelClosed(channel: FramedChannel, ci: ChannelCloseInfo): void {
     addCounters(this.stats, channel.counters);
     this.stats.lostMessages += ci.lostMessages;
+    // A CLOSE ends the session (QWH-RESUME-013); an end without one keeps it for the resume.
+    if (ci.closeExchanged) this.loseSession(this.resume?.drop() ?? null, ci.error);
     if (this.channel !== channel) return; // already finalized (destroy)
     this.channel = null;
     this.link = null;
@@ -741,6 +774,8 @@ export class QWormholeClient<TIn = Buffer, TOut = unknown> extends EventEmitter<
     this.closedError = error;
     this.clearRetry();
     if (this.telemetryTimer) clearInterval(this.telemetryTimer);
+    // Reconnecting stopped with a session unfinished: its unacknowledged messages are reported (QWH-RESUME-025).
+    this.loseSession(this.resume?.drop() ?? null, error);
     const dropped = this.pending.length + (this.limiter?.clear().length ?? 0);
     if (dropped > 0) {
       this.stats.lostMessages += dropped;

@@ -9,6 +9,12 @@ export const QWH_VERSION = "1.0";
 /** Major and minor of {@link QWH_VERSION}. */
 export const QWH_MAJOR = 1;
 export const QWH_MINOR = 0;
+/**
+ * The version a side says when it offers or accepts session resumption
+ * (feature `resume`, spec section 10.7); without it, a side speaks
+ * {@link QWH_VERSION} and behaves exactly as a 1.0 peer.
+ */
+export const QWH_RESUME_VERSION = "1.1";
 
 /** Bytes of the frame header (unsigned 32-bit big-endian). */
 export const FRAME_HEADER_LENGTH = 4;
@@ -34,9 +40,9 @@ export const ControlType = {
   PING: 0x01,
   PONG: 0x02,
   CLOSE: 0x03,
-  /** Reserved for session resumption (feature `resume`). */
+  /** Reserved (never sent; session resumption happens in the hello). */
   RESUME: 0x10,
-  /** Reserved for session resumption (feature `resume`). */
+  /** Acknowledgement of data frames (feature `resume`, since 1.1). */
   ACK: 0x11,
 } as const;
 /** Control types at or above this value are ignorable when unknown. */
@@ -46,7 +52,7 @@ export const FIRST_IGNORABLE_CONTROL_TYPE = 0x80;
 export const Feature = {
   CONTROL: "control",
   RAW: "raw",
-  /** Reserved; never negotiated in 1.0. */
+  /** Session resumption (since 1.1; never negotiated with qwh 1.0). */
   RESUME: "resume",
 } as const;
 

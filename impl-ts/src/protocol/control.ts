@@ -14,6 +14,7 @@ import {
   MAX_CONTROL_LENGTH,
 } from "./constants.js";
 import { ProtocolError, QWormholeError } from "./errors.js";
+import { parseAckBody } from "./resume.js";
 import { codePointLength, containsNonInteger, parseStrictJsonObject } from "./strict-json.js";
 
 /** The decoded CLOSE body. */
@@ -27,14 +28,17 @@ export interface CloseInfo {
 export type ControlEvent =
   | { type: "ping"; body: Buffer }
   | { type: "pong"; body: Buffer }
-  | { type: "close"; code: string; reason?: string };
+  | { type: "close"; code: string; reason?: string }
+  /** Feature `resume` only (QWH-ACK-001). */
+  | { type: "ack"; request: boolean; count: number };
 
 /**
  * Interprets a control frame payload (type byte + body). Returns `null` for an
  * unknown ignorable type (0x80-0xff); throws E_INVALID_CONTROL_FRAME for
- * anything the receiver may not accept.
+ * anything the receiver may not accept, including an ACK when `resume` was
+ * not negotiated (QWH-CTRL-005).
  */
-export function parseControlPayload(payload: Buffer): ControlEvent | null {
+export function parseControlPayload(payload: Buffer, resume = false): ControlEvent | null {
   const type = payload[0]!;
   const body = payload.subarray(1);
   switch (type) {
@@ -44,9 +48,12 @@ export function parseControlPayload(payload: Buffer): ControlEvent | null {
       return { type: "pong", body };
     case ControlType.CLOSE:
       return { type: "close", ...parseCloseBody(body) };
+    case ControlType.ACK:
+      if (resume) return { type: "ack", ...parseAckBody(body) };
+      throw new ProtocolError("E_INVALID_CONTROL_FRAME", 'ACK control frame without "resume" negotiated');
     default:
       if (type >= FIRST_IGNORABLE_CONTROL_TYPE) return null;
-      // Includes 0x10/0x11: reserved for `resume`, which 1.0 never negotiates.
+      // Includes 0x10 (RESUME), reserved and never sent.
       throw new ProtocolError("E_INVALID_CONTROL_FRAME", `unknown control frame type 0x${type.toString(16).padStart(2, "0")}`);
   }
 }

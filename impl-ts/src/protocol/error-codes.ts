@@ -32,6 +32,8 @@ export const WIRE_ERROR_CODES = [
   "E_NORMAL_CLOSE",
   "E_GOING_AWAY",
   "E_INTERNAL",
+  "E_SESSION_UNKNOWN",
+  "E_RESUME_MISMATCH",
 ] as const;
 
 /** Codes an implementation reports locally; they never appear on the wire. */

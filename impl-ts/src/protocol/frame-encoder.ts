@@ -5,6 +5,7 @@
  * the socket are never overwritten (0.3's batcher reused slots in flight).
  * @packageDocumentation
  */
+import { encodeAckBody } from "./resume.js";
 import { ControlType, DEFAULT_MAX_FRAME_LENGTH, FRAME_HEADER_LENGTH, MAX_FRAME_LENGTH_LIMIT } from "./constants.js";
 import { encodeCloseBody, encodeControlFrame, type CloseInfo } from "./control.js";
 import { QWormholeError } from "./errors.js";
@@ -173,6 +174,11 @@ export class FrameEncoder {
   /** Appends a PONG answering a PING with `body`. */
   addPong(body?: Uint8Array): void {
     this.addControl(ControlType.PONG, body);
+  }
+
+  /** Appends an ACK (feature `resume`): the request bit and the received count (QWH-ACK-001). */
+  addAck(request: boolean, count: number): void {
+    this.addControl(ControlType.ACK, encodeAckBody(request, count));
   }
 
   /** Appends a CLOSE with the canonical JSON body. */

@@ -15,6 +15,8 @@ export interface ReceiverHandlers {
   onPing(body: Buffer): void;
   onPong(body: Buffer): void;
   onClose(info: CloseInfo): void;
+  /** An ACK (only with `resume` negotiated; without this handler an ACK is E_INVALID_CONTROL_FRAME). */
+  onAck?(request: boolean, count: number): void;
 }
 
 /** Options of {@link FrameReceiver}. */
@@ -26,7 +28,7 @@ export interface ReceiverOptions {
 }
 
 /** What control frames mean to an open connection (QWH-CTRL, PING, CLOSE rules). */
-export type ControlHandlers = Pick<ReceiverHandlers, "onPing" | "onPong" | "onClose">;
+export type ControlHandlers = Pick<ReceiverHandlers, "onPing" | "onPong" | "onClose" | "onAck">;
 
 /**
  * Interprets control frame payloads: PING/PONG/CLOSE, ignorable unknown
@@ -49,9 +51,12 @@ export class ControlDispatcher {
 
   /** Handles one control payload (type byte + body); throws a coded {@link ProtocolError}. */
   dispatch(payload: Buffer): void {
-    const event = parseControlPayload(payload);
+    const event = parseControlPayload(payload, this.handlers.onAck !== undefined);
     if (event === null) return;
     switch (event.type) {
+      case "ack":
+        this.handlers.onAck!(event.request, event.count);
+        return;
       case "ping":
         this.handlers.onPing(event.body);
         return;

@@ -4,13 +4,14 @@
  * signature. The policy hook (possibly async) runs after this, in the server.
  * @packageDocumentation
  */
-import { DEFAULT_MAX_FRAME_LENGTH, DEFAULT_SIGNATURE_WINDOW_MS, Feature, QWH_VERSION } from "./constants.js";
+import { DEFAULT_MAX_FRAME_LENGTH, DEFAULT_SIGNATURE_WINDOW_MS, Feature, QWH_RESUME_VERSION, QWH_VERSION } from "./constants.js";
 import type { WireErrorCode } from "./error-codes.js";
 import { InvalidHelloError, type ProtocolError } from "./errors.js";
 import { parseQwhVersion, type QwhVersion, type Tags } from "./fields.js";
 import { parseHello, type HelloLegacy, type HelloV1, type ParsedHello } from "./hello.js";
 import type { AcceptFrame } from "./server-answer.js";
 import { verifyHelloSignature, type ReplayCache } from "./signature.js";
+import { checkHelloResume } from "./resume.js";
 
 /** The server-side handshake configuration. */
 export interface ServerHandshakePolicy {
@@ -33,6 +34,13 @@ export interface ServerHandshakePolicy {
   replayCache?: ReplayCache | null;
   /** Clock, in ms since the epoch. */
   now?: () => number;
+  /**
+   * Session resumption enabled (feature `resume`, QWH/1.1): the server then
+   * speaks 1.1, checks the hello member "resume" at step 3 (QWH-RESUME-004)
+   * and lists "resume" where QWH-RESUME-003 allows; the session itself
+   * (step 11) is the caller's.
+   */
+  resume?: boolean;
   /** Step 8: checks "tls"-prefixed tags against the TLS session; returns a reason on mismatch. */
   checkTlsTags?: (tags: Tags | undefined) => string | null;
 }
@@ -91,7 +99,14 @@ export function decideHandshake(payload: Uint8Array, policy: ServerHandshakePoli
     return { type: "legacy", hello };
   }
   const reject = (code: WireErrorCode, reason: string) => ({ type: "reject" as const, code, reason, hello });
-  const mine = parseQwhVersion(policy.qwh ?? QWH_VERSION) as QwhVersion;
+  const resume = policy.resume === true;
+  const offersResume = resume && hello.qwhVersion.major === 1 && hello.qwhVersion.minor >= 1 && hello.features.includes(Feature.RESUME);
+  if (offersResume) {
+    // Part of the shape check (step 3), where a malformed member is E_INVALID_HANDSHAKE.
+    const bad = checkHelloResume(hello.raw["resume"]);
+    if (bad) return reject("E_INVALID_HANDSHAKE", bad);
+  }
+  const mine = parseQwhVersion(policy.qwh ?? (resume ? QWH_RESUME_VERSION : QWH_VERSION)) as QwhVersion;
   if (hello.qwhVersion.major !== mine.major) {
     return reject("E_UNSUPPORTED_VERSION", `qwh ${hello.qwh} is not major ${mine.major}`);
   }
@@ -118,9 +133,12 @@ export function decideHandshake(payload: Uint8Array, policy: ServerHandshakePoli
   }
   // Raw framing carries no control frames; "raw" is enabled exactly when the framing is "none".
   const enabled = new Set(framing === "none" ? [Feature.RAW] : policy.features.filter((f) => f !== Feature.RAW));
-  enabled.delete(Feature.RESUME); // reserved in 1.0
+  const minor = Math.min(hello.qwhVersion.minor, mine.minor);
+  // "resume" needs 1.1 and "control" (QWH-RESUME-003, QWH-NEG-004); whether a session can be held is the caller's.
+  if (!resume || minor < 1 || !hello.features.includes(Feature.CONTROL) || !enabled.has(Feature.CONTROL)) enabled.delete(Feature.RESUME);
+  else enabled.add(Feature.RESUME);
   const accept: AcceptFrame = {
-    qwh: `${mine.major}.${Math.min(hello.qwhVersion.minor, mine.minor)}`,
+    qwh: `${mine.major}.${minor}`,
     features: hello.features.filter((f) => enabled.has(f)),
     maxFrameLength: policy.maxFrameLength ?? DEFAULT_MAX_FRAME_LENGTH,
   };

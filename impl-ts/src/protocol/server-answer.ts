@@ -16,6 +16,7 @@ import {
   type QwhVersion,
   type Tags,
 } from "./fields.js";
+import { acceptResumeToJson, checkAcceptResume, toAcceptResume, type AcceptResume } from "./resume.js";
 import { containsNonInteger, parseStrictJsonObject, type JsonValue } from "./strict-json.js";
 
 /** An accept frame's content. */
@@ -25,6 +26,8 @@ export interface AcceptFrame {
   maxFrameLength: number;
   tags?: Tags;
   version?: string;
+  /** The session, when "resume" is listed (QWH-RESUME-005). */
+  resume?: AcceptResume;
 }
 
 /** A reject frame's content. `code` may be a code this version does not know. */
@@ -42,6 +45,12 @@ export type ServerAnswer = { outcome: "accept"; accept: AcceptFrame } | { outcom
 export interface OfferedHandshake {
   qwh: string;
   features: readonly string[];
+  /**
+   * The session the hello named, when it asked to resume one: its id, the
+   * data frames the client sent in it, the highest count the server reported
+   * and the server's receive maximum in the session's first accept.
+   */
+  session?: { id: string; sent: number; serverReported: number; maxFrameLength: number } | null;
 }
 
 function invalid(reason: string): never {
@@ -88,9 +97,31 @@ export function parseServerAnswer(payload: Uint8Array, offered: OfferedHandshake
     throw new ProtocolError("E_FRAMING_MISMATCH", "raw framing was offered and the server did not accept it");
   }
   const accept: AcceptFrame = { qwh: obj["qwh"] as string, features: [...features], maxFrameLength: obj["maxFrameLength"] as number };
+  if (features.includes("resume")) accept.resume = checkResumeAnswer(obj["resume"], features, accept.maxFrameLength, offered.session ?? null);
   if (obj["tags"] !== undefined) accept.tags = toTags(obj["tags"] as { [key: string]: JsonValue });
   if (obj["version"] !== undefined) accept.version = obj["version"] as string;
   return { outcome: "accept", accept };
+}
+
+/** Checks 7 to 9 of the client's table (spec section 7.5): the accept member "resume" (QWH-RESUME-007, QWH-RESUME-019). */
+function checkResumeAnswer(value: JsonValue | undefined, features: readonly string[], maxFrameLength: number, session: OfferedHandshake["session"] | null): AcceptResume {
+  const reason = checkAcceptResume(value);
+  if (reason) invalid(reason);
+  const r = toAcceptResume(value as { [key: string]: JsonValue });
+  if (!features.includes("control")) throw new ProtocolError("E_PROTOCOL_ERROR", 'server accepted "resume" without "control"');
+  if (r.resumed !== (session !== null)) {
+    throw new ProtocolError("E_PROTOCOL_ERROR", session ? "the accept does not resume the session the hello named" : "the accept resumes a session the hello did not name");
+  }
+  if (session) {
+    if (r.id !== session.id) throw new ProtocolError("E_PROTOCOL_ERROR", "the accept resumes another session");
+    if (r.received < session.serverReported || r.received > session.sent) {
+      throw new ProtocolError("E_RESUME_MISMATCH", `the server reports ${r.received} data frames received; ${session.serverReported}..${session.sent} are possible`);
+    }
+    if (maxFrameLength < session.maxFrameLength) {
+      throw new ProtocolError("E_RESUME_MISMATCH", `maxFrameLength ${maxFrameLength} is below the session's ${session.maxFrameLength}`);
+    }
+  }
+  return r;
 }
 
 /** The accept frame as a JSON object. */
@@ -98,6 +129,7 @@ export function acceptToJson(accept: AcceptFrame): { [key: string]: JsonValue } 
   const obj: { [key: string]: JsonValue } = { type: "accept", qwh: accept.qwh, features: [...accept.features], maxFrameLength: accept.maxFrameLength };
   if (accept.tags !== undefined) obj["tags"] = { ...accept.tags };
   if (accept.version !== undefined) obj["version"] = accept.version;
+  if (accept.resume !== undefined) obj["resume"] = acceptResumeToJson(accept.resume);
   return obj;
 }
 

@@ -12,6 +12,7 @@ import type { Tags } from "../protocol/fields.js";
 import { RateLimitedQueue, TokenBucket } from "../rate-limiter.js";
 import type { TlsFacts } from "../tls-facts.js";
 import type { FramedChannel, SharedMessage } from "../transport/channel.js";
+import type { ResumeSession } from "../transport/resume-session.js";
 
 /** What the server learned in the handshake; `verifyHandshake` decides on it. */
 export interface HandshakeSnapshot {
@@ -106,11 +107,14 @@ export class ServerConnection<TOut = unknown, TIn = unknown> extends EventEmitte
   private endError: QWormholeError | undefined;
   /** @internal This connection's own `message` listeners. */
   readonly messageEvent: HotEvent<unknown>;
+  private current: FramedChannel;
+  /** @internal The session (feature `resume`): messages sent while it waits for its client are held for the resume. */
+  session: ResumeSession | null = null;
 
   /** @internal Created by the server once the handshake is done. */
   constructor(
     id: string,
-    /** @internal */ readonly channel: FramedChannel,
+    channel: FramedChannel,
     /** What the handshake established. */
     readonly handshake: HandshakeSnapshot,
     private readonly serialize: Serializer<TOut>,
@@ -119,6 +123,7 @@ export class ServerConnection<TOut = unknown, TIn = unknown> extends EventEmitte
     super();
     this.messageEvent = new HotEvent(this as EventEmitter, "message");
     this.id = id;
+    this.current = channel;
     this.remoteAddress = handshake.remoteAddress;
     this.remotePort = handshake.remotePort;
     this.limiter = rate.bytesPerSec > 0 ? new RateLimitedQueue(new TokenBucket(rate.bytesPerSec, rate.burstBytes || rate.bytesPerSec), (p) => this.sendNow(p)) : null;
@@ -238,6 +243,16 @@ export class ServerConnection<TOut = unknown, TIn = unknown> extends EventEmitte
     if (this.inbox === null || !this.consumes()) for (const q of this.iterators) q.end(info.error);
   }
 
+  /** @internal The open connection's channel (a resume replaces it; this object stays). */
+  get channel(): FramedChannel {
+    return this.current;
+  }
+
+  /** @internal A resume continues this connection on a new link (QWH-RESUME-021). */
+  replaceChannel(channel: FramedChannel): void {
+    this.current = channel;
+  }
+
   /** True while unsent output is above the high-water mark. */
   get backpressured(): boolean {
     return this.channel.isBackpressured;
@@ -266,6 +281,13 @@ export class ServerConnection<TOut = unknown, TIn = unknown> extends EventEmitte
         throw new QWormholeError("E_FRAME_TOO_LARGE", `message of ${bytes} bytes exceeds the client's maximum frame length ${this.channel.peerMaxFrameLength}`);
       }
       return this.limiter.push(payload, bytes, priority);
+    }
+    const session = this.session;
+    if (session !== null && !session.ended && this.current.isClosing && !this.current.closeStarted) {
+      // The client is away; the session keeps the message for its resume.
+      session.held.push(payload);
+      session.heldBytes += typeof payload === "string" ? Buffer.byteLength(payload) : payload.length;
+      return false;
     }
     return this.channel.send(payload);
   }

@@ -14,6 +14,8 @@ import { encodeHandshakeJson } from "../protocol/hello.js";
 import { decideHandshake } from "../protocol/negotiate.js";
 import { acceptToJson } from "../protocol/server-answer.js";
 import type { ReplayCache } from "../protocol/signature.js";
+import type { HelloV1 } from "../protocol/hello.js";
+import type { AcceptResume } from "../protocol/resume.js";
 import { checkTlsTags, type TlsFacts } from "../tls-facts.js";
 import type { FrameLink } from "../transport/frame-link.js";
 import type { HandshakeSnapshot } from "./server-connection.js";
@@ -23,8 +25,14 @@ import type { ResolvedServerOptions } from "./server-options.js";
 export interface ServerHandshakeContext {
   verifyHandshake: ((handshake: HandshakeSnapshot) => boolean | Promise<boolean>) | undefined;
   replayCache: ReplayCache;
+  /**
+   * Step 11 (feature `resume`), run right before the accept is written: a
+   * refusal, or the accept member "resume" (null: accept without "resume")
+   * and what `opened` receives as `session`.
+   */
+  resume?: (hello: HelloV1) => { refuse: { code: WireErrorCode; reason: string } } | { grant: AcceptResume | null; session: unknown };
   /** Admitted (accept already written for v1); `early` holds a 0.3 client's frames that came with its hello. */
-  opened(snapshot: HandshakeSnapshot, early: Buffer[]): void;
+  opened(snapshot: HandshakeSnapshot, early: Buffer[], session?: unknown): void;
   /** Refused with `code`; `sendFrame` is false where no frame may be sent (0.3 peers). */
   refused(code: WireErrorCode, reason: string, sendFrame: boolean): void;
   /** The connection closed during the handshake. */
@@ -106,6 +114,7 @@ export function runServerHandshake(link: FrameLink, facts: TlsFacts | undefined,
       ...(o.handshakeTags !== undefined ? { tags: o.handshakeTags } : {}),
       framing: o.framing,
       legacyAllowed: o.allowLegacy,
+      resume: o.resume !== null,
       requireSignature: o.requireSignedHandshake,
       signatureWindowMs: o.signatureWindowMs,
       exporter: link.channelBinding(),
@@ -156,6 +165,14 @@ export function runServerHandshake(link: FrameLink, facts: TlsFacts | undefined,
     };
     const admit = () => {
       if (stage !== "verifying" || link.destroyed) return;
+      let session: unknown;
+      if (decision.type === "accept" && ctx.resume && decision.accept.features.includes("resume")) {
+        const step = ctx.resume(decision.hello);
+        if ("refuse" in step) return fail(step.refuse.code, step.refuse.reason);
+        if (step.grant) decision.accept.resume = step.grant;
+        else decision.accept.features.splice(decision.accept.features.indexOf("resume"), 1);
+        session = step.session;
+      }
       stage = "done";
       clearTimeout(timer);
       if (decision.type === "accept") {
@@ -166,7 +183,7 @@ export function runServerHandshake(link: FrameLink, facts: TlsFacts | undefined,
       }
       const rest = buffered;
       buffered = [];
-      ctx.opened(snapshot, rest);
+      ctx.opened(snapshot, rest, session);
     };
     // After the rest of this read: frames that came with the hello were sent before any accept.
     // Not a microtask: a native link hands over a read's frames in several calls, and microtasks

@@ -2,6 +2,7 @@
  * Server options, defaults and validation.
  * @packageDocumentation
  */
+import { resolveResumeOptions, type ResolvedResumeOptions, type ResumeOptions } from "../transport/resume-session.js";
 import {
   COMMON_OPTION_NAMES,
   boolOption,
@@ -61,6 +62,14 @@ export interface QWormholeServerOptions<TIn = Buffer, TOut = unknown> extends Co
   control?: boolean;
   /** Extra features to accept when offered. */
   features?: string[];
+  /**
+   * Session resumption (QWH/1.1, spec section 10.7) for clients that offer
+   * it: a client whose connection breaks resumes the same connection object
+   * (event `resumed`), every message in both directions delivered exactly
+   * once and in order. Sessions wait `windowMs` for their client; at most
+   * `maxSessions` are held. Default off (the server then speaks 1.0).
+   */
+  resume?: boolean | ResumeOptions;
   reusePort?: boolean;
   allowHalfOpen?: boolean;
   backlog?: number;
@@ -80,6 +89,8 @@ export interface ResolvedServerOptions extends ResolvedCommonOptions {
   requireSignedHandshake: boolean;
   replayCacheMaxEntries: number;
   features: string[];
+  /** Resumption settings, or null when off. */
+  resume: ResolvedResumeOptions | null;
   reusePort: boolean;
   allowHalfOpen: boolean;
   backlog: number | undefined;
@@ -102,6 +113,7 @@ export const SERVER_OPTION_NAMES: readonly string[] = [
   "replayCacheMaxEntries",
   "control",
   "features",
+  "resume",
   "reusePort",
   "allowHalfOpen",
   "backlog",
@@ -132,6 +144,7 @@ export function resolveServerOptions(o: QWormholeServerOptions<unknown, unknown>
     requireSignedHandshake: boolOption("requireSignedHandshake", o.requireSignedHandshake, false),
     replayCacheMaxEntries: intOption("replayCacheMaxEntries", o.replayCacheMaxEntries, 100_000, 1),
     features: [...features],
+    resume: resolveResumeOptions(o.resume, { framing: common.framing, control: features.has("control"), profile: common.handshakeProfile }),
     reusePort: boolOption("reusePort", o.reusePort, false),
     allowHalfOpen: boolOption("allowHalfOpen", o.allowHalfOpen, false),
     backlog: o.backlog === undefined ? undefined : intOption("backlog", o.backlog, 511, 0),

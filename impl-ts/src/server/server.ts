@@ -27,8 +27,10 @@ import { createSocketListener, type Listener } from "../transport/socket-transpo
 import { PacedFlush } from "./paced-flush.js";
 import { PendingHandshakes } from "./pending-handshakes.js";
 import { ServerConnection, type HandshakeSnapshot } from "./server-connection.js";
-import { runServerHandshake } from "./server-handshake.js";
+import { runServerHandshake, type ServerHandshakeContext } from "./server-handshake.js";
+import type { HelloV1 } from "../protocol/hello.js";
 import { resolveServerOptions, type QWormholeServerOptions, type ResolvedServerOptions } from "./server-options.js";
+import { SessionStore, type StoredSession } from "./session-store.js";
 
 /** The `qwormhole` section of NODE_DEBUG (util.debuglog). */
 const debug = debuglog("qwormhole");
@@ -47,7 +49,17 @@ export interface ServerEvents<TIn, TOut> {
   messageBatch: [event: { client: ServerConnection<TOut, TIn>; messages: TIn[] }];
   backpressure: [event: { client: ServerConnection<TOut, TIn>; queuedBytes: number; threshold: number }];
   drain: [event: { client: ServerConnection<TOut, TIn> }];
-  /** A connection ended; `peerClose` is the client's CLOSE frame when it sent one. */
+  /**
+   * With `resume`: a client whose connection broke came back and continues
+   * its session on the same connection object; no message of either
+   * direction is lost or repeated.
+   */
+  resumed: [event: { client: ServerConnection<TOut, TIn> }];
+  /**
+   * A connection ended; `peerClose` is the client's CLOSE frame when it sent
+   * one. With `resume`, a connection that breaks without CLOSE ends only when
+   * its session's window has passed without a resume.
+   */
   clientClosed: [event: { client: ServerConnection<TOut, TIn>; hadError: boolean; error?: QWormholeError; peerClose?: { code: string; reason?: string } }];
   /**
    * A connection was refused before it opened (limits, hooks, bad hello,
@@ -70,6 +82,12 @@ function sharedMessage(serialized: Uint8Array | string): SharedMessage {
         ? serialized
         : Buffer.from(serialized.buffer, serialized.byteOffset, serialized.length);
   return { payload, frame: encodeDataFrame(payload) };
+}
+
+/** What step 11 decided, for `open`. */
+interface SessionStep<TOut, TIn> {
+  type: "new" | "resume";
+  entry: StoredSession<ServerConnection<TOut, TIn>>;
 }
 
 /** Grace given to a refused peer to read the reject frame before the socket is destroyed. */
@@ -116,6 +134,8 @@ export class QWormholeServer<TIn = Buffer, TOut = unknown> extends EventEmitter<
   private closing = false;
   private readonly messageEvent: HotEvent<{ client: ServerConnection<TOut, TIn>; data: TIn }>;
   private readonly batchEvent: HotEvent<{ client: ServerConnection<TOut, TIn>; messages: TIn[] }>;
+  private readonly sessions: SessionStore<ServerConnection<TOut, TIn>> | null;
+  private readonly sessionOf = new Map<ServerConnection<TOut, TIn>, StoredSession<ServerConnection<TOut, TIn>>>();
 
   constructor(options: QWormholeServerOptions<TIn, TOut> = {}) {
     super();
@@ -131,6 +151,7 @@ export class QWormholeServer<TIn = Buffer, TOut = unknown> extends EventEmitter<
     this.deserialize = options.deserializer ?? (bufferDeserializer as unknown as Deserializer<TIn>);
     this.replayCache = new ReplayCache(this.options.signatureWindowMs, this.options.replayCacheMaxEntries);
     const o = this.options;
+    this.sessions = o.resume ? new SessionStore(o.resume) : null;
     const listen = options.listener ?? createSocketListener;
     this.listener = listen(o, {
       connection: (link) => this.accept(link),
@@ -233,6 +254,11 @@ export class QWormholeServer<TIn = Buffer, TOut = unknown> extends EventEmitter<
     for (const link of [...this.handshaking.values()]) link.destroy();
     // Refused peers had their reject frame; the grace for reading it ends with the server.
     for (const link of [...this.refused]) link.destroy();
+    // Sessions waiting for their client end with the server.
+    for (const entry of this.sessions?.detached() ?? []) {
+      this.sessions!.end(entry);
+      if (entry.conn) this.sessionExpired(entry.conn);
+    }
     await Promise.all([...this.byId.values()].map((c) => c.end("E_GOING_AWAY", "server shutting down")));
     await listening;
     if (this.telemetryTimer) clearInterval(this.telemetryTimer);
@@ -347,16 +373,45 @@ export class QWormholeServer<TIn = Buffer, TOut = unknown> extends EventEmitter<
     runServerHandshake(link, facts, this.options, {
       verifyHandshake: this.userOptions.verifyHandshake,
       replayCache: this.replayCache,
-      opened: (snapshot, early) => this.open(link, snapshot, early),
+      opened: (snapshot, early, session) => this.open(link, snapshot, early, session as SessionStep<TOut, TIn> | undefined),
+      ...(this.sessions ? { resume: (hello: HelloV1) => this.resumeStep(hello, facts !== undefined) } : {}),
       refused: (code, reason, sendFrame) => this.refuse(link, code, reason, sendFrame),
       gone: () => this.handshaking.delete(link),
     });
   }
 
-  private open(link: FrameLink, snapshot: HandshakeSnapshot, rest: Buffer[]): void {
+  /** Step 11 (feature `resume`): the session a hello names, or a new one (spec section 10.7.6). */
+  private resumeStep(hello: HelloV1, tls: boolean): ReturnType<NonNullable<ServerHandshakeContext["resume"]>> {
+    const d = this.sessions!.decide(hello, tls, (entry) => {
+      // The earlier connection is still open: closed without CLOSE, nothing more delivered from it (QWH-RESUME-017).
+      const conn = entry.conn;
+      if (conn && !conn.channel.isClosing) conn.channel.abandon();
+    });
+    switch (d.type) {
+      case "none":
+        return { grant: null, session: undefined };
+      case "refuse":
+        if (d.ended?.conn) this.sessionExpired(d.ended.conn, new QWormholeError(d.refusal.code, d.refusal.reason));
+        return { refuse: d.refusal };
+      default:
+        return { grant: d.grant, session: { type: d.type, entry: d.entry } satisfies SessionStep<TOut, TIn> };
+    }
+  }
+
+  /** A session is over without its connection: the application learns the connection ended. */
+  private sessionExpired(conn: ServerConnection<TOut, TIn>, error?: QWormholeError): void {
+    if (!this.sessionOf.delete(conn)) return;
+    publish(DiagnosticsChannels.serverClientClosed, { id: conn.id, error: error?.code });
+    const event = { hadError: error !== undefined, ...(error ? { error } : {}) };
+    this.emit("clientClosed", { client: conn, ...event });
+    conn.closed(event);
+  }
+
+  private open(link: FrameLink, snapshot: HandshakeSnapshot, rest: Buffer[], session?: SessionStep<TOut, TIn>): void {
     const o = this.options;
     this.handshaking.delete(link);
-    const id = `c${this.nextId++}`;
+    const resumed = session?.type === "resume" ? session.entry.conn : null;
+    const id = resumed ? resumed.id : `c${this.nextId++}`;
     let conn!: ServerConnection<TOut, TIn>;
     // Messages of the read being decoded, while someone listens to batches.
     let batch: TIn[] | null = null;
@@ -379,8 +434,9 @@ export class QWormholeServer<TIn = Buffer, TOut = unknown> extends EventEmitter<
           if (data === UNDECODABLE) return;
           conn.receive(data, payload.length);
         },
-        readEnd: endBatch,
-        closed: (info) => this.onClosed(conn, info),
+        // Through the connection: a resumed connection keeps the batch of its first open.
+        readEnd: () => conn.delivery!.endBatch(),
+        closed: (info) => this.onClosed(conn, info, channel),
         backpressure: (queuedBytes) => this.emit("backpressure", { client: conn, queuedBytes, threshold: o.highWaterMarkBytes }),
         drain: () => {
           // The channel resumed reading; a connection whose consumer is behind stays paused.
@@ -388,8 +444,22 @@ export class QWormholeServer<TIn = Buffer, TOut = unknown> extends EventEmitter<
           this.emit("drain", { client: conn });
         },
       },
+      session && { session: session.entry.session, firstAck: false },
     );
+    if (resumed) {
+      conn = resumed;
+      conn.replaceChannel(channel);
+      this.byId.set(id, conn);
+      publish(DiagnosticsChannels.serverConnection, { id, profile: snapshot.profile, remoteAddress: snapshot.remoteAddress });
+      this.emit("resumed", { client: conn });
+      return;
+    }
     conn = new ServerConnection(id, channel, snapshot, this.serialize, { bytesPerSec: o.rateLimitBytesPerSec, burstBytes: o.rateLimitBurstBytes });
+    if (session) {
+      session.entry.conn = conn;
+      conn.session = session.entry.session;
+      this.sessionOf.set(conn, session.entry);
+    }
     conn.delivery = {
       serverConsumes: () => this.messageEvent.listener !== null || this.batchEvent.listener !== null,
       dispatch: (data) => {
@@ -411,7 +481,25 @@ export class QWormholeServer<TIn = Buffer, TOut = unknown> extends EventEmitter<
     channel.deliver(rest);
   }
 
-  private onClosed(conn: ServerConnection<TOut, TIn>, info: ChannelCloseInfo): void {
+  private onClosed(conn: ServerConnection<TOut, TIn>, info: ChannelCloseInfo, channel: FramedChannel): void {
+    if (conn.channel !== channel) {
+      // A connection that a resume replaced (QWH-RESUME-017).
+      addCounters(this.stats, channel.counters);
+      return;
+    }
+    const entry = this.sessionOf.get(conn);
+    if (entry && !info.closeExchanged && !entry.session.ended && !this.closing) {
+      // Lost without CLOSE: the session waits for its client (QWH-RESUME-011).
+      if (!this.byId.delete(conn.id)) return;
+      addCounters(this.stats, conn.channel.counters);
+      if (info.error) this.report(withSyscallCode(info.error));
+      this.sessions!.detach(entry, () => this.sessionExpired(conn, info.error));
+      return;
+    }
+    if (entry) {
+      this.sessions!.end(entry);
+      this.sessionOf.delete(conn);
+    }
     if (!this.byId.delete(conn.id)) return;
     addCounters(this.stats, conn.channel.counters);
     this.stats.lostMessages += info.lostMessages;

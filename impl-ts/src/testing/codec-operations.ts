@@ -30,6 +30,10 @@ import { decideHandshake } from "../protocol/negotiate.js";
 import { parseServerAnswer } from "../protocol/server-answer.js";
 import { ReplayCache, helloSignedBytes, verifyHelloSignature } from "../protocol/signature.js";
 import { containsNonInteger, isJsonObject, parseStrictJson } from "../protocol/strict-json.js";
+import { parseControlPayload } from "../protocol/control.js";
+import { ResumeState, type ResumeLimits } from "../protocol/resume.js";
+import { SessionStore } from "../server/session-store.js";
+import { RESUME_DEFAULTS } from "../transport/resume-session.js";
 
 /** An event in vector notation. */
 export type VectorEvent =
@@ -189,6 +193,109 @@ export function negotiate(group: Params, input: Params): Output {
   }
 }
 
+/** One session event in vector notation (kind "resume", model "session"). */
+type SessionEvent = { type: "data"; n: number } | { type: "held" } | { type: "deliver"; n: number } | { type: "ack"; count: number };
+
+/**
+ * kind "resume" (feature `resume`, spec section 10.7). Model "session": the
+ * counting, ACK and replay rules of one side ({@link ResumeState}), driven by
+ * `steps`. Model "server-hello": the server's answer to a hello offering
+ * "resume" with the sessions it holds. Model "client-accept": the client's
+ * check of an accept listing "resume".
+ */
+export function resume(group: Params, input: Params): Output {
+  switch (group.model) {
+    case "session":
+      return resumeSession(group, input);
+    case "server-hello":
+      return resumeServerHello(group, input);
+    case "client-accept": {
+      try {
+        const answer = parseServerAnswer(hexToBuffer(input.hex), { qwh: "1.1", features: group.offered.features, session: group.session ?? null });
+        if (answer.outcome === "reject") return { error: null, answer: { type: "reject", code: answer.reject.code } };
+        return { error: null, answer: { type: "accept", ...answer.accept } };
+      } catch (err) {
+        return { error: codeOf(err) };
+      }
+    }
+    default:
+      throw new Error(`unknown resume model ${String(group.model)}`);
+  }
+}
+
+function resumeSession(group: Params, input: Params): Output {
+  const state = new ResumeState(group.own as ResumeLimits, group.peer as ResumeLimits);
+  const events: SessionEvent[] = [];
+  const held: number[] = [];
+  const release = () => {
+    while (held.length > 0 && state.canSend(held[0]!)) events.push({ type: "data", n: state.recordSent(EMPTY_PAYLOAD, held.shift()!) });
+  };
+  try {
+    for (const step of input.steps as Params[]) {
+      if (step.send !== undefined) {
+        if (held.length > 0 || !state.canSend(step.send)) {
+          held.push(step.send);
+          events.push({ type: "held" });
+        } else events.push({ type: "data", n: state.recordSent(EMPTY_PAYLOAD, step.send) });
+      } else if (step.receive !== undefined) {
+        events.push({ type: "deliver", n: state.received + 1 });
+        if (state.delivered(step.receive)) events.push({ type: "ack", count: state.report() });
+      } else if (step.control !== undefined) {
+        const event = parseControlPayload(hexToBuffer(step.control), true);
+        if (event?.type === "ack") {
+          state.acknowledge(event.count);
+          if (event.request) events.push({ type: "ack", count: state.report() });
+          release();
+        }
+      } else if (step.resume !== undefined) {
+        state.acknowledge(step.resume, "E_RESUME_MISMATCH");
+        const from = state.peerReceived;
+        for (let i = 1; i <= state.unacked; i++) events.push({ type: "data", n: from + i });
+        release();
+      }
+    }
+  } catch (err) {
+    return { events, error: codeOf(err) };
+  }
+  return { events, error: null };
+}
+
+const EMPTY_PAYLOAD = new Uint8Array(0);
+
+function resumeServerHello(group: Params, input: Params): Output {
+  const s = group.server;
+  const windowMs = s.signatureWindowMs ?? DEFAULT_SIGNATURE_WINDOW_MS;
+  const decision = decideHandshake(hexToBuffer(input.hex), {
+    qwh: s.qwh,
+    features: s.features ?? [],
+    maxFrameLength: s.maxFrameLength,
+    framing: "length-prefixed",
+    resume: true,
+    signatureWindowMs: windowMs,
+    replayCache: replayCacheOf(undefined, s.now, windowMs),
+    now: () => s.now,
+  });
+  if (decision.type === "reject") return { error: decision.code, answer: { type: "reject", code: decision.code } };
+  if (decision.type !== "accept") throw new Error("a v1 hello was expected");
+  const accept = decision.accept;
+  if (accept.features.includes("resume")) {
+    let random = hexToBuffer(group.random ?? "");
+    const store = new SessionStore<null>({ ...RESUME_DEFAULTS, ...s.resume }, (n) => {
+      if (random.length < n) throw new Error("the vector's random bytes ran out");
+      const out = random.subarray(0, n);
+      random = random.subarray(n);
+      return Buffer.from(out);
+    });
+    for (const h of (group.sessions ?? []) as Params[]) store.load(h as never);
+    const d = store.decide(decision.hello, s.tls === true, () => undefined);
+    if (d.type === "refuse") return { error: d.refusal.code, answer: { type: "reject", code: d.refusal.code } };
+    if (d.type === "none") accept.features.splice(accept.features.indexOf("resume"), 1);
+    else accept.resume = d.grant;
+    store.clear();
+  }
+  return { error: null, answer: { type: "accept", ...accept } };
+}
+
 /** kind "signature". */
 export function signature(group: Params, input: Params): Output {
   let h;
@@ -229,6 +336,7 @@ export const codecOperations: Record<string, (group: Params, input: Params) => O
   hello,
   accept,
   negotiate,
+  resume,
   signature,
   "canonical-json": canonicalJsonOperation,
 };

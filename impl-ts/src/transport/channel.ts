@@ -12,6 +12,8 @@ import type { FrameLink } from "./frame-link.js";
 import { ControlDispatcher } from "../protocol/frame-receiver.js";
 import type { ResolvedCommonOptions } from "../options.js";
 import type { TrafficCounters } from "../telemetry.js";
+import type { ReplayPayload } from "../protocol/resume.js";
+import type { ResumeSession } from "./resume-session.js";
 
 /** How an open connection behaves. */
 export interface ChannelOptions {
@@ -65,8 +67,10 @@ export interface ChannelCloseInfo {
   error?: QWormholeError;
   /** The peer's CLOSE, if it sent one. */
   peerClose?: CloseInfo;
-  /** Messages handed to the socket whose write failed (at-most-once delivery). */
+  /** Messages handed to the socket whose write failed (at-most-once delivery; 0 with a session, which sends them again). */
   lostMessages: number;
+  /** A CLOSE was sent or received: a session of this connection is over (QWH-RESUME-013). */
+  closeExchanged: boolean;
 }
 
 /** Callbacks of a {@link FramedChannel}. */
@@ -95,6 +99,7 @@ export interface SharedMessage {
 export type ChannelCounters = TrafficCounters;
 
 const PING_BODY_LENGTH = 8;
+const payloadLength = (p: ReplayPayload): number => (typeof p === "string" ? Buffer.byteLength(p) : p.length);
 const noop = (): void => undefined;
 
 /** The open state of a connection, on any {@link FrameLink}. */
@@ -123,6 +128,11 @@ export class FramedChannel {
   private pingsAnswered = 0n;
   private drainTimer: NodeJS.Timeout | null = null;
   private readonly flushBound = () => this.flush();
+  // Feature `resume`: the session this connection carries, its ACK timer, and whether we asked for an ACK.
+  private readonly session: ResumeSession | null;
+  private ackTimer: NodeJS.Timeout | null = null;
+  private ackRequested = false;
+  private firstFrameOwed = false;
 
   /**
    * Takes over `link` once the handshake is done: from the next frame on, the
@@ -134,25 +144,50 @@ export class FramedChannel {
     readonly link: FrameLink,
     private readonly options: ChannelOptions,
     private readonly handlers: ChannelHandlers,
+    /**
+     * The session, when `resume` was negotiated. The caller has already taken
+     * the peer's count from the accept or hello (`state.acknowledge`); the
+     * channel sends again every frame the peer has not received
+     * (QWH-RESUME-021), after an ACK when `firstAck` (QWH-RESUME-020).
+     */
+    resume?: { session: ResumeSession; firstAck: boolean },
   ) {
     this.raw = options.framing === "none";
     this.control = !this.raw && options.features.includes(Feature.CONTROL);
+    this.session = resume && this.control && options.features.includes(Feature.RESUME) ? resume.session : null;
     link.setPeerMaxFrameLength(options.peerMaxFrameLength);
+    const session = this.session;
     this.dispatcher = this.control
       ? new ControlDispatcher(
-          { onPing: (b) => this.onPing(b), onPong: (b) => this.onPong(b), onClose: (i) => this.onPeerClose(i) },
+          {
+            onPing: (b) => this.onPing(b),
+            onPong: (b) => this.onPong(b),
+            onClose: (i) => this.onPeerClose(i),
+            ...(session ? { onAck: (request: boolean, count: number) => this.onAck(request, count) } : {}),
+          },
           (message) => link.refuseDataFrames(message),
         )
       : null;
     const onMessage = handlers.message;
+    this.firstFrameOwed = session?.onFirstFrame != null;
     link.setHandlers({
-      frame: (payload) => {
-        if (this.ended) return;
-        this.messagesIn++;
-        onMessage(payload);
-      },
+      frame: session
+        ? (payload) => {
+            if (this.ended) return;
+            if (this.firstFrameOwed) this.confirmFirstFrame();
+            this.messagesIn++;
+            onMessage(payload);
+            if (session.state.delivered(payload.length)) this.sendAck(false);
+            else if (this.ackTimer === null) this.startAckTimer();
+          }
+        : (payload) => {
+            if (this.ended) return;
+            this.messagesIn++;
+            onMessage(payload);
+          },
       control: (payload) => {
         if (this.ended) return;
+        if (this.firstFrameOwed) this.confirmFirstFrame();
         try {
           this.dispatcher!.dispatch(payload);
         } catch (err) {
@@ -184,6 +219,13 @@ export class FramedChannel {
       this.heartbeat = setInterval(() => this.beat(), options.heartbeatIntervalMs);
       this.heartbeat.unref();
     }
+    if (session && resume) {
+      if (resume.firstAck) link.addAck(false, session.state.report());
+      // Everything the peer has not received, byte for byte and in order, before any other data frame.
+      for (const p of session.state.pending()) this.encodeData(p);
+      this.releaseHeld();
+      if (link.pendingBytes > 0) this.scheduleFlush();
+    }
   }
 
   /** Delivers payloads that arrived before the channel existed (a 0.3 client's early frames), as one batch. */
@@ -209,14 +251,19 @@ export class FramedChannel {
     };
   }
 
-  /** True while unsent output is above the high-water mark. */
+  /** True while unsent output is above the high-water mark, or the session's replay buffer is full. */
   get isBackpressured(): boolean {
-    return this.backpressured;
+    return this.backpressured || (this.session !== null && (this.session.held.length > 0 || this.session.state.full));
   }
 
   /** Bytes accepted but not yet written to the kernel. */
   get queuedBytes(): number {
     return this.link.pendingBytes + this.link.writableLength;
+  }
+
+  /** True once a CLOSE was sent or received (a graceful close, not just a lost connection). */
+  get closeStarted(): boolean {
+    return this.closeSent || this.peerClose !== undefined;
   }
 
   /** True once a close started (ours or the peer's). */
@@ -236,6 +283,7 @@ export class FramedChannel {
    */
   send(payload: Uint8Array | string): boolean {
     if (this.closing || this.ended) throw new QWormholeError("E_CLOSED", "connection is closing");
+    if (this.session !== null) return this.sendInSession(payload, this.session);
     const link = this.link;
     if (this.raw) link.addRaw(typeof payload === "string" ? Buffer.from(payload, "utf8") : payload);
     else if (typeof payload === "string") link.addText(payload);
@@ -251,6 +299,106 @@ export class FramedChannel {
     return !this.backpressured;
   }
 
+  private encodeData(payload: ReplayPayload): void {
+    if (typeof payload === "string") this.link.addText(payload);
+    else this.link.addData(payload);
+  }
+
+  /** A message on a session: sent and kept for the peer, or held while the replay buffer is full (QWH-RESUME-010). */
+  private sendInSession(payload: ReplayPayload, session: ResumeSession): boolean {
+    const bytes = payloadLength(payload);
+    if (bytes > this.link.peerMaxFrameLength) {
+      throw new QWormholeError("E_FRAME_TOO_LARGE", `message of ${bytes} bytes exceeds the peer's maximum frame length ${this.link.peerMaxFrameLength}`);
+    }
+    if (session.held.length > 0 || !session.state.canSend(bytes)) {
+      session.held.push(payload);
+      session.heldBytes += bytes;
+      this.requestAck();
+      const o = this.options;
+      if (o.maxBackpressureBytes > 0 && session.heldBytes > o.maxBackpressureBytes) {
+        this.fail(new QWormholeError("E_BACKPRESSURE", `peer does not acknowledge: ${session.heldBytes} bytes held (limit ${o.maxBackpressureBytes})`));
+      }
+      return false;
+    }
+    this.encodeData(payload);
+    session.state.recordSent(payload, bytes);
+    this.messagesOut++;
+    this.batchMessages++;
+    this.scheduleFlush();
+    const link = this.link;
+    if (!this.backpressured && link.pendingBytes > this.options.highWaterMarkBytes) this.enterBackpressure(link.pendingBytes);
+    if (session.state.full) this.requestAck();
+    return !this.isBackpressured;
+  }
+
+  /** Moves held messages into the replay buffer while there is room. */
+  private releaseHeld(): void {
+    const session = this.session!;
+    const held = session.held;
+    let i = 0;
+    while (i < held.length) {
+      const p = held[i]!;
+      const bytes = payloadLength(p);
+      if (!session.state.canSend(bytes)) break;
+      this.encodeData(p);
+      session.state.recordSent(p, bytes);
+      session.heldBytes -= bytes;
+      this.messagesOut++;
+      this.batchMessages++;
+      i++;
+    }
+    if (i > 0) {
+      held.splice(0, i);
+      this.scheduleFlush();
+    }
+  }
+
+  /** The peer's count (QWH-ACK-004); answers a request (QWH-ACK-007); frees room for held messages. */
+  private onAck(request: boolean, count: number): void {
+    const session = this.session!;
+    const wasBlocked = this.isBackpressured;
+    session.state.acknowledge(count);
+    if (count === session.state.sent) this.ackRequested = false;
+    if (request) this.sendAck(false);
+    if (session.held.length > 0) this.releaseHeld();
+    if (wasBlocked && !this.isBackpressured && !this.closing && !this.ended) {
+      this.drainEvents++;
+      this.handlers.drain();
+    }
+  }
+
+  private sendAck(request: boolean): void {
+    if (this.ackTimer !== null) {
+      clearTimeout(this.ackTimer);
+      this.ackTimer = null;
+    }
+    if (this.closeSent || this.ended || this.link.destroyed) return;
+    this.link.addAck(request, this.session!.state.report());
+    this.scheduleFlush();
+  }
+
+  /** Asks the peer for an ACK once per episode of a full replay buffer (QWH-ACK-008). */
+  private requestAck(): void {
+    if (this.ackRequested) return;
+    this.ackRequested = true;
+    this.sendAck(true);
+  }
+
+  private startAckTimer(): void {
+    this.ackTimer = setTimeout(() => {
+      this.ackTimer = null;
+      if (this.session!.state.ackPending) this.sendAck(false);
+    }, this.session!.ackDelayMs);
+    this.ackTimer.unref();
+  }
+
+  private confirmFirstFrame(): void {
+    this.firstFrameOwed = false;
+    const confirm = this.session!.onFirstFrame;
+    this.session!.onFirstFrame = null;
+    confirm?.();
+  }
+
   /**
    * Queues a message framed once for many channels, by reference. The write
    * is left to the caller: `deferFlush` is called when this channel has no
@@ -260,6 +408,7 @@ export class FramedChannel {
    */
   queueShared(message: SharedMessage, deferFlush: (channel: FramedChannel) => void): boolean {
     if (this.closing || this.ended) throw new QWormholeError("E_CLOSED", "connection is closing");
+    if (this.session !== null) return this.sendInSession(message.payload, this.session);
     const link = this.link;
     if (this.raw) link.addRaw(message.payload);
     else link.addFrame(message.frame);
@@ -333,7 +482,8 @@ export class FramedChannel {
     const unanswered = this.pingsSent - this.pingsAnswered;
     if (unanswered >= BigInt(this.options.heartbeatMissedLimit)) {
       this.handlers.stale?.();
-      this.fail(new QWormholeError("E_HEARTBEAT_TIMEOUT", `${unanswered} PINGs unanswered`), true);
+      // On a session no CLOSE: it would end the session (QWH-RESUME-012).
+      this.fail(new QWormholeError("E_HEARTBEAT_TIMEOUT", `${unanswered} PINGs unanswered`), this.session === null);
       return;
     }
     const body = Buffer.allocUnsafe(PING_BODY_LENGTH);
@@ -408,6 +558,12 @@ export class FramedChannel {
     this.link.destroy();
   }
 
+  /** Closes at once without a CLOSE and delivers nothing more from this connection (QWH-RESUME-017). */
+  abandon(): void {
+    this.ended = true;
+    this.link.destroy();
+  }
+
   private protocolFailure(error: QWormholeError): void {
     if (error.code === "E_SOCKET" && this.peerClose !== undefined && this.closeSent) {
       // Both CLOSE frames went: a reset while the sockets wind down loses nothing.
@@ -430,6 +586,8 @@ export class FramedChannel {
   private finish(): void {
     if (this.heartbeat) clearInterval(this.heartbeat);
     if (this.drainTimer) clearTimeout(this.drainTimer);
+    if (this.ackTimer) clearTimeout(this.ackTimer);
+    this.ackTimer = null;
     this.heartbeat = null;
     this.drainTimer = null;
     if (this.finished) return;
@@ -438,7 +596,9 @@ export class FramedChannel {
     const waiters = this.closeWaiters;
     this.closeWaiters = [];
     if (!this.link.destroyed) this.link.destroy();
-    const info: ChannelCloseInfo = { lostMessages: this.lost };
+    // Both CLOSE frames went without a failure: the peer read every frame before ours (QWH-CLOSE-003, QWH-CLOSE-008).
+    if (this.session && this.closeSent && this.peerClose !== undefined && !this.failure) this.session.state.acknowledge(this.session.state.sent);
+    const info: ChannelCloseInfo = { lostMessages: this.session ? 0 : this.lost, closeExchanged: this.closeSent || this.peerClose !== undefined };
     if (this.failure) info.error = this.failure;
     if (this.peerClose) info.peerClose = this.peerClose;
     this.handlers.closed(info);

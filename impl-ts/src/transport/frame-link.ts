@@ -82,6 +82,8 @@ export interface FrameLink {
   addPing(body?: Uint8Array): void;
   addPong(body?: Uint8Array): void;
   addClose(info: CloseInfo): void;
+  /** An ACK control frame (feature `resume`). */
+  addAck(request: boolean, count: number): void;
   /** Writes everything encoded since the last flush; `done` learns whether the batch was written. Returns its size. */
   flush(done?: (error?: Error | null) => void): number;
 
@@ -157,6 +159,9 @@ export abstract class EncodingFrameLink {
   }
   addClose(info: CloseInfo): void {
     this.encoder.addClose(info);
+  }
+  addAck(request: boolean, count: number): void {
+    this.encoder.addAck(request, count);
   }
 }
 
