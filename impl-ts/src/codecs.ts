@@ -80,7 +80,7 @@ function loadCbor(): CborModule {
     }
   }
   if (cbor === null) {
-    throw new QWormholeError("E_CODEC_UNAVAILABLE", "the CBOR codec needs cbor-x, an optional dependency of qwormhole that is not installed here (installs with --omit=optional skip it): npm install cbor-x");
+    throw new QWormholeError("E_CODEC_UNAVAILABLE", "the CBOR codec needs the optional peer dependency cbor-x: npm install cbor-x");
   }
   return cbor;
 }
@@ -97,9 +97,8 @@ export const CBOR_INTEROPERABLE_ENCODER_OPTIONS: Readonly<Record<string, unknown
 export const CBOR_INTEROPERABLE_DECODER_OPTIONS: Readonly<Record<string, unknown>> = Object.freeze({ useRecords: false, mapsAsObjects: true });
 
 /**
- * A CBOR serializer through the optional `cbor-x` package (a dependency of
- * qwormhole, optional so that installs without it still work; E_CODEC_UNAVAILABLE
- * when absent). By default it writes plain CBOR (RFC 8949) that other
+ * A CBOR serializer through the optional peer dependency `cbor-x`
+ * (`npm install cbor-x`; E_CODEC_UNAVAILABLE when absent). By default it writes plain CBOR (RFC 8949) that other
  * decoders (npm `cbor`, Python `cbor2`, Go `fxamacker/cbor`) read as the same
  * value: {@link CBOR_INTEROPERABLE_ENCODER_OPTIONS}. `options` are cbor-x
  * Encoder options laid over those; `{ useRecords: true }` opts into cbor-x's

@@ -90,3 +90,25 @@ export function withPeerHint<E extends QWormholeError>(error: E): E {
   if (hint !== undefined) error.message = `${error.message}: ${hint}`;
   return error;
 }
+
+/**
+ * Adds a hint to the message of a client error that a TLS mismatch explains:
+ * a TLS client whose server answered in plain bytes ("wrong version
+ * number"), or a plain client whose server closed before answering (what a
+ * TLS server does with a plain hello). Returns the same error.
+ */
+export function withTlsMismatchHint<E extends QWormholeError>(error: E, tlsOn: boolean): E {
+  if (tlsOn && error.code === "E_TLS_HANDSHAKE" && /wrong version number|packet length too long|unknown protocol/i.test(error.message)) {
+    error.message = `${error.message.trim()}: the server did not answer with TLS; is \`tls\` set on the server, and is this its port?`;
+  } else if (!tlsOn && error.code === "E_CLOSED" && /before answering the hello/.test(error.message)) {
+    error.message = `${error.message} (a server that expects TLS closes a plain connection this way: is \`tls\` needed?)`;
+  }
+  return error;
+}
+
+/** A hint for a server's failed TLS handshake whose first bytes were not TLS (OpenSSL's wording). */
+export function tlsServerFailureHint(message: string): string | undefined {
+  if (/http request/i.test(message)) return "the peer speaks HTTP, not TLS";
+  if (/wrong version number|unknown protocol/i.test(message)) return "the peer did not start TLS (a client without `tls`?)";
+  return undefined;
+}

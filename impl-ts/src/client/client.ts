@@ -9,7 +9,7 @@ import { debuglog } from "node:util";
 import { AsyncQueue, iteratorHighWaterMark } from "../async-queue.js";
 import { backoffDelay } from "../backoff.js";
 import { UNDECODABLE, bufferDeserializer, defaultSerializer, deserializeOrReport, type Deserializer, type Serializer } from "../codecs.js";
-import { withPeerHint, withSyscallCode } from "../connection-errors.js";
+import { withPeerHint, withSyscallCode, withTlsMismatchHint } from "../connection-errors.js";
 import { HotEvent } from "../hot-event.js";
 import { resolveInterfaceAddress } from "../interface-binding.js";
 import { DEFAULT_MAX_FRAME_LENGTH } from "../protocol/constants.js";
@@ -617,7 +617,7 @@ export class QWormholeClient<TIn = Buffer, TOut = unknown> extends EventEmitter<
       },
       failed: (error) => {
         this.dial = null;
-        this.attemptFailed(error, false);
+        this.attemptFailed(withTlsMismatchHint(error, o.tls !== undefined), false);
       },
     });
   }
@@ -633,7 +633,7 @@ export class QWormholeClient<TIn = Buffer, TOut = unknown> extends EventEmitter<
         this.link = null;
         // A resume that cannot succeed: the session is over, the next hello starts a new one (QWH-RESUME-025).
         if (error.code === "E_SESSION_UNKNOWN" || error.code === "E_RESUME_MISMATCH") this.loseSession(this.resume?.drop() ?? null, error);
-        this.attemptFailed(withPeerHint(error), terminal);
+        this.attemptFailed(withTlsMismatchHint(withPeerHint(error), this.options.tls !== undefined), terminal);
       },
     }, this.resume?.request() ?? null);
   }

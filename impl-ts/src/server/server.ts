@@ -18,7 +18,7 @@ import { encodeHandshakeJson } from "../protocol/hello.js";
 import { rejectToJson } from "../protocol/server-answer.js";
 import { ReplayCache } from "../protocol/signature.js";
 import { HotEvent } from "../hot-event.js";
-import { foreignPeerHint, withSyscallCode } from "../connection-errors.js";
+import { foreignPeerHint, tlsServerFailureHint, withSyscallCode } from "../connection-errors.js";
 import { DiagnosticsChannels, addCounters, emptySnapshot, publish, startTelemetry, type TelemetrySnapshot } from "../telemetry.js";
 import { fingerprintMatches, type TlsFacts } from "../tls-facts.js";
 import { FramedChannel, channelOptions, type ChannelCloseInfo, type SharedMessage } from "../transport/channel.js";
@@ -157,7 +157,8 @@ export class QWormholeServer<TIn = Buffer, TOut = unknown> extends EventEmitter<
       connection: (link) => this.accept(link),
       tlsFailure: (remoteAddress, error) => {
         this.stats.handshakeRejections++;
-        this.emitRejected(remoteAddress, error.code, error.message);
+        const hint = tlsServerFailureHint(error.message);
+        this.emitRejected(remoteAddress, error.code, hint ? `${error.message.trim()}: ${hint}` : error.message);
       },
       error: (error) => this.report(error),
     });

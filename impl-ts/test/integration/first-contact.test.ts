@@ -288,6 +288,24 @@ describe("connection errors say what happened", () => {
     expect(ev.remoteAddress).toBe("127.0.0.1");
   });
 
+  it("TLS on one side only: both ends say so", async () => {
+    const pki = makePki();
+    const secure = await startServer({ tls: { key: pki.serverKey, cert: pki.serverCert } });
+    keep(secure.server);
+    const refusedPlain = once(secure.server, "handshakeRejected");
+    const plain = keep(newClient({ host: "127.0.0.1", port: secure.port, reconnect: false }));
+    const e1 = await failure(plain.connect());
+    const [ev] = (await refusedPlain) as [{ code: string; reason: string; remoteAddress: string }];
+    expect(ev).toMatchObject({ code: "E_TLS_HANDSHAKE", remoteAddress: "127.0.0.1" });
+    const open = await startServer();
+    keep(open.server);
+    const tlsClient = keep(newClient({ host: "127.0.0.1", port: open.port, reconnect: false, tls: { ca: pki.ca, servername: "localhost" } }));
+    const e2 = await failure(tlsClient.connect());
+    expect(e1).toMatchObject({ code: "E_CLOSED", message: expect.stringMatching(/is `tls` needed\?/) });
+    expect(ev.reason).toMatch(/did not start TLS/);
+    expect(e2).toMatchObject({ code: "E_TLS_HANDSHAKE", message: expect.stringMatching(/did not answer with TLS/) });
+  });
+
   it("a verifier refusal names the rule that failed", async () => {
     const trusted = createHelloSigner(Buffer.alloc(32, 1));
     const stranger = createHelloSigner(Buffer.alloc(32, 2));
