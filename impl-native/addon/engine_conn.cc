@@ -214,19 +214,36 @@ static void tls_failed(Conn *c, const char *message) {
   }
 }
 
-void engine_received(Conn *c, const uint8_t *p, size_t n) {
-  if (c->destroyed || c->failed) return;
-  c->bytes_in += static_cast<double>(n);
-  if (!c->tls) {
-    feed_plain(c, p, n);
-    return;
-  }
+// Decodes a malloc'd plaintext chunk in place (n bytes used of cap): frames whole inside it
+// are delivered as views, and the chunk becomes the batch Buffer (or is freed).
+static void decode_owned(Conn *c, uint8_t *p, size_t n, size_t cap) {
+  c->own = p;
+  c->own_len = n;
+  c->own_cap = cap;
+  process(c, p, n);
+  engine_flush_batch_owned(c);
+  free(c->own); // still ours when nothing (or nothing since a pause) was delivered from it
+  c->own = nullptr;
+}
+
+// One slice of ciphertext through the TLS module, its plaintext decoded.
+static void tls_received(Conn *c, const uint8_t *p, size_t n) {
   Addon *a = c->addon;
-  a->plain.len = 0;
   bool was_done = qwh_tls_handshake_done(c->tls);
-  int rc = qwh_tls_feed(c->tls, p, n, &a->plain, &c->tls_out);
+  // Once the handshake is done, the plaintext goes into a fresh chunk that the batch Buffer is
+  // made of (no copy of the frames inside it), as a plain read does; before, into the shared one.
+  bool owned = was_done && !c->pend.len && !c->js_paused && !c->own;
+  qwh_buf chunk;
+  qwh_buf_init(&chunk);
+  if (owned && qwh_buf_reserve(&chunk, n + n / 4 + 64) != 0) owned = false;
+  qwh_buf *plain = owned ? &chunk : &a->plain;
+  plain->len = 0;
+  int rc = qwh_tls_feed(c->tls, p, n, plain, &c->tls_out);
   send_tls_out(c);
-  if (rc != QWH_TLS_OK) return tls_failed(c, qwh_tls_error(c->tls));
+  if (rc != QWH_TLS_OK) {
+    qwh_buf_free(&chunk);
+    return tls_failed(c, qwh_tls_error(c->tls));
+  }
   if (!was_done && qwh_tls_handshake_done(c->tls)) {
     // Plaintext that came with the handshake's last flight waits until JS has the link.
     qwh_buf early;
@@ -235,11 +252,35 @@ void engine_received(Conn *c, const uint8_t *p, size_t n) {
     established(c);
     if (early.len) feed_plain(c, early.data, early.len);
     qwh_buf_free(&early);
-  } else if (a->plain.len) {
+  } else if (owned && chunk.len) {
+    decode_owned(c, chunk.data, chunk.len, chunk.cap);
+    qwh_buf_init(&chunk); // taken over
+  } else if (!owned && a->plain.len) {
     // Reads never nest (they come from the loop, not from JS), so the shared buffer is not reused meanwhile.
     feed_plain(c, a->plain.data, a->plain.len);
   }
-  if (qwh_tls_peer_closed(c->tls) && !c->rd_eof) engine_eof(c);
+  qwh_buf_free(&chunk);
+  if (!c->destroyed && qwh_tls_peer_closed(c->tls) && !c->rd_eof) engine_eof(c);
+}
+
+// Ciphertext goes through the TLS module in slices of at most this much, so the memory BIO and
+// each plaintext chunk stay small and their memory is reused (a 4 MiB read fed at once grew the
+// BIO to 4 MiB and faulted in fresh pages for every read).
+static constexpr size_t TLS_SLICE = 256 * 1024;
+
+void engine_received(Conn *c, const uint8_t *p, size_t n) {
+  if (c->destroyed || c->failed) return;
+  c->bytes_in += static_cast<double>(n);
+  if (!c->tls) {
+    feed_plain(c, p, n);
+    return;
+  }
+  while (n > 0 && !c->destroyed && !c->failed) {
+    size_t k = n < TLS_SLICE ? n : TLS_SLICE;
+    tls_received(c, p, k);
+    p += k;
+    n -= k;
+  }
 }
 
 void engine_received_owned(Conn *c, uint8_t *p, size_t n, size_t cap) {
@@ -250,13 +291,7 @@ void engine_received_owned(Conn *c, uint8_t *p, size_t n, size_t cap) {
     return;
   }
   c->bytes_in += static_cast<double>(n);
-  c->own = p;
-  c->own_len = n;
-  c->own_cap = cap;
-  process(c, p, n);
-  engine_flush_batch_owned(c);
-  free(c->own); // still ours when nothing (or nothing since a pause) was delivered from it
-  c->own = nullptr;
+  decode_owned(c, p, n, cap);
 }
 
 size_t engine_in_place_room(Conn *c, uint8_t **at) {

@@ -49,6 +49,27 @@ function throughputTable(rows, title) {
   return out.join("\n") + "\n";
 }
 
+/** Each implementation pair's messages/s over ts-ts's at the same size, TCP and TLS (native goals). */
+function vsTsTable(plain, tls) {
+  const rows = [...new Set([...plain, ...tls].map((r) => r.name))].filter((n) => n !== "ts-ts" && /^(ts|native-[a-z]+)-(ts|native-[a-z]+)$/.test(n));
+  if (rows.length === 0) return "";
+  const sizes = [...new Set([...plain, ...tls].filter((r) => r.name === "ts-ts").map((r) => r.sizeBytes))].sort((a, b) => a - b);
+  if (sizes.length === 0) return "";
+  const cell = (set, name, size) => {
+    const a = set.find((r) => r.name === name && r.sizeBytes === size);
+    const b = set.find((r) => r.name === "ts-ts" && r.sizeBytes === size);
+    if (!a || !b) return "-";
+    const x = a.msgsPerSec / b.msgsPerSec;
+    return x < 1 ? `**${x.toFixed(2)}x**` : `${x.toFixed(2)}x`;
+  };
+  const out = ["### Implementation pairs vs TS-to-TS (messages/s ratio, same run; in bold below 1.0x)", ""];
+  out.push(`| row | ${sizes.map((s) => `${fmtSize(s)} TCP`).join(" | ")} | ${sizes.map((s) => `${fmtSize(s)} TLS`).join(" | ")} |`);
+  out.push(`|---|${sizes.map(() => "---:").join("|")}|${sizes.map(() => "---:").join("|")}|`);
+  for (const n of rows) out.push(`| ${n} | ${sizes.map((s) => cell(plain, n, s)).join(" | ")} | ${sizes.map((s) => cell(tls, n, s)).join(" | ")} |`);
+  out.push("");
+  return out.join("\n");
+}
+
 export function markdown(result, files = {}) {
   const m = result.machine;
   const out = [];
@@ -63,6 +84,7 @@ export function markdown(result, files = {}) {
   const conns = [...new Set(result.throughput.filter((r) => (r.connections ?? 1) > 1).map((r) => r.connections))];
   out.push(throughputTable(plain, "One-way throughput, one connection, TCP"));
   if (tls.length) out.push(throughputTable(tls, "One-way throughput, one connection, TLS"));
+  out.push(vsTsTable(plain, tls));
   for (const c of conns) {
     out.push(throughputTable(result.throughput.filter((r) => r.connections === c && !r.tls && !r.codec), `Aggregate throughput, ${c} concurrent connections, TCP`));
   }

@@ -5,7 +5,10 @@
 // thread (jsWakeups), of the service thread by JS (serviceWakeups), the JS turns that
 // delivered, the writes that went straight to the socket (directSends) or had to be queued.
 //
-//   node bench/src/native/wakeups.mjs [--row native-lws-native-lws] [--sizes 16,1024,65536] [--count-bytes 200000000] [--tls]
+// With --ping N: N round trips of 64 B, one in flight (echo process and pinging process), with
+// the median round trip and the counters per round trip instead.
+//
+//   node bench/src/native/wakeups.mjs [--row native-lws-native-lws] [--sizes 16,1024,65536] [--count-bytes 200000000] [--tls] [--ping 20000]
 import { fork } from "node:child_process";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
@@ -27,7 +30,16 @@ const diff = (a, b) => Object.fromEntries(Object.keys(b).map((k) => [k, b[k] - (
 async function role(kind, { row, size, count, port, tls }) {
   const impl = await loadRow(row);
   const before = lwsStats();
-  if (kind === "receive") {
+  if (kind === "echo") {
+    const stop = await impl.echo({ size, tls, onListening: (p) => process.send({ type: "listening", port: p }) });
+    await new Promise((r) => process.once("message", r)); // the pinger is done
+    process.send({ type: "final", stats: diff(before, lwsStats()) });
+    await stop?.();
+  } else if (kind === "ping") {
+    const rtts = await impl.ping({ port, size, tls, samples: count, warmup: 0 });
+    const sorted = Float64Array.from(rtts).sort();
+    process.send({ type: "done", medianUs: sorted[sorted.length >> 1] / 1e3, stats: diff(before, lwsStats()) });
+  } else if (kind === "receive") {
     let stop;
     const done = new Promise((resolve) => {
       impl
@@ -56,9 +68,25 @@ const next = (child, type) => new Promise((resolve, reject) => {
 });
 
 async function main() {
-  const { values } = parseArgs({ options: { row: { type: "string", default: "native-lws-native-lws" }, sizes: { type: "string", default: "16,256,1024,65536" }, "count-bytes": { type: "string", default: "100000000" }, tls: { type: "boolean", default: false } } });
+  const { values } = parseArgs({ options: { ping: { type: "string" }, row: { type: "string", default: "native-lws-native-lws" }, sizes: { type: "string", default: "16,256,1024,65536" }, "count-bytes": { type: "string", default: "100000000" }, tls: { type: "boolean", default: false } } });
   const tls = values.tls ? makeCertificate() : undefined;
   const self = fileURLToPath(import.meta.url);
+  const per = (s, n) => Object.entries(s).filter(([, v]) => v).map(([k, v]) => `${k} ${(v / n).toPrecision(3)}`).join(", ") || "-";
+  if (values.ping) {
+    const count = Number(values.ping);
+    const args = { row: values.row, size: 64, count, tls };
+    const echo = fork(self, ["--child", "echo", JSON.stringify(args)]);
+    const { port } = await next(echo, "listening");
+    const pinger = fork(self, ["--child", "ping", JSON.stringify({ ...args, port })]);
+    const done = await next(pinger, "done");
+    echo.send({ type: "go" });
+    const final = await next(echo, "final");
+    console.log(`row ${values.row}${tls ? " (TLS)" : ""}: ${count} round trips of 64 B, median ${done.medianUs.toFixed(1)} us; per round trip:`);
+    console.log(`  pinging side: ${per(done.stats, count)}`);
+    console.log(`  echo side:    ${per(final.stats, count)}`);
+    await Promise.all([new Promise((r) => echo.once("exit", r)), new Promise((r) => pinger.once("exit", r))]);
+    return;
+  }
   console.log(`row ${values.row}${tls ? " (TLS)" : ""}: per message, receiver | sender`);
   for (const size of values.sizes.split(",").map(Number)) {
     const count = Math.max(1000, Math.min(5_000_000, Math.round(Number(values["count-bytes"]) / size)));
@@ -70,10 +98,9 @@ async function main() {
     tx.send({ type: "go" });
     const final = await next(tx, "final");
     const sec = Number(BigInt(done.t1) - BigInt(sent.t0)) / 1e9;
-    const per = (s) => Object.entries(s).filter(([, v]) => v).map(([k, v]) => `${k} ${(v / count).toPrecision(3)}`).join(", ");
     console.log(`${size} B x ${count}: ${Math.round(count / sec).toLocaleString("en")} msg/s, bad ${done.bad}`);
-    console.log(`  receiver: ${per(done.stats) || "-"}`);
-    console.log(`  sender:   ${per(final.stats) || "-"}`);
+    console.log(`  receiver: ${per(done.stats, count)}`);
+    console.log(`  sender:   ${per(final.stats, count)}`);
     await Promise.all([new Promise((r) => rx.once("exit", r)), new Promise((r) => tx.once("exit", r))]);
   }
 }
