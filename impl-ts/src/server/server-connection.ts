@@ -251,6 +251,8 @@ export class ServerConnection<TOut = unknown, TIn = unknown> extends EventEmitte
   /** @internal A resume continues this connection on a new link (QWH-RESUME-021). */
   replaceChannel(channel: FramedChannel): void {
     this.current = channel;
+    // A consumer still behind keeps the new link paused too.
+    if (this.readPaused) channel.link.pauseReading();
   }
 
   /** True while unsent output is above the high-water mark. */
