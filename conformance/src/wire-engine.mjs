@@ -416,14 +416,167 @@ function closingFrame(f) {
 // the case
 
 /**
- * Runs one wire case. ctx: {agent, scale, features (declared, or null), server(config, fresh) →
- * server handle, tls (certificate paths, or null), log(line)}. Resolves
- * {grade, closeBehavior, message}.
+ * What each kind of step does: (run, conn, step) with `run` the state of the case being run (see
+ * runWireCase) and `conn` the step's connection (null for steps in NO_CONNECTION_STEPS).
  */
+const STEP_HANDLERS = {
+  send(run, conn, step) {
+    conn.write(Buffer.from(step.send, "hex"));
+  },
+  sendFrame(run, conn, step) {
+    conn.write(buildFrame(step.sendFrame));
+  },
+  sendHello(run, conn, step) {
+    conn.write(buildFrame({ json: helloWith(fromLastAccept(step.sendHello, run.lastAccept)) }));
+  },
+  sendSignedHello(run, conn, step) {
+    conn.write(buildFrame({ json: signedHello(step.sendSignedHello, run.useTls ? exporterOf(conn.socket) : null) }));
+  },
+  async sendSlowly(run, conn, step) {
+    run.lag.open();
+    const bytes = Buffer.from(step.sendSlowly, "hex");
+    const size = step.chunkSize ?? 1;
+    for (let off = 0; off < bytes.length; off += size) {
+      if (!conn.writable) {
+        run.log(`# [${conn.name}] stopped writing: the connection is closed`);
+        break;
+      }
+      conn.write(bytes.subarray(off, off + size));
+      if (off + size < bytes.length) {
+        const t = Date.now();
+        await sleep(run.win(step.delayMs));
+        run.overshoot("a delay between chunks", run.win(step.delayMs), Date.now() - t);
+      }
+    }
+    run.lag.close();
+  },
+  async expect(run, conn, step) {
+    const want = Buffer.from(step.expect, "hex");
+    const got = await conn.take(want.length, run.within(step.withinMs));
+    if (!got) throw new Mismatch(`expected ${step.expect}: ${conn.ended ? "the connection closed" : "not in time"} (have ${conn.buf.toString("hex").slice(0, 200)})`);
+    if (!got.equals(want)) throw new Mismatch(`expected ${step.expect}, got ${got.toString("hex")}`);
+  },
+  async expectFrame(run, conn, step) {
+    const m = step.expectFrame;
+    const f = await conn.frame(run.within(m.withinMs), { handshake: ["hello", "accept", "reject"].includes(m.kind), what: `a ${m.kind} frame` });
+    const value = checkFrame(m, f, conn.socket);
+    if (m.kind === "accept") run.lastAccept = value;
+  },
+  async expectClose(run, conn, step) {
+    run.closeBehavior = await expectClose(conn, step.expectClose, run.within(step.expectClose.withinMs));
+  },
+  async expectSilence(run, conn, step) {
+    // "No byte" counts from the end of the previous expect step: bytes already buffered when
+    // this step starts (they came in the same read as an expected frame, or during a wait) fail it too.
+    run.lag.open();
+    const end = Date.now() + run.win(step.expectSilence);
+    const stray = () => (conn.buf.length > 0 ? new Mismatch(`expected silence, got ${conn.buf.toString("hex").slice(0, 200)}`) : null);
+    while (Date.now() < end) {
+      if (stray()) throw stray();
+      if (conn.ended) throw new Mismatch("expected silence, but the connection closed", { closeBehavior: "UNCLEAN" });
+      await conn.change(end);
+    }
+    run.overshoot("a silence window", run.win(step.expectSilence), run.win(step.expectSilence) + Date.now() - end);
+    if (stray()) throw stray();
+    run.lag.close();
+  },
+  async wait(run, conn, step) {
+    run.lag.open();
+    run.afterWait = true;
+    const t = Date.now();
+    await sleep(run.win(step.wait));
+    run.overshoot("a wait", run.win(step.wait), Date.now() - t);
+  },
+  closeWrite(run, conn) {
+    run.log(`> [${conn.name}] FIN`);
+    conn.socket.end();
+  },
+  stopReading(run, conn) {
+    run.log(`# [${conn.name}] stop reading`);
+    conn.socket.pause();
+  },
+  resumeReading(run, conn) {
+    run.log(`# [${conn.name}] resume reading`);
+    conn.socket.resume();
+  },
+  sendFlood(run, conn, step) {
+    const { size, count, start = 0 } = step.sendFlood;
+    const pattern = patternBuffer(size);
+    conn.flooding = true;
+    run.log(`> [${conn.name}] ${count} data frames of ${size} bytes (message i: byte j is (i + j) mod 256, i from ${start})`);
+    for (let k = 0; k < count && conn.writable; k++) {
+      const off = (start + k) & 0xff;
+      conn.write(Buffer.concat([header(size), pattern.subarray(off, off + size)]));
+    }
+  },
+  async expectWriteStall(run, conn, step) {
+    await expectWriteStall(conn, step.expectWriteStall, run.within(step.expectWriteStall.withinMs), run.ms(step.expectWriteStall.stallMs, 0), run.log);
+  },
+  async expectFlood(run, conn, step) {
+    const { size, count, start = 0 } = step.expectFlood;
+    const pattern = patternBuffer(size);
+    const deadline = run.within(step.expectFlood.withinMs);
+    conn.flooding = true;
+    for (let k = 0; k < count; k++) {
+      const f = await conn.frame(deadline, { what: `echo ${k + 1} of ${count}` });
+      const off = (start + k) & 0xff;
+      if (f.control || f.length !== size || !f.payload.equals(pattern.subarray(off, off + size))) {
+        throw new Mismatch(`message ${k + 1} of ${count}: expected a data frame of ${size} bytes with the pattern of message ${start + k}, got ${f.control ? `control type ${f.type}` : `${f.length} bytes`} ${f.payload.subarray(0, 32).toString("hex")}`);
+      }
+    }
+    conn.flooding = false;
+    run.log(`# [${conn.name}] got all ${count} messages of ${size} bytes`);
+  },
+  async expectServerEvent(run, conn, step) {
+    if (!run.serverHandle) throw new HarnessError("expectServerEvent is only valid in the server role");
+    const want = step.expectServerEvent.match;
+    const hit = await run.serverHandle.waitFor((e) => jsonMatches(want, e), Math.max(1, run.within(step.expectServerEvent.withinMs) - Date.now()));
+    if (!hit) throw new Mismatch(`the server printed no event matching ${JSON.stringify(want)} (events: ${JSON.stringify(run.serverHandle.events.slice(-5)).slice(0, 400)})`);
+    run.log(`# server event: ${JSON.stringify(hit)}`);
+  },
+  async expectNoConnection(run, conn, step) {
+    if (!run.client) throw new HarnessError("expectNoConnection is only valid in the client role");
+    run.lag.open();
+    const end = Date.now() + run.win(step.expectNoConnection);
+    while (Date.now() < end && run.tcpAttempts <= run.used.size) await run.waitAcceptChange(end);
+    run.lag.close();
+    if (run.tcpAttempts > run.used.size) throw new Mismatch(`the client opened another connection (${run.tcpAttempts} in all, the case expects ${run.used.size}): it reconnected`);
+  },
+  async expectTlsRecord(run, conn, step) {
+    const want = step.expectTlsRecord.contentType;
+    const head = await conn.take(5, run.within(step.expectTlsRecord.withinMs));
+    if (!head) throw new Mismatch(`expected a TLS record: ${conn.ended ? "the connection closed" : "nothing arrived in time"}`);
+    const len = head.readUInt16BE(3);
+    if (head[0] !== want || head[1] !== 0x03 || head[2] > 0x04) throw new Mismatch(`expected a TLS record of content type ${want}, got ${head.toString("hex")} ${conn.buf.subarray(0, 40).toString("hex")} (QWH bytes outside TLS?)`);
+    if (!(await conn.take(len, run.within(step.expectTlsRecord.withinMs)))) throw new Mismatch(`only part of a ${len}-byte TLS record arrived`);
+  },
+  async expectResult(run, conn, step) {
+    if (!run.client) throw new HarnessError("expectResult is only valid in the client role");
+    const deadline = run.within(step.expectResult.withinMs ?? 5000);
+    if (!run.client.finished) {
+      // The result comes when the client's connections end: end ours (FIN), keep reading.
+      for (const conn of run.conns.values()) {
+        if (conn.writable && !conn.socket.writableEnded) {
+          run.log(`> [${conn.name}] FIN (before expectResult)`);
+          conn.socket.end();
+        }
+      }
+    }
+    while (!run.client.finished && Date.now() < deadline) await run.waitAcceptChange(deadline);
+    if (!run.client.finished) throw new Mismatch("the client printed no result in time");
+    checkResult(step.expectResult, run.client.finished, run.log);
+  },
+};
+
 const NO_CONNECTION_STEPS = new Set(["expectResult", "expectNoConnection", "expectServerEvent"]);
 /** Steps that write: after a wait, the runner's cadence matters until the next of them is done. */
 const SEND_STEPS = new Set(["send", "sendFrame", "sendHello", "sendSignedHello", "sendSlowly", "sendFlood", "closeWrite"]);
 
+/**
+ * Runs one wire case. ctx: {agent, scale, features (declared, or null), server(config, fresh) →
+ * server handle, tls (certificate paths, or null), log(line)}. Resolves
+ * {grade, closeBehavior, message}. Each step is done by its handler in STEP_HANDLERS.
+ */
 export async function runWireCase(c, ctx) {
   const scale = ctx.scale ?? 1;
   // Deadlines (withinMs, timeoutMs) scale; the runner's own windows (wait, expectSilence, delays)
@@ -459,8 +612,6 @@ export async function runWireCase(c, ctx) {
   const peerOpts = peerTlsOptions(peer);
   const conns = new Map();
   const used = new Set(); // connection names the steps have used
-  let closeBehavior = null;
-  let lastAccept = null; // the last accept an expectFrame matched, for "@accept.<path>" in later hellos
   let client = null;
   let listener = null;
   let serverHandle = null;
@@ -484,6 +635,33 @@ export async function runWireCase(c, ctx) {
   let getConn;
   /** Server role: opens connection `name`; resolves {conn} or {failed: error} (TLS handshake refused). */
   let openServerConn;
+  /** What the step handlers see of the case being run. */
+  const run = {
+    log,
+    ms,
+    win,
+    overshoot,
+    useTls,
+    conns,
+    used,
+    waitAcceptChange,
+    within: (v) => Math.min(caseDeadline, Date.now() + ms(v)),
+    get lag() {
+      return lag;
+    },
+    get serverHandle() {
+      return serverHandle;
+    },
+    get client() {
+      return client;
+    },
+    get tcpAttempts() {
+      return tcpAttempts;
+    },
+    afterWait: false, // a wait's cadence window stays open through the send that follows it
+    closeBehavior: null, // of the last expectClose
+    lastAccept: null, // the last accept an expectFrame matched, for "@accept.<path>" in later hellos
+  };
   try {
     lag = watchLoopLag();
     if (c.role === "server") {
@@ -584,14 +762,13 @@ export async function runWireCase(c, ctx) {
 
     // The runner's answers to heartbeats race the implementation's heartbeat timer all along.
     if (c.autoPong) lag.open();
-    let afterWait = false; // a wait's cadence window stays open through the send that follows it
     for (const [i, step] of c.steps.entries()) {
       stallHook(c.id, i + 1, ctx.attempt ?? 1, log);
       if (Date.now() > caseDeadline) throw new Mismatch(`the case ran out of time before step ${i + 1}`, { wholeCase: true });
       const name = step.conn ?? "a";
       const note = step.comment ? ` (${step.comment})` : "";
       const kind = Object.keys(step).find((k) => k !== "comment" && k !== "conn");
-      const within = (v) => Math.min(caseDeadline, Date.now() + ms(v));
+      const within = run.within;
       if (kind === "expectTlsRefused") {
         log(`# step ${i + 1}: ${kind}${note}`);
         await expectTlsRefused(step.expectTlsRefused, within(step.expectTlsRefused.withinMs));
@@ -602,183 +779,25 @@ export async function runWireCase(c, ctx) {
       const conn = NO_CONNECTION_STEPS.has(kind) ? null : await getConn(name);
       if (conn) used.add(name);
       log(`# step ${i + 1}: ${kind}${note}`);
-      if (afterWait && !SEND_STEPS.has(kind)) {
+      if (run.afterWait && !SEND_STEPS.has(kind)) {
         lag.close();
-        afterWait = false;
+        run.afterWait = false;
       }
-      switch (kind) {
-        case "send":
-          conn.write(Buffer.from(step.send, "hex"));
-          break;
-        case "sendFrame":
-          conn.write(buildFrame(step.sendFrame));
-          break;
-        case "sendHello":
-          conn.write(buildFrame({ json: helloWith(fromLastAccept(step.sendHello, lastAccept)) }));
-          break;
-        case "sendSignedHello":
-          conn.write(buildFrame({ json: signedHello(step.sendSignedHello, useTls ? exporterOf(conn.socket) : null) }));
-          break;
-        case "sendSlowly": {
-          lag.open();
-          const bytes = Buffer.from(step.sendSlowly, "hex");
-          const size = step.chunkSize ?? 1;
-          for (let off = 0; off < bytes.length; off += size) {
-            if (!conn.writable) {
-              log(`# [${conn.name}] stopped writing: the connection is closed`);
-              break;
-            }
-            conn.write(bytes.subarray(off, off + size));
-            if (off + size < bytes.length) {
-              const t = Date.now();
-              await sleep(win(step.delayMs));
-              overshoot("a delay between chunks", win(step.delayMs), Date.now() - t);
-            }
-          }
-          lag.close();
-          break;
-        }
-        case "expect": {
-          const want = Buffer.from(step.expect, "hex");
-          const got = await conn.take(want.length, within(step.withinMs));
-          if (!got) throw new Mismatch(`expected ${step.expect}: ${conn.ended ? "the connection closed" : "not in time"} (have ${conn.buf.toString("hex").slice(0, 200)})`);
-          if (!got.equals(want)) throw new Mismatch(`expected ${step.expect}, got ${got.toString("hex")}`);
-          break;
-        }
-        case "expectFrame": {
-          const m = step.expectFrame;
-          const f = await conn.frame(within(m.withinMs), { handshake: ["hello", "accept", "reject"].includes(m.kind), what: `a ${m.kind} frame` });
-          const value = checkFrame(m, f, conn.socket);
-          if (m.kind === "accept") lastAccept = value;
-          break;
-        }
-        case "expectClose":
-          closeBehavior = await expectClose(conn, step.expectClose, within(step.expectClose.withinMs));
-          break;
-        case "expectSilence": {
-          // "No byte" counts from the end of the previous expect step: bytes already buffered when
-          // this step starts (they came in the same read as an expected frame, or during a wait) fail it too.
-          lag.open();
-          const end = Date.now() + win(step.expectSilence);
-          const stray = () => (conn.buf.length > 0 ? new Mismatch(`expected silence, got ${conn.buf.toString("hex").slice(0, 200)}`) : null);
-          while (Date.now() < end) {
-            if (stray()) throw stray();
-            if (conn.ended) throw new Mismatch("expected silence, but the connection closed", { closeBehavior: "UNCLEAN" });
-            await conn.change(end);
-          }
-          overshoot("a silence window", win(step.expectSilence), win(step.expectSilence) + Date.now() - end);
-          if (stray()) throw stray();
-          lag.close();
-          break;
-        }
-        case "wait": {
-          lag.open();
-          afterWait = true;
-          const t = Date.now();
-          await sleep(win(step.wait));
-          overshoot("a wait", win(step.wait), Date.now() - t);
-          break;
-        }
-        case "closeWrite":
-          log(`> [${conn.name}] FIN`);
-          conn.socket.end();
-          break;
-        case "stopReading":
-          log(`# [${conn.name}] stop reading`);
-          conn.socket.pause();
-          break;
-        case "resumeReading":
-          log(`# [${conn.name}] resume reading`);
-          conn.socket.resume();
-          break;
-        case "sendFlood": {
-          const { size, count, start = 0 } = step.sendFlood;
-          const pattern = patternBuffer(size);
-          conn.flooding = true;
-          log(`> [${conn.name}] ${count} data frames of ${size} bytes (message i: byte j is (i + j) mod 256, i from ${start})`);
-          for (let k = 0; k < count && conn.writable; k++) {
-            const off = (start + k) & 0xff;
-            conn.write(Buffer.concat([header(size), pattern.subarray(off, off + size)]));
-          }
-          break;
-        }
-        case "expectWriteStall":
-          await expectWriteStall(conn, step.expectWriteStall, within(step.expectWriteStall.withinMs), ms(step.expectWriteStall.stallMs, 0), log);
-          break;
-        case "expectFlood": {
-          const { size, count, start = 0 } = step.expectFlood;
-          const pattern = patternBuffer(size);
-          const deadline = within(step.expectFlood.withinMs);
-          conn.flooding = true;
-          for (let k = 0; k < count; k++) {
-            const f = await conn.frame(deadline, { what: `echo ${k + 1} of ${count}` });
-            const off = (start + k) & 0xff;
-            if (f.control || f.length !== size || !f.payload.equals(pattern.subarray(off, off + size))) {
-              throw new Mismatch(`message ${k + 1} of ${count}: expected a data frame of ${size} bytes with the pattern of message ${start + k}, got ${f.control ? `control type ${f.type}` : `${f.length} bytes`} ${f.payload.subarray(0, 32).toString("hex")}`);
-            }
-          }
-          conn.flooding = false;
-          log(`# [${conn.name}] got all ${count} messages of ${size} bytes`);
-          break;
-        }
-        case "expectServerEvent": {
-          if (!serverHandle) throw new HarnessError("expectServerEvent is only valid in the server role");
-          const want = step.expectServerEvent.match;
-          const hit = await serverHandle.waitFor((e) => jsonMatches(want, e), Math.max(1, within(step.expectServerEvent.withinMs) - Date.now()));
-          if (!hit) throw new Mismatch(`the server printed no event matching ${JSON.stringify(want)} (events: ${JSON.stringify(serverHandle.events.slice(-5)).slice(0, 400)})`);
-          log(`# server event: ${JSON.stringify(hit)}`);
-          break;
-        }
-        case "expectNoConnection": {
-          if (!client) throw new HarnessError("expectNoConnection is only valid in the client role");
-          lag.open();
-          const end = Date.now() + win(step.expectNoConnection);
-          while (Date.now() < end && tcpAttempts <= used.size) await waitAcceptChange(end);
-          lag.close();
-          if (tcpAttempts > used.size) throw new Mismatch(`the client opened another connection (${tcpAttempts} in all, the case expects ${used.size}): it reconnected`);
-          break;
-        }
-        case "expectTlsRecord": {
-          const want = step.expectTlsRecord.contentType;
-          const head = await conn.take(5, within(step.expectTlsRecord.withinMs));
-          if (!head) throw new Mismatch(`expected a TLS record: ${conn.ended ? "the connection closed" : "nothing arrived in time"}`);
-          const len = head.readUInt16BE(3);
-          if (head[0] !== want || head[1] !== 0x03 || head[2] > 0x04) throw new Mismatch(`expected a TLS record of content type ${want}, got ${head.toString("hex")} ${conn.buf.subarray(0, 40).toString("hex")} (QWH bytes outside TLS?)`);
-          if (!(await conn.take(len, within(step.expectTlsRecord.withinMs)))) throw new Mismatch(`only part of a ${len}-byte TLS record arrived`);
-          break;
-        }
-        case "expectResult": {
-          if (!client) throw new HarnessError("expectResult is only valid in the client role");
-          const deadline = within(step.expectResult.withinMs ?? 5000);
-          if (!client.finished) {
-            // The result comes when the client's connections end: end ours (FIN), keep reading.
-            for (const conn of conns.values()) {
-              if (conn.writable && !conn.socket.writableEnded) {
-                log(`> [${conn.name}] FIN (before expectResult)`);
-                conn.socket.end();
-              }
-            }
-          }
-          while (!client.finished && Date.now() < deadline) await waitAcceptChange(deadline);
-          if (!client.finished) throw new Mismatch("the client printed no result in time");
-          checkResult(step.expectResult, client.finished, log);
-          break;
-        }
-        default:
-          throw new HarnessError(`unknown step ${JSON.stringify(step)}`);
-      }
-      if (afterWait && kind !== "wait") {
+      const handler = Object.hasOwn(STEP_HANDLERS, kind) ? STEP_HANDLERS[kind] : null;
+      if (!handler) throw new HarnessError(`unknown step ${JSON.stringify(step)}`);
+      await handler(run, conn, step);
+      if (run.afterWait && kind !== "wait") {
         lag.close();
-        afterWait = false;
+        run.afterWait = false;
       }
     }
-    return { grade: "PASS", closeBehavior, message: "", ...timing() };
+    return { grade: "PASS", closeBehavior: run.closeBehavior, message: "", ...timing() };
   } catch (err) {
     if (err.unsupported) return { grade: "UNSUPPORTED", closeBehavior: null, message: "connect exited 127 for this scenario" };
     if (err instanceof Mismatch) {
       log(`# mismatch: ${err.message}`);
       const should = err.should || c.level === "SHOULD";
-      return { grade: should ? "NON_STRICT" : "FAIL", closeBehavior: err.closeBehavior ?? closeBehavior, message: err.message, ...timing(err) };
+      return { grade: should ? "NON_STRICT" : "FAIL", closeBehavior: err.closeBehavior ?? run.closeBehavior, message: err.message, ...timing(err) };
     }
     throw err;
   } finally {
