@@ -219,10 +219,11 @@ export function checkResumeHello(
   return null;
 }
 
+const EMPTY = "";
+
 /** A message as the application handed it over (re-encoded byte for byte when sent again). */
 export type ReplayPayload = Uint8Array | string;
 
-const frameBytes = (payloadBytes: number) => FRAME_HEADER_LENGTH + payloadBytes;
 const half = (n: number) => Math.ceil(n / 2);
 
 /**
@@ -230,7 +231,8 @@ const half = (n: number) => Math.ceil(n / 2);
  * receives (QWH-RESUME-008), keeps what it sent until the peer's count covers
  * it (QWH-RESUME-009), bounds that by its own limits (QWH-RESUME-010), says
  * when an ACK is due (QWH-ACK-005) and checks the peer's counts (QWH-ACK-004,
- * QWH-RESUME-016, QWH-RESUME-019).
+ * QWH-RESUME-016, QWH-RESUME-019). The frames kept are a ring that grows to
+ * at most the own maxUnackedMessages: no allocation per message.
  */
 export class ResumeState {
   /** Data frames sent in the session: the number of the last one. */
@@ -243,16 +245,33 @@ export class ResumeState {
   reported = 0;
   /** Bytes (4 + payload) of the frames kept for the peer. */
   replayBytes = 0;
+  // Bytes (4 + payload) of every frame sent in the session, and of those sent up to each kept frame.
+  private sentBytes = 0;
   private unreportedBytes = 0;
-  // Frames peerReceived+1 .. sent, at replay[head ..].
-  private replay: ReplayPayload[] = [];
-  private sizes: number[] = [];
+  private ackEveryMessages = 1;
+  private ackEveryBytes = 1;
+  private peerLimits!: ResumeLimits;
+  // Frames peerReceived+1 .. sent: ring[(head + i) % capacity], i < unacked; the capacity is a power of 2.
+  private ring: ReplayPayload[] = new Array<ReplayPayload>(16).fill(EMPTY);
+  private upTo = new Float64Array(16);
   private head = 0;
 
   constructor(
     readonly own: ResumeLimits,
-    public peer: ResumeLimits,
-  ) {}
+    peer: ResumeLimits,
+  ) {
+    this.peer = peer;
+  }
+
+  /** The peer's bounds, which decide when an ACK is due (QWH-ACK-005). */
+  get peer(): ResumeLimits {
+    return this.peerLimits;
+  }
+  set peer(limits: ResumeLimits) {
+    this.peerLimits = limits;
+    this.ackEveryMessages = half(limits.maxUnackedMessages);
+    this.ackEveryBytes = half(limits.maxUnackedBytes);
+  }
 
   /** Sent data frames not yet covered by a count of the peer. */
   get unacked(): number {
@@ -261,21 +280,40 @@ export class ResumeState {
 
   /** True when no further frame may be sent until the peer reports a count (QWH-RESUME-010). */
   get full(): boolean {
-    return this.unacked > 0 && (this.unacked >= this.own.maxUnackedMessages || this.replayBytes >= this.own.maxUnackedBytes);
+    const n = this.sent - this.peerReceived;
+    return n > 0 && (n >= this.own.maxUnackedMessages || this.replayBytes >= this.own.maxUnackedBytes);
   }
 
   /** Whether a data frame with `payloadBytes` may be sent now: within the limits, or alone (QWH-RESUME-010). */
   canSend(payloadBytes: number): boolean {
-    const n = this.unacked;
-    return n === 0 || (n < this.own.maxUnackedMessages && this.replayBytes + frameBytes(payloadBytes) <= this.own.maxUnackedBytes);
+    const n = this.sent - this.peerReceived;
+    return n === 0 || (n < this.own.maxUnackedMessages && this.replayBytes + FRAME_HEADER_LENGTH + payloadBytes <= this.own.maxUnackedBytes);
   }
 
   /** Records a data frame as sent; returns its number. */
   recordSent(payload: ReplayPayload, payloadBytes: number): number {
-    this.replay.push(payload);
-    this.sizes.push(payloadBytes);
-    this.replayBytes += frameBytes(payloadBytes);
+    const n = this.sent - this.peerReceived;
+    if (n === this.ring.length) this.grow();
+    const at = (this.head + n) & (this.ring.length - 1);
+    this.ring[at] = payload;
+    this.sentBytes += FRAME_HEADER_LENGTH + payloadBytes;
+    this.upTo[at] = this.sentBytes;
+    this.replayBytes += FRAME_HEADER_LENGTH + payloadBytes;
     return ++this.sent;
+  }
+
+  private grow(): void {
+    const n = this.ring.length;
+    const ring = new Array<ReplayPayload>(n * 2).fill(EMPTY);
+    const upTo = new Float64Array(n * 2);
+    for (let i = 0; i < n; i++) {
+      const at = (this.head + i) % n;
+      ring[i] = this.ring[at]!;
+      upTo[i] = this.upTo[at]!;
+    }
+    this.ring = ring;
+    this.upTo = upTo;
+    this.head = 0;
   }
 
   /**
@@ -287,29 +325,26 @@ export class ResumeState {
     if (count < this.peerReceived || count > this.sent) {
       throw new ProtocolError(code, `the peer reports ${count} data frames received; ${this.peerReceived}..${this.sent} are possible`);
     }
-    let drop = count - this.peerReceived;
+    const drop = count - this.peerReceived;
+    if (drop === 0) return;
+    const cap = this.ring.length;
+    const last = (this.head + drop - 1) % cap;
+    this.replayBytes = this.sentBytes - this.upTo[last]!;
+    // Let go of the payloads (one native fill, or two around the end of the ring).
+    if (last >= this.head) this.ring.fill(EMPTY, this.head, last + 1);
+    else {
+      this.ring.fill(EMPTY, this.head, cap);
+      this.ring.fill(EMPTY, 0, last + 1);
+    }
+    this.head = last + 1 === cap ? 0 : last + 1;
     this.peerReceived = count;
-    while (drop-- > 0) {
-      this.replayBytes -= frameBytes(this.sizes[this.head]!);
-      this.replay[this.head] = EMPTY;
-      this.head++;
-    }
-    if (this.head === this.replay.length) {
-      this.replay.length = 0;
-      this.sizes.length = 0;
-      this.head = 0;
-    } else if (this.head >= 1024 && this.head * 2 >= this.replay.length) {
-      this.replay = this.replay.slice(this.head);
-      this.sizes = this.sizes.slice(this.head);
-      this.head = 0;
-    }
   }
 
   /** A data frame was delivered; returns true when an ACK is due at once (QWH-ACK-005). */
   delivered(payloadBytes: number): boolean {
     this.received++;
-    this.unreportedBytes += frameBytes(payloadBytes);
-    return this.received - this.reported >= half(this.peer.maxUnackedMessages) || this.unreportedBytes >= half(this.peer.maxUnackedBytes);
+    this.unreportedBytes += FRAME_HEADER_LENGTH + payloadBytes;
+    return this.received - this.reported >= this.ackEveryMessages || this.unreportedBytes >= this.ackEveryBytes;
   }
 
   /** True when a delivered frame is not covered by a reported count. */
@@ -326,8 +361,11 @@ export class ResumeState {
 
   /** The frames kept for the peer, oldest first (after a resume: exactly those to send again, QWH-RESUME-021). */
   pending(): ReplayPayload[] {
-    return this.replay.slice(this.head);
+    const n = this.sent - this.peerReceived;
+    const out = new Array<ReplayPayload>(n);
+    for (let i = 0; i < n; i++) out[i] = this.ring[(this.head + i) % this.ring.length]!;
+    return out;
   }
 }
 
-const EMPTY = "";
+

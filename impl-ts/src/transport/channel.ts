@@ -307,10 +307,10 @@ export class FramedChannel {
   /** A message on a session: sent and kept for the peer, or held while the replay buffer is full (QWH-RESUME-010). */
   private sendInSession(payload: ReplayPayload, session: ResumeSession): boolean {
     const bytes = payloadLength(payload);
-    if (bytes > this.link.peerMaxFrameLength) {
-      throw new QWormholeError("E_FRAME_TOO_LARGE", `message of ${bytes} bytes exceeds the peer's maximum frame length ${this.link.peerMaxFrameLength}`);
-    }
     if (session.held.length > 0 || !session.state.canSend(bytes)) {
+      if (bytes > this.link.peerMaxFrameLength) {
+        throw new QWormholeError("E_FRAME_TOO_LARGE", `message of ${bytes} bytes exceeds the peer's maximum frame length ${this.link.peerMaxFrameLength}`);
+      }
       session.held.push(payload);
       session.heldBytes += bytes;
       this.requestAck();
@@ -320,15 +320,22 @@ export class FramedChannel {
       }
       return false;
     }
+    // Throws E_FRAME_TOO_LARGE before anything is recorded.
     this.encodeData(payload);
     session.state.recordSent(payload, bytes);
     this.messagesOut++;
     this.batchMessages++;
-    this.scheduleFlush();
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      queueMicrotask(this.flushBound);
+    }
     const link = this.link;
     if (!this.backpressured && link.pendingBytes > this.options.highWaterMarkBytes) this.enterBackpressure(link.pendingBytes);
-    if (session.state.full) this.requestAck();
-    return !this.isBackpressured;
+    if (session.state.full) {
+      this.requestAck();
+      return false;
+    }
+    return !this.backpressured;
   }
 
   /** Moves held messages into the replay buffer while there is room. */

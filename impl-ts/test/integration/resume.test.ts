@@ -344,3 +344,146 @@ describe("resume across a server restart (QWH-RESUME-025)", () => {
     expect(summary.lostMessages).toBe(reported.length);
   }, 180_000);
 });
+
+/** A client at the byte level: the hello it is given, then every frame the server sends. */
+async function byteClient(port: number, hello: Record<string, unknown>) {
+  const socket = net.connect(port, "127.0.0.1");
+  cleanups.push(() => void socket.destroy());
+  socket.on("error", () => undefined);
+  await new Promise((r) => socket.once("connect", r));
+  const frames: { control: boolean; payload: Buffer }[] = [];
+  let buf = Buffer.alloc(0);
+  socket.on("data", (chunk: Buffer) => {
+    buf = Buffer.concat([buf, chunk]);
+    // The first frame (the answer) has no control bit; after it bit 31 marks control frames.
+    while (buf.length >= 4) {
+      const h = buf.readUInt32BE(0);
+      const control = frames.length > 0 && (h & 0x80000000) !== 0;
+      const len = control ? h & 0x7fffffff : h;
+      if (buf.length < 4 + len) break;
+      frames.push({ control, payload: buf.subarray(4, 4 + len) });
+      buf = buf.subarray(4 + len);
+    }
+  });
+  const closed = new Promise<void>((r) => socket.once("close", () => r()));
+  const body = Buffer.from(JSON.stringify(hello));
+  const head = Buffer.alloc(4);
+  head.writeUInt32BE(body.length);
+  socket.write(Buffer.concat([head, body]));
+  const ack = (count: number, request = false) => {
+    const f = Buffer.alloc(14);
+    f.writeUInt32BE(0x8000000a, 0);
+    f[4] = 0x11;
+    f[5] = request ? 1 : 0;
+    f.writeUInt32BE(Math.floor(count / 2 ** 32), 6);
+    f.writeUInt32BE(count >>> 0, 10);
+    socket.write(f);
+  };
+  return {
+    socket,
+    frames,
+    closed,
+    ack,
+    data: () =>
+      frames
+        .slice(1)
+        .filter((f) => !f.control)
+        .map((f) => f.payload),
+  };
+}
+
+const RESUME_HELLO = {
+  type: "handshake",
+  qwh: "1.1",
+  features: ["control", "resume"],
+  resume: { maxUnackedMessages: 1000, maxUnackedBytes: 1_000_000 },
+};
+
+describe("resume: limits, refusals and 1.0 peers", () => {
+  it("past maxUnackedMessages send() returns false and messages wait; the ACK releases them in order (QWH-RESUME-010)", async () => {
+    const server = new QWormholeServer({ host: "127.0.0.1", port: 0, resume: { maxUnackedMessages: 8, ackDelayMs: 60_000 } });
+    cleanups.push(() => server.close());
+    const { port } = await server.listen();
+    const results: boolean[] = [];
+    let drains = 0;
+    server.on("drain", () => drains++);
+    server.on("connection", (conn) => {
+      for (let i = 0; i < 12; i++) results.push(conn.send(numbered(i)));
+    });
+    const peer = await byteClient(port, RESUME_HELLO);
+    await until(
+      () => peer.data().length === 8 && peer.frames.some((f) => f.control && f.payload[0] === 0x11),
+      10_000,
+      "8 messages and the server's ACK request",
+    );
+    // Eight sent, the eighth filled the buffer: false from there on; nothing more arrives unacknowledged.
+    expect(results).toEqual([true, true, true, true, true, true, true, false, false, false, false, false]);
+    const request = peer.frames.find((f) => f.control && f.payload[0] === 0x11);
+    expect(request?.payload[1]).toBe(1); // request bit (QWH-ACK-008)
+    peer.ack(8);
+    await until(() => peer.data().length === 12, 10_000, "the held messages");
+    expect(peer.data().map((p) => p.readUInt32BE(0))).toEqual([...Array(12).keys()]);
+    expect(drains).toBe(1);
+  });
+
+  it("an ACK for frames never sent fails the connection with E_PROTOCOL_ERROR and ends the session (QWH-ACK-004)", async () => {
+    const server = new QWormholeServer({ host: "127.0.0.1", port: 0, resume: true });
+    cleanups.push(() => server.close());
+    const { port } = await server.listen();
+    const closed = new Promise<{ error?: { code: string } }>((r) => server.once("clientClosed", r));
+    const peer = await byteClient(port, RESUME_HELLO);
+    await until(() => peer.frames.length > 0, 10_000, "the accept");
+    peer.ack(5);
+    expect((await closed).error?.code).toBe("E_PROTOCOL_ERROR");
+    await peer.closed;
+    const close = peer.frames.find((f) => f.control && f.payload[0] === 0x03);
+    expect(JSON.parse(close!.payload.subarray(1).toString()).code).toBe("E_PROTOCOL_ERROR");
+  });
+
+  it("maxSessions: past it a new client is accepted without resume (QWH-RESUME-024)", async () => {
+    const server = new QWormholeServer({ host: "127.0.0.1", port: 0, resume: { maxSessions: 1 } });
+    cleanups.push(() => server.close());
+    const { port } = await server.listen();
+    const a = new QWormholeClient({ host: "127.0.0.1", port, resume: true, reconnect: false });
+    const b = new QWormholeClient({ host: "127.0.0.1", port, resume: true, reconnect: false });
+    cleanups.push(
+      () => a.destroy(),
+      () => b.destroy(),
+    );
+    await a.connect();
+    await b.connect();
+    expect(a.connection?.accept).toMatchObject({ qwh: "1.1", features: ["control", "resume"], resume: { resumed: false } });
+    expect(b.connection?.accept?.features).toEqual(["control"]);
+    expect(b.connection?.accept?.resume).toBeUndefined();
+  });
+
+  it("a 1.0 server (resume off) and a resume client work as before; so do a resume server and a 1.0 client", async () => {
+    const plain = new QWormholeServer({ host: "127.0.0.1", port: 0 });
+    const resuming = new QWormholeServer({ host: "127.0.0.1", port: 0, resume: true });
+    cleanups.push(
+      () => plain.close(),
+      () => resuming.close(),
+    );
+    const p1 = (await plain.listen()).port;
+    const p2 = (await resuming.listen()).port;
+    plain.on("message", ({ client, data }) => client.send(data));
+    resuming.on("message", ({ client, data }) => client.send(data));
+    const c1 = new QWormholeClient({ host: "127.0.0.1", port: p1, resume: true, reconnect: false });
+    const c2 = new QWormholeClient({ host: "127.0.0.1", port: p2, reconnect: false });
+    cleanups.push(
+      () => c1.destroy(),
+      () => c2.destroy(),
+    );
+    await c1.connect();
+    await c2.connect();
+    expect(c1.connection?.accept).toMatchObject({ qwh: "1.0", features: ["control"] });
+    expect(c2.connection?.accept).toMatchObject({ qwh: "1.0", features: ["control"] });
+    const echo = (c: QWormholeClient) => new Promise<Buffer>((r) => c.once("message", (m) => r(m)));
+    const e1 = echo(c1);
+    const e2 = echo(c2);
+    c1.send("one");
+    c2.send("two");
+    expect((await e1).toString()).toBe("one");
+    expect((await e2).toString()).toBe("two");
+  });
+});
