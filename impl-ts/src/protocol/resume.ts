@@ -287,7 +287,9 @@ export class ResumeState {
   /** Whether a data frame with `payloadBytes` may be sent now: within the limits, or alone (QWH-RESUME-010). */
   canSend(payloadBytes: number): boolean {
     const n = this.sent - this.peerReceived;
-    return n === 0 || (n < this.own.maxUnackedMessages && this.replayBytes + FRAME_HEADER_LENGTH + payloadBytes <= this.own.maxUnackedBytes);
+    return (
+      n === 0 || (n < this.own.maxUnackedMessages && this.replayBytes + FRAME_HEADER_LENGTH + payloadBytes <= this.own.maxUnackedBytes)
+    );
   }
 
   /** Records a data frame as sent; returns its number. */
@@ -367,5 +369,3 @@ export class ResumeState {
     return out;
   }
 }
-
-
