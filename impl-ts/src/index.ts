@@ -18,6 +18,7 @@ export { createHandshakeVerifier, type HandshakeVerifierPolicy } from "./handsha
 export * from "./codecs.js";
 export type { CommonOptions, HandshakeProfile, QWormholeTlsOptions, ResolvedCommonOptions } from "./options.js";
 export type { ReconnectOptions, ResolvedReconnect } from "./backoff.js";
+export type { ResumeOptions, ResolvedResumeOptions } from "./transport/resume-session.js";
 export { backoffDelay } from "./backoff.js";
 export { TokenBucket, RateLimitedQueue } from "./rate-limiter.js";
 export { DiagnosticsChannels, type TelemetrySnapshot } from "./telemetry.js";

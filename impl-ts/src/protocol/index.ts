@@ -18,3 +18,4 @@ export * from "./hello.js";
 export * from "./server-answer.js";
 export * from "./negotiate.js";
 export * from "./signature.js";
+export * from "./resume.js";

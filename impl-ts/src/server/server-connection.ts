@@ -286,9 +286,13 @@ export class ServerConnection<TOut = unknown, TIn = unknown> extends EventEmitte
     }
     const session = this.session;
     if (session !== null && !session.ended && this.current.isClosing && !this.current.closeStarted) {
-      // The client is away; the session keeps the message for its resume.
+      // The client is away; the session keeps the message for its resume, within its replay bound.
+      const bytes = typeof payload === "string" ? Buffer.byteLength(payload) : payload.length;
+      if (session.held.length > 0 && session.heldBytes + bytes > session.state.own.maxUnackedBytes) {
+        throw new QWormholeError("E_QUEUE_FULL", `the client is away and ${session.heldBytes} bytes wait for it (limit ${session.state.own.maxUnackedBytes})`);
+      }
       session.held.push(payload);
-      session.heldBytes += typeof payload === "string" ? Buffer.byteLength(payload) : payload.length;
+      session.heldBytes += bytes;
       return false;
     }
     return this.channel.send(payload);

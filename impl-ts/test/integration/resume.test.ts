@@ -487,3 +487,30 @@ describe("resume: limits, refusals and 1.0 peers", () => {
     expect((await e2).toString()).toBe("two");
   });
 });
+
+describe("resume: a server connection while its client is away", () => {
+  it("send() keeps messages for the resume up to maxUnackedBytes (then E_QUEUE_FULL); the resumed client gets them", async () => {
+    const server = new QWormholeServer({ host: "127.0.0.1", port: 0, resume: { maxUnackedBytes: 100, ackDelayMs: 60_000 } });
+    cleanups.push(() => server.close());
+    const { port } = await server.listen();
+    const conns: ServerConnection[] = [];
+    server.on("connection", (c) => conns.push(c));
+    const first = await byteClient(port, RESUME_HELLO);
+    await until(() => first.frames.length > 0 && conns.length === 1, 10_000, "the accept");
+    const accept = JSON.parse(first.frames[0]!.payload.toString()) as { resume: { id: string; token: string } };
+    first.socket.end();
+    await until(() => server.getConnectionCount() === 0, 10_000, "the connection lost");
+    const conn = conns[0]!;
+    expect(conn.send(Buffer.alloc(60, 1))).toBe(false);
+    expect(() => conn.send(Buffer.alloc(60, 2))).toThrow(expect.objectContaining({ code: "E_QUEUE_FULL" }));
+    const resumed = new Promise((r) => server.once("resumed", r));
+    const second = await byteClient(port, {
+      ...RESUME_HELLO,
+      resume: { ...RESUME_HELLO.resume, id: accept.resume.id, token: accept.resume.token, received: 0 },
+    });
+    await resumed;
+    await until(() => second.data().length === 1, 10_000, "the held message");
+    expect(second.data()[0]).toEqual(Buffer.alloc(60, 1));
+    expect(JSON.parse(second.frames[0]!.payload.toString())).toMatchObject({ resume: { resumed: true, received: 0 } });
+  });
+});
