@@ -128,6 +128,19 @@ srv("heartbeat-timeout-keeps-session", {
   ],
 });
 
+srv("answers-ack-request", {
+  title: "an ACK with the request bit is answered with an ACK carrying the count received (1), request bit clear",
+  reqs: ["QWH-ACK-007", "QWH-ACK-003", "QWH-ACK-008"],
+  x: { scenario: "sink" },
+  steps: [
+    { sendHello: hello },
+    firstAccept,
+    send(textFrame("one")),
+    send(ctrl(ACK, "01" + "0".repeat(16))),
+    expectCtrl(ACK, "00" + "0".repeat(15) + "1"),
+  ],
+});
+
 // ---- client role: the runner is the server ------------------------------------------------------
 const ID = Buffer.alloc(16, 0x51).toString("base64url");
 const TOKEN1 = Buffer.alloc(32, 0x61).toString("base64url");
@@ -179,6 +192,19 @@ cli("resends-what-server-missed", {
       expectCtrl(ACK, ackBody(1)),
       expectData(utf8("one")),
     ]),
+  ],
+});
+
+cli("answers-ack-request", {
+  title: "an ACK with the request bit is answered with an ACK carrying the count received (1), request bit clear",
+  reqs: ["QWH-ACK-007", "QWH-ACK-003", "QWH-ACK-008"],
+  steps: [
+    expectHello({ type: "handshake", qwh: "1.1", features: F }),
+    send(acceptWith(grant({}))),
+    send(textFrame("one")),
+    expectData(utf8("one")),
+    send(ctrl(ACK, "01" + "0".repeat(15) + "1")),
+    expectCtrl(ACK, ackBody(1)),
   ],
 });
 
