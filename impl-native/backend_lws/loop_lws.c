@@ -16,12 +16,17 @@
 #include <libwebsockets.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "../backend_posix/posix.h"
+
+/* The most descriptors the lws tables are sized for (8 + 8 bytes each). */
+#define QWH_LWS_MAX_FDS 1048576
 
 typedef struct lws_loop {
   struct lws_context *ctx;
@@ -79,7 +84,13 @@ int qwh_loop_init_lws(qwh_loop *l) {
   info.port = CONTEXT_PORT_NO_LISTEN;
   info.protocols = protocols;
   info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
-  info.fd_limit_per_thread = 1024; /* else lws sizes its tables by the process' open-file limit */
+  /* lws indexes its tables by descriptor number and refuses a descriptor beyond them: size them for
+   * every descriptor this process can open (its RLIMIT_NOFILE), capped for huge limits. */
+  struct rlimit rl;
+  rlim_t fds = getrlimit(RLIMIT_NOFILE, &rl) == 0 ? rl.rlim_cur : 1024;
+  if (fds == RLIM_INFINITY || fds > QWH_LWS_MAX_FDS) fds = QWH_LWS_MAX_FDS;
+  if (fds < 64) fds = 64;
+  info.fd_limit_per_thread = (unsigned int)fds;
   s->ctx = lws_create_context(&info);
   if (s->ctx) {
     struct lws_context_creation_info vi;
@@ -127,8 +138,10 @@ int qwh_lws_watch(qwh_loop *l, qwh_watch *w, uint32_t events, int add) {
     int fd = w->fd;
     struct lws *wsi = lws_adopt_descriptor_vhost_via_info(&d);
     if (!wsi) {
-      /* lws closed the descriptor: keep the caller's view consistent */
-      (void)fd;
+      /* Adoption failed: lws 4.1 closes the descriptor on some paths and not on others (a raw file
+       * descriptor it had no room for stays open). The caller never closes it, so close it here if
+       * it is still open (single-threaded: the number cannot have been reused in between). */
+      if (fcntl(fd, F_GETFD) != -1) close(fd);
       w->impl = &gone;
       errno = EMFILE;
       return -1;

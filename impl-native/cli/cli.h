@@ -17,6 +17,8 @@
 #include "../core/tls_bio.h"
 
 #define UNSUPPORTED 127
+/* maxPendingHandshakesPerAddress when not configured (the TS server's default). */
+#define QWH_DEFAULT_MAX_PENDING_PER_ADDRESS 64
 
 /* Process-wide settings, chosen once in main (the process runs one server or one client). */
 extern volatile sig_atomic_t g_stop; /* set by SIGTERM/SIGINT only */
@@ -44,7 +46,7 @@ typedef struct config {
   size_t n_features;
   msg_list messages, while_down, later; /* messages; retry: whileDownMessages, laterMessages */
   bool raw;
-  int64_t max_clients, max_pending;
+  int64_t max_clients, max_pending, max_pending_per_address;
   bool allow_connection;
   const char *policy; /* NULL, "reject", "throw" */
   const char *scenario;

@@ -82,7 +82,7 @@ void config_free(config *c) {
 static const char *const common_names[] = {"scenario", "profile", "framing", "features", "maxFrameLength", "protocolVersion", "tags",
                                            "handshakeTimeoutMs", "heartbeatIntervalMs", "heartbeatMissedLimit", "idleTimeoutMs",
                                            "drainTimeoutMs", "highWaterMarkBytes", "messages", "pins", "alpn"};
-static const char *const server_names[] = {"allowLegacy", "requireSignature", "maxClients", "maxPendingHandshakes", "maxBackpressureBytes",
+static const char *const server_names[] = {"allowLegacy", "requireSignature", "maxClients", "maxPendingHandshakes", "maxPendingHandshakesPerAddress", "maxBackpressureBytes",
                                            "signatureWindowMs", "allowConnection", "trustedKeys", "policy", "verifyDelayMs",
                                            "replayCacheMaxEntries", "closeAfter", "closeCode", "pushCount", "pushSize", "groupSize",
                                            "requestClientCert"};
@@ -185,6 +185,8 @@ int config_load(config *c, const char *text, qwh_role role) {
   if (c->lim.high_water > c->lim.max_backpressure) c->lim.high_water = c->lim.max_backpressure;
   c->max_clients = cfg_int(root, "maxClients", -1);
   c->max_pending = cfg_int(root, "maxPendingHandshakes", -1);
+  c->max_pending_per_address = cfg_int(root, "maxPendingHandshakesPerAddress", QWH_DEFAULT_MAX_PENDING_PER_ADDRESS);
+  if (c->max_pending_per_address < 1) return 2;
   c->allow_connection = cfg_bool(root, "allowConnection", true);
   c->policy = cfg_str(root, "policy", NULL);
   c->scenario = cfg_str(root, "scenario", NULL);

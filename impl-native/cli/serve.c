@@ -5,14 +5,17 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "admission.h"
 #include "cli.h"
 
 enum { SC_ECHO, SC_SINK, SC_CLOSE_AFTER, SC_PUSH, SC_BROADCAST, SC_HELLO_INFO };
@@ -22,8 +25,13 @@ typedef struct server {
   config *cfg;
   qwh_loop loop;
   qwh_watch listen;
+  bool listen_paused; /* out of descriptors with none in reserve: accepting resumes at the next close */
   qwh_pconn *conns;
   size_t count;
+  /* Connections served at most: the open-file limit less the descriptors in use at start and a margin. */
+  size_t capacity;
+  int reserve_fd; /* /dev/null, given up to accept-and-close a connection when descriptors run out */
+  admission adm;
   int kind;
   qwh_replay_cache replay;
 } server;
@@ -34,7 +42,18 @@ typedef struct srv_conn {
   uint64_t messages, bytes;
   qwh_timer verify_timer; /* verifyDelayMs: when the policy's decision is due */
   qwh_code verdict;
+  qwh_addr_key peer;
+  bool pending; /* counted by the admission as a handshake in progress */
 } srv_conn;
+
+/* Descriptors kept free beyond the capacity (lws' own, a TLS library's, stdio). */
+#define FD_MARGIN 16
+
+static void handshake_over(server *srv, srv_conn *sc) {
+  if (!sc->pending) return;
+  sc->pending = false;
+  admission_end(&srv->adm, &sc->peer);
+}
 
 /* Step 10 of spec 8.1: config.policy, then trustedKeys (only hellos signed by one of them, QWH-SIG-014). */
 static qwh_code policy_decision(const config *cfg, const qwh_hello *h) {
@@ -145,6 +164,7 @@ static void close_with(server *srv, qwh_pconn *c) {
 
 static void srv_open(qwh_pconn *c) {
   server *srv = c->app;
+  handshake_over(srv, (srv_conn *)c);
   for (size_t i = 0; i < srv->cfg->messages.n; i++) send_or_report(c, srv->cfg->messages.items[i].data, srv->cfg->messages.items[i].len);
   if (srv->kind == SC_CLOSE_AFTER && srv->cfg->close_after == 0) close_with(srv, c);
   if (srv->kind == SC_PUSH) {
@@ -186,6 +206,7 @@ static void srv_message(qwh_pconn *c, const uint8_t *p, size_t n) {
 }
 
 static void srv_conn_free(server *srv, srv_conn *sc) {
+  handshake_over(srv, sc);
   qwh_timer_cancel(&srv->loop, &sc->verify_timer);
   qwh_pconn_free(&sc->c);
   free(sc);
@@ -206,22 +227,48 @@ static void srv_closed(qwh_pconn *c) {
   if (c->next) c->next->prev = c->prev;
   srv->count--;
   srv_conn_free(srv, st);
+  if (srv->listen_paused && qwh_loop_watch(&srv->loop, &srv->listen, EPOLLIN, 0) == 0) srv->listen_paused = false;
+}
+
+/* Out of descriptors (EMFILE/ENFILE): the pending connection is taken with the reserve descriptor
+ * and closed at once (else the listener stays readable and the loop spins). Returns false when
+ * accepting must stop for now. */
+static bool shed_one(server *srv) {
+  if (srv->reserve_fd < 0) {
+    /* no reserve: stop watching the listener until a connection closes */
+    if (qwh_loop_watch(&srv->loop, &srv->listen, 0, 0) == 0) srv->listen_paused = true;
+    return false;
+  }
+  close(srv->reserve_fd);
+  int fd = accept4(srv->listen.fd, NULL, NULL, SOCK_CLOEXEC);
+  if (fd >= 0) {
+    close(fd);
+    printf("{\"event\":\"rejected\",\"code\":\"E_MAX_CLIENTS\"}\n");
+    fflush(stdout);
+  }
+  srv->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  return fd >= 0;
 }
 
 static void srv_accept(qwh_watch *w, uint32_t events) {
   (void)events;
   server *srv = (server *)(void *)((char *)w - offsetof(server, listen));
   for (;;) {
-    int fd = accept4(w->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd < 0) return;
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    int fd = accept4(w->fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EINTR) continue;
+      if ((errno == EMFILE || errno == ENFILE) && shed_one(srv)) continue;
+      return;
+    }
     srv_conn *sc = calloc(1, sizeof *sc);
     if (!sc) {
       close(fd);
       continue;
     }
     qwh_pconn *c = &sc->c;
-    size_t pending = 0;
-    for (qwh_pconn *o = srv->conns; o; o = o->next) pending += !o->open && !o->s.finished;
+    sc->peer = addr_key_of(&ss);
     qwh_session_config cfg = srv->cfg->sc;
     cfg.policy.now_ms = qwh_wall_ms();
     cfg.policy.replay_cache = &srv->replay;
@@ -249,11 +296,18 @@ static void srv_accept(qwh_watch *w, uint32_t events) {
     if (srv->conns) srv->conns->prev = c;
     srv->conns = c;
     srv->count++;
-    /* Admission before reading a byte (spec 13.1). */
-    if (srv->cfg->max_clients >= 0 && (int64_t)srv->count > srv->cfg->max_clients) qwh_pconn_refuse(c, QWH_E_MAX_CLIENTS);
-    else if (srv->cfg->max_pending >= 0 && (int64_t)pending + 1 > srv->cfg->max_pending) qwh_pconn_refuse(c, QWH_E_MAX_PENDING_HANDSHAKES);
-    else if (!srv->cfg->allow_connection) qwh_pconn_refuse(c, QWH_E_POLICY_REJECTED);
-    else qwh_pconn_begin(c); /* a bare session opens now (with TLS: once TLS is up) */
+    /* Admission before reading a byte (spec 13.1): capacity, pending handshakes in all and from
+     * this address (so one address cannot hold every slot), then the policy. */
+    const config *k = srv->cfg;
+    if ((k->max_clients >= 0 && (int64_t)srv->count > k->max_clients) || srv->count > srv->capacity) qwh_pconn_refuse(c, QWH_E_MAX_CLIENTS);
+    else if (k->max_pending >= 0 && (int64_t)srv->adm.pending + 1 > k->max_pending) qwh_pconn_refuse(c, QWH_E_MAX_PENDING_HANDSHAKES);
+    else if ((int64_t)admission_pending_from(&srv->adm, &sc->peer) >= k->max_pending_per_address) qwh_pconn_refuse(c, QWH_E_MAX_PENDING_HANDSHAKES);
+    else if (!k->allow_connection) qwh_pconn_refuse(c, QWH_E_POLICY_REJECTED);
+    else if (admission_begin(&srv->adm, &sc->peer) != 0) qwh_pconn_refuse(c, QWH_E_MAX_CLIENTS);
+    else {
+      sc->pending = true;
+      qwh_pconn_begin(c); /* a bare session opens now (with TLS: once TLS is up) */
+    }
   }
 }
 
@@ -273,6 +327,7 @@ static void on_stdin(qwh_watch *w, uint32_t events) {
 static void service_all(server *srv) {
   for (qwh_pconn *c = srv->conns, *next; c; c = next) {
     next = c->next;
+    if (c->s.finished) handshake_over(srv, (srv_conn *)c); /* failed or refused: no longer pending */
     qwh_pconn_service(c);
   }
 }
@@ -290,7 +345,12 @@ int run_serve(config *cfg, const char *host, uint16_t port) {
     return UNSUPPORTED;
   }
   if (cli_loop_init(&srv.loop)) return 2;
+  if (admission_init(&srv.adm) != 0) {
+    qwh_loop_free(&srv.loop);
+    return 2;
+  }
   if (qwh_replay_cache_init(&srv.replay, cfg->sc.policy.signature_window_ms, (size_t)cfg->replay_cache_max_entries)) {
+    admission_free(&srv.adm);
     qwh_loop_free(&srv.loop);
     return 2;
   }
@@ -301,8 +361,15 @@ int run_serve(config *cfg, const char *host, uint16_t port) {
     fprintf(stderr, "qwh-native: cannot listen on %s:%u: %s\n", host, port, strerror(errno));
     qwh_loop_free(&srv.loop);
     qwh_replay_cache_free(&srv.replay);
+    admission_free(&srv.adm);
     return 2;
   }
+  /* The reserve descriptor's number tells how many are in use now (the lowest free one is taken). */
+  srv.reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  struct rlimit rl;
+  size_t limit = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY ? (size_t)rl.rlim_cur : (size_t)1 << 20;
+  size_t in_use = (size_t)(srv.reserve_fd >= 0 ? srv.reserve_fd + 1 : 16) + 1; /* + stdin's watch under lws */
+  srv.capacity = limit > in_use + FD_MARGIN ? limit - in_use - FD_MARGIN : 1;
   stdin_watch in = {{0, on_stdin, NULL, 0}, false};
   bool watch_stdin = qwh_loop_watch(&srv.loop, &in.w, EPOLLIN, 1) == 0; /* stdin's end stops the server, as for the ts adapter */
   printf("{\"ready\":true,\"port\":%u}\n", bound);
@@ -327,5 +394,7 @@ int run_serve(config *cfg, const char *host, uint16_t port) {
   qwh_loop_close_fd(&srv.loop, &srv.listen);
   qwh_loop_free(&srv.loop);
   qwh_replay_cache_free(&srv.replay);
+  admission_free(&srv.adm);
+  if (srv.reserve_fd >= 0) close(srv.reserve_fd);
   return 0;
 }

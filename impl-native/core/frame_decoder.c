@@ -7,12 +7,13 @@
 #include "limits.h"
 
 /*
- * The assembly buffer starts at the frame's size up to PARTIAL_WHOLE (so most
- * frames are received without a reallocation), else at PARTIAL_WHOLE, and
- * doubles from there; buffers above PARTIAL_KEEP are released after use.
+ * The assembly buffer grows as the frame's bytes arrive, never by what the header announces: it
+ * starts at PARTIAL_INITIAL (or the whole frame when smaller) and at most doubles what it must
+ * hold at each step, up to the whole frame. A peer that announces a large frame and stalls pins
+ * PARTIAL_INITIAL; one that sends half a frame pins at most that half again. Buffers above
+ * PARTIAL_KEEP are released after use.
  */
 #define PARTIAL_INITIAL 65536u
-#define PARTIAL_WHOLE 1048576u
 #define PARTIAL_KEEP 262144u
 
 void qwh_decoder_init(qwh_decoder *d, qwh_frame_cb cb, void *user) {
@@ -78,9 +79,7 @@ void qwh_decoder_set_tail(qwh_decoder *d, size_t tail) { d->tail = tail; }
 static int partial_reserve(qwh_decoder *d, size_t want) {
   if (want <= d->partial_cap) return 0;
   size_t full = (size_t)d->need + d->tail;
-  size_t cap = d->partial_cap;
-  if (cap == 0) cap = full <= PARTIAL_WHOLE ? full : PARTIAL_WHOLE;
-  if (cap < PARTIAL_INITIAL) cap = PARTIAL_INITIAL < full ? PARTIAL_INITIAL : full;
+  size_t cap = d->partial_cap ? d->partial_cap : PARTIAL_INITIAL;
   while (cap < want) cap *= 2;
   if (cap > full || cap >= d->need) cap = full; /* the whole frame: with its tail */
   uint8_t *np = realloc(d->partial, cap);

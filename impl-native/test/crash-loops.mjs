@@ -5,7 +5,7 @@
 //            or handle left in the addon (the leak check)
 // Plain Node (no TypeScript loader), impl-ts must be built. Prints one line per check and a last
 // line "N passed, M failed". Usage: node test/crash-loops.mjs [runs=50] [backend...]
-import { spawn } from "node:child_process";
+import { spawnBounded, watchdog } from "./deadline.mjs";
 import { fileURLToPath } from "node:url";
 import { Worker, isMainThread, workerData, parentPort } from "node:worker_threads";
 
@@ -50,10 +50,10 @@ async function child(mode, backend) {
 async function runExit(backend, runs) {
   const one = () =>
     new Promise((resolve) => {
-      const p = spawn(process.execPath, [fileURLToPath(import.meta.url), "--child", "exit", backend], { stdio: ["ignore", "ignore", "pipe"] });
+      const p = spawnBounded(process.execPath, [fileURLToPath(import.meta.url), "--child", "exit", backend], { stdio: ["ignore", "ignore", "pipe"] }, 60_000);
       let err = "";
       p.stderr.on("data", (d) => (err += d));
-      p.on("exit", (code, signal) => resolve(code === 0 && signal === null ? null : `exit ${code} signal ${signal} ${err.slice(0, 300)}`));
+      p.on("exit", (code, signal) => resolve(code === 0 && signal === null ? null : `exit ${code} signal ${signal}${p.timedOut ? " (deadline)" : ""} ${err.slice(0, 300)}`));
     });
   const failures = [];
   const parallel = 10;
@@ -67,11 +67,11 @@ async function runExit(backend, runs) {
 async function runWorkers(backend, runs) {
   // In a child process, so a crash is reported instead of taking this runner down.
   return new Promise((resolve) => {
-    const p = spawn(process.execPath, [fileURLToPath(import.meta.url), "--child", "workers", backend, String(runs)], { stdio: ["ignore", "pipe", "pipe"] });
+    const p = spawnBounded(process.execPath, [fileURLToPath(import.meta.url), "--child", "workers", backend, String(runs)], { stdio: ["ignore", "pipe", "pipe"] }, 120_000);
     let out = "";
     p.stdout.on("data", (d) => (out += d));
     p.stderr.on("data", (d) => (out += d));
-    p.on("exit", (code, signal) => resolve(code === 0 && signal === null ? [] : [`exit ${code} signal ${signal} ${out.slice(-300)}`]));
+    p.on("exit", (code, signal) => resolve(code === 0 && signal === null ? [] : [`exit ${code} signal ${signal}${p.timedOut ? " (deadline)" : ""} ${out.slice(-300)}`]));
   });
 }
 
@@ -162,9 +162,11 @@ if (!isMainThread && workerData?.backend) {
 } else if (!isMainThread) {
   // the eval worker imports this module for openTrafficForWorker
 } else if (process.argv[2] === "--child") {
+  watchdog(110_000, `crash-loop child ${process.argv[3]}`);
   if (process.argv[3] === "workers") await workersChild(process.argv[4], Number(process.argv[5]));
   else await child(process.argv[3], process.argv[4]);
 } else {
   void here;
+  watchdog(270_000, "crash loops");
   await main();
 }

@@ -4,15 +4,16 @@
 // codec mode of the adapter contract. Plain Node ESM; needs impl-ts built (npm run build).
 // usage: node test/interop.mjs [path/to/qwh-native]
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
+import { spawnBounded, watchdog } from "./deadline.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const native = resolve(process.argv[2] ?? process.env.QWH_NATIVE ?? join(here, "../build/qwh-native"));
 const tsDist = join(here, "../../impl-ts/dist/index.js");
+watchdog(100_000, "interop");
 if (!existsSync(native)) throw new Error(`${native} not found: run make first`);
 if (!existsSync(tsDist)) throw new Error(`${tsDist} not found: run npm run build -w qwormhole first`);
 const { QWormholeClient, QWormholeServer } = await import(tsDist);
@@ -32,7 +33,7 @@ async function check(name, fn) {
 
 /** Starts `qwh-native serve`; resolves with {port, proc, lines}. */
 function startNativeServer(config = {}) {
-  const proc = spawn(native, ["serve", "--port", "0", "--config", JSON.stringify(config)], { stdio: ["pipe", "pipe", "inherit"] });
+  const proc = spawnBounded(native, ["serve", "--port", "0", "--config", JSON.stringify(config)], { stdio: ["pipe", "pipe", "inherit"] }, 60_000);
   const lines = [];
   return new Promise((res, rej) => {
     const rl = createInterface({ input: proc.stdout });
@@ -55,7 +56,7 @@ function stop(proc) {
 
 function runNative(args, input) {
   return new Promise((res, rej) => {
-    const proc = spawn(native, args, { stdio: ["pipe", "pipe", "inherit"] });
+    const proc = spawnBounded(native, args, { stdio: ["pipe", "pipe", "inherit"] }, 60_000);
     let out = "";
     proc.stdout.on("data", (d) => (out += d));
     proc.on("error", rej);

@@ -3,11 +3,12 @@
 // under ASan+UBSan+LSan, TS <-> C interop over TCP, and the Node addons: a round
 // trip under ASan+UBSan and the crash loops (process exit, worker teardown,
 // create/close leak check). The addons' behaviour tests (the impl-ts client and
-// server suites on both native modes) are in impl-ts/test/native.
-import { execFileSync } from "node:child_process";
+// server suites on both native modes) are in impl-ts/test/native. Every command runs in its own
+// process group with a deadline that kills the group (test/deadline.mjs), so none can hang the run.
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { runBounded } from "./deadline.mjs";
 
 const dir = join(import.meta.dirname, "..");
 const vectorsDir = join(dir, "..", "conformance", "vectors");
@@ -16,33 +17,41 @@ const VECTORS = readdirSync(vectorsDir)
   .filter((f) => f.endsWith(".json"))
   .reduce((n, f) => n + JSON.parse(readFileSync(join(vectorsDir, f), "utf8")).numberOfTests, 0);
 const allPassed = new RegExp(`\\b${VECTORS} passed, 0 failed`);
-const run = (cmd, args) => execFileSync(cmd, args, { cwd: dir, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+/** Runs cmd to its end or its deadline; fails (with the output) unless it exited 0 in time. */
+async function run(cmd, args, timeoutMs) {
+  const r = await runBounded(cmd, args, { cwd: dir, timeoutMs });
+  if (r.timedOut) throw new Error(`${cmd} ${args.join(" ")}: killed at its ${timeoutMs} ms deadline\n${r.stdout.slice(-2000)}\n${r.stderr.slice(-2000)}`);
+  if (r.code !== 0) throw new Error(`${cmd} ${args.join(" ")}: exit ${r.code} ${r.signal ?? ""}\n${r.stdout.slice(-2000)}\n${r.stderr.slice(-2000)}`);
+  return r.stdout;
+}
+// Each process' deadline is below its vitest timeout, so the process is killed before vitest gives up.
+const DEADLINE = 280_000;
 
 describe("native C implementation", () => {
-  it("the C core passes every golden vector under three chunkings (make test)", () => {
-    const out = run("make", ["-s", "test"]);
+  it("the C core passes every golden vector under three chunkings (make test)", async () => {
+    const out = await run("make", ["-s", "test"], DEADLINE);
     expect(out).toMatch(allPassed);
   }, 300_000);
 
-  it("the vector runner and the CLI smoke test run clean under ASan+UBSan+LeakSanitizer (make sanitize)", () => {
-    const out = run("make", ["-s", "sanitize"]);
+  it("the vector runner and the CLI smoke test run clean under ASan+UBSan+LeakSanitizer (make sanitize)", async () => {
+    const out = await run("make", ["-s", "sanitize"], DEADLINE);
     expect(out).not.toMatch(/ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:/);
     expect(out).toMatch(allPassed);
   }, 300_000);
 
-  it("a TS client talks to the C server and a C client to the TS server (interop)", () => {
-    const out = run("node", ["test/interop.mjs"]);
+  it("a TS client talks to the C server and a C client to the TS server (interop)", async () => {
+    const out = await run("node", ["test/interop.mjs"], 110_000);
     expect(out).toMatch(/\n\d+ passed, 0 failed/);
   }, 120_000);
 
-  it("the addons round-trip plain and TLS under ASan+UBSan (make sanitize-addon)", () => {
-    const out = run("make", ["-s", "sanitize-addon"]);
+  it("the addons round-trip plain and TLS under ASan+UBSan (make sanitize-addon)", async () => {
+    const out = await run("make", ["-s", "sanitize-addon"], DEADLINE);
     expect(out).not.toMatch(/ERROR: AddressSanitizer|runtime error:/);
     expect(out).toMatch(/\n\d+ passed, 0 failed/);
   }, 300_000);
 
-  it("no crash in 50 runs each of process exit, worker teardown and create/close loops (both addons)", () => {
-    const out = run("node", ["test/crash-loops.mjs", "50"]);
+  it("no crash in 50 runs each of process exit, worker teardown and create/close loops (both addons)", async () => {
+    const out = await run("node", ["test/crash-loops.mjs", "50"], DEADLINE);
     expect(out).toMatch(/\n\d+ passed, 0 failed/);
     expect(out).not.toMatch(/^FAIL/m);
   }, 300_000);
