@@ -1,8 +1,8 @@
 // Runs the native test targets from the shared vitest run, so `npm test` at
 // the root covers them and CI counts them: the C vector runner, the same
-// under ASan+UBSan+LSan, TS <-> C interop over TCP, and the Node addons: a round
-// trip under ASan+UBSan and the crash loops (process exit, worker teardown,
-// create/close leak check). The addons' behaviour tests (the impl-ts client and
+// under ASan+UBSan+LSan, the C fuzz targets for a bounded time, TS <-> C interop
+// over TCP, and the Node addons: a round trip under ASan+UBSan and the crash
+// loops (process exit, worker teardown, create/close leak check). The addons' behaviour tests (the impl-ts client and
 // server suites on both native modes) are in impl-ts/test/native. Every command runs in its own
 // process group with a deadline that kills the group (test/deadline.mjs), so none can hang the run.
 import { readdirSync, readFileSync } from "node:fs";
@@ -38,6 +38,12 @@ describe("native C implementation", () => {
     expect(out).not.toMatch(/ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:/);
     expect(out).toMatch(allPassed);
   }, 300_000);
+
+  it("the C fuzz targets, seeded from the vectors, run 15 s each under ASan+UBSan without a finding (make fuzz-ci)", async () => {
+    const out = await run("make", ["-s", "fuzz-ci", "FUZZ_CI_SECONDS=15"], 200_000);
+    expect(out).toMatch(/fuzz decoder: \d+ executions .* no finding/);
+    expect(out).toMatch(/fuzz hello: \d+ executions .* no finding/);
+  }, 210_000);
 
   it("a TS client talks to the C server and a C client to the TS server (interop)", async () => {
     const out = await run("node", ["test/interop.mjs"], 110_000);
