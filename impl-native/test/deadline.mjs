@@ -2,11 +2,22 @@
 // the deadline passes (or this process exits first) the whole group is killed with SIGKILL, so a
 // hung child, or a grandchild that `make` started, can never keep a test or CI waiting.
 import { spawn } from "node:child_process";
+import { isMainThread } from "node:worker_threads";
 
 const live = new Set();
-process.on("exit", () => {
+const killAll = () => {
   for (const p of live) killGroup(p);
-});
+};
+process.on("exit", killAll);
+if (isMainThread) {
+  // Killed by a signal (a runner's own timeout): take the children along, then die of that signal.
+  for (const sig of ["SIGTERM", "SIGINT", "SIGHUP"]) {
+    process.once(sig, () => {
+      killAll();
+      process.kill(process.pid, sig);
+    });
+  }
+}
 
 function killGroup(p) {
   try {
