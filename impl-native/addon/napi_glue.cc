@@ -98,71 +98,6 @@ qwh_tls_ctx *tls_ctx_of(napi_env env, napi_value v) {
 
 // ---------------------------------------------------------------- sockets
 
-void tune_socket(int fd, bool keep_alive, int keep_alive_delay_ms) {
-  int one = 1;
-  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  if (!keep_alive) return;
-  setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
-  int secs = keep_alive_delay_ms / 1000 < 1 ? 1 : keep_alive_delay_ms / 1000;
-  setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &secs, sizeof secs);
-}
-
-int send_some(int fd, const uint8_t *p, size_t n, size_t *sent) {
-  size_t done = 0;
-  int err = 0;
-  while (done < n) {
-    ssize_t w = send(fd, p + done, n - done, MSG_NOSIGNAL);
-    if (w > 0) {
-      done += static_cast<size_t>(w);
-      continue;
-    }
-    if (w < 0 && errno == EINTR) continue;
-    if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
-    err = w < 0 ? errno : EPIPE;
-    break;
-  }
-  *sent = done;
-  return err;
-}
-
-static int port_of(const sockaddr_storage &ss) {
-  if (ss.ss_family == AF_INET6) return ntohs(reinterpret_cast<const sockaddr_in6 *>(&ss)->sin6_port);
-  if (ss.ss_family == AF_INET) return ntohs(reinterpret_cast<const sockaddr_in *>(&ss)->sin_port);
-  return 0;
-}
-
-void socket_peer(int fd, char *remote, size_t remote_len, int *remote_port, int *local_port) {
-  sockaddr_storage ss;
-  socklen_t sl = sizeof ss;
-  if (getpeername(fd, reinterpret_cast<sockaddr *>(&ss), &sl) == 0) {
-    if (ss.ss_family == AF_INET) inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in *>(&ss)->sin_addr, remote, static_cast<socklen_t>(remote_len));
-    else if (ss.ss_family == AF_INET6) inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6 *>(&ss)->sin6_addr, remote, static_cast<socklen_t>(remote_len));
-    *remote_port = port_of(ss);
-  }
-  sl = sizeof ss;
-  if (getsockname(fd, reinterpret_cast<sockaddr *>(&ss), &sl) == 0) *local_port = port_of(ss);
-}
-
-// A literal IPv4 or IPv6 address (names are resolved in JS, where the lookup does not block the loop).
-static bool make_addr(const char *host, uint32_t port, sockaddr_storage *ss, socklen_t *sl) {
-  memset(ss, 0, sizeof *ss);
-  auto *in = reinterpret_cast<sockaddr_in *>(ss);
-  auto *in6 = reinterpret_cast<sockaddr_in6 *>(ss);
-  if (inet_pton(AF_INET, host, &in->sin_addr) == 1) {
-    in->sin_family = AF_INET;
-    in->sin_port = htons(static_cast<uint16_t>(port));
-    *sl = sizeof *in;
-    return true;
-  }
-  if (inet_pton(AF_INET6, host, &in6->sin6_addr) == 1) {
-    in6->sin6_family = AF_INET6;
-    in6->sin6_port = htons(static_cast<uint16_t>(port));
-    *sl = sizeof *in6;
-    return true;
-  }
-  return false;
-}
-
 // (host, port, options) of connect() and listen().
 struct Endpoint {
   char host[64] = "";
@@ -176,7 +111,8 @@ static bool endpoint_args(napi_env env, napi_callback_info info, const char *wha
   napi_value argv[3];
   if (!args(env, info, 3, argv)) return false;
   napi_get_value_uint32(env, argv[1], &e->port);
-  if (!get_string(env, argv[0], e->host, sizeof e->host) || !make_addr(e->host, e->port, &e->ss, &e->sl)) {
+  // A literal IPv4 or IPv6 address (names are resolved in JS).
+  if (!get_string(env, argv[0], e->host, sizeof e->host) || e->port > 65535 || qwh_sockaddr_literal(e->host, static_cast<uint16_t>(e->port), &e->ss, &e->sl) < 0) {
     char msg[64];
     snprintf(msg, sizeof msg, "%s needs a literal IP address", what);
     throw_error(env, "E_INVALID_OPTION", msg);
@@ -196,24 +132,16 @@ Conn *dial(napi_env env, napi_callback_info info, int *fd_out, int *connect_err)
   char sni[256] = "", vhost[256] = "";
   if (get_prop(env, o, "sni", &v)) get_string(env, v, sni, sizeof sni);
   if (get_prop(env, o, "verifyHost", &v)) get_string(env, v, vhost, sizeof vhost);
-  int fd = socket(e.ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) return sys_error(env, "socket", errno), nullptr;
-  tune_socket(fd, bool_prop(env, o, "keepAlive", true), int_prop(env, o, "keepAliveDelayMs", 30000));
+  char local[64] = "";
   bool has_local = get_prop(env, o, "localAddress", &v);
-  if (has_local || get_prop(env, o, "localPort", &v)) {
-    char local[64] = "";
-    if (has_local) get_string(env, v, local, sizeof local);
-    if (!local[0]) snprintf(local, sizeof local, "%s", e.ss.ss_family == AF_INET6 ? "::" : "0.0.0.0");
-    sockaddr_storage ls;
-    socklen_t lsl;
-    int one = 1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (!make_addr(local, static_cast<uint32_t>(int_prop(env, o, "localPort", 0)), &ls, &lsl) || bind(fd, reinterpret_cast<sockaddr *>(&ls), lsl) != 0) {
-      int err = errno ? errno : EINVAL;
-      close(fd);
-      return sys_error(env, "bind", err), nullptr;
-    }
-  }
+  if (has_local) get_string(env, v, local, sizeof local);
+  int local_port = int_prop(env, o, "localPort", 0);
+  qwh_dial_opts d = {e.host, static_cast<uint16_t>(e.port), has_local ? local : nullptr, static_cast<uint16_t>(local_port < 0 || local_port > 65535 ? 0 : local_port),
+                     bool_prop(env, o, "keepAlive", true), int_prop(env, o, "keepAliveDelayMs", 30000)};
+  int cerr = 0;
+  const char *what = "socket";
+  int fd = qwh_dial_tcp(&d, &cerr, &what);
+  if (fd < 0) return sys_error(env, what, errno ? errno : EINVAL), nullptr;
   char err[256] = "";
   Conn *c = engine_new_conn(addon_of(env), false, 0, tls, sni[0] ? sni : nullptr, vhost[0] ? vhost : nullptr, err, sizeof err);
   if (!c) {
@@ -221,7 +149,7 @@ Conn *dial(napi_env env, napi_callback_info info, int *fd_out, int *connect_err)
     return throw_error(env, "E_TLS_HANDSHAKE", err[0] ? err : "TLS set-up failed"), nullptr;
   }
   *fd_out = fd;
-  *connect_err = connect(fd, reinterpret_cast<sockaddr *>(&e.ss), e.sl) != 0 && errno != EINPROGRESS ? errno : 0;
+  *connect_err = cerr;
   return c;
 }
 
@@ -229,21 +157,15 @@ Listener *listen_socket(napi_env env, napi_callback_info info, int *fd_out, int 
   Endpoint e;
   if (!endpoint_args(env, info, "listen", &e)) return nullptr;
   napi_value o = e.options, v;
-  int fd = socket(e.ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) return sys_error(env, "socket", errno), nullptr;
-  int one = 1;
-  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  if (bool_prop(env, o, "reusePort", false)) setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
-  if (bind(fd, reinterpret_cast<sockaddr *>(&e.ss), e.sl) != 0 || listen(fd, int_prop(env, o, "backlog", 511)) != 0) {
+  qwh_listen_opts lo = {e.host, static_cast<uint16_t>(e.port), int_prop(env, o, "backlog", 511), bool_prop(env, o, "reusePort", false)};
+  uint16_t bound = 0;
+  int fd = qwh_listen_tcp_opts(&lo, &bound);
+  if (fd < 0) {
     int err = errno;
-    close(fd);
     char msg[200];
     snprintf(msg, sizeof msg, "listen %s:%u: %s: %s", e.host, e.port, err == EADDRINUSE ? "EADDRINUSE" : "failed", strerror(err));
     return throw_error(env, "E_SOCKET", msg), nullptr;
   }
-  sockaddr_storage bound;
-  socklen_t bl = sizeof bound;
-  getsockname(fd, reinterpret_cast<sockaddr *>(&bound), &bl);
   Addon *a = addon_of(env);
   Listener *l = new Listener();
   l->addon = a;
@@ -254,7 +176,7 @@ Listener *listen_socket(napi_env env, napi_callback_info info, int *fd_out, int 
   a->listeners[l->id] = l;
   a->live_listeners++;
   *fd_out = fd;
-  *port_out = port_of(bound);
+  *port_out = bound;
   *options = o;
   return l;
 }

@@ -12,6 +12,7 @@
 extern "C" {
 #include "../core/tls_bio.h"
 }
+#include "../io/socket.h"
 
 namespace qwh {
 
@@ -35,13 +36,15 @@ bool bool_prop(napi_env env, napi_value o, const char *name, bool dflt);
 void set_prop(napi_env env, napi_value obj, const char *name, napi_value v);
 qwh_tls_ctx *tls_ctx_of(napi_env env, napi_value v); // a tlsContext() external, or null
 
-// ---- sockets
-void tune_socket(int fd, bool keep_alive, int keep_alive_delay_ms); // TCP_NODELAY, keep-alive
+// ---- sockets (io/socket.c, shared with the CLI)
+inline void tune_socket(int fd, bool keep_alive, int keep_alive_delay_ms) { qwh_socket_tune(fd, keep_alive, keep_alive_delay_ms); } // TCP_NODELAY, keep-alive
 // Sends as much of p[0..n) as the socket takes now (EINTR retried); *sent: the bytes taken.
 // Returns 0 (all sent, or the socket is full) or the errno of a failed send.
-int send_some(int fd, const uint8_t *p, size_t n, size_t *sent);
+inline int send_some(int fd, const uint8_t *p, size_t n, size_t *sent) { return qwh_socket_send(fd, p, n, sent); }
 // Remote address and port, local port of a connected socket (unchanged when unknown).
-void socket_peer(int fd, char *remote, size_t remote_len, int *remote_port, int *local_port);
+inline void socket_peer(int fd, char *remote, size_t remote_len, int *remote_port, int *local_port) {
+  qwh_socket_peer(fd, remote, remote_len, remote_port, local_port);
+}
 
 // connect(host, port, {tls, sni, verifyHost, keepAlive, keepAliveDelayMs, localAddress, localPort}):
 // makes the engine connection and a tuned non-blocking socket (bound when asked) and starts

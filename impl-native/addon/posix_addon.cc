@@ -11,8 +11,12 @@
 #include <cstring>
 
 #include "engine.h"
+#include "events.h"
 
 namespace qwh {
+
+// engine.h's event types and frame kinds are the generated table's (addon/events.json).
+QWH_EVENTS_ASSERT_SAME(qwh)
 
 static constexpr size_t READ_SIZE = 256 * 1024;
 static constexpr int READS_PER_EVENT = 8;

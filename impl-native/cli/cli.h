@@ -12,7 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "../backend_posix/posix.h"
+#include "../io/conn.h"
 #include "../core/limits.h"
 #include "../core/tls_bio.h"
 
@@ -20,11 +20,15 @@
 /* maxPendingHandshakesPerAddress when not configured (the TS server's default). */
 #define QWH_DEFAULT_MAX_PENDING_PER_ADDRESS 64
 
-/* Process-wide settings, chosen once in main (the process runs one server or one client). */
-extern volatile sig_atomic_t g_stop; /* set by SIGTERM/SIGINT only */
-extern bool g_lws;                   /* --backend lws */
-extern char *g_tls_cert, *g_tls_key, *g_tls_ca; /* PEM text of --tls-cert/--tls-key/--tls-ca */
-extern bool g_tls;
+/* The process' settings, chosen once in main (the process runs one server or one client): the one
+ * global state of qwh-native. */
+typedef struct cli_globals {
+  volatile sig_atomic_t stop;        /* set by SIGTERM/SIGINT only */
+  bool lws;                          /* --backend lws */
+  bool tls;                          /* a --tls-* option was given */
+  char *tls_cert, *tls_key, *tls_ca; /* PEM text of --tls-cert/--tls-key/--tls-ca */
+} cli_globals;
+extern cli_globals g_cli;
 
 int cli_loop_init(qwh_loop *l);
 void out_line(const qwh_buf *b);

@@ -251,29 +251,29 @@ bool pins_match(const qwh_json *pins, const char *fp) {
  * (unless requestClientCert is false), or checks it against config.pins only; a client verifies
  * the server ("localhost") against the CA and presents its certificate unless clientCert is false. */
 int tls_setup(config *cfg, bool server) {
-  if (!g_tls) return 0;
+  if (!g_cli.tls) return 0;
   qwh_tls_config tc;
   memset(&tc, 0, sizeof tc);
   tc.server = server;
-  tc.ca = g_tls_ca;
+  tc.ca = g_cli.tls_ca;
   tc.alpn = cfg->alpn;
   tc.alpn_count = cfg->n_alpn;
   tc.min_version = 12;
   if (server) {
-    tc.cert = g_tls_cert;
-    tc.key = g_tls_key;
+    tc.cert = g_cli.tls_cert;
+    tc.key = g_cli.tls_key;
     if (cfg->pins) {
       tc.request_cert = true;
       tc.reject_unauthorized = false;
     } else {
-      tc.request_cert = tc.reject_unauthorized = g_tls_ca && cfg->request_client_cert;
+      tc.request_cert = tc.reject_unauthorized = g_cli.tls_ca && cfg->request_client_cert;
     }
   } else {
     if (cfg->client_cert) {
-      tc.cert = g_tls_cert;
-      tc.key = g_tls_key;
+      tc.cert = g_cli.tls_cert;
+      tc.key = g_cli.tls_key;
     }
-    tc.reject_unauthorized = g_tls_ca != NULL;
+    tc.reject_unauthorized = g_cli.tls_ca != NULL;
   }
   char err[256] = "";
   cfg->tls = qwh_tls_ctx_new(&tc, err, sizeof err);
@@ -287,7 +287,7 @@ int tls_setup(config *cfg, bool server) {
 int tls_attach(config *cfg, qwh_pconn *c, bool server) {
   if (!cfg->tls) return 0;
   char err[256] = "";
-  qwh_tls *t = qwh_tls_new(cfg->tls, server ? NULL : "localhost", !server && g_tls_ca ? "localhost" : NULL, err, sizeof err);
+  qwh_tls *t = qwh_tls_new(cfg->tls, server ? NULL : "localhost", !server && g_cli.tls_ca ? "localhost" : NULL, err, sizeof err);
   if (!t) return -1;
   qwh_pconn_use_tls(c, t);
   return 0;

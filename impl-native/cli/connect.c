@@ -186,7 +186,7 @@ static void cl_closed(qwh_pconn *c) {
    * QWH-CLOSE-013; the only way to close without it). */
   if (was_open && !cl->closing_ourselves && !cl->closed_by_peer && s->peer_ended && cl->kind != CS_RECONNECT) cl->closed_by_peer = true;
   bool terminal = code && qwh_code_is_terminal(code);
-  bool again = cl->reconnect && !cl->closing_ourselves && !terminal && cl->attempt < cl->max_attempts && !g_stop;
+  bool again = cl->reconnect && !cl->closing_ourselves && !terminal && cl->attempt < cl->max_attempts && !g_cli.stop;
   if (!was_open && cl->reconnect && !again && !cl->opened && s->error) /* gave up before any open: the last failure is the error */
     snprintf(cl->error, sizeof cl->error, "%s", s->error_name);
   cl->conn_open = false;
@@ -203,7 +203,7 @@ static void cl_closed(qwh_pconn *c) {
 /* An attempt that failed before it had a connection (socket, TLS set-up). */
 static void attempt_failed(client *cl, qwh_code code) {
   record_error(cl, qwh_code_name(code));
-  bool again = cl->reconnect && cl->attempt < cl->max_attempts && !g_stop;
+  bool again = cl->reconnect && cl->attempt < cl->max_attempts && !g_cli.stop;
   if (again) qwh_timer_set(&cl->loop, &cl->retry_timer, qwh_monotonic_ms() + backoff(cl));
   else cl->closed = true;
 }
@@ -224,8 +224,7 @@ static void start_attempt(client *cl) {
     attempt_failed(cl, QWH_E_SOCKET);
     return;
   }
-  if (qwh_pconn_start(&cl->conn, &cl->loop, fd, true, &sc, &cfg->lim, &h, cl) != 0) {
-    if (!g_lws) close(fd); /* lws closes a descriptor it failed to adopt */
+  if (qwh_pconn_start(&cl->conn, &cl->loop, fd, true, &sc, &cfg->lim, &h, cl) != 0) { /* fd closed */
     attempt_failed(cl, QWH_E_SOCKET);
     return;
   }
@@ -439,7 +438,7 @@ int run_connect(config *cfg, const char *host, uint16_t port, const char *scenar
   int64_t start = qwh_monotonic_ms(), deadline = start + cfg->timeout_ms;
   bool ok = false, done = false;
   progress pr = {0, 0, 0};
-  while (!done && !g_stop) {
+  while (!done && !g_cli.stop) {
     int64_t now = qwh_monotonic_ms();
     if (cl.have_conn) qwh_pconn_service(&cl.conn);
     done = scenario_step(&cl, &pr, now, start, &ok);

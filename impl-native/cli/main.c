@@ -16,12 +16,9 @@
 
 #include "cli.h"
 
-volatile sig_atomic_t g_stop;
-bool g_lws;
-char *g_tls_cert, *g_tls_key, *g_tls_ca;
-bool g_tls;
+cli_globals g_cli;
 
-int cli_loop_init(qwh_loop *l) { return g_lws ? qwh_loop_init_lws(l) : qwh_loop_init(l); }
+int cli_loop_init(qwh_loop *l) { return g_cli.lws ? qwh_loop_init_lws(l) : qwh_loop_init(l); }
 
 void out_line(const qwh_buf *b) {
   fwrite(b->data, 1, b->len, stdout);
@@ -44,7 +41,7 @@ static char *read_file(const char *path) {
 
 static void on_signal(int sig) {
   (void)sig;
-  g_stop = 1;
+  g_cli.stop = 1;
 }
 
 static void usage(void) {
@@ -64,7 +61,7 @@ int main(int argc, char **argv) {
   if (argc >= 3 && strcmp(argv[1], "--backend") == 0) {
     const char *b = argv[2];
     if (strcmp(b, "lws") == 0) {
-      g_lws = true;
+      g_cli.lws = true;
       qwh_loop probe;
       if (qwh_loop_init_lws(&probe) != 0) {
         fprintf(stderr, "qwh-native: this build has no libwebsockets (backend lws)\n");
@@ -119,10 +116,10 @@ int main(int argc, char **argv) {
         fprintf(stderr, "qwh-native: cannot read %s\n", val);
         return 2;
       }
-      char **slot = strcmp(arg, "--tls-cert") == 0 ? &g_tls_cert : strcmp(arg, "--tls-key") == 0 ? &g_tls_key : &g_tls_ca;
+      char **slot = strcmp(arg, "--tls-cert") == 0 ? &g_cli.tls_cert : strcmp(arg, "--tls-key") == 0 ? &g_cli.tls_key : &g_cli.tls_ca;
       free(*slot);
       *slot = pem;
-      g_tls = true;
+      g_cli.tls = true;
     } else {
       usage();
       return 2;
@@ -139,8 +136,8 @@ int main(int argc, char **argv) {
   if (rc == 0) rc = serve ? run_serve(&cfg, host, (uint16_t)port) : run_connect(&cfg, host, (uint16_t)port, scenario);
   else fprintf(stderr, "qwh-native: %s --config\n", rc == UNSUPPORTED ? "unsupported" : "malformed");
   config_free(&cfg);
-  free(g_tls_cert);
-  free(g_tls_key);
-  free(g_tls_ca);
+  free(g_cli.tls_cert);
+  free(g_cli.tls_key);
+  free(g_cli.tls_ca);
   return rc;
 }

@@ -179,7 +179,7 @@ static void srv_open(qwh_pconn *c) {
     send_hello_info(c);
   } else if (srv->kind == SC_BROADCAST) {
     size_t open = 0;
-    for (qwh_pconn *o = srv->conns; o; o = o->next) open += o->open && !o->s.finished;
+    for (qwh_pconn *o = srv->conns; o; o = o->next) open += o->phase == QWH_CONN_OPEN && !o->s.finished;
     if ((int64_t)open == cfg_int(srv->cfg->root, "groupSize", 2))
       for (qwh_pconn *o = srv->conns; o; o = o->next) qwh_pconn_send(o, (const uint8_t *)"go", 2);
   }
@@ -217,7 +217,7 @@ static void srv_closed(qwh_pconn *c) {
   srv_conn *st = (srv_conn *)c;
   char line[256];
   const char *err = c->s.error ? c->s.error_name : NULL;
-  if (!c->open && c->s.error && c->s.error != QWH_E_SOCKET) printf("{\"event\":\"rejected\",\"code\":\"%s\"}\n", c->s.error_name);
+  if (!c->opened && c->s.error && c->s.error != QWH_E_SOCKET) printf("{\"event\":\"rejected\",\"code\":\"%s\"}\n", c->s.error_name);
   snprintf(line, sizeof line, "{\"event\":\"closed\",\"messages\":%llu,\"bytes\":%llu,\"error\":%s%s%s}", (unsigned long long)st->messages,
            (unsigned long long)st->bytes, err ? "\"" : "", err ? err : "null", err ? "\"" : "");
   puts(line);
@@ -282,8 +282,7 @@ static void srv_accept(qwh_watch *w, uint32_t events) {
     cfg.policy.check_tls_tags = srv_check_tls_tags; /* spec 8.1 step 8, with or without TLS */
     cfg.policy.user = c;
     qwh_pconn_handlers h = {srv_open, srv_message, NULL, srv_closed};
-    if (qwh_pconn_start(c, &srv->loop, fd, false, &cfg, &srv->cfg->lim, &h, srv) != 0) {
-      if (!g_lws) close(fd); /* lws closes a descriptor it failed to adopt */
+    if (qwh_pconn_start(c, &srv->loop, fd, false, &cfg, &srv->cfg->lim, &h, srv) != 0) { /* fd closed */
       free(sc);
       continue;
     }
@@ -374,7 +373,7 @@ int run_serve(config *cfg, const char *host, uint16_t port) {
   bool watch_stdin = qwh_loop_watch(&srv.loop, &in.w, EPOLLIN, 1) == 0; /* stdin's end stops the server, as for the ts adapter */
   printf("{\"ready\":true,\"port\":%u}\n", bound);
   fflush(stdout);
-  while (!g_stop && !in.eof) {
+  while (!g_cli.stop && !in.eof) {
     if (qwh_loop_poll(&srv.loop, 200) < 0) break;
     service_all(&srv);
   }

@@ -1,66 +1,9 @@
-/* Strict JSON parser, builders and writers (see json.h). */
+/* Strict JSON parser (see json.h): UTF-8 checks, strings, numbers, arrays, objects with duplicate names
+ * compared after unescaping, a depth limit. */
 #include "json.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-/* ---- arena ---- */
-
-struct qwh_arena_block {
-  qwh_arena_block *next;
-  size_t used, size;
-  _Alignas(8) unsigned char data[];
-};
-
-#define ARENA_BLOCK 8192u
-
-void qwh_arena_init(qwh_arena *a) { a->head = NULL; }
-
-void qwh_arena_free(qwh_arena *a) {
-  qwh_arena_block *b = a->head;
-  while (b) {
-    qwh_arena_block *next = b->next;
-    free(b);
-    b = next;
-  }
-  a->head = NULL;
-}
-
-void *qwh_arena_alloc(qwh_arena *a, size_t n) {
-  if (n > SIZE_MAX - 16) return NULL;
-  n = (n + 7u) & ~(size_t)7u;
-  if (n == 0) n = 8;
-  qwh_arena_block *b = a->head;
-  if (!b || b->size - b->used < n) {
-    size_t size = n > ARENA_BLOCK ? n : ARENA_BLOCK;
-    b = malloc(sizeof *b + size);
-    if (!b) return NULL;
-    b->used = 0;
-    b->size = size;
-    b->next = a->head;
-    a->head = b;
-  }
-  void *p = b->data + b->used;
-  b->used += n;
-  memset(p, 0, n);
-  return p;
-}
-
-const char *qwh_json_status_text(qwh_json_status s) {
-  switch (s) {
-    case QWH_JSON_OK: return "ok";
-    case QWH_JSON_ERR_UTF8: return "invalid UTF-8";
-    case QWH_JSON_ERR_SYNTAX: return "syntax error";
-    case QWH_JSON_ERR_DUPLICATE: return "duplicate member name";
-    case QWH_JSON_ERR_SURROGATE: return "lone surrogate escape";
-    case QWH_JSON_ERR_DEPTH: return "nesting too deep";
-    case QWH_JSON_ERR_TRAILING: return "trailing characters";
-    case QWH_JSON_ERR_NONINT: return "number is not a safe integer";
-    case QWH_JSON_ERR_NOMEM: return "out of memory";
-  }
-  return "unknown";
-}
-
 /* ---- UTF-8 ---- */
 
 bool qwh_utf8_valid(const uint8_t *s, size_t len) {
@@ -152,11 +95,6 @@ static void skip_ws(parser *p) {
   }
 }
 
-static qwh_json *new_value(qwh_arena *a, qwh_json_type t) {
-  qwh_json *v = qwh_arena_alloc(a, sizeof *v);
-  if (v) v->type = t;
-  return v;
-}
 
 static int hex4(parser *p, uint32_t *out) {
   if (p->len - p->pos < 4) return -1;
@@ -294,13 +232,13 @@ static qwh_json *parse_number(parser *p) {
     int64_t v = 0;
     for (size_t k = int_start; k < int_end; k++) v = v * 10 + (int64_t)(s[k] - '0');
     if (v <= QWH_JSON_MAX_SAFE_INT) {
-      qwh_json *r = new_value(p->a, QWH_JSON_INT);
+      qwh_json *r = qwh_json_new(p->a, QWH_JSON_INT);
       if (!r) return fail(p, QWH_JSON_ERR_NOMEM);
       r->u.i = neg ? -v : v;
       return r;
     }
   }
-  qwh_json *r = new_value(p->a, QWH_JSON_NUMBER);
+  qwh_json *r = qwh_json_new(p->a, QWH_JSON_NUMBER);
   char *text = r ? qwh_arena_alloc(p->a, p->pos - start + 1) : NULL;
   if (!text) return fail(p, QWH_JSON_ERR_NOMEM);
   memcpy(text, s + start, p->pos - start);
@@ -348,7 +286,7 @@ static bool has_duplicates(qwh_arena *a, const qwh_json *obj, bool *nomem) {
 static qwh_json *parse_value(parser *p, int depth);
 
 static qwh_json *parse_array(parser *p, int depth) {
-  qwh_json *arr = new_value(p->a, QWH_JSON_ARRAY);
+  qwh_json *arr = qwh_json_new(p->a, QWH_JSON_ARRAY);
   if (!arr) return fail(p, QWH_JSON_ERR_NOMEM);
   p->pos++;
   skip_ws(p);
@@ -369,23 +307,8 @@ static qwh_json *parse_array(parser *p, int depth) {
   }
 }
 
-static int object_append(qwh_arena *a, qwh_json *obj, qwh_str name, qwh_json *value) {
-  if (obj->u.obj.n == obj->u.obj.cap) {
-    size_t cap = obj->u.obj.cap ? obj->u.obj.cap * 2 : 4;
-    qwh_json_member *m = qwh_arena_alloc(a, cap * sizeof *m);
-    if (!m) return -1;
-    if (obj->u.obj.n) memcpy(m, obj->u.obj.m, obj->u.obj.n * sizeof *m);
-    obj->u.obj.m = m;
-    obj->u.obj.cap = cap;
-  }
-  obj->u.obj.m[obj->u.obj.n].name = name;
-  obj->u.obj.m[obj->u.obj.n].value = value;
-  obj->u.obj.n++;
-  return 0;
-}
-
 static qwh_json *parse_object(parser *p, int depth) {
-  qwh_json *obj = new_value(p->a, QWH_JSON_OBJECT);
+  qwh_json *obj = qwh_json_new(p->a, QWH_JSON_OBJECT);
   if (!obj) return fail(p, QWH_JSON_ERR_NOMEM);
   p->pos++;
   skip_ws(p);
@@ -404,7 +327,7 @@ static qwh_json *parse_object(parser *p, int depth) {
     skip_ws(p);
     qwh_json *value = parse_value(p, depth + 1);
     if (!value) return NULL;
-    if (object_append(p->a, obj, name, value) != 0) return fail(p, QWH_JSON_ERR_NOMEM);
+    if (qwh_json_object_append(p->a, obj, name, value) != 0) return fail(p, QWH_JSON_ERR_NOMEM);
     skip_ws(p);
     if (p->pos >= p->len) return fail(p, QWH_JSON_ERR_SYNTAX);
     uint8_t c = p->s[p->pos++];
@@ -424,7 +347,7 @@ static qwh_json *parse_value(parser *p, int depth) {
     case '{': return parse_object(p, depth);
     case '[': return parse_array(p, depth);
     case '"': {
-      qwh_json *v = new_value(p->a, QWH_JSON_STRING);
+      qwh_json *v = qwh_json_new(p->a, QWH_JSON_STRING);
       if (!v) return fail(p, QWH_JSON_ERR_NOMEM);
       return parse_string(p, &v->u.str) == 0 ? v : NULL;
     }
@@ -432,14 +355,14 @@ static qwh_json *parse_value(parser *p, int depth) {
     case 'f': {
       bool t = p->s[p->pos] == 't';
       if (literal(p, t ? "true" : "false") != 0) return fail(p, QWH_JSON_ERR_SYNTAX);
-      qwh_json *v = new_value(p->a, QWH_JSON_BOOL);
+      qwh_json *v = qwh_json_new(p->a, QWH_JSON_BOOL);
       if (!v) return fail(p, QWH_JSON_ERR_NOMEM);
       v->u.b = t;
       return v;
     }
     case 'n': {
       if (literal(p, "null") != 0) return fail(p, QWH_JSON_ERR_SYNTAX);
-      qwh_json *v = new_value(p->a, QWH_JSON_NULL);
+      qwh_json *v = qwh_json_new(p->a, QWH_JSON_NULL);
       return v ? v : fail(p, QWH_JSON_ERR_NOMEM);
     }
     default:
@@ -458,108 +381,5 @@ qwh_json_status qwh_json_parse(qwh_arena *a, const uint8_t *text, size_t len, qw
   if (p.pos != len) return QWH_JSON_ERR_TRAILING;
   *out = v;
   return QWH_JSON_OK;
-}
-
-/* ---- helpers and builders ---- */
-
-qwh_json *qwh_json_get(const qwh_json *obj, const char *name) {
-  if (!obj || obj->type != QWH_JSON_OBJECT) return NULL;
-  size_t n = strlen(name);
-  for (size_t i = 0; i < obj->u.obj.n; i++) {
-    const qwh_json_member *m = &obj->u.obj.m[i];
-    if (m->name.len == n && memcmp(m->name.s, name, n) == 0) return m->value;
-  }
-  return NULL;
-}
-
-bool qwh_json_is_string(const qwh_json *v, const char *s) {
-  size_t n = strlen(s);
-  return v && v->type == QWH_JSON_STRING && v->u.str.len == n && memcmp(v->u.str.s, s, n) == 0;
-}
-
-bool qwh_json_has_nonint(const qwh_json *v) {
-  if (!v) return false;
-  switch (v->type) {
-    case QWH_JSON_NUMBER: return true;
-    case QWH_JSON_ARRAY:
-      for (size_t i = 0; i < v->u.arr.n; i++)
-        if (qwh_json_has_nonint(v->u.arr.items[i])) return true;
-      return false;
-    case QWH_JSON_OBJECT:
-      for (size_t i = 0; i < v->u.obj.n; i++)
-        if (qwh_json_has_nonint(v->u.obj.m[i].value)) return true;
-      return false;
-    default: return false;
-  }
-}
-
-qwh_json *qwh_json_null(qwh_arena *a) { return new_value(a, QWH_JSON_NULL); }
-
-qwh_json *qwh_json_bool(qwh_arena *a, bool b) {
-  qwh_json *v = new_value(a, QWH_JSON_BOOL);
-  if (v) v->u.b = b;
-  return v;
-}
-
-qwh_json *qwh_json_int(qwh_arena *a, int64_t i) {
-  qwh_json *v = new_value(a, QWH_JSON_INT);
-  if (v) v->u.i = i;
-  return v;
-}
-
-qwh_json *qwh_json_string(qwh_arena *a, const char *s, size_t len) {
-  qwh_json *v = new_value(a, QWH_JSON_STRING);
-  char *copy = v ? qwh_arena_alloc(a, len + 1) : NULL;
-  if (!copy) return NULL;
-  if (len) memcpy(copy, s, len);
-  v->u.str.s = copy;
-  v->u.str.len = len;
-  return v;
-}
-
-qwh_json *qwh_json_cstring(qwh_arena *a, const char *s) { return qwh_json_string(a, s, strlen(s)); }
-qwh_json *qwh_json_array(qwh_arena *a) { return new_value(a, QWH_JSON_ARRAY); }
-qwh_json *qwh_json_object(qwh_arena *a) { return new_value(a, QWH_JSON_OBJECT); }
-
-int qwh_json_push(qwh_arena *a, qwh_json *arr, qwh_json *item) {
-  if (!arr || !item || arr->type != QWH_JSON_ARRAY) return -1;
-  if (arr->u.arr.n == arr->u.arr.cap) {
-    size_t cap = arr->u.arr.cap ? arr->u.arr.cap * 2 : 4;
-    qwh_json **items = qwh_arena_alloc(a, cap * sizeof *items);
-    if (!items) return -1;
-    if (arr->u.arr.n) memcpy(items, arr->u.arr.items, arr->u.arr.n * sizeof *items);
-    arr->u.arr.items = items;
-    arr->u.arr.cap = cap;
-  }
-  arr->u.arr.items[arr->u.arr.n++] = item;
-  return 0;
-}
-
-int qwh_json_set(qwh_arena *a, qwh_json *obj, const char *name, qwh_json *value) {
-  if (!obj || !value || obj->type != QWH_JSON_OBJECT) return -1;
-  size_t n = strlen(name);
-  for (size_t i = 0; i < obj->u.obj.n; i++) {
-    qwh_json_member *m = &obj->u.obj.m[i];
-    if (m->name.len == n && memcmp(m->name.s, name, n) == 0) {
-      m->value = value;
-      return 0;
-    }
-  }
-  char *copy = qwh_arena_alloc(a, n + 1);
-  if (!copy) return -1;
-  memcpy(copy, name, n);
-  return object_append(a, obj, (qwh_str){copy, n}, value);
-}
-
-qwh_json *qwh_json_without(qwh_arena *a, const qwh_json *obj, const char *name) {
-  qwh_json *out = qwh_json_object(a);
-  if (!out || !obj || obj->type != QWH_JSON_OBJECT) return NULL;
-  size_t n = name ? strlen(name) : 0;
-  for (size_t i = 0; i < obj->u.obj.n; i++) {
-    const qwh_json_member *m = &obj->u.obj.m[i];
-    if (name && m->name.len == n && memcmp(m->name.s, name, n) == 0) continue;
-    if (object_append(a, out, m->name, m->value) != 0) return NULL;
-  }
-  return out;
 }
 

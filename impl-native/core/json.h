@@ -104,6 +104,9 @@ bool qwh_json_is_string(const qwh_json *v, const char *s);
 bool qwh_json_has_nonint(const qwh_json *v);
 
 /* Builders (arena-owned; NULL on out of memory). */
+qwh_json *qwh_json_new(qwh_arena *a, qwh_json_type t); /* an empty value of type t */
+/* Appends a member without looking for an existing one: 0, or -1 when out of memory. */
+int qwh_json_object_append(qwh_arena *a, qwh_json *obj, qwh_str name, qwh_json *value);
 qwh_json *qwh_json_null(qwh_arena *a);
 qwh_json *qwh_json_bool(qwh_arena *a, bool b);
 qwh_json *qwh_json_int(qwh_arena *a, int64_t i);

@@ -16,23 +16,7 @@ import type { FrameLimits } from "../protocol/frame-decoder.js";
 import { EncodingFrameLink, NO_HANDLERS, type FrameLink, type FrameLinkHandlers, type LinkPeer } from "../transport/frame-link.js";
 import type { TlsFacts } from "../tls-facts.js";
 import type { NativeBinding } from "./load.js";
-
-/** Event types of the addons' dispatch (impl-native/addon/engine.h). */
-export const enum NativeEvent {
-  Batch = 1,
-  End = 2,
-  Error = 3,
-  Drain = 4,
-  Close = 5,
-  Connected = 6,
-  ConnectFailed = 7,
-  Accept = 8,
-  TlsFail = 9,
-  ListenError = 10,
-}
-
-const K_DATA = 0;
-const K_CONTROL = 1;
+import { K_CONTROL, K_DATA, NativeEvent } from "./native-events.js";
 
 /** Receives the events of one dial or listener. */
 export interface NativeEndpoint {

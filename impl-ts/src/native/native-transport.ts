@@ -13,7 +13,8 @@ import { QWormholeError } from "../protocol/errors.js";
 import type { FrameLimits } from "../protocol/frame-decoder.js";
 import type { Dialer, Listener, ListenerCallbacks, ListenOptions } from "../transport/socket-transport.js";
 import type { NativeBinding } from "./load.js";
-import { NativeEvent, NativeFrameLink, runtimeOf } from "./native-link.js";
+import { NativeEvent } from "./native-events.js";
+import { NativeFrameLink, runtimeOf } from "./native-link.js";
 
 /** Receive limits while handshaking (the same as the socket transport's). */
 export const NATIVE_HANDSHAKE_LIMITS: FrameLimits = { maxFrameLength: MAX_HANDSHAKE_LENGTH, control: false, oversizeCode: "E_HANDSHAKE_TOO_LARGE" };

@@ -1,9 +1,9 @@
 /*
- * Backend "lws" of the CLI: the qwh_loop interface (../backend_posix/posix.h)
- * on a libwebsockets context. Every socket (listening, accepted, connecting,
+ * The lws loop (the CLI's backend "lws"): the qwh_loop interface (loop.h) on a
+ * libwebsockets context. Every descriptor (listening, accepted, connecting,
  * and stdin) is adopted as an lws raw file descriptor (LWS_ADOPT_RAW_FILE_DESC):
- * lws polls it and runs its service loop, timers and writability; the shared
- * connection code (../backend_posix/conn.c) does the recv/send/accept.
+ * lws polls it and runs its service loop, timers and writability; the
+ * connection code (conn.c) and its owner do the recv/send/accept.
  *
  * Why not the raw-skt role: in libwebsockets 4.1.6 it closes the connection
  * as soon as a read returns 0 (the peer's FIN), so a QWH/1 peer could never
@@ -23,7 +23,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include "../backend_posix/posix.h"
+#include "loop_impl.h"
 
 /* The most descriptors the lws tables are sized for (8 + 8 bytes each). */
 #define QWH_LWS_MAX_FDS 1048576
@@ -70,7 +70,7 @@ int qwh_loop_init_lws(qwh_loop *l) {
   l->kind = QWH_LOOP_LWS;
   l->epfd = -1;
   lws_loop *s = calloc(1, sizeof *s);
-  l->rbuf_size = 256u * 1024u;
+  l->rbuf_size = QWH_LOOP_READ_BUFFER;
   l->rbuf = malloc(l->rbuf_size);
   if (!s || !l->rbuf) {
     free(s);

@@ -1,34 +1,10 @@
+/* The loop interface: dispatch to the epoll or lws loop, the timers both serve, the clocks. */
 #define _GNU_SOURCE
-#include <errno.h>
 #include <stdlib.h>
-#include <sys/epoll.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "posix.h"
-
-#define READ_BUFFER (256u * 1024u)
-
-int qwh_loop_init(qwh_loop *l) {
-  l->kind = QWH_LOOP_EPOLL;
-  l->lws = NULL;
-  l->timers = NULL;
-  l->epfd = epoll_create1(EPOLL_CLOEXEC);
-  l->rbuf = malloc(READ_BUFFER);
-  l->rbuf_size = READ_BUFFER;
-  if (l->epfd < 0 || !l->rbuf) {
-    qwh_loop_free(l);
-    return -1;
-  }
-  return 0;
-}
-
-/* backend "lws" (../backend_lws/loop_lws.c, or the stub when built without libwebsockets) */
-int qwh_lws_watch(qwh_loop *l, qwh_watch *w, uint32_t events, int add);
-void qwh_lws_unwatch(qwh_loop *l, qwh_watch *w);
-void qwh_lws_close_fd(qwh_loop *l, qwh_watch *w);
-int qwh_lws_poll(qwh_loop *l, int timeout_ms);
-void qwh_lws_free(qwh_loop *l);
+#include "loop_impl.h"
 
 void qwh_loop_free(qwh_loop *l) {
   if (l->kind == QWH_LOOP_LWS) qwh_lws_free(l);
@@ -39,24 +15,18 @@ void qwh_loop_free(qwh_loop *l) {
 }
 
 int qwh_loop_watch(qwh_loop *l, qwh_watch *w, uint32_t events, int add) {
-  if (l->kind == QWH_LOOP_LWS) return qwh_lws_watch(l, w, events, add);
-  struct epoll_event ev = {.events = events, .data.ptr = w};
-  return epoll_ctl(l->epfd, add ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, w->fd, &ev);
+  return l->kind == QWH_LOOP_LWS ? qwh_lws_watch(l, w, events, add) : qwh_epoll_watch(l, w, events, add);
 }
 
 void qwh_loop_unwatch(qwh_loop *l, qwh_watch *w) {
   if (l->kind == QWH_LOOP_LWS) qwh_lws_unwatch(l, w);
-  else epoll_ctl(l->epfd, EPOLL_CTL_DEL, w->fd, NULL);
+  else qwh_epoll_unwatch(l, w);
 }
 
 void qwh_loop_close_fd(qwh_loop *l, qwh_watch *w) {
   if (w->fd < 0) return;
-  if (l->kind == QWH_LOOP_LWS) {
-    qwh_lws_close_fd(l, w);
-  } else {
-    epoll_ctl(l->epfd, EPOLL_CTL_DEL, w->fd, NULL);
-    close(w->fd);
-  }
+  if (l->kind == QWH_LOOP_LWS) qwh_lws_close_fd(l, w);
+  else qwh_epoll_close_fd(l, w);
   w->fd = -1;
 }
 
@@ -98,17 +68,6 @@ static void fire_due(qwh_loop *l) {
   }
 }
 
-static int epoll_poll(qwh_loop *l, int timeout_ms) {
-  struct epoll_event evs[64];
-  int n = epoll_wait(l->epfd, evs, 64, timeout_ms);
-  if (n < 0) return errno == EINTR ? 0 : -1;
-  for (int i = 0; i < n; i++) {
-    qwh_watch *w = evs[i].data.ptr;
-    w->on_io(w, evs[i].events);
-  }
-  return n;
-}
-
 int qwh_loop_poll(qwh_loop *l, int timeout_ms) {
   const qwh_timer *t = earliest(l);
   if (t) {
@@ -116,7 +75,7 @@ int qwh_loop_poll(qwh_loop *l, int timeout_ms) {
     if (left < 0) left = 0;
     if (left < timeout_ms) timeout_ms = (int)left;
   }
-  int n = l->kind == QWH_LOOP_LWS ? qwh_lws_poll(l, timeout_ms) : epoll_poll(l, timeout_ms);
+  int n = l->kind == QWH_LOOP_LWS ? qwh_lws_poll(l, timeout_ms) : qwh_epoll_poll(l, timeout_ms);
   fire_due(l);
   return n;
 }

@@ -1,5 +1,5 @@
-/* Built when libwebsockets is not found: the CLI's "lws" backend is unavailable. */
-#include "../backend_posix/posix.h"
+/* Built when libwebsockets is not found: the lws loop (the CLI's backend "lws") is unavailable. */
+#include "loop_impl.h"
 
 int qwh_loop_init_lws(qwh_loop *l) {
   (void)l;

@@ -6,7 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "posix.h"
+#include "conn.h"
 
 #include <stddef.h>
 
@@ -24,7 +24,8 @@ void qwh_pconn_limits_default(qwh_pconn_limits *l) {
 
 static void s_open(void *user) {
   qwh_pconn *c = user;
-  c->open = true;
+  c->phase = QWH_CONN_OPEN;
+  c->opened = true;
   int64_t now = qwh_monotonic_ms();
   qwh_timer_cancel(c->loop, &c->hs_timer);
   /* heartbeats only with "control" (none in bare, 0.3 or raw framing: QWH-CTRL-001, QWH-RAW-004) */
@@ -71,10 +72,11 @@ void qwh_pconn_use_tls(qwh_pconn *c, qwh_tls *t) {
 }
 
 static void set_watch(qwh_pconn *c) {
-  if (c->closed) return;
+  if (c->phase == QWH_CONN_CLOSED) return;
+  bool connecting = c->phase == QWH_CONN_CONNECTING;
   uint32_t ev = 0;
-  if (c->connecting || pending(c) > 0) ev |= EPOLLOUT;
-  if (!c->connecting && ((!c->paused && !c->s.finished) || c->lingering)) ev |= EPOLLIN | EPOLLRDHUP;
+  if (connecting || pending(c) > 0) ev |= EPOLLOUT;
+  if (!connecting && ((!c->paused && !c->s.finished) || c->phase == QWH_CONN_LINGER)) ev |= EPOLLIN | EPOLLRDHUP;
   if (ev != c->watched) {
     qwh_loop_watch(c->loop, &c->w, ev, 0);
     c->watched = ev;
@@ -114,8 +116,8 @@ static void cancel_timers(qwh_pconn *c) {
 }
 
 static void close_transport(qwh_pconn *c) {
-  if (c->closed) return;
-  c->closed = true;
+  if (c->phase == QWH_CONN_CLOSED) return;
+  c->phase = QWH_CONN_CLOSED;
   cancel_timers(c);
   shutdown(c->w.fd, SHUT_WR);
   qwh_loop_close_fd(c->loop, &c->w);
@@ -130,9 +132,9 @@ static void close_transport(qwh_pconn *c) {
  * unread would make the kernel answer them with a reset, and a reset can destroy data the peer has
  * received but not yet read: our CLOSE frame. Returns false when there is nothing to wait for. */
 static bool begin_linger(qwh_pconn *c) {
-  if (c->lingering) return !c->broken;
-  if (c->peer_eof || c->broken || c->connecting) return false;
-  c->lingering = true;
+  if (c->phase == QWH_CONN_LINGER) return !c->broken;
+  if (c->peer_eof || c->broken || c->phase == QWH_CONN_CONNECTING) return false;
+  c->phase = QWH_CONN_LINGER;
   if (c->tls && c->tls_open && qwh_tls_close_notify(c->tls, &c->tls_out) == QWH_TLS_OK && flush_out(c) != 0) return false;
   if (!c->wr_shut) {
     shutdown(c->w.fd, SHUT_WR);
@@ -158,12 +160,12 @@ static bool drain_lingering(qwh_pconn *c) {
 
 static void linger_fire(qwh_timer *t) {
   qwh_pconn *c = OWNER(t, linger_timer);
-  if (!c->closed) close_transport(c);
+  if (c->phase != QWH_CONN_CLOSED) close_transport(c);
 }
 
 void qwh_pconn_service(qwh_pconn *c) {
-  if (c->closed || c->in_dispatch) return;
-  if (!c->connecting) {
+  if (c->phase == QWH_CONN_CLOSED || c->in_dispatch) return;
+  if (c->phase != QWH_CONN_CONNECTING) {
     if (flush_out(c) != 0) {
       c->broken = true;
       if (!c->s.finished) {
@@ -247,17 +249,17 @@ static void on_readable(qwh_pconn *c) {
 
 static void on_io(qwh_watch *w, uint32_t events) {
   qwh_pconn *c = (qwh_pconn *)w;
-  if (c->lingering) {
+  if (c->phase == QWH_CONN_LINGER) {
     if ((events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) && drain_lingering(c)) return;
     qwh_pconn_service(c); /* the rest of a close_notify */
     return;
   }
   c->in_dispatch = true;
-  if (c->connecting && (events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) {
+  if (c->phase == QWH_CONN_CONNECTING && (events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) {
     int err = 0;
     socklen_t len = sizeof err;
     getsockopt(w->fd, SOL_SOCKET, SO_ERROR, &err, &len);
-    c->connecting = false;
+    c->phase = QWH_CONN_HANDSHAKE;
     if (err) {
       qwh_session_fail(&c->s, QWH_E_SOCKET);
     } else {
@@ -276,14 +278,14 @@ static void on_io(qwh_watch *w, uint32_t events) {
 /* Timers: the handshake (or connect) deadline, the drain of our CLOSE, heartbeats, idleness. */
 static void hs_fire(qwh_timer *t) {
   qwh_pconn *c = OWNER(t, hs_timer);
-  if (c->closed || c->s.finished || (c->s.state != QWH_ST_HANDSHAKE && c->s.state != QWH_ST_VERIFYING)) return;
-  qwh_session_fail(&c->s, c->connecting ? QWH_E_CONNECT_TIMEOUT : QWH_E_HANDSHAKE_TIMEOUT);
+  if (c->phase == QWH_CONN_CLOSED || c->s.finished || (c->s.state != QWH_ST_HANDSHAKE && c->s.state != QWH_ST_VERIFYING)) return;
+  qwh_session_fail(&c->s, c->phase == QWH_CONN_CONNECTING ? QWH_E_CONNECT_TIMEOUT : QWH_E_HANDSHAKE_TIMEOUT);
   qwh_pconn_service(c);
 }
 
 static void drain_fire(qwh_timer *t) {
   qwh_pconn *c = OWNER(t, drain_timer);
-  if (c->closed || c->s.finished) return;
+  if (c->phase == QWH_CONN_CLOSED || c->s.finished) return;
   discard_out(c);
   qwh_session_fail(&c->s, QWH_E_DRAIN_TIMEOUT);
   qwh_pconn_service(c);
@@ -291,7 +293,7 @@ static void drain_fire(qwh_timer *t) {
 
 static void hb_fire(qwh_timer *t) {
   qwh_pconn *c = OWNER(t, hb_timer);
-  if (c->closed || c->s.finished) return;
+  if (c->phase == QWH_CONN_CLOSED || c->s.finished) return;
   qwh_session_heartbeat(&c->s);
   if (!c->s.finished && c->s.state == QWH_ST_OPEN) qwh_timer_set(c->loop, t, qwh_monotonic_ms() + c->lim.heartbeat_interval_ms);
   qwh_pconn_service(c);
@@ -299,7 +301,7 @@ static void hb_fire(qwh_timer *t) {
 
 static void idle_fire(qwh_timer *t) {
   qwh_pconn *c = OWNER(t, idle_timer);
-  if (c->closed || c->s.finished) return;
+  if (c->phase == QWH_CONN_CLOSED || c->s.finished) return;
   int64_t now = qwh_monotonic_ms();
   if (now - c->last_activity < c->lim.idle_timeout_ms) {
     qwh_timer_set(c->loop, t, c->last_activity + c->lim.idle_timeout_ms);
@@ -321,7 +323,7 @@ int qwh_pconn_start(qwh_pconn *c, qwh_loop *loop, int fd, bool connecting, const
     c->lim = *lim;
   else
     qwh_pconn_limits_default(&c->lim);
-  c->connecting = connecting;
+  c->phase = connecting ? QWH_CONN_CONNECTING : QWH_CONN_HANDSHAKE;
   c->hs_timer.fire = hs_fire;
   c->drain_timer.fire = drain_fire;
   c->hb_timer.fire = hb_fire;
@@ -340,10 +342,10 @@ int qwh_pconn_start(qwh_pconn *c, qwh_loop *loop, int fd, bool connecting, const
   return 0;
 }
 
-qwh_code qwh_pconn_send(qwh_pconn *c, const uint8_t *p, size_t n) { return c->closed ? QWH_E_CLOSED : qwh_session_send(&c->s, p, n); }
+qwh_code qwh_pconn_send(qwh_pconn *c, const uint8_t *p, size_t n) { return c->phase == QWH_CONN_CLOSED ? QWH_E_CLOSED : qwh_session_send(&c->s, p, n); }
 
 void qwh_pconn_close(qwh_pconn *c, qwh_code code) {
-  if (c->closed) return;
+  if (c->phase == QWH_CONN_CLOSED) return;
   qwh_session_close(&c->s, code, NULL);
   qwh_pconn_service(c);
 }
@@ -354,16 +356,16 @@ void qwh_pconn_refuse(qwh_pconn *c, qwh_code code) {
 }
 
 void qwh_pconn_begin(qwh_pconn *c) {
-  if (c->closed || c->tls) return; /* with TLS: once the TLS handshake is done */
+  if (c->phase == QWH_CONN_CLOSED || c->tls) return; /* with TLS: once the TLS handshake is done */
   qwh_session_start(&c->s);
   qwh_pconn_service(c);
 }
 
 void qwh_pconn_free(qwh_pconn *c) {
   cancel_timers(c);
-  if (!c->closed && c->w.fd >= 0) {
+  if (c->phase != QWH_CONN_CLOSED && c->w.fd >= 0) {
     qwh_loop_close_fd(c->loop, &c->w);
-    c->closed = true;
+    c->phase = QWH_CONN_CLOSED;
   }
   qwh_session_free(&c->s);
   if (c->tls) {
