@@ -279,7 +279,10 @@ static void on_io(qwh_watch *w, uint32_t events) {
 static void hs_fire(qwh_timer *t) {
   qwh_pconn *c = OWNER(t, hs_timer);
   if (c->phase == QWH_CONN_CLOSED || c->s.finished || (c->s.state != QWH_ST_HANDSHAKE && c->s.state != QWH_ST_VERIFYING)) return;
-  qwh_session_fail(&c->s, c->phase == QWH_CONN_CONNECTING ? QWH_E_CONNECT_TIMEOUT : QWH_E_HANDSHAKE_TIMEOUT);
+  /* A server's TLS handshake not done by then fails as a TLS handshake (as on the TS and addon servers). */
+  bool tls_pending = c->tls && !c->tls_open && c->s.cfg.role == QWH_SERVER;
+  qwh_code code = c->phase == QWH_CONN_CONNECTING ? QWH_E_CONNECT_TIMEOUT : tls_pending ? QWH_E_TLS_HANDSHAKE : QWH_E_HANDSHAKE_TIMEOUT;
+  qwh_session_fail(&c->s, code);
   qwh_pconn_service(c);
 }
 
