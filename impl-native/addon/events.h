@@ -8,41 +8,41 @@ namespace qwh::events {
 
 // Event types passed to the JS dispatch function: dispatch(type, id, a, b).
 enum Event : int32_t {
-  EV_BATCH = 1, // a: Buffer: payloads, then (4-aligned, at the end) [kind, offset, length] x count (u32 LE); b: count
-  EV_END = 2, // the peer ended its direction at a frame boundary
-  EV_ERROR = 3, // a: code, b: message (the link is unusable)
-  EV_DRAIN = 4, // the output buffer is empty
-  EV_CLOSE = 5, // the connection is closed (always last)
-  EV_CONNECTED = 6, // dial succeeded (after TLS)
-  EV_CONNECT_FAILED = 7, // a: code, b: message
-  EV_ACCEPT = 8, // id: listener id, a: connection id
-  EV_TLS_FAIL = 9, // id: listener id, a: message, b: remote address
-  EV_LISTEN_ERROR = 10, // id: listener id, a: message
+  EV_BATCH = 1,           // a: Buffer: payloads, then (4-aligned, at the end) [kind, offset, length] x count (u32 LE); b: count
+  EV_END = 2,             // the peer ended its direction at a frame boundary
+  EV_ERROR = 3,           // a: code, b: message (the link is unusable)
+  EV_DRAIN = 4,           // the output buffer is empty
+  EV_CLOSE = 5,           // the connection is closed (always last)
+  EV_CONNECTED = 6,       // dial succeeded (after TLS)
+  EV_CONNECT_FAILED = 7,  // a: code, b: message
+  EV_ACCEPT = 8,          // id: listener id, a: connection id
+  EV_TLS_FAIL = 9,        // id: listener id, a: message, b: remote address
+  EV_LISTEN_ERROR = 10,   // id: listener id, a: message
 };
 
 // The kind of each entry of a batch's table.
 enum FrameKind : uint32_t {
-  K_DATA = 0, // a data frame's payload
-  K_CONTROL = 1, // a control frame's payload (type byte first)
-  K_RAW = 2, // bytes of a raw (unframed) connection
+  K_DATA = 0,     // a data frame's payload
+  K_CONTROL = 1,  // a control frame's payload (type byte first)
+  K_RAW = 2,      // bytes of a raw (unframed) connection
 };
 
-} // namespace qwh::events
+}  // namespace qwh::events
 
 // Static checks that another declaration of the same names (namespace NS) has the same values.
-#define QWH_EVENTS_ASSERT_SAME(NS) \
-  static_assert(static_cast<int64_t>(NS::EV_BATCH) == static_cast<int64_t>(qwh::events::EV_BATCH), "EV_BATCH differs from addon/events.json"); \
-  static_assert(static_cast<int64_t>(NS::EV_END) == static_cast<int64_t>(qwh::events::EV_END), "EV_END differs from addon/events.json"); \
-  static_assert(static_cast<int64_t>(NS::EV_ERROR) == static_cast<int64_t>(qwh::events::EV_ERROR), "EV_ERROR differs from addon/events.json"); \
-  static_assert(static_cast<int64_t>(NS::EV_DRAIN) == static_cast<int64_t>(qwh::events::EV_DRAIN), "EV_DRAIN differs from addon/events.json"); \
-  static_assert(static_cast<int64_t>(NS::EV_CLOSE) == static_cast<int64_t>(qwh::events::EV_CLOSE), "EV_CLOSE differs from addon/events.json"); \
-  static_assert(static_cast<int64_t>(NS::EV_CONNECTED) == static_cast<int64_t>(qwh::events::EV_CONNECTED), "EV_CONNECTED differs from addon/events.json"); \
-  static_assert(static_cast<int64_t>(NS::EV_CONNECT_FAILED) == static_cast<int64_t>(qwh::events::EV_CONNECT_FAILED), "EV_CONNECT_FAILED differs from addon/events.json"); \
-  static_assert(static_cast<int64_t>(NS::EV_ACCEPT) == static_cast<int64_t>(qwh::events::EV_ACCEPT), "EV_ACCEPT differs from addon/events.json"); \
-  static_assert(static_cast<int64_t>(NS::EV_TLS_FAIL) == static_cast<int64_t>(qwh::events::EV_TLS_FAIL), "EV_TLS_FAIL differs from addon/events.json"); \
-  static_assert(static_cast<int64_t>(NS::EV_LISTEN_ERROR) == static_cast<int64_t>(qwh::events::EV_LISTEN_ERROR), "EV_LISTEN_ERROR differs from addon/events.json"); \
-  static_assert(static_cast<int64_t>(NS::K_DATA) == static_cast<int64_t>(qwh::events::K_DATA), "K_DATA differs from addon/events.json"); \
-  static_assert(static_cast<int64_t>(NS::K_CONTROL) == static_cast<int64_t>(qwh::events::K_CONTROL), "K_CONTROL differs from addon/events.json"); \
-  static_assert(static_cast<int64_t>(NS::K_RAW) == static_cast<int64_t>(qwh::events::K_RAW), "K_RAW differs from addon/events.json");
+#define QWH_EVENTS_ASSERT_SAME(NS)                                                               \
+  static_assert(+NS::EV_BATCH == +qwh::events::EV_BATCH, "EV_BATCH");                            \
+  static_assert(+NS::EV_END == +qwh::events::EV_END, "EV_END");                                  \
+  static_assert(+NS::EV_ERROR == +qwh::events::EV_ERROR, "EV_ERROR");                            \
+  static_assert(+NS::EV_DRAIN == +qwh::events::EV_DRAIN, "EV_DRAIN");                            \
+  static_assert(+NS::EV_CLOSE == +qwh::events::EV_CLOSE, "EV_CLOSE");                            \
+  static_assert(+NS::EV_CONNECTED == +qwh::events::EV_CONNECTED, "EV_CONNECTED");                \
+  static_assert(+NS::EV_CONNECT_FAILED == +qwh::events::EV_CONNECT_FAILED, "EV_CONNECT_FAILED"); \
+  static_assert(+NS::EV_ACCEPT == +qwh::events::EV_ACCEPT, "EV_ACCEPT");                         \
+  static_assert(+NS::EV_TLS_FAIL == +qwh::events::EV_TLS_FAIL, "EV_TLS_FAIL");                   \
+  static_assert(+NS::EV_LISTEN_ERROR == +qwh::events::EV_LISTEN_ERROR, "EV_LISTEN_ERROR");       \
+  static_assert(+NS::K_DATA == +qwh::events::K_DATA, "K_DATA");                                  \
+  static_assert(+NS::K_CONTROL == +qwh::events::K_CONTROL, "K_CONTROL");                         \
+  static_assert(+NS::K_RAW == +qwh::events::K_RAW, "K_RAW");
 
 #endif

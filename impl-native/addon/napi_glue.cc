@@ -112,7 +112,8 @@ static bool endpoint_args(napi_env env, napi_callback_info info, const char *wha
   if (!args(env, info, 3, argv)) return false;
   napi_get_value_uint32(env, argv[1], &e->port);
   // A literal IPv4 or IPv6 address (names are resolved in JS).
-  if (!get_string(env, argv[0], e->host, sizeof e->host) || e->port > 65535 || qwh_sockaddr_literal(e->host, static_cast<uint16_t>(e->port), &e->ss, &e->sl) < 0) {
+  if (!get_string(env, argv[0], e->host, sizeof e->host) || e->port > 65535 ||
+      qwh_sockaddr_literal(e->host, static_cast<uint16_t>(e->port), &e->ss, &e->sl) < 0) {
     char msg[64];
     snprintf(msg, sizeof msg, "%s needs a literal IP address", what);
     throw_error(env, "E_INVALID_OPTION", msg);
@@ -136,8 +137,12 @@ Conn *dial(napi_env env, napi_callback_info info, int *fd_out, int *connect_err)
   bool has_local = get_prop(env, o, "localAddress", &v);
   if (has_local) get_string(env, v, local, sizeof local);
   int local_port = int_prop(env, o, "localPort", 0);
-  qwh_dial_opts d = {e.host, static_cast<uint16_t>(e.port), has_local ? local : nullptr, static_cast<uint16_t>(local_port < 0 || local_port > 65535 ? 0 : local_port),
-                     bool_prop(env, o, "keepAlive", true), int_prop(env, o, "keepAliveDelayMs", 30000)};
+  qwh_dial_opts d = {e.host,
+                     static_cast<uint16_t>(e.port),
+                     has_local ? local : nullptr,
+                     static_cast<uint16_t>(local_port < 0 || local_port > 65535 ? 0 : local_port),
+                     bool_prop(env, o, "keepAlive", true),
+                     int_prop(env, o, "keepAliveDelayMs", 30000)};
   int cerr = 0;
   const char *what = "socket";
   int fd = qwh_dial_tcp(&d, &cerr, &what);
@@ -191,4 +196,4 @@ napi_value listen_result(napi_env env, const Listener *l, int port) {
   return arr;
 }
 
-} // namespace qwh
+}  // namespace qwh

@@ -25,19 +25,21 @@ Addon *addon_of(napi_env env);
 napi_value undefined(napi_env env);
 napi_value str(napi_env env, const char *s);
 napi_value num(napi_env env, double d);
-napi_value throw_error(napi_env env, const char *code, const char *msg); // returns nullptr
-napi_value sys_error(napi_env env, const char *what, int err);          // E_SOCKET "what: strerror"
-bool args(napi_env env, napi_callback_info info, size_t want, napi_value *argv); // missing ones are undefined
+napi_value throw_error(napi_env env, const char *code, const char *msg);          // returns nullptr
+napi_value sys_error(napi_env env, const char *what, int err);                    // E_SOCKET "what: strerror"
+bool args(napi_env env, napi_callback_info info, size_t want, napi_value *argv);  // missing ones are undefined
 bool get_string(napi_env env, napi_value v, char *buf, size_t len);
 // Options objects: a property counts when present and neither undefined nor null.
 bool get_prop(napi_env env, napi_value o, const char *name, napi_value *v);
 int int_prop(napi_env env, napi_value o, const char *name, int dflt);
 bool bool_prop(napi_env env, napi_value o, const char *name, bool dflt);
 void set_prop(napi_env env, napi_value obj, const char *name, napi_value v);
-qwh_tls_ctx *tls_ctx_of(napi_env env, napi_value v); // a tlsContext() external, or null
+qwh_tls_ctx *tls_ctx_of(napi_env env, napi_value v);  // a tlsContext() external, or null
 
 // ---- sockets (io/socket.c, shared with the CLI)
-inline void tune_socket(int fd, bool keep_alive, int keep_alive_delay_ms) { qwh_socket_tune(fd, keep_alive, keep_alive_delay_ms); } // TCP_NODELAY, keep-alive
+inline void tune_socket(int fd, bool keep_alive, int keep_alive_delay_ms) {
+  qwh_socket_tune(fd, keep_alive, keep_alive_delay_ms);
+}  // TCP_NODELAY, keep-alive
 // Sends as much of p[0..n) as the socket takes now (EINTR retried); *sent: the bytes taken.
 // Returns 0 (all sent, or the socket is full) or the errno of a failed send.
 inline int send_some(int fd, const uint8_t *p, size_t n, size_t *sent) { return qwh_socket_send(fd, p, n, sent); }
@@ -60,4 +62,4 @@ Listener *listen_socket(napi_env env, napi_callback_info info, int *fd, int *por
 // listen()'s return value: [listenerId, port].
 napi_value listen_result(napi_env env, const Listener *l, int port);
 
-} // namespace qwh
+}  // namespace qwh

@@ -39,7 +39,7 @@ struct PConn {
 
 struct PListener {
   uv_poll_t poll;
-  uv_timer_t timer; // TLS handshake deadlines
+  uv_timer_t timer;  // TLS handshake deadlines
   int fd = -1;
   Listener *l = nullptr;
   int handshake_timeout_ms = 10000;
@@ -61,8 +61,10 @@ static void update_poll(PConn *p) {
   if (p->connecting || p->out.len > p->out_off || p->pending_error) ev |= UV_WRITABLE;
   if (ev == p->events) return;
   p->events = ev;
-  if (ev == 0) uv_poll_stop(&p->poll);
-  else uv_poll_start(&p->poll, ev, on_poll);
+  if (ev == 0)
+    uv_poll_stop(&p->poll);
+  else
+    uv_poll_start(&p->poll, ev, on_poll);
 }
 
 static void on_conn_closed(uv_handle_t *h) {
@@ -168,7 +170,7 @@ static bool read_owned(PConn *p) {
   int avail = 0;
   if (ioctl(p->fd, FIONREAD, &avail) != 0 || avail <= 0) return false;
   size_t want = static_cast<size_t>(avail) < OWNED_MAX ? static_cast<size_t>(avail) : OWNED_MAX;
-  size_t cap = want + want / 4 + 64; // room for the frame table of frames of 48+ bytes
+  size_t cap = want + want / 4 + 64;  // room for the frame table of frames of 48+ bytes
   auto *buf = static_cast<uint8_t *>(malloc(cap));
   if (!buf) return false;
   ssize_t n;
@@ -176,7 +178,7 @@ static bool read_owned(PConn *p) {
   while (n < 0 && errno == EINTR);
   if (n <= 0) {
     free(buf);
-    if (n == 0) return false; // the generic path sees the EOF
+    if (n == 0) return false;  // the generic path sees the EOF
     if (errno == EAGAIN || errno == EWOULDBLOCK) return true;
     engine_socket_error(c, strerror(errno));
     return true;
@@ -196,7 +198,7 @@ static bool read_in_place(PConn *p) {
   ssize_t n;
   do n = recv(p->fd, at, room, 0);
   while (n < 0 && errno == EINTR);
-  if (n == 0) return false; // the generic path sees the EOF
+  if (n == 0) return false;  // the generic path sees the EOF
   if (n < 0) {
     if (errno != EAGAIN && errno != EWOULDBLOCK) engine_socket_error(c, strerror(errno));
     return true;
@@ -243,8 +245,10 @@ static void on_poll(uv_poll_t *h, int status, int events) {
     // libuv reports POLLERR as UV_EBADF; the socket's own error says what happened (ECONNREFUSED, ...).
     int err = 0;
     socklen_t el = sizeof err;
-    if (getsockopt(p->fd, SOL_SOCKET, SO_ERROR, &err, &el) == 0 && err != 0) engine_socket_error(c, strerror(err));
-    else engine_socket_error(c, uv_strerror(status));
+    if (getsockopt(p->fd, SOL_SOCKET, SO_ERROR, &err, &el) == 0 && err != 0)
+      engine_socket_error(c, strerror(err));
+    else
+      engine_socket_error(c, uv_strerror(status));
     return;
   }
   if (p->connecting) {
@@ -284,7 +288,7 @@ static PConn *attach(Conn *c, int fd) {
   p->created = uv_now(a->loop);
   qwh_buf_init(&p->out);
   c->io = p;
-  uv_poll_init(a->loop, &p->poll, fd); // fd is a socket: cannot fail on Linux
+  uv_poll_init(a->loop, &p->poll, fd);  // fd is a socket: cannot fail on Linux
   p->poll.data = p;
   a->open_handles++;
   return p;
@@ -364,7 +368,8 @@ static void on_deadline(uv_timer_t *t) {
   for (auto &kv : a->conns) {
     Conn *c = kv.second;
     PConn *p = static_cast<PConn *>(c->io);
-    if (c->server && c->listener_id == l->id && !c->established && !c->destroyed && p && now - p->created >= static_cast<uint64_t>(pl->handshake_timeout_ms)) {
+    if (c->server && c->listener_id == l->id && !c->established && !c->destroyed && p &&
+        now - p->created >= static_cast<uint64_t>(pl->handshake_timeout_ms)) {
       late.push_back(c);
     }
   }
@@ -427,9 +432,10 @@ static void p_free_state(void *s) {
   delete st;
 }
 
-static const Backend POSIX = {"posix", p_send, p_shutdown_write, p_set_reading, p_close, p_close_listener, p_read_ended, p_free_state, nullptr};
+static const Backend POSIX = {"posix",          p_send,       p_shutdown_write, p_set_reading, p_close,
+                              p_close_listener, p_read_ended, p_free_state,     nullptr};
 
-} // namespace qwh
+}  // namespace qwh
 
 static napi_value Init(napi_env env, napi_value exports) {
   auto *st = new qwh::PState();

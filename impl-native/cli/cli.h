@@ -57,8 +57,8 @@ typedef struct config {
   int64_t close_after, hold_ms, timeout_ms, expect_count, size;
   const char *close_code, *expect_error;
   /* server: the policy hook (spec 8.1 step 10) */
-  int64_t verify_delay_ms;           /* > 0: the decision takes this long (the session waits in VERIFYING) */
-  const qwh_json *trusted_keys;      /* array of base64url keys, or NULL */
+  int64_t verify_delay_ms;      /* > 0: the decision takes this long (the session waits in VERIFYING) */
+  const qwh_json *trusted_keys; /* array of base64url keys, or NULL */
   int64_t replay_cache_max_entries;
   /* client */
   uint8_t sign_seed[32];

@@ -50,7 +50,9 @@ static int expand_messages(msg_list *out, const qwh_json *list) {
       continue;
     }
     int64_t count = cfg_int(it, "count", 1), size = cfg_int(it, "size", 0);
-    if (it->type != QWH_JSON_OBJECT || count < 0 || size < 0 || (uint64_t)size > MAX_GENERATED_SIZE || (uint64_t)count > MAX_GENERATED - total) return -1;
+    if (it->type != QWH_JSON_OBJECT || count < 0 || size < 0 || (uint64_t)size > MAX_GENERATED_SIZE ||
+        (uint64_t)count > MAX_GENERATED - total)
+      return -1;
     total += (size_t)count;
   }
   out->items = calloc(total ? total : 1, sizeof(qwh_buf));
@@ -79,15 +81,43 @@ void config_free(config *c) {
 }
 
 /* Every name of the adapter contract this build honours, per role (the other role's names are ignored, as the ts adapter does). */
-static const char *const common_names[] = {"scenario", "profile", "framing", "features", "maxFrameLength", "protocolVersion", "tags",
-                                           "handshakeTimeoutMs", "heartbeatIntervalMs", "heartbeatMissedLimit", "idleTimeoutMs",
-                                           "drainTimeoutMs", "highWaterMarkBytes", "messages", "pins", "alpn"};
-static const char *const server_names[] = {"allowLegacy", "requireSignature", "maxClients", "maxPendingHandshakes", "maxPendingHandshakesPerAddress", "maxBackpressureBytes",
-                                           "signatureWindowMs", "allowConnection", "trustedKeys", "policy", "verifyDelayMs",
-                                           "replayCacheMaxEntries", "closeAfter", "closeCode", "pushCount", "pushSize", "groupSize",
+static const char *const common_names[] = {"scenario",
+                                           "profile",
+                                           "framing",
+                                           "features",
+                                           "maxFrameLength",
+                                           "protocolVersion",
+                                           "tags",
+                                           "handshakeTimeoutMs",
+                                           "heartbeatIntervalMs",
+                                           "heartbeatMissedLimit",
+                                           "idleTimeoutMs",
+                                           "drainTimeoutMs",
+                                           "highWaterMarkBytes",
+                                           "messages",
+                                           "pins",
+                                           "alpn"};
+static const char *const server_names[] = {"allowLegacy",
+                                           "requireSignature",
+                                           "maxClients",
+                                           "maxPendingHandshakes",
+                                           "maxPendingHandshakesPerAddress",
+                                           "maxBackpressureBytes",
+                                           "signatureWindowMs",
+                                           "allowConnection",
+                                           "trustedKeys",
+                                           "policy",
+                                           "verifyDelayMs",
+                                           "replayCacheMaxEntries",
+                                           "closeAfter",
+                                           "closeCode",
+                                           "pushCount",
+                                           "pushSize",
+                                           "groupSize",
                                            "requestClientCert"};
-static const char *const client_names[] = {"sign", "connectTimeoutMs", "timeoutMs", "holdMs", "expectCount", "expectError", "size",
-                                           "maxAttempts", "closes", "whileDownMessages", "laterMessages", "clientCert"};
+static const char *const client_names[] = {"sign",        "connectTimeoutMs",  "timeoutMs",     "holdMs",
+                                           "expectCount", "expectError",       "size",          "maxAttempts",
+                                           "closes",      "whileDownMessages", "laterMessages", "clientCert"};
 
 static bool in(const char *name, const char *const *list, size_t n) {
   for (size_t i = 0; i < n; i++)
@@ -132,9 +162,12 @@ int config_load(config *c, const char *text, qwh_role role) {
   qwh_session_config *sc = &c->sc;
   sc->role = role;
   const char *profile = cfg_str(root, "profile", "v1");
-  if (strcmp(profile, "bare") == 0) sc->profile = QWH_HS_BARE;
-  else if (strcmp(profile, "legacy") == 0) sc->profile = server ? QWH_HS_V1 : QWH_HS_LEGACY;
-  else if (strcmp(profile, "v1") != 0) return UNSUPPORTED;
+  if (strcmp(profile, "bare") == 0)
+    sc->profile = QWH_HS_BARE;
+  else if (strcmp(profile, "legacy") == 0)
+    sc->profile = server ? QWH_HS_V1 : QWH_HS_LEGACY;
+  else if (strcmp(profile, "v1") != 0)
+    return UNSUPPORTED;
   const char *framing = cfg_str(root, "framing", "length-prefixed");
   c->raw = strcmp(framing, "none") == 0;
   if (!c->raw && strcmp(framing, "length-prefixed") != 0) return UNSUPPORTED;
@@ -177,7 +210,8 @@ int config_load(config *c, const char *text, qwh_role role) {
   c->lim.drain_timeout_ms = cfg_int(root, "drainTimeoutMs", 5000);
   c->lim.heartbeat_interval_ms = cfg_int(root, "heartbeatIntervalMs", 0);
   c->lim.idle_timeout_ms = cfg_int(root, "idleTimeoutMs", 0);
-  if (c->lim.handshake_timeout_ms < 0 || c->lim.drain_timeout_ms < 0 || c->lim.heartbeat_interval_ms < 0 || c->lim.idle_timeout_ms < 0) return 2;
+  if (c->lim.handshake_timeout_ms < 0 || c->lim.drain_timeout_ms < 0 || c->lim.heartbeat_interval_ms < 0 || c->lim.idle_timeout_ms < 0)
+    return 2;
   int64_t mb = cfg_int(root, "maxBackpressureBytes", 5 << 20), hw = cfg_int(root, "highWaterMarkBytes", (int64_t)c->lim.high_water);
   if (mb < 0 || hw < 0) return 2;
   c->lim.max_backpressure = (size_t)mb;
@@ -216,7 +250,8 @@ int config_load(config *c, const char *text, qwh_role role) {
   c->pins = pins && pins->type == QWH_JSON_ARRAY ? pins : NULL;
   c->request_client_cert = cfg_bool(root, "requestClientCert", true);
   c->client_cert = cfg_bool(root, "clientCert", true);
-  if (expand_messages(&c->messages, qwh_json_get(root, "messages")) || expand_messages(&c->while_down, qwh_json_get(root, "whileDownMessages")) ||
+  if (expand_messages(&c->messages, qwh_json_get(root, "messages")) ||
+      expand_messages(&c->while_down, qwh_json_get(root, "whileDownMessages")) ||
       expand_messages(&c->later, qwh_json_get(root, "laterMessages")))
     return 2;
   return 0;

@@ -20,9 +20,22 @@
 #include "../codec/codec_ops.h"
 #include "cli.h"
 
-enum { CS_ECHO, CS_MIRROR, CS_CLOSE, CS_HOLD, CS_RECEIVE, CS_AWAIT_CLOSE, CS_EXPECT_REJECT, CS_OVERSIZE, CS_HEARTBEAT, CS_BROADCAST, CS_RETRY, CS_RECONNECT };
-static const char *const scenario_names[] = {"echo",          "mirror",   "close",     "hold",  "receive", "await-close",
-                                             "expect-reject", "oversize", "heartbeat", "broadcast", "retry", "reconnect"};
+enum {
+  CS_ECHO,
+  CS_MIRROR,
+  CS_CLOSE,
+  CS_HOLD,
+  CS_RECEIVE,
+  CS_AWAIT_CLOSE,
+  CS_EXPECT_REJECT,
+  CS_OVERSIZE,
+  CS_HEARTBEAT,
+  CS_BROADCAST,
+  CS_RETRY,
+  CS_RECONNECT
+};
+static const char *const scenario_names[] = {"echo",          "mirror",   "close",     "hold",      "receive", "await-close",
+                                             "expect-reject", "oversize", "heartbeat", "broadcast", "retry",   "reconnect"};
 
 typedef struct client {
   config *cfg;
@@ -31,10 +44,10 @@ typedef struct client {
   uint16_t port;
   qwh_loop loop;
   qwh_pconn conn;
-  bool have_conn;            /* conn is started and not yet freed */
-  bool conn_open;            /* the current connection finished its handshake */
-  bool opened;               /* some connection did */
-  bool closed;               /* for good: no connection and none to come */
+  bool have_conn; /* conn is started and not yet freed */
+  bool conn_open; /* the current connection finished its handshake */
+  bool opened;    /* some connection did */
+  bool closed;    /* for good: no connection and none to come */
   bool closing_ourselves, closed_by_peer;
   /* reconnect (retry, reconnect) */
   bool reconnect;
@@ -80,14 +93,16 @@ static qwh_code cl_tls_open(qwh_pconn *c) {
   if (cfg->pins && cfg->pins->u.arr.n > 0 && (!have || !pins_match(cfg->pins, fp))) return QWH_E_TLS_PIN_MISMATCH;
   char alpn[256];
   if (qwh_tls_alpn(c->tls, alpn, sizeof alpn)) {
-    qwh_json *t = c->s.cfg.tags && c->s.cfg.tags->type == QWH_JSON_OBJECT ? qwh_json_without(&cfg->a, c->s.cfg.tags, "tlsAlpn") : qwh_json_object(&cfg->a);
+    qwh_json *t = c->s.cfg.tags && c->s.cfg.tags->type == QWH_JSON_OBJECT ? qwh_json_without(&cfg->a, c->s.cfg.tags, "tlsAlpn")
+                                                                          : qwh_json_object(&cfg->a);
     if (t) {
       qwh_json_set(&cfg->a, t, "tlsAlpn", qwh_json_cstring(&cfg->a, alpn));
       c->s.cfg.tags = t;
     }
   }
   /* a signed hello over TLS is bound to the session (RFC 9266 exporter, QWH-SIG-002) */
-  if (c->s.cfg.sign_seed && qwh_tls_export(c->tls, c->tls_exporter, sizeof c->tls_exporter, "EXPORTER-Channel-Binding", 24, NULL, 0, true) == QWH_TLS_OK) {
+  if (c->s.cfg.sign_seed &&
+      qwh_tls_export(c->tls, c->tls_exporter, sizeof c->tls_exporter, "EXPORTER-Channel-Binding", 24, NULL, 0, true) == QWH_TLS_OK) {
     c->s.cfg.sign_exporter = c->tls_exporter;
     c->s.cfg.sign_ts = qwh_wall_ms();
   }
@@ -196,16 +211,20 @@ static void cl_closed(qwh_pconn *c) {
     cl->closes_seen++;
     if (again && cl->closes_seen == 1) cl_send_all(cl, &cl->cfg->while_down); /* queued while down */
   }
-  if (again) qwh_timer_set(&cl->loop, &cl->retry_timer, qwh_monotonic_ms() + backoff(cl));
-  else cl->closed = true;
+  if (again)
+    qwh_timer_set(&cl->loop, &cl->retry_timer, qwh_monotonic_ms() + backoff(cl));
+  else
+    cl->closed = true;
 }
 
 /* An attempt that failed before it had a connection (socket, TLS set-up). */
 static void attempt_failed(client *cl, qwh_code code) {
   record_error(cl, qwh_code_name(code));
   bool again = cl->reconnect && cl->attempt < cl->max_attempts && !g_cli.stop;
-  if (again) qwh_timer_set(&cl->loop, &cl->retry_timer, qwh_monotonic_ms() + backoff(cl));
-  else cl->closed = true;
+  if (again)
+    qwh_timer_set(&cl->loop, &cl->retry_timer, qwh_monotonic_ms() + backoff(cl));
+  else
+    cl->closed = true;
 }
 
 /* One TCP (+TLS) connection with the configured profile; the same every time (QWH-SEC-004). */
@@ -299,7 +318,8 @@ static bool scenario_step(client *cl, progress *pr, int64_t now, int64_t start, 
       if (cl->closed) return *ok = cfg->expect_error && strcmp(cl->error, cfg->expect_error) == 0, true;
       return false;
     case CS_ECHO:
-      if (cl->opened && (cfg->raw ? cl->received_bytes >= total_bytes(cfg->messages.items, want) : cl->n_received >= want)) return *ok = echo_matches(cl), true;
+      if (cl->opened && (cfg->raw ? cl->received_bytes >= total_bytes(cfg->messages.items, want) : cl->n_received >= want))
+        return *ok = echo_matches(cl), true;
       if (cl->closed) return *ok = false, true;
       return false;
     case CS_MIRROR:
@@ -328,8 +348,10 @@ static bool scenario_step(client *cl, progress *pr, int64_t now, int64_t start, 
       if (pr->phase == 0) pr->phase = 1, pr->mark = now;
       if (pr->phase == 1 && now - pr->mark >= hold) {
         static const qwh_buf after = {(uint8_t *)"after-idle", 10, 10};
-        if (want) cl_send_all(cl, &cl->cfg->messages);
-        else cl_send(cl, &after);
+        if (want)
+          cl_send_all(cl, &cl->cfg->messages);
+        else
+          cl_send(cl, &after);
         pr->phase = 2;
       }
       if (pr->phase == 2 && cl->n_received >= (want ? want : 1)) return *ok = true, true;
@@ -389,9 +411,11 @@ static void print_result(client *cl, bool ok) {
   qwh_json_set(&a, r, "closeCode", cl->close_code[0] ? qwh_json_cstring(&a, cl->close_code) : qwh_json_null(&a));
   qwh_json_set(&a, r, "closedByPeer", qwh_json_bool(&a, cl->closed_by_peer));
   qwh_json *accept = NULL;
-  if (cl->accept.len && (qwh_json_parse(&a, cl->accept.data, cl->accept.len, &accept) != QWH_JSON_OK || accept->type != QWH_JSON_OBJECT)) accept = NULL;
+  if (cl->accept.len && (qwh_json_parse(&a, cl->accept.data, cl->accept.len, &accept) != QWH_JSON_OK || accept->type != QWH_JSON_OBJECT))
+    accept = NULL;
   qwh_json_set(&a, r, "accept", accept ? accept : qwh_json_null(&a));
-  if (cl->kind == CS_OVERSIZE) qwh_json_set(&a, r, "localError", cl->local_error[0] ? qwh_json_cstring(&a, cl->local_error) : qwh_json_null(&a));
+  if (cl->kind == CS_OVERSIZE)
+    qwh_json_set(&a, r, "localError", cl->local_error[0] ? qwh_json_cstring(&a, cl->local_error) : qwh_json_null(&a));
   if (cl->kind == CS_RETRY && cl->readies > 0) qwh_json_set(&a, r, "reconnects", qwh_json_int(&a, cl->readies - 1));
   if (cl->kind == CS_RECONNECT && ok) qwh_json_set(&a, r, "reconnected", qwh_json_bool(&a, true));
   qwh_buf out;
@@ -462,7 +486,8 @@ int run_connect(config *cfg, const char *host, uint16_t port, const char *scenar
     if (cl.have_conn) qwh_pconn_free(&cl.conn);
     cl.have_conn = false;
   }
-  bool lenient = cl.kind == CS_EXPECT_REJECT || cl.kind == CS_AWAIT_CLOSE || cl.kind == CS_HOLD || cl.kind == CS_MIRROR || cl.kind == CS_CLOSE || cl.kind == CS_RETRY;
+  bool lenient = cl.kind == CS_EXPECT_REJECT || cl.kind == CS_AWAIT_CLOSE || cl.kind == CS_HOLD || cl.kind == CS_MIRROR ||
+                 cl.kind == CS_CLOSE || cl.kind == CS_RETRY;
   if (cl.kind == CS_RECONNECT) cl.error[0] = 0; /* the drop itself is expected */
   ok = ok && (lenient || !cl.error[0]);
   /* A connection that never opened (TCP, TLS or pin failure) is not ok, whatever the scenario. */

@@ -133,8 +133,10 @@ int main(int argc, char **argv) {
   config cfg;
   int rc = config_load(&cfg, config_text, serve ? QWH_SERVER : QWH_CLIENT);
   if (rc == 0) rc = tls_setup(&cfg, serve);
-  if (rc == 0) rc = serve ? run_serve(&cfg, host, (uint16_t)port) : run_connect(&cfg, host, (uint16_t)port, scenario);
-  else fprintf(stderr, "qwh-native: %s --config\n", rc == UNSUPPORTED ? "unsupported" : "malformed");
+  if (rc == 0)
+    rc = serve ? run_serve(&cfg, host, (uint16_t)port) : run_connect(&cfg, host, (uint16_t)port, scenario);
+  else
+    fprintf(stderr, "qwh-native: %s --config\n", rc == UNSUPPORTED ? "unsupported" : "malformed");
   config_free(&cfg);
   free(g_cli.tls_cert);
   free(g_cli.tls_key);

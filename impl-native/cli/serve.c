@@ -62,7 +62,8 @@ static qwh_code policy_decision(const config *cfg, const qwh_hello *h) {
     if (h->profile != QWH_PROFILE_V1 || h->sig_state != QWH_SIG_PRESENT) return QWH_E_POLICY_REJECTED; /* verified when present */
     for (size_t i = 0; i < cfg->trusted_keys->u.arr.n; i++) {
       const qwh_json *k = cfg->trusted_keys->u.arr.items[i];
-      if (k->type == QWH_JSON_STRING && k->u.str.len == h->sig.key.len && memcmp(k->u.str.s, h->sig.key.s, k->u.str.len) == 0) return QWH_OK;
+      if (k->type == QWH_JSON_STRING && k->u.str.len == h->sig.key.len && memcmp(k->u.str.s, h->sig.key.s, k->u.str.len) == 0)
+        return QWH_OK;
     }
     return QWH_E_POLICY_REJECTED;
   }
@@ -99,11 +100,13 @@ static qwh_code srv_check_tls_tags(void *user, const qwh_json *tags) {
   if ((fp || alpn) && !c->tls) return QWH_E_TLS_PIN_MISMATCH; /* a TLS claim over plain TCP */
   if (fp) {
     char peer[130];
-    if (fp->type != QWH_JSON_STRING || !qwh_tls_peer_fingerprint256(c->tls, peer, sizeof peer) || !fp_equal(fp->u.str.s, peer)) return QWH_E_TLS_PIN_MISMATCH;
+    if (fp->type != QWH_JSON_STRING || !qwh_tls_peer_fingerprint256(c->tls, peer, sizeof peer) || !fp_equal(fp->u.str.s, peer))
+      return QWH_E_TLS_PIN_MISMATCH;
   }
   if (alpn) {
     char got[256];
-    if (alpn->type != QWH_JSON_STRING || !qwh_tls_alpn(c->tls, got, sizeof got) || strcmp(got, alpn->u.str.s) != 0) return QWH_E_TLS_PIN_MISMATCH;
+    if (alpn->type != QWH_JSON_STRING || !qwh_tls_alpn(c->tls, got, sizeof got) || strcmp(got, alpn->u.str.s) != 0)
+      return QWH_E_TLS_PIN_MISMATCH;
   }
   return QWH_OK;
 }
@@ -193,7 +196,9 @@ static void srv_message(qwh_pconn *c, const uint8_t *p, size_t n) {
   switch (srv->kind) {
     case SC_ECHO:
     case SC_PUSH:
-    case SC_HELLO_INFO: qwh_pconn_send(c, p, n); break;
+    case SC_HELLO_INFO:
+      qwh_pconn_send(c, p, n);
+      break;
     case SC_BROADCAST:
       for (qwh_pconn *o = srv->conns; o; o = o->next) qwh_pconn_send(o, p, n);
       break;
@@ -201,7 +206,8 @@ static void srv_message(qwh_pconn *c, const uint8_t *p, size_t n) {
       qwh_pconn_send(c, p, n);
       if ((int64_t)st->messages == srv->cfg->close_after) close_with(srv, c);
       break;
-    default: break;
+    default:
+      break;
   }
 }
 
@@ -222,8 +228,10 @@ static void srv_closed(qwh_pconn *c) {
            (unsigned long long)st->bytes, err ? "\"" : "", err ? err : "null", err ? "\"" : "");
   puts(line);
   fflush(stdout);
-  if (c->prev) c->prev->next = c->next;
-  else srv->conns = c->next;
+  if (c->prev)
+    c->prev->next = c->next;
+  else
+    srv->conns = c->next;
   if (c->next) c->next->prev = c->prev;
   srv->count--;
   srv_conn_free(srv, st);
@@ -298,11 +306,16 @@ static void srv_accept(qwh_watch *w, uint32_t events) {
     /* Admission before reading a byte (spec 13.1): capacity, pending handshakes in all and from
      * this address (so one address cannot hold every slot), then the policy. */
     const config *k = srv->cfg;
-    if ((k->max_clients >= 0 && (int64_t)srv->count > k->max_clients) || srv->count > srv->capacity) qwh_pconn_refuse(c, QWH_E_MAX_CLIENTS);
-    else if (k->max_pending >= 0 && (int64_t)srv->adm.pending + 1 > k->max_pending) qwh_pconn_refuse(c, QWH_E_MAX_PENDING_HANDSHAKES);
-    else if ((int64_t)admission_pending_from(&srv->adm, &sc->peer) >= k->max_pending_per_address) qwh_pconn_refuse(c, QWH_E_MAX_PENDING_HANDSHAKES);
-    else if (!k->allow_connection) qwh_pconn_refuse(c, QWH_E_POLICY_REJECTED);
-    else if (admission_begin(&srv->adm, &sc->peer) != 0) qwh_pconn_refuse(c, QWH_E_MAX_CLIENTS);
+    if ((k->max_clients >= 0 && (int64_t)srv->count > k->max_clients) || srv->count > srv->capacity)
+      qwh_pconn_refuse(c, QWH_E_MAX_CLIENTS);
+    else if (k->max_pending >= 0 && (int64_t)srv->adm.pending + 1 > k->max_pending)
+      qwh_pconn_refuse(c, QWH_E_MAX_PENDING_HANDSHAKES);
+    else if ((int64_t)admission_pending_from(&srv->adm, &sc->peer) >= k->max_pending_per_address)
+      qwh_pconn_refuse(c, QWH_E_MAX_PENDING_HANDSHAKES);
+    else if (!k->allow_connection)
+      qwh_pconn_refuse(c, QWH_E_POLICY_REJECTED);
+    else if (admission_begin(&srv->adm, &sc->peer) != 0)
+      qwh_pconn_refuse(c, QWH_E_MAX_CLIENTS);
     else {
       sc->pending = true;
       qwh_pconn_begin(c); /* a bare session opens now (with TLS: once TLS is up) */

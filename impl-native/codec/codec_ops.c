@@ -183,7 +183,11 @@ static int op_frame_decode(qwh_arena *a, const qwh_json *params, const qwh_json 
 static int op_frame_encode(qwh_arena *a, const qwh_json *params, const qwh_json *input, qwh_json **out) {
   qwh_encoder enc;
   int64_t peer = get_int(params, "peerMaxFrameLength", QWH_DEFAULT_MAX_FRAME_LENGTH);
-  qwh_encoder_init(&enc, (uint32_t)(peer < 0 ? 0 : peer > 0x7fffffff ? 0x7fffffff : peer), qwh_features_has(qwh_json_get(params, "features"), "control"));
+  qwh_encoder_init(&enc,
+                   (uint32_t)(peer < 0            ? 0
+                              : peer > 0x7fffffff ? 0x7fffffff
+                                                  : peer),
+                   qwh_features_has(qwh_json_get(params, "features"), "control"));
   const qwh_json *events = qwh_json_get(input, "events");
   if (!events || events->type != QWH_JSON_ARRAY) return -1;
   qwh_buf wire, body;
@@ -271,12 +275,14 @@ static int op_accept(qwh_arena *a, const qwh_json *params, const qwh_json *input
     if (qwh_json_set(a, *out, "outcome", qwh_json_cstring(a, "accept")) || qwh_json_set(a, *out, "accept", o) ||
         qwh_json_set(a, o, "qwh", qwh_json_string(a, ans.qwh.s, ans.qwh.len)) || qwh_json_set(a, o, "features", (qwh_json *)ans.features) ||
         qwh_json_set(a, o, "maxFrameLength", qwh_json_int(a, ans.max_frame_length)) ||
-        (ans.tags && qwh_json_set(a, o, "tags", (qwh_json *)ans.tags)) || (ans.version && qwh_json_set(a, o, "version", (qwh_json *)ans.version)))
+        (ans.tags && qwh_json_set(a, o, "tags", (qwh_json *)ans.tags)) ||
+        (ans.version && qwh_json_set(a, o, "version", (qwh_json *)ans.version)))
       return -1;
     return 0;
   }
   if (qwh_json_set(a, *out, "outcome", qwh_json_cstring(a, "reject")) || qwh_json_set(a, *out, "reject", o) ||
-      qwh_json_set(a, o, "code", qwh_json_string(a, ans.code.s, ans.code.len)) || (ans.reason && qwh_json_set(a, o, "reason", (qwh_json *)ans.reason)))
+      qwh_json_set(a, o, "code", qwh_json_string(a, ans.code.s, ans.code.len)) ||
+      (ans.reason && qwh_json_set(a, o, "reason", (qwh_json *)ans.reason)))
     return -1;
   return 0;
 }
@@ -355,8 +361,11 @@ static int op_negotiate(qwh_arena *a, const qwh_json *params, const qwh_json *in
       if (policy_rejects) code = QWH_E_POLICY_REJECTED;
       type = policy_rejects ? "close" : "legacy";
       break;
-    case QWH_DECIDE_REJECT: break;
-    case QWH_DECIDE_CLOSE: type = "close"; break;
+    case QWH_DECIDE_REJECT:
+      break;
+    case QWH_DECIDE_CLOSE:
+      type = "close";
+      break;
   }
   if (qwh_json_set(a, answer, "type", qwh_json_cstring(a, type))) return -1;
   if (strcmp(type, "reject") == 0 && qwh_json_set(a, answer, "code", qwh_json_cstring(a, qwh_code_name(code)))) return -1;
@@ -417,8 +426,12 @@ int qwh_codec_run(qwh_arena *a, const char *op, const qwh_json *params, const qw
     const char *name;
     int (*fn)(qwh_arena *, const qwh_json *, const qwh_json *, qwh_json **);
   } OPS[] = {
-      {"frame-decode", op_frame_decode}, {"frame-encode", op_frame_encode}, {"hello", op_hello},
-      {"accept", op_accept},             {"negotiate", op_negotiate},       {"signature", op_signature},
+      {"frame-decode", op_frame_decode},
+      {"frame-encode", op_frame_encode},
+      {"hello", op_hello},
+      {"accept", op_accept},
+      {"negotiate", op_negotiate},
+      {"signature", op_signature},
       {"canonical-json", op_canonical_json},
   };
   *out = NULL;

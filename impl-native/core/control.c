@@ -6,9 +6,15 @@
 qwh_code qwh_control_kind_of(const uint8_t *payload, size_t len, qwh_control_kind *kind) {
   if (len < 1) return QWH_E_INVALID_CONTROL_FRAME;
   switch (payload[0]) {
-    case QWH_CTRL_PING: *kind = QWH_CONTROL_PING; return QWH_OK;
-    case QWH_CTRL_PONG: *kind = QWH_CONTROL_PONG; return QWH_OK;
-    case QWH_CTRL_CLOSE: *kind = QWH_CONTROL_CLOSE; return QWH_OK;
+    case QWH_CTRL_PING:
+      *kind = QWH_CONTROL_PING;
+      return QWH_OK;
+    case QWH_CTRL_PONG:
+      *kind = QWH_CONTROL_PONG;
+      return QWH_OK;
+    case QWH_CTRL_CLOSE:
+      *kind = QWH_CONTROL_CLOSE;
+      return QWH_OK;
     default:
       /* 0x10/0x11 (resume) are never negotiated in 1.0, so they fall here too. */
       if (payload[0] >= QWH_CTRL_FIRST_IGNORABLE) {

@@ -88,11 +88,13 @@ bool qwh_check_tags(const qwh_json *v, bool legacy) {
       case QWH_JSON_STRING:
         if (!legacy && qwh_utf8_codepoints(m->value->u.str.s, m->value->u.str.len) > QWH_MAX_TAG_VALUE_CODEPOINTS) return false;
         break;
-      case QWH_JSON_INT: break;
+      case QWH_JSON_INT:
+        break;
       case QWH_JSON_NUMBER:
         if (!legacy) return false;
         break;
-      default: return false;
+      default:
+        return false;
     }
   }
   return true;

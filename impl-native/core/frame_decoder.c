@@ -36,9 +36,7 @@ void qwh_decoder_set_limits(qwh_decoder *d, uint32_t max_frame_length, bool cont
   d->oversize_code = oversize_code;
 }
 
-void qwh_decoder_handshake(qwh_decoder *d) {
-  qwh_decoder_set_limits(d, QWH_MAX_HANDSHAKE_LENGTH, false, QWH_E_HANDSHAKE_TOO_LARGE);
-}
+void qwh_decoder_handshake(qwh_decoder *d) { qwh_decoder_set_limits(d, QWH_MAX_HANDSHAKE_LENGTH, false, QWH_E_HANDSHAKE_TOO_LARGE); }
 
 void qwh_decoder_refuse_data(qwh_decoder *d) { d->refuse_data = true; }
 void qwh_decoder_pause(qwh_decoder *d) { d->paused = true; }

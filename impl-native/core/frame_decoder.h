@@ -41,8 +41,8 @@ typedef struct qwh_decoder {
   uint32_t need; /* payload length of the frame being assembled */
   uint8_t *partial;
   size_t partial_len, partial_cap;
-  size_t tail;        /* bytes the assembly buffer keeps free past the payload (see qwh_decoder_set_tail) */
-  bool delivering;    /* the callback running was given the assembly buffer */
+  size_t tail;     /* bytes the assembly buffer keeps free past the payload (see qwh_decoder_set_tail) */
+  bool delivering; /* the callback running was given the assembly buffer */
 } qwh_decoder;
 
 void qwh_decoder_init(qwh_decoder *d, qwh_frame_cb cb, void *user);

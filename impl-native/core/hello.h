@@ -12,15 +12,15 @@ typedef enum qwh_sig_state { QWH_SIG_NONE, QWH_SIG_PRESENT, QWH_SIG_MALFORMED } 
 /* A validated hello. Every pointer is into the arena given to qwh_hello_parse. */
 typedef struct qwh_hello {
   qwh_profile profile;
-  const qwh_json *raw; /* the object as received: for the signature and policy hooks */
-  int qwh_major, qwh_minor;            /* v1 */
-  const qwh_json *features;            /* v1: array of strings, offered order */
-  const qwh_json *version;             /* string or NULL */
-  const qwh_json *tags;                /* object or NULL */
-  bool has_max_frame_length;           /* v1 */
-  uint32_t max_frame_length;           /* v1: announced, else 4194304 */
-  qwh_sig_state sig_state;             /* v1 */
-  qwh_sig sig;                         /* when QWH_SIG_PRESENT */
+  const qwh_json *raw;       /* the object as received: for the signature and policy hooks */
+  int qwh_major, qwh_minor;  /* v1 */
+  const qwh_json *features;  /* v1: array of strings, offered order */
+  const qwh_json *version;   /* string or NULL */
+  const qwh_json *tags;      /* object or NULL */
+  bool has_max_frame_length; /* v1 */
+  uint32_t max_frame_length; /* v1: announced, else 4194304 */
+  qwh_sig_state sig_state;   /* v1 */
+  qwh_sig sig;               /* when QWH_SIG_PRESENT */
 } qwh_hello;
 
 /*

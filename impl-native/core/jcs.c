@@ -8,7 +8,6 @@
 
 #include "json.h"
 
-
 int qwh_json_write_string(const char *s, size_t len, qwh_buf *out) {
   static const char hex[] = "0123456789abcdef";
   if (qwh_buf_putc(out, '"') != 0) return -1;
@@ -94,8 +93,10 @@ static qwh_json_status write_value(const qwh_json *v, qwh_buf *out, bool canonic
   if (depth > QWH_JSON_MAX_DEPTH + 1) return QWH_JSON_ERR_DEPTH;
   char num[32];
   switch (v->type) {
-    case QWH_JSON_NULL: return qwh_buf_puts(out, "null") ? QWH_JSON_ERR_NOMEM : QWH_JSON_OK;
-    case QWH_JSON_BOOL: return qwh_buf_puts(out, v->u.b ? "true" : "false") ? QWH_JSON_ERR_NOMEM : QWH_JSON_OK;
+    case QWH_JSON_NULL:
+      return qwh_buf_puts(out, "null") ? QWH_JSON_ERR_NOMEM : QWH_JSON_OK;
+    case QWH_JSON_BOOL:
+      return qwh_buf_puts(out, v->u.b ? "true" : "false") ? QWH_JSON_ERR_NOMEM : QWH_JSON_OK;
     case QWH_JSON_INT: {
       int64_t i = v->u.i;
       uint64_t m = i < 0 ? (uint64_t)0 - (uint64_t)i : (uint64_t)i;

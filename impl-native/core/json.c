@@ -95,7 +95,6 @@ static void skip_ws(parser *p) {
   }
 }
 
-
 static int hex4(parser *p, uint32_t *out) {
   if (p->len - p->pos < 4) return -1;
   uint32_t v = 0;
@@ -157,14 +156,30 @@ static int parse_string(parser *p, qwh_str *out) {
     p->pos++;
     uint8_t e = p->s[p->pos++];
     switch (e) {
-      case '"': buf[o++] = '"'; break;
-      case '\\': buf[o++] = '\\'; break;
-      case '/': buf[o++] = '/'; break;
-      case 'b': buf[o++] = '\b'; break;
-      case 'f': buf[o++] = '\f'; break;
-      case 'n': buf[o++] = '\n'; break;
-      case 'r': buf[o++] = '\r'; break;
-      case 't': buf[o++] = '\t'; break;
+      case '"':
+        buf[o++] = '"';
+        break;
+      case '\\':
+        buf[o++] = '\\';
+        break;
+      case '/':
+        buf[o++] = '/';
+        break;
+      case 'b':
+        buf[o++] = '\b';
+        break;
+      case 'f':
+        buf[o++] = '\f';
+        break;
+      case 'n':
+        buf[o++] = '\n';
+        break;
+      case 'r':
+        buf[o++] = '\r';
+        break;
+      case 't':
+        buf[o++] = '\t';
+        break;
       case 'u': {
         uint32_t u;
         if (p->pos > end || hex4(p, &u) != 0 || p->pos > end) return fail(p, QWH_JSON_ERR_SYNTAX), -1;
@@ -344,8 +359,10 @@ static qwh_json *parse_value(parser *p, int depth) {
   if (depth > QWH_JSON_MAX_DEPTH) return fail(p, QWH_JSON_ERR_DEPTH);
   if (p->pos >= p->len) return fail(p, QWH_JSON_ERR_SYNTAX);
   switch (p->s[p->pos]) {
-    case '{': return parse_object(p, depth);
-    case '[': return parse_array(p, depth);
+    case '{':
+      return parse_object(p, depth);
+    case '[':
+      return parse_array(p, depth);
     case '"': {
       qwh_json *v = qwh_json_new(p->a, QWH_JSON_STRING);
       if (!v) return fail(p, QWH_JSON_ERR_NOMEM);
@@ -382,4 +399,3 @@ qwh_json_status qwh_json_parse(qwh_arena *a, const uint8_t *text, size_t len, qw
   *out = v;
   return QWH_JSON_OK;
 }
-

@@ -47,15 +47,24 @@ void *qwh_arena_alloc(qwh_arena *a, size_t n) {
 
 const char *qwh_json_status_text(qwh_json_status s) {
   switch (s) {
-    case QWH_JSON_OK: return "ok";
-    case QWH_JSON_ERR_UTF8: return "invalid UTF-8";
-    case QWH_JSON_ERR_SYNTAX: return "syntax error";
-    case QWH_JSON_ERR_DUPLICATE: return "duplicate member name";
-    case QWH_JSON_ERR_SURROGATE: return "lone surrogate escape";
-    case QWH_JSON_ERR_DEPTH: return "nesting too deep";
-    case QWH_JSON_ERR_TRAILING: return "trailing characters";
-    case QWH_JSON_ERR_NONINT: return "number is not a safe integer";
-    case QWH_JSON_ERR_NOMEM: return "out of memory";
+    case QWH_JSON_OK:
+      return "ok";
+    case QWH_JSON_ERR_UTF8:
+      return "invalid UTF-8";
+    case QWH_JSON_ERR_SYNTAX:
+      return "syntax error";
+    case QWH_JSON_ERR_DUPLICATE:
+      return "duplicate member name";
+    case QWH_JSON_ERR_SURROGATE:
+      return "lone surrogate escape";
+    case QWH_JSON_ERR_DEPTH:
+      return "nesting too deep";
+    case QWH_JSON_ERR_TRAILING:
+      return "trailing characters";
+    case QWH_JSON_ERR_NONINT:
+      return "number is not a safe integer";
+    case QWH_JSON_ERR_NOMEM:
+      return "out of memory";
   }
   return "unknown";
 }
@@ -81,7 +90,6 @@ int qwh_json_object_append(qwh_arena *a, qwh_json *obj, qwh_str name, qwh_json *
   return 0;
 }
 
-
 /* ---- helpers and builders ---- */
 
 qwh_json *qwh_json_get(const qwh_json *obj, const char *name) {
@@ -102,7 +110,8 @@ bool qwh_json_is_string(const qwh_json *v, const char *s) {
 bool qwh_json_has_nonint(const qwh_json *v) {
   if (!v) return false;
   switch (v->type) {
-    case QWH_JSON_NUMBER: return true;
+    case QWH_JSON_NUMBER:
+      return true;
     case QWH_JSON_ARRAY:
       for (size_t i = 0; i < v->u.arr.n; i++)
         if (qwh_json_has_nonint(v->u.arr.items[i])) return true;
@@ -111,7 +120,8 @@ bool qwh_json_has_nonint(const qwh_json *v) {
       for (size_t i = 0; i < v->u.obj.n; i++)
         if (qwh_json_has_nonint(v->u.obj.m[i].value)) return true;
       return false;
-    default: return false;
+    default:
+      return false;
   }
 }
 
@@ -184,4 +194,3 @@ qwh_json *qwh_json_without(qwh_arena *a, const qwh_json *obj, const char *name) 
   }
   return out;
 }
-

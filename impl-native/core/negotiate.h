@@ -8,17 +8,17 @@
 #include "signature.h"
 
 typedef struct qwh_server_policy {
-  int qwh_major, qwh_minor; /* the version the server speaks (1.0) */
+  int qwh_major, qwh_minor;    /* the version the server speaks (1.0) */
   const char *const *features; /* enabled features, e.g. {"control"} */
   size_t n_features;
-  uint32_t max_frame_length;   /* sent in the accept */
-  const char *version;         /* application version, or NULL */
-  const qwh_json *tags;        /* server tags for the accept, or NULL */
-  bool framing_none;           /* raw mode */
+  uint32_t max_frame_length; /* sent in the accept */
+  const char *version;       /* application version, or NULL */
+  const qwh_json *tags;      /* server tags for the accept, or NULL */
+  bool framing_none;         /* raw mode */
   bool legacy_allowed;
   bool require_signature;
   int64_t signature_window_ms;
-  const uint8_t *exporter;     /* 32 TLS exporter bytes, or NULL without TLS */
+  const uint8_t *exporter;        /* 32 TLS exporter bytes, or NULL without TLS */
   qwh_replay_cache *replay_cache; /* may be NULL */
   int64_t now_ms;
   /* Step 8: checks "tls"-prefixed tags against the TLS session; returns QWH_OK or E_TLS_PIN_MISMATCH. NULL: no TLS facts. */
@@ -40,9 +40,9 @@ typedef struct qwh_decision {
   qwh_code code;
   bool has_hello;
   qwh_hello hello;
-  qwh_json *accept; /* QWH_DECIDE_ACCEPT: the accept object (arena-owned) */
+  qwh_json *accept;         /* QWH_DECIDE_ACCEPT: the accept object (arena-owned) */
   int qwh_major, qwh_minor; /* negotiated */
-  bool control, raw;       /* negotiated features */
+  bool control, raw;        /* negotiated features */
 } qwh_decision;
 
 /* Never fails on peer input; arena owns everything the decision points to. */

@@ -7,9 +7,12 @@ qwh_code qwh_receiver_on_frame(void *user, bool control, const uint8_t *payload,
   qwh_code rc = qwh_control_kind_of(payload, len, &kind);
   if (rc) return rc;
   switch (kind) {
-    case QWH_CONTROL_IGNORED: return QWH_OK;
-    case QWH_CONTROL_PING: return r->h.on_ping ? r->h.on_ping(r->user, payload + 1, len - 1) : QWH_OK;
-    case QWH_CONTROL_PONG: return r->h.on_pong ? r->h.on_pong(r->user, payload + 1, len - 1) : QWH_OK;
+    case QWH_CONTROL_IGNORED:
+      return QWH_OK;
+    case QWH_CONTROL_PING:
+      return r->h.on_ping ? r->h.on_ping(r->user, payload + 1, len - 1) : QWH_OK;
+    case QWH_CONTROL_PONG:
+      return r->h.on_pong ? r->h.on_pong(r->user, payload + 1, len - 1) : QWH_OK;
     case QWH_CONTROL_CLOSE: {
       if (r->peer_closed) return QWH_E_PROTOCOL_ERROR;
       qwh_arena a;

@@ -78,7 +78,7 @@ static qwh_code rx_close(void *user, const qwh_close_info *info) {
   snprintf(code, sizeof code, "%.*s", (int)info->code.len, info->code.s);
   snprintf(reason, sizeof reason, "%.*s", info->has_reason ? (int)info->reason.len : 0, info->has_reason ? info->reason.s : "");
   if (s->h.on_peer_close) s->h.on_peer_close(s->user, code, info->has_reason ? reason : NULL);
-  if (!s->close_sent) { /* QWH-CLOSE-003: our queued frames are already in `out`, then one CLOSE */
+  if (!s->close_sent) {                            /* QWH-CLOSE-003: our queued frames are already in `out`, then one CLOSE */
     static const char normal[] = "E_NORMAL_CLOSE"; /* whatever the peer's code (QWH-CLOSE-010) */
     if (qwh_encoder_close(&s->enc, &s->out, normal, sizeof normal - 1, NULL, 0) == QWH_OK) s->close_sent = true;
   }
@@ -172,7 +172,8 @@ static qwh_code server_first_frame(qwh_session *s, const uint8_t *p, size_t n) {
       s->legacy = true;
       open_phase(s, s->cfg.max_frame_length, false, false);
       return QWH_OK;
-    case QWH_DECIDE_REJECT: return d.code; /* fail() sends the reject */
+    case QWH_DECIDE_REJECT:
+      return d.code; /* fail() sends the reject */
     case QWH_DECIDE_CLOSE:
       set_error(s, d.code, NULL);
       finish(s); /* a 0.3 client gets no frame (QWH-LEGACY-010) */
@@ -259,12 +260,14 @@ qwh_code qwh_session_start(qwh_session *s) {
   if (s->cfg.profile == QWH_HS_LEGACY) {
     hello = legacy_hello(&a, &s->cfg);
   } else {
-    qwh_hello_options o = {s->cfg.features, s->cfg.n_features, s->cfg.version, s->cfg.tags,
-                           s->cfg.max_frame_length != QWH_DEFAULT_MAX_FRAME_LENGTH, s->cfg.max_frame_length};
+    qwh_hello_options o = {
+        s->cfg.features,        s->cfg.n_features, s->cfg.version, s->cfg.tags, s->cfg.max_frame_length != QWH_DEFAULT_MAX_FRAME_LENGTH,
+        s->cfg.max_frame_length};
     hello = qwh_hello_build(&a, &o);
     /* every member, TLS tags included, is in place before signing (QWH-SIG-012) */
     if (hello && s->cfg.sign_seed &&
-        qwh_sign_hello(&a, hello, s->cfg.sign_seed, s->cfg.sign_nonce, sizeof s->cfg.sign_nonce, s->cfg.sign_ts, s->cfg.sign_exporter) != QWH_OK)
+        qwh_sign_hello(&a, hello, s->cfg.sign_seed, s->cfg.sign_nonce, sizeof s->cfg.sign_nonce, s->cfg.sign_ts, s->cfg.sign_exporter) !=
+            QWH_OK)
       hello = NULL;
   }
   if (hello) rc = queue_json_frame(s, hello);
@@ -296,8 +299,10 @@ qwh_code qwh_session_feed(qwh_session *s, const uint8_t *p, size_t n) {
     if (rc) {
       /* A frame that came in the same read right behind the peer's CLOSE breaks the protocol
        * (QWH-CLOSE-004, QWH-CLOSE-012): our answer is already queued, so no frame reports it. */
-      if (s->finished && s->close_received) set_error(s, rc, NULL);
-      else qwh_session_fail(s, rc);
+      if (s->finished && s->close_received)
+        set_error(s, rc, NULL);
+      else
+        qwh_session_fail(s, rc);
       break;
     }
     p += used;

@@ -30,8 +30,8 @@ typedef struct qwh_session_handlers {
 
 typedef struct qwh_session_config {
   qwh_role role;
-  uint32_t max_frame_length; /* own receive maximum */
-  qwh_handshake_profile profile; /* server: V1 (0.3 clients per policy.legacy_allowed) or BARE */
+  uint32_t max_frame_length;       /* own receive maximum */
+  qwh_handshake_profile profile;   /* server: V1 (0.3 clients per policy.legacy_allowed) or BARE */
   uint32_t heartbeat_missed_limit; /* unanswered PINGs before E_HEARTBEAT_TIMEOUT (0: 2) */
   /* client */
   const char *const *features;
@@ -62,27 +62,27 @@ typedef struct qwh_session {
   qwh_state state;
   qwh_receiver rx;
   qwh_encoder enc;
-  qwh_buf out;        /* bytes to write, in order */
-  qwh_arena hs;       /* handshake values; freed when the connection opens */
+  qwh_buf out;  /* bytes to write, in order */
+  qwh_arena hs; /* handshake values; freed when the connection opens */
   bool control, raw, legacy;
   bool close_sent, close_received;
-  bool finished;      /* close the transport once `out` is written */
-  bool half_close;    /* without control: end our direction (FIN) once `out` is written */
-  bool unclean;       /* the peer went away without a CLOSE */
-  bool peer_ended;    /* the end came from the peer (its CLOSE, its reject, its end of stream) */
-  qwh_code error;     /* why it finished (QWH_OK: clean) */
+  bool finished;       /* close the transport once `out` is written */
+  bool half_close;     /* without control: end our direction (FIN) once `out` is written */
+  bool unclean;        /* the peer went away without a CLOSE */
+  bool peer_ended;     /* the end came from the peer (its CLOSE, its reject, its end of stream) */
+  qwh_code error;      /* why it finished (QWH_OK: clean) */
   char error_name[72]; /* the code's string, also for a peer's code outside the registry */
-  qwh_buf accept;     /* client: the accept's JSON payload as received (empty until accepted) */
+  qwh_buf accept;      /* client: the accept's JSON payload as received (empty until accepted) */
   /* server: the judged hello (has_hello) and the negotiated features (array, NULL for 0.3); valid
    * until the handshake arena is freed: during on_open (and in VERIFYING). */
   bool has_hello;
   qwh_hello hello;
   const qwh_json *negotiated;
   /* VERIFYING: what opens the connection on a positive verdict */
-  qwh_buf pending;    /* v1: the accept frame; 0.3: held frames, each as u32 length + payload */
+  qwh_buf pending; /* v1: the accept frame; 0.3: held frames, each as u32 length + payload */
   uint32_t pending_peer_max;
   bool pending_control, pending_raw;
-  bool verdict_ready; /* a synchronous policy accepted: the accept goes out once the hello's read proved empty */
+  bool verdict_ready;                  /* a synchronous policy accepted: the accept goes out once the hello's read proved empty */
   uint64_t pings_sent, pings_answered; /* heartbeat: PING bodies are an 8-byte counter (QWH-PING-004) */
 } qwh_session;
 

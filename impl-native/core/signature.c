@@ -101,8 +101,10 @@ qwh_code qwh_hello_signed_bytes(const qwh_json *hello, const uint8_t *exporter, 
   if (rc == QWH_OK && qwh_buf_puts(out, QWH_SIGNATURE_CONTEXT) != 0) rc = QWH_E_INTERNAL;
   if (rc == QWH_OK) {
     qwh_json_status st = qwh_jcs_write(copy, out);
-    if (st == QWH_JSON_ERR_NONINT || st == QWH_JSON_ERR_DEPTH) rc = QWH_E_INVALID_HANDSHAKE;
-    else if (st) rc = QWH_E_INTERNAL;
+    if (st == QWH_JSON_ERR_NONINT || st == QWH_JSON_ERR_DEPTH)
+      rc = QWH_E_INVALID_HANDSHAKE;
+    else if (st)
+      rc = QWH_E_INTERNAL;
   }
   if (rc == QWH_OK && exporter && qwh_json_is_string(qwh_json_get(sig, "cb"), "tls-exporter") &&
       qwh_buf_append(out, exporter, QWH_EXPORTER_LENGTH) != 0)
@@ -221,10 +223,10 @@ bool qwh_ed25519_sign(const uint8_t seed[32], const uint8_t *msg, size_t len, ui
 static int64_t abs_diff(int64_t a, int64_t b) { return a > b ? a - b : b - a; }
 
 qwh_code qwh_verify_hello_signature(const qwh_json *hello, const qwh_sig *sig, const qwh_sig_check *check) {
-  if (!sig) return QWH_E_INVALID_HANDSHAKE_SIGNATURE;                     /* 9b */
+  if (!sig) return QWH_E_INVALID_HANDSHAKE_SIGNATURE;                                                          /* 9b */
   if (!(sig->alg.len == 7 && memcmp(sig->alg.s, "ed25519", 7) == 0)) return QWH_E_INVALID_HANDSHAKE_SIGNATURE; /* 9c */
   if (sig->has_cb && !(sig->cb.len == 12 && memcmp(sig->cb.s, "tls-exporter", 12) == 0 && check->exporter))
-    return QWH_E_INVALID_HANDSHAKE_SIGNATURE; /* 9d */
+    return QWH_E_INVALID_HANDSHAKE_SIGNATURE;                                              /* 9d */
   if (abs_diff(check->now_ms, sig->ts) > check->window_ms) return QWH_E_HANDSHAKE_EXPIRED; /* 9e */
   qwh_buf signed_bytes;
   qwh_buf_init(&signed_bytes);
@@ -242,7 +244,8 @@ qwh_code qwh_verify_hello_signature(const qwh_json *hello, const qwh_sig *sig, c
   return QWH_OK;
 }
 
-qwh_code qwh_sign_hello(qwh_arena *a, qwh_json *hello, const uint8_t seed[32], const uint8_t *nonce, size_t nonce_len, int64_t ts, const uint8_t *exporter) {
+qwh_code qwh_sign_hello(qwh_arena *a, qwh_json *hello, const uint8_t seed[32], const uint8_t *nonce, size_t nonce_len, int64_t ts,
+                        const uint8_t *exporter) {
   uint8_t pub[32], sigbytes[64];
   qwh_buf text;
   qwh_buf_init(&text);
@@ -253,7 +256,8 @@ qwh_code qwh_sign_hello(qwh_arena *a, qwh_json *hello, const uint8_t seed[32], c
   if (!sig || qwh_json_set(a, sig, "alg", qwh_json_cstring(a, "ed25519"))) goto out;
   if (qwh_b64url_encode(pub, 32, &text) || qwh_json_set(a, sig, "key", qwh_json_string(a, (char *)text.data, text.len))) goto out;
   text.len = 0;
-  if (qwh_b64url_encode(nonce, nonce_len, &text) || qwh_json_set(a, sig, "nonce", qwh_json_string(a, (char *)text.data, text.len))) goto out;
+  if (qwh_b64url_encode(nonce, nonce_len, &text) || qwh_json_set(a, sig, "nonce", qwh_json_string(a, (char *)text.data, text.len)))
+    goto out;
   if (qwh_json_set(a, sig, "ts", qwh_json_int(a, ts))) goto out;
   if (exporter && qwh_json_set(a, sig, "cb", qwh_json_cstring(a, "tls-exporter"))) goto out;
   if (qwh_json_set(a, hello, "sig", sig)) goto out;

@@ -60,7 +60,7 @@ bool qwh_replay_cache_add(qwh_replay_cache *c, const char *key, size_t klen, con
 typedef struct qwh_sig_check {
   int64_t now_ms;
   int64_t window_ms;
-  const uint8_t *exporter; /* 32 bytes, or NULL without TLS */
+  const uint8_t *exporter;        /* 32 bytes, or NULL without TLS */
   qwh_replay_cache *replay_cache; /* may be NULL */
 } qwh_sig_check;
 
@@ -79,6 +79,7 @@ bool qwh_ed25519_sign(const uint8_t seed[32], const uint8_t *msg, size_t len, ui
  * Client side: adds a "sig" member to the hello object (arena-owned) signed
  * with `seed`, with the given nonce and ts; with `exporter` it binds to TLS.
  */
-qwh_code qwh_sign_hello(qwh_arena *a, qwh_json *hello, const uint8_t seed[32], const uint8_t *nonce, size_t nonce_len, int64_t ts, const uint8_t *exporter);
+qwh_code qwh_sign_hello(qwh_arena *a, qwh_json *hello, const uint8_t seed[32], const uint8_t *nonce, size_t nonce_len, int64_t ts,
+                        const uint8_t *exporter);
 
 #endif

@@ -56,7 +56,8 @@ static int alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outle
   unsigned char *sel = NULL;
   unsigned char sel_len = 0;
   /* Server preference order, like Node. No overlap: a fatal alert (no_application_protocol). */
-  if (SSL_select_next_proto(&sel, &sel_len, c->alpn_wire, c->alpn_wire_len, in, inlen) != OPENSSL_NPN_NEGOTIATED) return SSL_TLSEXT_ERR_ALERT_FATAL;
+  if (SSL_select_next_proto(&sel, &sel_len, c->alpn_wire, c->alpn_wire_len, in, inlen) != OPENSSL_NPN_NEGOTIATED)
+    return SSL_TLSEXT_ERR_ALERT_FATAL;
   *out = sel;
   *outlen = sel_len;
   return SSL_TLSEXT_ERR_OK;
@@ -162,8 +163,10 @@ qwh_tls_ctx *qwh_tls_ctx_new(const qwh_tls_config *cfg, char *err, size_t errlen
   if (!cfg->server) {
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, cfg->reject_unauthorized ? NULL : verify_record_only);
   } else if (cfg->request_cert) {
-    if (cfg->reject_unauthorized) SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
-    else SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, verify_record_only);
+    if (cfg->reject_unauthorized)
+      SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
+    else
+      SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, verify_record_only);
   } else {
     SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
   }
@@ -240,7 +243,8 @@ qwh_tls *qwh_tls_new(qwh_tls_ctx *ctx, const char *sni, const char *verify_host,
     SSL_set_connect_state(t->ssl);
     if (sni && *sni) SSL_set_tlsext_host_name(t->ssl, sni);
     if (verify_host && *verify_host && ctx->reject_unauthorized) {
-      int ok = is_ip_literal(verify_host) ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(t->ssl), verify_host) : SSL_set1_host(t->ssl, verify_host);
+      int ok = is_ip_literal(verify_host) ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(t->ssl), verify_host)
+                                          : SSL_set1_host(t->ssl, verify_host);
       if (ok != 1) {
         ssl_error_text(err, errlen, "cannot set the host name to verify");
         qwh_tls_free(t);
@@ -390,11 +394,15 @@ static bool fingerprint(const X509 *x, char *buf, size_t buflen) {
   return true;
 }
 
-bool qwh_tls_peer_fingerprint256(const qwh_tls *t, char *buf, size_t buflen) { return fingerprint(SSL_get0_peer_certificate(t->ssl), buf, buflen); }
-bool qwh_tls_local_fingerprint256(const qwh_tls *t, char *buf, size_t buflen) { return fingerprint(SSL_get_certificate(t->ssl), buf, buflen); }
+bool qwh_tls_peer_fingerprint256(const qwh_tls *t, char *buf, size_t buflen) {
+  return fingerprint(SSL_get0_peer_certificate(t->ssl), buf, buflen);
+}
+bool qwh_tls_local_fingerprint256(const qwh_tls *t, char *buf, size_t buflen) {
+  return fingerprint(SSL_get_certificate(t->ssl), buf, buflen);
+}
 
-int qwh_tls_export(const qwh_tls *t, uint8_t *out, size_t len, const char *label, size_t label_len, const uint8_t *context, size_t context_len,
-                   bool use_context) {
+int qwh_tls_export(const qwh_tls *t, uint8_t *out, size_t len, const char *label, size_t label_len, const uint8_t *context,
+                   size_t context_len, bool use_context) {
   if (!t->done) return QWH_TLS_ERROR;
   static const uint8_t empty[1] = {0};
   int r = SSL_export_keying_material(t->ssl, out, len, label, label_len, context ? context : empty, context_len, use_context ? 1 : 0);

@@ -36,14 +36,14 @@ typedef struct qwh_tls_config {
   /* ALPN protocols, in preference order. */
   const char *const *alpn;
   size_t alpn_count;
-  bool request_cert;         /* server: ask for a client certificate */
-  bool reject_unauthorized;  /* verify the peer and fail the handshake when it does not verify */
-  int min_version;           /* 12 or 13 */
+  bool request_cert;        /* server: ask for a client certificate */
+  bool reject_unauthorized; /* verify the peer and fail the handshake when it does not verify */
+  int min_version;          /* 12 or 13 */
 } qwh_tls_config;
 
 enum {
-  QWH_TLS_OK = 0,      /* progress (or nothing to do) */
-  QWH_TLS_ERROR = -1,  /* fatal: see qwh_tls_error() */
+  QWH_TLS_OK = 0,     /* progress (or nothing to do) */
+  QWH_TLS_ERROR = -1, /* fatal: see qwh_tls_error() */
 };
 
 /* NULL on error, with a message in `err`. */
@@ -76,7 +76,7 @@ bool qwh_tls_authorized(const qwh_tls *t);
 bool qwh_tls_peer_fingerprint256(const qwh_tls *t, char *buf, size_t buflen);
 bool qwh_tls_local_fingerprint256(const qwh_tls *t, char *buf, size_t buflen);
 /* RFC 5705 exporter; `context` is used when use_context (RFC 9266: empty context, label "EXPORTER-Channel-Binding"). */
-int qwh_tls_export(const qwh_tls *t, uint8_t *out, size_t len, const char *label, size_t label_len, const uint8_t *context, size_t context_len,
-                   bool use_context);
+int qwh_tls_export(const qwh_tls *t, uint8_t *out, size_t len, const char *label, size_t label_len, const uint8_t *context,
+                   size_t context_len, bool use_context);
 
 #endif

@@ -10,7 +10,7 @@
 
 #include <stddef.h>
 
-#define OWNER(t, field) ((qwh_pconn *)(void *)((char *)(t) - offsetof(qwh_pconn, field)))
+#define OWNER(t, field) ((qwh_pconn *)(void *)((char *)(t)-offsetof(qwh_pconn, field)))
 
 void qwh_pconn_limits_default(qwh_pconn_limits *l) {
   l->handshake_timeout_ms = 10000;
@@ -61,7 +61,8 @@ static void discard_out(qwh_pconn *c) {
 /* TLS: encrypts what the session queued (once the handshake is done). */
 static void encrypt_out(qwh_pconn *c) {
   if (!c->tls || !c->tls_open || c->s.out.len == 0) return;
-  if (qwh_tls_write(c->tls, c->s.out.data, c->s.out.len, &c->tls_out) != QWH_TLS_OK && !c->s.finished) qwh_session_fail(&c->s, QWH_E_SOCKET);
+  if (qwh_tls_write(c->tls, c->s.out.data, c->s.out.len, &c->tls_out) != QWH_TLS_OK && !c->s.finished)
+    qwh_session_fail(&c->s, QWH_E_SOCKET);
   c->s.out.len = 0;
 }
 
@@ -214,7 +215,8 @@ static void tls_received(qwh_pconn *c, const uint8_t *p, size_t n) {
       if (!c->s.finished) qwh_session_fail(&c->s, code); /* a server's reject still goes, encrypted */
       return;
     }
-    if (c->s.cfg.role == QWH_CLIENT && c->lim.handshake_timeout_ms) qwh_timer_set(c->loop, &c->hs_timer, qwh_monotonic_ms() + c->lim.handshake_timeout_ms);
+    if (c->s.cfg.role == QWH_CLIENT && c->lim.handshake_timeout_ms)
+      qwh_timer_set(c->loop, &c->hs_timer, qwh_monotonic_ms() + c->lim.handshake_timeout_ms);
     qwh_session_start(&c->s); /* client: the hello; server: a bare session opens */
   }
   if (c->plain.len && !c->s.finished) qwh_session_feed(&c->s, c->plain.data, c->plain.len);
@@ -227,8 +229,10 @@ static void on_readable(qwh_pconn *c) {
     ssize_t n = recv(c->w.fd, l->rbuf, l->rbuf_size, 0);
     if (n > 0) {
       if (c->lim.idle_timeout_ms > 0) c->last_activity = qwh_monotonic_ms();
-      if (c->tls) tls_received(c, l->rbuf, (size_t)n);
-      else qwh_session_feed(&c->s, l->rbuf, (size_t)n);
+      if (c->tls)
+        tls_received(c, l->rbuf, (size_t)n);
+      else
+        qwh_session_feed(&c->s, l->rbuf, (size_t)n);
       if (pending(c) > c->lim.high_water) break; /* stop reading past the high-water mark (QWH-LIMIT-005) */
       if ((size_t)n < l->rbuf_size) break;
       continue;
@@ -263,10 +267,14 @@ static void on_io(qwh_watch *w, uint32_t events) {
     if (err) {
       qwh_session_fail(&c->s, QWH_E_SOCKET);
     } else {
-      if (c->lim.handshake_timeout_ms) qwh_timer_set(c->loop, &c->hs_timer, qwh_monotonic_ms() + c->lim.handshake_timeout_ms);
-      else qwh_timer_cancel(c->loop, &c->hs_timer);
-      if (c->tls) qwh_tls_start(c->tls, &c->tls_out);
-      else qwh_session_start(&c->s);
+      if (c->lim.handshake_timeout_ms)
+        qwh_timer_set(c->loop, &c->hs_timer, qwh_monotonic_ms() + c->lim.handshake_timeout_ms);
+      else
+        qwh_timer_cancel(c->loop, &c->hs_timer);
+      if (c->tls)
+        qwh_tls_start(c->tls, &c->tls_out);
+      else
+        qwh_session_start(&c->s);
     }
   } else if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
     on_readable(c);
@@ -345,7 +353,9 @@ int qwh_pconn_start(qwh_pconn *c, qwh_loop *loop, int fd, bool connecting, const
   return 0;
 }
 
-qwh_code qwh_pconn_send(qwh_pconn *c, const uint8_t *p, size_t n) { return c->phase == QWH_CONN_CLOSED ? QWH_E_CLOSED : qwh_session_send(&c->s, p, n); }
+qwh_code qwh_pconn_send(qwh_pconn *c, const uint8_t *p, size_t n) {
+  return c->phase == QWH_CONN_CLOSED ? QWH_E_CLOSED : qwh_session_send(&c->s, p, n);
+}
 
 void qwh_pconn_close(qwh_pconn *c, qwh_code code) {
   if (c->phase == QWH_CONN_CLOSED) return;

@@ -36,11 +36,11 @@ typedef struct qwh_pconn_handlers {
 } qwh_pconn_handlers;
 
 typedef struct qwh_pconn_limits {
-  int64_t handshake_timeout_ms; /* 0: none */
-  int64_t connect_timeout_ms;   /* client: TCP connect deadline (E_CONNECT_TIMEOUT); 0: the handshake timeout */
-  int64_t drain_timeout_ms;     /* 0: none */
-  size_t high_water;            /* stop reading above this many unsent bytes */
-  size_t max_backpressure;      /* fail with E_BACKPRESSURE above this */
+  int64_t handshake_timeout_ms;  /* 0: none */
+  int64_t connect_timeout_ms;    /* client: TCP connect deadline (E_CONNECT_TIMEOUT); 0: the handshake timeout */
+  int64_t drain_timeout_ms;      /* 0: none */
+  size_t high_water;             /* stop reading above this many unsent bytes */
+  size_t max_backpressure;       /* fail with E_BACKPRESSURE above this */
   int64_t heartbeat_interval_ms; /* PING every interval once open with "control" (0: none) */
   int64_t idle_timeout_ms;       /* E_IDLE_TIMEOUT after this long without a byte either way (0: none) */
 } qwh_pconn_limits;
@@ -67,7 +67,7 @@ struct qwh_pconn {
   /* TLS (memory BIOs): ciphertext to send, and what it decrypts to. NULL: plain TCP. */
   qwh_tls *tls;
   qwh_buf tls_out, plain;
-  bool tls_open; /* handshake done and checked */
+  bool tls_open;            /* handshake done and checked */
   uint8_t tls_exporter[32]; /* RFC 9266 channel binding, for signed hellos */
   /* Called once the TLS handshake is done, before any application byte: non-OK fails the connection with that code. */
   qwh_code (*on_tls_open)(qwh_pconn *c);

@@ -19,14 +19,18 @@ int qwh_loop_watch(qwh_loop *l, qwh_watch *w, uint32_t events, int add) {
 }
 
 void qwh_loop_unwatch(qwh_loop *l, qwh_watch *w) {
-  if (l->kind == QWH_LOOP_LWS) qwh_lws_unwatch(l, w);
-  else qwh_epoll_unwatch(l, w);
+  if (l->kind == QWH_LOOP_LWS)
+    qwh_lws_unwatch(l, w);
+  else
+    qwh_epoll_unwatch(l, w);
 }
 
 void qwh_loop_close_fd(qwh_loop *l, qwh_watch *w) {
   if (w->fd < 0) return;
-  if (l->kind == QWH_LOOP_LWS) qwh_lws_close_fd(l, w);
-  else qwh_epoll_close_fd(l, w);
+  if (l->kind == QWH_LOOP_LWS)
+    qwh_lws_close_fd(l, w);
+  else
+    qwh_epoll_close_fd(l, w);
   w->fd = -1;
 }
 
@@ -43,8 +47,10 @@ void qwh_timer_set(qwh_loop *l, qwh_timer *t, int64_t due_ms) {
 
 void qwh_timer_cancel(qwh_loop *l, qwh_timer *t) {
   if (!t->armed) return;
-  if (t->prev) t->prev->next = t->next;
-  else l->timers = t->next;
+  if (t->prev)
+    t->prev->next = t->next;
+  else
+    l->timers = t->next;
   if (t->next) t->next->prev = t->prev;
   t->next = t->prev = NULL;
   t->armed = false;

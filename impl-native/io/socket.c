@@ -133,8 +133,10 @@ void qwh_socket_peer(int fd, char *remote, size_t remote_len, int *remote_port, 
   struct sockaddr_storage ss;
   socklen_t sl = sizeof ss;
   if (getpeername(fd, (struct sockaddr *)&ss, &sl) == 0) {
-    if (ss.ss_family == AF_INET) inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, remote, (socklen_t)remote_len);
-    else if (ss.ss_family == AF_INET6) inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, remote, (socklen_t)remote_len);
+    if (ss.ss_family == AF_INET)
+      inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, remote, (socklen_t)remote_len);
+    else if (ss.ss_family == AF_INET6)
+      inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, remote, (socklen_t)remote_len);
     *remote_port = qwh_sockaddr_port(&ss);
   }
   sl = sizeof ss;

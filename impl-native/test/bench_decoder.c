@@ -52,8 +52,8 @@ int main(int argc, char **argv) {
   }
   double dt = now_s() - t0;
   qwh_decoder_free(&d);
-  printf("{\"payload\":%zu,\"chunk\":%zu,\"messages\":%zu,\"seconds\":%.4f,\"msgPerSec\":%.0f,\"MBPerSec\":%.1f}\n", payload, chunk, c.messages, dt,
-         (double)c.messages / dt, (double)stream.len / dt / 1e6);
+  printf("{\"payload\":%zu,\"chunk\":%zu,\"messages\":%zu,\"seconds\":%.4f,\"msgPerSec\":%.0f,\"MBPerSec\":%.1f}\n", payload, chunk,
+         c.messages, dt, (double)c.messages / dt, (double)stream.len / dt / 1e6);
   qwh_buf_free(&stream);
   free(msg);
   return c.messages == frames ? 0 : 1;

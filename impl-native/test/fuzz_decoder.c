@@ -1,8 +1,14 @@
 /* libFuzzer target: the frame receiver (open phase, control on) under an input-chosen chunking. */
 #include "../core/qwh_core.h"
 
-static qwh_code on_msg(void *u, const uint8_t *p, size_t n) { (void)u, (void)p, (void)n; return QWH_OK; }
-static qwh_code on_close(void *u, const qwh_close_info *i) { (void)u, (void)i; return QWH_OK; }
+static qwh_code on_msg(void *u, const uint8_t *p, size_t n) {
+  (void)u, (void)p, (void)n;
+  return QWH_OK;
+}
+static qwh_code on_close(void *u, const qwh_close_info *i) {
+  (void)u, (void)i;
+  return QWH_OK;
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
