@@ -13,10 +13,56 @@ watchdog(240_000, "addon round trip");
 const { createQWormholeServer, createQWormholeClient } = await import(new URL("../../impl-ts/dist/index.js", import.meta.url).href);
 const dir = mkdtempSync(join(tmpdir(), "qwh-asan-"));
 const ssl = (a) => execFileSync("openssl", a, { cwd: dir, stdio: "pipe", timeout: 30_000, killSignal: "SIGKILL" });
-ssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", "ca.key", "-subj", "/CN=ca", "-days", "2", "-out", "ca.crt"]);
-ssl(["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", "s.key", "-subj", "/CN=localhost", "-out", "s.csr"]);
+ssl([
+  "req",
+  "-x509",
+  "-newkey",
+  "ec",
+  "-pkeyopt",
+  "ec_paramgen_curve:prime256v1",
+  "-nodes",
+  "-keyout",
+  "ca.key",
+  "-subj",
+  "/CN=ca",
+  "-days",
+  "2",
+  "-out",
+  "ca.crt",
+]);
+ssl([
+  "req",
+  "-new",
+  "-newkey",
+  "ec",
+  "-pkeyopt",
+  "ec_paramgen_curve:prime256v1",
+  "-nodes",
+  "-keyout",
+  "s.key",
+  "-subj",
+  "/CN=localhost",
+  "-out",
+  "s.csr",
+]);
 writeFileSync(join(dir, "s.ext"), "subjectAltName=DNS:localhost,IP:127.0.0.1\n");
-ssl(["x509", "-req", "-in", "s.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-days", "2", "-extfile", "s.ext", "-out", "s.crt"]);
+ssl([
+  "x509",
+  "-req",
+  "-in",
+  "s.csr",
+  "-CA",
+  "ca.crt",
+  "-CAkey",
+  "ca.key",
+  "-CAcreateserial",
+  "-days",
+  "2",
+  "-extfile",
+  "s.ext",
+  "-out",
+  "s.crt",
+]);
 const pem = (f) => readFileSync(join(dir, f));
 
 let passed = 0;
@@ -27,13 +73,28 @@ for (const backend of ["libsocket", "lws"]) {
     let s;
     let c;
     try {
-      s = createQWormholeServer({ host: "127.0.0.1", port: 0, preferNative: true, preferredNativeBackend: backend, ...(tls ? { tls: { key: pem("s.key"), cert: pem("s.crt") } } : {}) });
+      s = createQWormholeServer({
+        host: "127.0.0.1",
+        port: 0,
+        preferNative: true,
+        preferredNativeBackend: backend,
+        ...(tls ? { tls: { key: pem("s.key"), cert: pem("s.crt") } } : {}),
+      });
       if (s.mode !== `native-${backend}`) throw new Error(`server mode ${s.mode}: ${s.reason}`);
       s.server.on("message", ({ client, data }) => client.send(data));
       const { port } = await s.server.listen();
       // PINGs every 20 ms, answered behind up to 20,000 queued echoes: a slow (ASan, loaded) run
       // must not turn their latency into E_HEARTBEAT_TIMEOUT, so the missed limit is out of reach.
-      c = createQWormholeClient({ host: "127.0.0.1", port, reconnect: false, heartbeatIntervalMs: 20, heartbeatMissedLimit: 1_000_000, preferNative: true, preferredNativeBackend: backend, ...(tls ? { tls: { ca: pem("ca.crt") } } : {}) });
+      c = createQWormholeClient({
+        host: "127.0.0.1",
+        port,
+        reconnect: false,
+        heartbeatIntervalMs: 20,
+        heartbeatMissedLimit: 1_000_000,
+        preferNative: true,
+        preferredNativeBackend: backend,
+        ...(tls ? { tls: { ca: pem("ca.crt") } } : {}),
+      });
       if (c.mode !== `native-${backend}`) throw new Error(`client mode ${c.mode}: ${c.reason}`);
       await c.client.connect();
       let got = 0;

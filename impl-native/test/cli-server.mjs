@@ -16,9 +16,23 @@ export const NATIVE = process.env.QWH_NATIVE ?? join(import.meta.dirname, "..", 
  * { port, proc, events, waitFor(pred), stop() } once it printed its ready line.
  */
 export function startServer({ backend, config = {}, nofile, tls, deadlineMs = 240_000 }) {
-  const args = ["--backend", backend, "serve", "--port", "0", "--config", JSON.stringify(config), ...(tls ? ["--tls-cert", tls.cert, "--tls-key", tls.key] : [])];
+  const args = [
+    "--backend",
+    backend,
+    "serve",
+    "--port",
+    "0",
+    "--config",
+    JSON.stringify(config),
+    ...(tls ? ["--tls-cert", tls.cert, "--tls-key", tls.key] : []),
+  ];
   const proc = nofile
-    ? spawnBounded("sh", ["-c", `ulimit -n ${nofile} && exec "$0" "$@"`, NATIVE, ...args], { stdio: ["pipe", "pipe", "inherit"] }, deadlineMs)
+    ? spawnBounded(
+        "sh",
+        ["-c", `ulimit -n ${nofile} && exec "$0" "$@"`, NATIVE, ...args],
+        { stdio: ["pipe", "pipe", "inherit"] },
+        deadlineMs,
+      )
     : spawnBounded(NATIVE, args, { stdio: ["pipe", "pipe", "inherit"] }, deadlineMs);
   const events = [];
   const waiters = [];
@@ -121,9 +135,55 @@ export function openSocket(port, localAddress) {
 export function makeCerts() {
   const dir = mkdtempSync(join(tmpdir(), "qwh-cli-tls-"));
   const ssl = (a) => execFileSync("openssl", a, { cwd: dir, stdio: "pipe", timeout: 30_000, killSignal: "SIGKILL" });
-  ssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", "ca.key", "-subj", "/CN=ca", "-days", "2", "-out", "ca.crt"]);
-  ssl(["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", "s.key", "-subj", "/CN=localhost", "-out", "s.csr"]);
+  ssl([
+    "req",
+    "-x509",
+    "-newkey",
+    "ec",
+    "-pkeyopt",
+    "ec_paramgen_curve:prime256v1",
+    "-nodes",
+    "-keyout",
+    "ca.key",
+    "-subj",
+    "/CN=ca",
+    "-days",
+    "2",
+    "-out",
+    "ca.crt",
+  ]);
+  ssl([
+    "req",
+    "-new",
+    "-newkey",
+    "ec",
+    "-pkeyopt",
+    "ec_paramgen_curve:prime256v1",
+    "-nodes",
+    "-keyout",
+    "s.key",
+    "-subj",
+    "/CN=localhost",
+    "-out",
+    "s.csr",
+  ]);
   writeFileSync(join(dir, "s.ext"), "subjectAltName=DNS:localhost,IP:127.0.0.1\n");
-  ssl(["x509", "-req", "-in", "s.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-days", "2", "-extfile", "s.ext", "-out", "s.crt"]);
+  ssl([
+    "x509",
+    "-req",
+    "-in",
+    "s.csr",
+    "-CA",
+    "ca.crt",
+    "-CAkey",
+    "ca.key",
+    "-CAcreateserial",
+    "-days",
+    "2",
+    "-extfile",
+    "s.ext",
+    "-out",
+    "s.crt",
+  ]);
   return { dir, ca: join(dir, "ca.crt"), cert: join(dir, "s.crt"), key: join(dir, "s.key") };
 }

@@ -50,10 +50,19 @@ async function child(mode, backend) {
 async function runExit(backend, runs) {
   const one = () =>
     new Promise((resolve) => {
-      const p = spawnBounded(process.execPath, [fileURLToPath(import.meta.url), "--child", "exit", backend], { stdio: ["ignore", "ignore", "pipe"] }, 60_000);
+      const p = spawnBounded(
+        process.execPath,
+        [fileURLToPath(import.meta.url), "--child", "exit", backend],
+        { stdio: ["ignore", "ignore", "pipe"] },
+        60_000,
+      );
       let err = "";
       p.stderr.on("data", (d) => (err += d));
-      p.on("exit", (code, signal) => resolve(code === 0 && signal === null ? null : `exit ${code} signal ${signal}${p.timedOut ? " (deadline)" : ""} ${err.slice(0, 300)}`));
+      p.on("exit", (code, signal) =>
+        resolve(
+          code === 0 && signal === null ? null : `exit ${code} signal ${signal}${p.timedOut ? " (deadline)" : ""} ${err.slice(0, 300)}`,
+        ),
+      );
     });
   const failures = [];
   const parallel = 10;
@@ -67,11 +76,18 @@ async function runExit(backend, runs) {
 async function runWorkers(backend, runs) {
   // In a child process, so a crash is reported instead of taking this runner down.
   return new Promise((resolve) => {
-    const p = spawnBounded(process.execPath, [fileURLToPath(import.meta.url), "--child", "workers", backend, String(runs)], { stdio: ["ignore", "pipe", "pipe"] }, 120_000);
+    const p = spawnBounded(
+      process.execPath,
+      [fileURLToPath(import.meta.url), "--child", "workers", backend, String(runs)],
+      { stdio: ["ignore", "pipe", "pipe"] },
+      120_000,
+    );
     let out = "";
     p.stdout.on("data", (d) => (out += d));
     p.stderr.on("data", (d) => (out += d));
-    p.on("exit", (code, signal) => resolve(code === 0 && signal === null ? [] : [`exit ${code} signal ${signal}${p.timedOut ? " (deadline)" : ""} ${out.slice(-300)}`]));
+    p.on("exit", (code, signal) =>
+      resolve(code === 0 && signal === null ? [] : [`exit ${code} signal ${signal}${p.timedOut ? " (deadline)" : ""} ${out.slice(-300)}`]),
+    );
   });
 }
 
@@ -91,7 +107,10 @@ async function workersChild(backend, runs) {
     );
   }
   // And one worker that ends by itself with connections open (process.exit in the worker).
-  const w = new Worker(`import(${JSON.stringify(import.meta.url)}).then(async (m) => { await m.openTrafficForWorker(${JSON.stringify(backend)}); process.exit(0); });`, { eval: true });
+  const w = new Worker(
+    `import(${JSON.stringify(import.meta.url)}).then(async (m) => { await m.openTrafficForWorker(${JSON.stringify(backend)}); process.exit(0); });`,
+    { eval: true },
+  );
   await new Promise((resolve, reject) => {
     w.once("error", reject);
     w.once("exit", resolve);

@@ -33,7 +33,12 @@ async function check(name, fn) {
 
 /** Starts `qwh-native serve`; resolves with {port, proc, lines}. */
 function startNativeServer(config = {}) {
-  const proc = spawnBounded(native, ["serve", "--port", "0", "--config", JSON.stringify(config)], { stdio: ["pipe", "pipe", "inherit"] }, 60_000);
+  const proc = spawnBounded(
+    native,
+    ["serve", "--port", "0", "--config", JSON.stringify(config)],
+    { stdio: ["pipe", "pipe", "inherit"] },
+    60_000,
+  );
   const lines = [];
   return new Promise((res, rej) => {
     const rl = createInterface({ input: proc.stdout });
@@ -85,7 +90,10 @@ async function tsClientAgainstNative(config, messages, clientOptions = {}) {
   client.on("error", () => undefined);
   await client.connect();
   for (const m of messages) client.send(m);
-  await Promise.race([all, new Promise((_, j) => setTimeout(() => j(new Error(`timeout: ${received.length}/${messages.length} echoed`)), 10000))]);
+  await Promise.race([
+    all,
+    new Promise((_, j) => setTimeout(() => j(new Error(`timeout: ${received.length}/${messages.length} echoed`)), 10000)),
+  ]);
   await client.close();
   assert.equal(received.length, messages.length);
   for (let i = 0; i < messages.length; i++) assert.ok(received[i].equals(messages[i]), `message ${i} differs`);
@@ -94,7 +102,10 @@ async function tsClientAgainstNative(config, messages, clientOptions = {}) {
 }
 
 await check("TS client -> qwh-native serve: 1000 x 64 B echo, control negotiated, graceful close", async () => {
-  const lines = await tsClientAgainstNative({ features: ["control"] }, Array.from({ length: 1000 }, (_, i) => message(i, 64)));
+  const lines = await tsClientAgainstNative(
+    { features: ["control"] },
+    Array.from({ length: 1000 }, (_, i) => message(i, 64)),
+  );
   const closed = lines.find((l) => l.event === "closed");
   assert.equal(closed?.messages, 1000);
   assert.equal(closed?.error, null);
@@ -133,7 +144,12 @@ async function withTsServer(options, fn) {
 
 await check("qwh-native connect -> TS server: echo of 2000 generated messages (64 B and 70 KiB)", async () => {
   await withTsServer({}, async (port) => {
-    const config = { messages: [{ size: 64, count: 1000 }, { size: 70000, count: 1000 }] };
+    const config = {
+      messages: [
+        { size: 64, count: 1000 },
+        { size: 70000, count: 1000 },
+      ],
+    };
     const { code, out } = await runNative(["connect", "--port", String(port), "--scenario", "echo", "--config", JSON.stringify(config)]);
     assert.equal(code, 0);
     const r = JSON.parse(out.trim().split("\n").pop());
@@ -152,7 +168,15 @@ await check("qwh-native connect -> TS server: server closes after 1 message (CLO
   const { port } = await server.listen();
   try {
     const config = { messages: ["6869"] };
-    const { code, out } = await runNative(["connect", "--port", String(port), "--scenario", "await-close", "--config", JSON.stringify(config)]);
+    const { code, out } = await runNative([
+      "connect",
+      "--port",
+      String(port),
+      "--scenario",
+      "await-close",
+      "--config",
+      JSON.stringify(config),
+    ]);
     assert.equal(code, 0);
     const r = JSON.parse(out.trim());
     assert.equal(r.ok, true, out);
@@ -181,7 +205,10 @@ await check("qwh-native codec: JSON lines, unsupported op, exit 127 for an unkno
   ];
   const { code, out } = await runNative(["codec"], lines.map((l) => JSON.stringify(l)).join("\n") + "\n");
   assert.equal(code, 0);
-  const answers = out.trim().split("\n").map((l) => JSON.parse(l));
+  const answers = out
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l));
   assert.deepEqual(answers[0], { id: 1, ok: true, output: { error: null, events: [{ type: "message", hex: "6869" }] } });
   assert.deepEqual(answers[1].output, { error: "E_FRAME_TOO_LARGE", events: [] });
   assert.equal(answers[2].ok, false);

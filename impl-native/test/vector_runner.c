@@ -61,9 +61,12 @@ static bool json_equal(const qwh_json *a, const qwh_json *b, bool features_as_se
   }
   if (a->type != b->type) return false;
   switch (a->type) {
-    case QWH_JSON_NULL: return true;
-    case QWH_JSON_BOOL: return a->u.b == b->u.b;
-    case QWH_JSON_STRING: return a->u.str.len == b->u.str.len && memcmp(a->u.str.s, b->u.str.s, a->u.str.len) == 0;
+    case QWH_JSON_NULL:
+      return true;
+    case QWH_JSON_BOOL:
+      return a->u.b == b->u.b;
+    case QWH_JSON_STRING:
+      return a->u.str.len == b->u.str.len && memcmp(a->u.str.s, b->u.str.s, a->u.str.len) == 0;
     case QWH_JSON_ARRAY:
       if (a->u.arr.n != b->u.arr.n) return false;
       for (size_t i = 0; i < a->u.arr.n; i++)
@@ -82,7 +85,8 @@ static bool json_equal(const qwh_json *a, const qwh_json *b, bool features_as_se
         }
       }
       return true;
-    default: return false;
+    default:
+      return false;
   }
 }
 
@@ -240,8 +244,10 @@ static int run_file(const char *dir, const char *name, stats *st) {
         }
         free(sizes);
       }
-      if (ok) st->passed++;
-      else st->failed++;
+      if (ok)
+        st->passed++;
+      else
+        st->failed++;
       qwh_arena_free(&a);
     }
     qwh_arena_free(&pa);

@@ -21,7 +21,9 @@ for (const d of Object.values(dirs)) {
 const counts = { decoder: 0, hello: 0 };
 const put = (target, bytes) => writeFileSync(join(dirs[target], String(counts[target]++).padStart(5, "0")), bytes);
 
-for (const f of readdirSync(vectors).filter((n) => n.endsWith(".json")).sort()) {
+for (const f of readdirSync(vectors)
+  .filter((n) => n.endsWith(".json"))
+  .sort()) {
   const v = JSON.parse(readFileSync(join(vectors, f), "utf8"));
   const frames = v.kind === "frame-decode" || v.kind === "frame-encode";
   for (const g of v.testGroups) {
@@ -34,7 +36,12 @@ for (const f of readdirSync(vectors).filter((n) => n.endsWith(".json")).sort()) 
       }
       const control = Array.isArray(g.features) && g.features.includes("control") ? 1 : 0;
       // a limit of 255 x 64 bytes and of 1 x 64; one stream whole, one in 1-byte and one in 7-byte chunks
-      for (const [limit, step] of [[255, 127], [255, 0], [1, 6]]) put("decoder", Buffer.concat([Buffer.from([limit, (step << 1) | control]), bytes]));
+      for (const [limit, step] of [
+        [255, 127],
+        [255, 0],
+        [1, 6],
+      ])
+        put("decoder", Buffer.concat([Buffer.from([limit, (step << 1) | control]), bytes]));
     }
   }
 }

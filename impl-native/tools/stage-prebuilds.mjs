@@ -25,7 +25,8 @@ const { values } = parseArgs({
   },
 });
 /** The C library tag of Linux builds (node-gyp-build matches it); none elsewhere. */
-const libc = values.platform !== "linux" ? null : (values.libc ?? (process.report.getReport().header.glibcVersionRuntime ? "glibc" : "musl"));
+const libc =
+  values.platform !== "linux" ? null : (values.libc ?? (process.report.getReport().header.glibcVersionRuntime ? "glibc" : "musl"));
 const ADDONS = { posix: "qwormhole_posix", lws: "qwormhole_lws" };
 const addonsDir = join(root, "addons");
 

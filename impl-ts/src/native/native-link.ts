@@ -54,9 +54,10 @@ export function runtimeOf(binding: NativeBinding): NativeRuntime {
   return r;
 }
 
-
 function frameError(code: string, message: string): QWormholeError {
-  return code === "E_SOCKET" || code === "E_INTERNAL" ? new QWormholeError(code as ErrorCode, message) : new ProtocolError(code as ErrorCode, message);
+  return code === "E_SOCKET" || code === "E_INTERNAL"
+    ? new QWormholeError(code as ErrorCode, message)
+    : new ProtocolError(code as ErrorCode, message);
 }
 
 /** A framed connection carried by a native addon. */
@@ -121,7 +122,8 @@ export class NativeFrameLink extends EncodingFrameLink implements FrameLink {
         let message = b as string;
         const code = a as string;
         if (code === "E_PROTOCOL_ERROR" && this.refusal) message = this.refusal;
-        else if (code === "E_FRAME_TOO_LARGE" || code === "E_HANDSHAKE_TOO_LARGE") message = `frame length exceeds the maximum ${this.maxFrameLength}`;
+        else if (code === "E_FRAME_TOO_LARGE" || code === "E_HANDSHAKE_TOO_LARGE")
+          message = `frame length exceeds the maximum ${this.maxFrameLength}`;
         this.handlers.error(frameError(code, message));
         return;
       }
@@ -234,7 +236,6 @@ export class NativeFrameLink extends EncodingFrameLink implements FrameLink {
     if (!this.closed) this.binding.switchToFrames(this.id);
   }
 
-
   flush(done?: (error?: Error | null) => void): number {
     if (this.encoder.pendingBytes === 0 || this.destroyed) return 0;
     const bytes = this.encoder.pendingBytes;
@@ -323,7 +324,8 @@ export class NativeFrameLink extends EncodingFrameLink implements FrameLink {
     return this.binding.exportKeyingMaterial(this.id, CHANNEL_BINDING_LENGTH, CHANNEL_BINDING_LABEL, Buffer.alloc(0));
   }
   exportKeyingMaterial(length: number, label: string, context?: Buffer): Buffer {
-    if (this.tlsFacts() === null || this.closed) throw new QWormholeError("E_INVALID_OPTION", "exportKeyingMaterial needs a TLS connection");
+    if (this.tlsFacts() === null || this.closed)
+      throw new QWormholeError("E_INVALID_OPTION", "exportKeyingMaterial needs a TLS connection");
     try {
       return this.binding.exportKeyingMaterial(this.id, length, label, context);
     } catch (err) {

@@ -17,14 +17,20 @@ import { NativeEvent } from "./native-events.js";
 import { NativeFrameLink, runtimeOf } from "./native-link.js";
 
 /** Receive limits while handshaking (the same as the socket transport's). */
-export const NATIVE_HANDSHAKE_LIMITS: FrameLimits = { maxFrameLength: MAX_HANDSHAKE_LENGTH, control: false, oversizeCode: "E_HANDSHAKE_TOO_LARGE" };
+export const NATIVE_HANDSHAKE_LIMITS: FrameLimits = {
+  maxFrameLength: MAX_HANDSHAKE_LENGTH,
+  control: false,
+  oversizeCode: "E_HANDSHAKE_TOO_LARGE",
+};
 
 type Pem = string | Buffer | (string | Buffer | { pem: string | Buffer })[] | undefined;
 
 function pemOf(v: Pem): string | undefined {
   if (v === undefined || v === null) return undefined;
   const list = Array.isArray(v) ? v : [v];
-  const parts = list.map((x) => (typeof x === "string" ? x : Buffer.isBuffer(x) ? x.toString("utf8") : String((x as { pem: string | Buffer }).pem)));
+  const parts = list.map((x) =>
+    typeof x === "string" ? x : Buffer.isBuffer(x) ? x.toString("utf8") : String((x as { pem: string | Buffer }).pem),
+  );
   return parts.length ? parts.join("\n") : undefined;
 }
 
@@ -42,7 +48,8 @@ export function nativeTlsUnsupported(tls: QWormholeTlsOptions | undefined): stri
     const v = tls[k] as unknown;
     const list = Array.isArray(v) ? v : v === undefined ? [] : [v];
     for (const x of list) {
-      if (typeof x !== "string" && !Buffer.isBuffer(x) && !(x && typeof x === "object" && "pem" in x)) return `tls.${k} must be PEM (string or Buffer) for the native transport`;
+      if (typeof x !== "string" && !Buffer.isBuffer(x) && !(x && typeof x === "object" && "pem" in x))
+        return `tls.${k} must be PEM (string or Buffer) for the native transport`;
     }
   }
   return null;
@@ -105,7 +112,10 @@ export function nativeDialer(binding: NativeBinding): Dialer {
       if (id) binding.destroy(id, true);
       callbacks.failed(error);
     };
-    const timer = setTimeout(() => fail(new QWormholeError("E_CONNECT_TIMEOUT", `no connection to ${o.host}:${o.port} within ${o.connectTimeoutMs} ms`)), o.connectTimeoutMs);
+    const timer = setTimeout(
+      () => fail(new QWormholeError("E_CONNECT_TIMEOUT", `no connection to ${o.host}:${o.port} within ${o.connectTimeoutMs} ms`)),
+      o.connectTimeoutMs,
+    );
     lookup(o.host, (err, address) => {
       if (done) return;
       if (err) return fail(new QWormholeError("E_SOCKET", err.message, { cause: err }));
@@ -121,7 +131,10 @@ export function nativeDialer(binding: NativeBinding): Dialer {
           localPort: o.localPort,
         });
       } catch (e) {
-        const q = e instanceof QWormholeError ? e : new QWormholeError(((e as { code?: string }).code as "E_SOCKET") ?? "E_SOCKET", (e as Error).message, { cause: e });
+        const q =
+          e instanceof QWormholeError
+            ? e
+            : new QWormholeError(((e as { code?: string }).code as "E_SOCKET") ?? "E_SOCKET", (e as Error).message, { cause: e });
         return fail(q);
       }
       runtime.endpoints.set(id, {
