@@ -9,10 +9,10 @@
  * @packageDocumentation
  */
 import { viewAt } from "../protocol/buffer-view.js";
-import { CHANNEL_BINDING_LABEL, CHANNEL_BINDING_LENGTH, MAX_FRAME_LENGTH_LIMIT } from "../protocol/constants.js";
+import { CHANNEL_BINDING_LABEL, CHANNEL_BINDING_LENGTH } from "../protocol/constants.js";
 import type { ErrorCode } from "../protocol/error-codes.js";
 import { ProtocolError, QWormholeError } from "../protocol/errors.js";
-import type { FrameLimits } from "../protocol/frame-decoder.js";
+import { checkFrameLimits, type FrameLimits } from "../protocol/frame-decoder.js";
 import { EncodingFrameLink, NO_HANDLERS, type FrameLink, type FrameLinkHandlers, type LinkPeer } from "../transport/frame-link.js";
 import type { TlsFacts } from "../tls-facts.js";
 import type { NativeBinding } from "./load.js";
@@ -217,10 +217,8 @@ export class NativeFrameLink extends EncodingFrameLink implements FrameLink {
     this.handlers = handlers;
   }
   setLimits(limits: FrameLimits): void {
+    checkFrameLimits(limits);
     const max = limits.maxFrameLength;
-    if (!Number.isInteger(max) || max < 0 || max > MAX_FRAME_LENGTH_LIMIT) {
-      throw new QWormholeError("E_INVALID_OPTION", `maxFrameLength must be an integer in 0..${MAX_FRAME_LENGTH_LIMIT}, got ${max}`);
-    }
     this.maxFrameLength = max;
     this.oversizeCode = limits.oversizeCode ?? "E_FRAME_TOO_LARGE";
     if (!this.closed) this.binding.setLimits(this.id, max, limits.control, this.oversizeCode === "E_HANDSHAKE_TOO_LARGE");

@@ -31,6 +31,17 @@ export interface FrameLimits {
   oversizeCode?: "E_FRAME_TOO_LARGE" | "E_HANDSHAKE_TOO_LARGE";
 }
 
+/**
+ * Checks `limits` for any receiver of frames (this decoder, and links that
+ * decode elsewhere, such as the native addons). Throws E_INVALID_OPTION.
+ */
+export function checkFrameLimits(limits: FrameLimits): void {
+  const max = limits.maxFrameLength;
+  if (!Number.isInteger(max) || max < 0 || max > MAX_FRAME_LENGTH_LIMIT) {
+    throw new QWormholeError("E_INVALID_OPTION", `maxFrameLength must be an integer in 0..${MAX_FRAME_LENGTH_LIMIT}, got ${max}`);
+  }
+}
+
 /** First assembly buffer of a data frame (a frame up to this size gets its whole length at once). */
 const FIRST_CAPACITY = 64 * 1024;
 /** First assembly buffer while the limits are the handshake's (frames of at most 16 KiB). */
@@ -86,11 +97,8 @@ export class FrameDecoder {
 
   /** Changes the limits; takes effect from the next header (e.g. after the handshake). */
   setLimits(limits: FrameLimits): void {
-    const max = limits.maxFrameLength;
-    if (!Number.isInteger(max) || max < 0 || max > MAX_FRAME_LENGTH_LIMIT) {
-      throw new QWormholeError("E_INVALID_OPTION", `maxFrameLength must be an integer in 0..${MAX_FRAME_LENGTH_LIMIT}, got ${max}`);
-    }
-    this.maxFrameLength = max;
+    checkFrameLimits(limits);
+    this.maxFrameLength = limits.maxFrameLength;
     this.control = limits.control;
     this.oversizeCode = limits.oversizeCode ?? "E_FRAME_TOO_LARGE";
     this.firstCapacity = this.oversizeCode === "E_HANDSHAKE_TOO_LARGE" ? FIRST_HANDSHAKE_CAPACITY : FIRST_CAPACITY;

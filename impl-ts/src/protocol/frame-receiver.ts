@@ -1,7 +1,9 @@
 /**
- * The receive pipeline of an open connection: frame decoding plus the control
- * frame rules (PING/PONG/CLOSE, ignorable types, no data after CLOSE). Client
- * and server connections both use it, and so does the vector runner.
+ * The control frame rules of an open connection (PING/PONG/CLOSE, ignorable
+ * types, no data after CLOSE) in {@link ControlDispatcher}, which the open
+ * connection of every link applies, and {@link FrameReceiver}: a
+ * {@link FrameDecoder} joined to those rules, for code that has bytes in hand
+ * rather than a connection (the vector runner, tools, benchmarks).
  * @packageDocumentation
  */
 import { Feature } from "./constants.js";
@@ -74,7 +76,7 @@ export class ControlDispatcher {
   }
 }
 
-/** Frame decoding with the control-frame semantics of an open QWH/1 connection. */
+/** Frame decoding with the control-frame rules of an open QWH/1 connection, fed bytes by its caller. */
 export class FrameReceiver {
   readonly decoder: FrameDecoder;
   private readonly control: ControlDispatcher;

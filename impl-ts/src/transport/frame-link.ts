@@ -282,7 +282,6 @@ export class SocketFrameLink extends EncodingFrameLink implements FrameLink {
     this.decoder.switchToFrames();
   }
 
-
   flush(done?: (error?: Error | null) => void): number {
     if (this.encoder.pendingBytes === 0 || this.socket.destroyed) return 0;
     const parts = this.encoder.take();
