@@ -10,8 +10,24 @@ export default defineConfig({
     projects: [
       { test: { name: "spec", root: "./spec", include: ["test/**/*.test.{ts,mjs}"], sequence: { groupOrder: 0 } } },
       { test: { name: "schemas", root: "./schemas", include: ["test/**/*.test.{ts,mjs}"], sequence: { groupOrder: 0 } } },
-      { test: { name: "impl-ts", root: "./impl-ts", include: ["test/**/*.test.ts"], exclude: ["test/stress/**"], sequence: { groupOrder: 0 } } },
-      { test: { name: "impl-ts-stress", root: "./impl-ts", include: ["test/stress/**/*.test.ts"], fileParallelism: false, sequence: { groupOrder: 1 } } },
+      {
+        test: {
+          name: "impl-ts",
+          root: "./impl-ts",
+          include: ["test/**/*.test.ts"],
+          exclude: ["test/stress/**"],
+          sequence: { groupOrder: 0 },
+        },
+      },
+      {
+        test: {
+          name: "impl-ts-stress",
+          root: "./impl-ts",
+          include: ["test/stress/**/*.test.ts"],
+          fileParallelism: false,
+          sequence: { groupOrder: 1 },
+        },
+      },
       { test: { name: "impl-native", root: "./impl-native", include: ["test/**/*.test.mjs"], sequence: { groupOrder: 0 } } },
       { test: { name: "conformance", root: "./conformance", include: ["test/**/*.test.{ts,mjs}"], sequence: { groupOrder: 0 } } },
       { test: { name: "bench", root: "./bench", include: ["test/**/*.test.mjs"], sequence: { groupOrder: 0 } } },

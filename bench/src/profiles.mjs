@@ -4,7 +4,8 @@ const ALL_SIZES = [16, 256, 1024, 4096, 65536, 1 << 20];
 
 export const profiles = {
   quick: {
-    description: "every size, implementation and peer, 3 runs of ~0.2 s per cell (mixed TS/native pairs at 1 KiB only); TLS at 1 KiB and 64 KiB; 100 connections at 1 KiB; 2,000 idle connections",
+    description:
+      "every size, implementation and peer, 3 runs of ~0.2 s per cell (mixed TS/native pairs at 1 KiB only); TLS at 1 KiB and 64 KiB; 100 connections at 1 KiB; 2,000 idle connections",
     sizes: ALL_SIZES,
     runs: 3,
     targetSec: 0.2,
@@ -15,13 +16,19 @@ export const profiles = {
     connections: { count: 100, sizes: [1024] },
     codecs: ["json", "cbor"],
     cli: { sizes: [64], maxCount: 3_000_000 },
-    latency: { size: 64, samples: 20_000, warmup: 1_000, tlsRows: ["ts-ts", "native-libsocket-native-libsocket", "native-lws-native-lws", "net-raw"] },
+    latency: {
+      size: 64,
+      samples: 20_000,
+      warmup: 1_000,
+      tlsRows: ["ts-ts", "native-libsocket-native-libsocket", "native-lws-native-lws", "net-raw"],
+    },
     idle: { connections: 2_000, kinds: ["ts", "native-libsocket", "native-lws"] },
     sustained: null,
     micro: { time: 30, full: false },
   },
   full: {
-    description: "every size and every peer, 5 runs of ~1 s per cell; TLS at every size; 100 connections at 16 B, 1 KiB, 64 KiB; 10,000 idle connections; 60 s sustained run",
+    description:
+      "every size and every peer, 5 runs of ~1 s per cell; TLS at every size; 100 connections at 16 B, 1 KiB, 64 KiB; 10,000 idle connections; 60 s sustained run",
     sizes: ALL_SIZES,
     runs: 5,
     targetSec: 1,

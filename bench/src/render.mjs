@@ -17,7 +17,10 @@ const out = resolve(i > 0 ? process.argv[i + 1] : dirname(file));
 const result = JSON.parse(readFileSync(file, "utf8"));
 const errors = validateResults(result);
 if (errors) console.error(`warning: ${file} does not validate:\n  ${errors.join("\n  ")}`);
-const stem = basename(file).replace(/\.json$/, "") === "latest" ? `${result.date.slice(0, 10)}-${result.profile}` : basename(file).replace(/\.json$/, "");
+const stem =
+  basename(file).replace(/\.json$/, "") === "latest"
+    ? `${result.date.slice(0, 10)}-${result.profile}`
+    : basename(file).replace(/\.json$/, "");
 mkdirSync(out, { recursive: true });
 const files = {};
 for (const [suffix, svg] of Object.entries(plots(result))) {

@@ -74,12 +74,20 @@ const notes = [];
 if (commit && gitDirty(repoDir)) notes.push("working tree had uncommitted changes");
 if (cpuProf) notes.push("children ran with --cpu-prof (slower)");
 // Other jobs on the machine move every cell: the load average (1, 5, 15 min) goes with the results.
-const loadNow = () => os.loadavg().map((x) => x.toFixed(1)).join(" / ");
+const loadNow = () =>
+  os
+    .loadavg()
+    .map((x) => x.toFixed(1))
+    .join(" / ");
 const loadAtStart = loadNow();
 
 // Which rows: every implementation pair the factory can give, and the peers.
 const { pairs } = await import("./rows/pairs.mjs");
-let rows = arg("rows") ? arg("rows").split(",").filter((r) => !Object.hasOwn(CLI_ROWS, r)) : profile.rows ?? [...pairNames(), ...BATCH_ROWS, ...PEER_NAMES];
+let rows = arg("rows")
+  ? arg("rows")
+      .split(",")
+      .filter((r) => !Object.hasOwn(CLI_ROWS, r))
+  : (profile.rows ?? [...pairNames(), ...BATCH_ROWS, ...PEER_NAMES]);
 const available = [];
 for (const name of rows) {
   if (!splitPairName(name)) {
@@ -91,16 +99,20 @@ for (const name of rows) {
   else for (const kind of ["throughput", "latency"]) result.unavailable.push({ name, kind, reason: problems.join("; ") });
 }
 say(`profile ${profileName}: ${profile.description}`);
-say(`rows: ${available.join(", ")}${available.length < rows.length ? ` (unavailable: ${rows.filter((r) => !available.includes(r)).join(", ")})` : ""}`);
+say(
+  `rows: ${available.join(", ")}${available.length < rows.length ? ` (unavailable: ${rows.filter((r) => !available.includes(r)).join(", ")})` : ""}`,
+);
 // Mixed pairs (a TS side with a native one) are measured where the profile says; rows given
 // with --rows are measured everywhere.
 const isMixed = (n) => {
   const p = splitPairName(n);
   return Boolean(p) && p[0] !== p[1];
 };
-const mixedIn = (section) => Boolean(arg("rows")) || profile.mixedPairs === "all" || Boolean(profile.mixedPairs?.sections?.includes(section));
+const mixedIn = (section) =>
+  Boolean(arg("rows")) || profile.mixedPairs === "all" || Boolean(profile.mixedPairs?.sections?.includes(section));
 // Batch rows are one-way throughput rows over plain TCP only.
-const rowsFor = (section) => available.filter((r) => (!isMixed(r) || mixedIn(section)) && (section === "throughput" || !BATCH_ROWS.includes(r)));
+const rowsFor = (section) =>
+  available.filter((r) => (!isMixed(r) || mixedIn(section)) && (section === "throughput" || !BATCH_ROWS.includes(r)));
 rows = available;
 const tlsCapable = async (name) => {
   const { loadRow } = await import("./registry.mjs");
@@ -110,13 +122,22 @@ const tlsCapable = async (name) => {
 const logTp = (r) => {
   if (r.unavailable) return say(`  ${r.name.padEnd(28)} ${fmtSize(r.sizeBytes).padStart(7)}  unavailable: ${r.unavailable}`);
   const tags = [r.tls ? "TLS" : "", r.connections ? `${r.connections} conns` : "", r.codec ?? ""].filter(Boolean).join(" ");
-  say(`  ${r.name.padEnd(28)} ${fmtSize(r.sizeBytes).padStart(7)}  ${fmtRate(r.msgsPerSec).padStart(7)} msg/s ${String(Math.round(r.mbPerSec)).padStart(6)} MB/s  [${r.msgsPerSecRuns.map(fmtRate).join(" ")}] ${tags}`);
+  say(
+    `  ${r.name.padEnd(28)} ${fmtSize(r.sizeBytes).padStart(7)}  ${fmtRate(r.msgsPerSec).padStart(7)} msg/s ${String(Math.round(r.mbPerSec)).padStart(6)} MB/s  [${r.msgsPerSecRuns.map(fmtRate).join(" ")}] ${tags}`,
+  );
 };
 const add = ({ results, unavailable }, key) => {
   result[key].push(...results);
   result.unavailable.push(...unavailable);
 };
-const common = { runs: Number(arg("runs", profile.runs)), targetSec: Number(arg("target-sec", profile.targetSec)), warmSec: profile.warmSec, maxCount: profile.maxCount, execArgv, log: logTp };
+const common = {
+  runs: Number(arg("runs", profile.runs)),
+  targetSec: Number(arg("target-sec", profile.targetSec)),
+  warmSec: profile.warmSec,
+  maxCount: profile.maxCount,
+  execArgv,
+  log: logTp,
+};
 
 // 1. Micro benchmarks first, while no other process of ours runs.
 if (only.has("micro")) {
@@ -125,7 +146,10 @@ if (only.has("micro")) {
   if (profile.micro.filter) tasks = tasks.filter((t) => profile.micro.filter.some((f) => t.name.startsWith(f)));
   // The codec tasks feed the codec goal: give them more time.
   const codecTasks = tasks.filter((t) => t.group === "codec");
-  const a = await runTasks(tasks.filter((t) => t.group !== "codec"), { time: profile.micro.time, log: printRow });
+  const a = await runTasks(
+    tasks.filter((t) => t.group !== "codec"),
+    { time: profile.micro.time, log: printRow },
+  );
   const b = await runTasks(codecTasks, { time: profile.micro.time * 4, warmupTime: profile.micro.time, log: printRow });
   const microRows = [...a.rows, ...b.rows];
   const failed = [...a.failed, ...b.failed];
@@ -215,7 +239,12 @@ if (only.has("memory")) {
   const logMem = (r) =>
     r.unavailable
       ? say(`  ${r.name.padEnd(28)} unavailable: ${r.unavailable}`)
-      : say(`  ${r.name.padEnd(28)} ${r.side ?? ""} ${r.connections} conns  RSS ${(r.rssBytes / 1048576).toFixed(1)} MiB` + (r.heapPerConnectionBytes !== undefined ? `  heap/conn ${Math.round(r.heapPerConnectionBytes)} B  heap+ext/conn ${Math.round(r.bytesPerConnection)} B` : `  heap growth ${r.heapGrowthBytes} B`));
+      : say(
+          `  ${r.name.padEnd(28)} ${r.side ?? ""} ${r.connections} conns  RSS ${(r.rssBytes / 1048576).toFixed(1)} MiB` +
+            (r.heapPerConnectionBytes !== undefined
+              ? `  heap/conn ${Math.round(r.heapPerConnectionBytes)} B  heap+ext/conn ${Math.round(r.bytesPerConnection)} B`
+              : `  heap growth ${r.heapGrowthBytes} B`),
+        );
   if (profile.idle) {
     say(`idle connections: ${profile.idle.connections}`);
     // Native servers only when their pair is measured here; the reason when the factory could not give them.
@@ -242,7 +271,13 @@ mkdirSync(outDir, { recursive: true });
 const stem = `${result.date.slice(0, 10)}-${profileName}`;
 const svgs = plots(result);
 const files = {};
-const titles = { "throughput.svg": "throughput vs size (msg/s)", "throughput-mbps.svg": "throughput vs size (MB/s)", "throughput-tls.svg": "TLS throughput vs size (msg/s)", "throughput-tls-mbps.svg": "TLS throughput vs size (MB/s)", "latency.svg": "round-trip distribution" };
+const titles = {
+  "throughput.svg": "throughput vs size (msg/s)",
+  "throughput-mbps.svg": "throughput vs size (MB/s)",
+  "throughput-tls.svg": "TLS throughput vs size (msg/s)",
+  "throughput-tls-mbps.svg": "TLS throughput vs size (MB/s)",
+  "latency.svg": "round-trip distribution",
+};
 for (const [suffix, svg] of Object.entries(svgs)) {
   writeFileSync(join(outDir, `${stem}-${suffix}`), svg);
   files[titles[suffix] ?? suffix] = `${stem}-${suffix}`;
@@ -256,7 +291,9 @@ if (flag("docs")) updateDocs(md, stem, Object.values(files));
 
 const errors = validateResults(result);
 console.log("\n" + md);
-say(`wrote ${relative(process.cwd(), join(outDir, stem))}.{json,md} and ${Object.keys(svgs).length} plots${flag("no-latest") ? "" : " (and latest.json)"}`);
+say(
+  `wrote ${relative(process.cwd(), join(outDir, stem))}.{json,md} and ${Object.keys(svgs).length} plots${flag("no-latest") ? "" : " (and latest.json)"}`,
+);
 console.log(goalsSummary(result.goals));
 if (errors) {
   console.error(`results file does NOT validate against schemas/bench/results.schema.json:\n  ${errors.join("\n  ")}`);

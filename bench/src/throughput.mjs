@@ -61,7 +61,8 @@ if (process.argv[2] === "--child") {
             if (!d.done) return;
             tx.send("stop");
             const seconds = Number(BigInt(d.done.t1) - t0) / 1e9;
-            if (d.done.messages !== count || d.done.bytes !== count * size) reject(new Error(`${name}: received ${d.done.messages}/${count}`));
+            if (d.done.messages !== count || d.done.bytes !== count * size)
+              reject(new Error(`${name}: received ${d.done.messages}/${count}`));
             resolve({ msgsPerSec: count / seconds, mbPerSec: (count * size) / seconds / 1e6 });
           });
         }
@@ -77,7 +78,9 @@ if (process.argv[2] === "--child") {
       results.sort((a, b) => a.msgsPerSec - b.msgsPerSec);
       const median = results[Math.floor(results.length / 2)];
       rows.push({ name, sizeBytes: size, msgsPerSec: Math.round(median.msgsPerSec), mbPerSec: Math.round(median.mbPerSec), runs });
-      console.error(`${name.padEnd(12)} ${String(size).padStart(8)} B  ${fmt(median.msgsPerSec).padStart(8)} msg/s  ${String(Math.round(median.mbPerSec)).padStart(6)} MB/s`);
+      console.error(
+        `${name.padEnd(12)} ${String(size).padStart(8)} B  ${fmt(median.msgsPerSec).padStart(8)} msg/s  ${String(Math.round(median.mbPerSec)).padStart(6)} MB/s`,
+      );
     }
   }
   console.log("\n| size | " + names.join(" | ") + " | ts / net-batched | ts / net-raw (MB/s) |");

@@ -18,13 +18,36 @@ const RUN = fileURLToPath(new URL("../src/run.mjs", import.meta.url));
 
 function run(args) {
   return new Promise((resolve) => {
-    execFile(process.execPath, [RUN, ...args], { timeout: 90_000, maxBuffer: 16 << 20 }, (error, stdout, stderr) => resolve({ code: error ? (error.code ?? 1) : 0, stdout, stderr }));
+    execFile(process.execPath, [RUN, ...args], { timeout: 90_000, maxBuffer: 16 << 20 }, (error, stdout, stderr) =>
+      resolve({ code: error ? (error.code ?? 1) : 0, stdout, stderr }),
+    );
   });
 }
 
 const machine = { cpus: 2, model: "test cpu", node: "v20.0.0", os: "linux" };
-const tp = (name, sizeBytes, msgsPerSec, extra = {}) => ({ name, sizeBytes, msgsPerSec, mbPerSec: (msgsPerSec * sizeBytes) / 1e6, runs: 3, ...extra });
-const lat = (name, medianUs, p99Us, extra = {}) => ({ name, sizeBytes: 64, medianUs, p99Us, p999Us: p99Us * 2, samples: 100, cdfUs: [[0, medianUs / 2], [0.5, medianUs], [0.99, p99Us], [1, p99Us * 3]], ...extra });
+const tp = (name, sizeBytes, msgsPerSec, extra = {}) => ({
+  name,
+  sizeBytes,
+  msgsPerSec,
+  mbPerSec: (msgsPerSec * sizeBytes) / 1e6,
+  runs: 3,
+  ...extra,
+});
+const lat = (name, medianUs, p99Us, extra = {}) => ({
+  name,
+  sizeBytes: 64,
+  medianUs,
+  p99Us,
+  p999Us: p99Us * 2,
+  samples: 100,
+  cdfUs: [
+    [0, medianUs / 2],
+    [0.5, medianUs],
+    [0.99, p99Us],
+    [1, p99Us * 3],
+  ],
+  ...extra,
+});
 
 function synthetic() {
   return {
@@ -32,15 +55,36 @@ function synthetic() {
     date: "2025-01-31T12:00:00Z",
     profile: "quick",
     throughput: [
-      tp("ts-ts", 16, 6e6), tp("ts-ts-batch", 16, 7.6e6), tp("ws", 16, 2e5), tp("zeromq", 16, 4e5), tp("net-batched", 16, 1.9e7), tp("net-raw", 16, 2e8), tp("net-naive", 16, 3e5),
-      tp("ts-ts", 256, 3e6), tp("ws", 256, 2e5), tp("zeromq", 256, 4e5), tp("net-batched", 256, 9e6),
+      tp("ts-ts", 16, 6e6),
+      tp("ts-ts-batch", 16, 7.6e6),
+      tp("ws", 16, 2e5),
+      tp("zeromq", 16, 4e5),
+      tp("net-batched", 16, 1.9e7),
+      tp("net-raw", 16, 2e8),
+      tp("net-naive", 16, 3e5),
+      tp("ts-ts", 256, 3e6),
+      tp("ws", 256, 2e5),
+      tp("zeromq", 256, 4e5),
+      tp("net-batched", 256, 9e6),
       tp("ts-ts", 1024, 2.5e6),
-      tp("ts-ts", 65536, 50_000), tp("net-raw", 65536, 55_000),
-      tp("ts-ts", 239, 1e6, { codec: "buffer" }), tp("ts-ts", 239, 5e5, { codec: "json" }),
+      tp("ts-ts", 65536, 50_000),
+      tp("net-raw", 65536, 55_000),
+      tp("ts-ts", 239, 1e6, { codec: "buffer" }),
+      tp("ts-ts", 239, 5e5, { codec: "json" }),
       tp("ts-ts", 1024, 1e5, { tls: true }),
     ],
     latency: [lat("ts-ts", 60, 100), lat("net-raw", 50, 90)],
-    memory: [{ name: "ts-server-idle", side: "server", connections: 100, rssBytes: 1e8, heapPerConnectionBytes: 3000, bytesPerConnection: 5000, rssPerConnectionBytes: 9000 }],
+    memory: [
+      {
+        name: "ts-server-idle",
+        side: "server",
+        connections: 100,
+        rssBytes: 1e8,
+        heapPerConnectionBytes: 3000,
+        bytesPerConnection: 5000,
+        rssPerConnectionBytes: 9000,
+      },
+    ],
     micro: [
       { group: "codec", name: "json encode (239 B)", opsPerSec: 1e6, meanNs: 1000, samples: 10 },
       { group: "codec", name: "json decode (239 B)", opsPerSec: 5e5, meanNs: 2000, samples: 10 },
@@ -97,9 +141,15 @@ describe("report", () => {
   });
   it("draws the plots as SVG", () => {
     const svgs = plots(synthetic());
-    expect(Object.keys(svgs).sort()).toEqual(["latency.svg", "throughput-mbps.svg", "throughput-tls-mbps.svg", "throughput-tls.svg", "throughput.svg"]);
+    expect(Object.keys(svgs).sort()).toEqual([
+      "latency.svg",
+      "throughput-mbps.svg",
+      "throughput-tls-mbps.svg",
+      "throughput-tls.svg",
+      "throughput.svg",
+    ]);
     for (const svg of Object.values(svgs)) {
-      expect(svg.startsWith("<svg xmlns=\"http://www.w3.org/2000/svg\"")).toBe(true);
+      expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
       expect(svg.trim().endsWith("</svg>")).toBe(true);
       expect(svg).not.toMatch(/NaN|Infinity|undefined/);
     }
@@ -109,7 +159,20 @@ describe("report", () => {
 
 describe("helpers", () => {
   it("svg writer handles log axes and empty charts", () => {
-    const svg = lineChart({ title: "t <&>", x: { label: "x", log: true }, y: { label: "y", log: true }, series: [{ name: "a", points: [[1, 10], [100, 1000]] }] });
+    const svg = lineChart({
+      title: "t <&>",
+      x: { label: "x", log: true },
+      y: { label: "y", log: true },
+      series: [
+        {
+          name: "a",
+          points: [
+            [1, 10],
+            [100, 1000],
+          ],
+        },
+      ],
+    });
     expect(svg).toContain("t &lt;&amp;&gt;");
     expect(svg).toContain("<polyline");
     expect(lineChart({ title: "e", x: { label: "x" }, y: { label: "y" }, series: [] })).toContain("no data");

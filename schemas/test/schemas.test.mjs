@@ -105,8 +105,14 @@ describe("instance tests", () => {
   it("every test file lists at least one valid and one invalid instance", () => {
     for (const { name, groups } of testFiles) {
       const all = groups.flatMap((g) => g.tests);
-      expect(all.some((t) => t.valid === true), name).toBe(true);
-      expect(all.some((t) => t.valid === false), name).toBe(true);
+      expect(
+        all.some((t) => t.valid === true),
+        name,
+      ).toBe(true);
+      expect(
+        all.some((t) => t.valid === false),
+        name,
+      ).toBe(true);
     }
   });
   it("schemaFiles() lists every schema", () => {

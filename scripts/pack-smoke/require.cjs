@@ -4,7 +4,7 @@ const q = require("qwormhole");
 const protocol = require("qwormhole/protocol");
 import("qwormhole").then((m) => {
   if (m !== q || typeof q.QWormholeClient !== "function" || typeof protocol.FrameDecoder !== "function") {
-    console.error("pack smoke: require(\"qwormhole\") is not the module import gives");
+    console.error('pack smoke: require("qwormhole") is not the module import gives');
     process.exit(1);
   }
   console.log(`pack smoke: require("qwormhole") OK on ${process.version}`);

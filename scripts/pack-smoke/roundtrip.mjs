@@ -8,7 +8,13 @@ for (const [mode, factory] of Object.entries(modes)) {
   const { server, mode: serverMode } = createQWormholeServer({ host: "127.0.0.1", port: 0, deserializer: jsonDeserializer, ...factory });
   server.on("message", ({ client, data }) => client.send({ echo: data, mode }));
   const { port } = await server.listen();
-  const { client, mode: clientMode } = createQWormholeClient({ host: "127.0.0.1", port, deserializer: jsonDeserializer, reconnect: false, ...factory });
+  const { client, mode: clientMode } = createQWormholeClient({
+    host: "127.0.0.1",
+    port,
+    deserializer: jsonDeserializer,
+    reconnect: false,
+    ...factory,
+  });
   await client.connect();
   const reply = new Promise((resolve) => client.once("message", resolve));
   client.send({ hello: "from a packed tarball" });

@@ -35,7 +35,13 @@ if (problems.length) {
 }
 
 function dirOf(name) {
-  return { qwormhole: "impl-ts", "@qwormhole/native": "impl-native", "@qwormhole/conformance": "conformance", "@qwormhole/schemas": "schemas", "@qwormhole/spec": "spec" }[name];
+  return {
+    qwormhole: "impl-ts",
+    "@qwormhole/native": "impl-native",
+    "@qwormhole/conformance": "conformance",
+    "@qwormhole/schemas": "schemas",
+    "@qwormhole/spec": "spec",
+  }[name];
 }
 function optionalPeers(pkg) {
   return Object.fromEntries(Object.entries(pkg.peerDependencies ?? {}).filter(([n]) => pkg.peerDependenciesMeta?.[n]?.optional));

@@ -5,14 +5,7 @@ import { describe, it, expect } from "vitest";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import {
-  parseSpec,
-  checkMarkdown,
-  generate,
-  staleOutputs,
-  findKeywords,
-  levelOf,
-} from "../tools/extract-requirements.mjs";
+import { parseSpec, checkMarkdown, generate, staleOutputs, findKeywords, levelOf } from "../tools/extract-requirements.mjs";
 
 const specDir = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 const markdown = readFileSync(path.join(specDir, "qwh-1.md"), "utf8");
@@ -44,27 +37,84 @@ const BRIEF_LEVELS = {
     ...["001", "002", "003", "004", "005", "009", "010", "011", "012", "013", "014", "015"].map((n) => `QWH-HELLO-${n}`),
     ...["001", "002", "004", "005", "006", "007", "008", "009"].map((n) => `QWH-ACCEPT-${n}`),
     ...["001", "002", "003", "005", "007"].map((n) => `QWH-NEG-${n}`),
-    "QWH-STATE-003", "QWH-STATE-004", "QWH-TIME-001", "QWH-TIME-002", "QWH-TIME-004",
-    "QWH-LEGACY-001", "QWH-LEGACY-002", "QWH-LEGACY-004", "QWH-LEGACY-005", "QWH-BARE-002", "QWH-BARE-003",
+    "QWH-STATE-003",
+    "QWH-STATE-004",
+    "QWH-TIME-001",
+    "QWH-TIME-002",
+    "QWH-TIME-004",
+    "QWH-LEGACY-001",
+    "QWH-LEGACY-002",
+    "QWH-LEGACY-004",
+    "QWH-LEGACY-005",
+    "QWH-BARE-002",
+    "QWH-BARE-003",
     ...["001", "002", "003", "004", "005", "006", "007"].map((n) => `QWH-CTRL-${n}`),
-    "QWH-PING-001", "QWH-PING-002",
-    "QWH-CLOSE-001", "QWH-CLOSE-003", "QWH-CLOSE-004", "QWH-CLOSE-005",
+    "QWH-PING-001",
+    "QWH-PING-002",
+    "QWH-CLOSE-001",
+    "QWH-CLOSE-003",
+    "QWH-CLOSE-004",
+    "QWH-CLOSE-005",
     ...["001", "002", "003", "004", "005", "006", "007", "008", "009"].map((n) => `QWH-SIG-${n}`),
   ],
-  "MUST NOT": ["QWH-FRAME-007", "QWH-ACCEPT-003", "QWH-NEG-004", "QWH-STATE-001", "QWH-STATE-002", "QWH-LEGACY-003", "QWH-LEGACY-006", "QWH-CLOSE-002"],
+  "MUST NOT": [
+    "QWH-FRAME-007",
+    "QWH-ACCEPT-003",
+    "QWH-NEG-004",
+    "QWH-STATE-001",
+    "QWH-STATE-002",
+    "QWH-LEGACY-003",
+    "QWH-LEGACY-006",
+    "QWH-CLOSE-002",
+  ],
   SHOULD: ["QWH-TIME-003"],
 };
 const BRIEF_ROLES = {
-  client: ["QWH-HELLO-001", "QWH-ACCEPT-006", "QWH-ACCEPT-007", "QWH-ACCEPT-008", "QWH-ACCEPT-009", "QWH-STATE-001", "QWH-TIME-002", "QWH-LEGACY-005"],
+  client: [
+    "QWH-HELLO-001",
+    "QWH-ACCEPT-006",
+    "QWH-ACCEPT-007",
+    "QWH-ACCEPT-008",
+    "QWH-ACCEPT-009",
+    "QWH-STATE-001",
+    "QWH-TIME-002",
+    "QWH-LEGACY-005",
+  ],
   server: [
-    "QWH-HELLO-009", "QWH-HELLO-011", "QWH-HELLO-012", "QWH-ACCEPT-001", "QWH-ACCEPT-003", "QWH-ACCEPT-005",
-    "QWH-STATE-002", "QWH-STATE-003", "QWH-TIME-001", "QWH-LEGACY-001", "QWH-LEGACY-002", "QWH-LEGACY-003", "QWH-LEGACY-004",
-    "QWH-BARE-002", "QWH-BARE-003", "QWH-SIG-003", "QWH-SIG-004", "QWH-SIG-005", "QWH-SIG-006", "QWH-SIG-008",
+    "QWH-HELLO-009",
+    "QWH-HELLO-011",
+    "QWH-HELLO-012",
+    "QWH-ACCEPT-001",
+    "QWH-ACCEPT-003",
+    "QWH-ACCEPT-005",
+    "QWH-STATE-002",
+    "QWH-STATE-003",
+    "QWH-TIME-001",
+    "QWH-LEGACY-001",
+    "QWH-LEGACY-002",
+    "QWH-LEGACY-003",
+    "QWH-LEGACY-004",
+    "QWH-BARE-002",
+    "QWH-BARE-003",
+    "QWH-SIG-003",
+    "QWH-SIG-004",
+    "QWH-SIG-005",
+    "QWH-SIG-006",
+    "QWH-SIG-008",
   ],
   both: [
     ...["002", "003", "004", "005", "006", "007", "008", "010", "013", "014", "015"].map((n) => `QWH-HELLO-${n}`),
-    "QWH-ACCEPT-002", "QWH-ACCEPT-004", "QWH-STATE-004", "QWH-TIME-003", "QWH-TIME-004", "QWH-LEGACY-006", "QWH-BARE-001",
-    "QWH-SIG-001", "QWH-SIG-002", "QWH-SIG-007", "QWH-SIG-009",
+    "QWH-ACCEPT-002",
+    "QWH-ACCEPT-004",
+    "QWH-STATE-004",
+    "QWH-TIME-003",
+    "QWH-TIME-004",
+    "QWH-LEGACY-006",
+    "QWH-BARE-001",
+    "QWH-SIG-001",
+    "QWH-SIG-002",
+    "QWH-SIG-007",
+    "QWH-SIG-009",
   ],
 };
 for (const [level, ids] of Object.entries(BRIEF_LEVELS)) for (const id of ids) FIXED[id] = { ...FIXED[id], level };
@@ -72,21 +122,58 @@ for (const [role, ids] of Object.entries(BRIEF_ROLES)) for (const id of ids) FIX
 
 // Brief section 7: the error-code registry.
 const WIRE = [
-  "E_FRAME_TOO_LARGE", "E_HANDSHAKE_TOO_LARGE", "E_INVALID_HANDSHAKE", "E_UNSUPPORTED_VERSION",
-  "E_VERSION_MISMATCH", "E_FRAMING_MISMATCH", "E_LEGACY_NOT_ALLOWED", "E_HANDSHAKE_TIMEOUT",
-  "E_INVALID_HANDSHAKE_SIGNATURE", "E_HANDSHAKE_EXPIRED", "E_HANDSHAKE_REPLAY", "E_SIGNATURE_REQUIRED",
-  "E_POLICY_REJECTED", "E_MAX_CLIENTS", "E_MAX_PENDING_HANDSHAKES", "E_TLS_PIN_MISMATCH", "E_PROTOCOL_ERROR",
-  "E_INVALID_CONTROL_FRAME", "E_HEARTBEAT_TIMEOUT", "E_IDLE_TIMEOUT", "E_RATE_LIMITED", "E_BACKPRESSURE",
-  "E_NORMAL_CLOSE", "E_GOING_AWAY", "E_INTERNAL",
+  "E_FRAME_TOO_LARGE",
+  "E_HANDSHAKE_TOO_LARGE",
+  "E_INVALID_HANDSHAKE",
+  "E_UNSUPPORTED_VERSION",
+  "E_VERSION_MISMATCH",
+  "E_FRAMING_MISMATCH",
+  "E_LEGACY_NOT_ALLOWED",
+  "E_HANDSHAKE_TIMEOUT",
+  "E_INVALID_HANDSHAKE_SIGNATURE",
+  "E_HANDSHAKE_EXPIRED",
+  "E_HANDSHAKE_REPLAY",
+  "E_SIGNATURE_REQUIRED",
+  "E_POLICY_REJECTED",
+  "E_MAX_CLIENTS",
+  "E_MAX_PENDING_HANDSHAKES",
+  "E_TLS_PIN_MISMATCH",
+  "E_PROTOCOL_ERROR",
+  "E_INVALID_CONTROL_FRAME",
+  "E_HEARTBEAT_TIMEOUT",
+  "E_IDLE_TIMEOUT",
+  "E_RATE_LIMITED",
+  "E_BACKPRESSURE",
+  "E_NORMAL_CLOSE",
+  "E_GOING_AWAY",
+  "E_INTERNAL",
 ];
 const LOCAL = [
-  "E_TRUNCATED_FRAME", "E_CONNECT_TIMEOUT", "E_NOT_CONNECTED", "E_CLOSED", "E_QUEUE_FULL", "E_DRAIN_TIMEOUT",
-  "E_ABORTED", "E_INTERFACE_NOT_FOUND", "E_NATIVE_UNAVAILABLE", "E_CODEC", "E_CODEC_UNAVAILABLE",
-  "E_INVALID_OPTION", "E_TLS_HANDSHAKE", "E_SOCKET", "E_ATTEMPTS_EXHAUSTED",
+  "E_TRUNCATED_FRAME",
+  "E_CONNECT_TIMEOUT",
+  "E_NOT_CONNECTED",
+  "E_CLOSED",
+  "E_QUEUE_FULL",
+  "E_DRAIN_TIMEOUT",
+  "E_ABORTED",
+  "E_INTERFACE_NOT_FOUND",
+  "E_NATIVE_UNAVAILABLE",
+  "E_CODEC",
+  "E_CODEC_UNAVAILABLE",
+  "E_INVALID_OPTION",
+  "E_TLS_HANDSHAKE",
+  "E_SOCKET",
+  "E_ATTEMPTS_EXHAUSTED",
 ];
 const TERMINAL = [
-  "E_UNSUPPORTED_VERSION", "E_VERSION_MISMATCH", "E_FRAMING_MISMATCH", "E_LEGACY_NOT_ALLOWED",
-  "E_INVALID_HANDSHAKE_SIGNATURE", "E_SIGNATURE_REQUIRED", "E_POLICY_REJECTED", "E_TLS_PIN_MISMATCH",
+  "E_UNSUPPORTED_VERSION",
+  "E_VERSION_MISMATCH",
+  "E_FRAMING_MISMATCH",
+  "E_LEGACY_NOT_ALLOWED",
+  "E_INVALID_HANDSHAKE_SIGNATURE",
+  "E_SIGNATURE_REQUIRED",
+  "E_POLICY_REJECTED",
+  "E_TLS_PIN_MISMATCH",
   "E_INVALID_HANDSHAKE",
 ];
 
@@ -175,19 +262,66 @@ describe("spec/qwh-1.md", () => {
 });
 
 describe("extractor checks (synthetic documents)", () => {
-  const doc = (...body) => ["# T", "", "| | |", "|---|---|", "| Document revision | 3 (errata) |", "", "## 2 Conventions", "", BOILERPLATE, "", "## 4 Framing", "", ...body, ""].join("\n");
+  const doc = (...body) =>
+    [
+      "# T",
+      "",
+      "| | |",
+      "|---|---|",
+      "| Document revision | 3 (errata) |",
+      "",
+      "## 2 Conventions",
+      "",
+      BOILERPLATE,
+      "",
+      "## 4 Framing",
+      "",
+      ...body,
+      "",
+    ].join("\n");
   const ok1 = "- **[QWH-FRAME-001]** *(both)* A frame MUST start with a header.";
   const ok2 = "- **[QWH-FRAME-002]** *(server)* A server SHOULD NOT do that.";
 
   it("accepts a well-formed document and extracts level, role, section and text", () => {
-    const md = doc(ok1, ok2, "- **[QWH-FRAME-003]** *(client)* A client MAY send `x` **now**. *(since 1.1, revision 3)*", "- **[QWH-FRAME-004]** *(server)* A server MUST do it. *(revision 2)*");
+    const md = doc(
+      ok1,
+      ok2,
+      "- **[QWH-FRAME-003]** *(client)* A client MAY send `x` **now**. *(since 1.1, revision 3)*",
+      "- **[QWH-FRAME-004]** *(server)* A server MUST do it. *(revision 2)*",
+    );
     expect(kinds(md)).toEqual([]);
     const { requirements, revision } = parseSpec(md);
     expect(revision).toBe(3);
-    expect(requirements.map(({ id, level, role, section, text, since, revision }) => ({ id, level, role, section, text, since, revision }))).toEqual([
-      { id: "QWH-FRAME-001", level: "MUST", role: "both", section: "4 Framing", text: "A frame MUST start with a header.", since: "1.0", revision: 1 },
-      { id: "QWH-FRAME-002", level: "SHOULD NOT", role: "server", section: "4 Framing", text: "A server SHOULD NOT do that.", since: "1.0", revision: 1 },
-      { id: "QWH-FRAME-003", level: "MAY", role: "client", section: "4 Framing", text: "A client MAY send x now.", since: "1.1", revision: 3 },
+    expect(
+      requirements.map(({ id, level, role, section, text, since, revision }) => ({ id, level, role, section, text, since, revision })),
+    ).toEqual([
+      {
+        id: "QWH-FRAME-001",
+        level: "MUST",
+        role: "both",
+        section: "4 Framing",
+        text: "A frame MUST start with a header.",
+        since: "1.0",
+        revision: 1,
+      },
+      {
+        id: "QWH-FRAME-002",
+        level: "SHOULD NOT",
+        role: "server",
+        section: "4 Framing",
+        text: "A server SHOULD NOT do that.",
+        since: "1.0",
+        revision: 1,
+      },
+      {
+        id: "QWH-FRAME-003",
+        level: "MAY",
+        role: "client",
+        section: "4 Framing",
+        text: "A client MAY send x now.",
+        since: "1.1",
+        revision: 3,
+      },
       { id: "QWH-FRAME-004", level: "MUST", role: "server", section: "4 Framing", text: "A server MUST do it.", since: "1.0", revision: 2 },
     ]);
   });
@@ -197,7 +331,9 @@ describe("extractor checks (synthetic documents)", () => {
     expect(kinds(doc("- **[QWH-FRAME-001]** *(both)* A frame MUST start with a header. *(since 1.1)*"))).toEqual(["bad-revision"]);
     expect(kinds(doc(ok1).replace("| 3 (errata) |", "| three |"))).toEqual(["bad-revision"]);
     expect(parseSpec(doc(ok1).replace("| Document revision | 3 (errata) |", "| Other | x |")).revision).toBe(1);
-    const versioned = parseSpec(doc(ok1).replace("| Document revision | 3 (errata) |", "| Protocol version | 1.1 (resume) |\n| Document revision | 3 (errata) |"));
+    const versioned = parseSpec(
+      doc(ok1).replace("| Document revision | 3 (errata) |", "| Protocol version | 1.1 (resume) |\n| Document revision | 3 (errata) |"),
+    );
     expect([versioned.version, versioned.revision, versioned.requirements[0].since]).toEqual(["1.1", 3, "1.0"]);
     expect(parseSpec(doc(ok1)).version).toBe("1.0");
   });
@@ -267,7 +403,15 @@ describe("extractor checks (synthetic documents)", () => {
   });
 
   it("detects a retired id that is still live", () => {
-    const md = doc(ok1, "", "## Appendix B. Retired requirement ids", "", "| Id | Retired in | Replaced by | Reason |", "|---|---|---|---|", "| QWH-FRAME-001 | 1.1 | - | merged |");
+    const md = doc(
+      ok1,
+      "",
+      "## Appendix B. Retired requirement ids",
+      "",
+      "| Id | Retired in | Replaced by | Reason |",
+      "|---|---|---|---|",
+      "| QWH-FRAME-001 | 1.1 | - | merged |",
+    );
     expect(kinds(md)).toEqual(["retired-live"]);
     const md2 = md.replace("| QWH-FRAME-001 |", "| QWH-FRAME-099 |");
     expect(kinds(md2)).toEqual([]);

@@ -199,7 +199,13 @@ export function parseSpec(markdown) {
       // Gather continuation lines (indented, not a new list item, not blank).
       let text = line;
       let j = i + 1;
-      while (j < lines.length && lines[j].trim() !== "" && /^\s+\S/.test(lines[j]) && !LIST_START_RE.test(lines[j]) && !FENCE_RE.test(lines[j])) {
+      while (
+        j < lines.length &&
+        lines[j].trim() !== "" &&
+        /^\s+\S/.test(lines[j]) &&
+        !LIST_START_RE.test(lines[j]) &&
+        !FENCE_RE.test(lines[j])
+      ) {
         text += " " + lines[j].trim();
         j++;
       }
@@ -207,7 +213,11 @@ export function parseSpec(markdown) {
       prevBlank = false;
       const m = ITEM_RE.exec(text);
       if (!m) {
-        problem("malformed-item", lineNo, `requirement item does not match "- **[QWH-AREA-NNN]** *(client|server|both)* text": ${text.slice(0, 80)}`);
+        problem(
+          "malformed-item",
+          lineNo,
+          `requirement item does not match "- **[QWH-AREA-NNN]** *(client|server|both)* text": ${text.slice(0, 80)}`,
+        );
         continue;
       }
       const [, id, role, rest] = m;
@@ -234,10 +244,23 @@ export function parseSpec(markdown) {
       }
       const withKeywords = splitSentences(body).filter((sen) => findKeywords(sen).length > 0);
       if (withKeywords.length > 1) {
-        problem("multiple-keyword-sentences", lineNo, `${id} has ${withKeywords.length} sentences with BCP 14 keywords (one id = one normative sentence)`);
+        problem(
+          "multiple-keyword-sentences",
+          lineNo,
+          `${id} has ${withKeywords.length} sentences with BCP 14 keywords (one id = one normative sentence)`,
+        );
         continue;
       }
-      requirements.push({ id, level: levelOf(keywords), role, section, text: stripMarkdown(body), since, revision: itemRevision, line: lineNo });
+      requirements.push({
+        id,
+        level: levelOf(keywords),
+        role,
+        section,
+        text: stripMarkdown(body),
+        since,
+        revision: itemRevision,
+        line: lineNo,
+      });
       continue;
     }
 
@@ -257,9 +280,11 @@ export function parseSpec(markdown) {
     if (seen.has(r.id)) problem("retired-live", r.line, `${r.id} is listed as retired but is a live requirement on line ${seen.get(r.id)}`);
   }
   for (const r of requirements) {
-    if (r.revision > revision) problem("bad-revision", r.line, `${r.id} is marked revision ${r.revision}, the document is revision ${revision}`);
+    if (r.revision > revision)
+      problem("bad-revision", r.line, `${r.id} is marked revision ${r.revision}, the document is revision ${revision}`);
     // An item that a later protocol version added came with a later revision: say which.
-    if (r.since !== SPEC_FIRST_VERSION && r.revision === 1) problem("bad-revision", r.line, `${r.id} is since ${r.since}: mark the revision that added it, "*(since ${r.since}, revision N)*"`);
+    if (r.since !== SPEC_FIRST_VERSION && r.revision === 1)
+      problem("bad-revision", r.line, `${r.id} is since ${r.since}: mark the revision that added it, "*(since ${r.since}, revision N)*"`);
   }
   return { requirements, errorCodes, retired, version, revision, problems };
 }
@@ -318,8 +343,23 @@ export function checkMarkdown(markdown) {
 }
 
 export function buildRequirementsJson(parsed) {
-  const requirements = parsed.requirements.map(({ id, level, role, section, text, since, revision }) => ({ id, level, role, section, text, since, revision }));
-  return { spec: SPEC_NAME, version: parsed.version, revision: parsed.revision, generatedFrom: SPEC_FILE, count: requirements.length, requirements };
+  const requirements = parsed.requirements.map(({ id, level, role, section, text, since, revision }) => ({
+    id,
+    level,
+    role,
+    section,
+    text,
+    since,
+    revision,
+  }));
+  return {
+    spec: SPEC_NAME,
+    version: parsed.version,
+    revision: parsed.revision,
+    generatedFrom: SPEC_FILE,
+    count: requirements.length,
+    requirements,
+  };
 }
 
 export function buildErrorCodesJson(parsed) {
@@ -338,7 +378,11 @@ export function generate(dir = specDir) {
   const markdown = readFileSync(path.join(dir, "qwh-1.md"), "utf8");
   const parsed = parseSpec(markdown);
   if (parsed.errorCodes.length === 0 && !parsed.problems.some((p) => p.kind === "bad-error-table")) {
-    parsed.problems.push({ kind: "bad-error-table", line: 0, message: "no error-code registry table found (heading containing \"Error-code registry\")" });
+    parsed.problems.push({
+      kind: "bad-error-table",
+      line: 0,
+      message: 'no error-code registry table found (heading containing "Error-code registry")',
+    });
   }
   return {
     problems: parsed.problems,

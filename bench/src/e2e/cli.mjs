@@ -40,15 +40,18 @@ function lines(stream, onLine) {
 /** One server process; resolves with its port and a stop function. */
 function startServer(bin, backend, count, size) {
   const config = { scenario: "push-on-connect", pushCount: count, pushSize: size, maxBackpressureBytes: 4e9, highWaterMarkBytes: 4e9 };
-  const p = spawn(bin, ["--backend", backend, "serve", "--host", "127.0.0.1", "--port", "0", "--config", JSON.stringify(config)], { stdio: ["pipe", "pipe", "pipe"] });
+  const p = spawn(bin, ["--backend", backend, "serve", "--host", "127.0.0.1", "--port", "0", "--config", JSON.stringify(config)], {
+    stdio: ["pipe", "pipe", "pipe"],
+  });
   let err = "";
   p.stderr.on("data", (d) => (err += d));
-  const stop = () => new Promise((resolve) => {
-    if (p.exitCode !== null || p.signalCode) return resolve();
-    const t = setTimeout(() => p.kill("SIGKILL"), 5000);
-    p.once("exit", () => (clearTimeout(t), resolve()));
-    p.kill("SIGTERM");
-  });
+  const stop = () =>
+    new Promise((resolve) => {
+      if (p.exitCode !== null || p.signalCode) return resolve();
+      const t = setTimeout(() => p.kill("SIGKILL"), 5000);
+      p.once("exit", () => (clearTimeout(t), resolve()));
+      p.kill("SIGTERM");
+    });
   return new Promise((resolve, reject) => {
     const t = setTimeout(() => (p.kill("SIGKILL"), reject(new Error("qwh-native serve did not start within 10 s"))), 10_000);
     lines(p.stdout, (l) => {
@@ -66,7 +69,23 @@ async function runOnce(bin, backend, count, size) {
     const timeoutMs = 20_000 + Math.ceil(count / 1000);
     const config = { expectCount: count, timeoutMs };
     const t0 = process.hrtime.bigint();
-    const p = spawn(bin, ["--backend", backend, "connect", "--host", "127.0.0.1", "--port", String(server.port), "--scenario", "receive", "--config", JSON.stringify(config)], { stdio: ["ignore", "pipe", "pipe"] });
+    const p = spawn(
+      bin,
+      [
+        "--backend",
+        backend,
+        "connect",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        String(server.port),
+        "--scenario",
+        "receive",
+        "--config",
+        JSON.stringify(config),
+      ],
+      { stdio: ["ignore", "pipe", "pipe"] },
+    );
     let out = "";
     p.stdout.setEncoding("utf8");
     p.stdout.on("data", (d) => (out += d));
@@ -75,7 +94,8 @@ async function runOnce(bin, backend, count, size) {
     const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
     clearTimeout(kill);
     const r = JSON.parse(out.trim().split("\n").pop() || "{}");
-    if (code !== 0 || !r.ok || r.received !== count) throw new Error(`qwh-native connect: exit ${code}, ok ${r.ok}, received ${r.received}/${count}${r.error ? `, ${r.error}` : ""}`);
+    if (code !== 0 || !r.ok || r.received !== count)
+      throw new Error(`qwh-native connect: exit ${code}, ok ${r.ok}, received ${r.received}/${count}${r.error ? `, ${r.error}` : ""}`);
     return seconds;
   } finally {
     await server.stop();

@@ -24,7 +24,10 @@ async function runOnce(pair, { row, size, count, tls, connections, codec }) {
   t.push(Date.now());
   await Promise.all([tx.stop(), rx.stop()]);
   t.push(Date.now());
-  if (DEBUG) console.error(`    ${row} ${size} B x ${count}: listen ${t[1] - t[0]} ms, connect ${t[2] - t[1]} ms, transfer ${t[3] - t[2]} ms, stop ${t[4] - t[3]} ms`);
+  if (DEBUG)
+    console.error(
+      `    ${row} ${size} B x ${count}: listen ${t[1] - t[0]} ms, connect ${t[2] - t[1]} ms, transfer ${t[3] - t[2]} ms, stop ${t[4] - t[3]} ms`,
+    );
   const seconds = Number(BigInt(done.t1) - BigInt(started.t0)) / 1e9;
   if (done.messages !== count || done.bytes !== count * size || done.bad !== 0) {
     throw new Error(`${row}: received ${done.messages}/${count} messages, ${done.bytes}/${count * size} bytes, ${done.bad} bad`);
@@ -38,7 +41,20 @@ async function runOnce(pair, { row, size, count, tls, connections, codec }) {
  * Returns { results: [...throughput rows], unavailable: [...] }.
  * `sizeOf(row, size)` may map a size (codec rows carry an encoded value of fixed size).
  */
-export async function measureThroughput({ rows, sizes, tls, connections = 1, codec, runs, targetSec, warmSec, maxCount, execArgv = [], log = () => {}, rowName = (r) => r }) {
+export async function measureThroughput({
+  rows,
+  sizes,
+  tls,
+  connections = 1,
+  codec,
+  runs,
+  targetSec,
+  warmSec,
+  maxCount,
+  execArgv = [],
+  log = () => {},
+  rowName = (r) => r,
+}) {
   const results = [];
   const unavailable = [];
   for (const row of rows) {
@@ -53,7 +69,13 @@ export async function measureThroughput({ rows, sizes, tls, connections = 1, cod
     };
     for (const size of sizes) {
       const name = rowName(row);
-      const base = { name, sizeBytes: size, ...(tls ? { tls: true } : {}), ...(connections > 1 ? { connections } : {}), ...(codec ? { codec } : {}) };
+      const base = {
+        name,
+        sizeBytes: size,
+        ...(tls ? { tls: true } : {}),
+        ...(connections > 1 ? { connections } : {}),
+        ...(codec ? { codec } : {}),
+      };
       try {
         if (!pair) spawn();
         const cell = { row, size, tls, connections, codec };

@@ -23,7 +23,18 @@ for (const kind of kindsArg()) {
     const sync = summary(r.rounds.map((x) => x.syncMs));
     const maxTurn = summary(r.rounds.map((x) => x.maxTurnMs));
     const total = summary(r.rounds.map((x) => x.totalMs));
-    console.log(JSON.stringify({ kind, connections, size, rounds, syncMs: sync, maxTurnMs: maxTurn, deliveredMs: total, perRound: r.rounds.map((x) => [x.syncMs, x.firstTurnMs, x.maxTurnMs, x.turns].map(Math.round)) }));
+    console.log(
+      JSON.stringify({
+        kind,
+        connections,
+        size,
+        rounds,
+        syncMs: sync,
+        maxTurnMs: maxTurn,
+        deliveredMs: total,
+        perRound: r.rounds.map((x) => [x.syncMs, x.firstTurnMs, x.maxTurnMs, x.turns].map(Math.round)),
+      }),
+    );
   } finally {
     await Promise.all([server.exit(), clients.exit()]);
   }

@@ -18,7 +18,14 @@ for (const kind of kindsArg()) {
     for (let done = 0; done < cycles; done += every) {
       await client.call({ op: "churn", port, cycles: every, kind, concurrency }, "churned");
       const s = await server.call({ op: "sample" }, "sample");
-      rows.push({ cycles: done + every, rssMB: MB(s.rss), heapMB: MB(s.heapUsed), externalMB: MB(s.external), fds: s.fds, connections: s.connections });
+      rows.push({
+        cycles: done + every,
+        rssMB: MB(s.rss),
+        heapMB: MB(s.heapUsed),
+        externalMB: MB(s.external),
+        fds: s.fds,
+        connections: s.connections,
+      });
       console.error(JSON.stringify({ kind, ...rows.at(-1) }));
     }
     const half = rows.filter((r) => r.cycles >= cycles / 2);
@@ -27,7 +34,12 @@ for (const kind of kindsArg()) {
       JSON.stringify({
         kind,
         cycles,
-        rssMB: { start: rows[0].rssMB, at5000: rows.find((r) => r.cycles === 5000)?.rssMB, end: rows.at(-1).rssMB, max: Math.max(...rows.map((r) => r.rssMB)) },
+        rssMB: {
+          start: rows[0].rssMB,
+          at5000: rows.find((r) => r.cycles === 5000)?.rssMB,
+          end: rows.at(-1).rssMB,
+          max: Math.max(...rows.map((r) => r.rssMB)),
+        },
         secondHalfRssSlopeMBPer1000: Math.round(slope * 100) / 100,
         heapMB: { start: rows[0].heapMB, end: rows.at(-1).heapMB },
         externalMB: { start: rows[0].externalMB, end: rows.at(-1).externalMB },

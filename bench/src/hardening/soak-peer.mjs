@@ -26,7 +26,10 @@ function sample(gc = true) {
 const servers = [];
 async function serve({ kind, tls }) {
   const ports = {};
-  for (const [name, extra] of [["port", {}], ["tlsPort", { tls }]]) {
+  for (const [name, extra] of [
+    ["port", {}],
+    ["tlsPort", { tls }],
+  ]) {
     const { server, mode } = createQWormholeServer({ host: "127.0.0.1", port: 0, ...extra, ...FACTORY[kind] });
     if (mode !== kind) throw new Error(`asked for ${kind}, got ${mode}`);
     server.on("error", () => undefined);
@@ -170,10 +173,12 @@ function start({ kind, port, tlsPort, ca, steady: n, churnCycles, churnConcurren
 async function stop() {
   running = false;
   const started = Date.now();
-  const steadyDone = Promise.all(steadyClients.map(async ({ client, done }) => {
-    await client.close();
-    await done.catch(() => undefined);
-  }));
+  const steadyDone = Promise.all(
+    steadyClients.map(async ({ client, done }) => {
+      await client.close();
+      await done.catch(() => undefined);
+    }),
+  );
   // The churn count is fixed: on a slow machine the last cycles run after the mixed load.
   const all = Promise.all([steadyDone, ...churnPromises]).then(() => true);
   // A client that makes no progress for STUCK_MS is a hang: name it and what it waits for.
@@ -186,7 +191,9 @@ async function stop() {
       if (finished) return { type: "stopped", stats, churnExtraSeconds: (Date.now() - started) / 1000 };
       continue;
     }
-    const stuck = [...steadyClients.map((c) => c.state), ...churnStates].filter((st) => st.phase !== "done").map((st) => `${st.name} in ${st.phase}`);
+    const stuck = [...steadyClients.map((c) => c.state), ...churnStates]
+      .filter((st) => st.phase !== "done")
+      .map((st) => `${st.name} in ${st.phase}`);
     return { type: "stopped", stats, churnExtraSeconds: (Date.now() - started) / 1000, stuck };
   }
 }

@@ -29,7 +29,25 @@ async function certificate() {
     await new Promise((resolve, reject) =>
       execFile(
         "openssl",
-        ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem"), "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+        [
+          "req",
+          "-x509",
+          "-newkey",
+          "ec",
+          "-pkeyopt",
+          "ec_paramgen_curve:prime256v1",
+          "-nodes",
+          "-keyout",
+          join(dir, "key.pem"),
+          "-out",
+          join(dir, "cert.pem"),
+          "-days",
+          "2",
+          "-subj",
+          "/CN=127.0.0.1",
+          "-addext",
+          "subjectAltName=IP:127.0.0.1",
+        ],
         { timeout: 30_000 },
         (err) => (err ? reject(err) : resolve()),
       ),
@@ -77,7 +95,8 @@ for (const kind of kinds) {
       const s = await server.call({ op: "sample", gc: false }, "sample");
       const l = await load.call({ op: "sample", gc: false }, "sample");
       samples.push({ t, server: s, load: l });
-      if (samples.length % 10 === 0) log(`[soak ${kind}] ${Math.round(t)} s: server rss ${MB(s.rss)} MB, fds ${s.fds}; load rss ${MB(l.rss)} MB, fds ${l.fds}`);
+      if (samples.length % 10 === 0)
+        log(`[soak ${kind}] ${Math.round(t)} s: server rss ${MB(s.rss)} MB, fds ${s.fds}; load rss ${MB(l.rss)} MB, fds ${l.fds}`);
     }
     const { stats, churnExtraSeconds, stuck = [] } = await load.call({ op: "stop" }, "stopped");
     await sleep(1500); // closes finish on both sides
@@ -96,14 +115,24 @@ for (const kind of kinds) {
       sendErrors: stats.sendErrors,
       errors: stats.errors,
       rssSlopeMBPerMin: { server: perMin("server"), load: perMin("load") },
-      rssMB: { server: [MB(baseline.server.rss), MB(Math.max(...samples.map((s) => s.server.rss))), MB(after.server.rss)], load: [MB(baseline.load.rss), MB(after.load.rss)] },
-      heapMB: { server: [MB(baseline.server.heapUsed), MB(after.server.heapUsed)], load: [MB(baseline.load.heapUsed), MB(after.load.heapUsed)] },
-      fds: { server: [baseline.server.fds, ...fdRange("server"), after.server.fds], load: [baseline.load.fds, ...fdRange("load"), after.load.fds] },
+      rssMB: {
+        server: [MB(baseline.server.rss), MB(Math.max(...samples.map((s) => s.server.rss))), MB(after.server.rss)],
+        load: [MB(baseline.load.rss), MB(after.load.rss)],
+      },
+      heapMB: {
+        server: [MB(baseline.server.heapUsed), MB(after.server.heapUsed)],
+        load: [MB(baseline.load.heapUsed), MB(after.load.heapUsed)],
+      },
+      fds: {
+        server: [baseline.server.fds, ...fdRange("server"), after.server.fds],
+        load: [baseline.load.fds, ...fdRange("load"), after.load.fds],
+      },
     };
     const problems = [];
     if (after.server.fds !== baseline.server.fds) problems.push(`server fds ${baseline.server.fds} -> ${after.server.fds}`);
     if (after.load.fds !== baseline.load.fds) problems.push(`load fds ${baseline.load.fds} -> ${after.load.fds}`);
-    if (after.server.heapUsed - baseline.server.heapUsed > 5e6) problems.push(`server heap ${MB(baseline.server.heapUsed)} -> ${MB(after.server.heapUsed)} MB`);
+    if (after.server.heapUsed - baseline.server.heapUsed > 5e6)
+      problems.push(`server heap ${MB(baseline.server.heapUsed)} -> ${MB(after.server.heapUsed)} MB`);
     if (stats.outOfOrder > 0) problems.push(`${stats.outOfOrder} echoes out of order`);
     if (stats.sendErrors > 0) problems.push(`${stats.sendErrors} send() calls threw`);
     if (stuck.length > 0) problems.push(`clients made no progress for a minute after stop: ${stuck.join(", ")}`);

@@ -15,7 +15,9 @@ export function machineInfo() {
 
 export function gitCommit(cwd) {
   try {
-    return execFileSync("git", ["rev-parse", "HEAD"], { cwd, stdio: ["ignore", "pipe", "ignore"] }).toString().trim();
+    return execFileSync("git", ["rev-parse", "HEAD"], { cwd, stdio: ["ignore", "pipe", "ignore"] })
+      .toString()
+      .trim();
   } catch {
     return undefined;
   }
@@ -23,7 +25,11 @@ export function gitCommit(cwd) {
 
 export function gitDirty(cwd) {
   try {
-    return execFileSync("git", ["status", "--porcelain", "--untracked-files=no"], { cwd, stdio: ["ignore", "pipe", "ignore"] }).toString().trim().length > 0;
+    return (
+      execFileSync("git", ["status", "--porcelain", "--untracked-files=no"], { cwd, stdio: ["ignore", "pipe", "ignore"] })
+        .toString()
+        .trim().length > 0
+    );
   } catch {
     return false;
   }

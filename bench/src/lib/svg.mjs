@@ -1,7 +1,22 @@
 // A small SVG line-chart writer (no plotting dependency): linear or log axes,
 // one polyline with markers per series, a legend. Output is deterministic text.
 
-const PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf", "#393b79", "#637939", "#843c39", "#7b4173"];
+const PALETTE = [
+  "#1f77b4",
+  "#d62728",
+  "#2ca02c",
+  "#ff7f0e",
+  "#9467bd",
+  "#8c564b",
+  "#e377c2",
+  "#7f7f7f",
+  "#bcbd22",
+  "#17becf",
+  "#393b79",
+  "#637939",
+  "#843c39",
+  "#7b4173",
+];
 const colorCache = new Map();
 /** A stable color per series name (first come, first served, across plots of one run). */
 export function colorOf(name) {
@@ -56,10 +71,15 @@ export function lineChart(chart) {
   const fmtX = chart.x.format ?? ((v) => String(v));
   const fmtY = chart.y.format ?? ((v) => String(v));
   let parts = [];
-  parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`);
+  parts.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
+  );
   parts.push(`<rect width="${W}" height="${H}" fill="#ffffff"/>`);
-  parts.push(`<text x="${W / 2 - m.right / 2 + m.left / 2}" y="22" text-anchor="middle" font-size="15" font-weight="bold">${esc(chart.title)}</text>`);
-  if (chart.subtitle) parts.push(`<text x="${W / 2 - m.right / 2 + m.left / 2}" y="40" text-anchor="middle" fill="#555">${esc(chart.subtitle)}</text>`);
+  parts.push(
+    `<text x="${W / 2 - m.right / 2 + m.left / 2}" y="22" text-anchor="middle" font-size="15" font-weight="bold">${esc(chart.title)}</text>`,
+  );
+  if (chart.subtitle)
+    parts.push(`<text x="${W / 2 - m.right / 2 + m.left / 2}" y="40" text-anchor="middle" fill="#555">${esc(chart.subtitle)}</text>`);
   if (xs.length === 0 || ys.length === 0) {
     parts.push(`<text x="${W / 2}" y="${H / 2}" text-anchor="middle">no data</text></svg>`);
     return parts.join("\n") + "\n";
@@ -93,7 +113,9 @@ export function lineChart(chart) {
     parts.push(`<line x1="${m.left}" y1="${num(Y(t))}" x2="${W - m.right}" y2="${num(Y(t))}" stroke="#e5e5e5"/>`);
     parts.push(`<text x="${m.left - 6}" y="${num(Y(t) + 4)}" text-anchor="end">${esc(fmtY(t))}</text>`);
   }
-  parts.push(`<rect x="${m.left}" y="${m.top}" width="${W - m.left - m.right}" height="${H - m.top - m.bottom}" fill="none" stroke="#333"/>`);
+  parts.push(
+    `<rect x="${m.left}" y="${m.top}" width="${W - m.left - m.right}" height="${H - m.top - m.bottom}" fill="none" stroke="#333"/>`,
+  );
   parts.push(`<text x="${(m.left + W - m.right) / 2}" y="${H - 16}" text-anchor="middle">${esc(chart.x.label)}</text>`);
   parts.push(`<text transform="translate(18 ${(m.top + H - m.bottom) / 2}) rotate(-90)" text-anchor="middle">${esc(chart.y.label)}</text>`);
   // Series.
@@ -102,10 +124,18 @@ export function lineChart(chart) {
     const dash = s.dash ?? (s.dashed ? "6 4" : null);
     const pts = s.points.filter((p) => (!chart.x.log || p[0] > 0) && (!chart.y.log || p[1] > 0));
     const d = pts.map((p) => `${num(X(p[0]))},${num(Y(p[1]))}`).join(" ");
-    parts.push(`<polyline fill="none" stroke="${color}" stroke-width="2"${dash ? ` stroke-dasharray="${dash}"` : ""} points="${d}"><title>${esc(s.name)}</title></polyline>`);
-    if (!s.noMarkers) for (const p of pts) parts.push(`<circle cx="${num(X(p[0]))}" cy="${num(Y(p[1]))}" r="3" fill="${color}"><title>${esc(`${s.name}: ${fmtX(p[0])}, ${fmtY(p[1])}`)}</title></circle>`);
+    parts.push(
+      `<polyline fill="none" stroke="${color}" stroke-width="2"${dash ? ` stroke-dasharray="${dash}"` : ""} points="${d}"><title>${esc(s.name)}</title></polyline>`,
+    );
+    if (!s.noMarkers)
+      for (const p of pts)
+        parts.push(
+          `<circle cx="${num(X(p[0]))}" cy="${num(Y(p[1]))}" r="3" fill="${color}"><title>${esc(`${s.name}: ${fmtX(p[0])}, ${fmtY(p[1])}`)}</title></circle>`,
+        );
     const ly = m.top + 8 + i * 18;
-    parts.push(`<line x1="${W - m.right + 14}" y1="${ly}" x2="${W - m.right + 40}" y2="${ly}" stroke="${color}" stroke-width="2"${dash ? ` stroke-dasharray="${dash}"` : ""}/>`);
+    parts.push(
+      `<line x1="${W - m.right + 14}" y1="${ly}" x2="${W - m.right + 40}" y2="${ly}" stroke="${color}" stroke-width="2"${dash ? ` stroke-dasharray="${dash}"` : ""}/>`,
+    );
     parts.push(`<text x="${W - m.right + 46}" y="${ly + 4}">${esc(s.name)}</text>`);
   });
   parts.push("</svg>");

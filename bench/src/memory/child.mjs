@@ -35,7 +35,14 @@ function peakRss() {
 
 function mem() {
   const m = process.memoryUsage();
-  return { rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers, maxRss: peakRss() };
+  return {
+    rss: m.rss,
+    heapUsed: m.heapUsed,
+    heapTotal: m.heapTotal,
+    external: m.external,
+    arrayBuffers: m.arrayBuffers,
+    maxRss: peakRss(),
+  };
 }
 
 function measured() {
@@ -203,5 +210,7 @@ async function handle(m) {
   }
 }
 
-process.on("message", (m) => handle(m).catch((err) => reply({ type: "error", message: err.message, unavailable: Boolean(err.unavailable) })));
+process.on("message", (m) =>
+  handle(m).catch((err) => reply({ type: "error", message: err.message, unavailable: Boolean(err.unavailable) })),
+);
 process.on("disconnect", () => process.exit(0));

@@ -9,7 +9,10 @@ const SCRIPT = fileURLToPath(new URL("./child.mjs", import.meta.url));
 /** A memory child under `ulimit -n` (raised to what the connections need, within the hard limit). */
 function memoryChild(openFiles) {
   const cmd = `ulimit -n ${openFiles} 2>/dev/null || ulimit -n hard 2>/dev/null; exec "$0" --expose-gc "$1"`;
-  const proc = spawn("/bin/sh", ["-c", cmd, process.execPath, SCRIPT], { stdio: ["ignore", "inherit", "inherit", "ipc"], serialization: "advanced" });
+  const proc = spawn("/bin/sh", ["-c", cmd, process.execPath, SCRIPT], {
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+    serialization: "advanced",
+  });
   return new Child({ proc });
 }
 
@@ -38,7 +41,10 @@ export async function measureIdle({ kinds, connections, log = () => {} }) {
           heapUsedBytes: after.heapUsed,
           externalBytes: after.external,
           heapPerConnectionBytes: per(after, before, "heapUsed", connections),
-          bytesPerConnection: Math.max(0, Math.round(((after.heapUsed + after.external - before.heapUsed - before.external) / connections) * 10) / 10),
+          bytesPerConnection: Math.max(
+            0,
+            Math.round(((after.heapUsed + after.external - before.heapUsed - before.external) / connections) * 10) / 10,
+          ),
           rssPerConnectionBytes: per(after, before, "rss", connections),
         };
         results.push(row);

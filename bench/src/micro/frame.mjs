@@ -70,7 +70,10 @@ export function tasks({ full = false } = {}) {
           prepare: () => {
             const chunks = chunksOf(true);
             let m = 0;
-            const rcv = new FrameReceiver({ onMessage: () => m++, onPing() {}, onPong() {}, onClose() {} }, { maxFrameLength: 1 << 30, features: ["control"] });
+            const rcv = new FrameReceiver(
+              { onMessage: () => m++, onPing() {}, onPong() {}, onClose() {} },
+              { maxFrameLength: 1 << 30, features: ["control"] },
+            );
             return () => {
               m = 0;
               for (const c of chunks) rcv.push(c);

@@ -1,12 +1,26 @@
 #!/usr/bin/env node
 // Handshake encode and validate (qwormhole/protocol): the client's hello, the server's
 // decision, the accept, the client's check of the answer, and a signed hello (Ed25519).
-import { acceptToJson, buildHello, createHelloSigner, decideHandshake, encodeHandshakeJson, parseHello, parseServerAnswer, signHello } from "qwormhole/protocol";
+import {
+  acceptToJson,
+  buildHello,
+  createHelloSigner,
+  decideHandshake,
+  encodeHandshakeJson,
+  parseHello,
+  parseServerAnswer,
+  signHello,
+} from "qwormhole/protocol";
 import { generateKeyPairSync } from "node:crypto";
 import { fileURLToPath } from "node:url";
 
 export function tasks() {
-  const helloOptions = { features: ["control"], version: "1.4.0", tags: { service: "ingest", node: "alpha", shard: 7 }, maxFrameLength: 4 << 20 };
+  const helloOptions = {
+    features: ["control"],
+    version: "1.4.0",
+    tags: { service: "ingest", node: "alpha", shard: 7 },
+    maxFrameLength: 4 << 20,
+  };
   const helloBytes = encodeHandshakeJson(buildHello(helloOptions));
   const policy = { features: ["control"], version: "1.0.0", maxFrameLength: 4 << 20, tags: { region: "eu" } };
   const decision = decideHandshake(helloBytes, policy);

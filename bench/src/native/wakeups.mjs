@@ -43,7 +43,13 @@ async function role(kind, { row, size, count, port, tls }) {
     let stop;
     const done = new Promise((resolve) => {
       impl
-        .receive({ size, count, tls, onListening: (p) => process.send({ type: "listening", port: p }), onDone: (d) => resolve({ ...d, t1: process.hrtime.bigint() }) })
+        .receive({
+          size,
+          count,
+          tls,
+          onListening: (p) => process.send({ type: "listening", port: p }),
+          onDone: (d) => resolve({ ...d, t1: process.hrtime.bigint() }),
+        })
         .then((s) => (stop = s));
     });
     const d = await done;
@@ -61,17 +67,30 @@ async function role(kind, { row, size, count, port, tls }) {
   process.exit(0);
 }
 
-const next = (child, type) => new Promise((resolve, reject) => {
-  const on = (m) => m.type === type && (child.off("message", on), resolve(m));
-  child.on("message", on);
-  child.once("exit", (code) => reject(new Error(`${type}: child exited with ${code}`)));
-});
+const next = (child, type) =>
+  new Promise((resolve, reject) => {
+    const on = (m) => m.type === type && (child.off("message", on), resolve(m));
+    child.on("message", on);
+    child.once("exit", (code) => reject(new Error(`${type}: child exited with ${code}`)));
+  });
 
 async function main() {
-  const { values } = parseArgs({ options: { ping: { type: "string" }, row: { type: "string", default: "native-lws-native-lws" }, sizes: { type: "string", default: "16,256,1024,65536" }, "count-bytes": { type: "string", default: "100000000" }, tls: { type: "boolean", default: false } } });
+  const { values } = parseArgs({
+    options: {
+      ping: { type: "string" },
+      row: { type: "string", default: "native-lws-native-lws" },
+      sizes: { type: "string", default: "16,256,1024,65536" },
+      "count-bytes": { type: "string", default: "100000000" },
+      tls: { type: "boolean", default: false },
+    },
+  });
   const tls = values.tls ? makeCertificate() : undefined;
   const self = fileURLToPath(import.meta.url);
-  const per = (s, n) => Object.entries(s).filter(([, v]) => v).map(([k, v]) => `${k} ${(v / n).toPrecision(3)}`).join(", ") || "-";
+  const per = (s, n) =>
+    Object.entries(s)
+      .filter(([, v]) => v)
+      .map(([k, v]) => `${k} ${(v / n).toPrecision(3)}`)
+      .join(", ") || "-";
   if (values.ping) {
     const count = Number(values.ping);
     const args = { row: values.row, size: 64, count, tls };
@@ -81,7 +100,9 @@ async function main() {
     const done = await next(pinger, "done");
     echo.send({ type: "go" });
     const final = await next(echo, "final");
-    console.log(`row ${values.row}${tls ? " (TLS)" : ""}: ${count} round trips of 64 B, median ${done.medianUs.toFixed(1)} us; per round trip:`);
+    console.log(
+      `row ${values.row}${tls ? " (TLS)" : ""}: ${count} round trips of 64 B, median ${done.medianUs.toFixed(1)} us; per round trip:`,
+    );
     console.log(`  pinging side: ${per(done.stats, count)}`);
     console.log(`  echo side:    ${per(final.stats, count)}`);
     await Promise.all([new Promise((r) => echo.once("exit", r)), new Promise((r) => pinger.once("exit", r))]);

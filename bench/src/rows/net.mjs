@@ -272,7 +272,10 @@ export const netBatched = {
   },
   async echo({ onListening, tls: t }) {
     const server = createServer(t, (socket) => {
-      socket.on("data", batchedReader((buf, start, end) => socket.write(batchedFrame(buf.subarray(start, end)))));
+      socket.on(
+        "data",
+        batchedReader((buf, start, end) => socket.write(batchedFrame(buf.subarray(start, end)))),
+      );
     });
     const stop = closer(server);
     onListening(await listen(server));
@@ -282,7 +285,10 @@ export const netBatched = {
     const socket = await connect(port, t);
     const frame = batchedFrame(payloadOf(size));
     const p = pinger({ samples, warmup, send: () => socket.write(frame) });
-    socket.on("data", batchedReader(() => p.reply()));
+    socket.on(
+      "data",
+      batchedReader(() => p.reply()),
+    );
     const rtts = await p.start();
     socket.destroy();
     return rtts;

@@ -7,7 +7,14 @@
 // read carrying its messages, each still checked (batch APIs get rows of their own). When the
 // factory does not give the implementation asked for, the row throws
 // Unavailable with the factory's reason (never measured as TS).
-import { createCborDeserializer, createCborSerializer, createQWormholeClient, createQWormholeServer, jsonDeserializer, jsonSerializer } from "qwormhole";
+import {
+  createCborDeserializer,
+  createCborSerializer,
+  createQWormholeClient,
+  createQWormholeServer,
+  jsonDeserializer,
+  jsonSerializer,
+} from "qwormhole";
 import { sampleValue } from "../lib/sample-value.mjs";
 import { goodMessage, once, payloadOf, pinger, Unavailable } from "./common.mjs";
 
@@ -74,7 +81,11 @@ export function pair(clientImpl, serverImpl, { batch = false, extra = {} } = {})
     awaitsStart: true,
     async receive({ count, size, onListening, onDone, tls: t, codec: c }) {
       const codec = c === "json" || c === "cbor" ? c : undefined; // "buffer": bytes, as by default
-      const server = serverOf(serverImpl, { ...serverTls(t), ...(codec ? { deserializer: codecs(codec).deserializer } : {}), maxPendingHandshakes: 4096 });
+      const server = serverOf(serverImpl, {
+        ...serverTls(t),
+        ...(codec ? { deserializer: codecs(codec).deserializer } : {}),
+        maxPendingHandshakes: 4096,
+      });
       let n = 0;
       let bytes = 0;
       let bad = 0;
