@@ -7,7 +7,7 @@ import { QWormholeClient, QWormholeServer, createQWormholeClient, createQWormhol
 
 /** qwormhole TS client -> TS server, one `message` event per message (the headline row). */
 export const ts = {
-  async receive({ count, size, onListening, onDone }) {
+  async receive({ count, onListening, onDone }) {
     const server = new QWormholeServer({ host: "127.0.0.1", port: 0 });
     let n = 0;
     let bytes = 0;
@@ -127,7 +127,13 @@ function nativePeer(backend) {
       return () => server.close();
     },
     async send({ port, count, size, onStart }) {
-      const made = createQWormholeClient({ host: "127.0.0.1", port, reconnect: false, preferNative: true, preferredNativeBackend: backend });
+      const made = createQWormholeClient({
+        host: "127.0.0.1",
+        port,
+        reconnect: false,
+        preferNative: true,
+        preferredNativeBackend: backend,
+      });
       check(made);
       const client = made.client;
       await client.connect();
@@ -141,4 +147,10 @@ function nativePeer(backend) {
   };
 }
 
-export const peers = { ts, "native-libsocket": nativePeer("libsocket"), "native-lws": nativePeer("lws"), "net-batched": netBatched, "net-raw": netRaw };
+export const peers = {
+  ts,
+  "native-libsocket": nativePeer("libsocket"),
+  "native-lws": nativePeer("lws"),
+  "net-batched": netBatched,
+  "net-raw": netRaw,
+};

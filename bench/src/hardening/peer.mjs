@@ -43,7 +43,15 @@ function checkReceived() {
 }
 
 async function serve({ kind, options = {} }) {
-  const made = createQWormholeServer({ host: "127.0.0.1", port: 0, maxPendingHandshakes: 100_000, maxPendingHandshakesPerAddress: 100_000, backlog: 4096, ...options, ...factoryOf(kind) });
+  const made = createQWormholeServer({
+    host: "127.0.0.1",
+    port: 0,
+    maxPendingHandshakes: 100_000,
+    maxPendingHandshakesPerAddress: 100_000,
+    backlog: 4096,
+    ...options,
+    ...factoryOf(kind),
+  });
   if (made.mode !== kind) throw new Error(`asked for ${kind}, got ${made.mode}: ${made.reason}`);
   server = made.server;
   server.on("message", ({ client, data }) => client.send(data));
@@ -148,7 +156,7 @@ process.on("message", async (m) => {
       case "exit":
         for (const c of clients) c.destroy();
         if (server) await server.close();
-        process.exit(0);
+        return process.exit(0);
       default:
         return undefined;
     }

@@ -22,7 +22,6 @@ export async function runTasks(tasks, { time = 100, iterations = 16, warmupTime 
     }
     bench.add(task.name, fn);
     await bench.run();
-    fn = null;
     const r = bench.tasks[0].result;
     if (r.state !== "completed") {
       failed.push({ name: `${task.group}: ${task.name}`, kind: "micro", reason: `failed: ${r.error?.message ?? r.state}` });
@@ -57,7 +56,9 @@ export async function allTasks({ full = false } = {}) {
 
 export function printRow(r) {
   if (r.error) return console.error(`  ${r.group.padEnd(12)} ${r.name.padEnd(48)} ERROR ${r.error}`);
-  const perMsg = r.messagesPerOp ? `  ${(r.meanNs / r.messagesPerOp).toFixed(1)} ns/msg (${fmtRate((r.opsPerSec * r.messagesPerOp))} msg/s)` : "";
+  const perMsg = r.messagesPerOp
+    ? `  ${(r.meanNs / r.messagesPerOp).toFixed(1)} ns/msg (${fmtRate(r.opsPerSec * r.messagesPerOp)} msg/s)`
+    : "";
   const mb = r.mbPerSec !== undefined ? `  ${r.mbPerSec} MB/s` : "";
   console.error(`  ${r.group.padEnd(12)} ${r.name.padEnd(48)} ${r.meanNs.toFixed(1).padStart(12)} ns/op${perMsg}${mb}`);
 }
