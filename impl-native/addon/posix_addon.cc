@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "../io/sendq.h"
 #include "engine.h"
 #include "events.h"
 
@@ -104,19 +105,10 @@ static void do_shutdown(PConn *p) {
 // Writes queued output; returns false on a fatal error (reported).
 static bool flush_out(PConn *p) {
   size_t sent = 0;
-  int err = send_some(p->fd, p->out.data + p->out_off, p->out.len - p->out_off, &sent);
-  p->out_off += sent;
+  int err = qwh_send_queued(p->fd, &p->out, &p->out_off, 4u << 20, &sent);
   if (err) {
     engine_socket_error(p->c, strerror(err));
     return false;
-  }
-  if (p->out_off == p->out.len) {
-    p->out.len = 0;
-    p->out_off = 0;
-    if (p->out.cap > (4u << 20)) qwh_buf_free(&p->out);
-  } else if (p->out_off > (1u << 20) && p->out_off * 2 > p->out.len) {
-    qwh_buf_consume(&p->out, p->out_off);
-    p->out_off = 0;
   }
   return true;
 }

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "conn.h"
+#include "sendq.h"
 
 #include <stddef.h>
 
@@ -87,25 +88,10 @@ static void set_watch(qwh_pconn *c) {
 /* Writes queued bytes. Returns -1 on a socket error. */
 static int flush_out(qwh_pconn *c) {
   encrypt_out(c);
-  qwh_buf *b = wire(c);
-  while (b->len > c->out_off) {
-    ssize_t n = send(c->w.fd, b->data + c->out_off, b->len - c->out_off, MSG_NOSIGNAL);
-    if (n < 0) {
-      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
-      if (errno == EINTR) continue;
-      return -1;
-    }
-    c->out_off += (size_t)n;
-    if (n > 0 && c->lim.idle_timeout_ms > 0) c->last_activity = qwh_monotonic_ms();
-  }
-  if (b->len == c->out_off) {
-    b->len = 0;
-    c->out_off = 0;
-  } else if (c->out_off > (1u << 20) && c->out_off > b->len / 2) {
-    qwh_buf_consume(b, c->out_off);
-    c->out_off = 0;
-  }
-  return 0;
+  size_t sent = 0;
+  int err = qwh_send_queued(c->w.fd, wire(c), &c->out_off, 0, &sent);
+  if (sent > 0 && c->lim.idle_timeout_ms > 0) c->last_activity = qwh_monotonic_ms();
+  return err ? -1 : 0;
 }
 
 static void cancel_timers(qwh_pconn *c) {

@@ -1,0 +1,29 @@
+/*
+ * Output waiting for a non-blocking socket: a byte buffer and how much of it has gone out. Shared
+ * by the CLI's connections (io/conn.c) and the posix addon, so both write, reset and compact their
+ * queue the same way.
+ */
+#ifndef QWH_IO_SENDQ_H
+#define QWH_IO_SENDQ_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#include "../core/buf.h"
+
+/*
+ * Sends b->data[*off .. b->len) as far as the socket takes it now (EINTR retried). When all of it
+ * went out the buffer is emptied (and released when its capacity is above `release_above`; 0:
+ * never); when more than 1 MiB and half of it went out, the sent part is dropped. *sent: the
+ * bytes sent by this call. Returns 0 (all sent, or the socket is full) or the errno of a failed send.
+ */
+int qwh_send_queued(int fd, qwh_buf *b, size_t *off, size_t release_above, size_t *sent);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
