@@ -10,6 +10,7 @@ typedef struct {
   const char *description;
 } qwh_code_entry;
 
+// clang-format off
 static const qwh_code_entry QWH_CODES[QWH_CODE_COUNT] = {
   {NULL, false, false, "no error"},
   {"E_FRAME_TOO_LARGE", true, false, "A data frame's length exceeds the receiver's maximum (received), or a message exceeds the peer's maximum (local, nothing sent)."},
@@ -55,6 +56,7 @@ static const qwh_code_entry QWH_CODES[QWH_CODE_COUNT] = {
   {"E_SOCKET", false, false, "An operating-system socket error (for example a connection reset or refused); implementations also report the system's error name (for example ECONNREFUSED)."},
   {"E_ATTEMPTS_EXHAUSTED", false, false, "A client's automatic reconnect made its configured number of attempts without a connection; the last attempt's error is reported with it."},
 };
+// clang-format on
 
 static const qwh_code_entry *entry(qwh_code code) {
   if ((int)code <= 0 || (int)code >= (int)QWH_CODE_COUNT) return NULL;

@@ -54,10 +54,12 @@ typedef struct {
   const char *description;
 } qwh_code_entry;
 
+// clang-format off
 static const qwh_code_entry QWH_CODES[QWH_CODE_COUNT] = {
   {NULL, false, false, "no error"},
 ${codes.map((e) => `  {${cstr(e.code)}, ${e.scope === "wire"}, ${e.terminal}, ${cstr(e.description)}},`).join("\n")}
 };
+// clang-format on
 
 static const qwh_code_entry *entry(qwh_code code) {
   if ((int)code <= 0 || (int)code >= (int)QWH_CODE_COUNT) return NULL;
