@@ -57,10 +57,10 @@ export function runClientHandshake(link: FrameLink, o: ResolvedClientOptions, ca
     clearTimeout(timer);
     callbacks.opened(info, features, peerMax);
   };
-  const handlers = (frame: FrameLinkHandlers["frame"]): FrameLinkHandlers => ({
-    frame,
-    control: noop,
-    raw: noop,
+  const handlers = (onMessage: FrameLinkHandlers["onMessage"]): FrameLinkHandlers => ({
+    onMessage,
+    onControl: noop,
+    onRaw: noop,
     readEnd: noop,
     // End of stream at a frame boundary before the answer (inside a frame is E_TRUNCATED_FRAME).
     end: () => fail(new QWormholeError("E_CLOSED", "the server closed the connection before answering the hello"), false),

@@ -656,8 +656,8 @@ export class QWormholeClient<TIn = Buffer, TOut = unknown> extends EventEmitter<
     const resumed = this.resume?.opened(info.accept);
     if (resumed) this.loseSession(resumed.lost);
     const channel = new FramedChannel(link, channelOptions(o, features, peerMax, { maxBackpressureBytes: 0, pauseReadingOnBackpressure: false }), {
-      message: (payload) => this.onMessage(payload),
-      readEnd: () => this.onReadEnd(),
+      message: this.onMessage,
+      readEnd: this.onReadEnd,
       closed: (ci) => this.onChannelClosed(channel, ci),
       backpressure: (queuedBytes) => this.emit("backpressure", { queuedBytes, threshold: o.highWaterMarkBytes }),
       drain: () => {
@@ -681,7 +681,8 @@ export class QWormholeClient<TIn = Buffer, TOut = unknown> extends EventEmitter<
     for (const w of this.waiters.splice(0)) w.resolve();
   }
 
-  private onMessage(payload: Buffer): void {
+  /** The channel's `message` handler: a payload becomes a typed message for the consumers. */
+  private readonly onMessage = (payload: Buffer): void => {
     const data = deserializeOrReport(this.deserialize, payload, this.reportBound);
     if (data === UNDECODABLE) return;
     const listener = this.messageEvent.listener;
@@ -691,14 +692,15 @@ export class QWormholeClient<TIn = Buffer, TOut = unknown> extends EventEmitter<
     }
     if (listener !== null) listener.call(this, data);
     if (this.batchEvent.listener !== null) (this.batch ??= []).push(data);
-  }
+  };
 
-  private onReadEnd(): void {
+  /** The channel's `readEnd` handler: the messages of one read go to `messageBatch` listeners. */
+  private readonly onReadEnd = (): void => {
     const messages = this.batch;
     if (messages === null) return;
     this.batch = null;
     this.batchEvent.listener?.call(this, messages);
-  }
+  };
 
   private onChannelClosed(channel: FramedChannel, ci: ChannelCloseInfo): void {
     addCounters(this.stats, channel.counters);

@@ -159,9 +159,9 @@ export class NativeFrameLink extends EncodingFrameLink implements FrameLink {
       const off = table ? table[i * 3 + 1]! : buf.readUInt32LE(at + i * 12 + 4);
       const len = table ? table[i * 3 + 2]! : buf.readUInt32LE(at + i * 12 + 8);
       const payload = viewAt(arrayBuffer, base + off, len);
-      if (kind === K_DATA) this.handlers.frame(payload);
-      else if (kind === K_CONTROL) this.handlers.control(payload);
-      else this.handlers.raw(payload);
+      if (kind === K_DATA) this.handlers.onMessage(payload);
+      else if (kind === K_CONTROL) this.handlers.onControl(payload);
+      else this.handlers.onRaw(payload);
     }
     // What was delivered so far is one batch (also when the rest is held).
     this.handlers.readEnd();

@@ -113,7 +113,7 @@ export class FrameDecoder {
     this.maxFrameLength = -1;
   }
 
-  /** Replaces the sink (e.g. once the handshake is over). */
+  /** Replaces the sink; frames completed from now on (also in the current chunk) go to it. */
   setSink(sink: FrameSink): void {
     this.sink = sink;
   }

@@ -78,7 +78,7 @@ export function runServerHandshake(link: FrameLink, facts: TlsFacts | undefined,
     ctx.refused(code, reason, frame);
   };
   link.setHandlers({
-    frame: (payload) => {
+    onMessage: (payload) => {
       if (stage === "hello") {
         stage = "verifying";
         process(payload);
@@ -89,8 +89,8 @@ export function runServerHandshake(link: FrameLink, facts: TlsFacts | undefined,
         else fail("E_PROTOCOL_ERROR", "frame received before the accept");
       }
     },
-    control: noop,
-    raw: () => fail("E_PROTOCOL_ERROR", "bytes received before the accept"),
+    onControl: noop,
+    onRaw: () => fail("E_PROTOCOL_ERROR", "bytes received before the accept"),
     readEnd: noop,
     end: () => {
       if (stage === "hello") fail("E_INVALID_HANDSHAKE", "connection ended before the hello", false);

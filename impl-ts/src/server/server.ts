@@ -306,7 +306,7 @@ export class QWormholeServer<TIn = Buffer, TOut = unknown> extends EventEmitter<
     // Keep reading (and discarding) so our FIN is not turned into a reset; the peer's FIN ends it.
     this.refused.add(link);
     const gone = () => void this.refused.delete(link);
-    link.setHandlers({ frame: noop, control: noop, raw: noop, readEnd: noop, end: () => link.destroy(), error: () => link.destroy(), drain: noop, close: gone, timeout: noop });
+    link.setHandlers({ onMessage: noop, onControl: noop, onRaw: noop, readEnd: noop, end: () => link.destroy(), error: () => link.destroy(), drain: noop, close: gone, timeout: noop });
     // Whatever still comes is discarded without being decoded (unless a frame is half received).
     try {
       link.switchToRaw();

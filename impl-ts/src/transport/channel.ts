@@ -171,7 +171,7 @@ export class FramedChannel {
     const onMessage = handlers.message;
     this.firstFrameOwed = session?.onFirstFrame != null;
     link.setHandlers({
-      frame: session
+      onMessage: session
         ? (payload) => {
             if (this.ended) return;
             if (this.firstFrameOwed) this.confirmFirstFrame();
@@ -185,7 +185,7 @@ export class FramedChannel {
             this.messagesIn++;
             onMessage(payload);
           },
-      control: (payload) => {
+      onControl: (payload) => {
         if (this.ended) return;
         if (this.firstFrameOwed) this.confirmFirstFrame();
         try {
@@ -194,7 +194,7 @@ export class FramedChannel {
           this.protocolFailure(err as QWormholeError);
         }
       },
-      raw: (chunk) => {
+      onRaw: (chunk) => {
         if (this.ended) return;
         this.messagesIn++;
         onMessage(chunk);

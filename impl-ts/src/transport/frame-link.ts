@@ -11,19 +11,23 @@ import type { Socket } from "node:net";
 import type { TLSSocket } from "node:tls";
 import type { CloseInfo } from "../protocol/control.js";
 import { QWormholeError } from "../protocol/errors.js";
-import { FrameDecoder, type FrameLimits } from "../protocol/frame-decoder.js";
+import { FrameDecoder, type FrameLimits, type FrameSink } from "../protocol/frame-decoder.js";
 import { FrameEncoder } from "../protocol/frame-encoder.js";
-import type { SocketReader } from "./socket-reader.js";
+import type { ReadTarget, SocketReader } from "./socket-reader.js";
 import { channelBindingOf, tlsFactsOf, type TlsFacts } from "../tls-facts.js";
 
-/** What a link reports. Callbacks run on the event loop, synchronously with the read that caused them. */
-export interface FrameLinkHandlers {
+/**
+ * What a link reports. Callbacks run on the event loop, synchronously with
+ * the read that caused them. A link's decoder delivers frames straight to
+ * these handlers (they are its {@link FrameSink}).
+ */
+export interface FrameLinkHandlers extends FrameSink {
   /** One data frame's payload (the handshake frames too, while handshaking). */
-  frame(payload: Buffer): void;
+  onMessage(payload: Buffer): void;
   /** One control frame's payload: type byte + body (only when the limits enable control frames). */
-  control(payload: Buffer): void;
+  onControl(payload: Buffer): void;
   /** Bytes after {@link FrameLink.switchToRaw}. */
-  raw(chunk: Buffer): void;
+  onRaw(chunk: Buffer): void;
   /** Every frame of one read has been delivered: the end of a batch (`messageBatch`). */
   readEnd(): void;
   /** The peer ended its direction at a frame boundary. */
@@ -107,9 +111,9 @@ export interface FrameLink {
 const noop = () => undefined;
 /** Handlers that ignore everything: a link's state before its owner sets real ones. */
 export const NO_HANDLERS: FrameLinkHandlers = {
-  frame: noop,
-  control: noop,
-  raw: noop,
+  onMessage: noop,
+  onControl: noop,
+  onRaw: noop,
   readEnd: noop,
   end: noop,
   error: noop,
@@ -165,8 +169,12 @@ export abstract class EncodingFrameLink {
   }
 }
 
-/** A {@link FrameLink} over a Node `net.Socket` or `tls.TLSSocket`, framing in JS. */
-export class SocketFrameLink extends EncodingFrameLink implements FrameLink {
+/**
+ * A {@link FrameLink} over a Node `net.Socket` or `tls.TLSSocket`, framing in
+ * JS: received bytes go into its {@link FrameDecoder}, which hands each frame
+ * to the current handlers. It is the {@link ReadTarget} of its socket's reader.
+ */
+export class SocketFrameLink extends EncodingFrameLink implements FrameLink, ReadTarget {
   readonly peer: LinkPeer;
   private handlers: FrameLinkHandlers = NO_HANDLERS;
   private readonly decoder: FrameDecoder;
@@ -186,47 +194,9 @@ export class SocketFrameLink extends EncodingFrameLink implements FrameLink {
   ) {
     super();
     this.peer = { remoteAddress: socket.remoteAddress, remotePort: socket.remotePort, localPort: socket.localPort };
-    // The sink forwards to whatever handlers are current, so they can change inside a callback.
-    this.decoder = new FrameDecoder(
-      {
-        onMessage: (p) => this.handlers.frame(p),
-        onControl: (p) => this.handlers.control(p),
-        onRaw: (c) => this.handlers.raw(c),
-      },
-      limits,
-    );
-    const onChunk = (chunk: Buffer, transient = false) => {
-      if (this.failed) return;
-      this.read += chunk.length;
-      try {
-        this.decoder.push(chunk, transient);
-      } catch (err) {
-        this.fail(err);
-      }
-      this.handlers.readEnd();
-    };
-    if (reader) {
-      const decoder = this.decoder;
-      reader.attach({
-        inPlaceTarget: (min) => (this.failed ? null : decoder.inPlaceTarget(min)),
-        get lastFrameLength() {
-          return decoder.lastFrameLength;
-        },
-        receivedInPlace: (n) => {
-          if (this.failed) return;
-          this.read += n;
-          try {
-            decoder.commitInPlace(n);
-          } catch (err) {
-            this.fail(err);
-          }
-          this.handlers.readEnd();
-        },
-        received: onChunk,
-      });
-    } else {
-      socket.on("data", (chunk: Buffer) => onChunk(chunk));
-    }
+    this.decoder = new FrameDecoder(NO_HANDLERS, limits);
+    if (reader) reader.attach(this);
+    else socket.on("data", (chunk: Buffer) => this.received(chunk, false));
     // Flowing mode (also for a socket paused on accept; with onread, so that the end is reported).
     socket.resume();
     socket.on("end", () => {
@@ -242,6 +212,37 @@ export class SocketFrameLink extends EncodingFrameLink implements FrameLink {
     socket.on("error", (err) => this.fail(new QWormholeError("E_SOCKET", err.message, { cause: err })));
     socket.on("drain", () => this.handlers.drain());
     socket.on("close", () => this.handlers.close());
+  }
+
+  /** {@inheritDoc ReadTarget.inPlaceTarget} */
+  inPlaceTarget(minBytes: number): Buffer | null {
+    return this.failed ? null : this.decoder.inPlaceTarget(minBytes);
+  }
+  /** {@inheritDoc ReadTarget.lastFrameLength} */
+  get lastFrameLength(): number {
+    return this.decoder.lastFrameLength;
+  }
+  /** {@inheritDoc ReadTarget.receivedInPlace} */
+  receivedInPlace(n: number): void {
+    if (this.failed) return;
+    this.read += n;
+    try {
+      this.decoder.commitInPlace(n);
+    } catch (err) {
+      this.fail(err);
+    }
+    this.handlers.readEnd();
+  }
+  /** {@inheritDoc ReadTarget.received} */
+  received(chunk: Buffer, transient: boolean): void {
+    if (this.failed) return;
+    this.read += chunk.length;
+    try {
+      this.decoder.push(chunk, transient);
+    } catch (err) {
+      this.fail(err);
+    }
+    this.handlers.readEnd();
   }
 
   private fail(err: unknown): void {
@@ -268,6 +269,8 @@ export class SocketFrameLink extends EncodingFrameLink implements FrameLink {
 
   setHandlers(handlers: FrameLinkHandlers): void {
     this.handlers = handlers;
+    // Frames from the next one on (also later in the current read) go to these handlers.
+    this.decoder.setSink(handlers);
   }
   setLimits(limits: FrameLimits): void {
     this.decoder.setLimits(limits);
