@@ -9,6 +9,7 @@ import { debuglog } from "node:util";
 import { AsyncQueue, iteratorHighWaterMark } from "../async-queue.js";
 import { backoffDelay } from "../backoff.js";
 import { UNDECODABLE, bufferDeserializer, defaultSerializer, deserializeOrReport, type Deserializer, type Serializer } from "../codecs.js";
+import { checkMessageSize, payloadLength, serializeOrThrow, type Payload } from "../payload.js";
 import { withPeerHint, withSyscallCode, withTlsMismatchHint } from "../connection-errors.js";
 import { HotEvent } from "../hot-event.js";
 import { resolveInterfaceAddress } from "../interface-binding.js";
@@ -103,9 +104,6 @@ type State = "idle" | "connecting" | "open" | "waiting" | "closing" | "closed";
 
 /** Most messages held for a consumer that has not come yet (see messages()). */
 const INBOX_MAX_MESSAGES = 1024;
-type Payload = Uint8Array | string;
-
-const byteLength = (p: Payload): number => (typeof p === "string" ? Buffer.byteLength(p) : p.length);
 
 /**
  * A QWH/1 client: connects, runs the handshake, then sends and receives
@@ -246,14 +244,9 @@ export class QWormholeClient<TIn = Buffer, TOut = unknown> extends EventEmitter<
    */
   send(data: TOut, options?: { priority?: number }): boolean {
     if (this.state === "closing" || this.state === "closed") throw new QWormholeError("E_CLOSED", "client is closed");
-    let payload: Payload;
-    try {
-      payload = this.serialize(data);
-    } catch (err) {
-      throw err instanceof QWormholeError ? err : new QWormholeError("E_CODEC", `serializer failed: ${(err as Error).message}`, { cause: err });
-    }
+    const payload = serializeOrThrow(this.serialize, data);
     if (this.limiter) {
-      const bytes = byteLength(payload);
+      const bytes = payloadLength(payload);
       this.checkSize(bytes);
       const now = this.limiter.push(payload, bytes, options?.priority ?? 0) && this.state === "open";
       if (!now) this.drainOwed = true;
@@ -263,9 +256,7 @@ export class QWormholeClient<TIn = Buffer, TOut = unknown> extends EventEmitter<
   }
 
   private checkSize(bytes: number): void {
-    if (bytes > this.peerMax) {
-      throw new QWormholeError("E_FRAME_TOO_LARGE", `message of ${bytes} bytes exceeds the peer's maximum frame length ${this.peerMax}`);
-    }
+    checkMessageSize(bytes, this.peerMax, "peer");
   }
 
   private dispatch(payload: Payload): boolean {
@@ -278,7 +269,7 @@ export class QWormholeClient<TIn = Buffer, TOut = unknown> extends EventEmitter<
     }
     // A connection that is closing is as good as gone: the message waits for the next one.
     if ((channel === null || channel.isClosing) && this.options.requireConnectedForSend) throw new QWormholeError("E_NOT_CONNECTED", "not connected");
-    const bytes = byteLength(payload);
+    const bytes = payloadLength(payload);
     this.checkSize(bytes);
     if (this.pending.length >= this.options.maxQueuedMessages || this.pendingBytes + bytes > this.options.maxQueuedBytes) {
       throw new QWormholeError(
@@ -311,7 +302,7 @@ export class QWormholeClient<TIn = Buffer, TOut = unknown> extends EventEmitter<
     try {
       while (i < this.pending.length && !channel.isBackpressured && !channel.isClosing) {
         const p = this.pending[i++]!;
-        this.pendingBytes -= byteLength(p);
+        this.pendingBytes -= payloadLength(p);
         try {
           channel.send(p);
         } catch (err) {
@@ -643,7 +634,7 @@ export class QWormholeClient<TIn = Buffer, TOut = unknown> extends EventEmitter<
     if (lost === null) return;
     if (lost.held.length > 0) {
       this.pending.unshift(...lost.held);
-      for (const p of lost.held) this.pendingBytes += byteLength(p);
+      for (const p of lost.held) this.pendingBytes += payloadLength(p);
     }
     if (lost.unacknowledged.length === 0) return;
     this.stats.lostMessages += lost.unacknowledged.length;

@@ -5,6 +5,7 @@
 import { EventEmitter } from "node:events";
 import { AsyncQueue, iteratorHighWaterMark } from "../async-queue.js";
 import type { Serializer } from "../codecs.js";
+import { checkMessageSize, payloadLength, serializeOrThrow, type Payload } from "../payload.js";
 import { HotEvent } from "../hot-event.js";
 import type { WireErrorCode } from "../protocol/error-codes.js";
 import { QWormholeError } from "../protocol/errors.js";
@@ -37,7 +38,6 @@ export interface HandshakeSnapshot {
   remotePort: number | undefined;
 }
 
-type Payload = Uint8Array | string;
 
 /** Why a server connection ended (its `close` event). */
 export interface ServerConnectionCloseInfo {
@@ -271,23 +271,20 @@ export class ServerConnection<TOut = unknown, TIn = unknown> extends EventEmitte
    * the client's maximum and E_CLOSED once the connection is closing.
    */
   send(data: TOut, options?: { priority?: number }): boolean {
-    const payload = this.serializeChecked(data);
-    return this.sendSerialized(payload, options?.priority);
+    return this.sendSerialized(serializeOrThrow(this.serialize, data), options?.priority);
   }
 
   /** @internal Sends an already serialized payload (broadcast serializes once). */
   sendSerialized(payload: Payload, priority = 0): boolean {
     if (this.limiter) {
-      const bytes = typeof payload === "string" ? Buffer.byteLength(payload) : payload.length;
-      if (bytes > this.channel.peerMaxFrameLength) {
-        throw new QWormholeError("E_FRAME_TOO_LARGE", `message of ${bytes} bytes exceeds the client's maximum frame length ${this.channel.peerMaxFrameLength}`);
-      }
+      const bytes = payloadLength(payload);
+      checkMessageSize(bytes, this.channel.peerMaxFrameLength, "client");
       return this.limiter.push(payload, bytes, priority);
     }
     const session = this.session;
     if (session !== null && !session.ended && this.current.isClosing && !this.current.closeStarted) {
       // The client is away; the session keeps the message for its resume, within its replay bound.
-      const bytes = typeof payload === "string" ? Buffer.byteLength(payload) : payload.length;
+      const bytes = payloadLength(payload);
       if (session.held.length > 0 && session.heldBytes + bytes > session.state.own.maxUnackedBytes) {
         throw new QWormholeError("E_QUEUE_FULL", `the client is away and ${session.heldBytes} bytes wait for it (limit ${session.state.own.maxUnackedBytes})`);
       }
@@ -307,13 +304,9 @@ export class ServerConnection<TOut = unknown, TIn = unknown> extends EventEmitte
     return this.channel.queueShared(message, deferFlush);
   }
 
-  /** @internal */
+  /** @internal The message as this connection's serializer writes it (throws E_CODEC). */
   serializeChecked(data: TOut): Payload {
-    try {
-      return this.serialize(data);
-    } catch (err) {
-      throw err instanceof QWormholeError ? err : new QWormholeError("E_CODEC", `serializer failed: ${(err as Error).message}`, { cause: err });
-    }
+    return serializeOrThrow(this.serialize, data);
   }
 
   private sendNow(payload: Payload): void {

@@ -9,6 +9,7 @@ import type { CloseInfo } from "../protocol/control.js";
 import type { WireErrorCode } from "../protocol/error-codes.js";
 import { QWormholeError } from "../protocol/errors.js";
 import type { FrameLink } from "./frame-link.js";
+import { checkMessageSize, payloadLength } from "../payload.js";
 import { ControlDispatcher } from "../protocol/frame-receiver.js";
 import type { ResolvedCommonOptions } from "../options.js";
 import type { TrafficCounters } from "../telemetry.js";
@@ -99,7 +100,6 @@ export interface SharedMessage {
 export type ChannelCounters = TrafficCounters;
 
 const PING_BODY_LENGTH = 8;
-const payloadLength = (p: ReplayPayload): number => (typeof p === "string" ? Buffer.byteLength(p) : p.length);
 const noop = (): void => undefined;
 
 /** The open state of a connection, on any {@link FrameLink}. */
@@ -308,9 +308,7 @@ export class FramedChannel {
   private sendInSession(payload: ReplayPayload, session: ResumeSession): boolean {
     const bytes = payloadLength(payload);
     if (session.held.length > 0 || !session.state.canSend(bytes)) {
-      if (bytes > this.link.peerMaxFrameLength) {
-        throw new QWormholeError("E_FRAME_TOO_LARGE", `message of ${bytes} bytes exceeds the peer's maximum frame length ${this.link.peerMaxFrameLength}`);
-      }
+      checkMessageSize(bytes, this.link.peerMaxFrameLength, "peer");
       session.held.push(payload);
       session.heldBytes += bytes;
       this.requestAck();
