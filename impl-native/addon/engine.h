@@ -2,7 +2,8 @@
 // C core's frame decoder, the TLS memory-BIO module and the batch handed to JS
 // (one call per readable event). A backend (posix: uv_poll on Node's loop;
 // lws: a libwebsockets service thread) moves bytes and reports events here.
-//   engine_conn.cc  the connection engine (decode, batch, TLS, events to JS)
+//   engine_conn.cc  the connection engine (decode, TLS, socket events); calls engine_batch.cc
+//   engine_batch.cc the batches handed to JS and the dispatch of every event (calls nothing back)
 //   engine_api.cc   the methods JS calls, TLS contexts, module life cycle
 //   napi_glue.cc    N-API helpers and socket set-up shared by both addons
 #pragma once
@@ -18,25 +19,13 @@ extern "C" {
 #include "../core/frame_decoder.h"
 }
 
+#include "events.h"
 #include "napi_glue.h" // node_api.h, tls_bio.h, the helpers
 
 namespace qwh {
 
-// Event types passed to the JS dispatch function: dispatch(type, id, a, b).
-enum Event : int32_t {
-  EV_BATCH = 1,          // a: Buffer: payloads, then (4-aligned, at the end) [kind,off,len]*count (u32 LE); b: count
-  EV_END = 2,            // the peer ended its direction at a frame boundary
-  EV_ERROR = 3,          // a: code, b: message (the link is unusable)
-  EV_DRAIN = 4,          // the output buffer is empty
-  EV_CLOSE = 5,          // the connection is closed (always last)
-  EV_CONNECTED = 6,      // dial succeeded (after TLS)
-  EV_CONNECT_FAILED = 7, // a: code, b: message
-  EV_ACCEPT = 8,         // id: listener id, a: connection id
-  EV_TLS_FAIL = 9,       // id: listener id, a: message, b: remote address
-  EV_LISTEN_ERROR = 10,  // id: listener id, a: message
-};
-
-enum FrameKind : uint32_t { K_DATA = 0, K_CONTROL = 1, K_RAW = 2 };
+// The event types and frame kinds handed to JS (generated from addon/events.json).
+using namespace events;
 
 // What a backend does for the engine (all called on the JS thread).
 struct Backend {
@@ -96,7 +85,6 @@ struct Conn {
   char remote_addr[64] = "";
   int remote_port = 0;
   int local_port = 0;
-  bool in_process = false;
   uint64_t created_ms = 0;   // uv_now() when the engine connection was made (handshake deadline)
 };
 

@@ -1,13 +1,34 @@
 // Batches: the frames the decoder delivers are collected per readable event and handed to JS
 // as one Buffer (payloads, then a table of [kind, offset, length] x count). Payloads that lie
 // in the received chunk stay where they are (the chunk becomes the Buffer); a large frame that
-// spanned reads is taken over from the decoder's buffer; only the rest is copied.
+// spanned reads is taken over from the decoder's buffer; only the rest is copied. Also the
+// dispatch of every event to JS. The connection engine (engine_conn.cc) calls this file, never
+// the other way round.
 #include <cstdlib>
 #include <cstring>
 
 #include "engine.h"
 
 namespace qwh {
+
+// Every event to JS goes through here: dispatch(type, id, a, b).
+void engine_dispatch(Addon *a, int32_t type, uint32_t id, napi_value x, napi_value y) {
+  if (a->tearing_down || !a->dispatch) return;
+  napi_env env = a->env;
+  napi_value fn, global, argv[4], result;
+  // Raw napi calls with checked statuses: during worker shutdown every call may fail (drop the event).
+  if (napi_get_reference_value(env, a->dispatch, &fn) != napi_ok || fn == nullptr) return;
+  if (napi_get_global(env, &global) != napi_ok) return;
+  if (napi_create_int32(env, type, &argv[0]) != napi_ok) return;
+  if (napi_create_uint32(env, id, &argv[1]) != napi_ok) return;
+  argv[2] = x ? x : undefined(env);
+  argv[3] = y ? y : undefined(env);
+  napi_status st = napi_make_callback(env, a->actx, global, fn, 4, argv, &result);
+  if (st == napi_pending_exception) {
+    napi_value err;
+    if (napi_get_and_clear_last_exception(env, &err) == napi_ok) napi_fatal_exception(env, err);
+  }
+}
 
 qwh_code engine_on_frame(void *user, bool control, const uint8_t *payload, size_t len) {
   Conn *c = static_cast<Conn *>(user);

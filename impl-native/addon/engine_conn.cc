@@ -9,26 +9,6 @@
 
 namespace qwh {
 
-// ---------------------------------------------------------------- dispatch
-
-void engine_dispatch(Addon *a, int32_t type, uint32_t id, napi_value x, napi_value y) {
-  if (a->tearing_down || !a->dispatch) return;
-  napi_env env = a->env;
-  napi_value fn, global, argv[4], result;
-  // Raw napi calls with checked statuses: during worker shutdown every call may fail (drop the event).
-  if (napi_get_reference_value(env, a->dispatch, &fn) != napi_ok || fn == nullptr) return;
-  if (napi_get_global(env, &global) != napi_ok) return;
-  if (napi_create_int32(env, type, &argv[0]) != napi_ok) return;
-  if (napi_create_uint32(env, id, &argv[1]) != napi_ok) return;
-  argv[2] = x ? x : undefined(env);
-  argv[3] = y ? y : undefined(env);
-  napi_status st = napi_make_callback(env, a->actx, global, fn, 4, argv, &result);
-  if (st == napi_pending_exception) {
-    napi_value err;
-    if (napi_get_and_clear_last_exception(env, &err) == napi_ok) napi_fatal_exception(env, err);
-  }
-}
-
 static void dispatch_code(Conn *c, int32_t type, uint32_t id, const char *code, const char *msg) {
   Addon *a = c->addon;
   if (a->tearing_down) return;

@@ -29,20 +29,4 @@ enum FrameKind : uint32_t {
 
 }  // namespace qwh::events
 
-// Static checks that another declaration of the same names (namespace NS) has the same values.
-#define QWH_EVENTS_ASSERT_SAME(NS)                                                               \
-  static_assert(+NS::EV_BATCH == +qwh::events::EV_BATCH, "EV_BATCH");                            \
-  static_assert(+NS::EV_END == +qwh::events::EV_END, "EV_END");                                  \
-  static_assert(+NS::EV_ERROR == +qwh::events::EV_ERROR, "EV_ERROR");                            \
-  static_assert(+NS::EV_DRAIN == +qwh::events::EV_DRAIN, "EV_DRAIN");                            \
-  static_assert(+NS::EV_CLOSE == +qwh::events::EV_CLOSE, "EV_CLOSE");                            \
-  static_assert(+NS::EV_CONNECTED == +qwh::events::EV_CONNECTED, "EV_CONNECTED");                \
-  static_assert(+NS::EV_CONNECT_FAILED == +qwh::events::EV_CONNECT_FAILED, "EV_CONNECT_FAILED"); \
-  static_assert(+NS::EV_ACCEPT == +qwh::events::EV_ACCEPT, "EV_ACCEPT");                         \
-  static_assert(+NS::EV_TLS_FAIL == +qwh::events::EV_TLS_FAIL, "EV_TLS_FAIL");                   \
-  static_assert(+NS::EV_LISTEN_ERROR == +qwh::events::EV_LISTEN_ERROR, "EV_LISTEN_ERROR");       \
-  static_assert(+NS::K_DATA == +qwh::events::K_DATA, "K_DATA");                                  \
-  static_assert(+NS::K_CONTROL == +qwh::events::K_CONTROL, "K_CONTROL");                         \
-  static_assert(+NS::K_RAW == +qwh::events::K_RAW, "K_RAW");
-
 #endif

@@ -12,12 +12,8 @@
 
 #include "../io/sendq.h"
 #include "engine.h"
-#include "events.h"
 
 namespace qwh {
-
-// engine.h's event types and frame kinds are the generated table's (addon/events.json).
-QWH_EVENTS_ASSERT_SAME(qwh)
 
 static constexpr size_t READ_SIZE = 256 * 1024;
 static constexpr int READS_PER_EVENT = 8;
@@ -35,7 +31,6 @@ struct PConn {
   bool closing = false;
   int pending_error = 0;
   int events = -1;
-  uint64_t created = 0;
 };
 
 struct PListener {
@@ -43,7 +38,6 @@ struct PListener {
   uv_timer_t timer;  // TLS handshake deadlines
   int fd = -1;
   Listener *l = nullptr;
-  int handshake_timeout_ms = 10000;
   int pending_closes = 0;
 };
 
@@ -277,7 +271,6 @@ static PConn *attach(Conn *c, int fd) {
   PConn *p = new PConn();
   p->fd = fd;
   p->c = c;
-  p->created = uv_now(a->loop);
   qwh_buf_init(&p->out);
   c->io = p;
   uv_poll_init(a->loop, &p->poll, fd);  // fd is a socket: cannot fail on Linux
@@ -351,22 +344,7 @@ static void on_accept(uv_poll_t *h, int status, int) {
   }
 }
 
-static void on_deadline(uv_timer_t *t) {
-  PListener *pl = static_cast<PListener *>(t->data);
-  Listener *l = pl->l;
-  Addon *a = l->addon;
-  uint64_t now = uv_now(a->loop);
-  std::vector<Conn *> late;
-  for (auto &kv : a->conns) {
-    Conn *c = kv.second;
-    PConn *p = static_cast<PConn *>(c->io);
-    if (c->server && c->listener_id == l->id && !c->established && !c->destroyed && p &&
-        now - p->created >= static_cast<uint64_t>(pl->handshake_timeout_ms)) {
-      late.push_back(c);
-    }
-  }
-  for (Conn *c : late) engine_socket_error(c, "TLS handshake timed out");
-}
+static void on_deadline(uv_timer_t *t) { engine_expire_tls_handshakes(static_cast<PListener *>(t->data)->l); }
 
 // listen(host, port, options) -> [id, port] (see napi_glue.h); TLS handshakes have a deadline here.
 napi_value backend_listen(napi_env env, napi_callback_info info) {
@@ -378,7 +356,7 @@ napi_value backend_listen(napi_env env, napi_callback_info info) {
   PListener *pl = new PListener();
   pl->fd = fd;
   pl->l = l;
-  pl->handshake_timeout_ms = int_prop(env, o, "handshakeTimeoutMs", 10000);
+  l->handshake_timeout_ms = int_prop(env, o, "handshakeTimeoutMs", 10000);
   l->io = pl;
   uv_poll_init(a->loop, &pl->poll, fd);
   pl->poll.data = pl;
@@ -387,7 +365,7 @@ napi_value backend_listen(napi_env env, napi_callback_info info) {
   a->open_handles += 2;
   uv_poll_start(&pl->poll, UV_READABLE, on_accept);
   if (l->tls) {
-    uint64_t every = static_cast<uint64_t>(pl->handshake_timeout_ms / 4 + 1);
+    uint64_t every = static_cast<uint64_t>(l->handshake_timeout_ms / 4 + 1);
     if (every > 250) every = 250;
     uv_timer_start(&pl->timer, on_deadline, every, every);
     uv_unref(reinterpret_cast<uv_handle_t *>(&pl->timer));
