@@ -82,8 +82,8 @@ export function runClientHandshake(link: FrameLink, o: ResolvedClientOptions, ca
   const hasTags = Object.keys(tags).length > 0;
   const tlsInfo = facts ? { tls: facts } : {};
   const sendHello = (hello: Parameters<typeof encodeHandshakeJson>[0]) => {
-    link.setPeerMaxFrameLength(MAX_HANDSHAKE_LENGTH);
-    link.addData(encodeHandshakeJson(hello));
+    link.encoder.setPeerMaxFrameLength(MAX_HANDSHAKE_LENGTH);
+    link.encoder.addData(encodeHandshakeJson(hello));
     link.flush();
   };
 

@@ -13,7 +13,8 @@ import { CHANNEL_BINDING_LABEL, CHANNEL_BINDING_LENGTH } from "../protocol/const
 import type { ErrorCode } from "../protocol/error-codes.js";
 import { ProtocolError, QWormholeError } from "../protocol/errors.js";
 import { checkFrameLimits, type FrameLimits } from "../protocol/frame-decoder.js";
-import { EncodingFrameLink, NO_HANDLERS, type FrameLink, type FrameLinkHandlers, type LinkPeer } from "../transport/frame-link.js";
+import { FrameEncoder } from "../protocol/frame-encoder.js";
+import { NO_HANDLERS, type FrameLink, type FrameLinkHandlers, type LinkPeer } from "../transport/frame-link.js";
 import type { TlsFacts } from "../tls-facts.js";
 import type { NativeBinding } from "./load.js";
 import { K_CONTROL, K_DATA, NativeEvent } from "./native-events.js";
@@ -61,8 +62,9 @@ function frameError(code: string, message: string): QWormholeError {
 }
 
 /** A framed connection carried by a native addon. */
-export class NativeFrameLink extends EncodingFrameLink implements FrameLink {
+export class NativeFrameLink implements FrameLink {
   readonly peer: LinkPeer;
+  readonly encoder = new FrameEncoder();
   private handlers: FrameLinkHandlers = NO_HANDLERS;
   private readonly binding: NativeBinding;
   private unsent = 0;
@@ -97,7 +99,6 @@ export class NativeFrameLink extends EncodingFrameLink implements FrameLink {
     limits: FrameLimits,
     private readonly allowHalfOpen = false,
   ) {
-    super();
     this.binding = runtime.binding;
     runtime.links.set(id, this);
     const info = this.binding.info(id);

@@ -177,8 +177,8 @@ export function runServerHandshake(link: FrameLink, facts: TlsFacts | undefined,
       clearTimeout(timer);
       if (decision.type === "accept") {
         link.switchToFrames();
-        link.setPeerMaxFrameLength(MAX_HANDSHAKE_LENGTH);
-        link.addData(encodeHandshakeJson(acceptToJson(decision.accept)));
+        link.encoder.setPeerMaxFrameLength(MAX_HANDSHAKE_LENGTH);
+        link.encoder.addData(encodeHandshakeJson(acceptToJson(decision.accept)));
         link.flush();
       }
       const rest = buffered;

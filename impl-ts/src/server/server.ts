@@ -314,10 +314,10 @@ export class QWormholeServer<TIn = Buffer, TOut = unknown> extends EventEmitter<
       // Mid-frame: decoding goes on, and the handlers above discard everything.
     }
     if (sendFrame) {
-      link.setPeerMaxFrameLength(MAX_HANDSHAKE_LENGTH);
+      link.encoder.setPeerMaxFrameLength(MAX_HANDSHAKE_LENGTH);
       // With E_UNSUPPORTED_VERSION, say which versions this server speaks (QWH-NEG-001).
       const versions = code === "E_UNSUPPORTED_VERSION" ? { qwh: [QWH_VERSION] } : {};
-      link.addData(encodeHandshakeJson(rejectToJson({ code, reason: reason.slice(0, 200), ...versions })));
+      link.encoder.addData(encodeHandshakeJson(rejectToJson({ code, reason: reason.slice(0, 200), ...versions })));
       link.flush();
     }
     link.end();

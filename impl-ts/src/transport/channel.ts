@@ -155,7 +155,7 @@ export class FramedChannel {
     this.raw = options.framing === "none";
     this.control = !this.raw && options.features.includes(Feature.CONTROL);
     this.session = resume && this.control && options.features.includes(Feature.RESUME) ? resume.session : null;
-    link.setPeerMaxFrameLength(options.peerMaxFrameLength);
+    link.encoder.setPeerMaxFrameLength(options.peerMaxFrameLength);
     const session = this.session;
     this.dispatcher = this.control
       ? new ControlDispatcher(
@@ -213,18 +213,18 @@ export class FramedChannel {
     if (this.raw) link.switchToRaw();
     else link.setLimits({ maxFrameLength: options.maxFrameLength, control: this.control });
     // The handshake's slab is not needed by an idle connection.
-    link.releaseSendBuffer();
+    link.encoder.releaseSlab();
     if (options.idleTimeoutMs > 0) link.setIdleTimeout(options.idleTimeoutMs);
     if (this.control && options.heartbeatIntervalMs > 0) {
       this.heartbeat = setInterval(() => this.beat(), options.heartbeatIntervalMs);
       this.heartbeat.unref();
     }
     if (session && resume) {
-      if (resume.firstAck) link.addAck(false, session.state.report());
+      if (resume.firstAck) link.encoder.addAck(false, session.state.report());
       // Everything the peer has not received, byte for byte and in order, before any other data frame.
       for (const p of session.state.pending()) this.encodeData(p);
       this.releaseHeld();
-      if (link.pendingBytes > 0) this.scheduleFlush();
+      if (link.encoder.pendingBytes > 0) this.scheduleFlush();
     }
   }
 
@@ -258,7 +258,7 @@ export class FramedChannel {
 
   /** Bytes accepted but not yet written to the kernel. */
   get queuedBytes(): number {
-    return this.link.pendingBytes + this.link.writableLength;
+    return this.link.encoder.pendingBytes + this.link.writableLength;
   }
 
   /** True once a CLOSE was sent or received (a graceful close, not just a lost connection). */
@@ -273,7 +273,7 @@ export class FramedChannel {
 
   /** The peer's receive maximum. */
   get peerMaxFrameLength(): number {
-    return this.link.peerMaxFrameLength;
+    return this.link.encoder.peerMaxFrameLength;
   }
 
   /**
@@ -285,9 +285,9 @@ export class FramedChannel {
     if (this.closing || this.ended) throw new QWormholeError("E_CLOSED", "connection is closing");
     if (this.session !== null) return this.sendInSession(payload, this.session);
     const link = this.link;
-    if (this.raw) link.addRaw(typeof payload === "string" ? Buffer.from(payload, "utf8") : payload);
-    else if (typeof payload === "string") link.addText(payload);
-    else link.addData(payload);
+    if (this.raw) link.encoder.addRaw(typeof payload === "string" ? Buffer.from(payload, "utf8") : payload);
+    else if (typeof payload === "string") link.encoder.addText(payload);
+    else link.encoder.addData(payload);
     this.messagesOut++;
     this.batchMessages++;
     if (!this.flushScheduled) {
@@ -295,20 +295,20 @@ export class FramedChannel {
       queueMicrotask(this.flushBound);
     }
     // A burst within one turn counts too, so a synchronous send loop sees backpressure.
-    if (!this.backpressured && link.pendingBytes > this.options.highWaterMarkBytes) this.enterBackpressure(link.pendingBytes);
+    if (!this.backpressured && link.encoder.pendingBytes > this.options.highWaterMarkBytes) this.enterBackpressure(link.encoder.pendingBytes);
     return !this.backpressured;
   }
 
   private encodeData(payload: ReplayPayload): void {
-    if (typeof payload === "string") this.link.addText(payload);
-    else this.link.addData(payload);
+    if (typeof payload === "string") this.link.encoder.addText(payload);
+    else this.link.encoder.addData(payload);
   }
 
   /** A message on a session: sent and kept for the peer, or held while the replay buffer is full (QWH-RESUME-010). */
   private sendInSession(payload: ReplayPayload, session: ResumeSession): boolean {
     const bytes = payloadLength(payload);
     if (session.held.length > 0 || !session.state.canSend(bytes)) {
-      checkMessageSize(bytes, this.link.peerMaxFrameLength, "peer");
+      checkMessageSize(bytes, this.link.encoder.peerMaxFrameLength, "peer");
       session.held.push(payload);
       session.heldBytes += bytes;
       this.requestAck();
@@ -328,7 +328,7 @@ export class FramedChannel {
       queueMicrotask(this.flushBound);
     }
     const link = this.link;
-    if (!this.backpressured && link.pendingBytes > this.options.highWaterMarkBytes) this.enterBackpressure(link.pendingBytes);
+    if (!this.backpressured && link.encoder.pendingBytes > this.options.highWaterMarkBytes) this.enterBackpressure(link.encoder.pendingBytes);
     if (session.state.full) {
       this.requestAck();
       return false;
@@ -378,7 +378,7 @@ export class FramedChannel {
       this.ackTimer = null;
     }
     if (this.closeSent || this.ended || this.link.destroyed) return;
-    this.link.addAck(request, this.session!.state.report());
+    this.link.encoder.addAck(request, this.session!.state.report());
     this.scheduleFlush();
   }
 
@@ -415,22 +415,22 @@ export class FramedChannel {
     if (this.closing || this.ended) throw new QWormholeError("E_CLOSED", "connection is closing");
     if (this.session !== null) return this.sendInSession(message.payload, this.session);
     const link = this.link;
-    if (this.raw) link.addRaw(message.payload);
-    else link.addFrame(message.frame);
+    if (this.raw) link.encoder.addRaw(message.payload);
+    else link.encoder.addFrame(message.frame);
     this.messagesOut++;
     this.batchMessages++;
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       deferFlush(this);
     }
-    if (!this.backpressured && link.pendingBytes > this.options.highWaterMarkBytes) this.enterBackpressure(link.pendingBytes);
+    if (!this.backpressured && link.encoder.pendingBytes > this.options.highWaterMarkBytes) this.enterBackpressure(link.encoder.pendingBytes);
     return !this.backpressured;
   }
 
   /** Writes everything queued now (normally done once per turn of the event loop). */
   flush(): void {
     this.flushScheduled = false;
-    if (this.link.pendingBytes === 0 || this.link.destroyed) return;
+    if (this.link.encoder.pendingBytes === 0 || this.link.destroyed) return;
     const count = this.batchMessages;
     this.batchMessages = 0;
     this.link.flush((err) => {
@@ -462,7 +462,7 @@ export class FramedChannel {
   }
 
   private onDrain(): void {
-    if (!this.backpressured || this.link.pendingBytes > 0 || this.link.writableLength > this.options.highWaterMarkBytes) return;
+    if (!this.backpressured || this.link.encoder.pendingBytes > 0 || this.link.writableLength > this.options.highWaterMarkBytes) return;
     this.backpressured = false;
     this.drainEvents++;
     if (this.options.pauseReadingOnBackpressure && !this.ended) this.link.resumeReading();
@@ -471,7 +471,7 @@ export class FramedChannel {
 
   private onPing(body: Buffer): void {
     // PONGs stay allowed after our CLOSE (QWH-CLOSE-002).
-    this.link.addPong(body);
+    this.link.encoder.addPong(body);
     this.scheduleFlush();
   }
 
@@ -493,7 +493,7 @@ export class FramedChannel {
     }
     const body = Buffer.allocUnsafe(PING_BODY_LENGTH);
     body.writeBigUInt64BE(++this.pingsSent);
-    this.link.addPing(body);
+    this.link.encoder.addPing(body);
     this.scheduleFlush();
   }
 
@@ -518,7 +518,7 @@ export class FramedChannel {
   private sendClose(code: string, reason?: string): void {
     if (this.closeSent || !this.control) return;
     this.closeSent = true;
-    this.link.addClose(reason === undefined ? { code } : { code, reason });
+    this.link.encoder.addClose(reason === undefined ? { code } : { code, reason });
   }
 
   /**

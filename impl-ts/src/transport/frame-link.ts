@@ -1,15 +1,15 @@
 /**
  * A FrameLink carries QWH/1 frames over one connection: it decodes what
- * arrives (checking limits on every header) and encodes and writes what is
- * sent, in batches. The handshake code and the open-connection channel work
- * on a link, never on a socket, so one client and one server serve every
- * transport: {@link SocketFrameLink} (Node's net/tls sockets, framing in JS)
- * and the native links of `@qwormhole/native` (framing and I/O in C).
+ * arrives (checking limits on every header) and writes, in batches, what its
+ * owner encoded into the link's {@link FrameEncoder}. The handshake code and
+ * the open-connection channel work on a link, never on a socket, so one
+ * client and one server serve every transport: {@link SocketFrameLink}
+ * (Node's net/tls sockets, framing in JS) and the native links of
+ * `@qwormhole/native` (framing and I/O in C).
  * @packageDocumentation
  */
 import type { Socket } from "node:net";
 import type { TLSSocket } from "node:tls";
-import type { CloseInfo } from "../protocol/control.js";
 import { QWormholeError } from "../protocol/errors.js";
 import { FrameDecoder, type FrameLimits, type FrameSink } from "../protocol/frame-decoder.js";
 import { FrameEncoder } from "../protocol/frame-encoder.js";
@@ -55,15 +55,17 @@ export interface FrameLink {
   /** Bytes received and written so far. */
   readonly bytesIn: number;
   readonly bytesOut: number;
-  /** Encoded bytes not yet handed to {@link flush}. */
-  readonly pendingBytes: number;
+  /**
+   * Where the owner (handshake, then the open connection) encodes what it
+   * sends: data, raw and control frames, batched in slabs, checked against
+   * the peer's maximum; {@link flush} writes what it holds.
+   */
+  readonly encoder: FrameEncoder;
   /** Bytes flushed but not yet accepted by the kernel. */
   readonly writableLength: number;
   /** True when the transport asked to wait for `drain`. */
   readonly writableNeedDrain: boolean;
   readonly destroyed: boolean;
-  /** The peer's receive maximum for data frames (sends above it throw E_FRAME_TOO_LARGE). */
-  readonly peerMaxFrameLength: number;
 
   setHandlers(handlers: FrameLinkHandlers): void;
   /** Receive limits from the next header on (handshake limits first, then the negotiated ones). */
@@ -74,20 +76,7 @@ export interface FrameLink {
   switchToRaw(): void;
   /** Back from raw to frames: the next byte starts a header (used after the VERIFYING wait). */
   switchToFrames(): void;
-  setPeerMaxFrameLength(max: number): void;
-  /** Lets go of send memory that only the handshake needed (nothing pending is lost). */
-  releaseSendBuffer(): void;
 
-  addData(payload: Uint8Array): void;
-  /** A data frame encoded once for many links (shared, never written again). */
-  addFrame(frame: Uint8Array): void;
-  addText(text: string): void;
-  addRaw(bytes: Uint8Array): void;
-  addPing(body?: Uint8Array): void;
-  addPong(body?: Uint8Array): void;
-  addClose(info: CloseInfo): void;
-  /** An ACK control frame (feature `resume`). */
-  addAck(request: boolean, count: number): void;
   /** Writes everything encoded since the last flush; `done` learns whether the batch was written. Returns its size. */
   flush(done?: (error?: Error | null) => void): number;
 
@@ -123,59 +112,13 @@ export const NO_HANDLERS: FrameLinkHandlers = {
 };
 
 /**
- * Send-side framing shared by every link: data, raw and control frames are
- * encoded in JS into slab batches ({@link FrameEncoder}); a link subclass
- * only decides how a batch is written in `flush`.
- */
-export abstract class EncodingFrameLink {
-  protected readonly encoder = new FrameEncoder();
-
-  get pendingBytes(): number {
-    return this.encoder.pendingBytes;
-  }
-  get peerMaxFrameLength(): number {
-    return this.encoder.peerMaxFrameLength;
-  }
-  setPeerMaxFrameLength(max: number): void {
-    this.encoder.setPeerMaxFrameLength(max);
-  }
-  releaseSendBuffer(): void {
-    this.encoder.releaseSlab();
-  }
-
-  addData(payload: Uint8Array): void {
-    this.encoder.addData(payload);
-  }
-  addFrame(frame: Uint8Array): void {
-    this.encoder.addFrame(frame);
-  }
-  addText(text: string): void {
-    this.encoder.addText(text);
-  }
-  addRaw(bytes: Uint8Array): void {
-    this.encoder.addRaw(bytes);
-  }
-  addPing(body?: Uint8Array): void {
-    this.encoder.addPing(body);
-  }
-  addPong(body?: Uint8Array): void {
-    this.encoder.addPong(body);
-  }
-  addClose(info: CloseInfo): void {
-    this.encoder.addClose(info);
-  }
-  addAck(request: boolean, count: number): void {
-    this.encoder.addAck(request, count);
-  }
-}
-
-/**
  * A {@link FrameLink} over a Node `net.Socket` or `tls.TLSSocket`, framing in
  * JS: received bytes go into its {@link FrameDecoder}, which hands each frame
  * to the current handlers. It is the {@link ReadTarget} of its socket's reader.
  */
-export class SocketFrameLink extends EncodingFrameLink implements FrameLink, ReadTarget {
+export class SocketFrameLink implements FrameLink, ReadTarget {
   readonly peer: LinkPeer;
+  readonly encoder = new FrameEncoder();
   private handlers: FrameLinkHandlers = NO_HANDLERS;
   private readonly decoder: FrameDecoder;
   private read = 0;
@@ -192,7 +135,6 @@ export class SocketFrameLink extends EncodingFrameLink implements FrameLink, Rea
     limits: FrameLimits,
     reader?: SocketReader,
   ) {
-    super();
     this.peer = { remoteAddress: socket.remoteAddress, remotePort: socket.remotePort, localPort: socket.localPort };
     this.decoder = new FrameDecoder(NO_HANDLERS, limits);
     if (reader) reader.attach(this);
