@@ -12,6 +12,7 @@ import { UNDECODABLE, bufferDeserializer, defaultSerializer, deserializeOrReport
 import { checkMessageSize, payloadLength, serializeOrThrow, type Payload } from "../payload.js";
 import { withPeerHint, withSyscallCode, withTlsMismatchHint } from "../connection-errors.js";
 import { HotEvent } from "../hot-event.js";
+import { Inbox } from "../inbox.js";
 import { resolveInterfaceAddress } from "../interface-binding.js";
 import { DEFAULT_MAX_FRAME_LENGTH } from "../protocol/constants.js";
 import { isTerminalErrorCode } from "../protocol/error-codes.js";
@@ -102,9 +103,6 @@ export interface ClientEvents<TIn> {
 
 type State = "idle" | "connecting" | "open" | "waiting" | "closing" | "closed";
 
-/** Most messages held for a consumer that has not come yet (see messages()). */
-const INBOX_MAX_MESSAGES = 1024;
-
 /**
  * A QWH/1 client: connects, runs the handshake, then sends and receives
  * messages; reconnects with backoff unless told not to. Events are listed in
@@ -150,9 +148,7 @@ export class QWormholeClient<TIn = Buffer, TOut = unknown> extends EventEmitter<
   private readonly iterators = new Set<AsyncQueue<unknown>>();
   private flushWaiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
   // Messages received while nobody consumed them (no `message`/`messageBatch` listener, no iterator).
-  private inbox: TIn[] | null = null;
-  private inboxBytes = 0;
-  private inboxScheduled = false;
+  private readonly inbox = new Inbox<TIn>(() => this.deliverInbox());
   // Iterators at their high-water mark; reading is paused while any is, or while the inbox is full.
   private fullIterators = 0;
   private readPaused = false;
@@ -173,7 +169,7 @@ export class QWormholeClient<TIn = Buffer, TOut = unknown> extends EventEmitter<
     this.options = resolveClientOptions(options as QWormholeClientOptions<unknown, unknown>);
     // A consumer that comes late gets what arrived before it (see messages()).
     (this as EventEmitter).on("newListener", (name: string | symbol) => {
-      if ((name === "message" || name === "messageBatch") && this.inbox !== null) this.scheduleInbox();
+      if (name === "message" || name === "messageBatch") this.inbox.schedule();
     });
     this.dialer = options.dialer ?? socketDialer;
     this.serialize = options.serializer ?? (defaultSerializer as Serializer<TOut>);
@@ -476,7 +472,7 @@ export class QWormholeClient<TIn = Buffer, TOut = unknown> extends EventEmitter<
     const onMessage = (m: TIn) => q.push(m);
     this.on("message", onMessage);
     this.iterators.add(q as AsyncQueue<unknown>);
-    if (this.state === "closed" && this.inbox === null) q.end(this.finalError ?? this.closedError);
+    if (this.state === "closed" && this.inbox.empty) q.end(this.finalError ?? this.closedError);
     return q;
   }
 
@@ -485,47 +481,28 @@ export class QWormholeClient<TIn = Buffer, TOut = unknown> extends EventEmitter<
 
   /** Holds a message nobody consumes yet; reading pauses when the inbox is full. */
   private hold(data: TIn, bytes: number): void {
-    (this.inbox ??= []).push(data);
-    this.inboxBytes += bytes;
-    if (this.messageEvent.listener !== null || this.batchEvent.listener !== null) this.scheduleInbox();
+    this.inbox.hold(data, bytes);
+    if (this.messageEvent.listener !== null || this.batchEvent.listener !== null) this.inbox.schedule();
     else if (!this.readPaused && this.inboxFull()) this.updateReading();
   }
 
   private inboxFull(): boolean {
-    return this.inbox !== null && (this.inbox.length >= INBOX_MAX_MESSAGES || this.inboxBytes >= this.options.highWaterMarkBytes);
-  }
-
-  private scheduleInbox(): void {
-    if (this.inboxScheduled) return;
-    this.inboxScheduled = true;
-    queueMicrotask(() => this.deliverInbox());
+    return this.inbox.full(this.options.highWaterMarkBytes);
   }
 
   /** Hands the held messages, in order, to the consumers that came (each as long as one listens). */
   private deliverInbox(): void {
-    this.inboxScheduled = false;
-    const held = this.inbox;
-    if (held === null) return;
     const delivered: TIn[] = [];
-    let i = 0;
-    while (i < held.length) {
-      const listener = this.messageEvent.listener;
-      if (listener === null && this.batchEvent.listener === null) break;
-      const m = held[i++]!;
-      delivered.push(m);
-      if (listener !== null) listener.call(this, m);
-    }
-    if (i === held.length) {
-      this.inbox = null;
-      this.inboxBytes = 0;
-    } else {
-      held.splice(0, i);
-      // Bytes are not known per message once deserialized: count the rest as a share.
-      this.inboxBytes = Math.ceil((this.inboxBytes * held.length) / (held.length + i));
-    }
+    this.inbox.drain(
+      () => this.messageEvent.listener !== null || this.batchEvent.listener !== null,
+      (m) => {
+        delivered.push(m);
+        this.messageEvent.listener?.call(this, m);
+      },
+    );
     if (delivered.length > 0) this.batchEvent.listener?.call(this, delivered);
     this.updateReading();
-    if (this.state === "closed" && this.inbox === null) for (const q of this.iterators) q.end(this.closedError);
+    if (this.state === "closed" && this.inbox.empty) for (const q of this.iterators) q.end(this.closedError);
   }
 
   /** Pauses or resumes reading the socket: paused while the inbox is full or an iterator is at its high-water mark. */
@@ -677,7 +654,7 @@ export class QWormholeClient<TIn = Buffer, TOut = unknown> extends EventEmitter<
     const data = deserializeOrReport(this.deserialize, payload, this.reportBound);
     if (data === UNDECODABLE) return;
     const listener = this.messageEvent.listener;
-    if (this.inbox !== null || (listener === null && this.batchEvent.listener === null)) {
+    if (!this.inbox.empty || (listener === null && this.batchEvent.listener === null)) {
       this.hold(data, payload.length);
       return;
     }
@@ -786,7 +763,7 @@ export class QWormholeClient<TIn = Buffer, TOut = unknown> extends EventEmitter<
     }
     this.channel = null;
     // Iterators end after the held messages are delivered (if a consumer takes them).
-    if (this.inbox === null || (this.messageEvent.listener === null && this.batchEvent.listener === null)) {
+    if (this.inbox.empty || (this.messageEvent.listener === null && this.batchEvent.listener === null)) {
       for (const q of this.iterators) q.end(error);
     }
     this.status(error ? { type: "closed", error } : { type: "closed" });

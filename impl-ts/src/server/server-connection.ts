@@ -7,6 +7,7 @@ import { AsyncQueue, iteratorHighWaterMark } from "../async-queue.js";
 import type { Serializer } from "../codecs.js";
 import { checkMessageSize, payloadLength, serializeOrThrow, type Payload } from "../payload.js";
 import { HotEvent } from "../hot-event.js";
+import { Inbox } from "../inbox.js";
 import type { WireErrorCode } from "../protocol/error-codes.js";
 import { QWormholeError } from "../protocol/errors.js";
 import type { Tags } from "../protocol/fields.js";
@@ -69,9 +70,6 @@ export interface ConnectionDelivery<TIn> {
   highWaterMarkBytes: number;
 }
 
-/** Most messages held for a consumer that has not come yet. */
-const INBOX_MAX_MESSAGES = 1024;
-
 /**
  * One client's connection on a server, as handed out by the server's
  * `connection` event and `connections()` iterator. Its own `message`,
@@ -97,9 +95,7 @@ export class ServerConnection<TOut = unknown, TIn = unknown> extends EventEmitte
   delivery: ConnectionDelivery<unknown> | null = null;
   // Messages received while nobody consumed them (no listener here or on the server, no iterator).
   // Internals are untyped in TIn, so that a ServerConnection<T, X> is a ServerConnection<T>.
-  private inbox: unknown[] | null = null;
-  private inboxBytes = 0;
-  private inboxScheduled = false;
+  private readonly inbox = new Inbox<unknown>(() => this.deliverInbox());
   private fullIterators = 0;
   private readPaused = false;
   private readonly iterators = new Set<AsyncQueue<unknown>>();
@@ -128,7 +124,7 @@ export class ServerConnection<TOut = unknown, TIn = unknown> extends EventEmitte
     this.remotePort = handshake.remotePort;
     this.limiter = rate.bytesPerSec > 0 ? new RateLimitedQueue(new TokenBucket(rate.bytesPerSec, rate.burstBytes || rate.bytesPerSec), (p) => this.sendNow(p)) : null;
     (this as EventEmitter).on("newListener", (name: string | symbol) => {
-      if (name === "message" && this.inbox !== null) this.scheduleInbox();
+      if (name === "message") this.inbox.schedule();
     });
   }
 
@@ -139,43 +135,29 @@ export class ServerConnection<TOut = unknown, TIn = unknown> extends EventEmitte
 
   /** @internal A decoded message of this connection: delivered, or held until a consumer comes. */
   receive(data: unknown, bytes: number): void {
-    if (this.inbox === null && this.consumes()) {
+    if (this.inbox.empty && this.consumes()) {
       this.delivery!.dispatch(data);
       return;
     }
-    (this.inbox ??= []).push(data);
-    this.inboxBytes += bytes;
-    if (this.consumes()) this.scheduleInbox();
+    this.inbox.hold(data, bytes);
+    if (this.consumes()) this.inbox.schedule();
     else if (!this.readPaused && this.inboxFull()) this.updateReading();
   }
 
   /** @internal Delivers the messages held for a consumer that has just come. */
   scheduleInbox(): void {
-    if (this.inboxScheduled || this.inbox === null) return;
-    this.inboxScheduled = true;
-    queueMicrotask(() => this.deliverInbox());
+    this.inbox.schedule();
   }
 
   private inboxFull(): boolean {
-    return this.inbox !== null && (this.inbox.length >= INBOX_MAX_MESSAGES || this.inboxBytes >= this.delivery!.highWaterMarkBytes);
+    return this.inbox.full(this.delivery!.highWaterMarkBytes);
   }
 
   private deliverInbox(): void {
-    this.inboxScheduled = false;
-    const held = this.inbox;
-    if (held === null) return;
-    let i = 0;
-    while (i < held.length && this.consumes()) this.delivery!.dispatch(held[i++]);
-    if (i === held.length) {
-      this.inbox = null;
-      this.inboxBytes = 0;
-    } else {
-      held.splice(0, i);
-      this.inboxBytes = Math.ceil((this.inboxBytes * held.length) / (held.length + i));
-    }
-    if (i > 0) this.delivery!.endBatch();
+    const delivery = this.delivery!;
+    if (this.inbox.drain(() => this.consumes(), (data) => delivery.dispatch(data)) > 0) delivery.endBatch();
     this.updateReading();
-    if (this.ended && this.inbox === null) for (const q of this.iterators) q.end(this.endError);
+    if (this.ended && this.inbox.empty) for (const q of this.iterators) q.end(this.endError);
   }
 
   /**
@@ -229,7 +211,7 @@ export class ServerConnection<TOut = unknown, TIn = unknown> extends EventEmitte
     const onMessage = (m: TIn) => q.push(m);
     this.on("message", onMessage);
     this.iterators.add(q as AsyncQueue<unknown>);
-    if (this.ended && this.inbox === null) q.end(this.endError);
+    if (this.ended && this.inbox.empty) q.end(this.endError);
     return q;
   }
 
@@ -240,7 +222,7 @@ export class ServerConnection<TOut = unknown, TIn = unknown> extends EventEmitte
     this.limiter?.clear();
     if (info.error && this.listenerCount("error") > 0) this.emit("error", info.error);
     this.emit("close", info);
-    if (this.inbox === null || !this.consumes()) for (const q of this.iterators) q.end(info.error);
+    if (this.inbox.empty || !this.consumes()) for (const q of this.iterators) q.end(info.error);
   }
 
   /** @internal The open connection's channel (a resume replaces it; this object stays). */
