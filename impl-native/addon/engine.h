@@ -20,7 +20,7 @@ extern "C" {
 }
 
 #include "events.h"
-#include "napi_glue.h" // node_api.h, tls_bio.h, the helpers
+#include "napi_glue.h"  // node_api.h, tls_bio.h, the helpers
 
 namespace qwh {
 
@@ -49,9 +49,9 @@ struct Backend {
 struct Conn {
   Addon *addon = nullptr;
   uint32_t id = 0;
-  uint32_t listener_id = 0; // server side: the listener it came from
+  uint32_t listener_id = 0;  // server side: the listener it came from
   bool server = false;
-  void *io = nullptr; // the backend's state
+  void *io = nullptr;  // the backend's state
   qwh_decoder dec{};
   qwh_tls *tls = nullptr;
   bool established = false;  // connected/accepted reported to JS
@@ -66,11 +66,11 @@ struct Conn {
   bool close_notified = false;
   bool want_drain = false;
   size_t unsent = 0;
-  size_t out_limit = 0;      // stop reading above this many unsent bytes (0: off)
+  size_t out_limit = 0;  // stop reading above this many unsent bytes (0: off)
   bool limit_stopped = false;
   double bytes_in = 0, bytes_out = 0;
-  qwh_buf pend{};            // plaintext received but not decoded yet (paused)
-  qwh_buf batch{};           // payload bytes of the batch being built (frames not inside `own`)
+  qwh_buf pend{};              // plaintext received but not decoded yet (paused)
+  qwh_buf batch{};             // payload bytes of the batch being built (frames not inside `own`)
   std::vector<uint32_t> meta;  // kind (| SIDE when in `batch`), offset, length
   // The received chunk being decoded in place (engine_received_owned): frames that lie whole
   // inside it are delivered as views of it, with no copy; the chunk becomes the batch Buffer.
@@ -80,22 +80,22 @@ struct Conn {
   // so a message that spanned reads is not copied again (at most one per batch).
   uint8_t *stolen = nullptr;
   size_t stolen_cap = 0;
-  qwh_buf tls_out{};         // ciphertext produced by the TLS module
+  qwh_buf tls_out{};  // ciphertext produced by the TLS module
   // Peer facts.
   char remote_addr[64] = "";
   int remote_port = 0;
   int local_port = 0;
-  uint64_t created_ms = 0;   // uv_now() when the engine connection was made (handshake deadline)
+  uint64_t created_ms = 0;  // uv_now() when the engine connection was made (handshake deadline)
 };
 
 struct Listener {
   Addon *addon = nullptr;
   uint32_t id = 0;
   void *io = nullptr;
-  qwh_tls_ctx *tls = nullptr; // borrowed from a JS TlsContext kept alive by JS
+  qwh_tls_ctx *tls = nullptr;  // borrowed from a JS TlsContext kept alive by JS
   bool keep_alive = true;
   int keep_alive_delay_ms = 30000;
-  int handshake_timeout_ms = 10000; // a TLS handshake not done by then fails (E_TLS_HANDSHAKE)
+  int handshake_timeout_ms = 10000;  // a TLS handshake not done by then fails (E_TLS_HANDSHAKE)
   bool closed = false;
 };
 
@@ -110,9 +110,9 @@ struct Addon {
   uint32_t next_id = 1;
   bool tearing_down = false;
   bool finalized = false;
-  int open_handles = 0; // uv handles / backend objects not yet fully closed
+  int open_handles = 0;  // uv handles / backend objects not yet fully closed
   napi_async_cleanup_hook_handle cleanup = nullptr;
-  qwh_buf plain{}; // shared TLS plaintext buffer
+  qwh_buf plain{};  // shared TLS plaintext buffer
   void *backend_state = nullptr;
   size_t live_conns = 0;
   size_t live_listeners = 0;
@@ -135,8 +135,8 @@ struct Scope {
 // plain reads land in its buffer. A taken frame has ENGINE_TABLE_TAIL spare bytes for its table.
 constexpr size_t ENGINE_LARGE_FRAME = 16u * 1024;
 // Flags on the kind of a Conn::meta entry: where its payload is (else in Conn::own).
-constexpr uint32_t SIDE = 0x80000000u;   // in Conn::batch
-constexpr uint32_t STOLEN = 0x40000000u; // Conn::stolen
+constexpr uint32_t SIDE = 0x80000000u;    // in Conn::batch
+constexpr uint32_t STOLEN = 0x40000000u;  // Conn::stolen
 constexpr uint32_t KIND_MASK = ~(SIDE | STOLEN);
 constexpr size_t ENGINE_TABLE_TAIL = 16;
 // The decoder's callback: collects one frame into the batch.
@@ -145,7 +145,8 @@ qwh_code engine_on_frame(void *user, bool control, const uint8_t *payload, size_
 void engine_flush_batch_owned(Conn *c);
 
 // Engine entry points for the backends (JS thread).
-Conn *engine_new_conn(Addon *a, bool server, uint32_t listener_id, qwh_tls_ctx *tls, const char *sni, const char *verify_host, char *err, size_t errlen);
+Conn *engine_new_conn(Addon *a, bool server, uint32_t listener_id, qwh_tls_ctx *tls, const char *sni, const char *verify_host, char *err,
+                      size_t errlen);
 void engine_set_peer(Conn *c, int fd);
 // Bytes received from the network (ciphertext with TLS).
 void engine_received(Conn *c, const uint8_t *p, size_t n);
@@ -163,18 +164,18 @@ void engine_socket_error(Conn *c, const char *message);
 void engine_drained(Conn *c);
 void engine_tcp_connected(Conn *c);
 void engine_accepted(Listener *l, Conn *c);
-void engine_closed(Conn *c);           // the backend is done with c: notify JS, free
+void engine_closed(Conn *c);  // the backend is done with c: notify JS, free
 void engine_listener_closed(Listener *l);
 void engine_listener_error(Listener *l, const char *message);
 // Fails every accepted TLS connection of l whose handshake is not done handshake_timeout_ms
 // after it was made: EV_TLS_FAIL "TLS handshake timed out", then closed (QWH-TIME-005).
 void engine_expire_tls_handshakes(Listener *l);
-void engine_handle_released(Addon *a); // one backend handle fully closed
+void engine_handle_released(Addon *a);  // one backend handle fully closed
 void engine_dispatch(Addon *a, int32_t type, uint32_t id, napi_value x, napi_value y);
 
 // What JS asks of a connection (engine_api.cc's methods; JS thread).
-bool engine_write(Conn *c, const uint8_t *p, size_t n); // false: TLS failed (reported)
-bool engine_pause(Conn *c, bool paused);                // true: bytes are pending (drain them on a later turn)
+bool engine_write(Conn *c, const uint8_t *p, size_t n);  // false: TLS failed (reported)
+bool engine_pause(Conn *c, bool paused);                 // true: bytes are pending (drain them on a later turn)
 void engine_drain_pending(Conn *c);
 void engine_end(Conn *c);
 void engine_destroy(Conn *c, bool silent);
@@ -186,6 +187,6 @@ napi_value engine_init_module(napi_env env, napi_value exports, const Backend *b
 napi_value backend_connect(napi_env env, napi_callback_info info);
 napi_value backend_listen(napi_env env, napi_callback_info info);
 napi_value backend_listener_address(napi_env env, napi_callback_info info);
-void backend_teardown(Addon *a); // close everything now (env cleanup)
+void backend_teardown(Addon *a);  // close everything now (env cleanup)
 
-} // namespace qwh
+}  // namespace qwh

@@ -10,9 +10,9 @@
 
 namespace qwh {
 
-#define NAPI_OK(call)                        \
-  do {                                       \
-    if ((call) != napi_ok) return nullptr;   \
+#define NAPI_OK(call)                      \
+  do {                                     \
+    if ((call) != napi_ok) return nullptr; \
   } while (0)
 
 // ---------------------------------------------------------------- exported methods
@@ -56,7 +56,8 @@ static napi_value m_write(napi_env env, napi_callback_info info) {
       napi_typedarray_type tt;
       napi_value ab;
       size_t off;
-      if (napi_get_typedarray_info(env, b, &tt, &len, &data, &ab, &off) != napi_ok) return throw_error(env, "E_INTERNAL", "write takes Buffers");
+      if (napi_get_typedarray_info(env, b, &tt, &len, &data, &ab, &off) != napi_ok)
+        return throw_error(env, "E_INTERNAL", "write takes Buffers");
     }
     if (!engine_write(c, static_cast<uint8_t *>(data), len)) return num(env, -1);
   }
@@ -98,7 +99,7 @@ static napi_value m_switch_to_raw(napi_env env, napi_callback_info info) {
 static napi_value m_switch_to_frames(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   Conn *c = conn_args(env, info, 1, argv);
-  if (c) c->raw = false; // the decoder is idle: the next byte starts a header
+  if (c) c->raw = false;  // the decoder is idle: the next byte starts a header
   return undefined(env);
 }
 
@@ -194,7 +195,8 @@ static napi_value m_tls_facts(napi_env env, napi_callback_info info) {
 static napi_value m_export(napi_env env, napi_callback_info info) {
   napi_value argv[4];
   Conn *c = conn_args(env, info, 4, argv);
-  if (!c || !c->tls || !qwh_tls_handshake_done(c->tls)) return throw_error(env, "E_INVALID_OPTION", "exportKeyingMaterial needs a TLS connection");
+  if (!c || !c->tls || !qwh_tls_handshake_done(c->tls))
+    return throw_error(env, "E_INVALID_OPTION", "exportKeyingMaterial needs a TLS connection");
   uint32_t len = 0;
   napi_get_value_uint32(env, argv[1], &len);
   char label[256];
@@ -205,7 +207,8 @@ static napi_value m_export(napi_env env, napi_callback_info info) {
   void *out = nullptr;
   napi_value buf;
   if (napi_create_buffer(env, len, &out, &buf) != napi_ok) return nullptr;
-  if (qwh_tls_export(c->tls, static_cast<uint8_t *>(out), len, label, strlen(label), static_cast<uint8_t *>(ctx), ctx_len, use_ctx) != QWH_TLS_OK) {
+  if (qwh_tls_export(c->tls, static_cast<uint8_t *>(out), len, label, strlen(label), static_cast<uint8_t *>(ctx), ctx_len, use_ctx) !=
+      QWH_TLS_OK) {
     return throw_error(env, "E_INTERNAL", "TLS exporter failed");
   }
   return buf;
@@ -335,7 +338,7 @@ void engine_handle_released(Addon *a) {
 static void async_cleanup(napi_async_cleanup_hook_handle handle, void *arg) {
   Addon *a = static_cast<Addon *>(arg);
   a->tearing_down = true;
-  backend_teardown(a); // closes every handle; the last close callback removes the hook
+  backend_teardown(a);  // closes every handle; the last close callback removes the hook
   if (a->open_handles == 0 && a->cleanup) {
     a->cleanup = nullptr;
     napi_remove_async_cleanup_hook(handle);
@@ -369,16 +372,25 @@ napi_value engine_init_module(napi_env env, napi_value exports, const Backend *b
     const char *name;
     napi_callback cb;
   } methods[] = {
-      {"setDispatch", m_set_dispatch},       {"connect", backend_connect},
-      {"listen", backend_listen},            {"listenerAddress", backend_listener_address},
-      {"closeListener", m_close_listener},   {"write", m_write},
-      {"setLimits", m_set_limits},           {"refuseData", m_refuse_data},
-      {"switchToRaw", m_switch_to_raw},      {"switchToFrames", m_switch_to_frames},
+      {"setDispatch", m_set_dispatch},
+      {"connect", backend_connect},
+      {"listen", backend_listen},
+      {"listenerAddress", backend_listener_address},
+      {"closeListener", m_close_listener},
+      {"write", m_write},
+      {"setLimits", m_set_limits},
+      {"refuseData", m_refuse_data},
+      {"switchToRaw", m_switch_to_raw},
+      {"switchToFrames", m_switch_to_frames},
       {"pause", m_pause},
-      {"drainPending", m_drain_pending},     {"setOutputLimit", m_set_output_limit},
-      {"end", m_end},                        {"destroy", m_destroy},
-      {"info", m_info},                      {"tlsFacts", m_tls_facts},
-      {"exportKeyingMaterial", m_export},    {"tlsContext", m_tls_context},
+      {"drainPending", m_drain_pending},
+      {"setOutputLimit", m_set_output_limit},
+      {"end", m_end},
+      {"destroy", m_destroy},
+      {"info", m_info},
+      {"tlsFacts", m_tls_facts},
+      {"exportKeyingMaterial", m_export},
+      {"tlsContext", m_tls_context},
       {"stats", m_stats},
   };
   for (auto &m : methods) {
@@ -390,4 +402,4 @@ napi_value engine_init_module(napi_env env, napi_value exports, const Backend *b
   return exports;
 }
 
-} // namespace qwh
+}  // namespace qwh

@@ -47,7 +47,7 @@ qwh_code engine_on_frame(void *user, bool control, const uint8_t *payload, size_
       c->meta.push_back(kind | STOLEN);
       c->meta.push_back(0);
       c->meta.push_back(static_cast<uint32_t>(len));
-      qwh_decoder_pause(&c->dec); // one taken frame per batch: hand it over now
+      qwh_decoder_pause(&c->dec);  // one taken frame per batch: hand it over now
       return QWH_OK;
     }
     size_t off = c->batch.len;
@@ -85,7 +85,8 @@ static void drop_batch(Conn *c) {
 // counted every batch twice and doubled the full GCs that external memory triggers.
 static bool external_buffer(Addon *a, uint8_t *m, size_t total, size_t cap, napi_value *buf) {
   size_t slack = cap > total ? cap - total : 0;
-  if (napi_create_external_buffer(a->env, total, m, free_external, reinterpret_cast<void *>(static_cast<uintptr_t>(slack)), buf) != napi_ok) {
+  if (napi_create_external_buffer(a->env, total, m, free_external, reinterpret_cast<void *>(static_cast<uintptr_t>(slack)), buf) !=
+      napi_ok) {
     free(m);
     return false;
   }
@@ -98,8 +99,10 @@ static bool external_buffer(Addon *a, uint8_t *m, size_t total, size_t cap, napi
 static void dispatch_batch(Conn *c, size_t count, napi_value buf) {
   Addon *a = c->addon;
   c->meta.clear();
-  if (c->batch.cap > (1u << 20)) qwh_buf_free(&c->batch);
-  else c->batch.len = 0;
+  if (c->batch.cap > (1u << 20))
+    qwh_buf_free(&c->batch);
+  else
+    c->batch.len = 0;
   napi_value n;
   napi_create_uint32(a->env, static_cast<uint32_t>(count), &n);
   engine_dispatch(a, EV_BATCH, c->id, buf, n);
@@ -122,8 +125,10 @@ static void flush_batch(Conn *c, bool final_own) {
     // (usually none or a few small ones) are copied after it, then the table.
     size_t others = 0, stolen_len = 0;
     for (size_t i = 0; i < count; i++) {
-      if (c->meta[i * 3] & STOLEN) stolen_len = c->meta[i * 3 + 2];
-      else others += c->meta[i * 3 + 2];
+      if (c->meta[i * 3] & STOLEN)
+        stolen_len = c->meta[i * 3 + 2];
+      else
+        others += c->meta[i * 3 + 2];
     }
     size_t other_at = align4(stolen_len);
     size_t table_at = align4(other_at + others);
@@ -185,7 +190,7 @@ static void flush_batch(Conn *c, bool final_own) {
       }
     }
     size_t cap = c->batch.cap;
-    qwh_buf_init(&c->batch); // JS owns it now
+    qwh_buf_init(&c->batch);  // JS owns it now
     if (!external_buffer(a, m, total, cap, &buf)) return drop_batch(c);
   } else if (final_own && c->own) {
     size_t side_at = c->own_len;
@@ -206,7 +211,7 @@ static void flush_batch(Conn *c, bool final_own) {
       table[i * 3 + 1] = (kind & SIDE) ? static_cast<uint32_t>(side_at) + off : off;
       table[i * 3 + 2] = c->meta[i * 3 + 2];
     }
-    c->own = nullptr; // JS owns it now
+    c->own = nullptr;  // JS owns it now
     if (!external_buffer(a, m, total, c->own_cap, &buf)) return drop_batch(c);
   } else {
     size_t payload = 0;
@@ -223,7 +228,7 @@ static void flush_batch(Conn *c, bool final_own) {
       const uint8_t *src = (kind & SIDE) ? c->batch.data + off : c->own + off;
       if (len) memcpy(m + at, src, len);
       uint32_t v[3] = {kind & ~SIDE, static_cast<uint32_t>(at), len};
-      memcpy(table + i * 3, v, 12); // little-endian hosts (x86-64, arm64)
+      memcpy(table + i * 3, v, 12);  // little-endian hosts (x86-64, arm64)
       at += len;
     }
   }
@@ -233,4 +238,4 @@ static void flush_batch(Conn *c, bool final_own) {
 void engine_flush_batch(Conn *c) { flush_batch(c, false); }
 void engine_flush_batch_owned(Conn *c) { flush_batch(c, true); }
 
-} // namespace qwh
+}  // namespace qwh

@@ -18,7 +18,8 @@ static void dispatch_code(Conn *c, int32_t type, uint32_t id, const char *code, 
 
 // ---------------------------------------------------------------- connections
 
-Conn *engine_new_conn(Addon *a, bool server, uint32_t listener_id, qwh_tls_ctx *tls, const char *sni, const char *verify_host, char *err, size_t errlen) {
+Conn *engine_new_conn(Addon *a, bool server, uint32_t listener_id, qwh_tls_ctx *tls, const char *sni, const char *verify_host, char *err,
+                      size_t errlen) {
   Conn *c = new Conn();
   c->addon = a;
   c->id = a->next_id++;
@@ -89,7 +90,6 @@ static void send_tls_out(Conn *c) {
   }
 }
 
-
 static void fail_decode(Conn *c, qwh_code code) {
   engine_flush_batch(c);
   if (c->destroyed) return;
@@ -130,13 +130,15 @@ static void process(Conn *c, const uint8_t *p, size_t n) {
     p += used;
     n -= used;
     if (rc != QWH_OK) return fail_decode(c, rc);
-    if (c->dec.paused) engine_flush_batch(c); // JS may change limits, switch to raw, pause or destroy
+    if (c->dec.paused) engine_flush_batch(c);  // JS may change limits, switch to raw, pause or destroy
   }
 }
 
 static void feed_plain(Conn *c, const uint8_t *p, size_t n) {
-  if (c->pend.len || c->js_paused) keep(c, p, n);
-  else process(c, p, n);
+  if (c->pend.len || c->js_paused)
+    keep(c, p, n);
+  else
+    process(c, p, n);
 }
 
 static void deliver_end(Conn *c) {
@@ -177,7 +179,7 @@ static void tls_failed(Conn *c, const char *message) {
     Scope s(c->addon);
     engine_dispatch(c->addon, EV_TLS_FAIL, c->listener_id, str(c->addon->env, message), str(c->addon->env, c->remote_addr));
     c->destroyed = true;
-    c->close_notified = true; // JS never saw this connection
+    c->close_notified = true;  // JS never saw this connection
     c->addon->backend->close(c);
   } else if (!c->established) {
     dispatch_code(c, EV_CONNECT_FAILED, c->id, "E_TLS_HANDSHAKE", message);
@@ -202,7 +204,7 @@ static void decode_owned(Conn *c, uint8_t *p, size_t n, size_t cap) {
   c->own_cap = cap;
   process(c, p, n);
   engine_flush_batch_owned(c);
-  free(c->own); // still ours when nothing (or nothing since a pause) was delivered from it
+  free(c->own);  // still ours when nothing (or nothing since a pause) was delivered from it
   c->own = nullptr;
 }
 
@@ -234,7 +236,7 @@ static void tls_received(Conn *c, const uint8_t *p, size_t n) {
     qwh_buf_free(&early);
   } else if (owned && chunk.len) {
     decode_owned(c, chunk.data, chunk.len, chunk.cap);
-    qwh_buf_init(&chunk); // taken over
+    qwh_buf_init(&chunk);  // taken over
   } else if (!owned && a->plain.len) {
     // Reads never nest (they come from the loop, not from JS), so the shared buffer is not reused meanwhile.
     feed_plain(c, a->plain.data, a->plain.len);
@@ -381,7 +383,8 @@ void engine_expire_tls_handshakes(Listener *l) {
   std::vector<Conn *> late;
   for (auto &kv : a->conns) {
     Conn *c = kv.second;
-    if (c->server && c->listener_id == l->id && c->tls && !c->established && !c->destroyed && now - c->created_ms >= limit) late.push_back(c);
+    if (c->server && c->listener_id == l->id && c->tls && !c->established && !c->destroyed && now - c->created_ms >= limit)
+      late.push_back(c);
   }
   for (Conn *c : late) engine_socket_error(c, "TLS handshake timed out");
 }
@@ -445,4 +448,4 @@ void engine_destroy(Conn *c, bool silent) {
   c->addon->backend->close(c);
 }
 
-} // namespace qwh
+}  // namespace qwh

@@ -48,37 +48,37 @@ enum : int { TAG_CONN = 1, TAG_LISTENER = 2 };
 struct LConn {
   int tag = TAG_CONN;
   LState *st = nullptr;
-  Conn *c = nullptr;              // [js]
-  struct lws *wsi = nullptr;      // [svc]
-  int fd = -1;                    // set before either thread shares it; closed by lws with the wsi
-  uint32_t listener_id = 0;       // accepted: the listener it came from
+  Conn *c = nullptr;          // [js]
+  struct lws *wsi = nullptr;  // [svc]
+  int fd = -1;                // set before either thread shares it; closed by lws with the wsi
+  uint32_t listener_id = 0;   // accepted: the listener it came from
   // JS -> service [mu]
   qwh_buf out{};
   size_t out_off = 0;
   bool want_shutdown = false;
   bool want_close = false;
-  bool read_ended = false;        // JS delivered END: the socket may go once our side is shut
+  bool read_ended = false;  // JS delivered END: the socket may go once our side is shut
   bool reading = true;
   bool op_queued = false;
   bool connect_req = false;
-  int connect_fd = -1;            // connecting socket made on the JS thread, adopted by the service thread
-  bool send_failed = false;       // a direct send failed: the service thread reports it
-  bool js_done = false;           // JS has forgotten it
+  int connect_fd = -1;       // connecting socket made on the JS thread, adopted by the service thread
+  bool send_failed = false;  // a direct send failed: the service thread reports it
+  bool js_done = false;      // JS has forgotten it
   // service -> JS [mu]
   qwh_buf in{};
   bool ev_connected = false, ev_accepted = false, ev_eof = false, ev_drained = false, ev_closed = false;
   std::string ev_error;
   bool ready_queued = false;
-  bool svc_done = false;          // the wsi is gone (the service thread touches it only to free it)
-  bool can_send = false;          // connected and adopted: JS may send() on fd while `out` is empty
-  char remote[64] = "";           // peer facts, written before ev_connected / ev_accepted
+  bool svc_done = false;  // the wsi is gone (the service thread touches it only to free it)
+  bool can_send = false;  // connected and adopted: JS may send() on fd while `out` is empty
+  char remote[64] = "";   // peer facts, written before ev_connected / ev_accepted
   int remote_port = 0, local_port = 0;
   // [svc]
-  qwh_buf svc_in{};               // what recv() read, before it is handed over as `in`
+  qwh_buf svc_in{};  // what recv() read, before it is handed over as `in`
   bool reading_applied = true;
   bool shut_done = false;
   bool connecting = false;
-  bool svc_eof = false;           // read returned 0
+  bool svc_eof = false;  // read returned 0
 };
 
 struct LListener {
@@ -87,9 +87,9 @@ struct LListener {
   uint32_t id = 0;
   bool keep_alive = true;
   int keep_alive_delay_ms = 30000;
-  int fd = -1;                    // listening socket (made on the JS thread, adopted by the service thread)
-  struct lws *wsi = nullptr;      // [svc]
-  bool create_req = false, destroy_req = false, queued = false; // [mu]
+  int fd = -1;                                                   // listening socket (made on the JS thread, adopted by the service thread)
+  struct lws *wsi = nullptr;                                     // [svc]
+  bool create_req = false, destroy_req = false, queued = false;  // [mu]
 };
 
 struct LState {
@@ -98,33 +98,33 @@ struct LState {
   struct lws_context *ctx = nullptr;
   struct lws_vhost *vh = nullptr;
   pthread_t thread{};
-  bool running = false;                   // [js]
-  bool stop = false;                      // atomic
+  bool running = false;  // [js]
+  bool stop = false;     // atomic
   // service -> JS wake-up
   int wake_r = -1, wake_w = -1;
   uv_poll_t wake_poll{};
-  bool wake_open = false;                 // [js] the uv_poll exists (until its close callback)
-  bool wake_refed = false;                // [js]
-  bool js_signalled = false;              // [mu] a wake byte is on its way
+  bool wake_open = false;     // [js] the uv_poll exists (until its close callback)
+  bool wake_refed = false;    // [js]
+  bool js_signalled = false;  // [mu] a wake byte is on its way
   // TLS handshake deadlines [js]: a timer on Node's loop while TLS listeners are open
   uv_timer_t deadline{};
-  bool deadline_open = false;             // the timer exists (until its close callback)
+  bool deadline_open = false;  // the timer exists (until its close callback)
   int tls_listeners = 0;
-  bool svc_signalled = false;             // [mu] lws_cancel_service() called, run_ops not yet run
-  std::vector<LConn *> ops;               // [mu] JS -> service
-  std::vector<LListener *> lops;          // [mu]
-  std::vector<LConn *> ready;             // [mu] service -> JS
-  std::vector<LConn *> conns;             // [mu] every LConn not freed yet
-  std::vector<LListener *> svc_listeners; // [svc] (after the thread stops: JS)
+  bool svc_signalled = false;              // [mu] lws_cancel_service() called, run_ops not yet run
+  std::vector<LConn *> ops;                // [mu] JS -> service
+  std::vector<LListener *> lops;           // [mu]
+  std::vector<LConn *> ready;              // [mu] service -> JS
+  std::vector<LConn *> conns;              // [mu] every LConn not freed yet
+  std::vector<LListener *> svc_listeners;  // [svc] (after the thread stops: JS)
   // Counters for stats() [mu]: how often each thread woke the other, and how sends went.
-  double rearms = 0;                      // partial flushes re-armed from the next service turn
-  double svc_wakes = 0;                   // lws_cancel_service() calls (JS -> service wake-ups)
-  double js_wakes = 0;                    // wake bytes written (service -> JS wake-ups)
-  double js_turns = 0;                    // deliveries run on the JS thread
-  double direct_sends = 0;                // JS writes that went straight to the socket, whole
-  double queued_sends = 0;                // JS writes (or their rest) queued for the service thread
-  double reads = 0;                       // recv() calls with data on the service thread
-  double contended = 0;                   // lock() calls that had to wait (a futex wake-up each)
+  double rearms = 0;        // partial flushes re-armed from the next service turn
+  double svc_wakes = 0;     // lws_cancel_service() calls (JS -> service wake-ups)
+  double js_wakes = 0;      // wake bytes written (service -> JS wake-ups)
+  double js_turns = 0;      // deliveries run on the JS thread
+  double direct_sends = 0;  // JS writes that went straight to the socket, whole
+  double queued_sends = 0;  // JS writes (or their rest) queued for the service thread
+  double reads = 0;         // recv() calls with data on the service thread
+  double contended = 0;     // lock() calls that had to wait (a futex wake-up each)
 };
 
 // Takes st->mu, counting the times it had to wait for the other thread.
@@ -137,7 +137,7 @@ inline void unlock(LState *st) { pthread_mutex_unlock(&st->mu); }
 
 // lws_service.cc: the service thread (start/stop are called on the JS thread).
 bool service_start(LState *st, std::string *err);
-void service_stop(LState *st); // joins the thread, destroys the context
+void service_stop(LState *st);  // joins the thread, destroys the context
 // Queues lc (may be null) for the service thread; mu held. True when the caller must call
 // lws_cancel_service() once mu is released.
 bool queue_op(LState *st, LConn *lc);
@@ -149,4 +149,4 @@ void wake_js(LState *st, bool wake);
 // Frees lc and forgets every queued reference to it (mu not held).
 void lconn_free(LState *st, LConn *lc);
 
-} // namespace qwh
+}  // namespace qwh

@@ -26,8 +26,10 @@ static void update_ref(LState *st) {
   bool want = st->a->live_conns > 0 || st->a->live_listeners > 0;
   if (!st->wake_open || want == st->wake_refed) return;
   st->wake_refed = want;
-  if (want) uv_ref(reinterpret_cast<uv_handle_t *>(&st->wake_poll));
-  else uv_unref(reinterpret_cast<uv_handle_t *>(&st->wake_poll));
+  if (want)
+    uv_ref(reinterpret_cast<uv_handle_t *>(&st->wake_poll));
+  else
+    uv_unref(reinterpret_cast<uv_handle_t *>(&st->wake_poll));
 }
 
 // JS is done with lc: the service thread closes what is left and frees it.
@@ -58,9 +60,9 @@ static void deliver(LState *st) {
   for (LConn *lc : ready) lc->ready_queued = false;
   unlock(st);
   for (LConn *lc : ready) {
-    if (a->tearing_down) break; // shutdown() ran inside a call into JS
+    if (a->tearing_down) break;  // shutdown() ran inside a call into JS
     lock(st);
-    qwh_buf in = lc->in; // taken over: the engine hands it to JS as the batch Buffer (no copy)
+    qwh_buf in = lc->in;  // taken over: the engine hands it to JS as the batch Buffer (no copy)
     qwh_buf_init(&lc->in);
     bool connected = lc->ev_connected, accepted = lc->ev_accepted, eof = lc->ev_eof, drained = lc->ev_drained, closed = lc->ev_closed;
     std::string error;
@@ -88,8 +90,10 @@ static void deliver(LState *st) {
       peer_to_conn(c, lc);
       engine_tcp_connected(c);
     }
-    if (in.len && c && !c->destroyed) engine_received_owned(c, in.data, in.len, in.cap);
-    else qwh_buf_free(&in);
+    if (in.len && c && !c->destroyed)
+      engine_received_owned(c, in.data, in.len, in.cap);
+    else
+      qwh_buf_free(&in);
     if (c && !c->destroyed && drained) engine_drained(c);
     if (c && !error.empty() && !c->destroyed) engine_socket_error(c, error.c_str());
     if (c && eof && !c->destroyed) engine_eof(c);
@@ -121,13 +125,13 @@ static void on_wake_closed(uv_handle_t *h) {
   close(st->wake_w);
   st->wake_r = st->wake_w = -1;
   st->wake_open = false;
-  engine_handle_released(st->a); // may free st
+  engine_handle_released(st->a);  // may free st
 }
 
 static void on_deadline_closed(uv_handle_t *h) {
   LState *st = static_cast<LState *>(h->data);
   st->deadline_open = false;
-  engine_handle_released(st->a); // may free st
+  engine_handle_released(st->a);  // may free st
 }
 
 // TLS handshakes that are not done by their listener's handshake timeout fail (QWH-TIME-005).
@@ -160,8 +164,10 @@ static bool ensure_started(napi_env env, LState *st) {
   const char *why = nullptr;
   std::string err;
   int p[2];
-  if (st->a->tearing_down) why = "the addon is shutting down";
-  else if (pipe2(p, O_NONBLOCK | O_CLOEXEC) != 0) why = "cannot make the wake-up pipe";
+  if (st->a->tearing_down)
+    why = "the addon is shutting down";
+  else if (pipe2(p, O_NONBLOCK | O_CLOEXEC) != 0)
+    why = "cannot make the wake-up pipe";
   if (why) return throw_error(env, "E_NATIVE_UNAVAILABLE", why), false;
   st->wake_r = p[0];
   st->wake_w = p[1];
@@ -199,7 +205,7 @@ static size_t l_send(Conn *c, const uint8_t *p, size_t n) {
     // thread only sends under this same lock). Saves the thread hop on every flush.
     size_t sent = 0;
     if (send_some(lc->fd, p, n, &sent) != 0) {
-      lc->send_failed = true; // reported by the service thread (never inside this call)
+      lc->send_failed = true;  // reported by the service thread (never inside this call)
       bool need = queue_op(st, lc);
       unlock(st);
       cancel_service(st, need);
@@ -244,17 +250,17 @@ static void request(Conn *c, bool LConn::*flag, bool value) {
 
 static void l_shutdown_write(Conn *c) { request(c, &LConn::want_shutdown, true); }
 static void l_set_reading(Conn *c, bool on) { request(c, &LConn::reading, on); }
-static void l_close(Conn *c) { request(c, &LConn::want_close, true); } // the service thread reports the close
+static void l_close(Conn *c) { request(c, &LConn::want_close, true); }  // the service thread reports the close
 static void l_read_ended(Conn *c) { request(c, &LConn::read_ended, true); }
 
 static void l_close_listener(Listener *l) {
   LListener *ll = static_cast<LListener *>(l->io);
   l->io = nullptr;
   LState *st = st_of(l->addon);
-  if (l->tls) st->tls_listeners--; // called once per listener
+  if (l->tls) st->tls_listeners--;  // called once per listener
   if (ll) {
     lock(st);
-    ll->destroy_req = true; // the service thread closes the socket and frees ll
+    ll->destroy_req = true;  // the service thread closes the socket and frees ll
     bool need = queue_listener_op(st, ll);
     unlock(st);
     cancel_service(st, need);
@@ -398,7 +404,7 @@ static void l_stats(Addon *a, napi_value o) {
 
 static const Backend LWS = {"lws", l_send, l_shutdown_write, l_set_reading, l_close, l_close_listener, l_read_ended, l_free_state, l_stats};
 
-} // namespace qwh
+}  // namespace qwh
 
 static napi_value Init(napi_env env, napi_value exports) {
   auto *st = new qwh::LState();

@@ -58,7 +58,7 @@ bool signal_js(LState *st, LConn *lc) {
 void wake_js(LState *st, bool wake) {
   if (!wake) return;
   char b = 1;
-  ssize_t w = write(st->wake_w, &b, 1); // full pipe: a wake-up is pending anyway
+  ssize_t w = write(st->wake_w, &b, 1);  // full pipe: a wake-up is pending anyway
   (void)w;
 }
 
@@ -196,7 +196,7 @@ static int writeable(LState *st, LConn *lc, struct lws *wsi) {
     lc->shut_done = true;
     shutdown(lc->fd, SHUT_WR);
   }
-  return lc->shut_done && read_ended ? failing(st, lc, nullptr) : 0; // both directions over: close
+  return lc->shut_done && read_ended ? failing(st, lc, nullptr) : 0;  // both directions over: close
 }
 
 // RAW_RX_FILE: one read of what the kernel holds, sized by FIONREAD with room for the frame
@@ -279,7 +279,7 @@ static void accept_ready(LState *st, LListener *ll) {
     socket_peer(fd, lc->remote, sizeof lc->remote, &lc->remote_port, &lc->local_port);
     lc->wsi = adopt(st, fd, lc);
     if (!lc->wsi) {
-      delete lc; // lws closed fd
+      delete lc;  // lws closed fd
       continue;
     }
     lock(st);
@@ -300,7 +300,7 @@ static void run_listener_ops(LState *st, std::vector<LListener *> &lops) {
       ll->create_req = false;
       ll->wsi = adopt(st, ll->fd, ll);
       if (ll->wsi) st->svc_listeners.push_back(ll);
-      ll->fd = -1; // lws owns it now (or closed it)
+      ll->fd = -1;  // lws owns it now (or closed it)
     }
     if (ll->destroy_req) {
       st->svc_listeners.erase(std::remove(st->svc_listeners.begin(), st->svc_listeners.end(), ll), st->svc_listeners.end());
@@ -310,7 +310,7 @@ static void run_listener_ops(LState *st, std::vector<LListener *> &lops) {
       } else if (ll->fd >= 0) {
         close(ll->fd);
       }
-      delete ll; // the JS side forgot it when it asked for the close
+      delete ll;  // the JS side forgot it when it asked for the close
     }
   }
 }
@@ -357,7 +357,7 @@ static void run_ops(LState *st) {
         svc_closed(st, lc, "connect failed (lws adoption)");
         continue;
       }
-      lws_callback_on_writable(lc->wsi); // connect completion
+      lws_callback_on_writable(lc->wsi);  // connect completion
       continue;
     }
     if (!lc->wsi) continue;
@@ -387,34 +387,34 @@ static int qwh_callback(struct lws *wsi, enum lws_callback_reasons reason, void 
   LConn *lc = op && *static_cast<int *>(op) == TAG_CONN ? static_cast<LConn *>(op) : nullptr;
   LListener *ll = op && *static_cast<int *>(op) == TAG_LISTENER ? static_cast<LListener *>(op) : nullptr;
   switch (reason) {
-  case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
-    // Not while service_stop() destroys the context on the JS thread.
-    if (st && !__atomic_load_n(&st->stop, __ATOMIC_ACQUIRE)) run_ops(st);
-    return 0;
-  case LWS_CALLBACK_RAW_RX_FILE:
-    if (ll) {
-      accept_ready(st, ll);
+    case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+      // Not while service_stop() destroys the context on the JS thread.
+      if (st && !__atomic_load_n(&st->stop, __ATOMIC_ACQUIRE)) run_ops(st);
       return 0;
-    }
-    return lc ? readable(st, lc, wsi) : -1;
-  case LWS_CALLBACK_RAW_WRITEABLE_FILE:
-    if (!lc) return ll ? 0 : -1;
-    return writeable(st, lc, wsi);
-  case LWS_CALLBACK_RAW_CLOSE_FILE:
-    lws_set_opaque_user_data(wsi, nullptr);
-    if (ll) ll->wsi = nullptr;
-    if (!lc) return 0;
-    if (lc->connecting) {
-      int err = 0;
-      socklen_t el = sizeof err;
-      getsockopt(lc->fd, SOL_SOCKET, SO_ERROR, &err, &el);
-      svc_closed(st, lc, err ? strerror(err) : "connection failed");
-    } else {
-      svc_closed(st, lc, nullptr);
-    }
-    return 0;
-  default:
-    return 0;
+    case LWS_CALLBACK_RAW_RX_FILE:
+      if (ll) {
+        accept_ready(st, ll);
+        return 0;
+      }
+      return lc ? readable(st, lc, wsi) : -1;
+    case LWS_CALLBACK_RAW_WRITEABLE_FILE:
+      if (!lc) return ll ? 0 : -1;
+      return writeable(st, lc, wsi);
+    case LWS_CALLBACK_RAW_CLOSE_FILE:
+      lws_set_opaque_user_data(wsi, nullptr);
+      if (ll) ll->wsi = nullptr;
+      if (!lc) return 0;
+      if (lc->connecting) {
+        int err = 0;
+        socklen_t el = sizeof err;
+        getsockopt(lc->fd, SOL_SOCKET, SO_ERROR, &err, &el);
+        svc_closed(st, lc, err ? strerror(err) : "connection failed");
+      } else {
+        svc_closed(st, lc, nullptr);
+      }
+      return 0;
+    default:
+      return 0;
   }
 }
 
@@ -467,7 +467,7 @@ void service_stop(LState *st) {
   // The thread is gone: the context is ours. Its destruction closes every wsi; our objects are
   // freed by the caller, so the callbacks must not reach them.
   for (LConn *lc : st->conns) {
-    lc->can_send = false; // lws closes the sockets now
+    lc->can_send = false;  // lws closes the sockets now
     if (lc->wsi) lws_set_opaque_user_data(lc->wsi, nullptr);
   }
   for (LListener *ll : st->svc_listeners)
@@ -476,4 +476,4 @@ void service_stop(LState *st) {
   st->ctx = nullptr;
 }
 
-} // namespace qwh
+}  // namespace qwh
