@@ -27,7 +27,7 @@
       "target_name": "qwormhole_lws",
       "conditions": [
         ["'<!(pkg-config --atleast-version=4.1 libwebsockets 2>/dev/null && echo yes || echo no)'=='yes' and '<!(echo $QWH_NO_LWS)'!='1'", {
-          "sources": ["<@(qwh_core_sources)", "<@(qwh_engine_sources)", "addon/lws_service.cc", "addon/lws_conn.cc"],
+          "sources": ["<@(qwh_core_sources)", "<@(qwh_engine_sources)", "addon/lws_service.cc", "addon/lws_conn.cc", "io/lws_context.c"],
           "cflags": ["<!@(pkg-config --cflags libwebsockets)"],
           "libraries": ["<!@(pkg-config --libs libwebsockets)", "-lssl", "-lcrypto"]
         }, {

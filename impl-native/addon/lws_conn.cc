@@ -219,11 +219,7 @@ static size_t l_send(Conn *c, const uint8_t *p, size_t n) {
       return 0;
     }
   }
-  st->queued_sends++;
-  if (lc->out_off > (1u << 20) && lc->out_off * 2 > lc->out.len) {
-    qwh_buf_consume(&lc->out, lc->out_off);
-    lc->out_off = 0;
-  }
+  st->queued_sends++;  // the service thread's qwh_send_queued compacts the queue
   qwh_buf_append(&lc->out, p, n);
   size_t queued = lc->out.len - lc->out_off;
   bool need = queue_op(st, lc);

@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "../io/lws_context.h"
+#include "../io/sendq.h"
 #include "lws_backend.h"
 
 namespace qwh {
@@ -117,12 +119,11 @@ static int failing(LState *st, LConn *lc, const char *error) {
   return -1;
 }
 
-// Sends what `out` holds (mu held); returns an errno or 0.
+// Sends what `out` holds (mu held), with the send queue's reset and compaction (io/sendq.h);
+// returns an errno or 0.
 static int flush_locked(LConn *lc) {
   size_t sent = 0;
-  int err = send_some(lc->fd, lc->out.data + lc->out_off, lc->out.len - lc->out_off, &sent);
-  lc->out_off += sent;
-  return err;
+  return qwh_send_queued(lc->fd, &lc->out, &lc->out_off, 4u << 20, &sent);
 }
 
 static void connected(LState *st, LConn *lc, struct lws *wsi) {
@@ -172,16 +173,9 @@ static int writeable(LState *st, LConn *lc, struct lws *wsi) {
   bool more = lc->out.len > lc->out_off;
   bool cancel = false, wake = false;
   if (!more) {
-    lc->out.len = 0;
-    lc->out_off = 0;
-    if (lc->out.cap > (4u << 20)) qwh_buf_free(&lc->out);
     lc->ev_drained = true;
     wake = signal_js(st, lc);
   } else {
-    if (lc->out_off > (1u << 20) && lc->out_off * 2 > lc->out.len) {
-      qwh_buf_consume(&lc->out, lc->out_off);
-      lc->out_off = 0;
-    }
     // lws clears POLLOUT once this callback returns: a lws_callback_on_writable() here would
     // be undone. run_ops re-arms it on the next service turn.
     cancel = queue_op(st, lc);
@@ -427,31 +421,17 @@ static void *service_main(void *arg) {
 }
 
 bool service_start(LState *st, std::string *err) {
-  lws_set_log_level(LLL_ERR, nullptr);
   static struct lws_protocols protos[2] = {{"qwh", qwh_callback, 0, IO_SIZE, 0, nullptr, IO_SIZE}, {}};
-  struct lws_context_creation_info info;
-  memset(&info, 0, sizeof info);
-  info.port = CONTEXT_PORT_NO_LISTEN;
-  info.protocols = protos;
-  info.user = st;
-  info.pt_serv_buf_size = IO_SIZE;
-  info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
-  st->ctx = lws_create_context(&info);
-  if (!st->ctx) {
-    *err = "lws_create_context failed";
+  const char *why = nullptr;
+  if (qwh_lws_context_new(protos, "qwh", st, IO_SIZE, &st->ctx, &st->vh, &why) != 0) {
+    *err = why;
     return false;
   }
-  struct lws_context_creation_info vi;
-  memset(&vi, 0, sizeof vi);
-  vi.port = CONTEXT_PORT_NO_LISTEN;
-  vi.protocols = protos;
-  vi.vhost_name = "qwh";
-  st->vh = lws_create_vhost(st->ctx, &vi);
   st->stop = false;
-  if (!st->vh || pthread_create(&st->thread, nullptr, service_main, st) != 0) {
+  if (pthread_create(&st->thread, nullptr, service_main, st) != 0) {
     lws_context_destroy(st->ctx);
     st->ctx = nullptr;
-    *err = st->vh ? "cannot start the service thread" : "lws_create_vhost failed";
+    *err = "cannot start the service thread";
     return false;
   }
   st->running = true;

@@ -20,13 +20,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include "loop_impl.h"
-
-/* The most descriptors the lws tables are sized for (8 + 8 bytes each). */
-#define QWH_LWS_MAX_FDS 1048576
+#include "lws_context.h"
 
 typedef struct lws_loop {
   struct lws_context *ctx;
@@ -78,30 +75,8 @@ int qwh_loop_init_lws(qwh_loop *l) {
     l->rbuf = NULL;
     return -1;
   }
-  lws_set_log_level(LLL_ERR, NULL);
-  struct lws_context_creation_info info;
-  memset(&info, 0, sizeof info);
-  info.port = CONTEXT_PORT_NO_LISTEN;
-  info.protocols = protocols;
-  info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
-  /* lws indexes its tables by descriptor number and refuses a descriptor beyond them: size them for
-   * every descriptor this process can open (its RLIMIT_NOFILE), capped for huge limits. */
-  struct rlimit rl;
-  rlim_t fds = getrlimit(RLIMIT_NOFILE, &rl) == 0 ? rl.rlim_cur : 1024;
-  if (fds == RLIM_INFINITY || fds > QWH_LWS_MAX_FDS) fds = QWH_LWS_MAX_FDS;
-  if (fds < 64) fds = 64;
-  info.fd_limit_per_thread = (unsigned int)fds;
-  s->ctx = lws_create_context(&info);
-  if (s->ctx) {
-    struct lws_context_creation_info vi;
-    memset(&vi, 0, sizeof vi);
-    vi.port = CONTEXT_PORT_NO_LISTEN;
-    vi.protocols = protocols;
-    vi.vhost_name = "qwh-cli";
-    s->vh = lws_create_vhost(s->ctx, &vi);
-  }
-  if (!s->ctx || !s->vh) {
-    if (s->ctx) lws_context_destroy(s->ctx);
+  const char *err = NULL;
+  if (qwh_lws_context_new(protocols, "qwh-cli", NULL, 0, &s->ctx, &s->vh, &err) != 0) {
     free(s);
     free(l->rbuf);
     l->rbuf = NULL;
