@@ -46,7 +46,28 @@ struct Backend {
   void (*stats)(Addon *a, napi_value obj);
 };
 
+// Where a connection is in its life; it only moves forward. Connecting: the TCP connect or the
+// TLS handshake is not done (JS does not have the link yet). Open: connected / accepted reported
+// to JS. Failed: decoding or the socket failed, nothing more is read (JS is told and closes).
+// Closing: close requested; the backend calls engine_closed(c) once, which frees it.
+enum class Phase : uint8_t { Connecting, Open, Failed, Closing };
+// The peer's end of the stream: not seen, seen while JS is paused or bytes wait, delivered (END).
+enum class ReadEnd : uint8_t { None, Pending, Delivered };
+
+// One connection of the engine. It owns its decoder, TLS state and buffers: they are released
+// with it (delete), whoever deletes it.
 struct Conn {
+  Conn() = default;
+  Conn(const Conn &) = delete;
+  Conn &operator=(const Conn &) = delete;
+  ~Conn();
+  bool closing() const { return phase == Phase::Closing; }
+  bool reading_over() const { return phase >= Phase::Failed; }
+  bool established() const { return phase != Phase::Connecting; }
+  void fail() {
+    if (phase < Phase::Failed) phase = Phase::Failed;
+  }
+
   Addon *addon = nullptr;
   uint32_t id = 0;
   uint32_t listener_id = 0;  // server side: the listener it came from
@@ -54,17 +75,15 @@ struct Conn {
   void *io = nullptr;  // the backend's state
   qwh_decoder dec{};
   qwh_tls *tls = nullptr;
-  bool established = false;  // connected/accepted reported to JS
-  bool step = true;          // deliver after each frame (handshake limits in force)
+  Phase phase = Phase::Connecting;
+  ReadEnd read_end = ReadEnd::None;
+  // Set by JS and independent of the phase.
+  bool step = true;  // deliver after each frame (handshake limits in force)
   bool raw = false;
   bool js_paused = false;
-  bool failed = false;       // decoding failed or socket error: read nothing more
-  bool destroyed = false;    // close requested
-  bool eof_pending = false;  // EOF seen while paused / with bytes pending
-  bool rd_eof = false;
-  bool end_requested = false;
-  bool close_notified = false;
-  bool want_drain = false;
+  bool end_requested = false;   // JS ended our direction
+  bool close_notified = false;  // EV_CLOSE sent, or JS must never get one (it never saw the link)
+  bool want_drain = false;      // a send was not taken whole: EV_DRAIN when the queue empties
   size_t unsent = 0;
   size_t out_limit = 0;  // stop reading above this many unsent bytes (0: off)
   bool limit_stopped = false;

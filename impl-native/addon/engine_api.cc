@@ -42,12 +42,12 @@ static napi_value m_set_dispatch(napi_env env, napi_callback_info info) {
 static napi_value m_write(napi_env env, napi_callback_info info) {
   napi_value argv[2];
   Conn *c = conn_args(env, info, 2, argv);
-  if (!c || c->destroyed) return num(env, -1);
+  if (!c || c->closing()) return num(env, -1);
   bool is_array = false;
   napi_is_array(env, argv[1], &is_array);
   uint32_t count = 1;
   if (is_array) napi_get_array_length(env, argv[1], &count);
-  for (uint32_t i = 0; i < count && !c->destroyed; i++) {
+  for (uint32_t i = 0; i < count && !c->closing(); i++) {
     napi_value b = argv[1];
     if (is_array) napi_get_element(env, argv[1], i, &b);
     void *data = nullptr;
@@ -110,7 +110,7 @@ static napi_value m_pause(napi_env env, napi_callback_info info) {
   bool paused = false;
   napi_get_value_bool(env, argv[1], &paused);
   napi_value r;
-  if (!c || c->destroyed) {
+  if (!c || c->closing()) {
     napi_get_boolean(env, false, &r);
     return r;
   }
@@ -121,7 +121,7 @@ static napi_value m_pause(napi_env env, napi_callback_info info) {
 static napi_value m_drain_pending(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   Conn *c = conn_args(env, info, 1, argv);
-  if (!c || c->destroyed || c->js_paused) return undefined(env);
+  if (!c || c->closing() || c->js_paused) return undefined(env);
   engine_drain_pending(c);
   return undefined(env);
 }
@@ -138,7 +138,7 @@ static napi_value m_set_output_limit(napi_env env, napi_callback_info info) {
 static napi_value m_end(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   Conn *c = conn_args(env, info, 1, argv);
-  if (!c || c->destroyed || c->end_requested) return undefined(env);
+  if (!c || c->closing() || c->end_requested) return undefined(env);
   engine_end(c);
   return undefined(env);
 }
@@ -148,7 +148,7 @@ static napi_value m_destroy(napi_env env, napi_callback_info info) {
   Conn *c = conn_args(env, info, 2, argv);
   bool silent = false;
   napi_get_value_bool(env, argv[1], &silent);
-  if (!c || c->destroyed) return undefined(env);
+  if (!c || c->closing()) return undefined(env);
   engine_destroy(c, silent);
   return undefined(env);
 }

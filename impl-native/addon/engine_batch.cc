@@ -115,7 +115,7 @@ static void flush_batch(Conn *c, bool final_own) {
   size_t count = c->meta.size() / 3;
   if (count == 0) return;
   Addon *a = c->addon;
-  if (a->tearing_down || c->destroyed) return drop_batch(c);
+  if (a->tearing_down || c->closing()) return drop_batch(c);
   Scope s(a);
   napi_value buf;
   uint32_t *table;

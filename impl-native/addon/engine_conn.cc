@@ -35,7 +35,6 @@ Conn *engine_new_conn(Addon *a, bool server, uint32_t listener_id, qwh_tls_ctx *
   if (tls) {
     c->tls = qwh_tls_new(tls, sni, verify_host, err, errlen);
     if (!c->tls) {
-      qwh_decoder_free(&c->dec);
       delete c;
       return nullptr;
     }
@@ -49,29 +48,30 @@ Conn *engine_new_conn(Addon *a, bool server, uint32_t listener_id, qwh_tls_ctx *
 
 void engine_set_peer(Conn *c, int fd) { socket_peer(fd, c->remote_addr, sizeof c->remote_addr, &c->remote_port, &c->local_port); }
 
+Conn::~Conn() {
+  qwh_decoder_free(&dec);
+  qwh_buf_free(&pend);
+  qwh_buf_free(&batch);
+  free(own);
+  free(stolen);
+  qwh_buf_free(&tls_out);
+  qwh_tls_free(tls);
+}
+
 static void free_conn(Conn *c) {
   Addon *a = c->addon;
   a->conns.erase(c->id);
   a->live_conns--;
-  qwh_decoder_free(&c->dec);
-  qwh_buf_free(&c->pend);
-  qwh_buf_free(&c->batch);
-  free(c->own);
-  c->own = nullptr;
-  free(c->stolen);
-  c->stolen = nullptr;
-  qwh_buf_free(&c->tls_out);
-  qwh_tls_free(c->tls);
   delete c;
 }
 
 static void update_reading(Conn *c) {
-  bool on = !c->js_paused && !c->failed && !c->destroyed && !c->rd_eof && !c->eof_pending && !c->limit_stopped;
+  bool on = !c->js_paused && !c->reading_over() && c->read_end == ReadEnd::None && !c->limit_stopped;
   c->addon->backend->set_reading(c, on);
 }
 
 static void send_bytes(Conn *c, const uint8_t *p, size_t n) {
-  if (c->destroyed || n == 0) return;
+  if (c->closing() || n == 0) return;
   c->bytes_out += static_cast<double>(n);
   c->unsent = c->addon->backend->send(c, p, n);
   if (c->unsent > 0) c->want_drain = true;
@@ -92,8 +92,8 @@ static void send_tls_out(Conn *c) {
 
 static void fail_decode(Conn *c, qwh_code code) {
   engine_flush_batch(c);
-  if (c->destroyed) return;
-  c->failed = true;
+  if (c->closing()) return;
+  c->fail();
   update_reading(c);
   char msg[96];
   snprintf(msg, sizeof msg, "frame decoding failed (%s)", qwh_code_name(code));
@@ -107,7 +107,7 @@ static void keep(Conn *c, const uint8_t *p, size_t n) {
 // Decodes plaintext; frames go into the batch; pauses hand the batch to JS.
 static void process(Conn *c, const uint8_t *p, size_t n) {
   while (n > 0) {
-    if (c->destroyed || c->failed) return;
+    if (c->reading_over()) return;
     if (c->js_paused) {
       keep(c, p, n);
       return;
@@ -142,14 +142,13 @@ static void feed_plain(Conn *c, const uint8_t *p, size_t n) {
 }
 
 static void deliver_end(Conn *c) {
-  if (c->rd_eof || c->destroyed || c->failed) return;
-  c->rd_eof = true;
-  c->eof_pending = false;
+  if (c->read_end == ReadEnd::Delivered || c->reading_over()) return;
+  c->read_end = ReadEnd::Delivered;
   update_reading(c);
   if (!c->raw) {
     qwh_code rc = qwh_decoder_end(&c->dec);
     if (rc != QWH_OK) {
-      c->failed = true;
+      c->fail();
       dispatch_code(c, EV_ERROR, c->id, qwh_code_name(rc), "stream ended inside a frame");
       return;
     }
@@ -158,11 +157,11 @@ static void deliver_end(Conn *c) {
     Scope s(c->addon);
     engine_dispatch(c->addon, EV_END, c->id, nullptr, nullptr);
   }
-  if (!c->destroyed && c->addon->backend->read_ended) c->addon->backend->read_ended(c);
+  if (!c->closing() && c->addon->backend->read_ended) c->addon->backend->read_ended(c);
 }
 
-static void established(Conn *c) {
-  c->established = true;
+static void report_established(Conn *c) {
+  if (c->phase == Phase::Connecting) c->phase = Phase::Open;
   if (c->server) {
     Scope s(c->addon);
     napi_value id;
@@ -175,22 +174,22 @@ static void established(Conn *c) {
 }
 
 static void tls_failed(Conn *c, const char *message) {
-  if (c->server && !c->established) {
+  if (c->server && !c->established()) {
     Scope s(c->addon);
     engine_dispatch(c->addon, EV_TLS_FAIL, c->listener_id, str(c->addon->env, message), str(c->addon->env, c->remote_addr));
-    c->destroyed = true;
+    c->phase = Phase::Closing;
     c->close_notified = true;  // JS never saw this connection
     c->addon->backend->close(c);
-  } else if (!c->established) {
+  } else if (!c->established()) {
     dispatch_code(c, EV_CONNECT_FAILED, c->id, "E_TLS_HANDSHAKE", message);
-    c->destroyed = true;
+    c->phase = Phase::Closing;
     c->close_notified = true;
     c->addon->backend->close(c);
   } else {
-    c->failed = true;
+    c->fail();
     dispatch_code(c, EV_ERROR, c->id, "E_SOCKET", message);
-    if (!c->destroyed) {
-      c->destroyed = true;
+    if (!c->closing()) {
+      c->phase = Phase::Closing;
       c->addon->backend->close(c);
     }
   }
@@ -231,7 +230,7 @@ static void tls_received(Conn *c, const uint8_t *p, size_t n) {
     qwh_buf early;
     qwh_buf_init(&early);
     if (a->plain.len) qwh_buf_append(&early, a->plain.data, a->plain.len);
-    established(c);
+    report_established(c);
     if (early.len) feed_plain(c, early.data, early.len);
     qwh_buf_free(&early);
   } else if (owned && chunk.len) {
@@ -242,7 +241,7 @@ static void tls_received(Conn *c, const uint8_t *p, size_t n) {
     feed_plain(c, a->plain.data, a->plain.len);
   }
   qwh_buf_free(&chunk);
-  if (!c->destroyed && qwh_tls_peer_closed(c->tls) && !c->rd_eof) engine_eof(c);
+  if (!c->closing() && qwh_tls_peer_closed(c->tls) && c->read_end != ReadEnd::Delivered) engine_eof(c);
 }
 
 // Ciphertext goes through the TLS module in slices of at most this much, so the memory BIO and
@@ -251,13 +250,13 @@ static void tls_received(Conn *c, const uint8_t *p, size_t n) {
 static constexpr size_t TLS_SLICE = 256 * 1024;
 
 void engine_received(Conn *c, const uint8_t *p, size_t n) {
-  if (c->destroyed || c->failed) return;
+  if (c->reading_over()) return;
   c->bytes_in += static_cast<double>(n);
   if (!c->tls) {
     feed_plain(c, p, n);
     return;
   }
-  while (n > 0 && !c->destroyed && !c->failed) {
+  while (n > 0 && !c->reading_over()) {
     size_t k = n < TLS_SLICE ? n : TLS_SLICE;
     tls_received(c, p, k);
     p += k;
@@ -266,9 +265,9 @@ void engine_received(Conn *c, const uint8_t *p, size_t n) {
 }
 
 void engine_received_owned(Conn *c, uint8_t *p, size_t n, size_t cap) {
-  if (c->destroyed || c->failed || c->tls || c->pend.len || c->js_paused || c->own) {
+  if (c->reading_over() || c->tls || c->pend.len || c->js_paused || c->own) {
     engine_received(c, p, n);
-    if (!c->destroyed) engine_flush_batch(c);
+    if (!c->closing()) engine_flush_batch(c);
     free(p);
     return;
   }
@@ -277,7 +276,7 @@ void engine_received_owned(Conn *c, uint8_t *p, size_t n, size_t cap) {
 }
 
 size_t engine_in_place_room(Conn *c, uint8_t **at) {
-  if (c->destroyed || c->failed || c->tls || c->raw || c->pend.len || c->js_paused || c->own || !c->established) return 0;
+  if (c->reading_over() || c->tls || c->raw || c->pend.len || c->js_paused || c->own || !c->established()) return 0;
   return qwh_decoder_room(&c->dec, ENGINE_LARGE_FRAME, at);
 }
 
@@ -289,8 +288,8 @@ void engine_received_in_place(Conn *c, size_t n) {
 }
 
 void engine_eof(Conn *c) {
-  if (c->destroyed || c->rd_eof) return;
-  if (!c->established) {
+  if (c->closing() || c->read_end == ReadEnd::Delivered) return;
+  if (!c->established()) {
     if (c->server) {
       tls_failed(c, "connection closed during the TLS handshake");
     } else {
@@ -300,7 +299,7 @@ void engine_eof(Conn *c) {
   }
   engine_flush_batch(c);
   if (c->js_paused || c->pend.len) {
-    c->eof_pending = true;
+    c->read_end = ReadEnd::Pending;
     update_reading(c);
     return;
   }
@@ -308,23 +307,23 @@ void engine_eof(Conn *c) {
 }
 
 void engine_socket_error(Conn *c, const char *message) {
-  if (c->destroyed) return;
-  if (!c->established) {
+  if (c->closing()) return;
+  if (!c->established()) {
     if (c->server) {
       tls_failed(c, message);
     } else {
       dispatch_code(c, EV_CONNECT_FAILED, c->id, "E_SOCKET", message);
-      c->destroyed = true;
+      c->phase = Phase::Closing;
       c->close_notified = true;
       c->addon->backend->close(c);
     }
     return;
   }
   engine_flush_batch(c);
-  c->failed = true;
+  c->fail();
   dispatch_code(c, EV_ERROR, c->id, "E_SOCKET", message);
-  if (!c->destroyed) {
-    c->destroyed = true;
+  if (!c->closing()) {
+    c->phase = Phase::Closing;
     c->addon->backend->close(c);
   }
 }
@@ -335,7 +334,7 @@ void engine_drained(Conn *c) {
     c->limit_stopped = false;
     update_reading(c);
   }
-  if (c->want_drain && !c->destroyed && c->established) {
+  if (c->want_drain && !c->closing() && c->established()) {
     c->want_drain = false;
     Scope s(c->addon);
     engine_dispatch(c->addon, EV_DRAIN, c->id, nullptr, nullptr);
@@ -350,13 +349,13 @@ void engine_tcp_connected(Conn *c) {
     return;
   }
   update_reading(c);
-  established(c);
+  report_established(c);
 }
 
 void engine_accepted(Listener *l, Conn *c) {
   (void)l;
   update_reading(c);
-  if (!c->tls) established(c);
+  if (!c->tls) report_established(c);
 }
 
 void engine_closed(Conn *c) {
@@ -383,8 +382,7 @@ void engine_expire_tls_handshakes(Listener *l) {
   std::vector<Conn *> late;
   for (auto &kv : a->conns) {
     Conn *c = kv.second;
-    if (c->server && c->listener_id == l->id && c->tls && !c->established && !c->destroyed && now - c->created_ms >= limit)
-      late.push_back(c);
+    if (c->server && c->listener_id == l->id && c->tls && c->phase == Phase::Connecting && now - c->created_ms >= limit) late.push_back(c);
   }
   for (Conn *c : late) engine_socket_error(c, "TLS handshake timed out");
 }
@@ -418,7 +416,7 @@ bool engine_write(Conn *c, const uint8_t *p, size_t n) {
 bool engine_pause(Conn *c, bool paused) {
   c->js_paused = paused;
   update_reading(c);
-  return !paused && (c->pend.len > 0 || c->eof_pending);
+  return !paused && (c->pend.len > 0 || c->read_end == ReadEnd::Pending);
 }
 
 void engine_drain_pending(Conn *c) {
@@ -427,9 +425,9 @@ void engine_drain_pending(Conn *c) {
     qwh_buf_init(&c->pend);
     process(c, mine.data, mine.len);
     qwh_buf_free(&mine);
-    if (!c->destroyed) engine_flush_batch(c);
+    if (!c->closing()) engine_flush_batch(c);
   }
-  if (!c->destroyed && !c->js_paused && !c->pend.len && c->eof_pending) deliver_end(c);
+  if (!c->closing() && !c->js_paused && !c->pend.len && c->read_end == ReadEnd::Pending) deliver_end(c);
   update_reading(c);
 }
 
@@ -443,7 +441,7 @@ void engine_end(Conn *c) {
 }
 
 void engine_destroy(Conn *c, bool silent) {
-  c->destroyed = true;
+  c->phase = Phase::Closing;
   if (silent) c->close_notified = true;
   c->addon->backend->close(c);
 }

@@ -31,6 +31,7 @@
 
 #include <libwebsockets.h>
 #include <pthread.h>
+#include <unistd.h>
 
 #include <string>
 #include <vector>
@@ -45,7 +46,17 @@ enum : int { TAG_CONN = 1, TAG_LISTENER = 2 };
 
 // One connection as both threads see it. [svc]: the service thread's; [mu]:
 // guarded by LState::mu; [js]: the JS thread's.
+// Deleting it closes a connecting socket not yet adopted and frees its buffers.
 struct LConn {
+  LConn() = default;
+  LConn(const LConn &) = delete;
+  LConn &operator=(const LConn &) = delete;
+  ~LConn() {
+    if (connect_fd >= 0) close(connect_fd);
+    qwh_buf_free(&out);
+    qwh_buf_free(&in);
+    qwh_buf_free(&svc_in);
+  }
   int tag = TAG_CONN;
   LState *st = nullptr;
   Conn *c = nullptr;          // [js]
@@ -81,7 +92,14 @@ struct LConn {
   bool svc_eof = false;  // read returned 0
 };
 
+// Deleting it closes its listening socket unless lws has adopted it (fd -1).
 struct LListener {
+  LListener() = default;
+  LListener(const LListener &) = delete;
+  LListener &operator=(const LListener &) = delete;
+  ~LListener() {
+    if (fd >= 0) close(fd);
+  }
   int tag = TAG_LISTENER;
   LState *st = nullptr;
   uint32_t id = 0;

@@ -90,13 +90,13 @@ static void deliver(LState *st) {
       peer_to_conn(c, lc);
       engine_tcp_connected(c);
     }
-    if (in.len && c && !c->destroyed)
+    if (in.len && c && !c->closing())
       engine_received_owned(c, in.data, in.len, in.cap);
     else
       qwh_buf_free(&in);
-    if (c && !c->destroyed && drained) engine_drained(c);
-    if (c && !error.empty() && !c->destroyed) engine_socket_error(c, error.c_str());
-    if (c && eof && !c->destroyed) engine_eof(c);
+    if (c && !c->closing() && drained) engine_drained(c);
+    if (c && !error.empty() && !c->closing()) engine_socket_error(c, error.c_str());
+    if (c && eof && !c->closing()) engine_eof(c);
     if (closed) {
       if (c) {
         lc->c = nullptr;
@@ -361,7 +361,6 @@ void backend_teardown(Addon *a) {
   std::sort(lls.begin(), lls.end());
   lls.erase(std::unique(lls.begin(), lls.end()), lls.end());
   for (LListener *ll : lls) {
-    if (ll->fd >= 0) close(ll->fd);
     delete ll;
   }
   st->svc_listeners.clear();

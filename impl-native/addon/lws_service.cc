@@ -72,10 +72,6 @@ void lconn_free(LState *st, LConn *lc) {
   forget(st->ready, lc);
   forget(st->conns, lc);
   unlock(st);
-  if (lc->connect_fd >= 0) close(lc->connect_fd);
-  qwh_buf_free(&lc->out);
-  qwh_buf_free(&lc->in);
-  qwh_buf_free(&lc->svc_in);
   delete lc;
 }
 
@@ -301,10 +297,8 @@ static void run_listener_ops(LState *st, std::vector<LListener *> &lops) {
       if (ll->wsi) {
         lws_set_opaque_user_data(ll->wsi, nullptr);
         lws_set_timeout(ll->wsi, PENDING_TIMEOUT_KILLED_BY_PARENT, LWS_TO_KILL_SYNC);
-      } else if (ll->fd >= 0) {
-        close(ll->fd);
       }
-      delete ll;  // the JS side forgot it when it asked for the close
+      delete ll;  // the JS side forgot it when it asked for the close; closes fd unless lws has it
     }
   }
 }

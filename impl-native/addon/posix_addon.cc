@@ -18,7 +18,15 @@ namespace qwh {
 static constexpr size_t READ_SIZE = 256 * 1024;
 static constexpr int READS_PER_EVENT = 8;
 
+// A connection's uv_poll and socket; deleting it closes the socket and frees the queue.
 struct PConn {
+  PConn() = default;
+  PConn(const PConn &) = delete;
+  PConn &operator=(const PConn &) = delete;
+  ~PConn() {
+    if (fd >= 0) close(fd);
+    qwh_buf_free(&out);
+  }
   uv_poll_t poll;
   int fd = -1;
   Conn *c = nullptr;
@@ -33,7 +41,14 @@ struct PConn {
   int events = -1;
 };
 
+// A listener's uv_poll, deadline timer and socket; deleting it closes the socket.
 struct PListener {
+  PListener() = default;
+  PListener(const PListener &) = delete;
+  PListener &operator=(const PListener &) = delete;
+  ~PListener() {
+    if (fd >= 0) close(fd);
+  }
   uv_poll_t poll;
   uv_timer_t timer;  // TLS handshake deadlines
   int fd = -1;
@@ -65,8 +80,6 @@ static void update_poll(PConn *p) {
 static void on_conn_closed(uv_handle_t *h) {
   PConn *p = static_cast<PConn *>(h->data);
   Addon *a = p->c->addon;
-  if (p->fd >= 0) close(p->fd);
-  qwh_buf_free(&p->out);
   Conn *c = p->c;
   c->io = nullptr;
   delete p;
@@ -83,8 +96,8 @@ static void p_close(Conn *c) {
 
 static void maybe_finish(PConn *p) {
   // Both directions done: the connection is over.
-  if (p->shut_done && p->c->rd_eof && !p->c->destroyed) {
-    p->c->destroyed = true;
+  if (p->shut_done && p->c->read_end == ReadEnd::Delivered && !p->c->closing()) {
+    p->c->phase = Phase::Closing;
     p_close(p->c);
   }
 }
@@ -197,7 +210,7 @@ static void read_ready(PConn *p) {
   Conn *c = p->c;
   if (read_in_place(p) || read_owned(p)) return;
   uint8_t *buf = state_of(c->addon)->rbuf;
-  for (int i = 0; i < READS_PER_EVENT && p->reading && !c->destroyed; i++) {
+  for (int i = 0; i < READS_PER_EVENT && p->reading && !c->closing(); i++) {
     ssize_t n = recv(p->fd, buf, READ_SIZE, 0);
     if (n > 0) {
       engine_received(c, buf, static_cast<size_t>(n));
@@ -206,7 +219,7 @@ static void read_ready(PConn *p) {
     }
     if (n == 0) {
       engine_eof(c);
-      if (!c->destroyed) maybe_finish(p);
+      if (!c->closing()) maybe_finish(p);
       return;
     }
     if (errno == EINTR) continue;
@@ -214,13 +227,13 @@ static void read_ready(PConn *p) {
     engine_socket_error(c, strerror(errno));
     return;
   }
-  if (!c->destroyed) engine_flush_batch(c);
+  if (!c->closing()) engine_flush_batch(c);
 }
 
 static void on_poll(uv_poll_t *h, int status, int events) {
   PConn *p = static_cast<PConn *>(h->data);
   Conn *c = p->c;
-  if (p->closing || c->destroyed) return;
+  if (p->closing || c->closing()) return;
   if (p->pending_error) {
     int e = p->pending_error;
     p->pending_error = 0;
@@ -259,8 +272,8 @@ static void on_poll(uv_poll_t *h, int status, int events) {
     if (p->out.len == p->out_off) {
       update_poll(p);
       if (p->shut_req) do_shutdown(p);
-      if (!c->destroyed) engine_drained(c);
-      if (p->closing || c->destroyed) return;
+      if (!c->closing()) engine_drained(c);
+      if (p->closing || c->closing()) return;
     }
   }
   if ((events & UV_READABLE) && p->reading) read_ready(p);
@@ -300,7 +313,6 @@ static void on_listener_closed(uv_handle_t *h) {
   if (--pl->pending_closes > 0) return;
   Listener *l = pl->l;
   Addon *a = l->addon;
-  if (pl->fd >= 0) close(pl->fd);
   delete pl;
   l->io = nullptr;
   engine_listener_closed(l);
@@ -379,7 +391,7 @@ void backend_teardown(Addon *a) {
   std::vector<Conn *> conns;
   for (auto &kv : a->conns) conns.push_back(kv.second);
   for (Conn *c : conns) {
-    c->destroyed = true;
+    c->phase = Phase::Closing;
     c->close_notified = true;
     p_close(c);
   }
