@@ -19,7 +19,11 @@ function why(err) {
   const first = err && err.message ? err.message.split("\n")[0] : String(err);
   const lib = /(lib[\w.+-]+\.so[\w.]*): cannot open shared object file/.exec(first);
   if (!lib) return first;
-  const pkg = lib[1].startsWith("libwebsockets") ? "libwebsockets 4.1 (Debian/Ubuntu: libwebsockets17)" : lib[1].startsWith("libssl") || lib[1].startsWith("libcrypto") ? "OpenSSL 3 (Debian/Ubuntu: libssl3)" : lib[1];
+  const pkg = lib[1].startsWith("libwebsockets")
+    ? "libwebsockets 4.1 (Debian/Ubuntu: libwebsockets17)"
+    : lib[1].startsWith("libssl") || lib[1].startsWith("libcrypto")
+      ? "OpenSSL 3 (Debian/Ubuntu: libssl3)"
+      : lib[1];
   return `${first} (install ${pkg})`;
 }
 

@@ -20,7 +20,8 @@ export function hdr(h) {
 export const dataFrame = (payloadHex) => hdr(byteLen(payloadHex)) + payloadHex;
 
 /** A control frame: header 0x80000000 | (1 + body length), the type byte, the body (hex). */
-export const ctrlFrame = (type, bodyHex = "") => hdr((CONTROL_BIT | (1 + byteLen(bodyHex))) >>> 0) + type.toString(16).padStart(2, "0") + bodyHex;
+export const ctrlFrame = (type, bodyHex = "") =>
+  hdr((CONTROL_BIT | (1 + byteLen(bodyHex))) >>> 0) + type.toString(16).padStart(2, "0") + bodyHex;
 
 /** The 4-byte header of the 32-bit value h. */
 export function headerBytes(h) {
@@ -35,7 +36,15 @@ export function headerBytes(h) {
  * lying header). json is serialised with JSON.stringify (no whitespace).
  */
 export function frameBytes(spec) {
-  const body = spec.hex !== undefined ? Buffer.from(spec.hex, "hex") : spec.text !== undefined ? Buffer.from(spec.text, "utf8") : spec.json !== undefined ? Buffer.from(JSON.stringify(spec.json), "utf8") : Buffer.alloc(0);
-  if (spec.controlType !== undefined) return Buffer.concat([headerBytes(CONTROL_BIT | (spec.length ?? 1 + body.length)), Buffer.from([spec.controlType]), body]);
+  const body =
+    spec.hex !== undefined
+      ? Buffer.from(spec.hex, "hex")
+      : spec.text !== undefined
+        ? Buffer.from(spec.text, "utf8")
+        : spec.json !== undefined
+          ? Buffer.from(JSON.stringify(spec.json), "utf8")
+          : Buffer.alloc(0);
+  if (spec.controlType !== undefined)
+    return Buffer.concat([headerBytes(CONTROL_BIT | (spec.length ?? 1 + body.length)), Buffer.from([spec.controlType]), body]);
   return Buffer.concat([headerBytes(spec.length ?? body.length), body]);
 }

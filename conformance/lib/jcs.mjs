@@ -15,7 +15,11 @@ export function jcs(v) {
     return JSON.stringify(v);
   }
   if (Array.isArray(v)) return `[${v.map(jcs).join(",")}]`;
-  if (typeof v === "object") return `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${jcs(v[k])}`).join(",")}}`;
+  if (typeof v === "object")
+    return `{${Object.keys(v)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${jcs(v[k])}`)
+      .join(",")}}`;
   throw new Error(`jcs: unsupported value ${typeof v}`);
 }
 

@@ -67,7 +67,8 @@ export async function probeUnsupported(agent, timeoutMs = 10000) {
   });
   if (r.spawnError) return { ok: false, detail: `cannot start ${agent.command()[0]}: ${r.spawnError.message}` };
   if (r.timeout) return { ok: false, detail: `mode ${name}: no exit within ${timeoutMs} ms (expected exit code 127)` };
-  if (r.code !== EXIT_UNSUPPORTED) return { ok: false, detail: `mode ${name}: exit code ${r.code ?? r.signal}, expected 127; stderr: ${p.stderr().trim().slice(-500)}` };
+  if (r.code !== EXIT_UNSUPPORTED)
+    return { ok: false, detail: `mode ${name}: exit code ${r.code ?? r.signal}, expected 127; stderr: ${p.stderr().trim().slice(-500)}` };
   return { ok: true, detail: `mode ${name}: exit code 127` };
 }
 
@@ -118,7 +119,9 @@ export class CodecSession {
     p.exited.then((r) => {
       if (this.proc !== p) return;
       this.deaths = (this.deaths ?? 0) + 1;
-      this.dead = r.spawnError ? `cannot start adapter: ${r.spawnError.message}` : `adapter exited (code ${r.code ?? r.signal}); stderr: ${p.stderr().trim().slice(-400)}`;
+      this.dead = r.spawnError
+        ? `cannot start adapter: ${r.spawnError.message}`
+        : `adapter exited (code ${r.code ?? r.signal}); stderr: ${p.stderr().trim().slice(-400)}`;
       this.lastDeath = this.dead;
       for (const [, w] of this.pending) w.resolve({ ok: false, error: { code: "internal", message: this.dead } });
       this.pending.clear();
@@ -170,7 +173,8 @@ export class CodecSession {
   pump() {
     while (this.queue.length > 0 && this.pending.size < this.maxInFlight) {
       if (!this.ensure()) {
-        for (const q of this.queue.splice(0)) q.resolve({ ok: false, error: { code: "internal", message: `adapter keeps dying: ${this.lastDeath}` } });
+        for (const q of this.queue.splice(0))
+          q.resolve({ ok: false, error: { code: "internal", message: `adapter keeps dying: ${this.lastDeath}` } });
         return;
       }
       const { req, resolve } = this.queue.shift();
@@ -245,7 +249,15 @@ function eventReader(child) {
  * {unsupported: true} (exit 127) or throws HarnessError (no ready line, crash).
  */
 export async function startServer(agent, { port = 0, host = DEFAULT_HOST, config = {}, tls, readyTimeoutMs = 10000 } = {}) {
-  const p = start(agent.command(), ["serve", "--port", String(port), ...hostArgs(host), ...tlsArgs(tls), "--config", JSON.stringify(config)]);
+  const p = start(agent.command(), [
+    "serve",
+    "--port",
+    String(port),
+    ...hostArgs(host),
+    ...tlsArgs(tls),
+    "--config",
+    JSON.stringify(config),
+  ]);
   const reader = eventReader(p.child);
   let exit = null;
   p.exited.then((r) => {
@@ -257,7 +269,9 @@ export async function startServer(agent, { port = 0, host = DEFAULT_HOST, config
     if (exit === null) await withTimeout(p.exited, 1000, () => null);
     kill(p.child);
     if (exit?.code === EXIT_UNSUPPORTED) return { unsupported: true, stderr: p.stderr() };
-    throw new HarnessError(`${agent.name} serve gave no ready line within ${readyTimeoutMs} ms (exit ${exit ? (exit.code ?? exit.signal) : "none"}); stderr: ${p.stderr().trim().slice(-500)}`);
+    throw new HarnessError(
+      `${agent.name} serve gave no ready line within ${readyTimeoutMs} ms (exit ${exit ? (exit.code ?? exit.signal) : "none"}); stderr: ${p.stderr().trim().slice(-500)}`,
+    );
   }
   if (!Number.isInteger(ready.port) || ready.port <= 0) {
     kill(p.child);
@@ -283,7 +297,17 @@ export async function startServer(agent, { port = 0, host = DEFAULT_HOST, config
  * reconnect scenario's checkpoint). Resolves {unsupported} | {result, events, exitCode, stderr, timedOut}.
  */
 export async function runClient(agent, { port, host = DEFAULT_HOST, scenario, config = {}, tls, timeoutMs = 20000, onEvent } = {}) {
-  const p = start(agent.command(), ["connect", "--port", String(port), ...hostArgs(host), ...tlsArgs(tls), "--scenario", scenario, "--config", JSON.stringify(config)]);
+  const p = start(agent.command(), [
+    "connect",
+    "--port",
+    String(port),
+    ...hostArgs(host),
+    ...tlsArgs(tls),
+    "--scenario",
+    scenario,
+    "--config",
+    JSON.stringify(config),
+  ]);
   const reader = eventReader(p.child);
   if (onEvent) {
     let seen = 0;
@@ -338,7 +362,10 @@ export class Clients {
       this.pending.set(id, entry);
       this.ensure();
       entry.stderrAt = this.proc.stderrLength();
-      entry.timer = setTimeout(() => this.settle(id, { result: null, events: entry.events, exitCode: null, timedOut: true, stderr: this.stderrSince(entry) }), options.timeoutMs ?? 20000);
+      entry.timer = setTimeout(
+        () => this.settle(id, { result: null, events: entry.events, exitCode: null, timedOut: true, stderr: this.stderrSince(entry) }),
+        options.timeoutMs ?? 20000,
+      );
       const { port, host = DEFAULT_HOST, scenario, config = {}, tls } = options;
       const req = { id, port, scenario, config };
       if (host !== DEFAULT_HOST) req.host = host;
@@ -385,8 +412,17 @@ export class Clients {
     const entry = this.pending.get(msg?.id);
     if (!entry) return;
     if (msg.unsupported) this.settle(msg.id, { unsupported: true, stderr: msg.message ?? "" });
-    else if (msg.result) this.settle(msg.id, { result: msg.result, events: entry.events, exitCode: 0, timedOut: false, stderr: this.stderrSince(entry), junk: [] });
-    else if (msg.error !== undefined) this.settle(msg.id, { result: null, events: entry.events, exitCode: null, timedOut: false, stderr: String(msg.error) });
+    else if (msg.result)
+      this.settle(msg.id, {
+        result: msg.result,
+        events: entry.events,
+        exitCode: 0,
+        timedOut: false,
+        stderr: this.stderrSince(entry),
+        junk: [],
+      });
+    else if (msg.error !== undefined)
+      this.settle(msg.id, { result: null, events: entry.events, exitCode: null, timedOut: false, stderr: String(msg.error) });
     else {
       const { id: _id, ...event } = msg;
       entry.events.push(event);
@@ -415,7 +451,14 @@ export class Clients {
         clearTimeout(entry.timer);
         runClient(this.agent, entry.options).then(entry.resolve);
       } else {
-        this.settle(id, { result: null, events: entry.events, exitCode: r.code ?? null, timedOut: false, spawnError: r.spawnError?.message, stderr: p.stderrTail(entry.stderrAt) });
+        this.settle(id, {
+          result: null,
+          events: entry.events,
+          exitCode: r.code ?? null,
+          timedOut: false,
+          spawnError: r.spawnError?.message,
+          stderr: p.stderrTail(entry.stderrAt),
+        });
       }
     }
   }

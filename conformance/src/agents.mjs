@@ -29,7 +29,10 @@ function resolveFrom(from, specifier) {
     const file = createRequire(from).resolve(specifier);
     return existsSync(file) ? { file } : { problem: `${specifier} resolves to ${file}, which is not there` };
   } catch (err) {
-    return { problem: err.code === "MODULE_NOT_FOUND" ? `${specifier} is not installed` : `${specifier} does not resolve (${err.message.split("\n")[0]})` };
+    return {
+      problem:
+        err.code === "MODULE_NOT_FOUND" ? `${specifier} is not installed` : `${specifier} does not resolve (${err.message.split("\n")[0]})`,
+    };
   }
 }
 
@@ -42,7 +45,10 @@ function qwormhole() {
     const from = join(packageDir, "adapters/ts/adapter.mjs");
     for (const specifier of ["qwormhole", "qwormhole/testing"]) {
       const r = resolveFrom(from, specifier);
-      if (r.problem) return { problem: `the package qwormhole is needed (a dependency of @qwormhole/conformance: npm install qwormhole; in a clone: npm run build): ${r.problem}` };
+      if (r.problem)
+        return {
+          problem: `the package qwormhole is needed (a dependency of @qwormhole/conformance: npm install qwormhole; in a clone: npm run build): ${r.problem}`,
+        };
     }
     return resolveFrom(from, "qwormhole");
   });
@@ -59,9 +65,18 @@ function addonProblem(addon) {
     const q = qwormhole();
     if (q.problem) return q.problem;
     const native = resolveFrom(q.file, "@qwormhole/native");
-    if (native.problem) return `the package @qwormhole/native is needed beside qwormhole (npm install @qwormhole/native): ${native.problem}`;
-    const r = spawnSync(node, ["-e", `const r = require(${JSON.stringify(native.file)}).load(${JSON.stringify(addon)}); process.stdout.write(r.error ? r.error : "")`], { encoding: "utf8", timeout: 20000 });
-    if (r.status !== 0) return `loading the ${addon} addon of ${native.file} failed: ${(r.stderr || r.error?.message || "").trim().split("\n")[0]}`;
+    if (native.problem)
+      return `the package @qwormhole/native is needed beside qwormhole (npm install @qwormhole/native): ${native.problem}`;
+    const r = spawnSync(
+      node,
+      [
+        "-e",
+        `const r = require(${JSON.stringify(native.file)}).load(${JSON.stringify(addon)}); process.stdout.write(r.error ? r.error : "")`,
+      ],
+      { encoding: "utf8", timeout: 20000 },
+    );
+    if (r.status !== 0)
+      return `loading the ${addon} addon of ${native.file} failed: ${(r.stderr || r.error?.message || "").trim().split("\n")[0]}`;
     return r.stdout.trim() ? `the ${addon} addon of @qwormhole/native does not load (${r.stdout.trim().slice(0, 300)})` : null;
   });
 }
@@ -72,7 +87,8 @@ function addonProblem(addon) {
  */
 function cliProblem(backend) {
   return once(`cli:${backend}`, () => {
-    if (!existsSync(nativeCli)) return `${nativeCli} is not there: the C program is not in any package (build it in a clone with make -C impl-native, or set QWH_NATIVE_CLI)`;
+    if (!existsSync(nativeCli))
+      return `${nativeCli} is not there: the C program is not in any package (build it in a clone with make -C impl-native, or set QWH_NATIVE_CLI)`;
     const r = spawnSync(nativeCli, ["--backend", backend, "codec"], { input: "", encoding: "utf8", timeout: 10000 });
     if (r.status === 0) return null;
     const why = (r.stderr || r.error?.message || "").trim().split("\n")[0];
@@ -136,7 +152,13 @@ export function findAgent(name) {
 /** An agent for a third party's adapter command (`--cmd`), split like a shell would for simple quoting. */
 export function commandAgent(cmd, name = "custom") {
   const argv = splitCommand(cmd);
-  return { name, description: `adapter command: ${cmd}`, own: false, command: () => argv, unavailable: () => (argv.length ? null : "empty --cmd") };
+  return {
+    name,
+    description: `adapter command: ${cmd}`,
+    own: false,
+    command: () => argv,
+    unavailable: () => (argv.length ? null : "empty --cmd"),
+  };
 }
 
 /** Agent names: letters, digits, ".", "_" and "-" (they become directory names in reports). */

@@ -44,7 +44,12 @@ export function loadWireCases(dirs = [casesDir], requirements = loadRequirements
       }
       const v = validate("conformance/case.schema.json", data);
       if (!v.valid) {
-        problems.push(`${rel}: ${v.errors.slice(0, 3).map((e) => `${e.instancePath || "/"} ${e.message}`).join("; ")}`);
+        problems.push(
+          `${rel}: ${v.errors
+            .slice(0, 3)
+            .map((e) => `${e.instancePath || "/"} ${e.message}`)
+            .join("; ")}`,
+        );
         continue;
       }
       for (const c of data.cases) {
@@ -52,7 +57,8 @@ export function loadWireCases(dirs = [casesDir], requirements = loadRequirements
         if (seen.has(c.id)) problems.push(`${rel}: case id ${c.id} also in ${seen.get(c.id)}`);
         seen.set(c.id, rel);
         for (const r of c.requirements) if (!requirements.has(r)) problems.push(`${rel}: case ${c.id} cites unknown requirement ${r}`);
-        if (c.role === "server" && c.steps.some((s) => s.expectResult)) problems.push(`${rel}: case ${c.id}: expectResult is only valid in the client role`);
+        if (c.role === "server" && c.steps.some((s) => s.expectResult))
+          problems.push(`${rel}: case ${c.id}: expectResult is only valid in the client role`);
         cases.push({ ...c, area: data.area, file: rel });
       }
     }

@@ -183,16 +183,25 @@ export async function main(argv) {
           agents = [];
           for (const name of v.agents.split(",").filter(Boolean)) {
             const agent = available.find((a) => a.name === name);
-            if (!agent) return usageError(`unknown agent ${name} (built-in: ${AGENTS.map((a) => a.name).join(", ")}${custom.length ? `; given by --agent-cmd: ${custom.map((a) => a.name).join(", ")}` : ""})`);
+            if (!agent)
+              return usageError(
+                `unknown agent ${name} (built-in: ${AGENTS.map((a) => a.name).join(", ")}${custom.length ? `; given by --agent-cmd: ${custom.map((a) => a.name).join(", ")}` : ""})`,
+              );
             agents.push(agent);
           }
           const left = custom.filter((a) => !agents.includes(a));
-          if (left.length) return usageError(`--agent-cmd ${left.map((a) => a.name).join(", ")} is not in --agents ${v.agents}: add it there, or leave --agents out`);
+          if (left.length)
+            return usageError(
+              `--agent-cmd ${left.map((a) => a.name).join(", ")} is not in --agents ${v.agents}: add it there, or leave --agents out`,
+            );
         }
         const transports = (v.transports ?? "plain,tls").split(",");
         if (transports.some((t) => t !== "plain" && t !== "tls")) return usageError("--transports is a list of plain and tls");
         const scenarios = selectScenarios(v.scenarios);
-        if (scenarios.unknown.length) return usageError(`--scenarios ${scenarios.unknown.join(",")} matches no scenario; the scenarios are:\n  ${SCENARIOS.map((s) => s.name).join("\n  ")}`);
+        if (scenarios.unknown.length)
+          return usageError(
+            `--scenarios ${scenarios.unknown.join(",")} matches no scenario; the scenarios are:\n  ${SCENARIOS.map((s) => s.name).join("\n  ")}`,
+          );
         common.outDir ??= resolve("reports", "matrix");
         mkdirSync(common.outDir, { recursive: true });
         return await runMatrixCommand(agents, { ...common, transports, scenarios: v.scenarios });
@@ -201,14 +210,17 @@ export async function main(argv) {
         if (v.matrix || v.scenarios) {
           const scenarios = selectScenarios(v.scenarios);
           if (scenarios.unknown.length) return usageError(`--scenarios ${scenarios.unknown.join(",")} matches no scenario`);
-          for (const sc of scenarios.selected) out(`${sc.name}\t${sc.clients ?? 1} client${(sc.clients ?? 1) > 1 ? "s" : ""}\t${sc.title}\n`);
+          for (const sc of scenarios.selected)
+            out(`${sc.name}\t${sc.clients ?? 1} client${(sc.clients ?? 1) > 1 ? "s" : ""}\t${sc.title}\n`);
           process.stderr.write(`${scenarios.selected.length} matrix scenarios (each runs for every client x server pair and transport)\n`);
           return scenarios.selected.length ? EXIT.OK : EXIT.EMPTY;
         }
         const selection = selectCases({ ...common, caseDirs: common.caseDirs }, loadRequirements());
         const all = [...selection.vectors, ...selection.wire];
         for (const c of all) out(`${c.id}\t${c.role}\t${c.level}\t${c.requirements.join(",")}\t${c.title}\n`);
-        process.stderr.write(`${selection.vectors.length} vectors, ${selection.wire.length} wire cases (and ${SCENARIOS.length} interop matrix scenarios: list --matrix)\n`);
+        process.stderr.write(
+          `${selection.vectors.length} vectors, ${selection.wire.length} wire cases (and ${SCENARIOS.length} interop matrix scenarios: list --matrix)\n`,
+        );
         return all.length ? EXIT.OK : EXIT.EMPTY;
       }
       case "agents": {

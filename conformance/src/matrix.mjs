@@ -44,7 +44,8 @@ async function runCell({ clientAgent, serverAgent, transport, scenario, tls, sca
     } else {
       server = await servers.get(serverAgent, transport, serverConfig, useTls);
     }
-    if (server.unsupported) return { grade: "UNSUPPORTED", message: `${serverAgent.name} serve exited 127 for ${JSON.stringify(scenario.server)}`, log };
+    if (server.unsupported)
+      return { grade: "UNSUPPORTED", message: `${serverAgent.name} serve exited 127 for ${JSON.stringify(scenario.server)}`, log };
     note(`server ${serverAgent.name} on port ${server.port} (${transport}) config ${JSON.stringify(serverConfig)}`);
     const eventsBefore = server.events.length;
     const count = scenario.clients ?? 1;
@@ -61,19 +62,25 @@ async function runCell({ clientAgent, serverAgent, transport, scenario, tls, sca
       : undefined;
     const config = scaleConfig({ ...scenario.config, timeoutMs: scenario.config.timeoutMs ?? 10000 }, scale);
     note(`client ${clientAgent.name}: connect --scenario ${scenario.client} --config ${JSON.stringify(config)} (x${count})`);
-    const runs = await Promise.all(Array.from({ length: count }, () => clients.run({ port: server.port, scenario: scenario.client, config, tls: useTls, timeoutMs, onEvent })));
+    const runs = await Promise.all(
+      Array.from({ length: count }, () =>
+        clients.run({ port: server.port, scenario: scenario.client, config, tls: useTls, timeoutMs, onEvent }),
+      ),
+    );
     for (const [i, r] of runs.entries()) {
       note(`client ${i + 1} result: ${JSON.stringify(r.result ?? null).slice(0, 4000)}`);
       if (r.stderr?.trim()) note(`client ${i + 1} stderr: ${r.stderr.trim().slice(-1500)}`);
     }
-    if (runs.some((r) => r.unsupported)) return { grade: "UNSUPPORTED", message: `${clientAgent.name} connect exited 127 for scenario ${scenario.client}`, log };
+    if (runs.some((r) => r.unsupported))
+      return { grade: "UNSUPPORTED", message: `${clientAgent.name} connect exited 127 for scenario ${scenario.client}`, log };
     for (const [i, r] of runs.entries()) {
       const who = count > 1 ? `client ${i + 1}: ` : "";
       if (r.spawnError) return { grade: "ERROR", message: `${who}cannot start the client: ${r.spawnError}`, log };
       // The client's own deadline (timeoutMs) passed long before: a process that hangs is the harness's problem.
       if (r.timedOut) return { grade: "ERROR", message: `${who}the client process did not end within ${timeoutMs} ms`, log };
       if (!r.result) return { grade: "FAIL", message: `${who}no result line (exit ${r.exitCode})`, log };
-      if (!r.result.ok) return { grade: "FAIL", message: `${who}the client reports failure: ${r.result.message ?? r.result.error ?? "not ok"}`, log };
+      if (!r.result.ok)
+        return { grade: "FAIL", message: `${who}the client reports failure: ${r.result.message ?? r.result.error ?? "not ok"}`, log };
       const why = scenario.check(r.result, {});
       if (why) return { grade: "FAIL", message: `${who}${why}`, log };
     }
@@ -116,10 +123,12 @@ class SharedServers {
   }
 
   async stopAll() {
-    await Promise.all([...this.map.values()].map(async (p) => {
-      const s = await p.catch(() => null);
-      if (s && !s.unsupported) await s.stop();
-    }));
+    await Promise.all(
+      [...this.map.values()].map(async (p) => {
+        const s = await p.catch(() => null);
+        if (s && !s.unsupported) await s.stop();
+      }),
+    );
     this.map.clear();
   }
 }
@@ -137,7 +146,10 @@ export function selectScenarios(globs) {
 }
 
 /** Runs the matrix; returns {matrix, exitCode}. */
-export async function runMatrix(agents, { outDir, scale = 1, scaleWhy = "given", concurrency = 4, transports = TRANSPORTS, scenarios: globs, quiet } = {}) {
+export async function runMatrix(
+  agents,
+  { outDir, scale = 1, scaleWhy = "given", concurrency = 4, transports = TRANSPORTS, scenarios: globs, quiet } = {},
+) {
   const progress = new Progress({ quiet });
   progress.say(`timeout scale ${scale} (${scaleWhy})`);
   const unavailable = {};
@@ -154,11 +166,18 @@ export async function runMatrix(agents, { outDir, scale = 1, scaleWhy = "given",
   const scenarios = selectScenarios(globs).selected;
   if (available.length === 0 || scenarios.length === 0) {
     progress.say(available.length === 0 ? "matrix: no registered agent is available on this machine" : "matrix: no scenario selected");
-    return { matrix: null, exitCode: available.length === 0 && Object.values(unavailable).some((w) => w.startsWith("adapter broken")) ? EXIT.HARNESS : EXIT.EMPTY, unavailable };
+    return {
+      matrix: null,
+      exitCode:
+        available.length === 0 && Object.values(unavailable).some((w) => w.startsWith("adapter broken")) ? EXIT.HARNESS : EXIT.EMPTY,
+      unavailable,
+    };
   }
   const tls = transports.includes("tls") ? certificates(join(outDir, "certs")) : null;
   const cells = [];
-  for (const c of available) for (const s of available) for (const t of transports) for (const sc of scenarios) cells.push({ clientAgent: c, serverAgent: s, transport: t, scenario: sc });
+  for (const c of available)
+    for (const s of available)
+      for (const t of transports) for (const sc of scenarios) cells.push({ clientAgent: c, serverAgent: s, transport: t, scenario: sc });
   const servers = new SharedServers(scale);
   const clients = new Map(available.map((a) => [a.name, new Clients(a)]));
   const results = {};
@@ -175,8 +194,16 @@ export async function runMatrix(agents, { outDir, scale = 1, scaleWhy = "given",
       const r = attempts.at(-1);
       const { clientAgent: c, serverAgent: s, transport: t, scenario: sc } = cell;
       const wireLog = `matrix/${c.name}__${s.name}/${t}/${sc.name}.log`;
-      const body = attempts.length === 1 ? r.log.join("\n") : attempts.map((a, i) => `=== attempt ${i + 1}: ${a.grade}${a.message ? ` (${a.message})` : ""}\n${a.log.join("\n")}`).join("\n\n");
-      writeFileDeep(join(outDir, wireLog), `${sc.name}: ${sc.title}\nclient ${c.name}, server ${s.name}, ${t}\ngrade: ${r.grade}${r.message ? ` (${r.message})` : ""}\n\n${body}\n`);
+      const body =
+        attempts.length === 1
+          ? r.log.join("\n")
+          : attempts
+              .map((a, i) => `=== attempt ${i + 1}: ${a.grade}${a.message ? ` (${a.message})` : ""}\n${a.log.join("\n")}`)
+              .join("\n\n");
+      writeFileDeep(
+        join(outDir, wireLog),
+        `${sc.name}: ${sc.title}\nclient ${c.name}, server ${s.name}, ${t}\ngrade: ${r.grade}${r.message ? ` (${r.message})` : ""}\n\n${body}\n`,
+      );
       results[c.name] ??= {};
       results[c.name][s.name] ??= {};
       results[c.name][s.name][t] ??= {};
@@ -231,7 +258,9 @@ export function formatMatrix(matrix, { quiet = false } = {}) {
       const cells = matrix.servers.map((s) => {
         const cell = matrix.results[c]?.[s]?.[t] ?? {};
         // Counted: the scenarios that ran (UNSUPPORTED ones did not).
-        const grades = Object.values(cell).map((x) => x.grade).filter((g) => g !== "UNSUPPORTED");
+        const grades = Object.values(cell)
+          .map((x) => x.grade)
+          .filter((g) => g !== "UNSUPPORTED");
         const pass = grades.filter((g) => g === "PASS").length;
         const unsupported = Object.keys(cell).length - grades.length;
         return `${pass}/${grades.length}${pass === grades.length ? "" : " !"}${unsupported ? ` (+${unsupported} u)` : ""}`.padEnd(width);
@@ -240,9 +269,13 @@ export function formatMatrix(matrix, { quiet = false } = {}) {
     }
     lines.push("");
   }
-  for (const [c, byServer] of Object.entries(matrix.results)) for (const [s, byT] of Object.entries(byServer)) for (const [t, cells] of Object.entries(byT)) for (const [sc, x] of Object.entries(cells)) {
-    if (x.grade !== "PASS" && !(quiet && x.grade === "UNSUPPORTED")) lines.push(`  ${x.grade} ${c} -> ${s} ${t} ${sc}: ${x.message ?? ""}`);
-  }
+  for (const [c, byServer] of Object.entries(matrix.results))
+    for (const [s, byT] of Object.entries(byServer))
+      for (const [t, cells] of Object.entries(byT))
+        for (const [sc, x] of Object.entries(cells)) {
+          if (x.grade !== "PASS" && !(quiet && x.grade === "UNSUPPORTED"))
+            lines.push(`  ${x.grade} ${c} -> ${s} ${t} ${sc}: ${x.message ?? ""}`);
+        }
   for (const [a, why] of Object.entries(matrix.unavailable ?? {})) lines.push(`  unavailable: ${a} (${why})`);
   return lines.length ? lines.join("\n") + "\n" : "";
 }
@@ -259,8 +292,17 @@ export async function runMatrixCommand(agents, options) {
   writeHtml(options.outDir, { index: null, coverage: null, matrix, requirements, title: "QWH/1 interop matrix" });
   // --quiet: what did not pass (UNSUPPORTED aside), then the one-line summary with the report path.
   process.stdout.write(formatMatrix(matrix, { quiet: options.quiet }));
-  const cells = Object.values(matrix.results).flatMap((byServer) => Object.values(byServer).flatMap((byT) => Object.values(byT).flatMap((x) => Object.values(x))));
+  const cells = Object.values(matrix.results).flatMap((byServer) =>
+    Object.values(byServer).flatMap((byT) => Object.values(byT).flatMap((x) => Object.values(x))),
+  );
   const second = cells.filter((x) => x.attempts > 1 && x.grade === "PASS").length;
-  process.stdout.write(`${matrix.scenarios.length} scenarios per pair and transport, ${cells.length} cells: ${Object.entries(matrix.summary).filter(([, n]) => n).map(([g, n]) => `${n} ${g}`).join(", ")}${second ? ` (${second} passed on a second attempt)` : ""}; timeout scale ${matrix.timeoutScale}; report: ${join(options.outDir, "index.html")}\n`);
+  process.stdout.write(
+    `${matrix.scenarios.length} scenarios per pair and transport, ${cells.length} cells: ${Object.entries(matrix.summary)
+      .filter(([, n]) => n)
+      .map(([g, n]) => `${n} ${g}`)
+      .join(
+        ", ",
+      )}${second ? ` (${second} passed on a second attempt)` : ""}; timeout scale ${matrix.timeoutScale}; report: ${join(options.outDir, "index.html")}\n`,
+  );
   return exitCode;
 }

@@ -21,7 +21,10 @@ const STATEFUL = ["maxClients", "maxPendingHandshakes", "requireSignature", "max
 function stableKey(value) {
   if (value === null || typeof value !== "object") return JSON.stringify(value);
   if (Array.isArray(value)) return `[${value.map(stableKey).join(",")}]`;
-  return `{${Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${stableKey(value[k])}`).join(",")}}`;
+  return `{${Object.keys(value)
+    .sort()
+    .map((k) => `${JSON.stringify(k)}:${stableKey(value[k])}`)
+    .join(",")}}`;
 }
 
 /** Long-lived `serve` processes, one per distinct config and transport, restarted if they die. */
@@ -43,10 +46,12 @@ class ServerPool {
         if (s.unsupported || s.alive()) return s;
       }
     }
-    const p = startServer(this.agent, { config, tls: useTls ? this.tls : undefined, readyTimeoutMs: Math.round(10000 * this.scale) }).then((s) => {
-      if (!s.unsupported) this.all.add(s);
-      return s;
-    });
+    const p = startServer(this.agent, { config, tls: useTls ? this.tls : undefined, readyTimeoutMs: Math.round(10000 * this.scale) }).then(
+      (s) => {
+        if (!s.unsupported) this.all.add(s);
+        return s;
+      },
+    );
     if (!fresh) this.shared.set(key, p);
     try {
       return await p;
@@ -112,10 +117,23 @@ export async function runAgent(agent, selection, options) {
         selection.vectors.map(async (c) => {
           const t0 = performance.now();
           const r = await runVectorCase(session, c);
-          const result = { id: c.id, grade: r.grade, durationMs: performance.now() - t0, requirements: c.requirements, role: "codec", level: c.level, message: r.message, title: c.title, wireLog: null };
+          const result = {
+            id: c.id,
+            grade: r.grade,
+            durationMs: performance.now() - t0,
+            requirements: c.requirements,
+            role: "codec",
+            level: c.level,
+            message: r.message,
+            title: c.title,
+            wireLog: null,
+          };
           if (r.grade !== "PASS" && outDir) {
             result.wireLog = `codec/${agent.name}/${caseFileName(c.id)}.log`;
-            writeFileDeep(join(outDir, result.wireLog), `${c.id}: ${c.title}\nrequirements: ${c.requirements.join(" ")}\n${r.log.join("\n")}\n`);
+            writeFileDeep(
+              join(outDir, result.wireLog),
+              `${c.id}: ${c.title}\nrequirements: ${c.requirements.join(" ")}\n${r.log.join("\n")}\n`,
+            );
           }
           results.push(result);
           progress.tick(c.id, r.grade, r.message);
@@ -181,7 +199,11 @@ async function runWireAttempt(c, n, { agent, scale, features, tls, pool, clients
   const log = (line) => lines.push(`${(performance.now() - t0).toFixed(1).padStart(8)} ${line}`);
   const multi = c.steps.some((s) => s.conn && s.conn !== "a");
   // expectServerEvent reads the server's event lines: they must be this case's alone.
-  const fresh = multi || c.config?.scenario === "broadcast" || STATEFUL.some((k) => c.config?.[k] !== undefined) || c.steps.some((s) => s.expectServerEvent);
+  const fresh =
+    multi ||
+    c.config?.scenario === "broadcast" ||
+    STATEFUL.some((k) => c.config?.[k] !== undefined) ||
+    c.steps.some((s) => s.expectServerEvent);
   let used = null;
   let r;
   try {
@@ -216,7 +238,19 @@ function wireResult(c, attempts) {
     closeBehavior = null;
     message = `runner late by ${last.late} ms (the case allows ${last.slackMs} ms) on ${attempts.length} attempts: not graded (last attempt: ${last.grade} ${last.message})`;
   }
-  const result = { id: c.id, grade, closeBehavior: closeBehavior ?? undefined, closeGrade: closeGradeOf(closeBehavior, grade), durationMs: attempts.reduce((t, a) => t + a.durationMs, 0), requirements: c.requirements, role: c.role, level: c.level, message, title: c.title, wireLog: null };
+  const result = {
+    id: c.id,
+    grade,
+    closeBehavior: closeBehavior ?? undefined,
+    closeGrade: closeGradeOf(closeBehavior, grade),
+    durationMs: attempts.reduce((t, a) => t + a.durationMs, 0),
+    requirements: c.requirements,
+    role: c.role,
+    level: c.level,
+    message,
+    title: c.title,
+    wireLog: null,
+  };
   if (attempts.length > 1) result.attempts = attempts.length;
   return result;
 }
@@ -225,7 +259,9 @@ function wireLogText(c, result, attempts) {
   const head = `${c.id}: ${c.title}\nrole: ${c.role} (the runner plays the ${c.role === "server" ? "client" : "server"}), level ${c.level}, requirements: ${c.requirements.join(" ")}\nconfig: ${JSON.stringify(c.config ?? {})}\ngrade: ${result.grade}${result.message ? ` (${result.message})` : ""}\n`;
   if (attempts.length === 1) return `${head}\n${attempts[0].lines.join("\n")}\n`;
   const parts = attempts.map((a, i) => {
-    const verdict = runnerWasLate(a) ? `${a.grade}, not graded: the runner was late by ${a.late} ms (the case allows ${a.slackMs} ms)` : `${a.grade}${a.message ? ` (${a.message})` : ""}`;
+    const verdict = runnerWasLate(a)
+      ? `${a.grade}, not graded: the runner was late by ${a.late} ms (the case allows ${a.slackMs} ms)`
+      : `${a.grade}${a.message ? ` (${a.message})` : ""}`;
     return `=== attempt ${i + 1}: ${verdict}\n${a.lines.join("\n")}`;
   });
   return `${head}\n${parts.join("\n\n")}\n`;
@@ -239,7 +275,10 @@ function closeGradeOf(behavior, grade) {
 }
 
 /** Writes index.json, junit.xml, coverage.json and index.html for a finished run. */
-export function writeReports(outDir, { resultsByAgent, selection, strict, unavailable = {}, matrix = null, requirements, timeoutScale = 1 }) {
+export function writeReports(
+  outDir,
+  { resultsByAgent, selection, strict, unavailable = {}, matrix = null, requirements, timeoutScale = 1 },
+) {
   const index = buildIndex(resultsByAgent, { strict, unavailable, timeoutScale });
   writeIndex(outDir, index);
   writeJunit(outDir, resultsByAgent, { strict });
@@ -257,7 +296,9 @@ export async function runCommand(agents, options) {
   const progress = new Progress({ quiet: options.quiet });
   progress.say(`timeout scale ${options.scale ?? 1} (${options.scaleWhy ?? "given"})`);
   if (selection.vectors.length + selection.wire.length === 0) {
-    progress.say(`nothing selected${options.cases?.length ? ` by --cases ${options.cases.join(",")}` : ""}: no vector and no wire case to run`);
+    progress.say(
+      `nothing selected${options.cases?.length ? ` by --cases ${options.cases.join(",")}` : ""}: no vector and no wire case to run`,
+    );
     return EXIT.EMPTY;
   }
   const resultsByAgent = {};
@@ -278,11 +319,24 @@ export async function runCommand(agents, options) {
     }
     resultsByAgent[agent.name] = r.results;
   }
-  if (options.outDir) writeReports(options.outDir, { resultsByAgent, selection, strict: options.strict, unavailable, requirements, timeoutScale: options.scale ?? 1 });
+  if (options.outDir)
+    writeReports(options.outDir, {
+      resultsByAgent,
+      selection,
+      strict: options.strict,
+      unavailable,
+      requirements,
+      timeoutScale: options.scale ?? 1,
+    });
   for (const [agent, results] of Object.entries(resultsByAgent)) {
     const counts = countGrades(results);
     const vectors = results.filter((r) => r.role === "codec").length;
-    progress.say(`${agent}: ${results.length} cases (${vectors} vectors, ${results.length - vectors} wire): ${Object.entries(counts).filter(([, k]) => k).map(([g, k]) => `${k} ${g}`).join(", ")}`);
+    progress.say(
+      `${agent}: ${results.length} cases (${vectors} vectors, ${results.length - vectors} wire): ${Object.entries(counts)
+        .filter(([, k]) => k)
+        .map(([g, k]) => `${k} ${g}`)
+        .join(", ")}`,
+    );
   }
   if (options.outDir) progress.say(`reports in ${options.outDir} (index.html, index.json, junit.xml, coverage.json)`);
   if (fatal) return EXIT.HARNESS;

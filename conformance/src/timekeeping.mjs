@@ -10,7 +10,16 @@ import { performance } from "node:perf_hooks";
 const TICK_MS = 10;
 
 /** Config members that are timers of the implementation under test, in milliseconds. */
-export const TIMER_KEYS = ["handshakeTimeoutMs", "heartbeatIntervalMs", "idleTimeoutMs", "drainTimeoutMs", "verifyDelayMs", "connectTimeoutMs", "holdMs", "timeoutMs"];
+export const TIMER_KEYS = [
+  "handshakeTimeoutMs",
+  "heartbeatIntervalMs",
+  "idleTimeoutMs",
+  "drainTimeoutMs",
+  "verifyDelayMs",
+  "connectTimeoutMs",
+  "holdMs",
+  "timeoutMs",
+];
 /** Timers that race the runner's cadence (the scenario parameters holdMs and timeoutMs do not). */
 const RACING_KEYS = ["handshakeTimeoutMs", "heartbeatIntervalMs", "idleTimeoutMs", "drainTimeoutMs", "verifyDelayMs"];
 

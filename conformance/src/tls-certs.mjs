@@ -13,7 +13,10 @@ export function generateCertificates(dir) {
   const caKey = join(dir, "ca-key.pem");
   const csr = join(dir, "cert.csr");
   const ext = join(dir, "cert.ext");
-  writeFileSync(ext, "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth,clientAuth\n");
+  writeFileSync(
+    ext,
+    "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth,clientAuth\n",
+  );
   const run = (args) => {
     try {
       execFileSync("openssl", args, { stdio: ["ignore", "ignore", "pipe"] });

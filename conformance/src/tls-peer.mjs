@@ -37,7 +37,8 @@ export function substituteConfig(value, tlsFiles) {
     return value;
   }
   if (Array.isArray(value)) return value.map((v) => substituteConfig(v, tlsFiles));
-  if (value !== null && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, substituteConfig(v, tlsFiles)]));
+  if (value !== null && typeof value === "object")
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, substituteConfig(v, tlsFiles)]));
   return value;
 }
 
@@ -64,11 +65,14 @@ export function tlsCapabilityProblem(peer, tlsFiles) {
         };
         server.on("tlsClientError", (err) => finish(`this machine's TLS library cannot negotiate ${peer.maxVersion} (${err.message})`));
         server.listen(0, "127.0.0.1", () => {
-          const s = tls.connect({ host: "127.0.0.1", port: server.address().port, ca: tlsFiles.caPem, servername: "localhost", ...opts }, () => {
-            const got = s.getProtocol();
-            s.destroy();
-            finish(got === peer.maxVersion ? null : `self-check negotiated ${got}, not ${peer.maxVersion}`);
-          });
+          const s = tls.connect(
+            { host: "127.0.0.1", port: server.address().port, ca: tlsFiles.caPem, servername: "localhost", ...opts },
+            () => {
+              const got = s.getProtocol();
+              s.destroy();
+              finish(got === peer.maxVersion ? null : `self-check negotiated ${got}, not ${peer.maxVersion}`);
+            },
+          );
           s.on("error", (err) => finish(`this machine's TLS library cannot negotiate ${peer.maxVersion} (${err.message})`));
         });
       }),

@@ -84,7 +84,10 @@ export function globToRegExp(glob) {
 /** A matcher for a comma-separated list of globs; a bare prefix ("frame") matches "frame/..." too. */
 export function caseMatcher(globs) {
   if (!globs || globs.length === 0) return () => true;
-  const res = globs.flatMap((g) => g.split(",")).filter(Boolean).map((g) => [globToRegExp(g), g]);
+  const res = globs
+    .flatMap((g) => g.split(","))
+    .filter(Boolean)
+    .map((g) => [globToRegExp(g), g]);
   // A glob that matches an ancestor of the id ("frame", "vector/frame-decode-*") selects it too.
   return (id) => {
     const parts = id.split("/");

@@ -23,7 +23,9 @@ export const KINDS = {
 /** Loads every vector test as a codec case: {id, kind, file, tcId, params, input, expected, requirements, title}. */
 export function loadVectorCases(dir = vectorsDir) {
   const cases = [];
-  for (const name of readdirSync(dir).filter((f) => f.endsWith(".json")).sort()) {
+  for (const name of readdirSync(dir)
+    .filter((f) => f.endsWith(".json"))
+    .sort()) {
     const data = JSON.parse(readFileSync(join(dir, name), "utf8"));
     const kind = KINDS[data.kind];
     if (!kind) continue;
@@ -66,7 +68,7 @@ export function chunkingsFor(c) {
     const seed = c.tcId * 7919 + c.file.length;
     const rnd = mulberry32(seed);
     const chunks = [];
-    for (let left = n; left > 0; ) {
+    for (let left = n; left > 0;) {
       const k = Math.min(left, 1 + Math.floor(rnd() * 17));
       chunks.push(k);
       left -= k;
@@ -164,7 +166,9 @@ export function outputMismatches(c, output) {
 /** Compares the adapter's output with the vector's; returns null when they agree, else every difference. */
 export function compareOutput(c, output) {
   const diffs = outputMismatches(c, output);
-  return diffs.length ? diffs.map((d) => `${d.field}: expected ${JSON.stringify(d.expected)}, got ${JSON.stringify(d.got)}`).join("; ") : null;
+  return diffs.length
+    ? diffs.map((d) => `${d.field}: expected ${JSON.stringify(d.expected)}, got ${JSON.stringify(d.got)}`).join("; ")
+    : null;
 }
 
 /**
@@ -175,7 +179,11 @@ export async function runVectorCase(session, c) {
   const log = [];
   for (const { name, chunks } of chunkingsFor(c)) {
     const res = await session.request(c.kind, c.params, c.input, chunks);
-    log.push(`# chunking ${name}`, `> ${JSON.stringify({ op: c.kind, params: c.params, input: c.input, ...(chunks ? { chunks: chunks.length > 40 ? `[${chunks.length} sizes]` : chunks } : {}) })}`, `< ${JSON.stringify(res)}`);
+    log.push(
+      `# chunking ${name}`,
+      `> ${JSON.stringify({ op: c.kind, params: c.params, input: c.input, ...(chunks ? { chunks: chunks.length > 40 ? `[${chunks.length} sizes]` : chunks } : {}) })}`,
+      `< ${JSON.stringify(res)}`,
+    );
     if (!res || res.ok !== true) {
       const code = res?.error?.code;
       if (code === "unsupported") return { grade: "UNSUPPORTED", message: `op ${c.kind} not supported: ${res.error.message ?? ""}`, log };

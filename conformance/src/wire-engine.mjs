@@ -59,7 +59,11 @@ class PeerConnection {
     this.counted = 0;
     this.flooding = false; // during sendFlood/expectFlood: big chunks are logged by size only
     socket.on("data", (d) => {
-      this.log(this.flooding && d.length > 64 ? `< [${name}] ${d.subarray(0, 32).toString("hex")}... (${d.length} bytes)` : `< [${name}] ${showBytes(d)}`);
+      this.log(
+        this.flooding && d.length > 64
+          ? `< [${name}] ${d.subarray(0, 32).toString("hex")}... (${d.length} bytes)`
+          : `< [${name}] ${showBytes(d)}`,
+      );
       if (this.countOnly) {
         this.counted += d.length;
         return;
@@ -149,7 +153,11 @@ class PeerConnection {
    */
   async frame(deadline, { handshake = false, what = "a frame" } = {}) {
     const head = await this.take(4, deadline);
-    if (!head) throw new Mismatch(`expected ${what}: ${this.ended ? "the connection closed" : "nothing arrived in time"}${this.buf.length ? ` (${this.buf.length} stray bytes)` : ""}`, { closeBehavior: this.ended ? "UNCLEAN" : "NOT_CLOSED" });
+    if (!head)
+      throw new Mismatch(
+        `expected ${what}: ${this.ended ? "the connection closed" : "nothing arrived in time"}${this.buf.length ? ` (${this.buf.length} stray bytes)` : ""}`,
+        { closeBehavior: this.ended ? "UNCLEAN" : "NOT_CLOSED" },
+      );
     const header = head.readUInt32BE(0);
     const control = !handshake && (header & 0x80000000) !== 0;
     const length = control ? header & 0x7fffffff : header;
@@ -203,7 +211,12 @@ export function signedHello(spec, exporter) {
   const seed = spec.seed ?? "00".repeat(32);
   const keyObj = edKey(seed);
   const publicKey = createPublicKey(keyObj).export({ format: "jwk" }).x;
-  const sig = { alg: spec.alg ?? "ed25519", key: publicKey, nonce: Buffer.from(spec.nonce ?? randomBytes(16).toString("hex"), "hex").toString("base64url"), ts: spec.ts ?? Date.now() + (spec.tsOffsetMs ?? 0) };
+  const sig = {
+    alg: spec.alg ?? "ed25519",
+    key: publicKey,
+    nonce: Buffer.from(spec.nonce ?? randomBytes(16).toString("hex"), "hex").toString("base64url"),
+    ts: spec.ts ?? Date.now() + (spec.tsOffsetMs ?? 0),
+  };
   if (spec.cb !== undefined) sig.cb = spec.cb;
   const hello = { ...(spec.hello ?? DEFAULT_HELLO), sig };
   const canonical = Buffer.from(jcs(hello), "utf8");
@@ -268,7 +281,11 @@ function parseJson(payload) {
   }
 }
 
-const WIRE_SCHEMAS = { hello: ["wire/hello.schema.json", "wire/hello-legacy.schema.json"], accept: ["wire/accept.schema.json"], reject: ["wire/reject.schema.json"] };
+const WIRE_SCHEMAS = {
+  hello: ["wire/hello.schema.json", "wire/hello-legacy.schema.json"],
+  accept: ["wire/accept.schema.json"],
+  reject: ["wire/reject.schema.json"],
+};
 
 /** The value at a dotted path ("tags.tlsFoo") of a JSON value, and whether it is there. */
 function atPath(value, path) {
@@ -289,7 +306,9 @@ function b64urlBytes(text, n) {
 
 /** The 32-byte RFC 9266 exporter of the runner's side of a TLS connection, or null without TLS. */
 function exporterOf(socket) {
-  return socket.encrypted && typeof socket.exportKeyingMaterial === "function" ? socket.exportKeyingMaterial(32, "EXPORTER-Channel-Binding", Buffer.alloc(0)) : null;
+  return socket.encrypted && typeof socket.exportKeyingMaterial === "function"
+    ? socket.exportKeyingMaterial(32, "EXPORTER-Channel-Binding", Buffer.alloc(0))
+    : null;
 }
 
 /**
@@ -306,9 +325,11 @@ function signatureProblem(hello, socket) {
   const value = b64urlBytes(sig.value, 64);
   if (!value) return "sig.value is not canonical base64url of 64 bytes";
   const nonce = typeof sig.nonce === "string" && B64URL.test(sig.nonce) ? Buffer.from(sig.nonce, "base64url") : null;
-  if (!nonce || nonce.length < 16 || nonce.length > 32 || nonce.toString("base64url") !== sig.nonce) return "sig.nonce is not canonical base64url of 16 to 32 bytes";
+  if (!nonce || nonce.length < 16 || nonce.length > 32 || nonce.toString("base64url") !== sig.nonce)
+    return "sig.nonce is not canonical base64url of 16 to 32 bytes";
   if (!Number.isSafeInteger(sig.ts) || sig.ts < 0) return "sig.ts is not a non-negative integer";
-  if (Math.abs(Date.now() - sig.ts) > 60000) return `sig.ts ${sig.ts} is ${Date.now() - sig.ts} ms away from the runner's clock (more than 60 s)`;
+  if (Math.abs(Date.now() - sig.ts) > 60000)
+    return `sig.ts ${sig.ts} is ${Date.now() - sig.ts} ms away from the runner's clock (more than 60 s)`;
   const { value: _v, ...unsigned } = sig;
   let canonical;
   try {
@@ -324,7 +345,8 @@ function signatureProblem(hello, socket) {
     parts.push(exporter);
   }
   const publicKey = createPublicKey({ key: { kty: "OKP", crv: "Ed25519", x: sig.key }, format: "jwk" });
-  if (!edVerify(null, Buffer.concat(parts), publicKey, value)) return `the signature does not verify over "QWH/1 hello\\n" || JCS(hello without sig.value)${sig.cb ? " || exporter" : ""} of the hello as received`;
+  if (!edVerify(null, Buffer.concat(parts), publicKey, value))
+    return `the signature does not verify over "QWH/1 hello\\n" || JCS(hello without sig.value)${sig.cb ? " || exporter" : ""} of the hello as received`;
   return null;
 }
 
@@ -340,7 +362,8 @@ function tlsTagsProblem(hello, socket) {
     if (name === "tlsFingerprint256") {
       const cert = socket.getPeerCertificate();
       if (!cert?.fingerprint256) return "the hello carries tlsFingerprint256 but the client presented no certificate";
-      if (v !== cert.fingerprint256) return `tlsFingerprint256 ${JSON.stringify(v)} is not the client's certificate (${cert.fingerprint256})`;
+      if (v !== cert.fingerprint256)
+        return `tlsFingerprint256 ${JSON.stringify(v)} is not the client's certificate (${cert.fingerprint256})`;
     } else if (typeof socket.alpnProtocol !== "string" || v !== socket.alpnProtocol) {
       return `tlsAlpn ${JSON.stringify(v)} is not the ALPN protocol of the session (${JSON.stringify(socket.alpnProtocol || null)})`;
     }
@@ -360,7 +383,8 @@ function checkFrame(m, f, socket) {
   if (m.hex !== undefined && f.payload.toString("hex") !== m.hex) throw new Mismatch(`expected payload ${m.hex}, got ${shown}`);
   let value;
   if (WIRE_SCHEMAS[m.kind] || m.json !== undefined || m.absent !== undefined || m.verifySignature || m.tlsTags) {
-    if (WIRE_SCHEMAS[m.kind] && f.length > HANDSHAKE_LIMIT) throw new Mismatch(`a ${m.kind} frame of ${f.length} bytes exceeds the handshake limit`);
+    if (WIRE_SCHEMAS[m.kind] && f.length > HANDSHAKE_LIMIT)
+      throw new Mismatch(`a ${m.kind} frame of ${f.length} bytes exceeds the handshake limit`);
     const parsed = parseJson(f.payload);
     if (!parsed.ok) throw new Mismatch(`expected JSON in ${shown}: ${parsed.error}`);
     value = parsed.value;
@@ -369,11 +393,15 @@ function checkFrame(m, f, socket) {
     const results = WIRE_SCHEMAS[m.kind].map((s) => validateSchema(s, value));
     if (!results.some((r) => r.valid)) {
       const e = results[0].errors[0];
-      throw new Mismatch(`expected a valid ${m.kind}, got ${JSON.stringify(value).slice(0, 300)} (${e?.instancePath ?? ""} ${e?.message ?? ""})`);
+      throw new Mismatch(
+        `expected a valid ${m.kind}, got ${JSON.stringify(value).slice(0, 300)} (${e?.instancePath ?? ""} ${e?.message ?? ""})`,
+      );
     }
   }
-  if (m.json !== undefined && !jsonMatches(m.json, value)) throw new Mismatch(`expected JSON containing ${JSON.stringify(m.json)}, got ${JSON.stringify(value).slice(0, 300)}`);
-  for (const name of m.absent ?? []) if (atPath(value, name).found) throw new Mismatch(`member ${name} must be absent from ${JSON.stringify(value).slice(0, 300)}`);
+  if (m.json !== undefined && !jsonMatches(m.json, value))
+    throw new Mismatch(`expected JSON containing ${JSON.stringify(m.json)}, got ${JSON.stringify(value).slice(0, 300)}`);
+  for (const name of m.absent ?? [])
+    if (atPath(value, name).found) throw new Mismatch(`member ${name} must be absent from ${JSON.stringify(value).slice(0, 300)}`);
   if (m.verifySignature) {
     const problem = signatureProblem(value, socket);
     if (problem) throw new Mismatch(`${problem}: ${JSON.stringify(value).slice(0, 400)}`);
@@ -453,12 +481,18 @@ const STEP_HANDLERS = {
   async expect(run, conn, step) {
     const want = Buffer.from(step.expect, "hex");
     const got = await conn.take(want.length, run.within(step.withinMs));
-    if (!got) throw new Mismatch(`expected ${step.expect}: ${conn.ended ? "the connection closed" : "not in time"} (have ${conn.buf.toString("hex").slice(0, 200)})`);
+    if (!got)
+      throw new Mismatch(
+        `expected ${step.expect}: ${conn.ended ? "the connection closed" : "not in time"} (have ${conn.buf.toString("hex").slice(0, 200)})`,
+      );
     if (!got.equals(want)) throw new Mismatch(`expected ${step.expect}, got ${got.toString("hex")}`);
   },
   async expectFrame(run, conn, step) {
     const m = step.expectFrame;
-    const f = await conn.frame(run.within(m.withinMs), { handshake: ["hello", "accept", "reject"].includes(m.kind), what: `a ${m.kind} frame` });
+    const f = await conn.frame(run.within(m.withinMs), {
+      handshake: ["hello", "accept", "reject"].includes(m.kind),
+      what: `a ${m.kind} frame`,
+    });
     const value = checkFrame(m, f, conn.socket);
     if (m.kind === "accept") run.lastAccept = value;
   },
@@ -510,7 +544,13 @@ const STEP_HANDLERS = {
     }
   },
   async expectWriteStall(run, conn, step) {
-    await expectWriteStall(conn, step.expectWriteStall, run.within(step.expectWriteStall.withinMs), run.ms(step.expectWriteStall.stallMs, 0), run.log);
+    await expectWriteStall(
+      conn,
+      step.expectWriteStall,
+      run.within(step.expectWriteStall.withinMs),
+      run.ms(step.expectWriteStall.stallMs, 0),
+      run.log,
+    );
   },
   async expectFlood(run, conn, step) {
     const { size, count, start = 0 } = step.expectFlood;
@@ -521,7 +561,9 @@ const STEP_HANDLERS = {
       const f = await conn.frame(deadline, { what: `echo ${k + 1} of ${count}` });
       const off = (start + k) & 0xff;
       if (f.control || f.length !== size || !f.payload.equals(pattern.subarray(off, off + size))) {
-        throw new Mismatch(`message ${k + 1} of ${count}: expected a data frame of ${size} bytes with the pattern of message ${start + k}, got ${f.control ? `control type ${f.type}` : `${f.length} bytes`} ${f.payload.subarray(0, 32).toString("hex")}`);
+        throw new Mismatch(
+          `message ${k + 1} of ${count}: expected a data frame of ${size} bytes with the pattern of message ${start + k}, got ${f.control ? `control type ${f.type}` : `${f.length} bytes`} ${f.payload.subarray(0, 32).toString("hex")}`,
+        );
       }
     }
     conn.flooding = false;
@@ -530,8 +572,14 @@ const STEP_HANDLERS = {
   async expectServerEvent(run, conn, step) {
     if (!run.serverHandle) throw new HarnessError("expectServerEvent is only valid in the server role");
     const want = step.expectServerEvent.match;
-    const hit = await run.serverHandle.waitFor((e) => jsonMatches(want, e), Math.max(1, run.within(step.expectServerEvent.withinMs) - Date.now()));
-    if (!hit) throw new Mismatch(`the server printed no event matching ${JSON.stringify(want)} (events: ${JSON.stringify(run.serverHandle.events.slice(-5)).slice(0, 400)})`);
+    const hit = await run.serverHandle.waitFor(
+      (e) => jsonMatches(want, e),
+      Math.max(1, run.within(step.expectServerEvent.withinMs) - Date.now()),
+    );
+    if (!hit)
+      throw new Mismatch(
+        `the server printed no event matching ${JSON.stringify(want)} (events: ${JSON.stringify(run.serverHandle.events.slice(-5)).slice(0, 400)})`,
+      );
     run.log(`# server event: ${JSON.stringify(hit)}`);
   },
   async expectNoConnection(run, conn, step) {
@@ -540,15 +588,22 @@ const STEP_HANDLERS = {
     const end = Date.now() + run.win(step.expectNoConnection);
     while (Date.now() < end && run.tcpAttempts <= run.used.size) await run.waitAcceptChange(end);
     run.lag.close();
-    if (run.tcpAttempts > run.used.size) throw new Mismatch(`the client opened another connection (${run.tcpAttempts} in all, the case expects ${run.used.size}): it reconnected`);
+    if (run.tcpAttempts > run.used.size)
+      throw new Mismatch(
+        `the client opened another connection (${run.tcpAttempts} in all, the case expects ${run.used.size}): it reconnected`,
+      );
   },
   async expectTlsRecord(run, conn, step) {
     const want = step.expectTlsRecord.contentType;
     const head = await conn.take(5, run.within(step.expectTlsRecord.withinMs));
     if (!head) throw new Mismatch(`expected a TLS record: ${conn.ended ? "the connection closed" : "nothing arrived in time"}`);
     const len = head.readUInt16BE(3);
-    if (head[0] !== want || head[1] !== 0x03 || head[2] > 0x04) throw new Mismatch(`expected a TLS record of content type ${want}, got ${head.toString("hex")} ${conn.buf.subarray(0, 40).toString("hex")} (QWH bytes outside TLS?)`);
-    if (!(await conn.take(len, run.within(step.expectTlsRecord.withinMs)))) throw new Mismatch(`only part of a ${len}-byte TLS record arrived`);
+    if (head[0] !== want || head[1] !== 0x03 || head[2] > 0x04)
+      throw new Mismatch(
+        `expected a TLS record of content type ${want}, got ${head.toString("hex")} ${conn.buf.subarray(0, 40).toString("hex")} (QWH bytes outside TLS?)`,
+      );
+    if (!(await conn.take(len, run.within(step.expectTlsRecord.withinMs))))
+      throw new Mismatch(`only part of a ${len}-byte TLS record arrived`);
   },
   async expectResult(run, conn, step) {
     if (!run.client) throw new HarnessError("expectResult is only valid in the client role");
@@ -603,7 +658,8 @@ export async function runWireCase(c, ctx) {
   const adapterTls = c.transport === "tls";
   const peer = c.tlsPeer ?? {};
   const useTls = adapterTls && !peer.plain;
-  if (c.feature && ctx.features && !ctx.features.includes(c.feature)) return { grade: "UNSUPPORTED", closeBehavior: null, message: `feature ${c.feature} not declared by the adapter` };
+  if (c.feature && ctx.features && !ctx.features.includes(c.feature))
+    return { grade: "UNSUPPORTED", closeBehavior: null, message: `feature ${c.feature} not declared by the adapter` };
   if (adapterTls && !ctx.tls) throw new HarnessError("a TLS case needs certificates");
   if (useTls) {
     const problem = await tlsCapabilityProblem(peer, ctx.tls);
@@ -667,7 +723,8 @@ export async function runWireCase(c, ctx) {
     if (c.role === "server") {
       const server = await ctx.server(config, adapterTls);
       serverHandle = server;
-      if (server.unsupported) return { grade: "UNSUPPORTED", closeBehavior: null, message: `serve exited 127 for config ${JSON.stringify(config)}` };
+      if (server.unsupported)
+        return { grade: "UNSUPPORTED", closeBehavior: null, message: `serve exited 127 for config ${JSON.stringify(config)}` };
       openServerConn = async (name, withinMs) => {
         const own = peer.clientCert === false ? {} : { cert: ctx.tls?.certPem, key: ctx.tls?.keyPem };
         const socket = useTls
@@ -684,7 +741,9 @@ export async function runWireCase(c, ctx) {
           socket.destroy();
           return { failed: ready };
         }
-        log(`# [${name}] connected to 127.0.0.1:${server.port}${useTls ? ` (${socket.getProtocol()}${socket.alpnProtocol ? `, ALPN ${socket.alpnProtocol}` : ""})` : peer.plain && adapterTls ? " (plain TCP to a TLS server)" : ""}`);
+        log(
+          `# [${name}] connected to 127.0.0.1:${server.port}${useTls ? ` (${socket.getProtocol()}${socket.alpnProtocol ? `, ALPN ${socket.alpnProtocol}` : ""})` : peer.plain && adapterTls ? " (plain TCP to a TLS server)" : ""}`,
+        );
         const conn = new PeerConnection(name, socket, log);
         conn.autoPong = Boolean(c.autoPong);
         conns.set(name, conn);
@@ -702,13 +761,22 @@ export async function runWireCase(c, ctx) {
       };
     } else {
       listener = useTls
-        ? tls.createServer({ cert: ctx.tls.certPem, key: ctx.tls.keyPem, ca: ctx.tls.caPem, requestCert: peer.requestCert !== false, rejectUnauthorized: false, ...peerOpts })
+        ? tls.createServer({
+            cert: ctx.tls.certPem,
+            key: ctx.tls.keyPem,
+            ca: ctx.tls.caPem,
+            requestCert: peer.requestCert !== false,
+            rejectUnauthorized: false,
+            ...peerOpts,
+          })
         : net.createServer();
       listener.on("connection", () => tcpAttempts++);
       listener.on(useTls ? "secureConnection" : "connection", (socket) => {
         socket.setNoDelay(true);
         const name = String.fromCharCode(97 + accepted.length);
-        log(`# [${name}] accepted a connection from the client${useTls ? ` (${socket.getProtocol()}${socket.alpnProtocol ? `, ALPN ${socket.alpnProtocol}` : ""})` : ""}`);
+        log(
+          `# [${name}] accepted a connection from the client${useTls ? ` (${socket.getProtocol()}${socket.alpnProtocol ? `, ALPN ${socket.alpnProtocol}` : ""})` : ""}`,
+        );
         const conn = new PeerConnection(name, socket, log);
         conn.autoPong = Boolean(c.autoPong);
         accepted.push(conn);
@@ -726,7 +794,13 @@ export async function runWireCase(c, ctx) {
       delete config.scenario;
       log(`# starting the client: connect --port ${port} --scenario ${scenario} --config ${JSON.stringify(config)}`);
       const startupMs = ctx.startupMs ?? ms(undefined, 20000);
-      const clientOptions = { port, scenario, config, tls: adapterTls ? ctx.tls : undefined, timeoutMs: startupMs + Math.max(1000, caseDeadline - Date.now() + 2000) };
+      const clientOptions = {
+        port,
+        scenario,
+        config,
+        tls: adapterTls ? ctx.tls : undefined,
+        timeoutMs: startupMs + Math.max(1000, caseDeadline - Date.now() + 2000),
+      };
       // One process per client unless the run shares a connect-many process (ctx.clients).
       client = ctx.clients ? ctx.clients.start(clientOptions) : { done: runClient(ctx.agent, clientOptions) };
       client.done.then((r) => {
@@ -737,7 +811,8 @@ export async function runWireCase(c, ctx) {
       // connection attempt (every client case expects one).
       const startupDeadline = Date.now() + startupMs;
       while (tcpAttempts === 0 && !client.finished) {
-        if (Date.now() >= startupDeadline) throw new HarnessError(`the client made no connection attempt within ${startupMs} ms of its start (start-up time is not graded)`);
+        if (Date.now() >= startupDeadline)
+          throw new HarnessError(`the client made no connection attempt within ${startupMs} ms of its start (start-up time is not graded)`);
         await waitAcceptChange(startupDeadline);
       }
       // An adapter that exits 127 for the scenario or its config has said "unsupported", whatever the steps expect.
@@ -751,9 +826,14 @@ export async function runWireCase(c, ctx) {
           if (client.finished) {
             if (client.finished.unsupported) throw Object.assign(new Error("unsupported"), { unsupported: true });
             const r = client.finished;
-            throw new Mismatch(`the client made no connection ${name} (exit ${r.exitCode}${r.result ? `, result ${JSON.stringify(r.result).slice(0, 300)}` : ""}; stderr: ${r.stderr.trim().slice(-300)})`);
+            throw new Mismatch(
+              `the client made no connection ${name} (exit ${r.exitCode}${r.result ? `, result ${JSON.stringify(r.result).slice(0, 300)}` : ""}; stderr: ${r.stderr.trim().slice(-300)})`,
+            );
           }
-          if (Date.now() >= deadline) throw new Mismatch(`the client did not open connection ${name} in time${tlsFailures.length ? ` (${tlsFailures.length} failed TLS handshake(s): ${tlsFailures.at(-1).message})` : ""}`);
+          if (Date.now() >= deadline)
+            throw new Mismatch(
+              `the client did not open connection ${name} in time${tlsFailures.length ? ` (${tlsFailures.length} failed TLS handshake(s): ${tlsFailures.at(-1).message})` : ""}`,
+            );
           await waitAcceptChange(deadline);
         }
         return accepted[index];
@@ -797,7 +877,12 @@ export async function runWireCase(c, ctx) {
     if (err instanceof Mismatch) {
       log(`# mismatch: ${err.message}`);
       const should = err.should || c.level === "SHOULD";
-      return { grade: should ? "NON_STRICT" : "FAIL", closeBehavior: err.closeBehavior ?? run.closeBehavior, message: err.message, ...timing(err) };
+      return {
+        grade: should ? "NON_STRICT" : "FAIL",
+        closeBehavior: err.closeBehavior ?? run.closeBehavior,
+        message: err.message,
+        ...timing(err),
+      };
     }
     throw err;
   } finally {
@@ -826,13 +911,17 @@ export async function runWireCase(c, ctx) {
       return;
     }
     for (;;) {
-      if (accepted.length > used.size) throw new Mismatch(`the client completed a TLS handshake (${accepted.at(-1).socket.getProtocol()})${limit}`);
+      if (accepted.length > used.size)
+        throw new Mismatch(`the client completed a TLS handshake (${accepted.at(-1).socket.getProtocol()})${limit}`);
       if (tlsFailures.length > consumedTlsFailures) {
         consumedTlsFailures++;
         return;
       }
       if (client.finished?.unsupported) throw Object.assign(new Error("unsupported"), { unsupported: true });
-      if (client.finished) throw new Mismatch(`the client ended without a (failed) TLS handshake${tcpAttempts === 0 ? ": it made no connection attempt" : ""}`);
+      if (client.finished)
+        throw new Mismatch(
+          `the client ended without a (failed) TLS handshake${tcpAttempts === 0 ? ": it made no connection attempt" : ""}`,
+        );
       if (Date.now() >= deadline) throw new Mismatch("no failed TLS handshake from the client in time");
       await waitAcceptChange(deadline);
     }
@@ -862,10 +951,16 @@ async function expectWriteStall(conn, spec, deadline, stallMs, log) {
   let last = socket.writableLength;
   let since = Date.now();
   for (;;) {
-    if (conn.ended) throw new Mismatch(`the connection closed while the runner was writing (${socket.writableLength} bytes unsent)`, { closeBehavior: "UNCLEAN" });
+    if (conn.ended)
+      throw new Mismatch(`the connection closed while the runner was writing (${socket.writableLength} bytes unsent)`, {
+        closeBehavior: "UNCLEAN",
+      });
     const now = Date.now();
     const left = socket.writableLength;
-    if (left === 0) throw new Mismatch("the implementation read every byte the runner wrote while the runner did not read its answers: it did not stop reading");
+    if (left === 0)
+      throw new Mismatch(
+        "the implementation read every byte the runner wrote while the runner did not read its answers: it did not stop reading",
+      );
     if (left !== last) {
       last = left;
       since = now;
@@ -882,17 +977,24 @@ async function expectClose(conn, spec, deadline) {
   const wantFrame = spec.via === "reject" || spec.via === "close" || (spec.via === undefined && spec.code !== undefined);
   if (spec.via === "none") {
     // Bytes already buffered when the step starts count too (R9): "no byte" means none since the previous expect.
-    if (!(await conn.closed(deadline))) throw new Mismatch("expected the connection to close, it stayed open", { closeBehavior: "NOT_CLOSED" });
-    if (conn.buf.length > 0) throw new Mismatch(`expected a close without any frame, got ${conn.buf.toString("hex").slice(0, 200)}`, { closeBehavior: "WRONG_CODE" });
+    if (!(await conn.closed(deadline)))
+      throw new Mismatch("expected the connection to close, it stayed open", { closeBehavior: "NOT_CLOSED" });
+    if (conn.buf.length > 0)
+      throw new Mismatch(`expected a close without any frame, got ${conn.buf.toString("hex").slice(0, 200)}`, {
+        closeBehavior: "WRONG_CODE",
+      });
     return "OK";
   }
   if (spec.via === "tls-alert") {
     // Plain TCP to a TLS endpoint: whatever arrives must be TLS records (an alert), never a QWH frame.
-    if (!(await conn.closed(deadline))) throw new Mismatch("expected the connection to close, it stayed open", { closeBehavior: "NOT_CLOSED" });
+    if (!(await conn.closed(deadline)))
+      throw new Mismatch("expected the connection to close, it stayed open", { closeBehavior: "NOT_CLOSED" });
     let b = conn.buf;
     while (b.length > 0) {
       if (b.length < 5 || b[0] < 20 || b[0] > 24 || b[1] !== 0x03 || b[2] > 0x04 || b.length < 5 + b.readUInt16BE(3)) {
-        throw new Mismatch(`expected only TLS records before the close, got ${b.toString("hex").slice(0, 200)}`, { closeBehavior: "WRONG_CODE" });
+        throw new Mismatch(`expected only TLS records before the close, got ${b.toString("hex").slice(0, 200)}`, {
+          closeBehavior: "WRONG_CODE",
+        });
       }
       b = b.subarray(5 + b.readUInt16BE(3));
     }
@@ -907,7 +1009,8 @@ async function expectClose(conn, spec, deadline) {
       conn.countOnly = true;
       conn.flooding = true;
     }
-    if (!(await conn.closed(deadline))) throw new Mismatch("expected the connection to close, it stayed open", { closeBehavior: "NOT_CLOSED" });
+    if (!(await conn.closed(deadline)))
+      throw new Mismatch("expected the connection to close, it stayed open", { closeBehavior: "NOT_CLOSED" });
     if (spec.maxBytes !== undefined && conn.counted > spec.maxBytes) {
       throw new Mismatch(`${conn.counted} bytes arrived before the close, more than ${spec.maxBytes}: the queued data was not discarded`);
     }
@@ -918,22 +1021,33 @@ async function expectClose(conn, spec, deadline) {
   for (;;) {
     if (conn.buf.length === 0 && conn.ended) {
       // Closed without the frame: a missing reject is a MUST (QWH-ERR-002), a missing CLOSE a SHOULD (QWH-ERR-008).
-      throw new Mismatch(`expected ${expected}, the transport closed without it`, { closeBehavior: "UNCLEAN", should: spec.via === "close" });
+      throw new Mismatch(`expected ${expected}, the transport closed without it`, {
+        closeBehavior: "UNCLEAN",
+        should: spec.via === "close",
+      });
     }
     let f;
     try {
       f = await conn.frame(deadline, { what: expected });
     } catch (err) {
-      if (err instanceof Mismatch && conn.ended && conn.buf.length === 0) throw new Mismatch(`expected ${expected}, the transport closed without it`, { closeBehavior: "UNCLEAN", should: spec.via === "close" });
+      if (err instanceof Mismatch && conn.ended && conn.buf.length === 0)
+        throw new Mismatch(`expected ${expected}, the transport closed without it`, {
+          closeBehavior: "UNCLEAN",
+          should: spec.via === "close",
+        });
       if (err instanceof Mismatch) err.closeBehavior ??= "NOT_CLOSED";
       throw err;
     }
     if (f.control && (f.type === 0x01 || f.type === 0x02) && (spec.skipControl || conn.autoPong)) continue;
     const closing = closingFrame(f);
     if (!closing || (spec.via && closing.via !== spec.via)) {
-      throw new Mismatch(`expected ${expected}, got ${f.control ? `control type ${f.type}` : "frame"} ${header(f.header).toString("hex")} ${f.payload.toString("hex").slice(0, 200)}`, { closeBehavior: "WRONG_CODE" });
+      throw new Mismatch(
+        `expected ${expected}, got ${f.control ? `control type ${f.type}` : "frame"} ${header(f.header).toString("hex")} ${f.payload.toString("hex").slice(0, 200)}`,
+        { closeBehavior: "WRONG_CODE" },
+      );
     }
-    if (spec.code && closing.code !== spec.code) throw new Mismatch(`expected ${expected}, got ${closing.via} with ${closing.code}`, { closeBehavior: "WRONG_CODE" });
+    if (spec.code && closing.code !== spec.code)
+      throw new Mismatch(`expected ${expected}, got ${closing.via} with ${closing.code}`, { closeBehavior: "WRONG_CODE" });
     break;
   }
   if (!(await conn.closed(deadline))) throw new Mismatch(`got ${expected}, but the transport stayed open`, { closeBehavior: "NOT_CLOSED" });
@@ -943,10 +1057,12 @@ async function expectClose(conn, spec, deadline) {
 function checkResult(want, finished, log) {
   if (finished.unsupported) throw Object.assign(new Error("unsupported"), { unsupported: true });
   const r = finished.result;
-  if (!r) throw new Mismatch(`the client printed no result line (exit ${finished.exitCode}; stderr: ${finished.stderr.trim().slice(-300)})`);
+  if (!r)
+    throw new Mismatch(`the client printed no result line (exit ${finished.exitCode}; stderr: ${finished.stderr.trim().slice(-300)})`);
   log(`# result: ${JSON.stringify(r).slice(0, 2000)}`);
   const cmp = (name, w, g) => {
-    if (w !== undefined && !deepEqual(w, g ?? null)) throw new Mismatch(`client result ${name}: expected ${JSON.stringify(w)}, got ${JSON.stringify(g ?? null)}`);
+    if (w !== undefined && !deepEqual(w, g ?? null))
+      throw new Mismatch(`client result ${name}: expected ${JSON.stringify(w)}, got ${JSON.stringify(g ?? null)}`);
   };
   cmp("ok", want.ok, r.ok);
   cmp("error", want.error, r.error);

@@ -13,7 +13,9 @@ const here = dirname(fileURLToPath(import.meta.url));
 const casesDir = join(here, "..", "cases");
 const repoRoot = join(here, "..", "..");
 
-const requirements = new Map(JSON.parse(readFileSync(join(repoRoot, "spec", "requirements.json"), "utf8")).requirements.map((r) => [r.id, r]));
+const requirements = new Map(
+  JSON.parse(readFileSync(join(repoRoot, "spec", "requirements.json"), "utf8")).requirements.map((r) => [r.id, r]),
+);
 const errorCodes = new Map(JSON.parse(readFileSync(join(repoRoot, "spec", "error-codes.json"), "utf8")).codes.map((c) => [c.code, c]));
 const family = (level) => (level.startsWith("MUST") ? "MUST" : level.startsWith("SHOULD") ? "SHOULD" : "MAY");
 
@@ -63,8 +65,16 @@ describe("wire case files", () => {
   it("keep the ids of the stable list (an id never disappears or changes meaning)", () => {
     // ids.txt is the list of every id ever published, one a line, with its title after a tab.
     // New cases are appended; a case may be retired only by moving its line to retired.txt.
-    const listed = readFileSync(join(casesDir, "ids.txt"), "utf8").trim().split("\n").map((l) => l.split("\t"));
-    const retired = new Set(readFileSync(join(casesDir, "retired.txt"), "utf8").split("\n").filter((l) => l && !l.startsWith("#")).map((l) => l.split("\t")[0]));
+    const listed = readFileSync(join(casesDir, "ids.txt"), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => l.split("\t"));
+    const retired = new Set(
+      readFileSync(join(casesDir, "retired.txt"), "utf8")
+        .split("\n")
+        .filter((l) => l && !l.startsWith("#"))
+        .map((l) => l.split("\t")[0]),
+    );
     const byId = new Map(cases.map(({ c }) => [c.id, c]));
     for (const [id, title] of listed) {
       if (retired.has(id)) {
@@ -87,7 +97,8 @@ describe("wire case files", () => {
         if (!r) problems.push(`${c.id}: unknown requirement ${id}`);
         else {
           // A SHOULD case may check the SHOULD clause of a requirement whose strongest keyword is MUST.
-          if (family(r.level) !== c.level && !(c.level === "SHOULD" && /\bSHOULD\b/.test(r.text))) problems.push(`${c.id}: ${id} is ${r.level}, the case is ${c.level}`);
+          if (family(r.level) !== c.level && !(c.level === "SHOULD" && /\bSHOULD\b/.test(r.text)))
+            problems.push(`${c.id}: ${id} is ${r.level}, the case is ${c.level}`);
           if (r.role !== "both" && r.role !== c.role) problems.push(`${c.id}: ${id} binds the ${r.role}, the case tests the ${c.role}`);
         }
       }
@@ -119,7 +130,8 @@ describe("wire case files", () => {
   });
 
   it("end every case with an observable verdict (an expect, expectFrame, expectClose, expectSilence, expectResult or expectTlsRefused step)", () => {
-    const verdict = (s) => "expect" in s || "expectFrame" in s || "expectClose" in s || "expectSilence" in s || "expectResult" in s || "expectTlsRefused" in s;
+    const verdict = (s) =>
+      "expect" in s || "expectFrame" in s || "expectClose" in s || "expectSilence" in s || "expectResult" in s || "expectTlsRefused" in s;
     const bad = cases.filter(({ c }) => !verdict(c.steps[c.steps.length - 1])).map(({ c }) => c.id);
     expect(bad).toEqual([]);
   });

@@ -19,7 +19,12 @@ describe("qwh-conformance command line", { timeout: 120000 }, () => {
   it("list --matrix names every interop scenario; a --scenarios glob that matches none lists them and exits 2", async () => {
     const r = await runBin(["list", "--matrix"]);
     expect(r.code).toBe(0);
-    expect(r.stdout.trim().split("\n").map((l) => l.split("\t")[0])).toEqual(SCENARIOS.map((s) => s.name));
+    expect(
+      r.stdout
+        .trim()
+        .split("\n")
+        .map((l) => l.split("\t")[0]),
+    ).toEqual(SCENARIOS.map((s) => s.name));
     const bad = await runBin(["matrix", "--scenarios", "handshake-basic,no-such-scenario", "--out", tempDir("m-bad")]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain("no-such-scenario matches no scenario");
@@ -46,9 +51,24 @@ describe("qwh-conformance command line", { timeout: 120000 }, () => {
       expect(r.code, args.join(" ")).toBe(2);
       expect(r.stderr).toMatch(message);
     }
-    for (const how of [["--agent-cmd", `mine=${adapter}`], ["--cmd", adapter, "--name", "mine"]]) {
+    for (const how of [
+      ["--agent-cmd", `mine=${adapter}`],
+      ["--cmd", adapter, "--name", "mine"],
+    ]) {
       const out = tempDir("m-cmd");
-      const r = await runBin(["matrix", ...how, "--agents", "ts,mine", "--scenarios", "handshake-basic", "--transports", "plain", "--out", out, "--quiet"]);
+      const r = await runBin([
+        "matrix",
+        ...how,
+        "--agents",
+        "ts,mine",
+        "--scenarios",
+        "handshake-basic",
+        "--transports",
+        "plain",
+        "--out",
+        out,
+        "--quiet",
+      ]);
       const m = readJson(join(out, "matrix.json"));
       expect(m.clients).toEqual(["ts", "mine"]);
       expect(m.servers).toEqual(["ts", "mine"]);
@@ -62,12 +82,29 @@ describe("qwh-conformance command line", { timeout: 120000 }, () => {
 
   it("--out defaults to reports/<agent name> under the working directory; --quiet still prints the summary and the report path", () => {
     const cwd = tempDir("out-default");
-    const r = spawnSync(process.execPath, [bin, "run", "--cmd", fixtureAdapter("codec-only.mjs"), "--name", "mine", "--vectors-only", "--cases", "vector/frame-decode-basic/1", "--quiet"], { cwd, encoding: "utf8", timeout: 60000 });
+    const r = spawnSync(
+      process.execPath,
+      [
+        bin,
+        "run",
+        "--cmd",
+        fixtureAdapter("codec-only.mjs"),
+        "--name",
+        "mine",
+        "--vectors-only",
+        "--cases",
+        "vector/frame-decode-basic/1",
+        "--quiet",
+      ],
+      { cwd, encoding: "utf8", timeout: 60000 },
+    );
     expect(r.status).toBe(0);
     expect(readJson(join(cwd, "reports/mine/index.json")).summary.mine.UNSUPPORTED).toBe(1);
     expect(r.stderr).toMatch(/^mine: 1 cases \(1 vectors, 0 wire\): 1 UNSUPPORTED$/m);
     expect(r.stderr).toContain(join(cwd, "reports/mine"));
-    expect(execFileSync(process.execPath, [bin, "list", "--cases", "vector/frame-decode-basic/1"], { encoding: "utf8" })).toMatch(/^vector\/frame-decode-basic\/1\t/);
+    expect(execFileSync(process.execPath, [bin, "list", "--cases", "vector/frame-decode-basic/1"], { encoding: "utf8" })).toMatch(
+      /^vector\/frame-decode-basic\/1\t/,
+    );
   });
 
   it("the report links requirement ids to spec.html, and wire logs show bytes as hex and text", async () => {

@@ -42,7 +42,20 @@ describe("the conformance guide", { timeout: 240000 }, () => {
 
   it("the example adapter passes the matrix scenarios the guide names, one in each role", async () => {
     const out = tempDir("py-matrix");
-    const r = await runBin(["matrix", "--agent-cmd", `mine=${cmd}`, "--agents", "ts,mine", "--scenarios", "handshake-no-control,server-without-control", "--transports", "plain", "--out", out, "--quiet"]);
+    const r = await runBin([
+      "matrix",
+      "--agent-cmd",
+      `mine=${cmd}`,
+      "--agents",
+      "ts,mine",
+      "--scenarios",
+      "handshake-no-control,server-without-control",
+      "--transports",
+      "plain",
+      "--out",
+      out,
+      "--quiet",
+    ]);
     const m = readJson(join(out, "matrix.json"));
     expect(m.results.ts.mine.plain["server-without-control"].grade).toBe("PASS");
     expect(m.results.mine.ts.plain["handshake-no-control"].grade).toBe("PASS");

@@ -52,8 +52,13 @@ describe("case selection and vectors", () => {
   });
 
   it("compares accept features as sets, reject answers by code", () => {
-    const accept = { kind: "accept", expected: { outcome: "accept", accept: { qwh: "1.0", features: ["a", "b"], maxFrameLength: 1 }, error: null } };
-    expect(compareOutput(accept, { outcome: "accept", accept: { qwh: "1.0", features: ["b", "a"], maxFrameLength: 1 }, error: null })).toBe(null);
+    const accept = {
+      kind: "accept",
+      expected: { outcome: "accept", accept: { qwh: "1.0", features: ["a", "b"], maxFrameLength: 1 }, error: null },
+    };
+    expect(compareOutput(accept, { outcome: "accept", accept: { qwh: "1.0", features: ["b", "a"], maxFrameLength: 1 }, error: null })).toBe(
+      null,
+    );
     const neg = { kind: "negotiate", expected: { answer: { type: "reject", code: "E_X" }, error: "E_X" } };
     expect(compareOutput(neg, { answer: { type: "reject", code: "E_X", qwh: ["1.0"], reason: "r" }, error: "E_X" })).toBe(null);
     expect(compareOutput(neg, { answer: { type: "reject", code: "E_Y" }, error: "E_X" })).toMatch(/answer.code/);
@@ -65,9 +70,15 @@ describe("case selection and vectors", () => {
     expect(why).toContain('error: expected null, got "E_X"');
     expect(why).toContain('profile: expected "v1", got "legacy"');
     expect(why).toContain('hello: expected {"type":"handshake","qwh":"1.0","features":[]}');
-    const neg = { kind: "negotiate", expected: { answer: { type: "accept", qwh: "1.0", features: ["control"], maxFrameLength: 10 }, error: null } };
+    const neg = {
+      kind: "negotiate",
+      expected: { answer: { type: "accept", qwh: "1.0", features: ["control"], maxFrameLength: 10 }, error: null },
+    };
     const diffs = outputMismatches(neg, { answer: { type: "accept", qwh: "1.1", features: ["control"], maxFrameLength: 11 }, error: null });
-    expect(diffs.map((d) => [d.field, d.expected])).toEqual([["answer.qwh", "1.0"], ["answer.maxFrameLength", 10]]);
+    expect(diffs.map((d) => [d.field, d.expected])).toEqual([
+      ["answer.qwh", "1.0"],
+      ["answer.maxFrameLength", 10],
+    ]);
   });
 
   it("generates scenario messages as the contract says", () => {

@@ -12,9 +12,14 @@ export const fixtures = join(import.meta.dirname, "fixtures");
 /** Runs qwh-conformance with args (and extra environment variables); resolves {code, stdout, stderr}. */
 export function runBin(args, { timeoutMs = 170000, env } = {}) {
   return new Promise((resolve) => {
-    execFile(process.execPath, [bin, ...args], { timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024, env: env ? { ...process.env, ...env } : process.env }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === "number" ? err.code : -1) : 0, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [bin, ...args],
+      { timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024, env: env ? { ...process.env, ...env } : process.env },
+      (err, stdout, stderr) => {
+        resolve({ code: err ? (typeof err.code === "number" ? err.code : -1) : 0, stdout, stderr });
+      },
+    );
   });
 }
 

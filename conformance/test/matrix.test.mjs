@@ -17,7 +17,9 @@ describe(`qwh-conformance matrix --agents ${AGENTS.join(",")}`, { timeout: 30000
   let run;
   let matrix;
   beforeAll(async () => {
-    run = await runBin(["matrix", "--agents", AGENTS.join(","), "--scenarios", SAMPLE.join(","), "--out", out, "--quiet"], { timeoutMs: 295000 });
+    run = await runBin(["matrix", "--agents", AGENTS.join(","), "--scenarios", SAMPLE.join(","), "--out", out, "--quiet"], {
+      timeoutMs: 295000,
+    });
     matrix = readJson(join(out, "matrix.json"));
   }, 300000);
 
@@ -25,21 +27,27 @@ describe(`qwh-conformance matrix --agents ${AGENTS.join(",")}`, { timeout: 30000
     expect(SCENARIOS.length).toBeGreaterThanOrEqual(20);
     expect(matrix.scenarios).toEqual(SAMPLE);
     expect(matrix.transports).toEqual(["plain", "tls"]);
-    for (const client of AGENTS) for (const server of AGENTS) for (const t of matrix.transports) {
-      expect(Object.keys(matrix.results[client][server][t]).length).toBe(SAMPLE.length);
-    }
+    for (const client of AGENTS)
+      for (const server of AGENTS)
+        for (const t of matrix.transports) {
+          expect(Object.keys(matrix.results[client][server][t]).length).toBe(SAMPLE.length);
+        }
   });
 
   it("every cell passes", () => {
     const bad = [];
-    for (const client of AGENTS) for (const server of AGENTS) for (const t of matrix.transports) {
-      for (const [sc, cell] of Object.entries(matrix.results[client][server][t])) {
-        if (cell.grade !== "PASS") bad.push(`${client} -> ${server} ${t}/${sc}: ${cell.grade} ${cell.message ?? ""}`);
-      }
-    }
+    for (const client of AGENTS)
+      for (const server of AGENTS)
+        for (const t of matrix.transports) {
+          for (const [sc, cell] of Object.entries(matrix.results[client][server][t])) {
+            if (cell.grade !== "PASS") bad.push(`${client} -> ${server} ${t}/${sc}: ${cell.grade} ${cell.message ?? ""}`);
+          }
+        }
     expect(bad).toEqual([]);
     expect(run.code).toBe(0);
-    expect(run.stdout).toMatch(/^\d+ scenarios per pair and transport, \d+ cells: \d+ PASS[^;]*; timeout scale [\d.]+; report: .*index.html$/m);
+    expect(run.stdout).toMatch(
+      /^\d+ scenarios per pair and transport, \d+ cells: \d+ PASS[^;]*; timeout scale [\d.]+; report: .*index.html$/m,
+    );
   });
 
   it("matrix.json validates against its schema", () => {

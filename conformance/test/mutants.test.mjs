@@ -20,7 +20,22 @@ const cmd = (mutant) => `"${process.execPath}" "${fixture}"${mutant ? ` --mutant
 /** Runs the runner; resolves { code, grades: {caseId: grade}, stdout, stderr }. */
 function runRunner(name, cases, mutant, extra = []) {
   const out = join(work, name);
-  const args = [cli, "run", "--cmd", cmd(mutant), "--name", name, "--wire-only", "--out", out, "--quiet", "--concurrency", "4", ...(cases ? ["--cases", cases.join(",")] : []), ...extra];
+  const args = [
+    cli,
+    "run",
+    "--cmd",
+    cmd(mutant),
+    "--name",
+    name,
+    "--wire-only",
+    "--out",
+    out,
+    "--quiet",
+    "--concurrency",
+    "4",
+    ...(cases ? ["--cases", cases.join(",")] : []),
+    ...extra,
+  ];
   return new Promise((resolve) => {
     execFile(process.execPath, args, { cwd: join(root, ".."), timeout: 240000, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
       const code = err ? (typeof err.code === "number" ? err.code : -1) : 0;
@@ -29,7 +44,8 @@ function runRunner(name, cases, mutant, extra = []) {
       if (existsSync(ix)) {
         const index = JSON.parse(readFileSync(ix, "utf8"));
         const agent = index.agents?.[name] ?? Object.values(index.agents ?? {})[0];
-        for (const [id, r] of Object.entries(agent?.cases ?? agent ?? {})) if (r && typeof r === "object" && "grade" in r) grades[id] = r.grade;
+        for (const [id, r] of Object.entries(agent?.cases ?? agent ?? {}))
+          if (r && typeof r === "object" && "grade" in r) grades[id] = r.grade;
       }
       resolve({ code, grades, stdout, stderr });
     });
@@ -40,12 +56,14 @@ function runRunner(name, cases, mutant, extra = []) {
 async function pool(items, n, fn) {
   const results = new Array(items.length);
   let next = 0;
-  await Promise.all(Array.from({ length: n }, async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await fn(items[i]);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: n }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        results[i] = await fn(items[i]);
+      }
+    }),
+  );
   return results;
 }
 
@@ -68,7 +86,12 @@ describe("mutant fixtures", () => {
   it("are at least 22 distinct defects, each with a catching case that exists", () => {
     expect(MUTANTS.length).toBeGreaterThanOrEqual(22);
     expect(new Set(MUTANTS.map((m) => m.name)).size).toBe(MUTANTS.length);
-    const ids = new Set(readFileSync(join(root, "cases", "ids.txt"), "utf8").trim().split("\n").map((l) => l.split("\t")[0]));
+    const ids = new Set(
+      readFileSync(join(root, "cases", "ids.txt"), "utf8")
+        .trim()
+        .split("\n")
+        .map((l) => l.split("\t")[0]),
+    );
     for (const m of MUTANTS) {
       expect(m.catches.length, m.name).toBeGreaterThan(0);
       for (const id of m.catches) expect(ids.has(id), `${m.name}: ${id}`).toBe(true);
@@ -86,7 +109,9 @@ describe("mutant fixtures", () => {
     const missed = [];
     MUTANTS.forEach((m, i) => {
       const r = mutantRuns[i];
-      for (const id of m.catches) if (r.grades[id] !== "FAIL") missed.push(`${m.name}: ${id} graded ${r.grades[id] ?? "(not run)"} (exit ${r.code}) ${r.stderr.slice(-300)}`);
+      for (const id of m.catches)
+        if (r.grades[id] !== "FAIL")
+          missed.push(`${m.name}: ${id} graded ${r.grades[id] ?? "(not run)"} (exit ${r.code}) ${r.stderr.slice(-300)}`);
       if (r.code !== 1) missed.push(`${m.name}: runner exit ${r.code}`);
     });
     expect(missed).toEqual([]);

@@ -17,7 +17,9 @@ function check(schemaPath, data) {
 
 describe("files validate against their schemas", () => {
   const vectorDir = join(root, "conformance/vectors");
-  for (const name of readdirSync(vectorDir).filter((f) => f.endsWith(".json")).sort()) {
+  for (const name of readdirSync(vectorDir)
+    .filter((f) => f.endsWith(".json"))
+    .sort()) {
     it(`conformance/vectors/${name}`, () => {
       const data = JSON.parse(readFileSync(join(vectorDir, name), "utf8"));
       check(data.schema, data);

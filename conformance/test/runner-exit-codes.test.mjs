@@ -15,7 +15,19 @@ describe("exit codes", { timeout: 60000 }, () => {
 
   it("2 for an adapter that crashes (an ERROR is not a test failure)", async () => {
     const out = tempDir("crash");
-    const r = await runBin(["run", "--cmd", fixtureAdapter("crash-on-codec.mjs"), "--name", "crash", "--vectors-only", "--cases", "vector/canonical-json/*", "--out", out, "--quiet"]);
+    const r = await runBin([
+      "run",
+      "--cmd",
+      fixtureAdapter("crash-on-codec.mjs"),
+      "--name",
+      "crash",
+      "--vectors-only",
+      "--cases",
+      "vector/canonical-json/*",
+      "--out",
+      out,
+      "--quiet",
+    ]);
     expect(r.code).toBe(2);
     const index = readJson(join(out, "index.json"));
     expect(Object.values(index.agents.crash).every((c) => c.grade === "ERROR")).toBe(true);
@@ -35,14 +47,36 @@ describe("exit codes", { timeout: 60000 }, () => {
   });
 
   it("2 for an invalid case file", async () => {
-    const r = await runBin(["run", "--agent", "ts", "--wire-only", "--case-dir", join(import.meta.dirname, "fixtures/bad-cases"), "--out", tempDir("bad"), "--quiet"]);
+    const r = await runBin([
+      "run",
+      "--agent",
+      "ts",
+      "--wire-only",
+      "--case-dir",
+      join(import.meta.dirname, "fixtures/bad-cases"),
+      "--out",
+      tempDir("bad"),
+      "--quiet",
+    ]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/invalid case files/);
   });
 
   it("1 when a case fails", async () => {
     const out = tempDir("wrong");
-    const r = await runBin(["run", "--cmd", fixtureAdapter("wrong-encode.mjs"), "--name", "wrong", "--vectors-only", "--cases", "vector/frame-encode/*,vector/canonical-json/*", "--out", out, "--quiet"]);
+    const r = await runBin([
+      "run",
+      "--cmd",
+      fixtureAdapter("wrong-encode.mjs"),
+      "--name",
+      "wrong",
+      "--vectors-only",
+      "--cases",
+      "vector/frame-encode/*,vector/canonical-json/*",
+      "--out",
+      out,
+      "--quiet",
+    ]);
     expect(r.code).toBe(1);
     const index = readJson(join(out, "index.json"));
     expect(index.agents.wrong["vector/frame-encode/1"].grade).toBe("FAIL");
@@ -52,14 +86,38 @@ describe("exit codes", { timeout: 60000 }, () => {
 
   it("0 when every case is UNSUPPORTED (declared, not failed)", async () => {
     const out = tempDir("unsup");
-    const r = await runBin(["run", "--cmd", fixtureAdapter("codec-only.mjs"), "--name", "none", "--vectors-only", "--cases", "vector/hello-v1/*", "--out", out, "--quiet"]);
+    const r = await runBin([
+      "run",
+      "--cmd",
+      fixtureAdapter("codec-only.mjs"),
+      "--name",
+      "none",
+      "--vectors-only",
+      "--cases",
+      "vector/hello-v1/*",
+      "--out",
+      out,
+      "--quiet",
+    ]);
     expect(r.code).toBe(0);
     expect(readJson(join(out, "index.json")).summary.none.UNSUPPORTED).toBeGreaterThan(100);
   });
 
   it("0 when an adapter exits 127 for connect: client cases are UNSUPPORTED, TLS-refusal ones too", async () => {
     const out = tempDir("unsup-connect");
-    const r = await runBin(["run", "--cmd", fixtureAdapter("codec-only.mjs"), "--name", "none", "--wire-only", "--cases", "tls/client/tls10-only-server-refused,tls/client/tls11-only-server-refused,close/client/peer-close-answered", "--out", out, "--quiet"]);
+    const r = await runBin([
+      "run",
+      "--cmd",
+      fixtureAdapter("codec-only.mjs"),
+      "--name",
+      "none",
+      "--wire-only",
+      "--cases",
+      "tls/client/tls10-only-server-refused,tls/client/tls11-only-server-refused,close/client/peer-close-answered",
+      "--out",
+      out,
+      "--quiet",
+    ]);
     const summary = readJson(join(out, "index.json")).summary.none;
     expect(summary).toMatchObject({ UNSUPPORTED: 3, FAIL: 0, ERROR: 0 });
     expect(r.code).toBe(0);

@@ -15,7 +15,9 @@ const STALL = `${CASE}:4:700`;
 describe("a late runner is not the implementation's failure", { timeout: 120000 }, () => {
   it("stalled on every attempt: ERROR runner late (exit 2), after three attempts that each saw the idle close", async () => {
     const out = tempDir("late");
-    const r = await runBin(["run", "--agent", "ts", "--cases", CASE, "--timeout-scale", "1", "--out", out, "--quiet"], { env: { QWH_CONFORMANCE_STALL: STALL } });
+    const r = await runBin(["run", "--agent", "ts", "--cases", CASE, "--timeout-scale", "1", "--out", out, "--quiet"], {
+      env: { QWH_CONFORMANCE_STALL: STALL },
+    });
     const result = readJson(join(out, "index.json")).agents.ts[CASE];
     expect(result.grade).toBe("ERROR");
     expect(result.message).toMatch(/^runner late by \d+ ms/);
@@ -32,7 +34,9 @@ describe("a late runner is not the implementation's failure", { timeout: 120000 
 
   it("stalled on the first attempt only: run again and graded on the second (PASS)", async () => {
     const out = tempDir("late-once");
-    const r = await runBin(["run", "--agent", "ts", "--cases", CASE, "--timeout-scale", "1", "--out", out, "--quiet"], { env: { QWH_CONFORMANCE_STALL: `${STALL}:1` } });
+    const r = await runBin(["run", "--agent", "ts", "--cases", CASE, "--timeout-scale", "1", "--out", out, "--quiet"], {
+      env: { QWH_CONFORMANCE_STALL: `${STALL}:1` },
+    });
     const result = readJson(join(out, "index.json")).agents.ts[CASE];
     expect(result.grade).toBe("PASS");
     expect(result.attempts).toBe(2);

@@ -22,7 +22,9 @@ describe("wire mode: the engine's fixture cases", { timeout: 60000 }, () => {
 
   it("all pass (exit 0)", () => {
     const index = readJson(join(out, "index.json"));
-    const bad = Object.entries(index.agents.ts).filter(([, r]) => r.grade !== "PASS").map(([id, r]) => `${id}: ${r.grade} ${r.message}`);
+    const bad = Object.entries(index.agents.ts)
+      .filter(([, r]) => r.grade !== "PASS")
+      .map(([id, r]) => `${id}: ${r.grade} ${r.message}`);
     expect(bad).toEqual([]);
     expect(run.code).toBe(0);
     expect(Object.keys(index.agents.ts).length).toBe(loadWireCases([join(fixtures, "cases")]).length);

@@ -84,7 +84,8 @@ describe("golden vector files", () => {
     const known = specIds();
     expect(known.size).toBeGreaterThan(0);
     const unknown = new Set();
-    for (const { name, data } of files) for (const t of testsOf(data)) for (const r of t.requirements) if (!known.has(r)) unknown.add(`${r} (${name} #${t.tcId})`);
+    for (const { name, data } of files)
+      for (const t of testsOf(data)) for (const r of t.requirements) if (!known.has(r)) unknown.add(`${r} (${name} #${t.tcId})`);
     expect([...unknown]).toEqual([]);
   });
 

@@ -19,9 +19,12 @@ if (kind === "run") {
 } else if (kind === "matrix") {
   const quiet = read(quietDir, "matrix.json").results;
   const loaded = read(loadedDir, "matrix.json").results;
-  for (const [c, byServer] of Object.entries(loaded)) for (const [s, byT] of Object.entries(byServer)) for (const [t, cells] of Object.entries(byT)) {
-    for (const [sc, x] of Object.entries(cells)) grades.set(`${c} -> ${s} ${t} ${sc}`, [quiet[c]?.[s]?.[t]?.[sc]?.grade ?? "(not in the quiet run)", x.grade, x.message]);
-  }
+  for (const [c, byServer] of Object.entries(loaded))
+    for (const [s, byT] of Object.entries(byServer))
+      for (const [t, cells] of Object.entries(byT)) {
+        for (const [sc, x] of Object.entries(cells))
+          grades.set(`${c} -> ${s} ${t} ${sc}`, [quiet[c]?.[s]?.[t]?.[sc]?.grade ?? "(not in the quiet run)", x.grade, x.message]);
+      }
 } else {
   console.error("usage: compare-grades.mjs run QUIET LOADED AGENT | matrix QUIET LOADED");
   process.exit(2);
@@ -33,6 +36,10 @@ if (grades.size === 0 || missing) {
 }
 const counts = {};
 for (const [, [, l]] of grades) counts[l] = (counts[l] ?? 0) + 1;
-console.log(`${kind} under load: ${grades.size} ${kind === "run" ? "cases" : "cells"} (${Object.entries(counts).map(([g, n]) => `${n} ${g}`).join(", ")}); ${bad.length ? `${bad.length} not as in the quiet run` : "every grade as in the quiet run"}`);
+console.log(
+  `${kind} under load: ${grades.size} ${kind === "run" ? "cases" : "cells"} (${Object.entries(counts)
+    .map(([g, n]) => `${n} ${g}`)
+    .join(", ")}); ${bad.length ? `${bad.length} not as in the quiet run` : "every grade as in the quiet run"}`,
+);
 for (const [key, [q, l, message]] of bad) console.log(`  ${key}: quiet ${q}, loaded ${l}${message ? ` (${message})` : ""}`);
 process.exit(bad.length ? 1 : 0);

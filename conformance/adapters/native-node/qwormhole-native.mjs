@@ -8,7 +8,10 @@ const backend = process.env.QWH_NATIVE_BACKEND;
 const want = `native-${backend}`;
 /** The factory could not give the native mode: the adapter reports the scenario unsupported (exit 127 or an unsupported line). */
 function check(made) {
-  if (made.mode !== want) throw Object.assign(new Error(`native adapter: the factory gave ${made.mode}, not ${want}: ${made.reason ?? "no reason given"}`), { unsupported: true });
+  if (made.mode !== want)
+    throw Object.assign(new Error(`native adapter: the factory gave ${made.mode}, not ${want}: ${made.reason ?? "no reason given"}`), {
+      unsupported: true,
+    });
 }
 
 export class QWormholeServer extends real.QWormholeServer {

@@ -34,7 +34,13 @@ function parseCommon(args, extra = {}) {
   });
   const port = Number(values.port ?? "0");
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error("--port must be 0..65535");
-  return { values, config: parseConfig(values.config), port, host: values.host, tls: readTls({ cert: values["tls-cert"], key: values["tls-key"], ca: values["tls-ca"] }) };
+  return {
+    values,
+    config: parseConfig(values.config),
+    port,
+    host: values.host,
+    tls: readTls({ cert: values["tls-cert"], key: values["tls-key"], ca: values["tls-ca"] }),
+  };
 }
 
 async function serve(args) {
@@ -79,7 +85,13 @@ async function connectMany() {
     const { id } = req;
     const run = (async () => {
       try {
-        const options = { port: req.port, host: req.host ?? "127.0.0.1", tls: readTls(req.tls), scenario: req.scenario ?? "echo", config: req.config ?? {} };
+        const options = {
+          port: req.port,
+          host: req.host ?? "127.0.0.1",
+          tls: readTls(req.tls),
+          scenario: req.scenario ?? "echo",
+          config: req.config ?? {},
+        };
         const result = await runClientScenario(options, { emit: (e) => line({ id, ...e }) });
         line({ id, result });
       } catch (err) {
@@ -96,7 +108,11 @@ async function connectMany() {
 
 // The optional features this adapter can exercise (cases needing another one grade UNSUPPORTED).
 function info() {
-  line({ name: "ts", implementation: "qwormhole (impl-ts)", features: ["control", "raw", "legacy", "bare", "tls", "sign", "heartbeat", "resume"] });
+  line({
+    name: "ts",
+    implementation: "qwormhole (impl-ts)",
+    features: ["control", "raw", "legacy", "bare", "tls", "sign", "heartbeat", "resume"],
+  });
 }
 
 const modes = { codec: runCodec, serve, connect, "connect-many": connectMany, info };

@@ -21,7 +21,20 @@ export function summarize(result, received, raw) {
   return result;
 }
 
-const CLIENT_SCENARIOS = new Set(["mirror", "close", "echo", "hold", "receive", "broadcast", "await-close", "expect-reject", "oversize", "reconnect", "heartbeat", "retry"]);
+const CLIENT_SCENARIOS = new Set([
+  "mirror",
+  "close",
+  "echo",
+  "hold",
+  "receive",
+  "broadcast",
+  "await-close",
+  "expect-reject",
+  "oversize",
+  "reconnect",
+  "heartbeat",
+  "retry",
+]);
 
 /**
  * Runs one client scenario to its end and resolves its result line (spec Appendix D.3). `live` is
@@ -52,7 +65,18 @@ export async function runClientScenario({ port, host, tls, scenario, config }, {
   if (tls) options.tls = tlsOptions(tls, false, config);
   const client = new QWormholeClient(options);
   const received = [];
-  const result = { ok: false, scenario, sent: 0, received: 0, receivedSha256: "", receivedHex: [], error: null, closeCode: null, closedByPeer: false, accept: null };
+  const result = {
+    ok: false,
+    scenario,
+    sent: 0,
+    received: 0,
+    receivedSha256: "",
+    receivedHex: [],
+    error: null,
+    closeCode: null,
+    closedByPeer: false,
+    accept: null,
+  };
   live.result = result;
   live.received = received;
   live.raw = raw;
@@ -163,7 +187,10 @@ export async function runClientScenario({ port, host, tls, scenario, config }, {
       sendAll(messages);
       const want = raw ? total(messages) : messages.length;
       const ok = await until(() => (raw ? total(received) >= want : received.length >= want) || closed);
-      return finish(ok && digestOf(raw ? [Buffer.concat(received)] : received, raw) === digestOf(raw ? [Buffer.concat(messages)] : messages, raw), ok ? undefined : "timed out waiting for the echo");
+      return finish(
+        ok && digestOf(raw ? [Buffer.concat(received)] : received, raw) === digestOf(raw ? [Buffer.concat(messages)] : messages, raw),
+        ok ? undefined : "timed out waiting for the echo",
+      );
     }
     case "mirror": {
       const end = Date.now() + (config.holdMs ?? 10000);

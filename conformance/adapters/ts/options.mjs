@@ -24,7 +24,17 @@ export function commonOptions(config) {
   const o = {};
   if (config.profile === "bare") o.handshakeProfile = "bare";
   if (config.profile === "legacy") o.handshakeProfile = "legacy";
-  for (const k of ["framing", "maxFrameLength", "protocolVersion", "handshakeTimeoutMs", "heartbeatIntervalMs", "heartbeatMissedLimit", "idleTimeoutMs", "drainTimeoutMs", "highWaterMarkBytes"]) {
+  for (const k of [
+    "framing",
+    "maxFrameLength",
+    "protocolVersion",
+    "handshakeTimeoutMs",
+    "heartbeatIntervalMs",
+    "heartbeatMissedLimit",
+    "idleTimeoutMs",
+    "drainTimeoutMs",
+    "highWaterMarkBytes",
+  ]) {
     if (config[k] !== undefined) o[k] = config[k];
   }
   // `features` is the exact set (the qwormhole options split it into `control` and the rest).
@@ -52,7 +62,8 @@ export function tlsOptions(tls, server, config) {
   if (Array.isArray(config.pins)) extra.pinnedFingerprints256 = config.pins;
   if (Array.isArray(config.alpn)) extra.alpnProtocols = config.alpn;
   if (server) {
-    if (Array.isArray(config.pins)) return { cert: tls.cert, key: tls.key, ca: tls.ca, requestCert: true, rejectUnauthorized: false, ...extra };
+    if (Array.isArray(config.pins))
+      return { cert: tls.cert, key: tls.key, ca: tls.ca, requestCert: true, rejectUnauthorized: false, ...extra };
     const ask = tls.ca !== undefined && config.requestClientCert !== false;
     return { cert: tls.cert, key: tls.key, ca: tls.ca, requestCert: ask, rejectUnauthorized: ask, ...extra };
   }

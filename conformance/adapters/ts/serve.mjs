@@ -19,7 +19,8 @@ export async function runServe({ config, port, host, tls }) {
   if (config.profile === "bare") options.handshakeProfile = "bare";
   if (config.profile === "legacy" || config.allowLegacy) options.allowLegacy = true;
   if (config.requireSignature) options.requireSignedHandshake = true;
-  for (const k of ["maxClients", "maxPendingHandshakes", "maxBackpressureBytes", "signatureWindowMs"]) if (config[k] !== undefined) options[k] = config[k];
+  for (const k of ["maxClients", "maxPendingHandshakes", "maxBackpressureBytes", "signatureWindowMs"])
+    if (config[k] !== undefined) options[k] = config[k];
   if (tls) options.tls = tlsOptions(tls, true, config);
   if (config.allowConnection === false) options.allowConnection = () => false;
   // trustedKeys: the policy relies on signatures: only hellos signed by one of these keys pass (QWH-SIG-014).
@@ -30,13 +31,18 @@ export async function runServe({ config, port, host, tls }) {
       if (config.policy === "throw") throw new Error("policy hook failure (adapter config)");
       return config.policy !== "reject" && trusted(h);
     };
-    options.verifyHandshake = config.verifyDelayMs ? (h) => new Promise((r, j) => setTimeout(() => {
-      try {
-        r(decide(h));
-      } catch (err) {
-        j(err);
-      }
-    }, config.verifyDelayMs)) : decide;
+    options.verifyHandshake = config.verifyDelayMs
+      ? (h) =>
+          new Promise((r, j) =>
+            setTimeout(() => {
+              try {
+                r(decide(h));
+              } catch (err) {
+                j(err);
+              }
+            }, config.verifyDelayMs),
+          )
+      : decide;
   }
   const initial = expandMessages(config.messages);
   if (config.replayCacheMaxEntries !== undefined) options.replayCacheMaxEntries = config.replayCacheMaxEntries;
@@ -63,7 +69,16 @@ export async function runServe({ config, port, host, tls }) {
       }
     } else if (scenario === "hello-info") {
       const h = c.handshake;
-      c.send(JSON.stringify({ profile: h.profile, version: h.version ?? null, tags: h.tags, features: h.features, maxFrameLength: h.maxFrameLength, signed: h.signed }));
+      c.send(
+        JSON.stringify({
+          profile: h.profile,
+          version: h.version ?? null,
+          tags: h.tags,
+          features: h.features,
+          maxFrameLength: h.maxFrameLength,
+          signed: h.signed,
+        }),
+      );
     } else if (scenario === "broadcast" && server.getConnectionCount() === (config.groupSize ?? 2)) {
       server.broadcast(Buffer.from("go"));
     }

@@ -7,7 +7,26 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { join } from "node:path";
 import { casesDir } from "./lib.mjs";
 
-const AREAS = ["frame", "raw", "hello", "accept", "neg", "state", "time", "legacy", "bare", "ctrl", "ping", "close", "sig", "tls", "limit", "iso", "retry", "resume"];
+const AREAS = [
+  "frame",
+  "raw",
+  "hello",
+  "accept",
+  "neg",
+  "state",
+  "time",
+  "legacy",
+  "bare",
+  "ctrl",
+  "ping",
+  "close",
+  "sig",
+  "tls",
+  "limit",
+  "iso",
+  "retry",
+  "resume",
+];
 
 const check = process.argv.includes("--check");
 
@@ -92,6 +111,7 @@ if (check) {
   for (const { id, title } of allCases) if (!known.has(id)) added.push(`${id}\t${title}`);
   writeFileSync(idsPath, [...listed, ...added].join("\n") + "\n");
   const retiredPath = join(casesDir, "retired.txt");
-  if (!existsSync(retiredPath)) writeFileSync(retiredPath, "# Retired wire-case ids (id, tab, the release that retired it, tab, why). Never reused.\n");
+  if (!existsSync(retiredPath))
+    writeFileSync(retiredPath, "# Retired wire-case ids (id, tab, the release that retired it, tab, why). Never reused.\n");
   console.log(`wrote ${outputs.size} files, ${seen.size} cases (${added.length} new ids appended to ids.txt)`);
 }

@@ -73,7 +73,13 @@ export const QWH = "1.0";
 export const hello = (features = ["control"], extra = {}) => ({ type: "handshake", qwh: QWH, features, ...extra });
 export const helloFrame = (features = ["control"], extra = {}) => jsonFrame(hello(features, extra));
 export const DEFAULT_MAX = 4194304;
-export const accept = (features = ["control"], extra = {}) => ({ type: "accept", qwh: QWH, features, maxFrameLength: DEFAULT_MAX, ...extra });
+export const accept = (features = ["control"], extra = {}) => ({
+  type: "accept",
+  qwh: QWH,
+  features,
+  maxFrameLength: DEFAULT_MAX,
+  ...extra,
+});
 export const acceptFrame = (features = ["control"], extra = {}) => jsonFrame(accept(features, extra));
 export const reject = (code, extra = {}) => ({ type: "reject", code, ...extra });
 export const rejectFrame = (code, extra = {}) => jsonFrame(reject(code, extra));
@@ -90,7 +96,8 @@ export const expectBytes = (h, withinMs) => (withinMs ? { expect: h, withinMs } 
 export const expectFrame = (m, comment) => (comment ? { expectFrame: m, comment } : { expectFrame: m });
 export const expectData = (payloadHex, withinMs) => expectFrame({ kind: "data", hex: payloadHex, ...(withinMs ? { withinMs } : {}) });
 export const expectDataLength = (length, withinMs) => expectFrame({ kind: "data", length, ...(withinMs ? { withinMs } : {}) });
-export const expectCtrl = (controlType, bodyHex, extra = {}) => expectFrame({ kind: "control", controlType, ...(bodyHex !== undefined ? { hex: bodyHex } : {}), ...extra });
+export const expectCtrl = (controlType, bodyHex, extra = {}) =>
+  expectFrame({ kind: "control", controlType, ...(bodyHex !== undefined ? { hex: bodyHex } : {}), ...extra });
 export const expectPong = (bodyHex) => expectCtrl(PONG, bodyHex);
 export const expectAccept = (json) => expectFrame({ kind: "accept", json });
 export const expectReject = (code) => expectFrame({ kind: "reject", json: { type: "reject", code } });
@@ -127,12 +134,18 @@ export const family = (level) => (level.startsWith("MUST") ? "MUST" : level.star
  * Assemble one case. r: requirement ids (the first ones are what the case proves). Checks ids,
  * level, and that a role-specific requirement matches the role.
  */
-export function mk(area, role, name, { title, reqs, level = "MUST", config = {}, steps, description, timeoutMs, feature, autoPong, transport, tlsPeer }) {
+export function mk(
+  area,
+  role,
+  name,
+  { title, reqs, level = "MUST", config = {}, steps, description, timeoutMs, feature, autoPong, transport, tlsPeer },
+) {
   if (!Array.isArray(reqs) || reqs.length === 0) throw new Error(`${area}/${name}: no requirements`);
   for (const id of reqs) {
     const r = REQUIREMENTS.get(id);
     if (!r) throw new Error(`${area}/${role}/${name}: unknown requirement ${id}`);
-    if (family(r.level) !== level && !(level === "SHOULD" && /\bSHOULD\b/.test(r.text))) throw new Error(`${area}/${role}/${name}: ${id} is ${r.level}, case level ${level}`);
+    if (family(r.level) !== level && !(level === "SHOULD" && /\bSHOULD\b/.test(r.text)))
+      throw new Error(`${area}/${role}/${name}: ${id} is ${r.level}, case level ${level}`);
     if (r.role !== "both" && r.role !== role) throw new Error(`${area}/${role}/${name}: ${id} binds the ${r.role}, case role ${role}`);
   }
   const c = { id: `${area}/${role}/${name}`, title };
@@ -158,7 +171,10 @@ export function open(features = ["control"], opts = {}) {
 }
 /** Client role: expect the hello, answer with an accept. */
 export function clientOpen(features = ["control"], opts = {}) {
-  return [expectHello({ type: "handshake", qwh: QWH, features: opts.offer ?? features, ...(opts.helloJson ?? {}) }), send(opts.acceptFrame ?? acceptFrame(features, opts.acceptExtra ?? {}))];
+  return [
+    expectHello({ type: "handshake", qwh: QWH, features: opts.offer ?? features, ...(opts.helloJson ?? {}) }),
+    send(opts.acceptFrame ?? acceptFrame(features, opts.acceptExtra ?? {})),
+  ];
 }
 
 /** Client role: the adapter's connect result must carry these members (error, closeCode, received...). */

@@ -25,15 +25,28 @@ const SHOULDS = new Set(["SHOULD", "SHOULD NOT"]);
  */
 export function buildCoverage(requirements, cases, resultsByAgent, waivers = new Map()) {
   const grades = new Map();
-  for (const [agent, results] of Object.entries(resultsByAgent)) for (const r of results) {
-    if (!grades.has(r.id)) grades.set(r.id, {});
-    grades.get(r.id)[agent] = r.grade;
-  }
+  for (const [agent, results] of Object.entries(resultsByAgent))
+    for (const r of results) {
+      if (!grades.has(r.id)) grades.set(r.id, {});
+      grades.get(r.id)[agent] = r.grade;
+    }
   const out = {};
   for (const [id, req] of requirements) out[id] = { level: req.level, role: req.role, cases: {} };
   for (const c of cases) for (const id of c.requirements) if (out[id]) out[id].cases[c.id] = grades.get(c.id) ?? {};
   for (const [id, reason] of waivers) if (out[id]) out[id].waiver = reason;
-  const summary = { requirements: 0, covered: 0, mustRequirements: 0, mustCovered: 0, mustWaived: 0, mustUncovered: 0, shouldRequirements: 0, shouldCovered: 0, mayRequirements: 0, mayCovered: 0, waived: 0 };
+  const summary = {
+    requirements: 0,
+    covered: 0,
+    mustRequirements: 0,
+    mustCovered: 0,
+    mustWaived: 0,
+    mustUncovered: 0,
+    shouldRequirements: 0,
+    shouldCovered: 0,
+    mayRequirements: 0,
+    mayCovered: 0,
+    waived: 0,
+  };
   for (const r of Object.values(out)) {
     const covered = Object.keys(r.cases).length > 0;
     summary.requirements++;

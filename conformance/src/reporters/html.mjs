@@ -35,7 +35,9 @@ function gradeCell(grade, text) {
 
 function summaryTable(index) {
   const grades = ["PASS", "NON_STRICT", "FAIL", "UNSUPPORTED", "ERROR"];
-  const rows = Object.entries(index.summary ?? {}).map(([agent, s]) => `<tr><th>${h(agent)}</th>${grades.map((g) => `<td class="num ${s[g] ? g : ""}">${s[g] ?? 0}</td>`).join("")}</tr>`);
+  const rows = Object.entries(index.summary ?? {}).map(
+    ([agent, s]) => `<tr><th>${h(agent)}</th>${grades.map((g) => `<td class="num ${s[g] ? g : ""}">${s[g] ?? 0}</td>`).join("")}</tr>`,
+  );
   const unavailable = Object.entries(index.unavailable ?? {}).map(([a, why]) => `<li><b>${h(a)}</b>: ${h(why)}</li>`);
   return `<table><thead><tr><th>agent</th>${grades.map((g) => `<th>${g}</th>`).join("")}</tr></thead><tbody>${rows.join("")}</tbody></table>${unavailable.length ? `<p>Unavailable on this machine (not failed):</p><ul>${unavailable.join("")}</ul>` : ""}`;
 }
@@ -72,7 +74,18 @@ function coverageTable(coverage, requirements) {
     const status = cases.length === 0 ? (r.waiver ? "waived" : "no case") : `${cases.length} case${cases.length > 1 ? "s" : ""}`;
     const cls = cases.length === 0 ? (r.waiver ? "UNSUPPORTED" : /MUST/.test(r.level) ? "FAIL" : "NONE") : (worst ?? "NONE");
     const text = requirements?.get(id)?.text ?? "";
-    const list = cases.length ? `<details><summary>${h(status)}</summary>${cases.map(([cid, by]) => `${h(cid)}: ${Object.entries(by).map(([a, g]) => `${h(a)} ${h(g)}`).join(", ") || "not run"}`).join("<br>")}</details>` : h(status) + (r.waiver ? `<div class="msg">${h(r.waiver)}</div>` : "");
+    const list = cases.length
+      ? `<details><summary>${h(status)}</summary>${cases
+          .map(
+            ([cid, by]) =>
+              `${h(cid)}: ${
+                Object.entries(by)
+                  .map(([a, g]) => `${h(a)} ${h(g)}`)
+                  .join(", ") || "not run"
+              }`,
+          )
+          .join("<br>")}</details>`
+      : h(status) + (r.waiver ? `<div class="msg">${h(r.waiver)}</div>` : "");
     return `<tr><td><b>${reqLink(id, requirements)}</b></td><td>${h(r.level ?? "")}</td><td>${h(r.role ?? "")}</td><td class="msg">${h(text)}</td><td class="${cls}">${list}</td></tr>`;
   });
   return `${head}<table><thead><tr><th>requirement</th><th>level</th><th>role</th><th>text</th><th>cases</th></tr></thead><tbody>${rows.join("\n")}</tbody></table>`;

@@ -10,7 +10,15 @@ export function buildIndex(resultsByAgent, { strict = false, unavailable = {}, t
   for (const [agent, results] of Object.entries(resultsByAgent)) {
     agents[agent] = {};
     for (const r of results) {
-      const entry = { grade: r.grade, closeGrade: r.closeGrade ?? null, durationMs: Math.round(r.durationMs * 10) / 10, requirements: r.requirements, wireLog: r.wireLog ?? null, role: r.role, level: r.level };
+      const entry = {
+        grade: r.grade,
+        closeGrade: r.closeGrade ?? null,
+        durationMs: Math.round(r.durationMs * 10) / 10,
+        requirements: r.requirements,
+        wireLog: r.wireLog ?? null,
+        role: r.role,
+        level: r.level,
+      };
       if (r.closeBehavior) entry.closeBehavior = r.closeBehavior;
       if (r.message) entry.message = r.message;
       if (r.attempts) entry.attempts = r.attempts;
@@ -18,7 +26,15 @@ export function buildIndex(resultsByAgent, { strict = false, unavailable = {}, t
     }
     summary[agent] = countGrades(results);
   }
-  const index = { generatedAt: new Date().toISOString(), runner: { name: RUNNER_NAME, version: RUNNER_VERSION }, qwh: "1.0", strict, timeoutScale, agents, summary };
+  const index = {
+    generatedAt: new Date().toISOString(),
+    runner: { name: RUNNER_NAME, version: RUNNER_VERSION },
+    qwh: "1.0",
+    strict,
+    timeoutScale,
+    agents,
+    summary,
+  };
   if (Object.keys(unavailable).length) index.unavailable = unavailable;
   return index;
 }

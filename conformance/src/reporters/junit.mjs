@@ -3,7 +3,10 @@
 import { join } from "node:path";
 import { writeFileDeep } from "../util.mjs";
 
-const xml = (s) => String(s).replace(/[<>&"']/g, (c) => ({ "<": "&lt;", ">": "&gt;", "&": "&amp;", '"': "&quot;", "'": "&apos;" })[c]).replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, "");
+const xml = (s) =>
+  String(s)
+    .replace(/[<>&"']/g, (c) => ({ "<": "&lt;", ">": "&gt;", "&": "&amp;", '"': "&quot;", "'": "&apos;" })[c])
+    .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, "");
 
 export function buildJunit(resultsByAgent, { strict = false } = {}) {
   const suites = [];
@@ -42,7 +45,9 @@ export function buildJunit(resultsByAgent, { strict = false } = {}) {
       total += rs.length;
       failures += f;
       errors += e;
-      suites.push(`  <testsuite name="${xml(`${agent}/${area}`)}" tests="${rs.length}" failures="${f}" errors="${e}" skipped="${s}">\n${cases.join("\n")}\n  </testsuite>`);
+      suites.push(
+        `  <testsuite name="${xml(`${agent}/${area}`)}" tests="${rs.length}" failures="${f}" errors="${e}" skipped="${s}">\n${cases.join("\n")}\n  </testsuite>`,
+      );
     }
   }
   return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="qwh-conformance" tests="${total}" failures="${failures}" errors="${errors}">\n${suites.join("\n")}\n</testsuites>\n`;

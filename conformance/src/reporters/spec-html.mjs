@@ -13,7 +13,10 @@ const REQ = /^\*\*\[(QWH-[A-Z]+-\d{3})\]\*\*/;
 export function sectionAnchor(section) {
   const m = /^(Appendix [A-Z]\.?[\d.]*|[\d.]+)/.exec(section ?? "");
   if (!m) return null;
-  return m[1].replace(/^Appendix /, "appendix-").replace(/\.$/, "").toLowerCase();
+  return m[1]
+    .replace(/^Appendix /, "appendix-")
+    .replace(/\.$/, "")
+    .toLowerCase();
 }
 
 function inline(text) {
@@ -45,19 +48,36 @@ export function renderSpec(markdown) {
     } else if (line.startsWith("|")) {
       const rows = [];
       for (; i < lines.length && lines[i].startsWith("|"); i++) rows.push(lines[i]);
-      const cells = (r) => r.replace(/^\||\|$/g, "").split("|").map((c) => c.trim());
+      const cells = (r) =>
+        r
+          .replace(/^\||\|$/g, "")
+          .split("|")
+          .map((c) => c.trim());
       const body = rows.filter((r) => !/^\|[\s|:-]+\|$/.test(r));
-      out.push(`<table>${body.map((r, k) => `<tr>${cells(r).map((c) => (k === 0 ? `<th>${inline(c)}</th>` : `<td>${inline(c)}</td>`)).join("")}</tr>`).join("")}</table>`);
+      out.push(
+        `<table>${body
+          .map(
+            (r, k) =>
+              `<tr>${cells(r)
+                .map((c) => (k === 0 ? `<th>${inline(c)}</th>` : `<td>${inline(c)}</td>`))
+                .join("")}</tr>`,
+          )
+          .join("")}</table>`,
+      );
     } else if (/^\s*(- |\d+\. )/.test(line)) {
       const items = [];
       for (; i < lines.length && lines[i].trim() !== "" && !lines[i].startsWith("#") && !lines[i].startsWith("|"); i++) {
         if (/^(- |\d+\. )/.test(lines[i])) items.push(lines[i].replace(/^(- |\d+\. )/, ""));
         else items[items.length - 1] += ` ${lines[i].trim()}`;
       }
-      out.push(`<ul>${items.map((t) => {
-        const id = REQ.exec(t)?.[1];
-        return `<li${id ? ` id="${id}"` : ""}>${inline(t)}</li>`;
-      }).join("")}</ul>`);
+      out.push(
+        `<ul>${items
+          .map((t) => {
+            const id = REQ.exec(t)?.[1];
+            return `<li${id ? ` id="${id}"` : ""}>${inline(t)}</li>`;
+          })
+          .join("")}</ul>`,
+      );
     } else if (line.trim() === "") {
       i++;
     } else {
@@ -74,10 +94,14 @@ export function specPath() {
   return createRequire(import.meta.url).resolve("@qwormhole/spec/qwh-1.md");
 }
 
-const CSS = "body{font:15px/1.5 system-ui,sans-serif;margin:1.5em auto;max-width:60em;color:#222}table{border-collapse:collapse}td,th{border:1px solid #ddd;padding:2px 6px;vertical-align:top}pre{background:#f6f6f6;padding:.5em;overflow:auto}li:target,h2:target,h3:target{background:#fff3a0}";
+const CSS =
+  "body{font:15px/1.5 system-ui,sans-serif;margin:1.5em auto;max-width:60em;color:#222}table{border-collapse:collapse}td,th{border:1px solid #ddd;padding:2px 6px;vertical-align:top}pre{background:#f6f6f6;padding:.5em;overflow:auto}li:target,h2:target,h3:target{background:#fff3a0}";
 
 /** Writes spec.html into the report directory. */
 export function writeSpecHtml(outDir) {
   const body = renderSpec(readFileSync(specPath(), "utf8"));
-  writeFileDeep(join(outDir, "spec.html"), `<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>QWH/1</title><style>${CSS}</style></head><body>\n${body}\n</body></html>\n`);
+  writeFileDeep(
+    join(outDir, "spec.html"),
+    `<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>QWH/1</title><style>${CSS}</style></head><body>\n${body}\n</body></html>\n`,
+  );
 }

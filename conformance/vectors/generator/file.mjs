@@ -24,7 +24,8 @@ export function buildFile({ kind, description, groups, check, qwh = "1.0" }) {
       if (!t.comment) throw new Error(`${kind} #${tcId}: no comment`);
       if (!t.requirements?.length) throw new Error(`${kind} #${tcId}: no requirement`);
       for (const r of t.requirements) if (!REQUIREMENT_IDS.has(r)) throw new Error(`${kind} #${tcId}: unknown requirement ${r}`);
-      if (!t.requirements.some((r) => REQUIREMENT_IDS.has(r))) throw new Error(`${kind} #${tcId}: no fixed (brief section 9) requirement id`);
+      if (!t.requirements.some((r) => REQUIREMENT_IDS.has(r)))
+        throw new Error(`${kind} #${tcId}: no fixed (brief section 9) requirement id`);
       if (new Set(t.requirements).size !== t.requirements.length) throw new Error(`${kind} #${tcId}: duplicate requirement`);
       for (const f of t.flags) {
         if (!FLAGS[f]) throw new Error(`${kind} #${tcId}: unknown flag ${f}`);
@@ -45,7 +46,10 @@ export function buildFile({ kind, description, groups, check, qwh = "1.0" }) {
     testGroups.push({ ...g.params, tests });
   }
   const notes = {};
-  for (const f of Object.keys(FLAGS).filter((f) => used.has(f)).sort()) notes[f] = FLAGS[f];
+  for (const f of Object.keys(FLAGS)
+    .filter((f) => used.has(f))
+    .sort())
+    notes[f] = FLAGS[f];
   return {
     schema: `vectors/${kind}.schema.json`,
     kind,

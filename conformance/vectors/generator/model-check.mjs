@@ -64,6 +64,7 @@ function decode(h, end, { phase, maxFrameLength, features }) {
 export function checkFrameDecode(t, g) {
   const got = decode(t.hex, t.end, g);
   const want = { events: t.events, error: t.error };
-  if (JSON.stringify(got) !== JSON.stringify(want)) throw new Error(`table says ${JSON.stringify(want).slice(0, 300)}, rules say ${JSON.stringify(got).slice(0, 300)}`);
+  if (JSON.stringify(got) !== JSON.stringify(want))
+    throw new Error(`table says ${JSON.stringify(want).slice(0, 300)}, rules say ${JSON.stringify(got).slice(0, 300)}`);
   if ((t.result === "invalid") !== (t.error !== null)) throw new Error("result does not match error");
 }

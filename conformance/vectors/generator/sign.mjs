@@ -21,7 +21,12 @@ const canonicalB64 = (s) => /^[A-Za-z0-9_-]*$/.test(s) && s.length % 4 !== 1 && 
  */
 export function signHello(hello, o = {}) {
   const key = o.key ?? KA;
-  const sig = { alg: o.alg ?? "ed25519", key: o.keyText ?? key.publicB64, nonce: o.nonceText ?? b64url(unhex(o.nonceHex ?? NONCE16)), ts: o.ts ?? NOW };
+  const sig = {
+    alg: o.alg ?? "ed25519",
+    key: o.keyText ?? key.publicB64,
+    nonce: o.nonceText ?? b64url(unhex(o.nonceHex ?? NONCE16)),
+    ts: o.ts ?? NOW,
+  };
   if (o.cb !== undefined) sig.cb = o.cb;
   if (o.extraSig) Object.assign(sig, o.extraSig);
   const obj = { ...hello, sig };
@@ -44,7 +49,11 @@ export function expectedSignedHex(obj, tls) {
 export function verifies(obj, signedHex) {
   if (signedHex === undefined) return false;
   try {
-    const pub = createPublicKey({ key: Buffer.concat([unhex("302a300506032b6570032100"), Buffer.from(obj.sig.key, "base64url")]), format: "der", type: "spki" });
+    const pub = createPublicKey({
+      key: Buffer.concat([unhex("302a300506032b6570032100"), Buffer.from(obj.sig.key, "base64url")]),
+      format: "der",
+      type: "spki",
+    });
     return edVerify(null, unhex(signedHex), pub, Buffer.from(obj.sig.value, "base64url"));
   } catch {
     return false;
@@ -58,13 +67,29 @@ export function nonCanonical(s) {
   const A = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
   const last = A.indexOf(s[s.length - 1]);
   const out = s.slice(0, -1) + A[last | 1];
-  if (canonicalB64(out) || Buffer.from(out, "base64url").toString("hex") !== Buffer.from(s, "base64url").toString("hex")) throw new Error("nonCanonical");
+  if (canonicalB64(out) || Buffer.from(out, "base64url").toString("hex") !== Buffer.from(s, "base64url").toString("hex"))
+    throw new Error("nonCanonical");
   return out;
 }
 
 /** Serialise a value with members in reverse order, whitespace and \u escapes for non-ASCII (same parsed value). */
 export function loose(v, ind = "") {
-  const esc = (s) => '"' + [...JSON.stringify(s).slice(1, -1)].map((c) => (c.codePointAt(0) > 0x7e ? [...c].map(() => "").join("") + c.split("").map((u) => "\\u" + u.charCodeAt(0).toString(16).padStart(4, "0")).join("") : c === "/" ? "\\/" : c)).join("") + '"';
+  const esc = (s) =>
+    '"' +
+    [...JSON.stringify(s).slice(1, -1)]
+      .map((c) =>
+        c.codePointAt(0) > 0x7e
+          ? [...c].map(() => "").join("") +
+            c
+              .split("")
+              .map((u) => "\\u" + u.charCodeAt(0).toString(16).padStart(4, "0"))
+              .join("")
+          : c === "/"
+            ? "\\/"
+            : c,
+      )
+      .join("") +
+    '"';
   if (typeof v === "string") return esc(v);
   if (Array.isArray(v)) return "[ " + v.map((x) => loose(x, ind + "  ")).join(" , ") + " ]";
   if (v && typeof v === "object") {

@@ -134,7 +134,11 @@ export function parseStrict(h, { anyNumber = false, anyTop = false } = {}) {
     }
     if (c === '"') return str();
     if (c === "-" || (c >= "0" && c <= "9")) return num();
-    for (const [lit, v] of [["true", true], ["false", false], ["null", null]]) {
+    for (const [lit, v] of [
+      ["true", true],
+      ["false", false],
+      ["null", null],
+    ]) {
       if (s.startsWith(lit, i)) {
         i += lit.length;
         return v;

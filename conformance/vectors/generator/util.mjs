@@ -68,7 +68,10 @@ export const edSignB64 = (key, msgHex) => b64url(edSign(null, unhex(msgHex), key
   const k = edKey("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60");
   if (k.publicHex !== "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a") throw new Error("Ed25519 self-check: public key");
   const sig = Buffer.from(edSignB64(k, ""), "base64url").toString("hex");
-  if (sig !== "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b")
+  if (
+    sig !==
+    "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b"
+  )
     throw new Error("Ed25519 self-check: signature");
 }
 /** The signed-bytes prefix of QWH-SIG-002. */
