@@ -46,7 +46,7 @@ for (const f of readdirSync(vectors)
   }
 }
 for (const target of Object.keys(dirs)) {
-  let names = [];
+  let names;
   try {
     names = readdirSync(join(regressions, target));
   } catch {

@@ -103,7 +103,9 @@ for (const [rel, text] of Object.entries(out)) {
   let old = null;
   try {
     old = readFileSync(path, "utf8");
-  } catch {}
+  } catch {
+    // missing: written or reported below
+  }
   if (old === text) continue;
   if (check) {
     console.error(`${rel} is stale: run node tools/gen-errors.mjs`);

@@ -14,7 +14,7 @@ function check(t) {
     v = parseStrict(t.hex);
   } catch (e) {
     if (!(e instanceof StrictJsonError)) throw e;
-    if (t.result !== "invalid") throw new Error("input is not strict JSON: " + e.message);
+    if (t.result !== "invalid") throw new Error("input is not strict JSON: " + e.message, { cause: e });
     return;
   }
   if (t.result === "invalid") throw new Error("input flagged invalid is strict JSON");

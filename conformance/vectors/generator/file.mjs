@@ -38,7 +38,7 @@ export function buildFile({ kind, description, groups, check, qwh = "1.0" }) {
         try {
           check(out, g.params);
         } catch (e) {
-          throw new Error(`${kind} #${tcId} (${t.comment}): ${e.message}`);
+          throw new Error(`${kind} #${tcId} (${t.comment}): ${e.message}`, { cause: e });
         }
       }
       return out;

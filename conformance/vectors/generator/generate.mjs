@@ -38,7 +38,9 @@ function main() {
       let old = null;
       try {
         old = readFileSync(path, "utf8");
-      } catch {}
+      } catch {
+        // missing: reported below
+      }
       if (old !== text) {
         console.error(`${name}.json: ${old === null ? "missing" : "differs from the generator output"}`);
         bad++;

@@ -6,8 +6,6 @@ const {
   sendSlowly,
   expectAccept,
   expectHello,
-  expectData,
-  rejectClose,
   silentClose,
   silence,
   closeWrite,
@@ -125,7 +123,6 @@ const OPENS = [
   ["accept-max-zero", acceptFrame(["control"], { maxFrameLength: 0 }), ["QWH-ACCEPT-002"], "an accept with maxFrameLength 0 is valid"],
 ];
 for (const [name, acc, reqs, title] of OPENS) {
-  const features = name === "accept-fewer-features" ? [] : ["control"];
   // with maxFrameLength 0 the client cannot echo "probe": send an empty probe instead
   const pr = name === "accept-max-zero" ? frame("") : probe;
   client.push(cli(name, { title, reqs, steps: [HELLO, send(acc), send(pr), L.expectBytes(pr)] }));

@@ -18,7 +18,6 @@ const {
   textFrame,
   pattern,
   ping,
-  pong,
 } = L;
 
 const A = "ctrl";

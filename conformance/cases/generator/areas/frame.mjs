@@ -8,7 +8,6 @@ const {
   sendSlowly,
   expectData,
   expectBytes,
-  expectHello,
   ctrlClose,
   silentClose,
   silence,
@@ -19,7 +18,6 @@ const {
   hdr,
   pattern,
   utf8,
-  jsonFrame,
   hello,
   acceptFrame,
 } = L;

@@ -1,6 +1,6 @@
 // hello: the v1 hello, strict JSON, the handshake limit, and what a client sends.
 import * as L from "../lib.mjs";
-const { mk, send, sendSlowly, expectAccept, expectHello, rejectClose, silence, hdr, utf8, frame, jsonFrame, hello, helloFrame, QWH } = L;
+const { mk, send, sendSlowly, expectAccept, expectHello, rejectClose, silence, hdr, utf8, frame, jsonFrame, helloFrame, QWH } = L;
 
 const A = "hello";
 const S = (x = {}) => ({ scenario: "echo", features: ["control"], ...x });

@@ -7,11 +7,9 @@ const {
   send,
   wait,
   expectData,
-  expectBytes,
   rejectClose,
   ctrlClose,
   silentClose,
-  expectClose,
   silence,
   closeWrite,
   textFrame,
@@ -19,7 +17,6 @@ const {
   frame,
   hdr,
   utf8,
-  ping,
   closeFrame,
 } = L;
 

@@ -3,7 +3,6 @@ import * as L from "../lib.mjs";
 const {
   mk,
   send,
-  wait,
   expectBytes,
   expectData,
   expectFrame,

@@ -1,7 +1,6 @@
 // neg: negotiation (spec section 8): QWH version, features, application version, maximum, order of checks.
 import * as L from "../lib.mjs";
-const { mk, send, expectAccept, expectData, expectReject, rejectClose, silence, utf8, frame, jsonFrame, hello, helloFrame, QWH, pattern } =
-  L;
+const { mk, send, expectAccept, expectData, rejectClose, silence, utf8, frame, jsonFrame, hello, helloFrame, pattern } = L;
 
 const A = "neg";
 const S = (x = {}) => ({ scenario: "echo", features: ["control"], ...x });

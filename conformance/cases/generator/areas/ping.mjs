@@ -11,7 +11,6 @@ const {
   expectData,
   expectPong,
   expectCtrl,
-  ctrlClose,
   silence,
   textFrame,
   utf8,

@@ -11,7 +11,6 @@ const {
   silentClose,
   silence,
   closeWrite,
-  wait,
   hdr,
   utf8,
   pattern,

@@ -8,23 +8,20 @@
 // others are signed by the runner at run time (sendSignedHello, a fresh ts).
 import { createHash } from "node:crypto";
 import * as L from "../lib.mjs";
-const { mk, send, expectAccept, rejectClose, utf8, frame, jsonFrame, jcs, hello, edKey, edSignHex, SIG_PREFIX, pattern, expectFrame } = L;
+const { mk, send, expectAccept, rejectClose, utf8, frame, jcs, hello, edKey, edSignHex, SIG_PREFIX, pattern, expectFrame } = L;
 
 const A = "sig";
 const TS = Date.UTC(2030, 0, 1);
 const WINDOW = 315576000000; // 10 years (365.25 days)
-const FAR = 3 * WINDOW;
 const S = (x = {}) => ({ scenario: "echo", features: ["control"], signatureWindowMs: WINDOW, ...x });
 const srv = (name, o) => mk(A, "server", name, { config: S(), ...o });
 const KA = edKey(pattern(32, 0x40));
-const KB = edKey(pattern(32, 0x90));
 const nonceFor = (name, n = 16) =>
   createHash("sha256")
     .update("qwh-case-nonce:" + name)
     .digest()
     .subarray(0, n);
 const b64 = (buf) => Buffer.from(buf).toString("base64url");
-const ORDER_L = (1n << 252n) + 27742317777372353535851937790883648493n;
 
 /**
  * A signed hello. o: key, signer, ts, alg, cb, nonce (Buffer), extraSig, sigOverride (members
@@ -44,14 +41,6 @@ function signed(name, o = {}) {
   obj = { ...obj, sig: { ...sig, value: b64(Buffer.from(valueHex, "hex")), ...(o.sigOverride ?? {}) } };
   if (o.afterSign) obj = o.afterSign(obj);
   return frame(utf8(o.text ? o.text(obj) : JSON.stringify(obj)));
-}
-const flipLastBit = (h) => h.slice(0, -2) + (parseInt(h.slice(-2), 16) ^ 0x01).toString(16).padStart(2, "0");
-/** S + L (same signature modulo the group order: must be refused, RFC 8032 5.1.7). */
-function sPlusL(h) {
-  const R = h.slice(0, 64);
-  const S = BigInt("0x" + Buffer.from(h.slice(64), "hex").reverse().toString("hex")) + ORDER_L;
-  const sHex = S.toString(16).padStart(64, "0");
-  return R + Buffer.from(sHex, "hex").reverse().toString("hex");
 }
 const nonCanonical = (s) => {
   const A64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -387,11 +376,6 @@ function looseJson(v, ind = "") {
       "}"
     );
   return JSON.stringify(v);
-}
-function stripValue(obj) {
-  const sig = { ...obj.sig };
-  delete sig.value;
-  return { ...obj, sig };
 }
 
 // Key trust (QWH-SIG-014): a valid signature only proves possession of the key; a policy that relies
