@@ -15,7 +15,7 @@ export const profiles = {
     tls: { sizes: [1024, 65536] },
     connections: { count: 100, sizes: [1024] },
     codecs: ["json", "cbor"],
-    cli: { sizes: [64], maxCount: 3_000_000 },
+    cli: { sizes: [64], maxCount: 50_000_000 },
     latency: {
       size: 64,
       samples: 20_000,
@@ -38,7 +38,7 @@ export const profiles = {
     tls: { sizes: ALL_SIZES },
     connections: { count: 100, sizes: [16, 1024, 65536] },
     codecs: ["json", "cbor"],
-    cli: { sizes: [64, 1024, 65536], maxCount: 3_000_000 },
+    cli: { sizes: [64, 1024, 65536], maxCount: 200_000_000 },
     latency: { size: 64, samples: 20_000, warmup: 2_000, tlsRows: "all" },
     idle: { connections: 10_000, kinds: ["ts", "native-libsocket", "native-lws", "net", "ws"] },
     sustained: { seconds: 60, warmSec: 10, size: 1024 },

@@ -1,11 +1,13 @@
 /*
  * qwh-native connect: one client, one result line like the ts adapter's:
  * {ok, scenario, sent, received, receivedSha256, receivedHex, error, closeCode, closedByPeer, accept, ...}.
- * Scenarios: echo, echo-N (N x 64 B), mirror, close, hold, receive, await-close, expect-reject,
+ * Scenarios: echo, echo-N (N x 64 B), mirror, close, hold, receive, count, await-close, expect-reject,
  * oversize, heartbeat, broadcast, retry and reconnect (automatic reconnect, spec 15: delays from
  * 20 ms doubling with jitter, terminal codes never retried (QWH-ERR-007), messages sent while down
  * queued and sent first after the reconnect (QWH-DELIV-001), the same profile and transport
- * every time (QWH-SEC-004)).
+ * every time (QWH-SEC-004)). count (throughput) is receive without keeping the messages: it counts
+ * them and their bytes as the decoder hands them over, and reports the seconds from the open to the
+ * expectCount-th message (elapsedNs).
  */
 #define _GNU_SOURCE
 #include <openssl/evp.h>
@@ -32,10 +34,11 @@ enum {
   CS_HEARTBEAT,
   CS_BROADCAST,
   CS_RETRY,
-  CS_RECONNECT
+  CS_RECONNECT,
+  CS_COUNT
 };
-static const char *const scenario_names[] = {"echo",          "mirror",   "close",     "hold",      "receive", "await-close",
-                                             "expect-reject", "oversize", "heartbeat", "broadcast", "retry",   "reconnect"};
+static const char *const scenario_names[] = {"echo",     "mirror",    "close",     "hold",  "receive",   "await-close", "expect-reject",
+                                             "oversize", "heartbeat", "broadcast", "retry", "reconnect", "count"};
 
 typedef struct client {
   config *cfg;
@@ -58,7 +61,9 @@ typedef struct client {
   size_t sent;
   qwh_buf *received;
   size_t n_received, cap_received, received_bytes;
-  qwh_buf accept; /* the first accept, as received */
+  uint64_t counted;            /* count: messages received (not kept) */
+  int64_t open_ns, counted_ns; /* count: the open, and the expectCount-th message */
+  qwh_buf accept;              /* the first accept, as received */
   char error[72], close_code[72], local_error[72];
 } client;
 
@@ -109,8 +114,15 @@ static qwh_code cl_tls_open(qwh_pconn *c) {
   return QWH_OK;
 }
 
+static int64_t monotonic_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
 static void cl_open(qwh_pconn *c) {
   client *cl = c->app;
+  if (!cl->opened) cl->open_ns = monotonic_ns();
   cl->conn_open = true;
   if (!cl->opened && c->s.accept.len) qwh_buf_append(&cl->accept, c->s.accept.data, c->s.accept.len);
   bool first = !cl->opened;
@@ -149,6 +161,11 @@ static void cl_open(qwh_pconn *c) {
 
 static void cl_message(qwh_pconn *c, const uint8_t *p, size_t n) {
   client *cl = c->app;
+  if (cl->kind == CS_COUNT) {
+    cl->received_bytes += n;
+    if (++cl->counted == (uint64_t)cl->cfg->expect_count) cl->counted_ns = monotonic_ns();
+    return;
+  }
   if (cl->n_received == cl->cap_received) {
     size_t cap = cl->cap_received ? cl->cap_received * 2 : 64;
     qwh_buf *r = realloc(cl->received, cap * sizeof *r);
@@ -333,6 +350,10 @@ static bool scenario_step(client *cl, progress *pr, int64_t now, int64_t start, 
       if ((int64_t)cl->n_received >= cfg->expect_count) return *ok = true, true;
       if (cl->closed) return *ok = false, true;
       return false;
+    case CS_COUNT:
+      if (cl->counted >= (uint64_t)cfg->expect_count) return *ok = true, true;
+      if (cl->closed) return *ok = false, true;
+      return false;
     case CS_AWAIT_CLOSE:
       if (cl->closed) return *ok = cl->closed_by_peer, true;
       return false;
@@ -404,7 +425,7 @@ static void print_result(client *cl, bool ok) {
   qwh_json_set(&a, r, "ok", qwh_json_bool(&a, ok));
   qwh_json_set(&a, r, "scenario", qwh_json_cstring(&a, cl->scenario));
   qwh_json_set(&a, r, "sent", qwh_json_int(&a, (int64_t)cl->sent));
-  qwh_json_set(&a, r, "received", qwh_json_int(&a, (int64_t)cl->n_received));
+  qwh_json_set(&a, r, "received", qwh_json_int(&a, (int64_t)(cl->kind == CS_COUNT ? cl->counted : cl->n_received)));
   qwh_json_set(&a, r, "receivedSha256", qwh_json_cstring(&a, sha));
   qwh_json_set(&a, r, "receivedHex", hexes);
   qwh_json_set(&a, r, "error", cl->error[0] ? qwh_json_cstring(&a, cl->error) : qwh_json_null(&a));
@@ -416,6 +437,10 @@ static void print_result(client *cl, bool ok) {
   qwh_json_set(&a, r, "accept", accept ? accept : qwh_json_null(&a));
   if (cl->kind == CS_OVERSIZE)
     qwh_json_set(&a, r, "localError", cl->local_error[0] ? qwh_json_cstring(&a, cl->local_error) : qwh_json_null(&a));
+  if (cl->kind == CS_COUNT) {
+    qwh_json_set(&a, r, "receivedBytes", qwh_json_int(&a, (int64_t)cl->received_bytes));
+    if (cl->counted_ns) qwh_json_set(&a, r, "elapsedNs", qwh_json_int(&a, cl->counted_ns - cl->open_ns));
+  }
   if (cl->kind == CS_RETRY && cl->readies > 0) qwh_json_set(&a, r, "reconnects", qwh_json_int(&a, cl->readies - 1));
   if (cl->kind == CS_RECONNECT && ok) qwh_json_set(&a, r, "reconnected", qwh_json_bool(&a, true));
   qwh_buf out;

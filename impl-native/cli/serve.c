@@ -1,7 +1,9 @@
 /*
  * qwh-native serve: prints {"ready":true,"port":P}, then {"event":"rejected","code"} and
  * {"event":"closed","messages","bytes","error"} lines; stops on SIGTERM/SIGINT or the end of stdin.
- * Scenarios: echo, sink, close-after, push-on-connect, broadcast, hello-info.
+ * Scenarios: echo, sink, close-after, push-on-connect, broadcast, hello-info, and stream (throughput:
+ * pushCount copies of one pushSize-byte message, written from one prebuilt block of frames as fast
+ * as the socket drains; received bytes are dropped).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -18,8 +20,13 @@
 #include "admission.h"
 #include "cli.h"
 
-enum { SC_ECHO, SC_SINK, SC_CLOSE_AFTER, SC_PUSH, SC_BROADCAST, SC_HELLO_INFO };
-static const char *const scenario_names[] = {"echo", "sink", "close-after", "push-on-connect", "broadcast", "hello-info"};
+enum { SC_ECHO, SC_SINK, SC_CLOSE_AFTER, SC_PUSH, SC_BROADCAST, SC_HELLO_INFO, SC_STREAM };
+static const char *const scenario_names[] = {"echo", "sink", "close-after", "push-on-connect", "broadcast", "hello-info", "stream"};
+
+/* stream: the bytes queued per refill, at least one frame. */
+#define STREAM_BLOCK (256u * 1024u)
+/* stream: refills per connection and loop turn (the rest waits for the socket to drain). */
+#define STREAM_ROUNDS 8
 
 typedef struct server {
   config *cfg;
@@ -34,6 +41,8 @@ typedef struct server {
   admission adm;
   int kind;
   qwh_replay_cache replay;
+  size_t closes; /* connections closed so far: tells whether a call freed its connection */
+  bool busy;     /* a stream could write more at once: poll without waiting */
 } server;
 
 /* A connection of the server: the transport first (a qwh_pconn * is a srv_conn *). */
@@ -44,6 +53,10 @@ typedef struct srv_conn {
   qwh_code verdict;
   qwh_addr_key peer;
   bool pending; /* counted by the admission as a handshake in progress */
+  /* stream: `block` holds `block_frames` copies of the message's frame (as the session encoded it) */
+  qwh_buf block;
+  size_t block_frames, frame_len;
+  uint64_t stream_left; /* frames still to queue */
 } srv_conn;
 
 /* Descriptors kept free beyond the capacity (lws' own, a TLS library's, stdio). */
@@ -165,6 +178,53 @@ static void close_with(server *srv, qwh_pconn *c) {
   qwh_session_close(&c->s, code ? code : QWH_E_NORMAL_CLOSE, NULL);
 }
 
+/* stream: the first message goes through the session (checks its size against the peer's limit);
+ * the bytes it appended are its frame, copied into the block that every refill queues. */
+static void stream_start(server *srv, srv_conn *sc) {
+  qwh_pconn *c = &sc->c;
+  int64_t count = cfg_int(srv->cfg->root, "pushCount", 1), size = cfg_int(srv->cfg->root, "pushSize", 16);
+  if (count <= 0 || size < 0) return;
+  qwh_buf m;
+  gen_message(&m, 0, (size_t)size);
+  size_t before = c->s.out.len;
+  qwh_code rc = qwh_pconn_send(c, m.data, m.len);
+  qwh_buf_free(&m);
+  if (rc != QWH_OK || c->s.out.len <= before) {
+    if (rc == QWH_E_FRAME_TOO_LARGE) {
+      printf("{\"event\":\"send-error\",\"code\":\"%s\"}\n", qwh_code_name(rc));
+      fflush(stdout);
+    }
+    return;
+  }
+  sc->frame_len = c->s.out.len - before;
+  uint64_t left = (uint64_t)count - 1;
+  size_t k = STREAM_BLOCK / sc->frame_len;
+  if (k == 0) k = 1;
+  if (left < k) k = (size_t)left;
+  sc->block_frames = k;
+  sc->stream_left = left;
+  qwh_buf_init(&sc->block);
+  if (k && qwh_buf_reserve(&sc->block, k * sc->frame_len) != 0) {
+    sc->stream_left = 0;
+    return;
+  }
+  for (size_t i = 0; i < k; i++) qwh_buf_append(&sc->block, c->s.out.data + before, sc->frame_len);
+}
+
+/* Bytes waiting for the socket (a queue that went out entirely is emptied, io/sendq.h). */
+static bool stream_queued(const qwh_pconn *c) { return c->s.out.len > 0 || (c->tls && c->tls_out.len > 0); }
+
+/* stream: queues the next block when everything queued went out. False when there is nothing to do. */
+static bool stream_fill(srv_conn *sc) {
+  qwh_pconn *c = &sc->c;
+  if (sc->stream_left == 0 || c->phase != QWH_CONN_OPEN || c->s.finished || c->s.close_sent || c->s.half_close) return false;
+  if (stream_queued(c)) return false; /* the socket has not taken the last one yet */
+  size_t k = sc->stream_left < sc->block_frames ? (size_t)sc->stream_left : sc->block_frames;
+  if (qwh_buf_append(&c->s.out, sc->block.data, k * sc->frame_len) != 0) return false;
+  sc->stream_left -= k;
+  return true;
+}
+
 static void srv_open(qwh_pconn *c) {
   server *srv = c->app;
   handshake_over(srv, (srv_conn *)c);
@@ -178,6 +238,8 @@ static void srv_open(qwh_pconn *c) {
       send_or_report(c, m.data, m.len);
       qwh_buf_free(&m);
     }
+  } else if (srv->kind == SC_STREAM) {
+    stream_start(srv, (srv_conn *)c);
   } else if (srv->kind == SC_HELLO_INFO) {
     send_hello_info(c);
   } else if (srv->kind == SC_BROADCAST) {
@@ -215,6 +277,7 @@ static void srv_conn_free(server *srv, srv_conn *sc) {
   handshake_over(srv, sc);
   qwh_timer_cancel(&srv->loop, &sc->verify_timer);
   qwh_pconn_free(&sc->c);
+  qwh_buf_free(&sc->block);
   free(sc);
 }
 
@@ -234,6 +297,7 @@ static void srv_closed(qwh_pconn *c) {
     srv->conns = c->next;
   if (c->next) c->next->prev = c->prev;
   srv->count--;
+  srv->closes++;
   srv_conn_free(srv, st);
   if (srv->listen_paused && qwh_loop_watch(&srv->loop, &srv->listen, EPOLLIN, 0) == 0) srv->listen_paused = false;
 }
@@ -336,11 +400,27 @@ static void on_stdin(qwh_watch *w, uint32_t events) {
   if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR)) s->eof = true;
 }
 
+/* stream: refills and writes while the socket takes everything; the socket full, the connection
+ * waits for writability (its queue is not empty). Still empty after the last round: busy. */
+static void stream_service(server *srv, srv_conn *sc) {
+  for (int i = 0; i < STREAM_ROUNDS; i++) {
+    bool filled = stream_fill(sc);
+    size_t closes = srv->closes;
+    qwh_pconn_service(&sc->c); /* may close and free sc */
+    if (srv->closes != closes || !filled || stream_queued(&sc->c)) return;
+  }
+  if (sc->stream_left > 0) srv->busy = true;
+}
+
 static void service_all(server *srv) {
+  srv->busy = false;
   for (qwh_pconn *c = srv->conns, *next; c; c = next) {
     next = c->next;
     if (c->s.finished) handshake_over(srv, (srv_conn *)c); /* failed or refused: no longer pending */
-    qwh_pconn_service(c);
+    if (srv->kind == SC_STREAM)
+      stream_service(srv, (srv_conn *)c);
+    else
+      qwh_pconn_service(c);
   }
 }
 
@@ -387,7 +467,7 @@ int run_serve(config *cfg, const char *host, uint16_t port) {
   printf("{\"ready\":true,\"port\":%u}\n", bound);
   fflush(stdout);
   while (!g_cli.stop && !in.eof) {
-    if (qwh_loop_poll(&srv.loop, 200) < 0) break;
+    if (qwh_loop_poll(&srv.loop, srv.busy ? 0 : 200) < 0) break;
     service_all(&srv);
   }
   /* Shutdown: a graceful close for a moment, then everything is freed. */

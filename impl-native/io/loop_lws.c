@@ -160,7 +160,9 @@ static void wake(lws_sorted_usec_list_t *sul) { (void)sul; }
 
 int qwh_lws_poll(qwh_loop *l, int timeout_ms) {
   lws_loop *s = l->lws;
-  /* lws_service() ignores its timeout in 4.x: a scheduled no-op bounds the wait */
+  /* lws_service() ignores a timeout >= 0 in 4.x: a scheduled no-op bounds the wait. A no-op due now
+   * would run (and be gone) before the wait is computed: no wait is asked for with a negative timeout. */
+  if (timeout_ms <= 0) return lws_service(s->ctx, -1) < 0 ? -1 : 1;
   lws_sul_schedule(s->ctx, 0, &s->sul, wake, (lws_usec_t)timeout_ms * 1000);
   return lws_service(s->ctx, 0) < 0 ? -1 : 1;
 }

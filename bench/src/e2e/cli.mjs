@@ -1,22 +1,15 @@
 // The C pair: two processes of the standalone `qwh-native` CLI (impl-native/build/qwh-native),
-// on its posix (epoll) or lws backend, driven through the conformance adapter modes it has:
-// `serve` with the push-on-connect scenario sends `count` generated messages of `size` bytes as
-// soon as the handshake is done; `connect --scenario receive` counts them and exits with its
-// result line (ok, received). No Node code runs on the data path.
-//
-// Timing: the harness can only see the client process from spawn to exit, which includes
-// process start, the TCP + QWH handshake and the result's SHA-256. That fixed part is measured
-// with small runs (`FIXED_COUNT` messages) and subtracted: rate = (count - FIXED_COUNT) /
-// (t(count) - t(FIXED_COUNT)), medians of each. What the rate includes: the server generating each
-// message (an allocation each) and queueing them all at once (the backpressure limits are
-// lifted for it), the client's decoder, and the adapter keeping every message received (an
-// allocation and copy each). It measures the adapter pair, not the bare I/O path.
+// on its posix (epoll) or lws backend, driven through its throughput scenarios: `serve` with the
+// stream scenario writes `count` copies of one `size`-byte message from a prebuilt block of frames
+// (256 KiB per write) as fast as the socket drains; `connect --scenario count` decodes them in place
+// from its 256 KiB read buffer, counts messages and bytes without keeping them, and reports the
+// nanoseconds from the open (accept received) to the last message. No Node code runs on the data
+// path, and process start, handshake and exit are outside the timed span.
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { median } from "../lib/stats.mjs";
 
-const FIXED_COUNT = 1000;
 export const CLI_ROWS = { "native-libsocket-cli": "posix", "native-lws-cli": "lws" };
 
 /** The CLI binary: $QWH_NATIVE_CLI or impl-native/build/qwh-native. */
@@ -39,7 +32,7 @@ function lines(stream, onLine) {
 
 /** One server process; resolves with its port and a stop function. */
 function startServer(bin, backend, count, size) {
-  const config = { scenario: "push-on-connect", pushCount: count, pushSize: size, maxBackpressureBytes: 4e9, highWaterMarkBytes: 4e9 };
+  const config = { scenario: "stream", pushCount: count, pushSize: size };
   const p = spawn(bin, ["--backend", backend, "serve", "--host", "127.0.0.1", "--port", "0", "--config", JSON.stringify(config)], {
     stdio: ["pipe", "pipe", "pipe"],
   });
@@ -62,13 +55,12 @@ function startServer(bin, backend, count, size) {
   });
 }
 
-/** One client run: seconds from spawn to exit, checked. */
+/** One client run: seconds from the open to the last message (the client's own clock), checked. */
 async function runOnce(bin, backend, count, size) {
   const server = await startServer(bin, backend, count, size);
   try {
     const timeoutMs = 20_000 + Math.ceil(count / 1000);
     const config = { expectCount: count, timeoutMs };
-    const t0 = process.hrtime.bigint();
     const p = spawn(
       bin,
       [
@@ -80,7 +72,7 @@ async function runOnce(bin, backend, count, size) {
         "--port",
         String(server.port),
         "--scenario",
-        "receive",
+        "count",
         "--config",
         JSON.stringify(config),
       ],
@@ -91,12 +83,13 @@ async function runOnce(bin, backend, count, size) {
     p.stdout.on("data", (d) => (out += d));
     const kill = setTimeout(() => p.kill("SIGKILL"), timeoutMs + 10_000);
     const code = await new Promise((resolve) => p.once("exit", resolve));
-    const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
     clearTimeout(kill);
     const r = JSON.parse(out.trim().split("\n").pop() || "{}");
-    if (code !== 0 || !r.ok || r.received !== count)
-      throw new Error(`qwh-native connect: exit ${code}, ok ${r.ok}, received ${r.received}/${count}${r.error ? `, ${r.error}` : ""}`);
-    return seconds;
+    if (code !== 0 || !r.ok || r.received !== count || r.receivedBytes !== count * size || !(r.elapsedNs > 0))
+      throw new Error(
+        `qwh-native connect: exit ${code}, ok ${r.ok}, received ${r.received}/${count}, bytes ${r.receivedBytes}${r.error ? `, ${r.error}` : ""}`,
+      );
+    return r.elapsedNs / 1e9;
   } finally {
     await server.stop();
   }
@@ -116,20 +109,17 @@ export async function measureCli({ rows, sizes, runs, targetSec, maxCount, log =
         continue;
       }
       try {
-        const fixedRuns = [];
-        for (let i = 0; i < 3; i++) fixedRuns.push(await runOnce(bin, backend, FIXED_COUNT, size));
-        const fixed = median(fixedRuns);
-        // Calibration: grow the count until the variable part lasts about targetSec / 2, then size for targetSec.
-        let count = Math.max(FIXED_COUNT * 10, Math.floor((8 << 20) / size));
-        let sec = (await runOnce(bin, backend, count, size)) - fixed;
+        // Calibration: grow the count until a run lasts about targetSec / 2, then size for targetSec.
+        let count = Math.max(100_000, Math.floor((32 << 20) / size));
+        let sec = await runOnce(bin, backend, count, size);
         for (let i = 0; i < 4 && sec < targetSec / 2 && count < maxCount; i++) {
           count = Math.min(maxCount, Math.round(count * Math.min(16, targetSec / Math.max(sec, 1e-3))));
-          sec = (await runOnce(bin, backend, count, size)) - fixed;
+          sec = await runOnce(bin, backend, count, size);
         }
-        count = Math.min(maxCount, Math.max(count, Math.round(((count - FIXED_COUNT) / Math.max(sec, 1e-3)) * targetSec)));
+        count = Math.min(maxCount, Math.max(count, Math.round((count / Math.max(sec, 1e-3)) * targetSec)));
         const all = [];
         for (let r = 0; r < runs; r++) all.push(await runOnce(bin, backend, count, size));
-        const rates = all.map((s) => (count - FIXED_COUNT) / Math.max(s - fixed, 1e-6));
+        const rates = all.map((s) => count / s);
         const m = median(rates);
         const row = {
           ...base,
@@ -137,7 +127,7 @@ export async function measureCli({ rows, sizes, runs, targetSec, maxCount, log =
           mbPerSec: Math.round(((m * size) / 1e6) * 100) / 100,
           runs,
           count,
-          durationMs: Math.round((median(all) - fixed) * 1e5) / 100,
+          durationMs: Math.round(median(all) * 1e5) / 100,
           msgsPerSecRuns: rates.map(Math.round),
         };
         results.push(row);

@@ -209,7 +209,7 @@ export function evaluateGoals(result) {
         r?.msgsPerSec,
         ">=",
         10_000_000,
-        r ? `${fmtRate(r.msgsPerSec)} msg/s (qwh-native serve push-on-connect -> connect receive)` : undefined,
+        r ? `${fmtRate(r.msgsPerSec)} msg/s (qwh-native serve stream -> connect count)` : undefined,
       ),
     );
   }
