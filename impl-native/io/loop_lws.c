@@ -29,7 +29,32 @@ typedef struct lws_loop {
   struct lws_context *ctx;
   struct lws_vhost *vh;
   lws_sorted_usec_list_t sul;
+  /* Watches still wanting EPOLLOUT after their writable callback: re-armed once lws_service()
+   * returns (lws drops a request made inside the writable callback itself). */
+  qwh_watch **rearm;
+  size_t n_rearm, cap_rearm;
 } lws_loop;
+
+static void rearm_add(lws_loop *s, qwh_watch *w) {
+  for (size_t i = 0; i < s->n_rearm; i++)
+    if (s->rearm[i] == w) return;
+  if (s->n_rearm == s->cap_rearm) {
+    size_t cap = s->cap_rearm ? s->cap_rearm * 2 : 16;
+    qwh_watch **r = realloc(s->rearm, cap * sizeof *r);
+    if (!r) return;
+    s->rearm = r;
+    s->cap_rearm = cap;
+  }
+  s->rearm[s->n_rearm++] = w;
+}
+
+static void rearm_remove(lws_loop *s, qwh_watch *w) {
+  for (size_t i = 0; i < s->n_rearm; i++)
+    if (s->rearm[i] == w) {
+      s->rearm[i] = s->rearm[--s->n_rearm];
+      return;
+    }
+}
 
 static char gone; /* w->impl once lws is closing the descriptor itself */
 
@@ -45,13 +70,15 @@ static int cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, voi
     case LWS_CALLBACK_RAW_WRITEABLE_FILE:
       if (!w) return 0;
       if (w->events & EPOLLOUT) w->on_io(w, EPOLLOUT);
-      /* epoll's EPOLLOUT is level-triggered, lws's writable request is one-shot: re-arm while wanted */
-      if (lws_get_opaque_user_data(wsi) == w && (w->events & EPOLLOUT)) lws_callback_on_writable(wsi);
+      /* epoll's EPOLLOUT is level-triggered, lws's writable request is one-shot: re-arm while wanted,
+       * after this callback (a request made here is lost and the writer would stall) */
+      if (lws_get_opaque_user_data(wsi) == w && (w->events & EPOLLOUT)) rearm_add(lws_context_user(lws_get_context(wsi)), w);
       return 0;
     case LWS_CALLBACK_RAW_CLOSE_FILE:
       /* lws closes on a hang-up it saw first: the descriptor is still open during this call */
       if (!w) return 0;
       lws_set_opaque_user_data(wsi, NULL);
+      rearm_remove(lws_context_user(lws_get_context(wsi)), w);
       w->impl = &gone;
       w->on_io(w, EPOLLIN | EPOLLHUP);
       return 0;
@@ -76,7 +103,7 @@ int qwh_loop_init_lws(qwh_loop *l) {
     return -1;
   }
   const char *err = NULL;
-  if (qwh_lws_context_new(protocols, "qwh-cli", NULL, 0, &s->ctx, &s->vh, &err) != 0) {
+  if (qwh_lws_context_new(protocols, "qwh-cli", s, 0, &s->ctx, &s->vh, &err) != 0) {
     free(s);
     free(l->rbuf);
     l->rbuf = NULL;
@@ -91,6 +118,7 @@ void qwh_lws_free(qwh_loop *l) {
   if (!s) return;
   lws_sul_schedule(s->ctx, 0, &s->sul, NULL, LWS_SET_TIMER_USEC_CANCEL);
   lws_context_destroy(s->ctx);
+  free(s->rearm);
   free(s);
   l->lws = NULL;
 }
@@ -134,7 +162,7 @@ int qwh_lws_watch(qwh_loop *l, qwh_watch *w, uint32_t events, int add) {
 }
 
 void qwh_lws_unwatch(qwh_loop *l, qwh_watch *w) {
-  (void)l;
+  rearm_remove(l->lws, w);
   if (!w->impl || w->impl == &gone) return;
   struct lws *wsi = w->impl;
   lws_set_opaque_user_data(wsi, NULL);
@@ -143,7 +171,7 @@ void qwh_lws_unwatch(qwh_loop *l, qwh_watch *w) {
 }
 
 void qwh_lws_close_fd(qwh_loop *l, qwh_watch *w) {
-  (void)l;
+  rearm_remove(l->lws, w);
   if (!w->impl) {
     close(w->fd); /* never adopted */
   } else if (w->impl != &gone) {
@@ -162,7 +190,17 @@ int qwh_lws_poll(qwh_loop *l, int timeout_ms) {
   lws_loop *s = l->lws;
   /* lws_service() ignores a timeout >= 0 in 4.x: a scheduled no-op bounds the wait. A no-op due now
    * would run (and be gone) before the wait is computed: no wait is asked for with a negative timeout. */
-  if (timeout_ms <= 0) return lws_service(s->ctx, -1) < 0 ? -1 : 1;
-  lws_sul_schedule(s->ctx, 0, &s->sul, wake, (lws_usec_t)timeout_ms * 1000);
-  return lws_service(s->ctx, 0) < 0 ? -1 : 1;
+  int rc;
+  if (timeout_ms <= 0) {
+    rc = lws_service(s->ctx, -1);
+  } else {
+    lws_sul_schedule(s->ctx, 0, &s->sul, wake, (lws_usec_t)timeout_ms * 1000);
+    rc = lws_service(s->ctx, 0);
+  }
+  for (size_t i = 0; i < s->n_rearm; i++) {
+    qwh_watch *w = s->rearm[i];
+    if (w->impl && w->impl != &gone && (w->events & EPOLLOUT)) lws_callback_on_writable(w->impl);
+  }
+  s->n_rearm = 0;
+  return rc < 0 ? -1 : 1;
 }
