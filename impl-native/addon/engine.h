@@ -189,6 +189,11 @@ void engine_listener_error(Listener *l, const char *message);
 // Fails every accepted TLS connection of l whose handshake is not done handshake_timeout_ms
 // after it was made: EV_TLS_FAIL "TLS handshake timed out", then closed (QWH-TIME-005).
 void engine_expire_tls_handshakes(Listener *l);
+// How often a backend checks l's handshake deadlines: a quarter of its timeout, at most 250 ms.
+inline uint64_t engine_tls_check_every_ms(const Listener *l) {
+  uint64_t every = static_cast<uint64_t>(l->handshake_timeout_ms / 4 + 1);
+  return every > 250 ? 250 : every;
+}
 void engine_handle_released(Addon *a);  // one backend handle fully closed
 void engine_dispatch(Addon *a, int32_t type, uint32_t id, napi_value x, napi_value y);
 

@@ -154,7 +154,7 @@ static void update_deadline(LState *st) {
   }
   uint64_t every = 250;
   for (auto &kv : st->a->listeners)
-    if (kv.second->tls && !kv.second->closed) every = std::min(every, static_cast<uint64_t>(kv.second->handshake_timeout_ms / 4 + 1));
+    if (kv.second->tls && !kv.second->closed) every = std::min(every, engine_tls_check_every_ms(kv.second));
   uv_timer_start(&st->deadline, on_deadline, every, every);
 }
 

@@ -377,8 +377,7 @@ napi_value backend_listen(napi_env env, napi_callback_info info) {
   a->open_handles += 2;
   uv_poll_start(&pl->poll, UV_READABLE, on_accept);
   if (l->tls) {
-    uint64_t every = static_cast<uint64_t>(l->handshake_timeout_ms / 4 + 1);
-    if (every > 250) every = 250;
+    uint64_t every = engine_tls_check_every_ms(l);
     uv_timer_start(&pl->timer, on_deadline, every, every);
     uv_unref(reinterpret_cast<uv_handle_t *>(&pl->timer));
   }
