@@ -50,9 +50,14 @@ export function fingerprintMatches(fingerprint: string | null, pins: readonly st
   return pins.some((p) => normalizeFingerprint(p) === fp);
 }
 
-/** The RFC 9266 `tls-exporter` channel binding of a TLS socket. */
-export function channelBindingOf(socket: TLSSocket): Buffer {
-  return socket.exportKeyingMaterial(CHANNEL_BINDING_LENGTH, CHANNEL_BINDING_LABEL, Buffer.alloc(0));
+/** The RFC 9266 `tls-exporter` channel binding of a connection, or null without TLS. */
+export function channelBindingOf(connection: {
+  tlsFacts(): TlsFacts | null;
+  exportKeyingMaterial(length: number, label: string, context?: Buffer): Buffer;
+}): Buffer | null {
+  return connection.tlsFacts() === null
+    ? null
+    : connection.exportKeyingMaterial(CHANNEL_BINDING_LENGTH, CHANNEL_BINDING_LABEL, Buffer.alloc(0));
 }
 
 /**

@@ -11,7 +11,7 @@ import { HandshakeRejectedError, QWormholeError } from "../protocol/errors.js";
 import { buildHello, buildLegacyHello, encodeHandshakeJson } from "../protocol/hello.js";
 import { parseServerAnswer } from "../protocol/server-answer.js";
 import { signHello } from "../protocol/signature.js";
-import { fingerprintMatches, tlsHelloTags } from "../tls-facts.js";
+import { channelBindingOf, fingerprintMatches, tlsHelloTags } from "../tls-facts.js";
 import type { FrameLink, FrameLinkHandlers } from "../transport/frame-link.js";
 import type { ClientReadyInfo } from "./client.js";
 import type { ResolvedClientOptions } from "./client-options.js";
@@ -112,7 +112,7 @@ export function runClientHandshake(link: FrameLink, o: ResolvedClientOptions, ca
     hello["resume"] = helloResumeToJson(r);
   }
   // Every member, TLS tags included, is in place before signing (QWH-SIG-012).
-  if (o.handshakeSigner) hello = signHello(hello, o.handshakeSigner, { exporter: link.channelBinding() });
+  if (o.handshakeSigner) hello = signHello(hello, o.handshakeSigner, { exporter: channelBindingOf(link) });
   timer = setTimeout(() => fail(new QWormholeError("E_HANDSHAKE_TIMEOUT", `no answer to the hello within ${o.handshakeTimeoutMs} ms`), false), o.handshakeTimeoutMs);
   link.setHandlers(
     handlers((payload) => {

@@ -9,7 +9,6 @@
  * @packageDocumentation
  */
 import { viewAt } from "../protocol/buffer-view.js";
-import { CHANNEL_BINDING_LABEL, CHANNEL_BINDING_LENGTH } from "../protocol/constants.js";
 import type { ErrorCode } from "../protocol/error-codes.js";
 import { ProtocolError, QWormholeError } from "../protocol/errors.js";
 import { checkFrameLimits, type FrameLimits } from "../protocol/frame-decoder.js";
@@ -317,10 +316,6 @@ export class NativeFrameLink implements FrameLink {
   tlsFacts(): TlsFacts | null {
     if (this.facts === undefined && !this.closed) this.facts = this.binding.tlsFacts(this.id);
     return this.facts ?? null;
-  }
-  channelBinding(): Buffer | null {
-    if (this.tlsFacts() === null) return null;
-    return this.binding.exportKeyingMaterial(this.id, CHANNEL_BINDING_LENGTH, CHANNEL_BINDING_LABEL, Buffer.alloc(0));
   }
   exportKeyingMaterial(length: number, label: string, context?: Buffer): Buffer {
     if (this.tlsFacts() === null || this.closed)

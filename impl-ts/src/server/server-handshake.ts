@@ -16,7 +16,7 @@ import { acceptToJson } from "../protocol/server-answer.js";
 import type { ReplayCache } from "../protocol/signature.js";
 import type { HelloV1 } from "../protocol/hello.js";
 import type { AcceptResume } from "../protocol/resume.js";
-import { checkTlsTags, type TlsFacts } from "../tls-facts.js";
+import { channelBindingOf, checkTlsTags, type TlsFacts } from "../tls-facts.js";
 import type { FrameLink } from "../transport/frame-link.js";
 import type { HandshakeSnapshot } from "./server-connection.js";
 import type { ResolvedServerOptions } from "./server-options.js";
@@ -117,7 +117,7 @@ export function runServerHandshake(link: FrameLink, facts: TlsFacts | undefined,
       resume: o.resume !== null,
       requireSignature: o.requireSignedHandshake,
       signatureWindowMs: o.signatureWindowMs,
-      exporter: link.channelBinding(),
+      exporter: channelBindingOf(link),
       replayCache: ctx.replayCache,
       checkTlsTags: (tags) => checkTlsTags(tags, facts ?? null),
     });

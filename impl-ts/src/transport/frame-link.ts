@@ -14,7 +14,7 @@ import { QWormholeError } from "../protocol/errors.js";
 import { FrameDecoder, type FrameLimits, type FrameSink } from "../protocol/frame-decoder.js";
 import { FrameEncoder } from "../protocol/frame-encoder.js";
 import type { ReadTarget, SocketReader } from "./socket-reader.js";
-import { channelBindingOf, tlsFactsOf, type TlsFacts } from "../tls-facts.js";
+import { tlsFactsOf, type TlsFacts } from "../tls-facts.js";
 
 /**
  * What a link reports. Callbacks run on the event loop, synchronously with
@@ -91,8 +91,6 @@ export interface FrameLink {
 
   /** TLS facts, or null without TLS. */
   tlsFacts(): TlsFacts | null;
-  /** RFC 9266 tls-exporter bytes, or null without TLS. */
-  channelBinding(): Buffer | null;
   /** RFC 5705 exporter; throws without TLS. */
   exportKeyingMaterial(length: number, label: string, context?: Buffer): Buffer;
 }
@@ -266,9 +264,6 @@ export class SocketFrameLink implements FrameLink, ReadTarget {
 
   tlsFacts(): TlsFacts | null {
     return "encrypted" in this.socket ? tlsFactsOf(this.socket as TLSSocket) : null;
-  }
-  channelBinding(): Buffer | null {
-    return "encrypted" in this.socket ? channelBindingOf(this.socket as TLSSocket) : null;
   }
   exportKeyingMaterial(length: number, label: string, context?: Buffer): Buffer {
     const s = this.socket as TLSSocket;
