@@ -31,11 +31,17 @@ export const UNDECODABLE: unique symbol = Symbol("qwormhole.undecodable");
  * E_CODEC unless it is already coded) and the message dropped, the
  * connection unaffected.
  */
-export function deserializeOrReport<T>(deserialize: Deserializer<T>, payload: Buffer, report: (error: QWormholeError) => void): T | typeof UNDECODABLE {
+export function deserializeOrReport<T>(
+  deserialize: Deserializer<T>,
+  payload: Buffer,
+  report: (error: QWormholeError) => void,
+): T | typeof UNDECODABLE {
   try {
     return deserialize(payload);
   } catch (err) {
-    report(err instanceof QWormholeError ? err : new QWormholeError("E_CODEC", `deserializer failed: ${(err as Error).message}`, { cause: err }));
+    report(
+      err instanceof QWormholeError ? err : new QWormholeError("E_CODEC", `deserializer failed: ${(err as Error).message}`, { cause: err }),
+    );
     return UNDECODABLE;
   }
 }
@@ -91,10 +97,17 @@ function loadCbor(): CborModule {
  * shortest length header (no cbor-x record extension, tags 57343/57344),
  * byte arrays are byte strings (no typed-array tag 64).
  */
-export const CBOR_INTEROPERABLE_ENCODER_OPTIONS: Readonly<Record<string, unknown>> = Object.freeze({ useRecords: false, variableMapSize: true, tagUint8Array: false });
+export const CBOR_INTEROPERABLE_ENCODER_OPTIONS: Readonly<Record<string, unknown>> = Object.freeze({
+  useRecords: false,
+  variableMapSize: true,
+  tagUint8Array: false,
+});
 
 /** Decoder settings of {@link createCborDeserializer} unless overridden: maps as plain objects. */
-export const CBOR_INTEROPERABLE_DECODER_OPTIONS: Readonly<Record<string, unknown>> = Object.freeze({ useRecords: false, mapsAsObjects: true });
+export const CBOR_INTEROPERABLE_DECODER_OPTIONS: Readonly<Record<string, unknown>> = Object.freeze({
+  useRecords: false,
+  mapsAsObjects: true,
+});
 
 /**
  * A CBOR serializer through the optional peer dependency `cbor-x`
@@ -117,7 +130,8 @@ function mayHoldBigInt(payload: Buffer): boolean {
 
 /** Integers that cbor-x decoded as BigInt but fit a safe JS number become numbers, in place. */
 function safeBigIntsToNumbers(value: unknown, depth = 0): unknown {
-  if (typeof value === "bigint") return value >= BigInt(Number.MIN_SAFE_INTEGER) && value <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(value) : value;
+  if (typeof value === "bigint")
+    return value >= BigInt(Number.MIN_SAFE_INTEGER) && value <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(value) : value;
   if (value === null || typeof value !== "object" || depth > 64 || ArrayBuffer.isView(value)) return value;
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) value[i] = safeBigIntsToNumbers(value[i], depth + 1);
@@ -139,7 +153,10 @@ function safeBigIntsToNumbers(value: unknown, depth = 0): unknown {
  * `{ mapsAsObjects: false }` for `Map`s); `{ bigIntsAsNumbers: false }`
  * keeps every 64-bit integer a BigInt as cbor-x decodes it.
  */
-export function createCborDeserializer<T = unknown>(options?: { bigIntsAsNumbers?: boolean; [decoderOption: string]: unknown }): Deserializer<T> {
+export function createCborDeserializer<T = unknown>(options?: {
+  bigIntsAsNumbers?: boolean;
+  [decoderOption: string]: unknown;
+}): Deserializer<T> {
   const { bigIntsAsNumbers = true, ...rest } = options ?? {};
   const decoder = new (loadCbor().Decoder)({ ...CBOR_INTEROPERABLE_DECODER_OPTIONS, ...rest });
   return (payload) => {

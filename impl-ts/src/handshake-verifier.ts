@@ -37,13 +37,21 @@ export function createHandshakeVerifier(policy: HandshakeVerifierPolicy): (hands
     if (policy.requireV1 && h.profile !== "v1") refuse("requireV1", `a ${h.profile} connection`);
     if (policy.requireTls && !h.tls) refuse("requireTls", "the connection is not TLS");
     if (policy.versions) {
-      const ok = typeof policy.versions === "function" ? policy.versions(h.version) : h.version !== undefined && policy.versions.includes(h.version);
-      if (!ok) refuse("versions", h.version === undefined ? "the hello has no application version" : `version ${JSON.stringify(h.version).slice(0, 40)} is not accepted`);
+      const ok =
+        typeof policy.versions === "function" ? policy.versions(h.version) : h.version !== undefined && policy.versions.includes(h.version);
+      if (!ok)
+        refuse(
+          "versions",
+          h.version === undefined
+            ? "the hello has no application version"
+            : `version ${JSON.stringify(h.version).slice(0, 40)} is not accepted`,
+        );
     }
     for (const [name, rule] of Object.entries(policy.requiredTags ?? {})) {
       const value = h.tags[name];
       if (value === undefined) refuse(`requiredTags.${name}`, "the tag is missing");
-      if (rule instanceof RegExp ? !rule.test(String(value)) : typeof rule === "function" ? !rule(value!) : rule !== value) refuse(`requiredTags.${name}`, "the value is not accepted");
+      if (rule instanceof RegExp ? !rule.test(String(value)) : typeof rule === "function" ? !rule(value!) : rule !== value)
+        refuse(`requiredTags.${name}`, "the value is not accepted");
     }
     if (policy.trustedKeys && (!h.signed || h.publicKey === undefined || !policy.trustedKeys.includes(h.publicKey))) {
       refuse("trustedKeys", h.signed ? "the hello is not signed by a trusted key" : "the hello is not signed");

@@ -12,8 +12,21 @@ export { QWormholeClient, type ClientCloseInfo, type ClientEvents, type ClientRe
 export type { QWormholeClientOptions, ResolvedClientOptions } from "./client/client-options.js";
 export { QWormholeServer, type ServerEvents } from "./server/server.js";
 export type { QWormholeServerOptions, IncomingConnectionInfo, ResolvedServerOptions } from "./server/server-options.js";
-export { ServerConnection, type HandshakeSnapshot, type ServerConnectionCloseInfo, type ServerConnectionEvents } from "./server/server-connection.js";
-export { QWormholeRuntime, createQWormholeClient, createQWormholeServer, type TransportMode, type FactoryOptions, type NativeStatus, type RuntimeDefaults } from "./runtime.js";
+export {
+  ServerConnection,
+  type HandshakeSnapshot,
+  type ServerConnectionCloseInfo,
+  type ServerConnectionEvents,
+} from "./server/server-connection.js";
+export {
+  QWormholeRuntime,
+  createQWormholeClient,
+  createQWormholeServer,
+  type TransportMode,
+  type FactoryOptions,
+  type NativeStatus,
+  type RuntimeDefaults,
+} from "./runtime.js";
 export { createHandshakeVerifier, type HandshakeVerifierPolicy } from "./handshake-verifier.js";
 export * from "./codecs.js";
 export type { CommonOptions, HandshakeProfile, QWormholeTlsOptions, ResolvedCommonOptions } from "./options.js";
@@ -24,7 +37,14 @@ export { TokenBucket, RateLimitedQueue } from "./rate-limiter.js";
 export { DiagnosticsChannels, type TelemetrySnapshot } from "./telemetry.js";
 export type { TlsFacts } from "./tls-facts.js";
 export { QWormholeError, ProtocolError, HandshakeRejectedError } from "./protocol/errors.js";
-export { WIRE_ERROR_CODES, LOCAL_ERROR_CODES, isTerminalErrorCode, type ErrorCode, type WireErrorCode, type LocalErrorCode } from "./protocol/error-codes.js";
+export {
+  WIRE_ERROR_CODES,
+  LOCAL_ERROR_CODES,
+  isTerminalErrorCode,
+  type ErrorCode,
+  type WireErrorCode,
+  type LocalErrorCode,
+} from "./protocol/error-codes.js";
 export { createHelloSigner, type HelloSigner } from "./protocol/signature.js";
 export type { Tags } from "./protocol/fields.js";
 export { QWH_VERSION, DEFAULT_MAX_FRAME_LENGTH } from "./protocol/constants.js";

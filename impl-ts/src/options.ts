@@ -5,7 +5,12 @@
  */
 import type { ConnectionOptions as NodeTlsConnectionOptions, TlsOptions as NodeTlsServerOptions } from "node:tls";
 import type { Deserializer, Serializer } from "./codecs.js";
-import { DEFAULT_HANDSHAKE_TIMEOUT_MS, DEFAULT_MAX_FRAME_LENGTH, DEFAULT_SIGNATURE_WINDOW_MS, MAX_FRAME_LENGTH_LIMIT } from "./protocol/constants.js";
+import {
+  DEFAULT_HANDSHAKE_TIMEOUT_MS,
+  DEFAULT_MAX_FRAME_LENGTH,
+  DEFAULT_SIGNATURE_WINDOW_MS,
+  MAX_FRAME_LENGTH_LIMIT,
+} from "./protocol/constants.js";
 import { QWormholeError } from "./protocol/errors.js";
 import type { Tags } from "./protocol/fields.js";
 import type { TelemetrySnapshot } from "./telemetry.js";
@@ -84,7 +89,10 @@ export interface CommonOptions<TIn = Buffer, TOut = unknown> {
 
 /** Throws E_INVALID_OPTION naming `name`. */
 export function invalidOption(name: string, expected: string, value: unknown): never {
-  throw new QWormholeError("E_INVALID_OPTION", `option ${name} must be ${expected}, got ${typeof value === "string" ? JSON.stringify(value) : String(value)}`);
+  throw new QWormholeError(
+    "E_INVALID_OPTION",
+    `option ${name} must be ${expected}, got ${typeof value === "string" ? JSON.stringify(value) : String(value)}`,
+  );
 }
 
 /** Option names both clients and servers accept. */
@@ -198,10 +206,11 @@ function checkTlsOptions(tls: unknown): void {
   pins?.forEach((pin, i) => {
     // 32 bytes in hex, optionally separated by ":", "-" or spaces (as openssl and browsers print them).
     if (!/^[0-9a-fA-F:\s-]+$/.test(pin) || pin.replace(/[^0-9a-fA-F]/g, "").length !== 64) {
-      invalidOption(`tls.pinnedFingerprints256[${i}]`, "a SHA-256 fingerprint (64 hex digits, separators \":\", \"-\" or spaces allowed)", pin);
+      invalidOption(`tls.pinnedFingerprints256[${i}]`, 'a SHA-256 fingerprint (64 hex digits, separators ":", "-" or spaces allowed)', pin);
     }
   });
-  if (t["extra"] !== undefined && (t["extra"] === null || typeof t["extra"] !== "object")) invalidOption("tls.extra", "an object", t["extra"]);
+  if (t["extra"] !== undefined && (t["extra"] === null || typeof t["extra"] !== "object"))
+    invalidOption("tls.extra", "an object", t["extra"]);
 }
 
 /** Validates an optional integer option in [min, max]. */
@@ -249,9 +258,14 @@ export function resolveCommonOptions(o: CommonOptions<unknown, unknown>): Resolv
   const framing = o.framing ?? "length-prefixed";
   if (framing !== "length-prefixed" && framing !== "none") invalidOption("framing", '"length-prefixed" or "none"', framing);
   const profile = o.handshakeProfile ?? "v1";
-  if (profile !== "v1" && profile !== "legacy" && profile !== "bare") invalidOption("handshakeProfile", '"v1", "legacy" or "bare"', profile);
-  if (framing === "none" && profile !== "v1" && profile !== "bare") invalidOption("framing", '"length-prefixed" with the legacy profile', framing);
-  if (o.protocolVersion !== undefined && (typeof o.protocolVersion !== "string" || o.protocolVersion.length === 0 || o.protocolVersion.length > 64)) {
+  if (profile !== "v1" && profile !== "legacy" && profile !== "bare")
+    invalidOption("handshakeProfile", '"v1", "legacy" or "bare"', profile);
+  if (framing === "none" && profile !== "v1" && profile !== "bare")
+    invalidOption("framing", '"length-prefixed" with the legacy profile', framing);
+  if (
+    o.protocolVersion !== undefined &&
+    (typeof o.protocolVersion !== "string" || o.protocolVersion.length === 0 || o.protocolVersion.length > 64)
+  ) {
     invalidOption("protocolVersion", "a string of 1..64 characters", o.protocolVersion);
   }
   if (o.handshakeTags !== undefined) {
@@ -259,13 +273,15 @@ export function resolveCommonOptions(o: CommonOptions<unknown, unknown>): Resolv
     for (const [k, v] of Object.entries(o.handshakeTags)) {
       // "tls"-prefixed tags state TLS facts; only the implementation sets them (QWH-TLS-006).
       if (k.startsWith("tls")) invalidOption(`handshakeTags.${k}`, 'a name not starting with "tls" (reserved for TLS facts)', k);
-      if (typeof v !== "string" && !(typeof v === "number" && Number.isSafeInteger(v))) invalidOption(`handshakeTags.${k}`, "a string or a safe integer", v);
+      if (typeof v !== "string" && !(typeof v === "number" && Number.isSafeInteger(v)))
+        invalidOption(`handshakeTags.${k}`, "a string or a safe integer", v);
     }
   }
   const rate = numberOption("rateLimitBytesPerSec", o.rateLimitBytesPerSec, 0);
   checkTlsOptions(o.tls);
   const tls = o.tls && o.tls.enabled !== false ? o.tls : undefined;
-  if (tls?.minVersion !== undefined && tls.minVersion !== "TLSv1.2" && tls.minVersion !== "TLSv1.3") invalidOption("tls.minVersion", '"TLSv1.2" or "TLSv1.3"', tls.minVersion);
+  if (tls?.minVersion !== undefined && tls.minVersion !== "TLSv1.2" && tls.minVersion !== "TLSv1.3")
+    invalidOption("tls.minVersion", '"TLSv1.2" or "TLSv1.3"', tls.minVersion);
   if (o.serializer !== undefined && typeof o.serializer !== "function") invalidOption("serializer", "a function", o.serializer);
   if (o.deserializer !== undefined && typeof o.deserializer !== "function") invalidOption("deserializer", "a function", o.deserializer);
   if (o.onTelemetry !== undefined && typeof o.onTelemetry !== "function") invalidOption("onTelemetry", "a function", o.onTelemetry);

@@ -22,8 +22,10 @@ export class TokenBucket {
     readonly burst: number,
     private readonly now: () => number = Date.now,
   ) {
-    if (!(ratePerSec > 0) || !Number.isFinite(ratePerSec)) throw new QWormholeError("E_INVALID_OPTION", "rateLimitBytesPerSec must be a positive number");
-    if (!(burst > 0) || !Number.isFinite(burst)) throw new QWormholeError("E_INVALID_OPTION", "rateLimitBurstBytes must be a positive number");
+    if (!(ratePerSec > 0) || !Number.isFinite(ratePerSec))
+      throw new QWormholeError("E_INVALID_OPTION", "rateLimitBytesPerSec must be a positive number");
+    if (!(burst > 0) || !Number.isFinite(burst))
+      throw new QWormholeError("E_INVALID_OPTION", "rateLimitBurstBytes must be a positive number");
     this.tokens = burst;
     this.last = now();
   }

@@ -51,7 +51,8 @@ function envBackend(name: string): NativeBackendName | undefined {
 /** Order in which backends are tried: the required one alone, or the preferred one, then the seed order lws, libsocket. */
 function backendOrder(options: FactoryOptions, side: "CLIENT" | "SERVER"): NativeBackendName[] {
   if (options.requireNative === "lws" || options.requireNative === "libsocket") return [options.requireNative];
-  const first = options.preferredNativeBackend ?? envBackend(`QWORMHOLE_NATIVE_${side}_PREFERRED`) ?? envBackend("QWORMHOLE_NATIVE_PREFERRED") ?? "lws";
+  const first =
+    options.preferredNativeBackend ?? envBackend(`QWORMHOLE_NATIVE_${side}_PREFERRED`) ?? envBackend("QWORMHOLE_NATIVE_PREFERRED") ?? "lws";
   return first === "lws" ? ["lws", "libsocket"] : ["libsocket", "lws"];
 }
 
@@ -73,10 +74,16 @@ function checkFactoryOptions(options: FactoryOptions): void {
   boolOption("preferNative", options.preferNative, false);
   boolOption("forceTs", options.forceTs, false);
   if (preferred !== undefined && preferred !== "lws" && preferred !== "libsocket") {
-    throw new QWormholeError("E_INVALID_OPTION", `option preferredNativeBackend must be "lws" or "libsocket", got ${JSON.stringify(preferred)}`);
+    throw new QWormholeError(
+      "E_INVALID_OPTION",
+      `option preferredNativeBackend must be "lws" or "libsocket", got ${JSON.stringify(preferred)}`,
+    );
   }
   if (required !== undefined && typeof required !== "boolean" && required !== "lws" && required !== "libsocket") {
-    throw new QWormholeError("E_INVALID_OPTION", `option requireNative must be true, false, "lws" or "libsocket", got ${JSON.stringify(required)}`);
+    throw new QWormholeError(
+      "E_INVALID_OPTION",
+      `option requireNative must be true, false, "lws" or "libsocket", got ${JSON.stringify(required)}`,
+    );
   }
   if (required && options.forceTs) throw new QWormholeError("E_INVALID_OPTION", "options requireNative and forceTs exclude each other");
 }
@@ -94,7 +101,8 @@ function select(options: FactoryOptions & { tls?: QWormholeTlsOptions }, side: "
     return { mode: "ts", binding: null, status };
   };
   if (options.forceTs || !(options.preferNative || options.requireNative)) return ts({ nativeAvailable: false, nativeBackend: null });
-  if (nativeDisabled()) return ts({ nativeAvailable: false, nativeBackend: null, reason: "native transport disabled by QWORMHOLE_DISABLE_NATIVE" });
+  if (nativeDisabled())
+    return ts({ nativeAvailable: false, nativeBackend: null, reason: "native transport disabled by QWORMHOLE_DISABLE_NATIVE" });
   const reasons: string[] = [];
   let available = false;
   const tsOnly = tsOnlyReason(options);
@@ -185,7 +193,8 @@ export type RuntimeDefaults = Partial<QWormholeClientOptions<unknown, unknown> &
  */
 export class QWormholeRuntime {
   constructor(readonly defaults: RuntimeDefaults = {}) {
-    if (defaults === null || typeof defaults !== "object") throw new QWormholeError("E_INVALID_OPTION", "runtime defaults must be an object");
+    if (defaults === null || typeof defaults !== "object")
+      throw new QWormholeError("E_INVALID_OPTION", "runtime defaults must be an object");
     checkOptionNames(defaults, [...new Set([...CLIENT_OPTION_NAMES, ...SERVER_OPTION_NAMES, ...FACTORY_OPTION_NAMES])]);
   }
 
@@ -197,12 +206,18 @@ export class QWormholeRuntime {
   }
 
   /** A client with the runtime defaults under `options`. */
-  createClient<TIn = Buffer, TOut = unknown>(options: Partial<QWormholeClientOptions<TIn, TOut>> & { port: number } & FactoryOptions): QWormholeClient<TIn, TOut> {
-    return createQWormholeClient<TIn, TOut>({ ...this.defaultsFor(CLIENT_OPTION_NAMES), ...options } as QWormholeClientOptions<TIn, TOut> & FactoryOptions).client;
+  createClient<TIn = Buffer, TOut = unknown>(
+    options: Partial<QWormholeClientOptions<TIn, TOut>> & { port: number } & FactoryOptions,
+  ): QWormholeClient<TIn, TOut> {
+    return createQWormholeClient<TIn, TOut>({ ...this.defaultsFor(CLIENT_OPTION_NAMES), ...options } as QWormholeClientOptions<TIn, TOut> &
+      FactoryOptions).client;
   }
 
   /** A server with the runtime defaults under `options`. */
-  createServer<TIn = Buffer, TOut = unknown>(options: Partial<QWormholeServerOptions<TIn, TOut>> & FactoryOptions = {}): QWormholeServer<TIn, TOut> {
-    return createQWormholeServer<TIn, TOut>({ ...this.defaultsFor(SERVER_OPTION_NAMES), ...options } as QWormholeServerOptions<TIn, TOut> & FactoryOptions).server;
+  createServer<TIn = Buffer, TOut = unknown>(
+    options: Partial<QWormholeServerOptions<TIn, TOut>> & FactoryOptions = {},
+  ): QWormholeServer<TIn, TOut> {
+    return createQWormholeServer<TIn, TOut>({ ...this.defaultsFor(SERVER_OPTION_NAMES), ...options } as QWormholeServerOptions<TIn, TOut> &
+      FactoryOptions).server;
   }
 }

@@ -71,7 +71,11 @@ export function publish(name: string, message: object): void {
 }
 
 /** Calls `emit` every `intervalMs` with `snapshot()`, unref'd so it never keeps the process alive. */
-export function startTelemetry(intervalMs: number, snapshot: () => TelemetrySnapshot, emit: (s: TelemetrySnapshot) => void): NodeJS.Timeout {
+export function startTelemetry(
+  intervalMs: number,
+  snapshot: () => TelemetrySnapshot,
+  emit: (s: TelemetrySnapshot) => void,
+): NodeJS.Timeout {
   const timer = setInterval(() => {
     const s = snapshot();
     emit(s);

@@ -31,7 +31,12 @@ afterEach(() => {
 function run(args: string[], input?: string): Run {
   const child = spawn(process.execPath, [bin, ...args], { stdio: ["pipe", "pipe", "pipe"], timeout: DEADLINE_MS });
   started.push(child);
-  const r: Run = { child, stdout: "", stderr: "", exited: new Promise((resolve) => child.on("close", (code, signal) => resolve(code ?? signal ?? -1))) };
+  const r: Run = {
+    child,
+    stdout: "",
+    stderr: "",
+    exited: new Promise((resolve) => child.on("close", (code, signal) => resolve(code ?? signal ?? -1))),
+  };
   child.stdout!.on("data", (d) => (r.stdout += d));
   child.stderr!.on("data", (d) => (r.stderr += d));
   if (input !== undefined) child.stdin!.end(input);
@@ -43,7 +48,8 @@ async function waitFor(r: Run, re: RegExp): Promise<RegExpExecArray> {
   for (;;) {
     const m = re.exec(r.stdout) ?? re.exec(r.stderr);
     if (m) return m;
-    if (r.child.exitCode !== null || r.child.signalCode !== null) throw new Error(`exited (${r.child.exitCode ?? r.child.signalCode}) before ${re}: ${r.stdout}${r.stderr}`);
+    if (r.child.exitCode !== null || r.child.signalCode !== null)
+      throw new Error(`exited (${r.child.exitCode ?? r.child.signalCode}) before ${re}: ${r.stdout}${r.stderr}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
@@ -60,7 +66,8 @@ describe("qwormhole CLI", { timeout: 60_000 }, () => {
   it("--help lists the commands, each command has its own help, --version is the package's", async () => {
     const help = run(["--help"]);
     expect(await help.exited).toBe(0);
-    for (const c of ["serve --port P", "connect HOST:PORT", "bench HOST:PORT", "--mode ts|native-libsocket|native-lws", "--json"]) expect(help.stdout).toContain(c);
+    for (const c of ["serve --port P", "connect HOST:PORT", "bench HOST:PORT", "--mode ts|native-libsocket|native-lws", "--json"])
+      expect(help.stdout).toContain(c);
     const serveHelp = run(["serve", "--help"]);
     expect(await serveHelp.exited).toBe(0);
     expect(serveHelp.stdout).toMatch(/--echo/);
@@ -93,9 +100,17 @@ describe("qwormhole CLI", { timeout: 60_000 }, () => {
     const printer = await serve([]);
     const sender = run(["connect", `127.0.0.1:${printer.port}`, "--json"], "one\ntwo\n");
     expect(await sender.exited).toBe(0);
-    expect(sender.stdout.trim().split("\n").map((l) => JSON.parse(l).event)).toEqual(["connected", "closed"]);
+    expect(
+      sender.stdout
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l).event),
+    ).toEqual(["connected", "closed"]);
     await waitFor(printer.server, /"event":"closed"/);
-    const events = printer.server.stdout.trim().split("\n").map((l) => JSON.parse(l));
+    const events = printer.server.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     expect(events.filter((e) => e.event === "message").map((e) => e.data)).toEqual(["one", "two"]);
   });
 
@@ -103,11 +118,17 @@ describe("qwormhole CLI", { timeout: 60_000 }, () => {
     const pki = makePki();
     const f = (n: string) => join(pki.dir, n);
     const { port } = await serve(["--echo", "--tls-cert", f("server.crt"), "--tls-key", f("server.key"), "--tls-ca", f("ca.crt")]);
-    const ok = run(["connect", `127.0.0.1:${port}`, "--tls-ca", f("ca.crt"), "--tls-cert", f("client.crt"), "--tls-key", f("client.key")], "secret\n");
+    const ok = run(
+      ["connect", `127.0.0.1:${port}`, "--tls-ca", f("ca.crt"), "--tls-cert", f("client.crt"), "--tls-key", f("client.key")],
+      "secret\n",
+    );
     expect(await ok.exited).toBe(0);
     expect(ok.stdout).toBe("secret\n");
     expect(ok.stderr).toMatch(/TLSv1\.3/);
-    const wrongCa = run(["connect", `127.0.0.1:${port}`, "--tls-ca", f("other-ca.crt"), "--tls-cert", f("client.crt"), "--tls-key", f("client.key")], "x\n");
+    const wrongCa = run(
+      ["connect", `127.0.0.1:${port}`, "--tls-ca", f("other-ca.crt"), "--tls-cert", f("client.crt"), "--tls-key", f("client.key")],
+      "x\n",
+    );
     expect(await wrongCa.exited).toBe(1);
     expect(wrongCa.stderr).toMatch(/^qwormhole: E_[A-Z_]+: /m);
 
@@ -156,7 +177,10 @@ describe("qwormhole CLI", { timeout: 60_000 }, () => {
       [["serve", "--port", "0", "--mode", "zmq"], /--mode must be one of ts, native-libsocket, native-lws/],
       [["serve", "--port", "0", "--bogus"], /Unknown option '--bogus'/],
       [["bench", "127.0.0.1:1", "--size", "-3"], /--size/],
-      [["serve", "--port", "0", "--tls-cert", "/nonexistent/c.pem", "--tls-key", "/nonexistent/k.pem"], /cannot read \/nonexistent\/c\.pem/],
+      [
+        ["serve", "--port", "0", "--tls-cert", "/nonexistent/c.pem", "--tls-key", "/nonexistent/k.pem"],
+        /cannot read \/nonexistent\/c\.pem/,
+      ],
     ];
     const runs = cases.map(([args]) => run(args));
     const codes = await Promise.all(runs.map((r) => r.exited));

@@ -37,8 +37,11 @@ function run(mode: "ts" | "lws" | "libsocket"): Promise<{ code: number | null; s
   `;
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("QWORMHOLE_")));
   return new Promise((resolve) =>
-    execFile(process.execPath, ["--input-type=module", "-e", program], { env: { ...env, NODE_DEBUG: "qwormhole" }, timeout: 60_000 }, (err, stdout, stderr) =>
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    execFile(
+      process.execPath,
+      ["--input-type=module", "-e", program],
+      { env: { ...env, NODE_DEBUG: "qwormhole" }, timeout: 60_000 },
+      (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     ),
   );
 }
@@ -50,7 +53,11 @@ describe("NODE_DEBUG=qwormhole", () => {
       expect(code, stderr).toBe(0);
       expect(stdout.trim()).toBe(mode === "ts" ? "ts" : `native-${mode}`);
       const lines = stderr.split("\n").filter((l) => /^QWORMHOLE \d+: /.test(l));
-      const has = (re: RegExp) => expect(lines.some((l) => re.test(l)), `${re} in\n${lines.join("\n")}`).toBe(true);
+      const has = (re: RegExp) =>
+        expect(
+          lines.some((l) => re.test(l)),
+          `${re} in\n${lines.join("\n")}`,
+        ).toBe(true);
       has(/client 127\.0\.0\.1:\d+: connecting \(attempt 1\)/);
       has(/client 127\.0\.0\.1:\d+: connected, v1 handshake/);
       has(/client 127\.0\.0\.1:\d+: ready \(v1, features control\)/);

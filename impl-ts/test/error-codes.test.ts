@@ -9,12 +9,27 @@ const registry = JSON.parse(readFileSync(join(import.meta.dirname, "../../spec/e
 
 describe("error codes match the spec's registry (one registry)", () => {
   it("wire codes are the spec's wire codes", () => {
-    expect([...WIRE_ERROR_CODES].sort()).toEqual(registry.codes.filter((c) => c.scope === "wire").map((c) => c.code).sort());
+    expect([...WIRE_ERROR_CODES].sort()).toEqual(
+      registry.codes
+        .filter((c) => c.scope === "wire")
+        .map((c) => c.code)
+        .sort(),
+    );
   });
   it("local-only codes are the spec's local codes", () => {
-    expect([...LOCAL_ERROR_CODES].sort()).toEqual(registry.codes.filter((c) => c.scope === "local").map((c) => c.code).sort());
+    expect([...LOCAL_ERROR_CODES].sort()).toEqual(
+      registry.codes
+        .filter((c) => c.scope === "local")
+        .map((c) => c.code)
+        .sort(),
+    );
   });
   it("terminal codes are the spec's terminal codes", () => {
-    expect([...TERMINAL_ERROR_CODES].sort()).toEqual(registry.codes.filter((c) => c.terminal).map((c) => c.code).sort());
+    expect([...TERMINAL_ERROR_CODES].sort()).toEqual(
+      registry.codes
+        .filter((c) => c.terminal)
+        .map((c) => c.code)
+        .sort(),
+    );
   });
 });

@@ -95,7 +95,9 @@ describe("FrameDecoder", () => {
       },
       { maxFrameLength: 100, control: false },
     );
-    expect(() => d.push(Buffer.concat([frame("hello"), frame("abc")]))).toThrowError(expect.objectContaining({ code: "E_FRAME_TOO_LARGE" }));
+    expect(() => d.push(Buffer.concat([frame("hello"), frame("abc")]))).toThrowError(
+      expect.objectContaining({ code: "E_FRAME_TOO_LARGE" }),
+    );
     expect(c.messages.length).toBe(1);
   });
 });
@@ -111,9 +113,7 @@ describe("FrameEncoder", () => {
     const parts = e.take();
     expect(parts.length).toBe(3);
     expect(parts[1]).toBe(big);
-    expect(Buffer.concat(parts).toString("hex")).toBe(
-      "0000000161" + "000000026263" + "00000800" + big.toString("hex") + "000000017a",
-    );
+    expect(Buffer.concat(parts).toString("hex")).toBe("0000000161" + "000000026263" + "00000800" + big.toString("hex") + "000000017a");
     expect(e.pendingBytes).toBe(0);
   });
 

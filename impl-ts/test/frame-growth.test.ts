@@ -77,26 +77,33 @@ describe("assembly buffers grow as bytes arrive", () => {
 
   it("in-place path: reads into the frame's own buffer keep it within max(first, 16 x received) and deliver the frame whole", () => {
     fc.assert(
-      fc.property(fc.integer({ min: FIRST + 1, max: 4 * MiB }), fc.array(fc.integer({ min: 1, max: 300_000 }), { minLength: 1, maxLength: 20 }), (length, reads) => {
-        reads = reads.map((n, i) => (i > 16 ? Math.max(n, 64 * 1024) : n));
-        const payload = Buffer.alloc(length);
-        for (let i = 0; i < length; i += 4093) payload[i] = i & 0xff;
-        const got: Buffer[] = [];
-        const d = new FrameDecoder({ onMessage: (p) => got.push(p), onControl: () => undefined }, { maxFrameLength: 4 * MiB, control: false });
-        d.push(header(length));
-        let received = 0;
-        for (let i = 0; received < length; i++) {
-          const target = d.inPlaceTarget(1)!;
-          expect(target).not.toBeNull();
-          const n = Math.min(reads[i % reads.length]!, target.length, length - received);
-          payload.copy(target, 0, received, received + n);
-          received += n;
-          d.commitInPlace(n);
-          if (received < length) expect(d.bufferedBytes).toBeLessThanOrEqual(Math.max(FIRST, GROWTH * received));
-        }
-        expect(got.length).toBe(1);
-        expect(got[0]!.equals(payload)).toBe(true);
-      }),
+      fc.property(
+        fc.integer({ min: FIRST + 1, max: 4 * MiB }),
+        fc.array(fc.integer({ min: 1, max: 300_000 }), { minLength: 1, maxLength: 20 }),
+        (length, reads) => {
+          reads = reads.map((n, i) => (i > 16 ? Math.max(n, 64 * 1024) : n));
+          const payload = Buffer.alloc(length);
+          for (let i = 0; i < length; i += 4093) payload[i] = i & 0xff;
+          const got: Buffer[] = [];
+          const d = new FrameDecoder(
+            { onMessage: (p) => got.push(p), onControl: () => undefined },
+            { maxFrameLength: 4 * MiB, control: false },
+          );
+          d.push(header(length));
+          let received = 0;
+          for (let i = 0; received < length; i++) {
+            const target = d.inPlaceTarget(1)!;
+            expect(target).not.toBeNull();
+            const n = Math.min(reads[i % reads.length]!, target.length, length - received);
+            payload.copy(target, 0, received, received + n);
+            received += n;
+            d.commitInPlace(n);
+            if (received < length) expect(d.bufferedBytes).toBeLessThanOrEqual(Math.max(FIRST, GROWTH * received));
+          }
+          expect(got.length).toBe(1);
+          expect(got[0]!.equals(payload)).toBe(true);
+        },
+      ),
       { numRuns: 30 },
     );
   }, 60_000);

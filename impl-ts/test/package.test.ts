@@ -51,24 +51,30 @@ describe("the qwormhole package", () => {
     expect(pkg.keywords.length).toBeGreaterThan(3);
   });
 
-  it("has an API reference: typedoc builds without a warning, the README is its front page, the main classes show examples", { timeout: 120_000 }, async () => {
-    const out = mkdtempSync(join(tmpdir(), "qwh-typedoc-"));
-    try {
-      const typedoc = new URL("node_modules/typedoc/bin/typedoc", repo).pathname;
-      const r = await new Promise<{ err: Error | null; output: string }>((resolve) =>
-        execFile(process.execPath, [typedoc, "--out", out], { cwd: new URL("impl-ts/", repo), timeout: 100_000 }, (err, stdout, stderr) => resolve({ err, output: stdout + stderr })),
-      );
-      expect(r.err, r.output).toBeNull();
-      const index = readFileSync(join(out, "index.html"), "utf8");
-      expect(index).toContain("First program");
-      expect(index).toContain("The command line");
-      const modules = readFileSync(join(out, "modules.html"), "utf8");
-      for (const m of ["qwormhole", "qwormhole/protocol", "qwormhole/testing"]) expect(modules).toContain(`>${m}<`);
-      for (const cls of ["QWormholeClient", "QWormholeServer", "ServerConnection", "QWormholeRuntime"]) {
-        expect(readFileSync(join(out, "classes", `qwormhole.${cls}.html`), "utf8"), cls).toMatch(/Example/);
+  it(
+    "has an API reference: typedoc builds without a warning, the README is its front page, the main classes show examples",
+    { timeout: 120_000 },
+    async () => {
+      const out = mkdtempSync(join(tmpdir(), "qwh-typedoc-"));
+      try {
+        const typedoc = new URL("node_modules/typedoc/bin/typedoc", repo).pathname;
+        const r = await new Promise<{ err: Error | null; output: string }>((resolve) =>
+          execFile(process.execPath, [typedoc, "--out", out], { cwd: new URL("impl-ts/", repo), timeout: 100_000 }, (err, stdout, stderr) =>
+            resolve({ err, output: stdout + stderr }),
+          ),
+        );
+        expect(r.err, r.output).toBeNull();
+        const index = readFileSync(join(out, "index.html"), "utf8");
+        expect(index).toContain("First program");
+        expect(index).toContain("The command line");
+        const modules = readFileSync(join(out, "modules.html"), "utf8");
+        for (const m of ["qwormhole", "qwormhole/protocol", "qwormhole/testing"]) expect(modules).toContain(`>${m}<`);
+        for (const cls of ["QWormholeClient", "QWormholeServer", "ServerConnection", "QWormholeRuntime"]) {
+          expect(readFileSync(join(out, "classes", `qwormhole.${cls}.html`), "utf8"), cls).toMatch(/Example/);
+        }
+      } finally {
+        rmSync(out, { recursive: true, force: true });
       }
-    } finally {
-      rmSync(out, { recursive: true, force: true });
-    }
-  });
+    },
+  );
 });

@@ -59,34 +59,30 @@ describe("codec properties (fast-check)", () => {
 
   it("the same stream gives the same events and error under any two chunkings (QWH-FRAME-008)", () => {
     fc.assert(
-      fc.property(
-        fc.uint8Array({ maxLength: 200 }),
-        fc.array(fc.integer({ min: 0, max: 200 }), { maxLength: 20 }),
-        (bytes, cuts) => {
-          const run = (chunks: Buffer[]) => {
-            const events: string[] = [];
-            let error = "";
-            const r = new FrameReceiver(
-              {
-                onMessage: (p) => events.push(`m${p.toString("hex")}`),
-                onPing: (b) => events.push(`p${b.toString("hex")}`),
-                onPong: (b) => events.push(`o${b.toString("hex")}`),
-                onClose: (c) => events.push(`c${c.code}`),
-              },
-              { maxFrameLength: 32, features: ["control"] },
-            );
-            try {
-              for (const c of chunks) r.push(c);
-              r.end();
-            } catch (err) {
-              error = (err as QWormholeError).code;
-            }
-            return { events, error };
-          };
-          const buf = Buffer.from(bytes);
-          expect(run(splitAt(buf, cuts))).toEqual(run([buf]));
-        },
-      ),
+      fc.property(fc.uint8Array({ maxLength: 200 }), fc.array(fc.integer({ min: 0, max: 200 }), { maxLength: 20 }), (bytes, cuts) => {
+        const run = (chunks: Buffer[]) => {
+          const events: string[] = [];
+          let error = "";
+          const r = new FrameReceiver(
+            {
+              onMessage: (p) => events.push(`m${p.toString("hex")}`),
+              onPing: (b) => events.push(`p${b.toString("hex")}`),
+              onPong: (b) => events.push(`o${b.toString("hex")}`),
+              onClose: (c) => events.push(`c${c.code}`),
+            },
+            { maxFrameLength: 32, features: ["control"] },
+          );
+          try {
+            for (const c of chunks) r.push(c);
+            r.end();
+          } catch (err) {
+            error = (err as QWormholeError).code;
+          }
+          return { events, error };
+        };
+        const buf = Buffer.from(bytes);
+        expect(run(splitAt(buf, cuts))).toEqual(run([buf]));
+      }),
       { numRuns: NUM_RUNS },
     );
   });

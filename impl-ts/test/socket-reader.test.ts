@@ -62,7 +62,10 @@ describe("socket reader (onread: shared scratch buffer, large frames received in
           const encoder = new FrameEncoder();
           for (const m of messages) encoder.addData(m);
           const got: Buffer[] = [];
-          const decoder = new FrameDecoder({ onMessage: (p) => got.push(p), onControl: () => undefined }, { maxFrameLength: 1 << 20, control: false });
+          const decoder = new FrameDecoder(
+            { onMessage: (p) => got.push(p), onControl: () => undefined },
+            { maxFrameLength: 1 << 20, control: false },
+          );
           const reader = new SocketReader();
           reader.attach(targetOf(decoder));
           feed(reader, encoder.takeBuffer(), readSizes);
@@ -81,7 +84,10 @@ describe("socket reader (onread: shared scratch buffer, large frames received in
     encoder.addData(big);
     encoder.addData(big);
     const got: Buffer[] = [];
-    const decoder = new FrameDecoder({ onMessage: (p) => got.push(p), onControl: () => undefined }, { maxFrameLength: 1 << 20, control: false });
+    const decoder = new FrameDecoder(
+      { onMessage: (p) => got.push(p), onControl: () => undefined },
+      { maxFrameLength: 1 << 20, control: false },
+    );
     const reader = new SocketReader();
     reader.attach(targetOf(decoder));
     const stream = encoder.takeBuffer();
@@ -107,7 +113,10 @@ describe("socket reader (onread: shared scratch buffer, large frames received in
     for (let i = 0; i < 10_000; i++) encoder.addData(Buffer.alloc(16, i & 0xff));
     const stream = encoder.takeBuffer();
     const got: Buffer[] = [];
-    const decoder = new FrameDecoder({ onMessage: (p) => got.push(p), onControl: () => undefined }, { maxFrameLength: 1 << 20, control: false });
+    const decoder = new FrameDecoder(
+      { onMessage: (p) => got.push(p), onControl: () => undefined },
+      { maxFrameLength: 1 << 20, control: false },
+    );
     const reader = new SocketReader();
     reader.attach(targetOf(decoder));
     const kinds: string[] = [];
@@ -135,7 +144,10 @@ describe("socket reader (onread: shared scratch buffer, large frames received in
 
   it("a chunk pushed as transient is never handed out as a view (raw mode too)", () => {
     const got: Buffer[] = [];
-    const decoder = new FrameDecoder({ onMessage: (p) => got.push(p), onControl: () => undefined, onRaw: (c) => got.push(c) }, { maxFrameLength: 100, control: false });
+    const decoder = new FrameDecoder(
+      { onMessage: (p) => got.push(p), onControl: () => undefined, onRaw: (c) => got.push(c) },
+      { maxFrameLength: 100, control: false },
+    );
     const chunk = Buffer.from([0, 0, 0, 2, 7, 8, 0, 0, 0, 1, 9]);
     decoder.push(chunk, true);
     decoder.switchToRaw();

@@ -34,16 +34,12 @@ function rng(seed: number): () => number {
 function chunkings(byteLength: number, seed: number): { name: string; chunks?: number[] }[] {
   const random = rng(seed);
   const sizes: number[] = [];
-  for (let n = 0; n < byteLength; ) {
+  for (let n = 0; n < byteLength;) {
     const s = 1 + Math.floor(random() * 7);
     sizes.push(s);
     n += s;
   }
-  return [
-    { name: "whole" },
-    { name: "bytewise", chunks: new Array(byteLength).fill(1) },
-    { name: `random(seed=${seed})`, chunks: sizes },
-  ];
+  return [{ name: "whole" }, { name: "bytewise", chunks: new Array(byteLength).fill(1) }, { name: `random(seed=${seed})`, chunks: sizes }];
 }
 
 /** The outputs a vector states, in the shape the operation returns. */
@@ -57,7 +53,11 @@ function expectedOf(kind: string, test: Record<string, any>): Record<string, unk
     case "hello":
       return error ? { error } : { profile: test.profile, hello: test.hello, error };
     case "accept":
-      return error ? { error } : test.outcome === "accept" ? { outcome: "accept", accept: test.accept, error } : { outcome: "reject", reject: test.reject, error };
+      return error
+        ? { error }
+        : test.outcome === "accept"
+          ? { outcome: "accept", accept: test.accept, error }
+          : { outcome: "reject", reject: test.reject, error };
     case "negotiate":
       return { error, answer: test.answer };
     case "signature":

@@ -40,7 +40,8 @@ export function parse<O extends Options>(argv: string[], options: O, positionals
   } catch (err) {
     throw new UsageError((err as Error).message.replace(/\. To specify a positional argument.*$/s, ""));
   }
-  if (parsed.positionals.length > positionals) throw new UsageError(`unexpected argument ${JSON.stringify(parsed.positionals[positionals])}`);
+  if (parsed.positionals.length > positionals)
+    throw new UsageError(`unexpected argument ${JSON.stringify(parsed.positionals[positionals])}`);
   return parsed;
 }
 
@@ -59,7 +60,8 @@ export function hostPort(value: string | undefined, command: string): { host: st
   if (value === undefined) throw new UsageError(`${command} needs HOST:PORT`);
   const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(value);
   const port = m ? Number(m[3]) : NaN;
-  if (!m || !(port >= 1 && port <= 65535)) throw new UsageError(`${command}: expected HOST:PORT (e.g. 127.0.0.1:9000), got ${JSON.stringify(value)}`);
+  if (!m || !(port >= 1 && port <= 65535))
+    throw new UsageError(`${command}: expected HOST:PORT (e.g. 127.0.0.1:9000), got ${JSON.stringify(value)}`);
   return { host: (m[1] ?? m[2]) as string, port };
 }
 
@@ -67,7 +69,8 @@ export function hostPort(value: string | undefined, command: string): { host: st
 export function intArg(name: string, value: string | undefined, fallback: number, min: number, max: number): number {
   if (value === undefined) return fallback;
   const n = Number(value);
-  if (!/^\d+$/.test(value) || !(n >= min && n <= max)) throw new UsageError(`option --${name} must be an integer in ${min}..${max}, got ${JSON.stringify(value)}`);
+  if (!/^\d+$/.test(value) || !(n >= min && n <= max))
+    throw new UsageError(`option --${name} must be an integer in ${min}..${max}, got ${JSON.stringify(value)}`);
   return n;
 }
 
@@ -94,7 +97,13 @@ function readPem(option: string, file: string): Buffer {
  */
 export function tlsOptions(
   role: "client" | "server",
-  values: { "tls-cert"?: string | undefined; "tls-key"?: string | undefined; "tls-ca"?: string | undefined; tls?: boolean | undefined; "tls-servername"?: string | undefined },
+  values: {
+    "tls-cert"?: string | undefined;
+    "tls-key"?: string | undefined;
+    "tls-ca"?: string | undefined;
+    tls?: boolean | undefined;
+    "tls-servername"?: string | undefined;
+  },
 ): QWormholeTlsOptions | undefined {
   const { "tls-cert": cert, "tls-key": key, "tls-ca": ca } = values;
   if ((cert === undefined) !== (key === undefined)) throw new UsageError("options --tls-cert and --tls-key go together");

@@ -71,7 +71,9 @@ export async function bench(argv: string[], io: Io, signal: AbortSignal): Promis
     const now = performance.now();
     const rate = ((received - last.received) * 1000) / (now - last.t);
     last = { t: now, received };
-    out.progress(`${((now - start) / 1000).toFixed(0).padStart(3)}/${seconds} s  ${fmt(rate)} msg/s  ${((rate * size) / 1e6).toFixed(1)} MB/s`);
+    out.progress(
+      `${((now - start) / 1000).toFixed(0).padStart(3)}/${seconds} s  ${fmt(rate)} msg/s  ${((rate * size) / 1e6).toFixed(1)} MB/s`,
+    );
   }, 1000);
   pump();
   await waitAtMost(seconds * 1000, [ended, new Promise((resolve) => signal.addEventListener("abort", resolve, { once: true }))]);
@@ -88,10 +90,22 @@ export async function bench(argv: string[], io: Io, signal: AbortSignal): Promis
   const msgPerSec = counted / elapsed;
   const mbPerSec = (msgPerSec * size) / 1e6;
   out.result(
-    { event: "result", size, seconds: Number(elapsed.toFixed(3)), sent, received: counted, msgPerSec: Math.round(msgPerSec), mbPerSec: Number(mbPerSec.toFixed(2)) },
+    {
+      event: "result",
+      size,
+      seconds: Number(elapsed.toFixed(3)),
+      sent,
+      received: counted,
+      msgPerSec: Math.round(msgPerSec),
+      mbPerSec: Number(mbPerSec.toFixed(2)),
+    },
     `${size} B messages, ${elapsed.toFixed(1)} s: ${fmt(msgPerSec)} msg/s, ${mbPerSec.toFixed(1)} MB/s echoed (${fmt(sent)} sent, ${fmt(counted)} back in time)`,
   );
-  if (counted === 0) out.status({ event: "warning", message: "nothing came back" }, "nothing came back: bench measures a server that echoes (qwormhole serve --echo)");
+  if (counted === 0)
+    out.status(
+      { event: "warning", message: "nothing came back" },
+      "nothing came back: bench measures a server that echoes (qwormhole serve --echo)",
+    );
   return 0;
 }
 

@@ -40,7 +40,15 @@ export const CLIENT_OPTIONS = {
 /** Creates and connects a client as the command line says; rejects with the coded error. */
 export async function connectClient(
   command: string,
-  values: { mode: string; legacy: boolean; tls: boolean; "tls-cert"?: string; "tls-key"?: string; "tls-ca"?: string; "tls-servername"?: string },
+  values: {
+    mode: string;
+    legacy: boolean;
+    tls: boolean;
+    "tls-cert"?: string;
+    "tls-key"?: string;
+    "tls-ca"?: string;
+    "tls-servername"?: string;
+  },
   target: string | undefined,
   out: Output,
 ): Promise<{ client: QWormholeClient<Buffer, unknown>; closed: Promise<ClientCloseInfo> }> {
@@ -67,7 +75,10 @@ export async function connectClient(
 /** How a connection that ended on the server's initiative ends the command. */
 export function peerEnded(info: ClientCloseInfo, out: Output): number {
   const code = info.error?.code ?? info.peerClose?.code ?? "E_NORMAL_CLOSE";
-  out.status({ event: "closed", code, by: "server" }, `closed by the server (${code}${info.peerClose?.reason ? `: ${info.peerClose.reason}` : ""})`);
+  out.status(
+    { event: "closed", code, by: "server" },
+    `closed by the server (${code}${info.peerClose?.reason ? `: ${info.peerClose.reason}` : ""})`,
+  );
   if (code === "E_NORMAL_CLOSE" || code === "E_GOING_AWAY") return 0;
   out.error(code, info.error?.message ?? info.peerClose?.reason ?? "the server closed the connection");
   return 1;

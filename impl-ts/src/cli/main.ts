@@ -59,7 +59,8 @@ export async function main(argv: string[], io: Io, signal: AbortSignal): Promise
   }
   const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
   try {
-    if (!command) throw new UsageError(`unknown command ${JSON.stringify(name)} (commands: ${Object.keys(COMMANDS).join(", ")}; qwormhole --help)`);
+    if (!command)
+      throw new UsageError(`unknown command ${JSON.stringify(name)} (commands: ${Object.keys(COMMANDS).join(", ")}; qwormhole --help)`);
     return await command.run(rest, io, signal);
   } catch (err) {
     const out = new Output(io, json);

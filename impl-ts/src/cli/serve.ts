@@ -27,7 +27,16 @@ Options:
 `;
 
 export async function serve(argv: string[], io: Io, signal: AbortSignal): Promise<number> {
-  const { values } = parse(argv, { ...COMMON_OPTIONS, port: { type: "string" }, host: { type: "string", default: "127.0.0.1" }, echo: { type: "boolean", default: false } }, 0);
+  const { values } = parse(
+    argv,
+    {
+      ...COMMON_OPTIONS,
+      port: { type: "string" },
+      host: { type: "string", default: "127.0.0.1" },
+      echo: { type: "boolean", default: false },
+    },
+    0,
+  );
   if (values.help) {
     io.stdout.write(SERVE_HELP);
     return 0;
@@ -46,11 +55,17 @@ export async function serve(argv: string[], io: Io, signal: AbortSignal): Promis
   if (values.echo) server.on("message", ({ client, data }) => client.send(data));
   else server.on("message", ({ client, data }) => out.message(data, { client: client.id }));
   server.on("connection", (c) =>
-    out.status({ event: "connection", client: c.id, remoteAddress: c.remoteAddress, remotePort: c.remotePort, profile: c.handshake.profile }, `connection ${c.id} from ${c.remoteAddress}:${c.remotePort} (${c.handshake.profile})`),
+    out.status(
+      { event: "connection", client: c.id, remoteAddress: c.remoteAddress, remotePort: c.remotePort, profile: c.handshake.profile },
+      `connection ${c.id} from ${c.remoteAddress}:${c.remotePort} (${c.handshake.profile})`,
+    ),
   );
   server.on("clientClosed", ({ client, error, peerClose }) => {
     const code = error?.code ?? peerClose?.code ?? "E_NORMAL_CLOSE";
-    out.status({ event: "closed", client: client.id, code }, `connection ${client.id} closed (${code}${error ? `: ${error.message}` : ""})`);
+    out.status(
+      { event: "closed", client: client.id, code },
+      `connection ${client.id} closed (${code}${error ? `: ${error.message}` : ""})`,
+    );
   });
   server.on("handshakeRejected", ({ remoteAddress, code, reason }) =>
     out.status({ event: "rejected", remoteAddress, code, reason }, `refused ${remoteAddress ?? "a client"}: ${code} ${reason}`),

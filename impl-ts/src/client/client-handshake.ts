@@ -42,7 +42,12 @@ export interface ResumeRequest {
 }
 
 /** Runs the client handshake of `o.handshakeProfile` on `link`; `session` names a session to resume. */
-export function runClientHandshake(link: FrameLink, o: ResolvedClientOptions, callbacks: ClientHandshakeCallbacks, session: ResumeRequest | null = null): void {
+export function runClientHandshake(
+  link: FrameLink,
+  o: ResolvedClientOptions,
+  callbacks: ClientHandshakeCallbacks,
+  session: ResumeRequest | null = null,
+): void {
   let settled = false;
   let timer: NodeJS.Timeout | undefined;
   const fail = (err: QWormholeError, terminal = isTerminalErrorCode(err.code)) => {
@@ -75,7 +80,10 @@ export function runClientHandshake(link: FrameLink, o: ResolvedClientOptions, ca
   const pins = o.tls?.pinnedFingerprints256;
   if (facts && pins && pins.length > 0 && !fingerprintMatches(facts.peerFingerprint256, pins)) {
     // QWH-TLS-004: before the hello or any other byte.
-    fail(new QWormholeError("E_TLS_PIN_MISMATCH", `server certificate ${facts.peerFingerprint256 ?? "(none)"} matches no pinned fingerprint`), true);
+    fail(
+      new QWormholeError("E_TLS_PIN_MISMATCH", `server certificate ${facts.peerFingerprint256 ?? "(none)"} matches no pinned fingerprint`),
+      true,
+    );
     return;
   }
   const tags = { ...o.handshakeTags, ...(facts ? tlsHelloTags(facts) : {}) };
@@ -93,7 +101,9 @@ export function runClientHandshake(link: FrameLink, o: ResolvedClientOptions, ca
   }
   if (o.handshakeProfile === "legacy") {
     // A 0.3 server never answers: data may follow the hello at once (QWH-LEGACY-005).
-    sendHello(buildLegacyHello({ ...(o.protocolVersion !== undefined ? { version: o.protocolVersion } : {}), ...(hasTags ? { tags } : {}) }));
+    sendHello(
+      buildLegacyHello({ ...(o.protocolVersion !== undefined ? { version: o.protocolVersion } : {}), ...(hasTags ? { tags } : {}) }),
+    );
     open({ profile: "legacy", ...tlsInfo }, [], DEFAULT_MAX_FRAME_LENGTH);
     return;
   }
@@ -113,7 +123,10 @@ export function runClientHandshake(link: FrameLink, o: ResolvedClientOptions, ca
   }
   // Every member, TLS tags included, is in place before signing (QWH-SIG-012).
   if (o.handshakeSigner) hello = signHello(hello, o.handshakeSigner, { exporter: channelBindingOf(link) });
-  timer = setTimeout(() => fail(new QWormholeError("E_HANDSHAKE_TIMEOUT", `no answer to the hello within ${o.handshakeTimeoutMs} ms`), false), o.handshakeTimeoutMs);
+  timer = setTimeout(
+    () => fail(new QWormholeError("E_HANDSHAKE_TIMEOUT", `no answer to the hello within ${o.handshakeTimeoutMs} ms`), false),
+    o.handshakeTimeoutMs,
+  );
   link.setHandlers(
     handlers((payload) => {
       if (settled) return;
@@ -122,7 +135,12 @@ export function runClientHandshake(link: FrameLink, o: ResolvedClientOptions, ca
         answer = parseServerAnswer(payload, {
           qwh: offersResume ? QWH_RESUME_VERSION : QWH_VERSION,
           features: o.features,
-          session: session && { id: session.id, sent: session.sent, serverReported: session.serverReported, maxFrameLength: session.maxFrameLength },
+          session: session && {
+            id: session.id,
+            sent: session.sent,
+            serverReported: session.serverReported,
+            maxFrameLength: session.maxFrameLength,
+          },
         });
       } catch (err) {
         fail(err as QWormholeError);

@@ -104,11 +104,15 @@ export function resolveClientOptions(o: QWormholeClientOptions<unknown, unknown>
   const common = resolveCommonOptions(o);
   const port = intOption("port", o.port, -1, 0, 65535);
   if (port < 0) invalidOption("port", "an integer in 0..65535", o.port);
-  if (o.reconnect !== undefined && o.reconnect !== false && (o.reconnect === null || typeof o.reconnect !== "object")) invalidOption("reconnect", "an object or false", o.reconnect);
+  if (o.reconnect !== undefined && o.reconnect !== false && (o.reconnect === null || typeof o.reconnect !== "object"))
+    invalidOption("reconnect", "an object or false", o.reconnect);
   const r = o.reconnect === false ? { enabled: false } : (o.reconnect ?? {});
   checkOptionNames(r, RECONNECT_OPTION_NAMES, "reconnect.");
   for (const k of ["host", "interfaceName", "localAddress"] as const) stringOption(k, o[k]);
-  if (o.handshakeSigner !== undefined && (o.handshakeSigner === null || typeof o.handshakeSigner !== "object" || typeof o.handshakeSigner.publicKey !== "string")) {
+  if (
+    o.handshakeSigner !== undefined &&
+    (o.handshakeSigner === null || typeof o.handshakeSigner !== "object" || typeof o.handshakeSigner.publicKey !== "string")
+  ) {
     invalidOption("handshakeSigner", "a signer from createHelloSigner()", o.handshakeSigner);
   }
   if (o.dialer !== undefined && typeof o.dialer !== "function") invalidOption("dialer", "a function", o.dialer);
@@ -127,7 +131,11 @@ export function resolveClientOptions(o: QWormholeClientOptions<unknown, unknown>
   for (const f of features) if (f === "resume" || f === "raw") invalidOption("features", 'names other than "resume" and "raw"', f);
   if (boolOption("control", o.control, true) && common.framing === "length-prefixed") features.add("control");
   if (common.framing === "none") features.add("raw");
-  const resume = resolveResumeOptions(o.resume, { framing: common.framing, control: features.has("control"), profile: common.handshakeProfile });
+  const resume = resolveResumeOptions(o.resume, {
+    framing: common.framing,
+    control: features.has("control"),
+    profile: common.handshakeProfile,
+  });
   if (resume) features.add("resume");
   return {
     ...common,

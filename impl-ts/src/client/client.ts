@@ -178,14 +178,20 @@ export class QWormholeClient<TIn = Buffer, TOut = unknown> extends EventEmitter<
     this.resume = o.resume ? new ClientResume(o.resume) : null;
     this.limiter =
       o.rateLimitBytesPerSec > 0
-        ? new RateLimitedQueue(new TokenBucket(o.rateLimitBytesPerSec, o.rateLimitBurstBytes || o.rateLimitBytesPerSec), (p) => this.dispatchLimited(p))
+        ? new RateLimitedQueue(new TokenBucket(o.rateLimitBytesPerSec, o.rateLimitBurstBytes || o.rateLimitBytesPerSec), (p) =>
+            this.dispatchLimited(p),
+          )
         : null;
     if (options.onTelemetry) {
       const emit = options.onTelemetry;
-      this.telemetryTimer = startTelemetry(o.telemetryIntervalMs, () => this.telemetry(), (s) => {
-        emit(s);
-        this.emit("telemetry", s);
-      });
+      this.telemetryTimer = startTelemetry(
+        o.telemetryIntervalMs,
+        () => this.telemetry(),
+        (s) => {
+          emit(s);
+          this.emit("telemetry", s);
+        },
+      );
     }
   }
 
@@ -264,7 +270,8 @@ export class QWormholeClient<TIn = Buffer, TOut = unknown> extends EventEmitter<
       return false;
     }
     // A connection that is closing is as good as gone: the message waits for the next one.
-    if ((channel === null || channel.isClosing) && this.options.requireConnectedForSend) throw new QWormholeError("E_NOT_CONNECTED", "not connected");
+    if ((channel === null || channel.isClosing) && this.options.requireConnectedForSend)
+      throw new QWormholeError("E_NOT_CONNECTED", "not connected");
     const bytes = payloadLength(payload);
     this.checkSize(bytes);
     if (this.pending.length >= this.options.maxQueuedMessages || this.pendingBytes + bytes > this.options.maxQueuedBytes) {
@@ -431,7 +438,8 @@ export class QWormholeClient<TIn = Buffer, TOut = unknown> extends EventEmitter<
 
   /** TLS keying material exporter (RFC 5705) of the open connection, for application-level channel binding. */
   exportKeyingMaterial(length: number, label: string, context?: Buffer): Buffer {
-    if (!this.link || this.state !== "open") throw new QWormholeError("E_NOT_CONNECTED", "exportKeyingMaterial needs an open TLS connection");
+    if (!this.link || this.state !== "open")
+      throw new QWormholeError("E_NOT_CONNECTED", "exportKeyingMaterial needs an open TLS connection");
     return this.link.exportKeyingMaterial(length, label, context);
   }
 
@@ -512,7 +520,13 @@ export class QWormholeClient<TIn = Buffer, TOut = unknown> extends EventEmitter<
     const link = this.link;
     if (link === null || this.channel === null) return;
     this.readPaused = want;
-    debug("client %s:%d: %s reading (%s)", this.options.host, this.options.port, want ? "pause" : "resume", this.fullIterators > 0 ? "an iterator is behind" : "messages held for a consumer");
+    debug(
+      "client %s:%d: %s reading (%s)",
+      this.options.host,
+      this.options.port,
+      want ? "pause" : "resume",
+      this.fullIterators > 0 ? "an iterator is behind" : "messages held for a consumer",
+    );
     if (want) link.pauseReading();
     else link.resumeReading();
   }
@@ -573,37 +587,46 @@ export class QWormholeClient<TIn = Buffer, TOut = unknown> extends EventEmitter<
       }
     }
     debug("client %s:%d: connecting (attempt %d)", o.host, o.port, this.attempt);
-    this.dial = this.dialer({ ...o, localAddress }, {
-      connected: (link) => {
-        this.dial = null;
-        this.link = link;
-        this.readPaused = false;
-        debug("client %s:%d: connected, %s handshake", o.host, o.port, o.handshakeProfile);
-        this.emit("connect");
-        publish(DiagnosticsChannels.clientConnect, { host: o.host, port: o.port, attempt: this.attempt });
-        this.handshake(link);
+    this.dial = this.dialer(
+      { ...o, localAddress },
+      {
+        connected: (link) => {
+          this.dial = null;
+          this.link = link;
+          this.readPaused = false;
+          debug("client %s:%d: connected, %s handshake", o.host, o.port, o.handshakeProfile);
+          this.emit("connect");
+          publish(DiagnosticsChannels.clientConnect, { host: o.host, port: o.port, attempt: this.attempt });
+          this.handshake(link);
+        },
+        failed: (error) => {
+          this.dial = null;
+          this.attemptFailed(withTlsMismatchHint(error, o.tls !== undefined), false);
+        },
       },
-      failed: (error) => {
-        this.dial = null;
-        this.attemptFailed(withTlsMismatchHint(error, o.tls !== undefined), false);
-      },
-    });
+    );
   }
 
   /** Runs the handshake of the selected profile on a connected link. */
   private handshake(link: FrameLink): void {
-    runClientHandshake(link, this.options, {
-      opened: (info, features, peerMax) => this.open(link, info, features, peerMax),
-      rejected: () => {
-        this.stats.handshakeRejections++;
+    runClientHandshake(
+      link,
+      this.options,
+      {
+        opened: (info, features, peerMax) => this.open(link, info, features, peerMax),
+        rejected: () => {
+          this.stats.handshakeRejections++;
+        },
+        failed: (error, terminal) => {
+          this.link = null;
+          // A resume that cannot succeed: the session is over, the next hello starts a new one (QWH-RESUME-025).
+          if (error.code === "E_SESSION_UNKNOWN" || error.code === "E_RESUME_MISMATCH")
+            this.loseSession(this.resume?.drop() ?? null, error);
+          this.attemptFailed(withTlsMismatchHint(withPeerHint(error), this.options.tls !== undefined), terminal);
+        },
       },
-      failed: (error, terminal) => {
-        this.link = null;
-        // A resume that cannot succeed: the session is over, the next hello starts a new one (QWH-RESUME-025).
-        if (error.code === "E_SESSION_UNKNOWN" || error.code === "E_RESUME_MISMATCH") this.loseSession(this.resume?.drop() ?? null, error);
-        this.attemptFailed(withTlsMismatchHint(withPeerHint(error), this.options.tls !== undefined), terminal);
-      },
-    }, this.resume?.request() ?? null);
+      this.resume?.request() ?? null,
+    );
   }
 
   /** Reports a session's unacknowledged messages (exact `lostMessages`), and queues its never-sent ones first. */
@@ -623,18 +646,23 @@ export class QWormholeClient<TIn = Buffer, TOut = unknown> extends EventEmitter<
     this.peerMax = peerMax;
     const resumed = this.resume?.opened(info.accept);
     if (resumed) this.loseSession(resumed.lost);
-    const channel = new FramedChannel(link, channelOptions(o, features, peerMax, { maxBackpressureBytes: 0, pauseReadingOnBackpressure: false }), {
-      message: this.onMessage,
-      readEnd: this.onReadEnd,
-      closed: (ci) => this.onChannelClosed(channel, ci),
-      backpressure: (queuedBytes) => this.emit("backpressure", { queuedBytes, threshold: o.highWaterMarkBytes }),
-      drain: () => {
-        this.drainOwed = true; // the backpressure episode made send() return false
-        this.flushPending();
+    const channel = new FramedChannel(
+      link,
+      channelOptions(o, features, peerMax, { maxBackpressureBytes: 0, pauseReadingOnBackpressure: false }),
+      {
+        message: this.onMessage,
+        readEnd: this.onReadEnd,
+        closed: (ci) => this.onChannelClosed(channel, ci),
+        backpressure: (queuedBytes) => this.emit("backpressure", { queuedBytes, threshold: o.highWaterMarkBytes }),
+        drain: () => {
+          this.drainOwed = true; // the backpressure episode made send() return false
+          this.flushPending();
+        },
+        timeout: () => this.emit("timeout"),
+        stale: () => this.status({ type: "stale" }),
       },
-      timeout: () => this.emit("timeout"),
-      stale: () => this.status({ type: "stale" }),
-    }, resumed?.channel);
+      resumed?.channel,
+    );
     this.channel = channel;
     this.state = "open";
     this.attempt = 0;
@@ -682,12 +710,21 @@ export class QWormholeClient<TIn = Buffer, TOut = unknown> extends EventEmitter<
     this.closeOwed = false;
     let error = ci.error;
     if (!error && ci.peerClose && ci.peerClose.code !== "E_NORMAL_CLOSE") {
-      error = new QWormholeError(ci.peerClose.code as never, `server closed the connection: ${ci.peerClose.code}${ci.peerClose.reason ? ` (${ci.peerClose.reason})` : ""}`);
+      error = new QWormholeError(
+        ci.peerClose.code as never,
+        `server closed the connection: ${ci.peerClose.code}${ci.peerClose.reason ? ` (${ci.peerClose.reason})` : ""}`,
+      );
     }
     const terminal = error !== undefined && isTerminalErrorCode(error.code);
     const willReconnect = this.options.reconnect.enabled && !terminal && this.attempt < this.options.reconnect.maxAttempts;
     if (error) this.report(error);
-    debug("client %s:%d: connection closed%s%s", this.options.host, this.options.port, error ? ` (${error.code}: ${error.message})` : "", willReconnect ? ", will reconnect" : "");
+    debug(
+      "client %s:%d: connection closed%s%s",
+      this.options.host,
+      this.options.port,
+      error ? ` (${error.code}: ${error.message})` : "",
+      willReconnect ? ", will reconnect" : "",
+    );
     publish(DiagnosticsChannels.clientClose, { error: error?.code, willReconnect });
     this.status(error ? { type: "disconnected", error } : { type: "disconnected" });
     const info: ClientCloseInfo = error ? { hadError: true, error, willReconnect } : { hadError: false, willReconnect };
@@ -701,7 +738,15 @@ export class QWormholeClient<TIn = Buffer, TOut = unknown> extends EventEmitter<
     this.link = null;
     if (this.state === "closing" || this.state === "closed") return;
     this.report(error);
-    debug("client %s:%d: attempt %d failed: %s %s%s", this.options.host, this.options.port, this.attempt, error.code, error.message, terminal ? " (terminal)" : "");
+    debug(
+      "client %s:%d: attempt %d failed: %s %s%s",
+      this.options.host,
+      this.options.port,
+      this.attempt,
+      error.code,
+      error.message,
+      terminal ? " (terminal)" : "",
+    );
     const r = this.options.reconnect;
     if (!terminal && r.enabled && this.attempt < r.maxAttempts) {
       this.scheduleRetry(error);
@@ -709,9 +754,13 @@ export class QWormholeClient<TIn = Buffer, TOut = unknown> extends EventEmitter<
     }
     if (!terminal && r.enabled) {
       // Named for what it is; the last attempt's error is the cause (and its OS error name is kept).
-      const exhausted = new QWormholeError("E_ATTEMPTS_EXHAUSTED", `gave up after ${this.attempt} connection attempt(s) (reconnect.maxAttempts ${r.maxAttempts}): last ${error.code}: ${error.message}`, {
-        cause: error,
-      });
+      const exhausted = new QWormholeError(
+        "E_ATTEMPTS_EXHAUSTED",
+        `gave up after ${this.attempt} connection attempt(s) (reconnect.maxAttempts ${r.maxAttempts}): last ${error.code}: ${error.message}`,
+        {
+          cause: error,
+        },
+      );
       if (error.syscallCode !== undefined) exhausted.syscallCode = error.syscallCode;
       this.lastError = exhausted;
     }
@@ -722,7 +771,14 @@ export class QWormholeClient<TIn = Buffer, TOut = unknown> extends EventEmitter<
     const delayMs = backoffDelay(Math.max(1, this.attempt), this.options.reconnect);
     this.state = "waiting";
     this.stats.reconnects++;
-    debug("client %s:%d: reconnecting in %d ms (attempt %d)%s", this.options.host, this.options.port, delayMs, this.attempt + 1, error ? ` after ${error.code}` : "");
+    debug(
+      "client %s:%d: reconnecting in %d ms (attempt %d)%s",
+      this.options.host,
+      this.options.port,
+      delayMs,
+      this.attempt + 1,
+      error ? ` after ${error.code}` : "",
+    );
     publish(DiagnosticsChannels.clientReconnecting, { attempt: this.attempt + 1, delayMs, error: error?.code });
     const info = error ? { attempt: this.attempt + 1, delayMs, error } : { attempt: this.attempt + 1, delayMs };
     this.status({ type: "reconnecting", ...info });
@@ -753,8 +809,10 @@ export class QWormholeClient<TIn = Buffer, TOut = unknown> extends EventEmitter<
     }
     this.pending = [];
     this.pendingBytes = 0;
-    for (const w of this.flushWaiters.splice(0)) w.reject(new QWormholeError("E_CLOSED", "the client closed before its queued messages were sent"));
-    for (const w of this.waiters.splice(0)) w.reject(error ?? this.lastError ?? new QWormholeError("E_CLOSED", "client closed before it connected"));
+    for (const w of this.flushWaiters.splice(0))
+      w.reject(new QWormholeError("E_CLOSED", "the client closed before its queued messages were sent"));
+    for (const w of this.waiters.splice(0))
+      w.reject(error ?? this.lastError ?? new QWormholeError("E_CLOSED", "client closed before it connected"));
     debug("client %s:%d: closed%s", this.options.host, this.options.port, error ? ` (${error.code}: ${error.message})` : "");
     // The application's own close()/destroy() is a close too (a connection's failure published above).
     if (byApplication && wasOpen) publish(DiagnosticsChannels.clientClose, { error: error?.code, willReconnect: false });

@@ -64,7 +64,8 @@ export function checkTags(v: JsonValue | undefined, legacy = false): string | nu
     if (!legacy && !TAG_KEY_PATTERN.test(k)) return `invalid tag name ${JSON.stringify(k)}`;
     const value = v[k];
     if (typeof value === "string") {
-      if (!legacy && codePointLength(value) > HelloLimits.maxTagValueCodePoints) return `tag ${k} longer than ${HelloLimits.maxTagValueCodePoints} code points`;
+      if (!legacy && codePointLength(value) > HelloLimits.maxTagValueCodePoints)
+        return `tag ${k} longer than ${HelloLimits.maxTagValueCodePoints} code points`;
     } else if (typeof value === "number") {
       // safe integer by construction of the strict parser
     } else if (value instanceof JsonNonInteger) {
@@ -103,6 +104,7 @@ export function checkErrorCode(v: JsonValue | undefined): string | null {
 /** Checks an optional reason: a string of at most 256 code points. */
 export function checkReason(v: JsonValue | undefined): string | null {
   if (v === undefined) return null;
-  if (typeof v !== "string" || codePointLength(v) > HelloLimits.maxReasonCodePoints) return "reason is not a string of at most 256 code points";
+  if (typeof v !== "string" || codePointLength(v) > HelloLimits.maxReasonCodePoints)
+    return "reason is not a string of at most 256 code points";
   return null;
 }

@@ -38,7 +38,10 @@ function writeHeader(buf: Buffer, off: number, value: number): void {
  */
 export function encodeDataFrame(payload: Uint8Array): Buffer {
   if (payload.length > MAX_FRAME_LENGTH_LIMIT) {
-    throw new QWormholeError("E_FRAME_TOO_LARGE", `message of ${payload.length} bytes exceeds the largest frame length ${MAX_FRAME_LENGTH_LIMIT}`);
+    throw new QWormholeError(
+      "E_FRAME_TOO_LARGE",
+      `message of ${payload.length} bytes exceeds the largest frame length ${MAX_FRAME_LENGTH_LIMIT}`,
+    );
   }
   const frame = Buffer.allocUnsafe(FRAME_HEADER_LENGTH + payload.length);
   writeHeader(frame, 0, payload.length);

@@ -6,7 +6,16 @@
 import { canonicalJson } from "./canonical-json.js";
 import { QWH_VERSION } from "./constants.js";
 import { InvalidHelloError } from "./errors.js";
-import { checkAppVersion, checkFeatures, checkMaxFrameLength, checkTags, parseQwhVersion, toTags, type QwhVersion, type Tags } from "./fields.js";
+import {
+  checkAppVersion,
+  checkFeatures,
+  checkMaxFrameLength,
+  checkTags,
+  parseQwhVersion,
+  toTags,
+  type QwhVersion,
+  type Tags,
+} from "./fields.js";
 import { parseSignatureMember, type HelloSignature } from "./signature.js";
 import { containsNonInteger, isJsonObject, parseStrictJsonObject, type JsonValue } from "./strict-json.js";
 
@@ -90,7 +99,8 @@ function parseLegacy(obj: { [key: string]: JsonValue }, legacyAllowed: boolean):
     const reason = checkTags(tags, true);
     if (reason) invalid(reason, true);
   }
-  if (!legacyAllowed) throw new InvalidHelloError("E_LEGACY_NOT_ALLOWED", "0.3 hello (no features member) and the legacy profile is not enabled", true);
+  if (!legacyAllowed)
+    throw new InvalidHelloError("E_LEGACY_NOT_ALLOWED", "0.3 hello (no features member) and the legacy profile is not enabled", true);
   const hello: HelloLegacy = { profile: "legacy", raw: obj };
   if (version !== undefined) hello.version = version;
   if (tags !== undefined) hello.tags = toTags(tags as { [key: string]: JsonValue });
@@ -109,7 +119,12 @@ export interface HelloOptions {
 
 /** Builds a v1 hello object (not yet signed). */
 export function buildHello(options: HelloOptions = {}): { [key: string]: JsonValue } {
-  const hello: { [key: string]: JsonValue } = { ...options.extra, type: "handshake", qwh: QWH_VERSION, features: [...(options.features ?? [])] };
+  const hello: { [key: string]: JsonValue } = {
+    ...options.extra,
+    type: "handshake",
+    qwh: QWH_VERSION,
+    features: [...(options.features ?? [])],
+  };
   if (options.version !== undefined) hello["version"] = options.version;
   if (options.tags !== undefined) hello["tags"] = { ...options.tags };
   if (options.maxFrameLength !== undefined) hello["maxFrameLength"] = options.maxFrameLength;

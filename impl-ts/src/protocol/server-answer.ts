@@ -97,25 +97,37 @@ export function parseServerAnswer(payload: Uint8Array, offered: OfferedHandshake
     throw new ProtocolError("E_FRAMING_MISMATCH", "raw framing was offered and the server did not accept it");
   }
   const accept: AcceptFrame = { qwh: obj["qwh"] as string, features: [...features], maxFrameLength: obj["maxFrameLength"] as number };
-  if (features.includes("resume")) accept.resume = checkResumeAnswer(obj["resume"], features, accept.maxFrameLength, offered.session ?? null);
+  if (features.includes("resume"))
+    accept.resume = checkResumeAnswer(obj["resume"], features, accept.maxFrameLength, offered.session ?? null);
   if (obj["tags"] !== undefined) accept.tags = toTags(obj["tags"] as { [key: string]: JsonValue });
   if (obj["version"] !== undefined) accept.version = obj["version"] as string;
   return { outcome: "accept", accept };
 }
 
 /** Checks 7 to 9 of the client's table (spec section 7.5): the accept member "resume" (QWH-RESUME-007, QWH-RESUME-019). */
-function checkResumeAnswer(value: JsonValue | undefined, features: readonly string[], maxFrameLength: number, session: OfferedHandshake["session"] | null): AcceptResume {
+function checkResumeAnswer(
+  value: JsonValue | undefined,
+  features: readonly string[],
+  maxFrameLength: number,
+  session: OfferedHandshake["session"] | null,
+): AcceptResume {
   const reason = checkAcceptResume(value);
   if (reason) invalid(reason);
   const r = toAcceptResume(value as { [key: string]: JsonValue });
   if (!features.includes("control")) throw new ProtocolError("E_PROTOCOL_ERROR", 'server accepted "resume" without "control"');
   if (r.resumed !== (session !== null)) {
-    throw new ProtocolError("E_PROTOCOL_ERROR", session ? "the accept does not resume the session the hello named" : "the accept resumes a session the hello did not name");
+    throw new ProtocolError(
+      "E_PROTOCOL_ERROR",
+      session ? "the accept does not resume the session the hello named" : "the accept resumes a session the hello did not name",
+    );
   }
   if (session) {
     if (r.id !== session.id) throw new ProtocolError("E_PROTOCOL_ERROR", "the accept resumes another session");
     if (r.received < session.serverReported || r.received > session.sent) {
-      throw new ProtocolError("E_RESUME_MISMATCH", `the server reports ${r.received} data frames received; ${session.serverReported}..${session.sent} are possible`);
+      throw new ProtocolError(
+        "E_RESUME_MISMATCH",
+        `the server reports ${r.received} data frames received; ${session.serverReported}..${session.sent} are possible`,
+      );
     }
     if (maxFrameLength < session.maxFrameLength) {
       throw new ProtocolError("E_RESUME_MISMATCH", `maxFrameLength ${maxFrameLength} is below the session's ${session.maxFrameLength}`);
@@ -126,7 +138,12 @@ function checkResumeAnswer(value: JsonValue | undefined, features: readonly stri
 
 /** The accept frame as a JSON object. */
 export function acceptToJson(accept: AcceptFrame): { [key: string]: JsonValue } {
-  const obj: { [key: string]: JsonValue } = { type: "accept", qwh: accept.qwh, features: [...accept.features], maxFrameLength: accept.maxFrameLength };
+  const obj: { [key: string]: JsonValue } = {
+    type: "accept",
+    qwh: accept.qwh,
+    features: [...accept.features],
+    maxFrameLength: accept.maxFrameLength,
+  };
   if (accept.tags !== undefined) obj["tags"] = { ...accept.tags };
   if (accept.version !== undefined) obj["version"] = accept.version;
   if (accept.resume !== undefined) obj["resume"] = acceptResumeToJson(accept.resume);

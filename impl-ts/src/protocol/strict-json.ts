@@ -20,14 +20,7 @@ export class JsonNonInteger {
 }
 
 /** A value produced by {@link parseStrictJson}. Objects are plain objects with own properties only. */
-export type JsonValue =
-  | null
-  | boolean
-  | number
-  | string
-  | JsonNonInteger
-  | JsonValue[]
-  | { [key: string]: JsonValue };
+export type JsonValue = null | boolean | number | string | JsonNonInteger | JsonValue[] | { [key: string]: JsonValue };
 
 /** Why a text is not strict JSON. Callers map it to their own registry code. */
 export class StrictJsonError extends Error {

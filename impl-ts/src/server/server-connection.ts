@@ -39,7 +39,6 @@ export interface HandshakeSnapshot {
   remotePort: number | undefined;
 }
 
-
 /** Why a server connection ended (its `close` event). */
 export interface ServerConnectionCloseInfo {
   hadError: boolean;
@@ -122,7 +121,10 @@ export class ServerConnection<TOut = unknown, TIn = unknown> extends EventEmitte
     this.current = channel;
     this.remoteAddress = handshake.remoteAddress;
     this.remotePort = handshake.remotePort;
-    this.limiter = rate.bytesPerSec > 0 ? new RateLimitedQueue(new TokenBucket(rate.bytesPerSec, rate.burstBytes || rate.bytesPerSec), (p) => this.sendNow(p)) : null;
+    this.limiter =
+      rate.bytesPerSec > 0
+        ? new RateLimitedQueue(new TokenBucket(rate.bytesPerSec, rate.burstBytes || rate.bytesPerSec), (p) => this.sendNow(p))
+        : null;
     (this as EventEmitter).on("newListener", (name: string | symbol) => {
       if (name === "message") this.inbox.schedule();
     });
@@ -155,7 +157,13 @@ export class ServerConnection<TOut = unknown, TIn = unknown> extends EventEmitte
 
   private deliverInbox(): void {
     const delivery = this.delivery!;
-    if (this.inbox.drain(() => this.consumes(), (data) => delivery.dispatch(data)) > 0) delivery.endBatch();
+    if (
+      this.inbox.drain(
+        () => this.consumes(),
+        (data) => delivery.dispatch(data),
+      ) > 0
+    )
+      delivery.endBatch();
     this.updateReading();
     if (this.ended && this.inbox.empty) for (const q of this.iterators) q.end(this.endError);
   }
@@ -268,7 +276,10 @@ export class ServerConnection<TOut = unknown, TIn = unknown> extends EventEmitte
       // The client is away; the session keeps the message for its resume, within its replay bound.
       const bytes = payloadLength(payload);
       if (session.held.length > 0 && session.heldBytes + bytes > session.state.own.maxUnackedBytes) {
-        throw new QWormholeError("E_QUEUE_FULL", `the client is away and ${session.heldBytes} bytes wait for it (limit ${session.state.own.maxUnackedBytes})`);
+        throw new QWormholeError(
+          "E_QUEUE_FULL",
+          `the client is away and ${session.heldBytes} bytes wait for it (limit ${session.state.own.maxUnackedBytes})`,
+        );
       }
       session.held.push(payload);
       session.heldBytes += bytes;

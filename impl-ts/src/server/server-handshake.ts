@@ -53,22 +53,42 @@ function verifiedTags(tags: Tags | undefined, legacy: boolean): Tags {
 }
 
 /** Where the link comes from, for the snapshot. */
-function peerOf(link: FrameLink, facts: TlsFacts | undefined): { remoteAddress: string | undefined; remotePort: number | undefined; tls?: TlsFacts } {
+function peerOf(
+  link: FrameLink,
+  facts: TlsFacts | undefined,
+): { remoteAddress: string | undefined; remotePort: number | undefined; tls?: TlsFacts } {
   return { remoteAddress: link.peer.remoteAddress, remotePort: link.peer.remotePort, ...(facts ? { tls: facts } : {}) };
 }
 
 /** Runs the server handshake of `o.handshakeProfile` on `link`. */
-export function runServerHandshake(link: FrameLink, facts: TlsFacts | undefined, o: ResolvedServerOptions, ctx: ServerHandshakeContext): void {
+export function runServerHandshake(
+  link: FrameLink,
+  facts: TlsFacts | undefined,
+  o: ResolvedServerOptions,
+  ctx: ServerHandshakeContext,
+): void {
   const noop = () => undefined;
   if (o.handshakeProfile === "bare") {
-    ctx.opened({ profile: "bare", tags: {}, features: [], offeredFeatures: [], maxFrameLength: DEFAULT_MAX_FRAME_LENGTH, signed: false, ...peerOf(link, facts) }, []);
+    ctx.opened(
+      {
+        profile: "bare",
+        tags: {},
+        features: [],
+        offeredFeatures: [],
+        maxFrameLength: DEFAULT_MAX_FRAME_LENGTH,
+        signed: false,
+        ...peerOf(link, facts),
+      },
+      [],
+    );
     return;
   }
   let stage: "hello" | "verifying" | "done" = "hello";
   let buffered: Buffer[] = [];
   let legacy = false;
   const timer = setTimeout(() => {
-    if (stage !== "done") ctx.refused("E_HANDSHAKE_TIMEOUT", `no complete hello within ${o.handshakeTimeoutMs} ms`, stage === "hello" || !legacy);
+    if (stage !== "done")
+      ctx.refused("E_HANDSHAKE_TIMEOUT", `no complete hello within ${o.handshakeTimeoutMs} ms`, stage === "hello" || !legacy);
     stage = "done";
   }, o.handshakeTimeoutMs);
   const fail = (code: WireErrorCode, reason: string, frame = true) => {
@@ -146,7 +166,9 @@ export function runServerHandshake(link: FrameLink, facts: TlsFacts | undefined,
     const verify = ctx.verifyHandshake;
     // A hook that throws E_POLICY_REJECTED (as createHandshakeVerifier does) gives the reason itself.
     const hookFailed = (err: unknown) =>
-      err instanceof QWormholeError && err.code === "E_POLICY_REJECTED" ? `verifyHandshake: ${err.message}` : `verifyHandshake failed: ${(err as Error)?.message}`;
+      err instanceof QWormholeError && err.code === "E_POLICY_REJECTED"
+        ? `verifyHandshake: ${err.message}`
+        : `verifyHandshake failed: ${(err as Error)?.message}`;
     const decide = () => {
       if (stage !== "verifying") return; // a frame sent too early already failed it
       if (!verify) return admit();
@@ -191,4 +213,3 @@ export function runServerHandshake(link: FrameLink, facts: TlsFacts | undefined,
     setImmediate(decide);
   };
 }
-

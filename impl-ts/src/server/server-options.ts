@@ -127,8 +127,10 @@ export function resolveServerOptions(o: QWormholeServerOptions<unknown, unknown>
   const common = resolveCommonOptions(o);
   stringOption("host", o.host);
   if (o.listener !== undefined && typeof o.listener !== "function") invalidOption("listener", "a function", o.listener);
-  if (o.allowConnection !== undefined && typeof o.allowConnection !== "function") invalidOption("allowConnection", "a function", o.allowConnection);
-  if (o.verifyHandshake !== undefined && typeof o.verifyHandshake !== "function") invalidOption("verifyHandshake", "a function", o.verifyHandshake);
+  if (o.allowConnection !== undefined && typeof o.allowConnection !== "function")
+    invalidOption("allowConnection", "a function", o.allowConnection);
+  if (o.verifyHandshake !== undefined && typeof o.verifyHandshake !== "function")
+    invalidOption("verifyHandshake", "a function", o.verifyHandshake);
   const features = new Set(stringArrayOption("features", o.features) ?? []);
   if (boolOption("control", o.control, true) && common.framing === "length-prefixed") features.add("control");
   return {

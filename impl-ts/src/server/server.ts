@@ -60,7 +60,14 @@ export interface ServerEvents<TIn, TOut> {
    * one. With `resume`, a connection that breaks without CLOSE ends only when
    * its session's window has passed without a resume.
    */
-  clientClosed: [event: { client: ServerConnection<TOut, TIn>; hadError: boolean; error?: QWormholeError; peerClose?: { code: string; reason?: string } }];
+  clientClosed: [
+    event: {
+      client: ServerConnection<TOut, TIn>;
+      hadError: boolean;
+      error?: QWormholeError;
+      peerClose?: { code: string; reason?: string };
+    },
+  ];
   /**
    * A connection was refused before it opened (limits, hooks, bad hello,
    * timeout, TLS failure). `remoteAddress` is the peer's address as accepted
@@ -164,10 +171,14 @@ export class QWormholeServer<TIn = Buffer, TOut = unknown> extends EventEmitter<
     });
     if (options.onTelemetry) {
       const emit = options.onTelemetry;
-      this.telemetryTimer = startTelemetry(o.telemetryIntervalMs, () => this.telemetry(), (s) => {
-        emit(s);
-        this.emit("telemetry", s);
-      });
+      this.telemetryTimer = startTelemetry(
+        o.telemetryIntervalMs,
+        () => this.telemetry(),
+        (s) => {
+          emit(s);
+          this.emit("telemetry", s);
+        },
+      );
     }
   }
 
@@ -306,7 +317,17 @@ export class QWormholeServer<TIn = Buffer, TOut = unknown> extends EventEmitter<
     // Keep reading (and discarding) so our FIN is not turned into a reset; the peer's FIN ends it.
     this.refused.add(link);
     const gone = () => void this.refused.delete(link);
-    link.setHandlers({ onMessage: noop, onControl: noop, onRaw: noop, readEnd: noop, end: () => link.destroy(), error: () => link.destroy(), drain: noop, close: gone, timeout: noop });
+    link.setHandlers({
+      onMessage: noop,
+      onControl: noop,
+      onRaw: noop,
+      readEnd: noop,
+      end: () => link.destroy(),
+      error: () => link.destroy(),
+      drain: noop,
+      close: gone,
+      timeout: noop,
+    });
     // Whatever still comes is discarded without being decoded (unless a frame is half received).
     try {
       link.switchToRaw();
@@ -341,7 +362,12 @@ export class QWormholeServer<TIn = Buffer, TOut = unknown> extends EventEmitter<
       return;
     }
     if (this.handshaking.countOf(link.peer.remoteAddress) >= o.maxPendingHandshakesPerAddress) {
-      this.refuse(link, "E_MAX_PENDING_HANDSHAKES", `too many handshakes in progress from this address (${o.maxPendingHandshakesPerAddress})`, v1);
+      this.refuse(
+        link,
+        "E_MAX_PENDING_HANDSHAKES",
+        `too many handshakes in progress from this address (${o.maxPendingHandshakesPerAddress})`,
+        v1,
+      );
       return;
     }
     this.handshaking.add(link);
@@ -428,7 +454,10 @@ export class QWormholeServer<TIn = Buffer, TOut = unknown> extends EventEmitter<
     };
     const channel = new FramedChannel(
       link,
-      channelOptions(o, snapshot.features, snapshot.maxFrameLength, { maxBackpressureBytes: o.maxBackpressureBytes, pauseReadingOnBackpressure: true }),
+      channelOptions(o, snapshot.features, snapshot.maxFrameLength, {
+        maxBackpressureBytes: o.maxBackpressureBytes,
+        pauseReadingOnBackpressure: true,
+      }),
       {
         message: (payload) => {
           const data = deserializeOrReport(this.deserialize, payload, reportDecode);
@@ -455,7 +484,10 @@ export class QWormholeServer<TIn = Buffer, TOut = unknown> extends EventEmitter<
       this.emit("resumed", { client: conn });
       return;
     }
-    conn = new ServerConnection(id, channel, snapshot, this.serialize, { bytesPerSec: o.rateLimitBytesPerSec, burstBytes: o.rateLimitBurstBytes });
+    conn = new ServerConnection(id, channel, snapshot, this.serialize, {
+      bytesPerSec: o.rateLimitBytesPerSec,
+      burstBytes: o.rateLimitBurstBytes,
+    });
     if (session) {
       session.entry.conn = conn;
       conn.session = session.entry.session;
@@ -474,7 +506,14 @@ export class QWormholeServer<TIn = Buffer, TOut = unknown> extends EventEmitter<
       highWaterMarkBytes: o.highWaterMarkBytes,
     };
     this.byId.set(id, conn);
-    debug("server: %s open from %s:%s (%s, features %s)", id, snapshot.remoteAddress, snapshot.remotePort, snapshot.profile, snapshot.features.join(",") || "none");
+    debug(
+      "server: %s open from %s:%s (%s, features %s)",
+      id,
+      snapshot.remoteAddress,
+      snapshot.remotePort,
+      snapshot.profile,
+      snapshot.features.join(",") || "none",
+    );
     publish(DiagnosticsChannels.serverConnection, { id, profile: snapshot.profile, remoteAddress: snapshot.remoteAddress });
     this.emit("connection", conn);
     for (const q of this.connectionQueues) q.push(conn);

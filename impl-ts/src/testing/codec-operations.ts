@@ -149,7 +149,11 @@ export function accept(group: Params, input: Params): Output {
     const answer = parseServerAnswer(hexToBuffer(input.hex), group.offered);
     return answer.outcome === "accept"
       ? { outcome: "accept", accept: answer.accept, error: null }
-      : { outcome: "reject", reject: { code: answer.reject.code, ...(answer.reject.reason !== undefined ? { reason: answer.reject.reason } : {}) }, error: null };
+      : {
+          outcome: "reject",
+          reject: { code: answer.reject.code, ...(answer.reject.reason !== undefined ? { reason: answer.reject.reason } : {}) },
+          error: null,
+        };
   } catch (err) {
     return { error: codeOf(err) };
   }
@@ -211,7 +215,11 @@ export function resume(group: Params, input: Params): Output {
       return resumeServerHello(group, input);
     case "client-accept": {
       try {
-        const answer = parseServerAnswer(hexToBuffer(input.hex), { qwh: "1.1", features: group.offered.features, session: group.session ?? null });
+        const answer = parseServerAnswer(hexToBuffer(input.hex), {
+          qwh: "1.1",
+          features: group.offered.features,
+          session: group.session ?? null,
+        });
         if (answer.outcome === "reject") return { error: null, answer: { type: "reject", code: answer.reject.code } };
         return { error: null, answer: { type: "accept", ...answer.accept } };
       } catch (err) {

@@ -295,7 +295,8 @@ export class FramedChannel {
       queueMicrotask(this.flushBound);
     }
     // A burst within one turn counts too, so a synchronous send loop sees backpressure.
-    if (!this.backpressured && link.encoder.pendingBytes > this.options.highWaterMarkBytes) this.enterBackpressure(link.encoder.pendingBytes);
+    if (!this.backpressured && link.encoder.pendingBytes > this.options.highWaterMarkBytes)
+      this.enterBackpressure(link.encoder.pendingBytes);
     return !this.backpressured;
   }
 
@@ -314,7 +315,12 @@ export class FramedChannel {
       this.requestAck();
       const o = this.options;
       if (o.maxBackpressureBytes > 0 && session.heldBytes > o.maxBackpressureBytes) {
-        this.fail(new QWormholeError("E_BACKPRESSURE", `peer does not acknowledge: ${session.heldBytes} bytes held (limit ${o.maxBackpressureBytes})`));
+        this.fail(
+          new QWormholeError(
+            "E_BACKPRESSURE",
+            `peer does not acknowledge: ${session.heldBytes} bytes held (limit ${o.maxBackpressureBytes})`,
+          ),
+        );
       }
       return false;
     }
@@ -328,7 +334,8 @@ export class FramedChannel {
       queueMicrotask(this.flushBound);
     }
     const link = this.link;
-    if (!this.backpressured && link.encoder.pendingBytes > this.options.highWaterMarkBytes) this.enterBackpressure(link.encoder.pendingBytes);
+    if (!this.backpressured && link.encoder.pendingBytes > this.options.highWaterMarkBytes)
+      this.enterBackpressure(link.encoder.pendingBytes);
     if (session.state.full) {
       this.requestAck();
       return false;
@@ -423,7 +430,8 @@ export class FramedChannel {
       this.flushScheduled = true;
       deferFlush(this);
     }
-    if (!this.backpressured && link.encoder.pendingBytes > this.options.highWaterMarkBytes) this.enterBackpressure(link.encoder.pendingBytes);
+    if (!this.backpressured && link.encoder.pendingBytes > this.options.highWaterMarkBytes)
+      this.enterBackpressure(link.encoder.pendingBytes);
     return !this.backpressured;
   }
 
@@ -602,8 +610,12 @@ export class FramedChannel {
     this.closeWaiters = [];
     if (!this.link.destroyed) this.link.destroy();
     // Both CLOSE frames went without a failure: the peer read every frame before ours (QWH-CLOSE-003, QWH-CLOSE-008).
-    if (this.session && this.closeSent && this.peerClose !== undefined && !this.failure) this.session.state.acknowledge(this.session.state.sent);
-    const info: ChannelCloseInfo = { lostMessages: this.session ? 0 : this.lost, closeExchanged: this.closeSent || this.peerClose !== undefined };
+    if (this.session && this.closeSent && this.peerClose !== undefined && !this.failure)
+      this.session.state.acknowledge(this.session.state.sent);
+    const info: ChannelCloseInfo = {
+      lostMessages: this.session ? 0 : this.lost,
+      closeExchanged: this.closeSent || this.peerClose !== undefined,
+    };
     if (this.failure) info.error = this.failure;
     if (this.peerClose) info.peerClose = this.peerClose;
     this.handlers.closed(info);

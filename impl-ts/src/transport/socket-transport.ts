@@ -14,7 +14,11 @@ import { SocketFrameLink, type FrameLink } from "./frame-link.js";
 import { SocketReader } from "./socket-reader.js";
 
 /** Receive limits while handshaking: one frame of at most 16384 bytes, no control frames. */
-export const HANDSHAKE_LIMITS: FrameLimits = { maxFrameLength: MAX_HANDSHAKE_LENGTH, control: false, oversizeCode: "E_HANDSHAKE_TOO_LARGE" };
+export const HANDSHAKE_LIMITS: FrameLimits = {
+  maxFrameLength: MAX_HANDSHAKE_LENGTH,
+  control: false,
+  oversizeCode: "E_HANDSHAKE_TOO_LARGE",
+};
 
 /** What a dialer needs to know. */
 export interface DialOptions {
@@ -45,7 +49,15 @@ export type Dialer = (options: DialOptions, callbacks: DialCallbacks) => DialAtt
 
 /** Dials with `net.connect` / `tls.connect`. */
 export const socketDialer: Dialer = (o, callbacks) => {
-  const base = { host: o.host, port: o.port, localAddress: o.localAddress, localPort: o.localPort, noDelay: true, keepAlive: o.keepAlive, keepAliveInitialDelay: o.keepAliveDelayMs };
+  const base = {
+    host: o.host,
+    port: o.port,
+    localAddress: o.localAddress,
+    localPort: o.localPort,
+    noDelay: true,
+    keepAlive: o.keepAlive,
+    keepAliveInitialDelay: o.keepAliveDelayMs,
+  };
   let socket: net.Socket;
   let reader: SocketReader | undefined;
   if (o.tls) {
@@ -85,7 +97,10 @@ export const socketDialer: Dialer = (o, callbacks) => {
     fail(new QWormholeError(o.tls && tcpConnected ? "E_TLS_HANDSHAKE" : "E_SOCKET", err.message, { cause: err }));
   };
   const onClose = () => fail(new QWormholeError("E_SOCKET", "connection closed before it was established"));
-  const timer = setTimeout(() => fail(new QWormholeError("E_CONNECT_TIMEOUT", `no connection to ${o.host}:${o.port} within ${o.connectTimeoutMs} ms`)), o.connectTimeoutMs);
+  const timer = setTimeout(
+    () => fail(new QWormholeError("E_CONNECT_TIMEOUT", `no connection to ${o.host}:${o.port} within ${o.connectTimeoutMs} ms`)),
+    o.connectTimeoutMs,
+  );
   socket.once("connect", () => {
     tcpConnected = true;
   });

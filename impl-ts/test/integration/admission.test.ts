@@ -74,7 +74,11 @@ describe("per-address pending-handshake limit (slowloris)", () => {
   }, 120_000);
 
   it("without the per-address limit the same attack locks every address out (the limit is what protects)", async () => {
-    const { server, port } = await startServer<string, string>({ handshakeTimeoutMs: 600_000, maxPendingHandshakes: 100, maxPendingHandshakesPerAddress: Infinity });
+    const { server, port } = await startServer<string, string>({
+      handshakeTimeoutMs: 600_000,
+      maxPendingHandshakes: 100,
+      maxPendingHandshakesPerAddress: Infinity,
+    });
     cleanup.push(() => server.close());
     const refused = refusals(server, "E_MAX_PENDING_HANDSHAKES");
     await slowConnections(port, 150, "127.0.0.1");

@@ -16,7 +16,9 @@ afterEach(async () => {
 async function clients(port: number, n: number, options: { maxFrameLength?: number } = {}): Promise<QWormholeClient<string, string>[]> {
   const out: QWormholeClient<string, string>[] = [];
   for (let i = 0; i < n; i += 32) {
-    const group = await Promise.all(Array.from({ length: Math.min(32, n - i) }, () => startClient<string, string>(port, { deserializer: textDeserializer, ...options })));
+    const group = await Promise.all(
+      Array.from({ length: Math.min(32, n - i) }, () => startClient<string, string>(port, { deserializer: textDeserializer, ...options })),
+    );
     out.push(...group);
   }
   cleanup.push(() => out.forEach((c) => c.destroy()));

@@ -240,7 +240,9 @@ describe("connection errors say what happened", () => {
   });
 
   it("attempts exhausted is named E_ATTEMPTS_EXHAUSTED; each 'reconnecting' carries the error that caused it", async () => {
-    const c = keep(newClient({ host: "127.0.0.1", port: await deadPort(), reconnect: { initialDelayMs: 1, maxDelayMs: 2, maxAttempts: 3 } }));
+    const c = keep(
+      newClient({ host: "127.0.0.1", port: await deadPort(), reconnect: { initialDelayMs: 1, maxDelayMs: 2, maxAttempts: 3 } }),
+    );
     const causes: (QWormholeError | undefined)[] = [];
     c.on("reconnecting", ({ error }) => causes.push(error));
     const err = await failure(c.connect());
@@ -282,7 +284,14 @@ describe("connection errors say what happened", () => {
     const { server, port } = await startServer({ tls: { key: pki.serverKey, cert: pki.serverCert } });
     keep(server);
     const rejected = once(server, "handshakeRejected");
-    const c = keep(newClient({ host: "127.0.0.1", port, reconnect: false, tls: { ca: pki.ca, servername: "localhost", pinnedFingerprints256: ["00".repeat(32)] } }));
+    const c = keep(
+      newClient({
+        host: "127.0.0.1",
+        port,
+        reconnect: false,
+        tls: { ca: pki.ca, servername: "localhost", pinnedFingerprints256: ["00".repeat(32)] },
+      }),
+    );
     expect((await failure(c.connect())).code).toBe("E_TLS_PIN_MISMATCH");
     const [ev] = (await rejected) as [{ remoteAddress: string | undefined }];
     expect(ev.remoteAddress).toBe("127.0.0.1");
@@ -299,7 +308,9 @@ describe("connection errors say what happened", () => {
     expect(ev).toMatchObject({ code: "E_TLS_HANDSHAKE", remoteAddress: "127.0.0.1" });
     const open = await startServer();
     keep(open.server);
-    const tlsClient = keep(newClient({ host: "127.0.0.1", port: open.port, reconnect: false, tls: { ca: pki.ca, servername: "localhost" } }));
+    const tlsClient = keep(
+      newClient({ host: "127.0.0.1", port: open.port, reconnect: false, tls: { ca: pki.ca, servername: "localhost" } }),
+    );
     const e2 = await failure(tlsClient.connect());
     expect(e1).toMatchObject({ code: "E_CLOSED", message: expect.stringMatching(/is `tls` needed\?/) });
     expect(ev.reason).toMatch(/did not start TLS/);
@@ -399,7 +410,10 @@ describe("options are checked by name, synchronously", () => {
     bad(() => createQWormholeServer({ preferNative: "yes" } as never), /preferNative/);
     bad(() => new QWormholeRuntime({ protocolVersio: "1" } as never), /protocolVersio/);
     bad(() => newClient({ port: 1 }).messages({ highWaterMark: 0 }), /highWaterMark/);
-    bad(() => newClient({ port: 1 }).messages({ highWatermark: 4 } as never), /unknown option highWatermark \(did you mean highWaterMark\?\)/);
+    bad(
+      () => newClient({ port: 1 }).messages({ highWatermark: 4 } as never),
+      /unknown option highWatermark \(did you mean highWaterMark\?\)/,
+    );
     // A pin with separators, as openssl prints it, is fine; a runtime's server-only default does not reach clients.
     expect(() => newClient({ port: 1, tls: { pinnedFingerprints256: [Array(32).fill("ab").join(":")] } }).destroy()).not.toThrow();
     const runtime = new QWormholeRuntime({ maxClients: 3, reconnect: false });
@@ -409,7 +423,10 @@ describe("options are checked by name, synchronously", () => {
 
 describe("CBOR that other decoders read", () => {
   it("a peer that speaks plain CBOR (hand-written RFC 8949 bytes) exchanges plain objects and numbers with the default codecs", async () => {
-    const { server, port } = await startServer<unknown, unknown>({ serializer: createCborSerializer(), deserializer: createCborDeserializer() });
+    const { server, port } = await startServer<unknown, unknown>({
+      serializer: createCborSerializer(),
+      deserializer: createCborDeserializer(),
+    });
     keep(server);
     const got: unknown[] = [];
     server.on("message", ({ client, data }) => {

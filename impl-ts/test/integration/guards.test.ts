@@ -108,7 +108,13 @@ describe("heartbeats (QWH-PING-001, QWH-PING-003)", () => {
     cleanup.push(() => new Promise((r) => mute.close(r)));
     cleanup.push(() => sockets.forEach((s) => s.destroy()));
     const client = keep(
-      newClient({ host: "127.0.0.1", port: (mute.address() as net.AddressInfo).port, heartbeatIntervalMs: 15, heartbeatMissedLimit: 2, reconnect: false }),
+      newClient({
+        host: "127.0.0.1",
+        port: (mute.address() as net.AddressInfo).port,
+        heartbeatIntervalMs: 15,
+        heartbeatMissedLimit: 2,
+        reconnect: false,
+      }),
       "destroy",
     );
     const closed = collect<any>(client, "close", 1);

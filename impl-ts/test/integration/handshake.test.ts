@@ -1,6 +1,12 @@
 import net from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
-import { createHelloSigner, type QWormholeClient, type QWormholeServer, textDeserializer, type HandshakeSnapshot } from "../../src/index.js";
+import {
+  createHelloSigner,
+  type QWormholeClient,
+  type QWormholeServer,
+  textDeserializer,
+  type HandshakeSnapshot,
+} from "../../src/index.js";
 import { newClient } from "./target.js";
 import { buildHello, encodeHandshakeJson, signHello } from "../../src/protocol/index.js";
 import { collect, frame, once, rawPeer, startClient, startServer, until } from "./helpers.js";
@@ -33,7 +39,14 @@ describe("handshake (QWH-ACCEPT-001, QWH-NEG-*)", () => {
     const conn = collect<any>(s, "connection", 1);
     const c = client(await startClient(port, { protocolVersion: "1.0.5", handshakeTags: { service: "t", n: 7 } }));
     const [connection] = await conn;
-    expect(seen[0]).toMatchObject({ profile: "v1", qwh: "1.0", version: "1.0.5", tags: { service: "t", n: 7 }, features: ["control"], signed: false });
+    expect(seen[0]).toMatchObject({
+      profile: "v1",
+      qwh: "1.0",
+      version: "1.0.5",
+      tags: { service: "t", n: 7 },
+      features: ["control"],
+      signed: false,
+    });
     expect(connection.handshake).toBe(seen[0]);
     expect(c.connection?.accept).toMatchObject({ qwh: "1.0", version: "1.2.0", tags: { role: "server" } });
   });
@@ -118,7 +131,9 @@ describe("handshake (QWH-ACCEPT-001, QWH-NEG-*)", () => {
     await new Promise<void>((r) => mute.listen(0, "127.0.0.1", r));
     cleanup.push(() => new Promise((r) => mute.close(r)));
     cleanup.push(() => accepted.forEach((s) => s.destroy()));
-    const c = client(newClient({ host: "127.0.0.1", port: (mute.address() as net.AddressInfo).port, handshakeTimeoutMs: 50, reconnect: false }));
+    const c = client(
+      newClient({ host: "127.0.0.1", port: (mute.address() as net.AddressInfo).port, handshakeTimeoutMs: 50, reconnect: false }),
+    );
     await expect(c.connect()).rejects.toMatchObject({ code: "E_HANDSHAKE_TIMEOUT" });
   });
 });
@@ -133,7 +148,9 @@ describe("legacy 0.3 and bare profiles (QWH-LEGACY-*, QWH-BARE-*)", () => {
     await once(socket, "connect");
     const received: Buffer[] = [];
     socket.on("data", (c) => received.push(c));
-    socket.write(Buffer.concat([frame(JSON.stringify({ type: "handshake", version: "1.0.0", tags: { id: 1.5 } })), frame("one"), frame("two")]));
+    socket.write(
+      Buffer.concat([frame(JSON.stringify({ type: "handshake", version: "1.0.0", tags: { id: 1.5 } })), frame("one"), frame("two")]),
+    );
     const msgs = await got;
     expect(msgs.map((m) => m.data)).toEqual(["one", "two"]);
     expect(msgs[0].client.handshake).toMatchObject({ profile: "legacy", version: "1.0.0", tags: { id: 1.5 } });
@@ -170,7 +187,11 @@ describe("legacy 0.3 and bare profiles (QWH-LEGACY-*, QWH-BARE-*)", () => {
     await new Promise<void>((r) => old.listen(0, "127.0.0.1", r));
     cleanup.push(() => new Promise((r) => old.close(r)));
     const c = client(
-      await startClient<string, string>((old.address() as net.AddressInfo).port, { handshakeProfile: "legacy", protocolVersion: "0.3.0", deserializer: textDeserializer }),
+      await startClient<string, string>((old.address() as net.AddressInfo).port, {
+        handshakeProfile: "legacy",
+        protocolVersion: "0.3.0",
+        deserializer: textDeserializer,
+      }),
     );
     const got = collect<string>(c, "message", 1);
     c.send("hi");
@@ -288,7 +309,9 @@ describe("TLS tags and reserved names (QWH-TLS-006, QWH-TLS-007, QWH-TLS-008, QW
   });
 
   it("a client refuses tls-prefixed tags and the reserved resume feature in its options", () => {
-    expect(() => newClient({ port: 1, handshakeTags: { tlsAlpn: "h2" } })).toThrowError(expect.objectContaining({ code: "E_INVALID_OPTION" }));
+    expect(() => newClient({ port: 1, handshakeTags: { tlsAlpn: "h2" } })).toThrowError(
+      expect.objectContaining({ code: "E_INVALID_OPTION" }),
+    );
     expect(() => newClient({ port: 1, features: ["resume"] })).toThrowError(expect.objectContaining({ code: "E_INVALID_OPTION" }));
   });
 });

@@ -10,7 +10,11 @@ export async function startServer<TIn = Buffer, TOut = unknown>(options: QWormho
 }
 
 /** A client for `port`, connected unless `connect: false`. */
-export async function startClient<TIn = Buffer, TOut = unknown>(port: number, options: Partial<QWormholeClientOptions<TIn, TOut>> = {}, connect = true) {
+export async function startClient<TIn = Buffer, TOut = unknown>(
+  port: number,
+  options: Partial<QWormholeClientOptions<TIn, TOut>> = {},
+  connect = true,
+) {
   const client = newClient<TIn, TOut>({ host: "127.0.0.1", port, reconnect: false, ...options });
   if (connect) await client.connect();
   return client;

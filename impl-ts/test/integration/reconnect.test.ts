@@ -25,7 +25,11 @@ describe("backoff (capped exponential with jitter)", () => {
   it("schedules attempts with those delays and stops after maxAttempts (fake timers)", async () => {
     vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
     // Nothing listens on port 1: every attempt fails fast with ECONNREFUSED.
-    const c = newClient({ host: "127.0.0.1", port: 1, reconnect: { initialDelayMs: 100, maxDelayMs: 300, multiplier: 2, jitter: 0, maxAttempts: 4 } });
+    const c = newClient({
+      host: "127.0.0.1",
+      port: 1,
+      reconnect: { initialDelayMs: 100, maxDelayMs: 300, multiplier: 2, jitter: 0, maxAttempts: 4 },
+    });
     cleanup.push(() => c.destroy());
     const delays: number[] = [];
     c.on("reconnecting", ({ delayMs }) => delays.push(delayMs));
@@ -51,7 +55,14 @@ describe("backoff (capped exponential with jitter)", () => {
 describe("connect timeout", () => {
   it("a connect that gets no answer fails with E_CONNECT_TIMEOUT (a listener whose accept queue is full drops the SYN)", async () => {
     // python3 listens with a backlog of 0 and never accepts: once its queue is full, SYNs go unanswered.
-    const listener = spawn("python3", ["-c", "import socket,time\ns=socket.socket()\ns.bind(('127.0.0.1',0))\ns.listen(0)\nprint(s.getsockname()[1],flush=True)\ntime.sleep(120)"], { stdio: ["ignore", "pipe", "inherit"] });
+    const listener = spawn(
+      "python3",
+      [
+        "-c",
+        "import socket,time\ns=socket.socket()\ns.bind(('127.0.0.1',0))\ns.listen(0)\nprint(s.getsockname()[1],flush=True)\ntime.sleep(120)",
+      ],
+      { stdio: ["ignore", "pipe", "inherit"] },
+    );
     cleanup.push(() => listener.kill());
     const [line] = (await once(listener.stdout!, "data")) as [Buffer];
     const port = Number(line.toString().trim());

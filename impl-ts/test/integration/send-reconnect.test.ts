@@ -40,7 +40,11 @@ describe("send() while the connection resets (reconnect on)", () => {
     server.on("message", ({ data }) => received.push(Number(data)));
     const proxy = await resettingProxy(port, { resetEvery: 200_000, maxResets: 3 });
     cleanup.push(() => proxy.close());
-    const client = newClient<Buffer, string>({ host: "127.0.0.1", port: proxy.port, reconnect: { initialDelayMs: 5, maxDelayMs: 20, jitter: 0 } });
+    const client = newClient<Buffer, string>({
+      host: "127.0.0.1",
+      port: proxy.port,
+      reconnect: { initialDelayMs: 5, maxDelayMs: 20, jitter: 0 },
+    });
     cleanup.push(() => client.destroy());
     client.on("error", () => undefined);
     let disconnected = false;

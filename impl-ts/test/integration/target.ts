@@ -17,12 +17,15 @@ const BACKEND: Record<Exclude<TestTarget, "ts">, NativeBackendName> = { "native-
 /** The target named by QWH_TEST_TARGET (default `ts`). */
 export function testTarget(): TestTarget {
   const t = process.env["QWH_TEST_TARGET"] ?? "ts";
-  if (t !== "ts" && t !== "native-libsocket" && t !== "native-lws") throw new Error(`QWH_TEST_TARGET=${t}: expected ts, native-libsocket or native-lws`);
+  if (t !== "ts" && t !== "native-libsocket" && t !== "native-lws")
+    throw new Error(`QWH_TEST_TARGET=${t}: expected ts, native-libsocket or native-lws`);
   return t;
 }
 
 /** The dialer and listener of `target` (none for ts: the socket transport is the default). */
-export function transportOf(target: TestTarget = testTarget()): Pick<QWormholeClientOptions, "dialer"> & Pick<QWormholeServerOptions, "listener"> {
+export function transportOf(
+  target: TestTarget = testTarget(),
+): Pick<QWormholeClientOptions, "dialer"> & Pick<QWormholeServerOptions, "listener"> {
   if (target === "ts") return {};
   const loaded = loadNative(BACKEND[target]);
   if (!loaded.binding) throw new Error(`${target}: addon not built: ${loaded.reason}`);
@@ -30,13 +33,19 @@ export function transportOf(target: TestTarget = testTarget()): Pick<QWormholeCl
 }
 
 /** A server on the suite's target transport. */
-export function newServer<TIn = Buffer, TOut = unknown>(options: QWormholeServerOptions<TIn, TOut>, target?: TestTarget): QWormholeServer<TIn, TOut> {
+export function newServer<TIn = Buffer, TOut = unknown>(
+  options: QWormholeServerOptions<TIn, TOut>,
+  target?: TestTarget,
+): QWormholeServer<TIn, TOut> {
   const { listener } = transportOf(target);
   return new QWormholeServer<TIn, TOut>(listener ? { listener, ...options } : options);
 }
 
 /** A client on the suite's target transport. */
-export function newClient<TIn = Buffer, TOut = unknown>(options: QWormholeClientOptions<TIn, TOut>, target?: TestTarget): QWormholeClient<TIn, TOut> {
+export function newClient<TIn = Buffer, TOut = unknown>(
+  options: QWormholeClientOptions<TIn, TOut>,
+  target?: TestTarget,
+): QWormholeClient<TIn, TOut> {
   const { dialer } = transportOf(target);
   return new QWormholeClient<TIn, TOut>(dialer ? { dialer, ...options } : options);
 }

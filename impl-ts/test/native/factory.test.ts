@@ -45,7 +45,9 @@ describe("factory native selection", () => {
     const extra = createQWormholeServer({ preferNative: true, tls: { extra: { ciphers: "ECDHE-ECDSA-AES128-GCM-SHA256" } } });
     expect(extra).toMatchObject({ mode: "ts", nativeAvailable: true, nativeBackend: null });
     expect(extra.reason).toMatch(/tls\.extra \(ciphers\) is only supported by the TS transport/);
-    expect(() => createQWormholeServer({ preferNative: true, preferredNativeBackend: "zmq" as never })).toThrowError(/preferredNativeBackend/);
+    expect(() => createQWormholeServer({ preferNative: true, preferredNativeBackend: "zmq" as never })).toThrowError(
+      /preferredNativeBackend/,
+    );
   });
 
   it("requireNative: uses the demanded backend or throws E_NATIVE_UNAVAILABLE with the reason, never falls back", () => {
@@ -54,13 +56,20 @@ describe("factory native selection", () => {
     expect(createQWormholeClient({ port: 1, requireNative: "libsocket" }).mode).toBe("native-libsocket");
     expect(createQWormholeClient({ port: 1, requireNative: "lws", preferredNativeBackend: "libsocket" }).mode).toBe("native-lws");
     process.env["QWORMHOLE_DISABLE_NATIVE"] = "1";
-    expect(() => createQWormholeServer({ requireNative: true })).toThrowError(expect.objectContaining({ code: "E_NATIVE_UNAVAILABLE", message: expect.stringMatching(/QWORMHOLE_DISABLE_NATIVE/) }));
+    expect(() => createQWormholeServer({ requireNative: true })).toThrowError(
+      expect.objectContaining({ code: "E_NATIVE_UNAVAILABLE", message: expect.stringMatching(/QWORMHOLE_DISABLE_NATIVE/) }),
+    );
     delete process.env["QWORMHOLE_DISABLE_NATIVE"];
     const tlsExtra = { tls: { extra: { ciphers: "ECDHE-ECDSA-AES128-GCM-SHA256" } } };
     expect(() => createQWormholeClient({ port: 1, requireNative: "lws", ...tlsExtra })).toThrowError(
-      expect.objectContaining({ code: "E_NATIVE_UNAVAILABLE", message: expect.stringMatching(/lws backend was required.*tls\.extra \(ciphers\)/) }),
+      expect.objectContaining({
+        code: "E_NATIVE_UNAVAILABLE",
+        message: expect.stringMatching(/lws backend was required.*tls\.extra \(ciphers\)/),
+      }),
     );
-    expect(() => createQWormholeServer({ requireNative: true, forceTs: true })).toThrowError(expect.objectContaining({ code: "E_INVALID_OPTION" }));
+    expect(() => createQWormholeServer({ requireNative: true, forceTs: true })).toThrowError(
+      expect.objectContaining({ code: "E_INVALID_OPTION" }),
+    );
     expect(() => createQWormholeServer({ requireNative: "zmq" as never })).toThrowError(/requireNative/);
   });
 
@@ -71,8 +80,11 @@ describe("factory native selection", () => {
       q.createQWormholeClient({ port: 1, preferNative: true, preferredNativeBackend: "libsocket" });
     })`;
     const out = await new Promise<string>((resolve, reject) =>
-      execFile(process.execPath, ["-e", script], { timeout: 20_000, env: { ...process.env, NODE_DEBUG: "qwormhole" } }, (err, stdout, stderr) =>
-        err ? reject(err) : resolve(stdout + stderr),
+      execFile(
+        process.execPath,
+        ["-e", script],
+        { timeout: 20_000, env: { ...process.env, NODE_DEBUG: "qwormhole" } },
+        (err, stdout, stderr) => (err ? reject(err) : resolve(stdout + stderr)),
       ),
     );
     expect(out).toMatch(/QWORMHOLE \d+: native libsocket: loaded from /);
@@ -98,7 +110,17 @@ describe("factory native selection", () => {
           host: "127.0.0.1",
           port: 0,
           deserializer: textDeserializer,
-          ...(tls ? { tls: { key: pki.serverKey, cert: pki.serverCert, ca: pki.ca, requestCert: true, pinnedFingerprints256: [pki.clientFingerprint256] } } : {}),
+          ...(tls
+            ? {
+                tls: {
+                  key: pki.serverKey,
+                  cert: pki.serverCert,
+                  ca: pki.ca,
+                  requestCert: true,
+                  pinnedFingerprints256: [pki.clientFingerprint256],
+                },
+              }
+            : {}),
           ...so,
         });
         expect(s.mode).toBe(sb === "ts" ? "ts" : `native-${sb}`);
@@ -109,7 +131,17 @@ describe("factory native selection", () => {
           port,
           reconnect: false,
           deserializer: textDeserializer,
-          ...(tls ? { tls: { ca: pki.ca, key: pki.clientKey, cert: pki.clientCert, servername: "localhost", pinnedFingerprints256: [pki.serverFingerprint256] } } : {}),
+          ...(tls
+            ? {
+                tls: {
+                  ca: pki.ca,
+                  key: pki.clientKey,
+                  cert: pki.clientCert,
+                  servername: "localhost",
+                  pinnedFingerprints256: [pki.serverFingerprint256],
+                },
+              }
+            : {}),
           ...co,
         });
         expect(c.mode).toBe(cb === "ts" ? "ts" : `native-${cb}`);

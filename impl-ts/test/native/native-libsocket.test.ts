@@ -14,7 +14,8 @@ process.env["QWH_TEST_TARGET"] = "native-libsocket";
 // factory is tested in factory.test.ts); the addon is loaded and cached above.
 process.env["QWORMHOLE_DISABLE_NATIVE"] = "1";
 // CI builds both addons: a missing one is a failure, never a skip.
-describe("native-libsocket", () => it("has its addon built", () => expect(loaded.binding, `addon not built: ${"reason" in loaded ? loaded.reason : ""}`).toBeTruthy()));
+describe("native-libsocket", () =>
+  it("has its addon built", () => expect(loaded.binding, `addon not built: ${"reason" in loaded ? loaded.reason : ""}`).toBeTruthy()));
 
 const { importSuites } = await import("./suite.js");
 await importSuites();

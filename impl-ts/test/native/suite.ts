@@ -5,7 +5,19 @@
  * that test TS-transport internals only are not listed here; the model-based
  * fuzzing (test/stress/fuzz) runs every target itself.
  */
-export const PORTED_SUITES = ["roundtrip", "handshake", "features", "guards", "reconnect", "tls", "admission", "broadcast", "stall", "send-reconnect", "first-contact"] as const;
+export const PORTED_SUITES = [
+  "roundtrip",
+  "handshake",
+  "features",
+  "guards",
+  "reconnect",
+  "tls",
+  "admission",
+  "broadcast",
+  "stall",
+  "send-reconnect",
+  "first-contact",
+] as const;
 
 export async function importSuites(): Promise<void> {
   // Literal paths so vitest can follow them.

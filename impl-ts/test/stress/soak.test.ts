@@ -11,17 +11,21 @@ import { expect, it } from "vitest";
 const SOAK = fileURLToPath(new URL("../../../bench/src/hardening/soak.mjs", import.meta.url));
 const DEADLINE_MS = 15 * 60_000;
 
-it("a 30 s soak ends with fds and heap back at baseline, echoes in order and no send() throwing", async () => {
-  const proc = spawn(process.execPath, [SOAK, "--seconds", "30", "--json"], { stdio: ["ignore", "pipe", "inherit"], detached: true });
-  let out = "";
-  proc.stdout.on("data", (c: Buffer) => (out += c));
-  const code = await new Promise<number | null>((resolve) => {
-    // A soak that does not finish is a hang to find: stop it and everything it started.
-    const timer = setTimeout(() => process.kill(-proc.pid!, "SIGKILL"), DEADLINE_MS);
-    proc.on("exit", (c) => (clearTimeout(timer), resolve(c)));
-  });
-  const reports = JSON.parse(out.trim().split("\n").at(-1) ?? "[]");
-  console.log(`[soak] ${JSON.stringify(reports)}`);
-  expect(reports.map((r: { problems: string[] }) => r.problems)).toEqual([[]]);
-  expect(code).toBe(0);
-}, DEADLINE_MS + 10_000);
+it(
+  "a 30 s soak ends with fds and heap back at baseline, echoes in order and no send() throwing",
+  async () => {
+    const proc = spawn(process.execPath, [SOAK, "--seconds", "30", "--json"], { stdio: ["ignore", "pipe", "inherit"], detached: true });
+    let out = "";
+    proc.stdout.on("data", (c: Buffer) => (out += c));
+    const code = await new Promise<number | null>((resolve) => {
+      // A soak that does not finish is a hang to find: stop it and everything it started.
+      const timer = setTimeout(() => process.kill(-proc.pid!, "SIGKILL"), DEADLINE_MS);
+      proc.on("exit", (c) => (clearTimeout(timer), resolve(c)));
+    });
+    const reports = JSON.parse(out.trim().split("\n").at(-1) ?? "[]");
+    console.log(`[soak] ${JSON.stringify(reports)}`);
+    expect(reports.map((r: { problems: string[] }) => r.problems)).toEqual([[]]);
+    expect(code).toBe(0);
+  },
+  DEADLINE_MS + 10_000,
+);

@@ -60,7 +60,8 @@ class NsServer {
 }
 
 async function setup(kind: Kind, serverOptions: object = {}): Promise<{ net: VethNetns; server: NsServer; port: number }> {
-  if (!existsSync(fileURLToPath(new URL("../../../dist/index.js", import.meta.url)))) throw new Error("impl-ts is not built: run npm run build");
+  if (!existsSync(fileURLToPath(new URL("../../../dist/index.js", import.meta.url))))
+    throw new Error("impl-ts is not built: run npm run build");
   const net = await vethNetns();
   cleanup.push(() => net.remove());
   const proc = net.spawnNode(NETNS_SERVER);

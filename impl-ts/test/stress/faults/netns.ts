@@ -11,7 +11,9 @@ const IP_TIMEOUT_MS = 10_000;
 /** Runs `ip` with `args`; rejects with its stderr. */
 export function ip(...args: string[]): Promise<string> {
   return new Promise((resolve, reject) =>
-    execFile("ip", args, { timeout: IP_TIMEOUT_MS }, (err, stdout, stderr) => (err ? reject(new Error(`ip ${args.join(" ")}: ${stderr || err.message}`)) : resolve(stdout))),
+    execFile("ip", args, { timeout: IP_TIMEOUT_MS }, (err, stdout, stderr) =>
+      err ? reject(new Error(`ip ${args.join(" ")}: ${stderr || err.message}`)) : resolve(stdout),
+    ),
   );
 }
 

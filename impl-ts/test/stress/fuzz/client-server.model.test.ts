@@ -58,7 +58,10 @@ class Real {
   }
 
   async newClient(): Promise<void> {
-    this.client = newClient({ host: "127.0.0.1", port: this.proxy.port, reconnect: { initialDelayMs: 1, maxDelayMs: 5, jitter: 0 } }, this.target);
+    this.client = newClient(
+      { host: "127.0.0.1", port: this.proxy.port, reconnect: { initialDelayMs: 1, maxDelayMs: 5, jitter: 0 } },
+      this.target,
+    );
     this.client.on("message", (data) => this.atClient.push((data as Buffer).readUInt32BE(0)));
     this.client.on("error", () => undefined);
     await this.client.connect();
@@ -106,10 +109,12 @@ function payload(seq: number, size: number): Buffer {
 
 /** Received sequence numbers: strictly increasing, and every one from `mayLoseBelow` to `sent` present. */
 function checkDelivery(received: number[], sent: number, mayLoseBelow: number): void {
-  for (let i = 1; i < received.length; i++) if (received[i]! <= received[i - 1]!) throw new Error(`out of order or twice: ${received[i - 1]} then ${received[i]}`);
+  for (let i = 1; i < received.length; i++)
+    if (received[i]! <= received[i - 1]!) throw new Error(`out of order or twice: ${received[i - 1]} then ${received[i]}`);
   if (received.length > 0 && received.at(-1)! >= sent) throw new Error(`received ${received.at(-1)} that was never sent`);
   const got = new Set(received);
-  for (let s = mayLoseBelow; s < sent; s++) if (!got.has(s)) throw new Error(`message ${s} was lost (only messages below ${mayLoseBelow} may be)`);
+  for (let s = mayLoseBelow; s < sent; s++)
+    if (!got.has(s)) throw new Error(`message ${s} was lost (only messages below ${mayLoseBelow} may be)`);
 }
 
 function settled(m: Model, r: Real): boolean {
@@ -119,7 +124,10 @@ function settled(m: Model, r: Real): boolean {
 
 type Cmd = fc.AsyncCommand<Model, Real>;
 
-const size = fc.oneof({ weight: 6, arbitrary: fc.integer({ min: 4, max: 2048 }) }, { weight: 1, arbitrary: fc.integer({ min: 60_000, max: 700_000 }) });
+const size = fc.oneof(
+  { weight: 6, arbitrary: fc.integer({ min: 4, max: 2048 }) },
+  { weight: 1, arbitrary: fc.integer({ min: 60_000, max: 700_000 }) },
+);
 
 class ClientSend implements Cmd {
   constructor(readonly size: number) {}
@@ -240,22 +248,25 @@ const commands = fc.commands(
   { maxCommands: 12 },
 );
 
-describe.each(Object.keys(RUNS) as TestTarget[])("%s: client and server under random sends, cuts, restarts and hostile peers (model-based)", (target) => {
-  it(`${RUNS[target]} command sequences keep delivery at most once, in order, and complete where nothing was cut`, async () => {
-    const started = Date.now();
-    await fc.assert(
-      fc.asyncProperty(commands, async (cmds) => {
-        const real = new Real(target);
-        await real.start();
-        const model: Model = { clientSent: 0, serverSent: 0, clientMayLoseBelow: 0, serverMayLoseBelow: 0 };
-        try {
-          await fc.asyncModelRun(() => ({ model, real }), [...cmds, new Settle()]);
-        } finally {
-          await real.stop();
-        }
-      }),
-      { numRuns: RUNS[target] },
-    );
-    console.log(`[fuzz] ${target}: ${RUNS[target]} sequences in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-  }, 1_800_000);
-});
+describe.each(Object.keys(RUNS) as TestTarget[])(
+  "%s: client and server under random sends, cuts, restarts and hostile peers (model-based)",
+  (target) => {
+    it(`${RUNS[target]} command sequences keep delivery at most once, in order, and complete where nothing was cut`, async () => {
+      const started = Date.now();
+      await fc.assert(
+        fc.asyncProperty(commands, async (cmds) => {
+          const real = new Real(target);
+          await real.start();
+          const model: Model = { clientSent: 0, serverSent: 0, clientMayLoseBelow: 0, serverMayLoseBelow: 0 };
+          try {
+            await fc.asyncModelRun(() => ({ model, real }), [...cmds, new Settle()]);
+          } finally {
+            await real.stop();
+          }
+        }),
+        { numRuns: RUNS[target] },
+      );
+      console.log(`[fuzz] ${target}: ${RUNS[target]} sequences in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    }, 1_800_000);
+  },
+);
