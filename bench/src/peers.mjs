@@ -39,7 +39,7 @@ export const netBatched = {
     const server = net.createServer((socket) => {
       let pending = null; // bytes of an incomplete frame
       socket.on("data", (chunk) => {
-        let buf = pending ? Buffer.concat([pending, chunk]) : chunk;
+        const buf = pending ? Buffer.concat([pending, chunk]) : chunk;
         let off = 0;
         while (buf.length - off >= 4) {
           const len = buf.readUInt32BE(off);

@@ -14,7 +14,9 @@ if (process.argv[2] === "--child") {
   const peer = peers[name];
   const args = { port: Number(port), count: Number(count), size: Number(size) };
   if (role === "receive") {
+    // onDone may run before receive() has returned its stop function: stop is undefined then, not in its TDZ.
     let stop;
+    // eslint-disable-next-line prefer-const
     stop = await peer.receive({
       ...args,
       onListening: (p) => process.send({ listening: p }),

@@ -39,7 +39,7 @@ function runRunner(name, cases, mutant, extra = []) {
   return new Promise((resolve) => {
     execFile(process.execPath, args, { cwd: join(root, ".."), timeout: 240000, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
       const code = err ? (typeof err.code === "number" ? err.code : -1) : 0;
-      let grades = {};
+      const grades = {};
       const ix = join(out, "index.json");
       if (existsSync(ix)) {
         const index = JSON.parse(readFileSync(ix, "utf8"));

@@ -209,15 +209,13 @@ export class QWormholeRuntime {
   createClient<TIn = Buffer, TOut = unknown>(
     options: Partial<QWormholeClientOptions<TIn, TOut>> & { port: number } & FactoryOptions,
   ): QWormholeClient<TIn, TOut> {
-    return createQWormholeClient<TIn, TOut>({ ...this.defaultsFor(CLIENT_OPTION_NAMES), ...options } as QWormholeClientOptions<TIn, TOut> &
-      FactoryOptions).client;
+    return createQWormholeClient<TIn, TOut>({ ...this.defaultsFor(CLIENT_OPTION_NAMES), ...options }).client;
   }
 
   /** A server with the runtime defaults under `options`. */
   createServer<TIn = Buffer, TOut = unknown>(
     options: Partial<QWormholeServerOptions<TIn, TOut>> & FactoryOptions = {},
   ): QWormholeServer<TIn, TOut> {
-    return createQWormholeServer<TIn, TOut>({ ...this.defaultsFor(SERVER_OPTION_NAMES), ...options } as QWormholeServerOptions<TIn, TOut> &
-      FactoryOptions).server;
+    return createQWormholeServer<TIn, TOut>({ ...this.defaultsFor(SERVER_OPTION_NAMES), ...options }).server;
   }
 }

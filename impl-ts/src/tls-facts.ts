@@ -39,7 +39,7 @@ export function tlsFactsOf(socket: TLSSocket): TlsFacts {
     alpn: typeof socket.alpnProtocol === "string" ? socket.alpnProtocol : null,
     authorized: socket.authorized,
     peerFingerprint256: peer && "fingerprint256" in peer && peer.fingerprint256 ? peer.fingerprint256 : null,
-    localFingerprint256: local && "fingerprint256" in local && local.fingerprint256 ? (local.fingerprint256 as string) : null,
+    localFingerprint256: local && "fingerprint256" in local && local.fingerprint256 ? local.fingerprint256 : null,
   };
 }
 

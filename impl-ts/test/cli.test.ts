@@ -37,9 +37,9 @@ function run(args: string[], input?: string): Run {
     stderr: "",
     exited: new Promise((resolve) => child.on("close", (code, signal) => resolve(code ?? signal ?? -1))),
   };
-  child.stdout!.on("data", (d) => (r.stdout += d));
-  child.stderr!.on("data", (d) => (r.stderr += d));
-  if (input !== undefined) child.stdin!.end(input);
+  child.stdout.on("data", (d) => (r.stdout += d));
+  child.stderr.on("data", (d) => (r.stderr += d));
+  if (input !== undefined) child.stdin.end(input);
   return r;
 }
 

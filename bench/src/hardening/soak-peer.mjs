@@ -68,15 +68,6 @@ function payload(seq, size) {
   return b;
 }
 
-/** Resolves on the client's next 'drain' or 'close', whichever comes first. */
-function drainOrClose(client) {
-  return new Promise((resolve) => {
-    const done = () => (client.off("drain", done), client.off("close", done), resolve());
-    client.on("drain", done);
-    client.on("close", done);
-  });
-}
-
 /** One long-lived client: sends mixed sizes (a bounded window ahead of its echoes) and checks the echoes' order. */
 function steady(options) {
   const { client } = createQWormholeClient({ ...options, reconnect: { initialDelayMs: 5, maxDelayMs: 100 } });
@@ -106,11 +97,12 @@ function steady(options) {
       while (running && seq - Math.max(lastEcho + 1, floor) >= 16) await new Promise((r) => ((wake = r), setTimeout(r, 100)));
       if (!running) break;
       try {
-        // 'drain' never comes for a client closed by stop() while its sends wait: its close ends the wait too.
+        // flush() rather than 'drain': it also settles (E_CLOSED) when stop() closes a client whose
+        // connection was lost and that waits for its next one, which emits no further 'close'.
         state.phase = "send";
         if (!client.send(payload(seq++, SIZES[seq % SIZES.length]))) {
-          state.phase = "drain";
-          await drainOrClose(client);
+          state.phase = "flush";
+          await client.flush().catch(() => undefined);
         }
         stats.sent++;
       } catch (e) {

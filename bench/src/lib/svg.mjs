@@ -70,7 +70,7 @@ export function lineChart(chart) {
   const ys = series.flatMap((s) => s.points.map((p) => p[1])).filter((v) => !chart.y.log || v > 0);
   const fmtX = chart.x.format ?? ((v) => String(v));
   const fmtY = chart.y.format ?? ((v) => String(v));
-  let parts = [];
+  const parts = [];
   parts.push(
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
   );

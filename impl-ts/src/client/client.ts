@@ -164,15 +164,15 @@ export class QWormholeClient<TIn = Buffer, TOut = unknown> extends EventEmitter<
 
   constructor(options: QWormholeClientOptions<TIn, TOut>) {
     super();
-    this.messageEvent = new HotEvent(this as EventEmitter, "message");
-    this.batchEvent = new HotEvent(this as EventEmitter, "messageBatch");
+    this.messageEvent = new HotEvent(this, "message");
+    this.batchEvent = new HotEvent(this, "messageBatch");
     this.options = resolveClientOptions(options as QWormholeClientOptions<unknown, unknown>);
     // A consumer that comes late gets what arrived before it (see messages()).
     (this as EventEmitter).on("newListener", (name: string | symbol) => {
       if (name === "message" || name === "messageBatch") this.inbox.schedule();
     });
     this.dialer = options.dialer ?? socketDialer;
-    this.serialize = options.serializer ?? (defaultSerializer as Serializer<TOut>);
+    this.serialize = options.serializer ?? defaultSerializer;
     this.deserialize = options.deserializer ?? (bufferDeserializer as unknown as Deserializer<TIn>);
     const o = this.options;
     this.resume = o.resume ? new ClientResume(o.resume) : null;

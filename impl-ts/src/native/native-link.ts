@@ -55,9 +55,7 @@ export function runtimeOf(binding: NativeBinding): NativeRuntime {
 }
 
 function frameError(code: string, message: string): QWormholeError {
-  return code === "E_SOCKET" || code === "E_INTERNAL"
-    ? new QWormholeError(code as ErrorCode, message)
-    : new ProtocolError(code as ErrorCode, message);
+  return code === "E_SOCKET" || code === "E_INTERNAL" ? new QWormholeError(code, message) : new ProtocolError(code as ErrorCode, message);
 }
 
 /** A framed connection carried by a native addon. */

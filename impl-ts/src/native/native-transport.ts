@@ -28,9 +28,7 @@ type Pem = string | Buffer | (string | Buffer | { pem: string | Buffer })[] | un
 function pemOf(v: Pem): string | undefined {
   if (v === undefined || v === null) return undefined;
   const list = Array.isArray(v) ? v : [v];
-  const parts = list.map((x) =>
-    typeof x === "string" ? x : Buffer.isBuffer(x) ? x.toString("utf8") : String((x as { pem: string | Buffer }).pem),
-  );
+  const parts = list.map((x) => (typeof x === "string" ? x : Buffer.isBuffer(x) ? x.toString("utf8") : String(x.pem)));
   return parts.length ? parts.join("\n") : undefined;
 }
 
@@ -64,14 +62,14 @@ function tlsContext(binding: NativeBinding, tls: QWormholeTlsOptions, server: bo
   // One cache entry per options object; server and client contexts differ, so key them apart.
   const key = server ? "server" : "client";
   const hit = cached as Record<string, object> | undefined;
-  if (hit && hit[key]) return hit[key]!;
+  if (hit && hit[key]) return hit[key];
   let ctx: object;
   try {
     ctx = binding.tlsContext({
       server,
-      ca: pemOf(tls.ca as Pem),
-      cert: pemOf(tls.cert as Pem),
-      key: pemOf(tls.key as Pem),
+      ca: pemOf(tls.ca),
+      cert: pemOf(tls.cert),
+      key: pemOf(tls.key),
       passphrase: tls.passphrase,
       alpn: tls.alpnProtocols,
       requestCert: tls.requestCert ?? false,
@@ -81,7 +79,7 @@ function tlsContext(binding: NativeBinding, tls: QWormholeTlsOptions, server: bo
   } catch (err) {
     throw new QWormholeError("E_INVALID_OPTION", `TLS options: ${(err as Error).message}`, { cause: err });
   }
-  const entry = (hit ?? {}) as Record<string, object>;
+  const entry = hit ?? {};
   entry[key] = ctx;
   perBinding.set(tls, entry);
   return ctx;

@@ -73,7 +73,7 @@ export function parseServerAnswer(payload: Uint8Array, offered: OfferedHandshake
     const reject: RejectFrame = { code: obj["code"] as string };
     if (obj["reason"] !== undefined) reject.reason = obj["reason"] as string;
     const versions = obj["qwh"];
-    if (Array.isArray(versions) && versions.every((v) => typeof v === "string")) reject.qwh = versions as string[];
+    if (Array.isArray(versions) && versions.every((v) => typeof v === "string")) reject.qwh = versions;
     return { outcome: "reject", reject };
   }
   if (obj["type"] !== "accept") invalid('type is neither "accept" nor "reject"');

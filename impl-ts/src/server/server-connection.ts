@@ -116,7 +116,7 @@ export class ServerConnection<TOut = unknown, TIn = unknown> extends EventEmitte
     rate: { bytesPerSec: number; burstBytes: number },
   ) {
     super();
-    this.messageEvent = new HotEvent(this as EventEmitter, "message");
+    this.messageEvent = new HotEvent(this, "message");
     this.id = id;
     this.current = channel;
     this.remoteAddress = handshake.remoteAddress;

@@ -146,15 +146,15 @@ export class QWormholeServer<TIn = Buffer, TOut = unknown> extends EventEmitter<
 
   constructor(options: QWormholeServerOptions<TIn, TOut> = {}) {
     super();
-    this.messageEvent = new HotEvent(this as EventEmitter, "message");
-    this.batchEvent = new HotEvent(this as EventEmitter, "messageBatch");
+    this.messageEvent = new HotEvent(this, "message");
+    this.batchEvent = new HotEvent(this, "messageBatch");
     this.userOptions = options;
     this.options = resolveServerOptions(options as QWormholeServerOptions<unknown, unknown>);
     // A server-level consumer that comes late gets what the connections held for it.
     (this as EventEmitter).on("newListener", (name: string | symbol) => {
       if (name === "message" || name === "messageBatch") for (const c of this.byId.values()) c.scheduleInbox();
     });
-    this.serialize = options.serializer ?? (defaultSerializer as Serializer<TOut>);
+    this.serialize = options.serializer ?? defaultSerializer;
     this.deserialize = options.deserializer ?? (bufferDeserializer as unknown as Deserializer<TIn>);
     this.replayCache = new ReplayCache(this.options.signatureWindowMs, this.options.replayCacheMaxEntries);
     const o = this.options;

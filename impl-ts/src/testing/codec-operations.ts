@@ -43,6 +43,8 @@ export type VectorEvent =
   | { type: "close"; code: string; reason?: string };
 
 /** A vector group's parameters or a test's inputs, as in the vector files. */
+// The vector files' JSON, read by every operation with its own shape in mind.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type Params = Record<string, any>;
 /** An operation's outputs, under the names the vector files use. */
 export type Output = Record<string, unknown>;

@@ -247,5 +247,5 @@ function adoptAccepted(accepted: net.Socket, reader: SocketReader, allowHalfOpen
   holder._handle = null;
   accepted.destroy();
   const options = { handle, allowHalfOpen, readable: true, writable: true, onread: reader.onread };
-  return new net.Socket(options as net.SocketConstructorOpts);
+  return new net.Socket(options);
 }

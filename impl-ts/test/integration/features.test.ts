@@ -53,7 +53,7 @@ describe("codecs and sizes (round trips over TCP)", () => {
       server.on("message", ({ client, data }) => client.send(data));
       const client = await startClient(port, { serializer: ser as any, deserializer: de as any });
       const got = collect<unknown>(client, "message", 1);
-      client.send(value as any);
+      client.send(value);
       expect(await got).toEqual([value]);
       client.destroy();
       await server.close();
@@ -112,7 +112,7 @@ describe("rate limiting (token bucket; every message pays)", () => {
     const { server, port } = await startServer();
     keep(server, "close");
     let bytes = 0;
-    server.on("message", ({ data }) => (bytes += (data as Buffer).length));
+    server.on("message", ({ data }) => (bytes += data.length));
     const client = keep(await startClient(port, { rateLimitBytesPerSec: 64 * 1024, rateLimitBurstBytes: 8 * 1024 }), "destroy");
     for (let i = 0; i < 32; i++) client.send(Buffer.alloc(1024));
     await new Promise((r) => setTimeout(r, 20));

@@ -64,7 +64,7 @@ describe("connect timeout", () => {
       { stdio: ["ignore", "pipe", "inherit"] },
     );
     cleanup.push(() => listener.kill());
-    const [line] = (await once(listener.stdout!, "data")) as [Buffer];
+    const [line] = (await once(listener.stdout, "data")) as [Buffer];
     const port = Number(line.toString().trim());
     const fillers: net.Socket[] = [];
     cleanup.push(() => fillers.forEach((f) => f.destroy()));

@@ -42,7 +42,7 @@ describe("client and server over TCP on 127.0.0.1", () => {
     const { server, port } = await startServer({ deserializer: textDeserializer });
     track(server);
     const received: string[] = [];
-    server.on("message", ({ data }) => received.push(data as string));
+    server.on("message", ({ data }) => received.push(data));
     const closed = collect(server, "clientClosed", 1);
     const client = await startClient(port);
     for (let i = 0; i < 1000; i++) client.send(`m${i}`);
@@ -62,8 +62,8 @@ describe("reads of plain TCP (large frames received in place, one shared read bu
     track(server);
     const atServer: Buffer[] = [];
     server.on("message", ({ client, data }) => {
-      atServer.push(data as Buffer);
-      client.send(data as Buffer);
+      atServer.push(data);
+      client.send(data);
     });
     const client = track(await startClient(port));
     // A second connection reads in between, through the same shared read buffer.

@@ -32,7 +32,7 @@ describe("stalled large frames (spec 4.5)", () => {
     const { server, port } = await startServer({ maxFrameLength: 4 * MiB });
     cleanup.push(() => server.close());
     const echoed: Buffer[] = [];
-    server.on("message", ({ data }) => echoed.push(data as Buffer));
+    server.on("message", ({ data }) => echoed.push(data));
     const before = await external();
     const peers: RawPeer[] = [];
     cleanup.push(() => peers.forEach((p) => p.socket.destroy()));

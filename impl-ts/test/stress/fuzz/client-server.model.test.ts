@@ -52,7 +52,7 @@ class Real {
 
   async listen(): Promise<void> {
     this.server = newServer({ host: "127.0.0.1", port: this.port }, this.target);
-    this.server.on("message", ({ data }) => this.atServer.push((data as Buffer).readUInt32BE(0)));
+    this.server.on("message", ({ data }) => this.atServer.push(data.readUInt32BE(0)));
     this.server.on("error", () => undefined);
     this.port = (await this.server.listen()).port;
   }
@@ -62,7 +62,7 @@ class Real {
       { host: "127.0.0.1", port: this.proxy.port, reconnect: { initialDelayMs: 1, maxDelayMs: 5, jitter: 0 } },
       this.target,
     );
-    this.client.on("message", (data) => this.atClient.push((data as Buffer).readUInt32BE(0)));
+    this.client.on("message", (data) => this.atClient.push(data.readUInt32BE(0)));
     this.client.on("error", () => undefined);
     await this.client.connect();
     await this.connection();
