@@ -1,4 +1,4 @@
-// Compiles every schema in strict mode and runs the instance tests under schemas/tests
+// Compiles every schema in strict mode and runs the instance tests under schemas/test/instances
 // (JSON-Schema-Test-Suite layout: [{ description, schema, tests: [{ description, data, valid }] }]).
 import { describe, it, expect } from "vitest";
 import { readdirSync, readFileSync } from "node:fs";
@@ -8,7 +8,7 @@ import Ajv2020 from "ajv/dist/2020.js";
 import { createValidator, loadSchemas, schemaFiles, schemaId, SCHEMA_BASE } from "../index.mjs";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
-const testsDir = join(root, "tests");
+const testsDir = join(root, "test", "instances");
 const MIN_INSTANCES = 150;
 
 function jsonFiles(dir) {
