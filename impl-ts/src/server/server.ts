@@ -467,6 +467,10 @@ export class QWormholeServer<TIn = Buffer, TOut = unknown> extends EventEmitter<
         // Through the connection: a resumed connection keeps the batch of its first open.
         readEnd: () => conn.delivery!.endBatch(),
         closed: (info) => this.onClosed(conn, info, channel),
+        closeExchanged: () => {
+          const entry = this.sessionOf.get(conn);
+          if (entry && conn.channel === channel) this.sessions!.end(entry);
+        },
         backpressure: (queuedBytes) => this.emit("backpressure", { client: conn, queuedBytes, threshold: o.highWaterMarkBytes }),
         drain: () => {
           // The channel resumed reading; a connection whose consumer is behind stays paused.

@@ -86,6 +86,11 @@ export interface ChannelHandlers {
   timeout?(): void;
   /** Optional: a heartbeat found the peer silent (before the close). */
   stale?(): void;
+  /**
+   * Optional: the first CLOSE was sent or received. A session of this connection ends here, not when
+   * the socket closes, so a resume that arrives in between is refused (QWH-RESUME-013).
+   */
+  closeExchanged?(): void;
 }
 
 /** A message serialized and framed once, for many channels (broadcast). */
@@ -513,7 +518,9 @@ export class FramedChannel {
   }
 
   private onPeerClose(info: CloseInfo): void {
+    const first = !this.closeSent && this.peerClose === undefined;
     this.peerClose = info;
+    if (first) this.handlers.closeExchanged?.();
     if (!this.closing) {
       // The peer drains: everything we queued goes out, then our CLOSE, then FIN.
       this.closing = true;
@@ -525,7 +532,9 @@ export class FramedChannel {
 
   private sendClose(code: string, reason?: string): void {
     if (this.closeSent || !this.control) return;
+    const first = this.peerClose === undefined;
     this.closeSent = true;
+    if (first) this.handlers.closeExchanged?.();
     this.link.encoder.addClose(reason === undefined ? { code } : { code, reason });
   }
 
