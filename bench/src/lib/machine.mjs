@@ -15,7 +15,7 @@ export function machineInfo() {
 
 export function gitCommit(cwd) {
   try {
-    return execFileSync("git", ["rev-parse", "HEAD"], { cwd, stdio: ["ignore", "pipe", "ignore"] })
+    return execFileSync("git", ["rev-parse", "HEAD"], { cwd, stdio: ["ignore", "pipe", "ignore"], timeout: 10_000 })
       .toString()
       .trim();
   } catch {
@@ -26,7 +26,7 @@ export function gitCommit(cwd) {
 export function gitDirty(cwd) {
   try {
     return (
-      execFileSync("git", ["status", "--porcelain", "--untracked-files=no"], { cwd, stdio: ["ignore", "pipe", "ignore"] })
+      execFileSync("git", ["status", "--porcelain", "--untracked-files=no"], { cwd, stdio: ["ignore", "pipe", "ignore"], timeout: 10_000 })
         .toString()
         .trim().length > 0
     );
