@@ -7,11 +7,8 @@
 // server's fds are back at their baseline and its heap within 5 MB of it.
 //   npm run soak                       (5 minutes, ts)
 //   node bench/src/hardening/soak.mjs --seconds 30 [--kinds ts,native-libsocket,native-lws] [--json]
-import { execFile } from "node:child_process";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { makeCertificate } from "../lib/tls-certs.mjs";
 import { Peer, kindsArg, numArg } from "./driver.mjs";
 
 const PEER = fileURLToPath(new URL("./soak-peer.mjs", import.meta.url));
@@ -21,42 +18,6 @@ const json = process.argv.includes("--json");
 const kinds = process.argv.includes("--kinds") ? kindsArg() : ["ts"];
 const MB = (x) => Math.round((x / 1e6) * 100) / 100;
 const log = (...a) => json || console.error(...a);
-
-/** A throw-away certificate for 127.0.0.1 (openssl, bounded in time). */
-async function certificate() {
-  const dir = await mkdtemp(join(tmpdir(), "qwh-soak-"));
-  try {
-    await new Promise((resolve, reject) =>
-      execFile(
-        "openssl",
-        [
-          "req",
-          "-x509",
-          "-newkey",
-          "ec",
-          "-pkeyopt",
-          "ec_paramgen_curve:prime256v1",
-          "-nodes",
-          "-keyout",
-          join(dir, "key.pem"),
-          "-out",
-          join(dir, "cert.pem"),
-          "-days",
-          "2",
-          "-subj",
-          "/CN=127.0.0.1",
-          "-addext",
-          "subjectAltName=IP:127.0.0.1",
-        ],
-        { timeout: 30_000 },
-        (err) => (err ? reject(err) : resolve()),
-      ),
-    );
-    return { key: await readFile(join(dir, "key.pem"), "utf8"), cert: await readFile(join(dir, "cert.pem"), "utf8") };
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-}
 
 /** Least-squares slope of y over x. */
 function slope(points) {
@@ -70,7 +31,7 @@ function slope(points) {
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const { key, cert } = await certificate();
+const { key, cert } = makeCertificate();
 const reports = [];
 for (const kind of kinds) {
   const server = new Peer({ script: PEER });

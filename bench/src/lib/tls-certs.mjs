@@ -29,7 +29,7 @@ export function makeCertificate() {
         "-addext",
         "subjectAltName=IP:127.0.0.1,DNS:localhost",
       ],
-      { stdio: ["ignore", "ignore", "pipe"] },
+      { stdio: ["ignore", "ignore", "pipe"], timeout: 30_000 },
     );
     return { key: readFileSync(join(dir, "key.pem"), "utf8"), cert: readFileSync(join(dir, "cert.pem"), "utf8") };
   } finally {
