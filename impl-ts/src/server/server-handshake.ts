@@ -115,7 +115,8 @@ export function runServerHandshake(
     end: () => {
       if (stage === "hello") fail("E_INVALID_HANDSHAKE", "connection ended before the hello", false);
     },
-    error: (err) => fail(err.code as WireErrorCode, err.message),
+    // A legacy peer gets no frame of ours, not even a reject (QWH-LEGACY-006).
+    error: (err) => fail(err.code as WireErrorCode, err.message, !legacy),
     drain: noop,
     close: () => {
       if (stage !== "done") {

@@ -159,6 +159,29 @@ describe("legacy 0.3 and bare profiles (QWH-LEGACY-*, QWH-BARE-*)", () => {
     expect(Buffer.concat(received)).toEqual(frame("reply")); // no accept frame before it
   });
 
+  it("a bad header while a 0.3 hello is still judged closes without any frame (QWH-LEGACY-006)", async () => {
+    let judged!: () => void;
+    const asked = new Promise<void>((r) => (judged = r));
+    const { server: s, port } = await startServer({
+      allowLegacy: true,
+      verifyHandshake: () => {
+        judged();
+        return new Promise<boolean>(() => {}); // still judging when the bad header arrives
+      },
+    });
+    server(s);
+    const socket = net.connect(port, "127.0.0.1");
+    cleanup.push(() => socket.destroy());
+    await once(socket, "connect");
+    const received: Buffer[] = [];
+    socket.on("data", (c) => received.push(c));
+    socket.write(frame(JSON.stringify({ type: "handshake", version: "1.0.0", tags: { service: "a" } })));
+    await asked;
+    socket.write(Buffer.from("80000009010001020304050607", "hex")); // a control bit: too large for a legacy connection
+    await once(socket, "close");
+    expect(Buffer.concat(received)).toEqual(Buffer.alloc(0));
+  });
+
   it("a server without the legacy profile refuses a 0.3 hello with E_LEGACY_NOT_ALLOWED (QWH-LEGACY-002)", async () => {
     const { server: s, port } = await startServer();
     server(s);
