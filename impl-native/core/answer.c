@@ -53,6 +53,7 @@ qwh_code qwh_answer_parse(qwh_arena *a, const uint8_t *payload, size_t len, cons
   out->max_frame_length = (uint32_t)max->u.i;
   out->tags = tags;
   out->version = version;
+  out->resume = qwh_json_get(obj, "resume");
   return QWH_OK;
 }
 

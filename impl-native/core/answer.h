@@ -20,6 +20,7 @@ typedef struct qwh_answer {
   uint32_t max_frame_length;
   const qwh_json *tags;    /* or NULL */
   const qwh_json *version; /* or NULL */
+  const qwh_json *resume;  /* the member "resume" as received, or NULL (checked by qwh_accept_resume_check) */
   /* reject */
   qwh_str code;
   const qwh_json *reason; /* string or NULL */

@@ -5,6 +5,9 @@
 #define QWH_VERSION_MAJOR 1
 #define QWH_VERSION_MINOR 0
 #define QWH_VERSION_STRING "1.0"
+/* The version that carries feature "resume" (spec 10.7). */
+#define QWH_RESUME_VERSION_MINOR 1
+#define QWH_RESUME_VERSION_STRING "1.1"
 
 #define QWH_FRAME_HEADER 4u
 #define QWH_CONTROL_BIT 0x80000000u
@@ -24,6 +27,8 @@
 #define QWH_CTRL_PING 0x01u
 #define QWH_CTRL_PONG 0x02u
 #define QWH_CTRL_CLOSE 0x03u
+#define QWH_CTRL_RESUME 0x10u /* reserved (spec 10.7.1) */
+#define QWH_CTRL_ACK 0x11u    /* feature "resume" */
 #define QWH_CTRL_FIRST_IGNORABLE 0x80u
 
 #define QWH_SIGNATURE_CONTEXT "QWH/1 hello\n"

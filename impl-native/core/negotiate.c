@@ -14,11 +14,12 @@ void qwh_server_policy_defaults(qwh_server_policy *p) {
   p->signature_window_ms = QWH_DEFAULT_SIGNATURE_WINDOW_MS;
 }
 
-static bool enabled(const qwh_server_policy *p, const qwh_str *f) {
-  /* Raw framing carries no control frames: "raw" is enabled exactly when framing is "none". "resume" never is. */
+/* `resume_ok`: "resume" may be listed (QWH-RESUME-003: enabled, 1.1 or higher agreed, "control" offered and enabled). */
+static bool enabled(const qwh_server_policy *p, const qwh_str *f, bool resume_ok) {
+  /* Raw framing carries no control frames: "raw" is enabled exactly when framing is "none". */
   if (f->len == 3 && memcmp(f->s, "raw", 3) == 0) return p->framing_none;
   if (p->framing_none) return false;
-  if (f->len == 6 && memcmp(f->s, "resume", 6) == 0) return false;
+  if (f->len == 6 && memcmp(f->s, "resume", 6) == 0) return resume_ok;
   for (size_t i = 0; i < p->n_features; i++)
     if (strlen(p->features[i]) == f->len && memcmp(p->features[i], f->s, f->len) == 0) return true;
   return false;
@@ -60,12 +61,15 @@ static qwh_code build_accept(qwh_arena *a, const qwh_server_policy *p, qwh_decis
   char ver[16];
   int n = snprintf(ver, sizeof ver, "%d.%d", d->qwh_major, d->qwh_minor);
   if (!acc || !features || n < 0 || (size_t)n >= sizeof ver) return QWH_E_INTERNAL;
+  static const qwh_str control = {"control", 7};
+  bool resume_ok = p->resume && d->qwh_minor >= 1 && qwh_features_has(h->features, "control") && enabled(p, &control, false);
   for (size_t i = 0; i < h->features->u.arr.n; i++) {
     qwh_json *f = h->features->u.arr.items[i];
-    if (!enabled(p, &f->u.str)) continue;
+    if (!enabled(p, &f->u.str, resume_ok)) continue;
     if (qwh_json_push(a, features, f)) return QWH_E_INTERNAL;
     if (qwh_json_is_string(f, "control")) d->control = true;
     if (qwh_json_is_string(f, "raw")) d->raw = true;
+    if (qwh_json_is_string(f, "resume")) d->resume = true;
   }
   if (qwh_json_set(a, acc, "type", qwh_json_cstring(a, "accept")) || qwh_json_set(a, acc, "qwh", qwh_json_cstring(a, ver)) ||
       qwh_json_set(a, acc, "features", features) || qwh_json_set(a, acc, "maxFrameLength", qwh_json_int(a, p->max_frame_length)) ||
@@ -91,6 +95,14 @@ void qwh_decide(qwh_arena *a, const uint8_t *payload, size_t len, const qwh_serv
   if (d->hello.profile == QWH_PROFILE_LEGACY) {
     d->code = check_legacy(p, &d->hello);
     d->type = d->code ? QWH_DECIDE_CLOSE : QWH_DECIDE_LEGACY;
+    return;
+  }
+  /* Part of the shape check (step 3): a hello offering "resume" to a server that enables it needs a valid member (QWH-RESUME-004). */
+  qwh_hello_resume r;
+  if (p->resume && d->hello.qwh_major == 1 && d->hello.qwh_minor >= 1 && qwh_features_has(d->hello.features, "resume") &&
+      !qwh_hello_resume_parse(qwh_json_get(d->hello.raw, "resume"), &r)) {
+    d->type = QWH_DECIDE_REJECT;
+    d->code = QWH_E_INVALID_HANDSHAKE;
     return;
   }
   d->code = check_v1(p, &d->hello);

@@ -5,6 +5,7 @@
 #include "errors.h"
 #include "hello.h"
 #include "json.h"
+#include "resume.h"
 #include "signature.h"
 
 typedef struct qwh_server_policy {
@@ -16,6 +17,10 @@ typedef struct qwh_server_policy {
   const qwh_json *tags;      /* server tags for the accept, or NULL */
   bool framing_none;         /* raw mode */
   bool legacy_allowed;
+  /* Session resumption enabled (feature "resume", spec 10.7): the hello member "resume" is checked at
+   * step 3 (QWH-RESUME-004) and "resume" is listed where QWH-RESUME-003 allows; whether a session can
+   * be held (step 11) is the caller's. The server speaks 1.1 then (qwh_minor). */
+  bool resume;
   bool require_signature;
   int64_t signature_window_ms;
   const uint8_t *exporter;        /* 32 TLS exporter bytes, or NULL without TLS */
@@ -43,6 +48,7 @@ typedef struct qwh_decision {
   qwh_json *accept;         /* QWH_DECIDE_ACCEPT: the accept object (arena-owned) */
   int qwh_major, qwh_minor; /* negotiated */
   bool control, raw;        /* negotiated features */
+  bool resume;              /* "resume" listed in the accept: the caller decides on the session (step 11) */
 } qwh_decision;
 
 /* Never fails on peer input; arena owns everything the decision points to. */

@@ -14,6 +14,7 @@
 #include "limits.h"
 #include "negotiate.h"
 #include "receiver.h"
+#include "resume.h"
 #include "signature.h"
 
 #endif

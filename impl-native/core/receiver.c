@@ -1,8 +1,18 @@
 #include "receiver.h"
 
+#include "limits.h"
+#include "resume.h"
+
 qwh_code qwh_receiver_on_frame(void *user, bool control, const uint8_t *payload, size_t len) {
   qwh_receiver *r = user;
   if (!control) return r->h.on_message ? r->h.on_message(r->user, payload, len) : QWH_OK;
+  if (r->resume && len >= 1 && payload[0] == QWH_CTRL_ACK) {
+    bool request;
+    uint64_t count;
+    qwh_code rc = qwh_ack_parse(payload + 1, len - 1, &request, &count); /* QWH-ACK-001 */
+    if (rc) return rc;
+    return r->h.on_ack ? r->h.on_ack(r->user, request, count) : QWH_OK;
+  }
   qwh_control_kind kind;
   qwh_code rc = qwh_control_kind_of(payload, len, &kind);
   if (rc) return rc;
@@ -38,6 +48,7 @@ void qwh_receiver_init(qwh_receiver *r, const qwh_receiver_handlers *h, void *us
   r->h = *h;
   r->user = user;
   r->peer_closed = false;
+  r->resume = false;
 }
 
 void qwh_receiver_free(qwh_receiver *r) { qwh_decoder_free(&r->dec); }

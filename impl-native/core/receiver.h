@@ -14,6 +14,8 @@ typedef struct qwh_receiver_handlers {
   qwh_code (*on_ping)(void *user, const uint8_t *body, size_t len);
   qwh_code (*on_pong)(void *user, const uint8_t *body, size_t len);
   qwh_code (*on_close)(void *user, const qwh_close_info *info);
+  /* An ACK (type 0x11), only once "resume" is negotiated (qwh_receiver.resume); else it is E_INVALID_CONTROL_FRAME. */
+  qwh_code (*on_ack)(void *user, bool request, uint64_t count);
 } qwh_receiver_handlers;
 
 typedef struct qwh_receiver {
@@ -21,6 +23,7 @@ typedef struct qwh_receiver {
   qwh_receiver_handlers h;
   void *user;
   bool peer_closed;
+  bool resume; /* feature "resume" negotiated: ACK frames are accepted */
 } qwh_receiver;
 
 void qwh_receiver_init(qwh_receiver *r, const qwh_receiver_handlers *h, void *user, uint32_t max_frame_length, bool control);

@@ -220,7 +220,7 @@ int qwh_session_init(qwh_session *s, const qwh_session_config *cfg, const qwh_se
   qwh_buf_init(&s->pending);
   qwh_buf_init(&s->accept);
   qwh_arena_init(&s->hs);
-  qwh_receiver_handlers rh = {rx_message, rx_ping, rx_pong, rx_close};
+  qwh_receiver_handlers rh = {rx_message, rx_ping, rx_pong, rx_close, NULL};
   qwh_receiver_init(&s->rx, &rh, s, cfg->max_frame_length, false);
   s->rx.dec.cb = handshake_frame;
   s->rx.dec.user = s;

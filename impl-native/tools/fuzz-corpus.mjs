@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Seeds the fuzz targets from the golden vectors: every frame stream (frame-decode-*, frame-encode)
-// becomes inputs of the frame receiver target (test/fuzz_decoder.c: byte 0 = limit / 64, byte 1 =
-// control flag + chunk step, then the stream), every hello, answer and JSON text becomes an input of
+// becomes inputs of the frame receiver target (test/fuzz_decoder.c: byte 0 = limit / 64, an odd one
+// with control meaning "resume" too, byte 1 = control flag + chunk step, then the stream), and so do
+// the control frames of the resume session vectors, every hello, answer and JSON text becomes an input of
 // the hello target (test/fuzz_hello.c: the bytes as they are). A crash input kept as a regression
 // (test/fuzz-regressions/<target>/) joins its target's corpus.
 //   node tools/fuzz-corpus.mjs OUTDIR   -> OUTDIR/decoder, OUTDIR/hello
@@ -28,6 +29,13 @@ for (const f of readdirSync(vectors)
   const frames = v.kind === "frame-decode" || v.kind === "frame-encode";
   for (const g of v.testGroups) {
     for (const t of g.tests) {
+      for (const step of v.kind === "resume" ? (t.steps ?? []) : []) {
+        if (typeof step.control !== "string") continue;
+        const body = Buffer.from(step.control, "hex");
+        const header = Buffer.alloc(4);
+        header.writeUInt32BE((0x80000000 | body.length) >>> 0);
+        for (const limit of [255, 254]) put("decoder", Buffer.concat([Buffer.from([limit, (127 << 1) | 1]), header, body]));
+      }
       if (typeof t.hex !== "string") continue;
       const bytes = Buffer.from(t.hex, "hex");
       if (!frames) {

@@ -1,0 +1,426 @@
+#include "resume.h"
+
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "limits.h"
+#include "signature.h"
+
+/* ---- ACK ---- */
+
+qwh_code qwh_ack_parse(const uint8_t *body, size_t len, bool *request, uint64_t *count) {
+  if (len != QWH_ACK_BODY_LENGTH) return QWH_E_INVALID_CONTROL_FRAME;
+  uint64_t c = ((uint64_t)qwh_get_u32be(body + 1) << 32) | qwh_get_u32be(body + 5);
+  if (c > (uint64_t)QWH_MAX_SAFE_INTEGER) return QWH_E_INVALID_CONTROL_FRAME;
+  *request = (body[0] & QWH_ACK_REQUEST_BIT) != 0; /* bits 1-7 ignored (QWH-ACK-002) */
+  *count = c;
+  return QWH_OK;
+}
+
+qwh_code qwh_encode_ack(qwh_buf *out, bool request, uint64_t count) {
+  uint8_t f[QWH_ACK_FRAME_LENGTH];
+  qwh_put_u32be(f, QWH_CONTROL_BIT | (1u + QWH_ACK_BODY_LENGTH));
+  f[4] = QWH_CTRL_ACK;
+  f[5] = request ? QWH_ACK_REQUEST_BIT : 0;
+  qwh_put_u32be(f + 6, (uint32_t)(count >> 32));
+  qwh_put_u32be(f + 10, (uint32_t)count);
+  return qwh_buf_append(out, f, sizeof f) ? QWH_E_INTERNAL : QWH_OK;
+}
+
+/* ---- members ---- */
+
+static bool int_in(const qwh_json *v, int64_t min, int64_t max, uint64_t *out) {
+  if (!v || v->type != QWH_JSON_INT || v->u.i < min || v->u.i > max) return false;
+  *out = (uint64_t)v->u.i;
+  return true;
+}
+
+static bool b64_exact(const qwh_json *v, uint8_t *out, size_t n) {
+  uint8_t tmp[QWH_SESSION_TOKEN_BYTES];
+  size_t got = 0;
+  if (!v || v->type != QWH_JSON_STRING || n > sizeof tmp) return false;
+  if (!qwh_b64url_decode(v->u.str.s, v->u.str.len, tmp, sizeof tmp, &got) || got != n) return false;
+  memcpy(out, tmp, n);
+  return true;
+}
+
+static bool limits_of(const qwh_json *v, qwh_resume_limits *l) {
+  return int_in(qwh_json_get(v, "maxUnackedMessages"), 1, QWH_MAX_UNACKED_MESSAGES_LIMIT, &l->max_messages) &&
+         int_in(qwh_json_get(v, "maxUnackedBytes"), 1, QWH_MAX_SAFE_INTEGER, &l->max_bytes);
+}
+
+bool qwh_hello_resume_parse(const qwh_json *v, qwh_hello_resume *out) {
+  memset(out, 0, sizeof *out);
+  if (!v || v->type != QWH_JSON_OBJECT || !limits_of(v, &out->limits)) return false;
+  const qwh_json *id = qwh_json_get(v, "id"), *token = qwh_json_get(v, "token"), *received = qwh_json_get(v, "received");
+  int named = (id != NULL) + (token != NULL) + (received != NULL);
+  if (named == 0) return true;
+  if (named != 3) return false;
+  if (!b64_exact(id, out->id, QWH_SESSION_ID_BYTES) || !b64_exact(token, out->token, QWH_SESSION_TOKEN_BYTES) ||
+      !int_in(received, 0, QWH_MAX_SAFE_INTEGER, &out->received))
+    return false;
+  out->named = true;
+  return true;
+}
+
+bool qwh_accept_resume_parse(const qwh_json *v, qwh_accept_resume *out) {
+  memset(out, 0, sizeof *out);
+  if (!v || v->type != QWH_JSON_OBJECT || !limits_of(v, &out->limits)) return false;
+  const qwh_json *resumed = qwh_json_get(v, "resumed");
+  if (!b64_exact(qwh_json_get(v, "id"), out->id, QWH_SESSION_ID_BYTES) ||
+      !b64_exact(qwh_json_get(v, "token"), out->token, QWH_SESSION_TOKEN_BYTES) ||
+      !int_in(qwh_json_get(v, "windowMs"), 0, QWH_MAX_SAFE_INTEGER, &out->window_ms) ||
+      !int_in(qwh_json_get(v, "received"), 0, QWH_MAX_SAFE_INTEGER, &out->received) || !resumed || resumed->type != QWH_JSON_BOOL)
+    return false;
+  out->resumed = resumed->u.b;
+  return true;
+}
+
+static qwh_json *b64_json(qwh_arena *a, const uint8_t *bytes, size_t n) {
+  qwh_buf b;
+  qwh_buf_init(&b);
+  qwh_json *v = qwh_b64url_encode(bytes, n, &b) == 0 ? qwh_json_string(a, (const char *)b.data, b.len) : NULL;
+  qwh_buf_free(&b);
+  return v;
+}
+
+static int set_limits(qwh_arena *a, qwh_json *o, const qwh_resume_limits *l) {
+  return qwh_json_set(a, o, "maxUnackedMessages", qwh_json_int(a, (int64_t)l->max_messages)) ||
+         qwh_json_set(a, o, "maxUnackedBytes", qwh_json_int(a, (int64_t)l->max_bytes));
+}
+
+qwh_json *qwh_hello_resume_build(qwh_arena *a, const qwh_hello_resume *r) {
+  qwh_json *o = qwh_json_object(a);
+  if (!o || set_limits(a, o, &r->limits)) return NULL;
+  if (r->named &&
+      (qwh_json_set(a, o, "id", b64_json(a, r->id, sizeof r->id)) || qwh_json_set(a, o, "token", b64_json(a, r->token, sizeof r->token)) ||
+       qwh_json_set(a, o, "received", qwh_json_int(a, (int64_t)r->received))))
+    return NULL;
+  return o;
+}
+
+qwh_json *qwh_accept_resume_build(qwh_arena *a, const qwh_accept_resume *r) {
+  qwh_json *o = qwh_json_object(a);
+  if (!o || qwh_json_set(a, o, "id", b64_json(a, r->id, sizeof r->id)) ||
+      qwh_json_set(a, o, "token", b64_json(a, r->token, sizeof r->token)) ||
+      qwh_json_set(a, o, "windowMs", qwh_json_int(a, (int64_t)r->window_ms)) || set_limits(a, o, &r->limits) ||
+      qwh_json_set(a, o, "received", qwh_json_int(a, (int64_t)r->received)) || qwh_json_set(a, o, "resumed", qwh_json_bool(a, r->resumed)))
+    return NULL;
+  return o;
+}
+
+qwh_code qwh_accept_resume_check(const qwh_json *member, bool control, uint32_t max_frame_length, const qwh_named_session *named,
+                                 qwh_accept_resume *out) {
+  if (!qwh_accept_resume_parse(member, out)) return QWH_E_INVALID_HANDSHAKE;
+  if (!control) return QWH_E_PROTOCOL_ERROR;
+  if (out->resumed != (named != NULL)) return QWH_E_PROTOCOL_ERROR;
+  if (!named) return QWH_OK;
+  if (memcmp(out->id, named->id, sizeof out->id) != 0) return QWH_E_PROTOCOL_ERROR;
+  if (out->received < named->server_reported || out->received > named->sent) return QWH_E_RESUME_MISMATCH;
+  if (max_frame_length < named->max_frame_length) return QWH_E_RESUME_MISMATCH;
+  return QWH_OK;
+}
+
+bool qwh_token_equal(const uint8_t a[QWH_SESSION_TOKEN_BYTES], const uint8_t b[QWH_SESSION_TOKEN_BYTES]) {
+  return CRYPTO_memcmp(a, b, QWH_SESSION_TOKEN_BYTES) == 0;
+}
+
+/* ---- one side ---- */
+
+void qwh_resume_init(qwh_resume_state *st, const qwh_resume_limits *own, const qwh_resume_limits *peer) {
+  memset(st, 0, sizeof *st);
+  st->own = *own;
+  st->peer = *peer;
+  st->unreported_since = -1;
+  qwh_buf_init(&st->replay);
+  qwh_buf_init(&st->held);
+}
+
+void qwh_resume_free(qwh_resume_state *st) {
+  qwh_buf_free(&st->replay);
+  qwh_buf_free(&st->held);
+  free(st->lens);
+  st->lens = NULL;
+  st->ring_cap = 0;
+}
+
+bool qwh_resume_can_send(const qwh_resume_state *st, size_t payload_len) {
+  uint64_t n = st->sent - st->peer_received;
+  if (n == 0) return true;
+  return n < st->own.max_messages && qwh_resume_replay_bytes(st) + QWH_FRAME_HEADER + (uint64_t)payload_len <= st->own.max_bytes;
+}
+
+static int ring_grow(qwh_resume_state *st) {
+  size_t cap = st->ring_cap ? st->ring_cap * 2 : 16;
+  uint32_t *lens = malloc(cap * sizeof *lens);
+  if (!lens) return -1;
+  size_t n = (size_t)(st->sent - st->peer_received);
+  for (size_t i = 0; i < n; i++) lens[i] = st->lens[(st->ring_head + i) & (st->ring_cap - 1)];
+  free(st->lens);
+  st->lens = lens;
+  st->ring_cap = cap;
+  st->ring_head = 0;
+  return 0;
+}
+
+qwh_code qwh_resume_record(qwh_resume_state *st, const uint8_t *frame, size_t len) {
+  size_t n = (size_t)(st->sent - st->peer_received);
+  if (len > UINT32_MAX || (n == st->ring_cap && ring_grow(st) != 0)) return QWH_E_INTERNAL;
+  if (qwh_buf_append(&st->replay, frame, len) != 0) return QWH_E_INTERNAL;
+  st->lens[(st->ring_head + n) & (st->ring_cap - 1)] = (uint32_t)len;
+  st->sent++;
+  return QWH_OK;
+}
+
+/* Appends one encoded data frame to `out` and the replay buffer. */
+static qwh_code emit(qwh_resume_state *st, qwh_buf *out, const uint8_t *frame, size_t len) {
+  if (qwh_buf_append(out, frame, len) != 0) return QWH_E_INTERNAL;
+  return qwh_resume_record(st, frame, len);
+}
+
+qwh_code qwh_resume_send(qwh_resume_state *st, qwh_buf *out, const uint8_t *payload, size_t len, bool *held) {
+  uint8_t h[4];
+  if (len > QWH_MAX_FRAME_LENGTH_LIMIT) return QWH_E_FRAME_TOO_LARGE;
+  qwh_put_u32be(h, (uint32_t)len);
+  bool hold = st->held_count > 0 || !qwh_resume_can_send(st, len);
+  if (held) *held = hold;
+  if (hold) {
+    if (qwh_buf_append(&st->held, h, 4) || qwh_buf_append(&st->held, payload, len)) return QWH_E_INTERNAL;
+    st->held_count++;
+    return QWH_OK;
+  }
+  size_t start = out->len;
+  if (qwh_buf_reserve(out, 4 + len) || qwh_buf_append(out, h, 4) || qwh_buf_append(out, payload, len)) return QWH_E_INTERNAL;
+  return qwh_resume_record(st, out->data + start, 4 + len);
+}
+
+size_t qwh_resume_release(qwh_resume_state *st, qwh_buf *out) {
+  size_t n = 0;
+  while (st->held_count > 0) {
+    const uint8_t *f = st->held.data + st->held_off;
+    size_t plen = qwh_get_u32be(f);
+    if (!qwh_resume_can_send(st, plen) || emit(st, out, f, 4 + plen) != QWH_OK) break;
+    st->held_off += 4 + plen;
+    st->held_count--;
+    n++;
+  }
+  if (st->held_count == 0) {
+    st->held.len = 0;
+    st->held_off = 0;
+  } else if (st->held_off > st->held.len / 2) {
+    qwh_buf_consume(&st->held, st->held_off);
+    st->held_off = 0;
+  }
+  return n;
+}
+
+qwh_code qwh_resume_acknowledge(qwh_resume_state *st, uint64_t count, qwh_code code) {
+  if (count < st->peer_received || count > st->sent) return code;
+  uint64_t drop = count - st->peer_received;
+  for (uint64_t i = 0; i < drop; i++) {
+    st->replay_off += st->lens[st->ring_head];
+    st->ring_head = (st->ring_head + 1) & (st->ring_cap - 1);
+  }
+  st->peer_received = count;
+  if (st->replay_off == st->replay.len) {
+    st->replay.len = 0;
+    st->replay_off = 0;
+  } else if (st->replay_off > st->replay.len / 2) {
+    qwh_buf_consume(&st->replay, st->replay_off); /* the kept frames are at most half of the buffer: amortised */
+    st->replay_off = 0;
+  }
+  return QWH_OK;
+}
+
+static uint64_t half_up(uint64_t n) { return n / 2 + (n & 1); }
+
+bool qwh_resume_delivered(qwh_resume_state *st, size_t payload_len, int64_t now) {
+  st->received++;
+  st->unreported_bytes += QWH_FRAME_HEADER + (uint64_t)payload_len;
+  if (st->unreported_since < 0) st->unreported_since = now;
+  return st->received - st->reported >= half_up(st->peer.max_messages) || st->unreported_bytes >= half_up(st->peer.max_bytes);
+}
+
+uint64_t qwh_resume_report(qwh_resume_state *st) {
+  st->reported = st->received;
+  st->unreported_bytes = 0;
+  st->unreported_since = -1;
+  return st->received;
+}
+
+qwh_code qwh_resume_resend(const qwh_resume_state *st, qwh_buf *out) {
+  return qwh_buf_append(out, st->replay.data + st->replay_off, qwh_resume_replay_bytes(st)) ? QWH_E_INTERNAL : QWH_OK;
+}
+
+/* ---- store ---- */
+
+void qwh_resume_store_init(qwh_resume_store *s, const qwh_resume_limits *limits, uint64_t window_ms, uint64_t max_sessions) {
+  memset(s, 0, sizeof *s);
+  s->limits = *limits;
+  s->window_ms = window_ms;
+  s->max_sessions = max_sessions;
+}
+
+static void entry_free(qwh_resume_entry *e) {
+  qwh_resume_free(&e->st);
+  OPENSSL_cleanse(e->token, sizeof e->token);
+  OPENSSL_cleanse(e->prev_token, sizeof e->prev_token);
+  free(e);
+}
+
+void qwh_resume_store_free(qwh_resume_store *s) {
+  while (s->head) {
+    qwh_resume_entry *e = s->head;
+    s->head = e->next;
+    entry_free(e);
+  }
+  s->count = 0;
+}
+
+static void unlink_entry(qwh_resume_store *s, qwh_resume_entry *e) {
+  for (qwh_resume_entry **p = &s->head; *p; p = &(*p)->next)
+    if (*p == e) {
+      *p = e->next;
+      s->count--;
+      return;
+    }
+}
+
+void qwh_resume_store_expire(qwh_resume_store *s, int64_t now) {
+  for (qwh_resume_entry **p = &s->head; *p;) {
+    qwh_resume_entry *e = *p;
+    if (!e->conn && e->expires_ms <= now) {
+      *p = e->next;
+      s->count--;
+      entry_free(e);
+    } else {
+      p = &e->next;
+    }
+  }
+}
+
+void qwh_resume_store_end(qwh_resume_store *s, qwh_resume_entry *e) {
+  if (e->conn && s->take_over) s->take_over(s->user, e);
+  e->conn = NULL;
+  unlink_entry(s, e);
+  entry_free(e);
+}
+
+void qwh_resume_store_detach(qwh_resume_store *s, qwh_resume_entry *e, int64_t now) {
+  (void)s;
+  e->conn = NULL;
+  e->expires_ms = now + (int64_t)s->window_ms;
+}
+
+static int draw(qwh_resume_store *s, uint8_t *out, size_t n) {
+  if (s->random) return s->random(s->user, out, n);
+  return RAND_bytes(out, (int)n) == 1 ? 0 : -1;
+}
+
+static qwh_resume_entry *find(qwh_resume_store *s, const uint8_t id[QWH_SESSION_ID_BYTES]) {
+  for (qwh_resume_entry *e = s->head; e; e = e->next)
+    if (memcmp(e->id, id, QWH_SESSION_ID_BYTES) == 0) return e;
+  return NULL;
+}
+
+static qwh_resume_entry *entry_new(qwh_resume_store *s, const qwh_resume_limits *peer) {
+  qwh_resume_entry *e = calloc(1, sizeof *e);
+  if (!e) return NULL;
+  qwh_resume_init(&e->st, &s->limits, peer);
+  e->next = s->head;
+  s->head = e;
+  s->count++;
+  return e;
+}
+
+static void grant_of(const qwh_resume_store *s, qwh_resume_entry *e, bool resumed, qwh_accept_resume *g) {
+  memcpy(g->id, e->id, sizeof g->id);
+  memcpy(g->token, e->token, sizeof g->token);
+  g->window_ms = s->window_ms;
+  g->limits = s->limits;
+  g->received = qwh_resume_report(&e->st);
+  g->resumed = resumed;
+}
+
+qwh_resume_outcome qwh_resume_store_decide(qwh_resume_store *s, const qwh_hello_resume *r, const uint8_t *key, bool tls,
+                                           uint32_t max_frame_length, int64_t now, qwh_resume_entry **entry, qwh_accept_resume *grant,
+                                           qwh_code *refusal) {
+  qwh_resume_store_expire(s, now);
+  *entry = NULL;
+  *refusal = QWH_OK;
+  if (!r->named) {
+    if (s->count >= s->max_sessions) return QWH_RESUME_NONE;
+    uint8_t id[QWH_SESSION_ID_BYTES];
+    do
+      if (draw(s, id, sizeof id) != 0) return QWH_RESUME_NONE;
+    while (find(s, id));
+    qwh_resume_entry *e = entry_new(s, &r->limits);
+    if (!e) return QWH_RESUME_NONE;
+    memcpy(e->id, id, sizeof id);
+    if (draw(s, e->token, sizeof e->token) != 0) {
+      qwh_resume_store_end(s, e);
+      return QWH_RESUME_NONE;
+    }
+    e->has_key = key != NULL;
+    if (key) memcpy(e->key, key, 32);
+    e->tls = tls;
+    e->max_frame_length = max_frame_length;
+    grant_of(s, e, false, grant);
+    *entry = e;
+    return QWH_RESUME_NEW;
+  }
+  qwh_resume_entry *e = find(s, r->id);
+  *refusal = QWH_E_SESSION_UNKNOWN; /* QWH-RESUME-015: never issued, expired or ended; the session is left as it is */
+  if (!e) return QWH_RESUME_REFUSED;
+  bool latest = qwh_token_equal(r->token, e->token); /* both compared, whatever the first gives */
+  bool previous = qwh_token_equal(r->token, e->prev_token) && e->has_prev;
+  if (!latest && !previous) return QWH_RESUME_REFUSED;
+  if ((key != NULL) != e->has_key || (key && memcmp(key, e->key, 32) != 0)) return QWH_RESUME_REFUSED;
+  if (e->tls && !tls) return QWH_RESUME_REFUSED;
+  if (r->received < e->st.peer_received || r->received > e->st.sent || max_frame_length < e->max_frame_length) {
+    *refusal = QWH_E_RESUME_MISMATCH; /* QWH-RESUME-016: the session ends */
+    qwh_resume_store_end(s, e);
+    return QWH_RESUME_REFUSED;
+  }
+  *refusal = QWH_OK;
+  if (e->conn && s->take_over) s->take_over(s->user, e); /* before the count is taken (QWH-RESUME-017) */
+  e->conn = NULL;
+  qwh_resume_acknowledge(&e->st, r->received, QWH_E_RESUME_MISMATCH);
+  e->st.peer = r->limits;
+  memcpy(e->prev_token, r->token, sizeof e->prev_token);
+  e->has_prev = true;
+  if (draw(s, e->token, sizeof e->token) != 0) {
+    *refusal = QWH_E_INTERNAL;
+    return QWH_RESUME_REFUSED;
+  }
+  grant_of(s, e, true, grant);
+  *entry = e;
+  return QWH_RESUME_RESUMED;
+}
+
+qwh_resume_entry *qwh_resume_store_load(qwh_resume_store *s, const uint8_t id[QWH_SESSION_ID_BYTES],
+                                        const uint8_t token[QWH_SESSION_TOKEN_BYTES], const uint8_t *prev_token, const uint8_t *key,
+                                        bool tls, uint32_t max_frame_length, uint64_t sent, uint64_t client_reported, uint64_t received,
+                                        int64_t now) {
+  qwh_resume_entry *e = entry_new(s, &s->limits);
+  if (!e) return NULL;
+  memcpy(e->id, id, QWH_SESSION_ID_BYTES);
+  memcpy(e->token, token, QWH_SESSION_TOKEN_BYTES);
+  if (prev_token) {
+    memcpy(e->prev_token, prev_token, QWH_SESSION_TOKEN_BYTES);
+    e->has_prev = true;
+  }
+  e->has_key = key != NULL;
+  if (key) memcpy(e->key, key, 32);
+  e->tls = tls;
+  e->max_frame_length = max_frame_length;
+  e->st.sent = e->st.peer_received = client_reported;
+  static const uint8_t empty[4] = {0, 0, 0, 0};
+  for (uint64_t i = client_reported; i < sent; i++)
+    if (qwh_resume_record(&e->st, empty, sizeof empty) != QWH_OK) return NULL;
+  e->st.received = e->st.reported = received;
+  e->expires_ms = now + (int64_t)s->window_ms;
+  return e;
+}
