@@ -297,13 +297,16 @@ export class QWormholeClient<TIn = Buffer, TOut = unknown> extends EventEmitter<
     this.settleDrain();
   }
 
-  /** Moves queued messages to the connection while it takes them; `drain` once none wait. */
-  private flushPending(): void {
+  /**
+   * Moves queued messages to the connection while it takes them; `drain` once none wait.
+   * `all`: every one of them, backpressure or not (a session holds what its replay buffer has no room for).
+   */
+  private flushPending(all = false): void {
     const channel = this.channel;
     if (channel === null) return;
     let i = 0;
     try {
-      while (i < this.pending.length && !channel.isBackpressured && !channel.isClosing) {
+      while (i < this.pending.length && !channel.isClosing && (all || !channel.isBackpressured)) {
         const p = this.pending[i++]!;
         this.pendingBytes -= payloadLength(p);
         try {
@@ -335,8 +338,11 @@ export class QWormholeClient<TIn = Buffer, TOut = unknown> extends EventEmitter<
   /**
    * Graceful close: queued messages are flushed to an open connection, a
    * CLOSE frame is sent (when negotiated) and the peer's answer awaited for at
-   * most `drainTimeoutMs`. Messages still waiting for a connection are
-   * dropped (counted in telemetry). No reconnect follows.
+   * most `drainTimeoutMs`. With `resume`, messages waiting for room in the
+   * replay buffer are sent first, within the same bound. Messages still
+   * waiting for a connection, or for room when the bound passes, are
+   * dropped and reported (an `error` event with E_CLOSED, counted in
+   * `lostMessages`). No reconnect follows.
    */
   async close(): Promise<void> {
     if (this.state === "closed") return;
@@ -346,7 +352,8 @@ export class QWormholeClient<TIn = Buffer, TOut = unknown> extends EventEmitter<
     this.clearRetry();
     const channel = this.channel;
     if (channel) {
-      this.flushPending();
+      // On a session every queued message goes out before the CLOSE, as acknowledgements make room.
+      this.flushPending(this.resume?.active === true);
       await channel.close("E_NORMAL_CLOSE");
     } else {
       this.abandonAttempt();

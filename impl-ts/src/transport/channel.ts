@@ -29,7 +29,7 @@ export interface ChannelOptions {
   heartbeatIntervalMs: number;
   /** Unanswered PINGs after which the peer is declared stale. */
   heartbeatMissedLimit: number;
-  /** How long a graceful close waits for the peer's CLOSE. */
+  /** How long a graceful close waits for the peer's CLOSE (and, on a session, for room for held messages). */
   drainTimeoutMs: number;
   /** Above this many unsent bytes, `send` reports backpressure (and a server stops reading). */
   highWaterMarkBytes: number;
@@ -125,6 +125,8 @@ export class FramedChannel {
   private ended = false;
   private peerClose: CloseInfo | undefined;
   private closeWaiters: (() => void)[] = [];
+  // A graceful close waiting for held messages to be sent before its CLOSE.
+  private closeOwed: { code: string; reason?: string } | null = null;
   private finished = false;
   private failure: QWormholeError | undefined;
   private heartbeat: NodeJS.Timeout | null = null;
@@ -368,6 +370,8 @@ export class FramedChannel {
       held.splice(0, i);
       this.scheduleFlush();
     }
+    const owed = this.closeOwed;
+    if (owed !== null && held.length === 0 && !this.ended) this.startClose(owed.code, owed.reason);
   }
 
   /** The peer's count (QWH-ACK-004); answers a request (QWH-ACK-007); frees room for held messages. */
@@ -526,6 +530,9 @@ export class FramedChannel {
       this.closing = true;
       this.sendClose("E_NORMAL_CLOSE");
       this.flush();
+    } else if (this.closeOwed !== null) {
+      // Our close was waiting for room for held messages: the peer's CLOSE ends the wait (they stay unsent, and are reported).
+      this.startClose(this.closeOwed.code, this.closeOwed.reason);
     }
     this.link.end();
   }
@@ -540,23 +547,38 @@ export class FramedChannel {
 
   /**
    * Graceful close: flush what is queued, send CLOSE (when negotiated), wait
-   * for the peer's CLOSE or `drainTimeoutMs`, then end the connection.
+   * for the peer's CLOSE or `drainTimeoutMs`, then end the connection. On a
+   * session, messages held past a full replay buffer are sent first, as the
+   * peer's acknowledgements make room (QWH-RESUME-010); `drainTimeoutMs`
+   * bounds that wait too.
    */
   close(code: WireErrorCode = "E_NORMAL_CLOSE", reason?: string): Promise<void> {
     if (this.finished) return Promise.resolve();
     const done = new Promise<void>((resolve) => this.closeWaiters.push(resolve));
     if (this.closing) return done;
     this.closing = true;
-    this.sendClose(code, reason); // no-op without "control": then FIN is the close
-    this.flush();
-    if (!this.control) this.link.end();
     this.drainTimer = setTimeout(() => {
-      // The peer never answered our CLOSE (or never closed its side): an unclean close.
+      // The peer never answered our CLOSE (or never closed its side, or never made room for the held messages): an unclean close.
       this.failure ??= new QWormholeError("E_DRAIN_TIMEOUT", `no answer to the close within ${this.options.drainTimeoutMs} ms`);
       this.link.destroy();
     }, this.options.drainTimeoutMs);
     this.drainTimer.unref();
+    if (this.session !== null && this.session.held.length > 0) {
+      // Messages past a full replay buffer go first: the CLOSE follows once acknowledgements made room for them all.
+      this.closeOwed = reason === undefined ? { code } : { code, reason };
+      this.requestAck();
+      return done;
+    }
+    this.startClose(code, reason);
     return done;
+  }
+
+  /** Sends CLOSE (when negotiated) after everything queued; without `control`, FIN is the close. */
+  private startClose(code: string, reason?: string): void {
+    this.closeOwed = null;
+    this.sendClose(code, reason);
+    this.flush();
+    if (!this.control) this.link.end();
   }
 
   /** Fails the connection at once with `error`, telling the peer when the code may travel. */
