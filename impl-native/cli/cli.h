@@ -70,6 +70,10 @@ typedef struct config {
   const qwh_json *pins;
   bool request_client_cert, client_cert;
   qwh_tls_ctx *tls;
+  /* feature "resume" (config.resume: true or {maxUnackedMessages, maxUnackedBytes, windowMs, ackDelayMs, maxSessions}) */
+  bool resume;
+  qwh_resume_limits resume_limits;
+  int64_t resume_window_ms, ack_delay_ms, max_sessions;
 } config;
 
 int64_t cfg_int(const qwh_json *o, const char *k, int64_t d);

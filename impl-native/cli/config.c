@@ -96,7 +96,8 @@ static const char *const common_names[] = {"scenario",
                                            "highWaterMarkBytes",
                                            "messages",
                                            "pins",
-                                           "alpn"};
+                                           "alpn",
+                                           "resume"};
 static const char *const server_names[] = {"allowLegacy",
                                            "requireSignature",
                                            "maxClients",
@@ -143,6 +144,34 @@ static int string_list(config *c, const qwh_json *v, const char ***out, size_t *
   for (size_t i = 0; i < v->u.arr.n; i++) {
     if (v->u.arr.items[i]->type != QWH_JSON_STRING) return 2;
     (*out)[(*n)++] = v->u.arr.items[i]->u.str.s;
+  }
+  return 0;
+}
+
+/* config.resume: true, or an object with the TS options' names and defaults (validated once, as there). */
+static int resume_option(config *c, const qwh_json *v, bool server) {
+  if (!v || (v->type == QWH_JSON_BOOL && !v->u.b)) return 0;
+  if (v->type != QWH_JSON_BOOL && v->type != QWH_JSON_OBJECT) return 2;
+  const qwh_json *o = v->type == QWH_JSON_OBJECT ? v : NULL;
+  int64_t msgs = cfg_int(o, "maxUnackedMessages", 4096), bytes = cfg_int(o, "maxUnackedBytes", 4 << 20);
+  c->resume_window_ms = cfg_int(o, "windowMs", 30000);
+  c->ack_delay_ms = cfg_int(o, "ackDelayMs", 100);
+  c->max_sessions = cfg_int(o, "maxSessions", 1024);
+  if (msgs < 1 || msgs > QWH_MAX_UNACKED_MESSAGES_LIMIT || bytes < 1 || bytes > QWH_MAX_SAFE_INTEGER || c->resume_window_ms < 0 ||
+      c->ack_delay_ms < 0 || c->ack_delay_ms > 60000 || c->max_sessions < 0)
+    return 2;
+  bool control = false;
+  for (size_t i = 0; i < c->n_features; i++) control = control || strcmp(c->features[i], "control") == 0;
+  if (c->raw || !control || c->sc.profile != QWH_HS_V1) return 2; /* ACKs are control frames of a v1 connection */
+  c->resume = true;
+  c->resume_limits.max_messages = (uint64_t)msgs;
+  c->resume_limits.max_bytes = (uint64_t)bytes;
+  if (server) {
+    c->sc.policy.resume = true;
+    c->sc.policy.qwh_minor = QWH_RESUME_VERSION_MINOR;
+  } else {
+    c->features[c->n_features++] = "resume";
+    c->sc.n_features = c->n_features;
   }
   return 0;
 }
@@ -250,6 +279,8 @@ int config_load(config *c, const char *text, qwh_role role) {
   c->pins = pins && pins->type == QWH_JSON_ARRAY ? pins : NULL;
   c->request_client_cert = cfg_bool(root, "requestClientCert", true);
   c->client_cert = cfg_bool(root, "clientCert", true);
+  int rrc = resume_option(c, qwh_json_get(root, "resume"), server);
+  if (rrc) return rrc;
   if (expand_messages(&c->messages, qwh_json_get(root, "messages")) ||
       expand_messages(&c->while_down, qwh_json_get(root, "whileDownMessages")) ||
       expand_messages(&c->later, qwh_json_get(root, "laterMessages")))

@@ -65,6 +65,9 @@ typedef struct client {
   int64_t open_ns, counted_ns; /* count: the open, and the expectCount-th message */
   qwh_buf accept;              /* the first accept, as received */
   char error[72], close_code[72], local_error[72];
+  /* feature "resume": the session across connections; messages of ended sessions the server never acknowledged */
+  qwh_resume_client session;
+  uint64_t unacknowledged;
 } client;
 
 static void record_error(client *cl, const char *code) {
@@ -206,19 +209,37 @@ static void retry_due(qwh_timer *t) {
   if (!cl->closed && !cl->have_conn) start_attempt(cl);
 }
 
+/* "resume": the session is over after a CLOSE or a refused resume (QWH-RESUME-013); what the server did
+ * not acknowledge is counted as unacknowledged and never sent again by itself (QWH-RESUME-025). */
+static bool session_over(client *cl, const qwh_session *s) {
+  qwh_resume_client *r = &cl->session;
+  bool over = r->ended || (s->rs && qwh_session_resume_over(s));
+  if (over && r->active) {
+    cl->unacknowledged += qwh_resume_unacked(&r->st) + r->st.held_count;
+    qwh_resume_free(&r->st);
+    r->active = false;
+  }
+  r->ended = false;
+  return over;
+}
+
 static void cl_closed(qwh_pconn *c) {
   client *cl = c->app;
   qwh_session *s = &c->s;
   bool was_open = cl->conn_open;
+  bool keeps_session = cl->cfg->resume && !session_over(cl, s) && cl->session.active;
   /* the peer's CLOSE code, else the failure: decides whether a reconnect may help */
   qwh_code code = s->error;
   if (was_open && cl->close_code[0] && !code) code = qwh_code_from_name(cl->close_code, strlen(cl->close_code));
   if (s->error && !(was_open && cl->kind == CS_RETRY && cl->closed_by_peer)) record_error(cl, s->error_name);
   /* The peer ended the connection without a CLOSE: no close code (an unclean end with "control",
    * QWH-CLOSE-013; the only way to close without it). */
-  if (was_open && !cl->closing_ourselves && !cl->closed_by_peer && s->peer_ended && cl->kind != CS_RECONNECT) cl->closed_by_peer = true;
+  if (was_open && !cl->closing_ourselves && !cl->closed_by_peer && s->peer_ended && cl->kind != CS_RECONNECT && !keeps_session)
+    cl->closed_by_peer = true;
   bool terminal = code && qwh_code_is_terminal(code);
   bool again = cl->reconnect && !cl->closing_ourselves && !terminal && cl->attempt < cl->max_attempts && !g_cli.stop;
+  /* with "resume" a client reconnects to resume its session, or to start one after a refusal, not after a CLOSE */
+  if (cl->cfg->resume && cl->kind != CS_RETRY && cl->kind != CS_RECONNECT && was_open && !keeps_session) again = false;
   if (!was_open && cl->reconnect && !again && !cl->opened && s->error) /* gave up before any open: the last failure is the error */
     snprintf(cl->error, sizeof cl->error, "%s", s->error_name);
   cl->conn_open = false;
@@ -253,6 +274,10 @@ static void start_attempt(client *cl) {
     sc.sign_seed = cfg->sign_seed;
     sc.sign_ts = qwh_wall_ms();
     if (RAND_bytes(sc.sign_nonce, sizeof sc.sign_nonce) != 1) sc.sign_seed = NULL;
+  }
+  if (cfg->resume) {
+    sc.resume_client = &cl->session;
+    sc.clock_ms = qwh_monotonic_ms;
   }
   qwh_pconn_handlers h = {cl_open, cl_message, cl_peer_close, cl_closed};
   int fd = qwh_connect_tcp(cl->host, cl->port);
@@ -443,6 +468,7 @@ static void print_result(client *cl, bool ok) {
   }
   if (cl->kind == CS_RETRY && cl->readies > 0) qwh_json_set(&a, r, "reconnects", qwh_json_int(&a, cl->readies - 1));
   if (cl->kind == CS_RECONNECT && ok) qwh_json_set(&a, r, "reconnected", qwh_json_bool(&a, true));
+  if (cl->cfg->resume) qwh_json_set(&a, r, "unacknowledged", qwh_json_int(&a, (int64_t)cl->unacknowledged));
   qwh_buf out;
   qwh_buf_init(&out);
   qwh_json_write(r, &out);
@@ -475,7 +501,8 @@ int run_connect(config *cfg, const char *host, uint16_t port, const char *scenar
     fprintf(stderr, "qwh-native: unsupported client scenario %s\n", scenario);
     return UNSUPPORTED;
   }
-  cl.reconnect = cl.kind == CS_RETRY || cl.kind == CS_RECONNECT;
+  cl.reconnect = cl.kind == CS_RETRY || cl.kind == CS_RECONNECT || cfg->resume;
+  cl.session.limits = cfg->resume_limits;
   cl.max_attempts = cl.kind == CS_RECONNECT ? 100 : cfg->max_attempts;
   cl.max_delay_ms = cl.kind == CS_RECONNECT ? 200 : 100;
   cl.retry_timer.fire = retry_due;
@@ -489,6 +516,9 @@ int run_connect(config *cfg, const char *host, uint16_t port, const char *scenar
   progress pr = {0, 0, 0};
   while (!done && !g_cli.stop) {
     int64_t now = qwh_monotonic_ms();
+    const qwh_resume_state *rs = cl.have_conn ? cl.conn.s.rs : NULL;
+    if (rs && qwh_resume_ack_pending(rs) && rs->unreported_since >= 0 && now - rs->unreported_since >= cfg->ack_delay_ms)
+      qwh_session_ack(&cl.conn.s); /* QWH-ACK-006 */
     if (cl.have_conn) qwh_pconn_service(&cl.conn);
     done = scenario_step(&cl, &pr, now, start, &ok);
     if (!done && now >= deadline) done = true, ok = false;
@@ -522,6 +552,7 @@ int run_connect(config *cfg, const char *host, uint16_t port, const char *scenar
   free(cl.received);
   free(cl.queue);
   qwh_buf_free(&cl.accept);
+  if (cl.session.active) qwh_resume_free(&cl.session.st);
   qwh_loop_free(&cl.loop);
   return 0;
 }

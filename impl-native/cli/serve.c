@@ -41,8 +41,9 @@ typedef struct server {
   admission adm;
   int kind;
   qwh_replay_cache replay;
-  size_t closes; /* connections closed so far: tells whether a call freed its connection */
-  bool busy;     /* a stream could write more at once: poll without waiting */
+  size_t closes;             /* connections closed so far: tells whether a call freed its connection */
+  bool busy;                 /* a stream could write more at once: poll without waiting */
+  qwh_resume_store sessions; /* feature "resume" (cfg->resume) */
 } server;
 
 /* A connection of the server: the transport first (a qwh_pconn * is a srv_conn *). */
@@ -126,6 +127,7 @@ static qwh_code srv_check_tls_tags(void *user, const qwh_json *tags) {
 
 static qwh_code srv_tls_open(qwh_pconn *c) {
   server *srv = c->app;
+  c->s.cfg.transport_tls = true; /* a session begun here resumes only over TLS (QWH-RESUME-015) */
   char fp[130];
   bool have = qwh_tls_peer_fingerprint256(c->tls, fp, sizeof fp);
   if (srv->cfg->pins && srv->cfg->pins->u.arr.n > 0 && (!have || !pins_match(srv->cfg->pins, fp))) return QWH_E_TLS_PIN_MISMATCH;
@@ -281,9 +283,41 @@ static void srv_conn_free(server *srv, srv_conn *sc) {
   free(sc);
 }
 
+/* "resume": a connection without CLOSE keeps its session for the window (QWH-RESUME-011); a CLOSE,
+ * sent or received, ends it (QWH-RESUME-013). */
+static void release_session(server *srv, qwh_pconn *c) {
+  qwh_resume_entry *e = c->s.resume_entry;
+  if (!e) return;
+  c->s.resume_entry = NULL;
+  c->s.rs = NULL;
+  if (e->conn != &c->s) return;                                          /* taken over by another connection */
+  if (qwh_session_resume_over(&c->s) || (!c->opened && !c->s.resumed)) { /* a new session whose connection never opened ends too */
+    e->conn = NULL;
+    qwh_resume_store_end(&srv->sessions, e);
+  } else {
+    qwh_resume_store_detach(&srv->sessions, e, qwh_monotonic_ms());
+  }
+}
+
+/* Another connection resumes the session of `e`: its connection closes without CLOSE (QWH-RESUME-017). */
+static void srv_take_over(void *user, qwh_resume_entry *e) {
+  (void)user;
+  qwh_pconn *old = (qwh_pconn *)(void *)((char *)e->conn - offsetof(qwh_pconn, s));
+  e->conn = NULL;
+  qwh_pconn_abort(old);
+}
+
+/* ACKs for frames delivered ackDelayMs ago and not yet covered by a count (QWH-ACK-006). */
+static void ack_due(server *srv, qwh_pconn *c, int64_t now) {
+  const qwh_resume_state *rs = c->s.rs;
+  if (rs && qwh_resume_ack_pending(rs) && rs->unreported_since >= 0 && now - rs->unreported_since >= srv->cfg->ack_delay_ms)
+    qwh_session_ack(&c->s);
+}
+
 static void srv_closed(qwh_pconn *c) {
   server *srv = c->app;
   srv_conn *st = (srv_conn *)c;
+  release_session(srv, c);
   char line[256];
   const char *err = c->s.error ? c->s.error_name : NULL;
   if (!c->opened && c->s.error && c->s.error != QWH_E_SOCKET) printf("{\"event\":\"rejected\",\"code\":\"%s\"}\n", c->s.error_name);
@@ -352,6 +386,10 @@ static void srv_accept(qwh_watch *w, uint32_t events) {
       cfg.verify = verify_now;
     }
     cfg.policy.check_tls_tags = srv_check_tls_tags; /* spec 8.1 step 8, with or without TLS */
+    if (srv->cfg->resume) {
+      cfg.resume_store = &srv->sessions;
+      cfg.clock_ms = qwh_monotonic_ms;
+    }
     cfg.policy.user = c;
     qwh_pconn_handlers h = {srv_open, srv_message, NULL, srv_closed};
     if (qwh_pconn_start(c, &srv->loop, fd, false, &cfg, &srv->cfg->lim, &h, srv) != 0) { /* fd closed */
@@ -414,8 +452,11 @@ static void stream_service(server *srv, srv_conn *sc) {
 
 static void service_all(server *srv) {
   srv->busy = false;
+  int64_t now = srv->cfg->resume ? qwh_monotonic_ms() : 0;
+  if (srv->cfg->resume) qwh_resume_store_expire(&srv->sessions, now); /* QWH-RESUME-022 */
   for (qwh_pconn *c = srv->conns, *next; c; c = next) {
     next = c->next;
+    if (srv->cfg->resume) ack_due(srv, c, now);
     if (c->s.finished) handshake_over(srv, (srv_conn *)c); /* failed or refused: no longer pending */
     if (srv->kind == SC_STREAM)
       stream_service(srv, (srv_conn *)c);
@@ -437,6 +478,9 @@ int run_serve(config *cfg, const char *host, uint16_t port) {
     return UNSUPPORTED;
   }
   if (cli_loop_init(&srv.loop)) return 2;
+  qwh_resume_store_init(&srv.sessions, &cfg->resume_limits, (uint64_t)cfg->resume_window_ms, (uint64_t)cfg->max_sessions);
+  srv.sessions.take_over = srv_take_over;
+  srv.sessions.user = &srv;
   if (admission_init(&srv.adm) != 0) {
     qwh_loop_free(&srv.loop);
     return 2;
@@ -467,7 +511,7 @@ int run_serve(config *cfg, const char *host, uint16_t port) {
   printf("{\"ready\":true,\"port\":%u}\n", bound);
   fflush(stdout);
   while (!g_cli.stop && !in.eof) {
-    if (qwh_loop_poll(&srv.loop, srv.busy ? 0 : 200) < 0) break;
+    if (qwh_loop_poll(&srv.loop, srv.busy ? 0 : cfg->resume ? 20 : 200) < 0) break;
     service_all(&srv);
   }
   /* Shutdown: a graceful close for a moment, then everything is freed. */
@@ -487,6 +531,7 @@ int run_serve(config *cfg, const char *host, uint16_t port) {
   qwh_loop_free(&srv.loop);
   qwh_replay_cache_free(&srv.replay);
   admission_free(&srv.adm);
+  qwh_resume_store_free(&srv.sessions);
   if (srv.reserve_fd >= 0) close(srv.reserve_fd);
   return 0;
 }

@@ -532,14 +532,6 @@ static int load_sessions(qwh_resume_store *store, const qwh_json *sessions, int6
   return 0;
 }
 
-/* A copy of the accept's features without "resume" (QWH-RESUME-024: no session can be held). */
-static qwh_json *features_without_resume(qwh_arena *a, const qwh_json *features) {
-  qwh_json *f = qwh_json_array(a);
-  for (size_t i = 0; f && i < features->u.arr.n; i++)
-    if (!qwh_json_is_string(features->u.arr.items[i], "resume") && qwh_json_push(a, f, features->u.arr.items[i])) return NULL;
-  return f;
-}
-
 static qwh_json *reject_answer(qwh_arena *a, qwh_code code) {
   qwh_json *r = qwh_json_object(a);
   if (!r || qwh_json_set(a, r, "type", qwh_json_cstring(a, "reject")) ||
@@ -609,7 +601,7 @@ static int resume_server_hello(qwh_arena *a, const qwh_json *params, const qwh_j
       return *out && qwh_json_set(a, *out, "answer", reject_answer(a, refusal)) == 0 ? 0 : -1;
     }
     if (o == QWH_RESUME_NONE) {
-      if (qwh_json_set(a, accept, "features", features_without_resume(a, qwh_json_get(accept, "features")))) return -1;
+      if (qwh_json_set(a, accept, "features", qwh_features_without_resume(a, qwh_json_get(accept, "features")))) return -1;
     } else if (qwh_json_set(a, accept, "resume", qwh_accept_resume_build(a, &grant))) {
       return -1;
     }

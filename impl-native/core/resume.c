@@ -123,6 +123,13 @@ qwh_code qwh_accept_resume_check(const qwh_json *member, bool control, uint32_t 
   return QWH_OK;
 }
 
+qwh_json *qwh_features_without_resume(qwh_arena *a, const qwh_json *features) {
+  qwh_json *f = qwh_json_array(a);
+  for (size_t i = 0; f && features && i < features->u.arr.n; i++)
+    if (!qwh_json_is_string(features->u.arr.items[i], "resume") && qwh_json_push(a, f, features->u.arr.items[i])) return NULL;
+  return f;
+}
+
 bool qwh_token_equal(const uint8_t a[QWH_SESSION_TOKEN_BYTES], const uint8_t b[QWH_SESSION_TOKEN_BYTES]) {
   return CRYPTO_memcmp(a, b, QWH_SESSION_TOKEN_BYTES) == 0;
 }

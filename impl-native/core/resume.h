@@ -80,6 +80,9 @@ typedef struct qwh_named_session {
 qwh_code qwh_accept_resume_check(const qwh_json *member, bool control, uint32_t max_frame_length, const qwh_named_session *named,
                                  qwh_accept_resume *out);
 
+/* A copy of an accept's "features" without "resume" (arena-owned; NULL when out of memory). */
+qwh_json *qwh_features_without_resume(qwh_arena *a, const qwh_json *features);
+
 /* Compares two tokens in a time that does not depend on their content (QWH-RESUME-006). */
 bool qwh_token_equal(const uint8_t a[QWH_SESSION_TOKEN_BYTES], const uint8_t b[QWH_SESSION_TOKEN_BYTES]);
 

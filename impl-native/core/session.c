@@ -41,7 +41,8 @@ void qwh_session_fail(qwh_session *s, qwh_code code) {
   bool answering = s->cfg.profile != QWH_HS_BARE && (s->state == QWH_ST_HANDSHAKE || (s->state == QWH_ST_VERIFYING && !s->legacy));
   if (answering && s->cfg.role == QWH_SERVER && wire)
     queue_reject(s, code); /* QWH-ERR-002 */
-  else if ((s->state == QWH_ST_OPEN || s->state == QWH_ST_CLOSING) && s->control && !s->close_sent && wire) {
+  else if ((s->state == QWH_ST_OPEN || s->state == QWH_ST_CLOSING) && s->control && !s->close_sent && wire &&
+           !(s->rs && code == QWH_E_HEARTBEAT_TIMEOUT)) { /* the session survives a heartbeat timeout (QWH-RESUME-012) */
     const char *name = qwh_code_name(code);
     if (qwh_encoder_close(&s->enc, &s->out, name, strlen(name), NULL, 0) == QWH_OK) s->close_sent = true; /* QWH-ERR-008 */
   }
@@ -50,20 +51,48 @@ void qwh_session_fail(qwh_session *s, qwh_code code) {
 
 /* ---- open phase ---- */
 
+static int64_t now_ms(const qwh_session *s) { return s->cfg.clock_ms ? s->cfg.clock_ms() : s->cfg.policy.now_ms; }
+
+/* The first frame on a resumed connection proves that the client holds the new token: the one it
+ * presented is retired (QWH-RESUME-018). */
+static void resume_frame(qwh_session *s) {
+  if (s->resume_frame_seen) return;
+  s->resume_frame_seen = true;
+  if (s->resume_entry) s->resume_entry->has_prev = false;
+}
+
 static qwh_code rx_message(void *user, const uint8_t *p, size_t n) {
   qwh_session *s = user;
   if (s->finished) return QWH_OK;
-  return s->h.on_message ? s->h.on_message(s->user, p, n) : QWH_OK;
+  if (!s->rs) return s->h.on_message ? s->h.on_message(s->user, p, n) : QWH_OK;
+  resume_frame(s);
+  bool due = qwh_resume_delivered(s->rs, n, now_ms(s)); /* counted as delivered (QWH-RESUME-008) */
+  qwh_code rc = s->h.on_message ? s->h.on_message(s->user, p, n) : QWH_OK;
+  if (rc == QWH_OK && due && s->rs && !s->finished) rc = qwh_encode_ack(&s->out, false, qwh_resume_report(s->rs)); /* QWH-ACK-005 */
+  return rc;
 }
 
 static qwh_code rx_ping(void *user, const uint8_t *p, size_t n) {
   qwh_session *s = user;
+  if (s->rs) resume_frame(s);
   return s->finished ? QWH_OK : qwh_encoder_pong(&s->enc, &s->out, p, n); /* QWH-PING-001 */
+}
+
+/* A peer's count (QWH-ACK-004) frees replay room for held messages; a request is answered at once (QWH-ACK-007). */
+static qwh_code rx_ack(void *user, bool request, uint64_t count) {
+  qwh_session *s = user;
+  if (s->finished || !s->rs) return QWH_OK;
+  resume_frame(s);
+  qwh_code rc = qwh_resume_acknowledge(s->rs, count, QWH_E_PROTOCOL_ERROR);
+  if (rc == QWH_OK && request) rc = qwh_encode_ack(&s->out, false, qwh_resume_report(s->rs));
+  if (rc == QWH_OK && !s->close_sent) qwh_resume_release(s->rs, &s->out);
+  return rc;
 }
 
 /* A PONG echoing counter k answers every PING up to k (QWH-PING-004); any other PONG is ignored. */
 static qwh_code rx_pong(void *user, const uint8_t *p, size_t n) {
   qwh_session *s = user;
+  if (s->rs) resume_frame(s);
   if (n != 8) return QWH_OK;
   uint64_t k = ((uint64_t)qwh_get_u32be(p) << 32) | qwh_get_u32be(p + 4);
   if (k > s->pings_answered && k <= s->pings_sent) s->pings_answered = k;
@@ -72,6 +101,7 @@ static qwh_code rx_pong(void *user, const uint8_t *p, size_t n) {
 
 static qwh_code rx_close(void *user, const qwh_close_info *info) {
   qwh_session *s = user;
+  if (s->rs) resume_frame(s);
   s->close_received = true;
   if (!s->close_sent) s->peer_ended = true;
   char code[72], reason[1100];
@@ -97,6 +127,19 @@ static void open_phase(qwh_session *s, uint32_t peer_max, bool control, bool raw
   s->rx.dec.user = &s->rx;
   qwh_decoder_set_limits(&s->rx.dec, s->cfg.max_frame_length, control, QWH_E_FRAME_TOO_LARGE);
   if (raw) qwh_decoder_pause(&s->rx.dec); /* the rest of this chunk is raw stream */
+  if (s->rs) {
+    s->rx.resume = true;
+    qwh_code rc = QWH_OK;
+    /* after a resume accept: the client's ACK first (QWH-RESUME-020), then each side's frames the
+     * peer has not received, byte for byte, before any other (QWH-RESUME-021) */
+    if (s->resumed && s->cfg.role == QWH_CLIENT) rc = qwh_encode_ack(&s->out, false, qwh_resume_report(s->rs));
+    if (rc == QWH_OK && s->resumed) rc = qwh_resume_resend(s->rs, &s->out);
+    if (rc == QWH_OK) qwh_resume_release(s->rs, &s->out);
+    if (rc) {
+      qwh_session_fail(s, rc);
+      return;
+    }
+  }
   if (s->h.on_open) s->h.on_open(s->user);
 }
 
@@ -143,6 +186,36 @@ static qwh_code start_verifying(qwh_session *s, const qwh_decision *d) {
   return stash_accept(s, d);
 }
 
+/* Step 11 of spec 8.1 for an accept that lists "resume": a new session, the named one resumed, none
+ * (the accept goes without "resume", QWH-RESUME-024), or a refusal code. */
+static qwh_code resume_decide(qwh_session *s, qwh_decision *d) {
+  qwh_resume_store *store = s->cfg.resume_store;
+  qwh_hello_resume r;
+  if (!d->resume) return QWH_OK;
+  if (!qwh_hello_resume_parse(qwh_json_get(d->hello.raw, "resume"), &r)) return QWH_E_INVALID_HANDSHAKE; /* checked at step 3 */
+  qwh_resume_entry *e = NULL;
+  qwh_accept_resume grant;
+  qwh_code refusal = QWH_OK;
+  qwh_resume_outcome o = QWH_RESUME_NONE;
+  if (store) {
+    const uint8_t *key = d->hello.sig_state == QWH_SIG_PRESENT ? d->hello.sig.key_bytes : NULL;
+    o = qwh_resume_store_decide(store, &r, key, s->cfg.transport_tls, d->hello.max_frame_length, now_ms(s), &e, &grant, &refusal);
+  }
+  if (o == QWH_RESUME_REFUSED) return refusal;
+  if (o == QWH_RESUME_NONE) {
+    d->resume = false;
+    return qwh_json_set(&s->hs, d->accept, "features", qwh_features_without_resume(&s->hs, qwh_json_get(d->accept, "features")))
+               ? QWH_E_INTERNAL
+               : QWH_OK;
+  }
+  if (qwh_json_set(&s->hs, d->accept, "resume", qwh_accept_resume_build(&s->hs, &grant))) return QWH_E_INTERNAL;
+  e->conn = s;
+  s->rs = &e->st;
+  s->resume_entry = e;
+  s->resumed = o == QWH_RESUME_RESUMED;
+  return QWH_OK;
+}
+
 static qwh_code server_first_frame(qwh_session *s, const uint8_t *p, size_t n) {
   qwh_decision d;
   qwh_decide(&s->hs, p, n, &s->cfg.policy, &d);
@@ -153,9 +226,12 @@ static qwh_code server_first_frame(qwh_session *s, const uint8_t *p, size_t n) {
   }
   switch (d.type) {
     case QWH_DECIDE_ACCEPT: {
-      if (s->cfg.verify_async) return start_verifying(s, &d);
-      qwh_code rc = s->cfg.verify ? s->cfg.verify(s->user, &d.hello) : QWH_OK;
+      /* with an asynchronous policy the session is decided before its verdict */
+      qwh_code rc = s->cfg.verify && !s->cfg.verify_async ? s->cfg.verify(s->user, &d.hello) : QWH_OK;
+      if (rc == QWH_OK) rc = resume_decide(s, &d);
       if (rc) return rc;
+      s->negotiated = qwh_json_get(d.accept, "features");
+      if (s->cfg.verify_async) return start_verifying(s, &d);
       s->verdict_ready = true; /* accepted: answered once the rest of this read proved empty */
       return stash_accept(s, &d);
     }
@@ -182,11 +258,57 @@ static qwh_code server_first_frame(qwh_session *s, const uint8_t *p, size_t n) {
   return QWH_E_INTERNAL;
 }
 
+/* The client's side of an accept when it offered "resume" (QWH-RESUME-007, QWH-RESUME-019). */
+static qwh_code client_resume_accept(qwh_session *s, const qwh_answer *ans) {
+  qwh_resume_client *rc = s->cfg.resume_client;
+  if (!qwh_features_has(ans->features, "resume")) {
+    if (rc->active) rc->ended = true; /* the server holds no session for it any more */
+    return QWH_OK;
+  }
+  qwh_named_session named;
+  if (rc->active) {
+    memcpy(named.id, rc->id, sizeof named.id);
+    named.sent = rc->st.sent;
+    named.server_reported = rc->st.peer_received;
+    named.max_frame_length = rc->max_frame_length;
+  }
+  qwh_accept_resume g;
+  qwh_code code = qwh_accept_resume_check(ans->resume, qwh_features_has(ans->features, "control"), ans->max_frame_length,
+                                          rc->active ? &named : NULL, &g);
+  if (code) {
+    if (code == QWH_E_RESUME_MISMATCH) rc->ended = true; /* without sending a frame (QWH-RESUME-019) */
+    return code;
+  }
+  if (g.resumed) {
+    qwh_resume_acknowledge(&rc->st, g.received, QWH_E_RESUME_MISMATCH); /* in range: checked above */
+    rc->st.peer = g.limits;
+  } else {
+    qwh_resume_free(&rc->st);
+    qwh_resume_init(&rc->st, &rc->limits, &g.limits);
+    memcpy(rc->id, g.id, sizeof rc->id);
+    rc->max_frame_length = ans->max_frame_length;
+    rc->active = true;
+  }
+  memcpy(rc->token, g.token, sizeof rc->token);
+  s->rs = &rc->st;
+  s->resumed = g.resumed;
+  return QWH_OK;
+}
+
 static qwh_code client_first_frame(qwh_session *s, const uint8_t *p, size_t n) {
-  qwh_offer offer = {QWH_VERSION_MAJOR, QWH_VERSION_MINOR, s->cfg.features, s->cfg.n_features};
+  qwh_resume_client *resume = s->cfg.resume_client;
+  qwh_offer offer = {QWH_VERSION_MAJOR, resume ? QWH_RESUME_VERSION_MINOR : QWH_VERSION_MINOR, s->cfg.features, s->cfg.n_features};
   qwh_answer ans;
   qwh_code rc = qwh_answer_parse(&s->hs, p, n, &offer, &ans);
   if (rc) return rc;
+  if (!ans.accepted && resume && resume->active &&
+      (qwh_code_from_name(ans.code.s, ans.code.len) == QWH_E_SESSION_UNKNOWN ||
+       qwh_code_from_name(ans.code.s, ans.code.len) == QWH_E_RESUME_MISMATCH))
+    resume->ended = true; /* a refused resume ends the session (QWH-RESUME-013) */
+  if (ans.accepted && resume) {
+    rc = client_resume_accept(s, &ans);
+    if (rc) return rc;
+  }
   if (!ans.accepted) {
     char code[72];
     snprintf(code, sizeof code, "%.*s", (int)ans.code.len, ans.code.s);
@@ -220,7 +342,7 @@ int qwh_session_init(qwh_session *s, const qwh_session_config *cfg, const qwh_se
   qwh_buf_init(&s->pending);
   qwh_buf_init(&s->accept);
   qwh_arena_init(&s->hs);
-  qwh_receiver_handlers rh = {rx_message, rx_ping, rx_pong, rx_close, NULL};
+  qwh_receiver_handlers rh = {rx_message, rx_ping, rx_pong, rx_close, rx_ack};
   qwh_receiver_init(&s->rx, &rh, s, cfg->max_frame_length, false);
   s->rx.dec.cb = handshake_frame;
   s->rx.dec.user = s;
@@ -264,6 +386,21 @@ qwh_code qwh_session_start(qwh_session *s) {
         s->cfg.features,        s->cfg.n_features, s->cfg.version, s->cfg.tags, s->cfg.max_frame_length != QWH_DEFAULT_MAX_FRAME_LENGTH,
         s->cfg.max_frame_length};
     hello = qwh_hello_build(&a, &o);
+    qwh_resume_client *cl = s->cfg.resume_client;
+    if (hello && cl) { /* a 1.1 hello with the member "resume" (QWH-RESUME-001, QWH-RESUME-014) */
+      qwh_hello_resume r;
+      memset(&r, 0, sizeof r);
+      r.limits = cl->limits;
+      if (cl->active) {
+        r.named = true;
+        memcpy(r.id, cl->id, sizeof r.id);
+        memcpy(r.token, cl->token, sizeof r.token);
+        r.received = qwh_resume_report(&cl->st);
+      }
+      if (qwh_json_set(&a, hello, "qwh", qwh_json_cstring(&a, QWH_RESUME_VERSION_STRING)) ||
+          qwh_json_set(&a, hello, "resume", qwh_hello_resume_build(&a, &r)))
+        hello = NULL;
+    }
     /* every member, TLS tags included, is in place before signing (QWH-SIG-012) */
     if (hello && s->cfg.sign_seed &&
         qwh_sign_hello(&a, hello, s->cfg.sign_seed, s->cfg.sign_nonce, sizeof s->cfg.sign_nonce, s->cfg.sign_ts, s->cfg.sign_exporter) !=
@@ -348,7 +485,27 @@ qwh_code qwh_session_send(qwh_session *s, const uint8_t *p, size_t n) {
   if (s->finished || s->close_sent || s->half_close) return QWH_E_CLOSED;
   if (s->state != QWH_ST_OPEN) return QWH_E_NOT_CONNECTED;
   if (s->raw) return qwh_buf_append(&s->out, p, n) ? QWH_E_INTERNAL : QWH_OK;
+  if (s->rs) { /* kept until acknowledged; held past the bounds (QWH-RESUME-009, QWH-RESUME-010) */
+    uint8_t h[4];
+    qwh_code rc = qwh_encoder_data_header(&s->enc, n, h);
+    return rc ? rc : qwh_resume_send(s->rs, &s->out, p, n, NULL);
+  }
   return qwh_encoder_data(&s->enc, &s->out, p, n);
+}
+
+qwh_code qwh_session_ack(qwh_session *s) {
+  if (!s->rs || s->finished || s->state != QWH_ST_OPEN || !qwh_resume_ack_pending(s->rs)) return QWH_OK;
+  return qwh_encode_ack(&s->out, false, qwh_resume_report(s->rs));
+}
+
+void qwh_session_abort(qwh_session *s) {
+  s->rs = NULL;
+  s->resume_entry = NULL;
+  s->rx.resume = false;
+  if (s->finished) return;
+  s->out.len = 0;
+  set_error(s, QWH_E_ABORTED, NULL);
+  finish(s);
 }
 
 void qwh_session_close(qwh_session *s, qwh_code code, const char *reason) {

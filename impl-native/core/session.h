@@ -13,6 +13,7 @@
 #include "frame_encoder.h"
 #include "negotiate.h"
 #include "receiver.h"
+#include "resume.h"
 
 typedef enum qwh_role { QWH_CLIENT, QWH_SERVER } qwh_role;
 /* VERIFYING: server, the hello was judged acceptable and the policy has not decided yet (spec 8.1 step 10). */
@@ -27,6 +28,17 @@ typedef struct qwh_session_handlers {
   /* The peer's CLOSE (control) or reject (client); `code` may be outside the registry. */
   void (*on_peer_close)(void *user, const char *code, const char *reason);
 } qwh_session_handlers;
+
+/* Client, feature "resume" (spec 10.7): the session carried from connection to connection (the caller owns it). */
+typedef struct qwh_resume_client {
+  qwh_resume_limits limits; /* the own bounds, announced in the hello */
+  bool active;              /* a session is held: id, token and st are valid */
+  bool ended;               /* set when the session ended (a resume refused, an accept without it); the caller drops it */
+  uint8_t id[QWH_SESSION_ID_BYTES];
+  uint8_t token[QWH_SESSION_TOKEN_BYTES]; /* the latest the server issued */
+  uint32_t max_frame_length;              /* of the session's first accept */
+  qwh_resume_state st;
+} qwh_resume_client;
 
 typedef struct qwh_session_config {
   qwh_role role;
@@ -53,6 +65,12 @@ typedef struct qwh_session_config {
    * at once). Meanwhile any byte from a v1 client is E_PROTOCOL_ERROR (QWH-STATE-003)
    * and a 0.3 client's frames are held (QWH-LEGACY-011). */
   bool verify_async;
+  /* Feature "resume". Client: offer it in a 1.1 hello and continue this session (NULL: not offered).
+   * Server (with policy.resume): the sessions it holds; transport_tls says this connection is TLS. */
+  qwh_resume_client *resume_client;
+  qwh_resume_store *resume_store;
+  bool transport_tls;
+  int64_t (*clock_ms)(void); /* monotonic milliseconds, for the store's windows and ACK delays (NULL: policy.now_ms) */
 } qwh_session_config;
 
 typedef struct qwh_session {
@@ -84,6 +102,11 @@ typedef struct qwh_session {
   bool pending_control, pending_raw;
   bool verdict_ready;                  /* a synchronous policy accepted: the accept goes out once the hello's read proved empty */
   uint64_t pings_sent, pings_answered; /* heartbeat: PING bodies are an 8-byte counter (QWH-PING-004) */
+  /* "resume" negotiated: the session's counts and replay buffer (the client's or the store's) */
+  qwh_resume_state *rs;
+  qwh_resume_entry *resume_entry; /* server: the stored session, whose entry->conn is this session */
+  bool resumed;                   /* the accept continued a session */
+  bool resume_frame_seen;         /* a frame arrived on this connection since it opened */
 } qwh_session;
 
 int qwh_session_init(qwh_session *s, const qwh_session_config *cfg, const qwh_session_handlers *h, void *user);
@@ -104,5 +127,12 @@ void qwh_session_close(qwh_session *s, qwh_code code, const char *reason);
 /* Fails the connection with `code` (timeouts, backpressure, socket errors). */
 void qwh_session_fail(qwh_session *s, qwh_code code);
 static inline bool qwh_session_finished(const qwh_session *s) { return s->finished; }
+/* "resume": a CLOSE was sent or received on this connection, so the session is over (QWH-RESUME-013). */
+static inline bool qwh_session_resume_over(const qwh_session *s) { return s->close_sent || s->close_received; }
+/* "resume": an ACK with the received count now, when a delivered frame is not yet covered (QWH-ACK-006). */
+qwh_code qwh_session_ack(qwh_session *s);
+/* "resume", server: another connection resumed this session: finish at once, without a frame, and let
+ * go of the session's state (nothing more is delivered or counted, QWH-RESUME-017). */
+void qwh_session_abort(qwh_session *s);
 
 #endif

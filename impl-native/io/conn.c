@@ -354,6 +354,12 @@ void qwh_pconn_refuse(qwh_pconn *c, qwh_code code) {
   qwh_pconn_service(c);
 }
 
+void qwh_pconn_abort(qwh_pconn *c) {
+  if (c->phase == QWH_CONN_CLOSED) return;
+  qwh_session_abort(&c->s);
+  discard_out(c); /* the next service closes it */
+}
+
 void qwh_pconn_begin(qwh_pconn *c) {
   if (c->phase == QWH_CONN_CLOSED || c->tls) return; /* with TLS: once the TLS handshake is done */
   qwh_session_start(&c->s);

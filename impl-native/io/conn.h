@@ -82,6 +82,8 @@ qwh_code qwh_pconn_send(qwh_pconn *c, const uint8_t *p, size_t n);
 void qwh_pconn_close(qwh_pconn *c, qwh_code code);
 /* Refuses before reading (admission): a reject on a v1 listener, then close. */
 void qwh_pconn_refuse(qwh_pconn *c, qwh_code code);
+/* "resume": another connection took the session over: closes without a frame, discarding what is queued (QWH-RESUME-017). */
+void qwh_pconn_abort(qwh_pconn *c);
 /* Server: admitted; starts the session (a bare session opens at once). With TLS this happens when TLS is up. */
 void qwh_pconn_begin(qwh_pconn *c);
 /* Writes what it can, applies backpressure, closes when finished. Call after sends. */
