@@ -214,8 +214,10 @@ static void retry_due(qwh_timer *t) {
 static bool session_over(client *cl, const qwh_session *s) {
   qwh_resume_client *r = &cl->session;
   bool over = r->ended || (s->rs && qwh_session_resume_over(s));
+  /* after a graceful CLOSE exchange everything sent before it was delivered (spec 10.5) */
+  bool lost = r->ended || (over && s->error != QWH_OK);
+  if (lost && r->active) cl->unacknowledged += qwh_resume_unacked(&r->st) + r->st.held_count;
   if (over && r->active) {
-    cl->unacknowledged += qwh_resume_unacked(&r->st) + r->st.held_count;
     qwh_resume_free(&r->st);
     r->active = false;
   }
@@ -231,7 +233,8 @@ static void cl_closed(qwh_pconn *c) {
   /* the peer's CLOSE code, else the failure: decides whether a reconnect may help */
   qwh_code code = s->error;
   if (was_open && cl->close_code[0] && !code) code = qwh_code_from_name(cl->close_code, strlen(cl->close_code));
-  if (s->error && !(was_open && cl->kind == CS_RETRY && cl->closed_by_peer)) record_error(cl, s->error_name);
+  /* a connection that ends while its session is kept is no failure: the session resumes */
+  if (s->error && !keeps_session && !(was_open && cl->kind == CS_RETRY && cl->closed_by_peer)) record_error(cl, s->error_name);
   /* The peer ended the connection without a CLOSE: no close code (an unclean end with "control",
    * QWH-CLOSE-013; the only way to close without it). */
   if (was_open && !cl->closing_ourselves && !cl->closed_by_peer && s->peer_ended && cl->kind != CS_RECONNECT && !keeps_session)
