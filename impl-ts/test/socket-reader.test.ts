@@ -1,12 +1,13 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { isScratchBuffer, SocketReader, type ReadTarget } from "../src/transport/socket-reader.js";
+import type { ReadTarget } from "../src/transport/link.js";
+import { isScratchBuffer, SocketReader } from "../src/transport/socket-reader.js";
 import { FrameDecoder, FrameEncoder } from "./support.js";
 
 /** Whether the last chunk a target received was marked transient (its buffer may be reused). */
 let lastTransient = false;
 
-/** A read target straight over a decoder (the socket link adds byte counts and error handling). */
+/** A read target straight over a decoder (the receiver adds error handling and the end of each read). */
 function targetOf(decoder: FrameDecoder): ReadTarget {
   return {
     inPlaceTarget: (min) => decoder.inPlaceTarget(min),

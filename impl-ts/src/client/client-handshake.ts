@@ -1,5 +1,6 @@
 /**
- * The client side of the handshake on a connected link: TLS pin check,
+ * The client side of the handshake on a connected link (through its
+ * receiver): TLS pin check,
  * the hello of the configured profile (v1 signed or not, 0.3 legacy, or
  * none), and the server's answer. Calls back once: opened or failed.
  * @packageDocumentation
@@ -12,7 +13,7 @@ import { buildHello, buildLegacyHello, encodeHandshakeJson } from "../protocol/h
 import { parseServerAnswer } from "../protocol/server-answer.js";
 import { signHello } from "../protocol/signature.js";
 import { channelBindingOf, fingerprintMatches, tlsHelloTags } from "../tls-facts.js";
-import type { FrameLink, FrameLinkHandlers } from "../transport/frame-link.js";
+import type { Receiver, ReceiverHandlers } from "../transport/receiver.js";
 import type { ClientReadyInfo } from "./client.js";
 import type { ResolvedClientOptions } from "./client-options.js";
 
@@ -41,13 +42,14 @@ export interface ResumeRequest {
   maxFrameLength: number;
 }
 
-/** Runs the client handshake of `o.handshakeProfile` on `link`; `session` names a session to resume. */
+/** Runs the client handshake of `o.handshakeProfile` on the receiver's link; `session` names a session to resume. */
 export function runClientHandshake(
-  link: FrameLink,
+  receiver: Receiver,
   o: ResolvedClientOptions,
   callbacks: ClientHandshakeCallbacks,
   session: ResumeRequest | null = null,
 ): void {
+  const link = receiver.link;
   let settled = false;
   let timer: NodeJS.Timeout | undefined;
   const fail = (err: QWormholeError, terminal = isTerminalErrorCode(err.code)) => {
@@ -62,7 +64,7 @@ export function runClientHandshake(
     clearTimeout(timer);
     callbacks.opened(info, features, peerMax);
   };
-  const handlers = (onMessage: FrameLinkHandlers["onMessage"]): FrameLinkHandlers => ({
+  const handlers = (onMessage: ReceiverHandlers["onMessage"]): ReceiverHandlers => ({
     onMessage,
     onControl: noop,
     onRaw: noop,
@@ -74,7 +76,7 @@ export function runClientHandshake(
     close: () => fail(new QWormholeError("E_SOCKET", "connection closed during the handshake"), false),
     timeout: noop,
   });
-  link.setHandlers(handlers(noop));
+  receiver.setHandlers(handlers(noop));
 
   const facts = link.tlsFacts() ?? undefined;
   const pins = o.tls?.pinnedFingerprints256;
@@ -127,7 +129,7 @@ export function runClientHandshake(
     () => fail(new QWormholeError("E_HANDSHAKE_TIMEOUT", `no answer to the hello within ${o.handshakeTimeoutMs} ms`), false),
     o.handshakeTimeoutMs,
   );
-  link.setHandlers(
+  receiver.setHandlers(
     handlers((payload) => {
       if (settled) return;
       let answer;
@@ -151,7 +153,7 @@ export function runClientHandshake(
         fail(new HandshakeRejectedError(answer.reject.code, answer.reject.reason));
         return;
       }
-      // Still inside the read that brought the accept: frames behind it go to whoever takes the link now.
+      // Still inside the read that brought the accept: frames behind it go to whoever takes the receiver now.
       open({ profile: "v1", accept: answer.accept, ...tlsInfo }, answer.accept.features, answer.accept.maxFrameLength);
     }),
   );

@@ -22,7 +22,8 @@ import { RateLimitedQueue, TokenBucket } from "../rate-limiter.js";
 import { DiagnosticsChannels, addCounters, emptySnapshot, publish, startTelemetry, type TelemetrySnapshot } from "../telemetry.js";
 import type { TlsFacts } from "../tls-facts.js";
 import { FramedChannel, channelOptions, type ChannelCloseInfo } from "../transport/channel.js";
-import type { FrameLink } from "../transport/frame-link.js";
+import type { Link } from "../transport/link.js";
+import { Receiver } from "../transport/receiver.js";
 import { socketDialer, type DialAttempt, type Dialer } from "../transport/socket-transport.js";
 import { runClientHandshake } from "./client-handshake.js";
 import { ClientResume, type LostSession } from "./resume-client.js";
@@ -129,7 +130,7 @@ export class QWormholeClient<TIn = Buffer, TOut = unknown> extends EventEmitter<
   private readonly serialize: Serializer<TOut>;
   private readonly deserialize: Deserializer<TIn>;
   private state: State = "idle";
-  private link: FrameLink | null = null;
+  private link: Link | null = null;
   private dial: DialAttempt | null = null;
   private readonly dialer: Dialer;
   private channel: FramedChannel | null = null;
@@ -598,13 +599,14 @@ export class QWormholeClient<TIn = Buffer, TOut = unknown> extends EventEmitter<
       { ...o, localAddress },
       {
         connected: (link) => {
+          const receiver = new Receiver(link);
           this.dial = null;
           this.link = link;
           this.readPaused = false;
           debug("client %s:%d: connected, %s handshake", o.host, o.port, o.handshakeProfile);
           this.emit("connect");
           publish(DiagnosticsChannels.clientConnect, { host: o.host, port: o.port, attempt: this.attempt });
-          this.handshake(link);
+          this.handshake(receiver);
         },
         failed: (error) => {
           this.dial = null;
@@ -615,12 +617,12 @@ export class QWormholeClient<TIn = Buffer, TOut = unknown> extends EventEmitter<
   }
 
   /** Runs the handshake of the selected profile on a connected link. */
-  private handshake(link: FrameLink): void {
+  private handshake(receiver: Receiver): void {
     runClientHandshake(
-      link,
+      receiver,
       this.options,
       {
-        opened: (info, features, peerMax) => this.open(link, info, features, peerMax),
+        opened: (info, features, peerMax) => this.open(receiver, info, features, peerMax),
         rejected: () => {
           this.stats.handshakeRejections++;
         },
@@ -648,13 +650,13 @@ export class QWormholeClient<TIn = Buffer, TOut = unknown> extends EventEmitter<
     this.emit("sessionLost", error ? { messages: lost.unacknowledged, error } : { messages: lost.unacknowledged });
   }
 
-  private open(link: FrameLink, info: ClientReadyInfo, features: readonly string[], peerMax: number): void {
+  private open(receiver: Receiver, info: ClientReadyInfo, features: readonly string[], peerMax: number): void {
     const o = this.options;
     this.peerMax = peerMax;
     const resumed = this.resume?.opened(info.accept);
     if (resumed) this.loseSession(resumed.lost);
     const channel = new FramedChannel(
-      link,
+      receiver,
       channelOptions(o, features, peerMax, { maxBackpressureBytes: 0, pauseReadingOnBackpressure: false }),
       {
         message: this.onMessage,

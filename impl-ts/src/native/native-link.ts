@@ -1,8 +1,9 @@
 /**
- * {@link NativeFrameLink}: a {@link FrameLink} whose I/O, frame decoding
- * (limits checked on each header) and TLS run in a native addon. The addon
- * hands JS one batch per readable event (one Buffer: a table of
- * kind/offset/length triples, then the payloads); JS encodes with the
+ * {@link NativeFrameLink}: a {@link Link} whose I/O, frame decoding (limits
+ * checked on each header, in the receive mode its receiver sets) and TLS run
+ * in a native addon. The addon hands JS one batch per readable event (one
+ * Buffer: a table of kind/offset/length triples, then the payloads), whose
+ * frames go to the receiver's frame entry point; JS encodes with the
  * reference FrameEncoder into a few large buffers and hands the addon one
  * write per flush. Works on both addons (posix on Node's loop, lws with a
  * service thread): they share the JS-thread engine and this contract.
@@ -11,9 +12,8 @@
 import { viewAt } from "../protocol/buffer-view.js";
 import type { ErrorCode } from "../protocol/error-codes.js";
 import { ProtocolError, QWormholeError } from "../protocol/errors.js";
-import { checkFrameLimits, type FrameLimits } from "../protocol/frame-decoder.js";
 import { FrameEncoder } from "../protocol/frame-encoder.js";
-import { NO_HANDLERS, type FrameLink, type FrameLinkHandlers, type LinkPeer } from "../transport/frame-link.js";
+import type { Link, LinkPeer, LinkReceiver, ReceiveMode } from "../transport/link.js";
 import type { TlsFacts } from "../tls-facts.js";
 import type { NativeBinding } from "./load.js";
 import { K_CONTROL, K_DATA, NativeEvent } from "./native-events.js";
@@ -59,19 +59,22 @@ function frameError(code: string, message: string): QWormholeError {
 }
 
 /** A framed connection carried by a native addon. */
-export class NativeFrameLink implements FrameLink {
+export class NativeFrameLink implements Link {
   readonly peer: LinkPeer;
   readonly encoder = new FrameEncoder();
-  private handlers: FrameLinkHandlers = NO_HANDLERS;
+  private receiver: LinkReceiver | null = null;
   private readonly binding: NativeBinding;
   private unsent = 0;
   private written = 0;
   private closed = false;
   private destroyRequested = false;
   private failed = false;
+  // The receive mode the addon applies, as last set.
+  private raw = false;
   private refusal: string | null = null;
-  private maxFrameLength = 0;
-  private oversizeCode: "E_FRAME_TOO_LARGE" | "E_HANDSHAKE_TOO_LARGE" = "E_HANDSHAKE_TOO_LARGE";
+  private maxFrameLength = -1;
+  private control = false;
+  private handshakeLimits = false;
   private dones: ((error?: Error | null) => void)[] = [];
   private idleMs = 0;
   private idleTimer: NodeJS.Timeout | null = null;
@@ -93,14 +96,12 @@ export class NativeFrameLink implements FrameLink {
   constructor(
     private readonly runtime: NativeRuntime,
     readonly id: number,
-    limits: FrameLimits,
     private readonly allowHalfOpen = false,
   ) {
     this.binding = runtime.binding;
     runtime.links.set(id, this);
     const info = this.binding.info(id);
     this.peer = { remoteAddress: info?.[0] || undefined, remotePort: info?.[1] || undefined, localPort: info?.[2] || undefined };
-    this.setLimits(limits);
   }
 
   /** Called by the runtime for this connection's events. */
@@ -111,7 +112,7 @@ export class NativeFrameLink implements FrameLink {
         return;
       case NativeEvent.End:
         this.touch();
-        this.handlers.end();
+        this.receiver?.end();
         if (!this.allowHalfOpen) process.nextTick(() => this.endAfterPeer());
         return;
       case NativeEvent.Error: {
@@ -122,13 +123,13 @@ export class NativeFrameLink implements FrameLink {
         if (code === "E_PROTOCOL_ERROR" && this.refusal) message = this.refusal;
         else if (code === "E_FRAME_TOO_LARGE" || code === "E_HANDSHAKE_TOO_LARGE")
           message = `frame length exceeds the maximum ${this.maxFrameLength}`;
-        this.handlers.error(frameError(code, message));
+        this.receiver?.error(frameError(code, message));
         return;
       }
       case NativeEvent.Drain:
         this.unsent = 0;
         this.settle(null);
-        this.handlers.drain();
+        this.receiver?.drain();
         return;
       case NativeEvent.Close:
         this.onClose();
@@ -139,6 +140,8 @@ export class NativeFrameLink implements FrameLink {
   }
 
   private onBatch(buf: Buffer, count: number, first = 0): void {
+    const receiver = this.receiver;
+    if (receiver === null) return;
     this.touch();
     // The table [kind, offset, length] x count (u32 LE) ends the Buffer; the payloads are before it.
     const at = buf.length - count * 12;
@@ -157,12 +160,14 @@ export class NativeFrameLink implements FrameLink {
       const off = table ? table[i * 3 + 1]! : buf.readUInt32LE(at + i * 12 + 4);
       const len = table ? table[i * 3 + 2]! : buf.readUInt32LE(at + i * 12 + 8);
       const payload = viewAt(arrayBuffer, base + off, len);
-      if (kind === K_DATA) this.handlers.onMessage(payload);
-      else if (kind === K_CONTROL) this.handlers.onControl(payload);
-      else this.handlers.onRaw(payload);
+      // Read per frame: a handler may hand the connection to a new owner mid-batch (the handshake's end).
+      const frames = receiver.frames;
+      if (kind === K_DATA) frames.onMessage(payload);
+      else if (kind === K_CONTROL) frames.onControl(payload);
+      else frames.onRaw?.(payload);
     }
     // What was delivered so far is one batch (also when the rest is held).
-    this.handlers.readEnd();
+    receiver.readEnd();
   }
 
   private onClose(): void {
@@ -173,7 +178,7 @@ export class NativeFrameLink implements FrameLink {
     this.idleTimer = null;
     this.settle(this.unsent > 0 ? new QWormholeError("E_SOCKET", "connection closed with unsent data") : null);
     this.onClosed?.();
-    this.handlers.close();
+    this.receiver?.close();
   }
 
   private settle(error: Error | null): void {
@@ -211,25 +216,30 @@ export class NativeFrameLink implements FrameLink {
     return this.closed || this.destroyRequested;
   }
 
-  setHandlers(handlers: FrameLinkHandlers): void {
-    this.handlers = handlers;
+  attach(receiver: LinkReceiver): void {
+    this.receiver = receiver;
   }
-  setLimits(limits: FrameLimits): void {
-    checkFrameLimits(limits);
-    const max = limits.maxFrameLength;
-    this.maxFrameLength = max;
-    this.oversizeCode = limits.oversizeCode ?? "E_FRAME_TOO_LARGE";
-    if (!this.closed) this.binding.setLimits(this.id, max, limits.control, this.oversizeCode === "E_HANDSHAKE_TOO_LARGE");
-  }
-  refuseDataFrames(message: string): void {
-    this.refusal = message;
-    if (!this.closed) this.binding.refuseData(this.id);
-  }
-  switchToRaw(): void {
-    if (!this.closed) this.binding.switchToRaw(this.id);
-  }
-  switchToFrames(): void {
-    if (!this.closed) this.binding.switchToFrames(this.id);
+  setReceiveMode(mode: ReceiveMode): void {
+    if (this.closed) return;
+    const { maxFrameLength, control } = mode.limits;
+    const handshake = mode.limits.oversizeCode === "E_HANDSHAKE_TOO_LARGE";
+    if (mode.raw) {
+      if (!this.raw) this.binding.switchToRaw(this.id);
+      this.raw = true;
+      return;
+    }
+    if (this.raw) this.binding.switchToFrames(this.id);
+    this.raw = false;
+    if (maxFrameLength !== this.maxFrameLength || control !== this.control || handshake !== this.handshakeLimits) {
+      this.maxFrameLength = maxFrameLength;
+      this.control = control;
+      this.handshakeLimits = handshake;
+      this.binding.setLimits(this.id, maxFrameLength, control, handshake);
+    }
+    if (mode.refusal !== null && this.refusal === null) {
+      this.refusal = mode.refusal;
+      this.binding.refuseData(this.id);
+    }
   }
 
   flush(done?: (error?: Error | null) => void): number {
@@ -300,7 +310,7 @@ export class NativeFrameLink implements FrameLink {
       const idle = Date.now() - this.lastActivity;
       if (idle >= this.idleMs) {
         this.lastActivity = Date.now();
-        this.handlers.timeout();
+        this.receiver?.timeout();
         if (!this.destroyed) this.idleTimer = setTimeout(check, this.idleMs);
       } else {
         this.idleTimer = setTimeout(check, this.idleMs - idle);

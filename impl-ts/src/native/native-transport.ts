@@ -8,20 +8,11 @@
 import dns from "node:dns";
 import net from "node:net";
 import type { QWormholeTlsOptions } from "../options.js";
-import { MAX_HANDSHAKE_LENGTH } from "../protocol/constants.js";
 import { QWormholeError } from "../protocol/errors.js";
-import type { FrameLimits } from "../protocol/frame-decoder.js";
 import type { Dialer, Listener, ListenerCallbacks, ListenOptions } from "../transport/socket-transport.js";
 import type { NativeBinding } from "./load.js";
 import { NativeEvent } from "./native-events.js";
 import { NativeFrameLink, runtimeOf } from "./native-link.js";
-
-/** Receive limits while handshaking (the same as the socket transport's). */
-export const NATIVE_HANDSHAKE_LIMITS: FrameLimits = {
-  maxFrameLength: MAX_HANDSHAKE_LENGTH,
-  control: false,
-  oversizeCode: "E_HANDSHAKE_TOO_LARGE",
-};
 
 type Pem = string | Buffer | (string | Buffer | { pem: string | Buffer })[] | undefined;
 
@@ -140,7 +131,7 @@ export function nativeDialer(binding: NativeBinding): Dialer {
           if (done) return;
           if (type === NativeEvent.Connected) {
             finish();
-            callbacks.connected(new NativeFrameLink(runtime, id, NATIVE_HANDSHAKE_LIMITS));
+            callbacks.connected(new NativeFrameLink(runtime, id));
           } else if (type === NativeEvent.ConnectFailed) {
             finish();
             callbacks.failed(new QWormholeError(a as "E_SOCKET", b as string));
@@ -170,7 +161,7 @@ export function nativeListener(binding: NativeBinding): (o: ListenOptions, callb
     const ctx = o.tls ? tlsContext(binding, o.tls, true) : undefined;
     const onEvent = (type: NativeEvent, a: unknown, b: unknown) => {
       if (type === NativeEvent.Accept) {
-        const link = new NativeFrameLink(runtime, a as number, NATIVE_HANDSHAKE_LIMITS, o.allowHalfOpen);
+        const link = new NativeFrameLink(runtime, a as number, o.allowHalfOpen);
         links.add(link);
         link.onClosed = () => {
           links.delete(link);

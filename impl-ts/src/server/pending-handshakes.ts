@@ -5,7 +5,7 @@
  * connections cannot take every slot (slowloris).
  * @packageDocumentation
  */
-import type { FrameLink } from "../transport/frame-link.js";
+import type { Link } from "../transport/link.js";
 
 /** The address a limit counts under: an IPv4-mapped IPv6 address counts as its IPv4 address. */
 export function addressKey(remoteAddress: string | undefined): string {
@@ -15,7 +15,7 @@ export function addressKey(remoteAddress: string | undefined): string {
 
 /** Pending handshakes, with a count per remote address. */
 export class PendingHandshakes {
-  private readonly links = new Map<FrameLink, string>();
+  private readonly links = new Map<Link, string>();
   private readonly perAddress = new Map<string, number>();
 
   /** Connections in the handshake. */
@@ -28,7 +28,7 @@ export class PendingHandshakes {
     return this.perAddress.get(addressKey(remoteAddress)) ?? 0;
   }
 
-  add(link: FrameLink): void {
+  add(link: Link): void {
     if (this.links.has(link)) return;
     const key = addressKey(link.peer.remoteAddress);
     this.links.set(link, key);
@@ -36,7 +36,7 @@ export class PendingHandshakes {
   }
 
   /** Forgets `link` (idempotent). */
-  delete(link: FrameLink): void {
+  delete(link: Link): void {
     const key = this.links.get(link);
     if (key === undefined) return;
     this.links.delete(link);
@@ -46,7 +46,7 @@ export class PendingHandshakes {
   }
 
   /** Every pending link. */
-  values(): IterableIterator<FrameLink> {
+  values(): IterableIterator<Link> {
     return this.links.keys();
   }
 }

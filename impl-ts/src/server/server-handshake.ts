@@ -17,7 +17,8 @@ import type { ReplayCache } from "../protocol/signature.js";
 import type { HelloV1 } from "../protocol/hello.js";
 import type { AcceptResume } from "../protocol/resume.js";
 import { channelBindingOf, checkTlsTags, type TlsFacts } from "../tls-facts.js";
-import type { FrameLink } from "../transport/frame-link.js";
+import type { Link } from "../transport/link.js";
+import type { Receiver } from "../transport/receiver.js";
 import type { HandshakeSnapshot } from "./server-connection.js";
 import type { ResolvedServerOptions } from "./server-options.js";
 
@@ -54,19 +55,20 @@ function verifiedTags(tags: Tags | undefined, legacy: boolean): Tags {
 
 /** Where the link comes from, for the snapshot. */
 function peerOf(
-  link: FrameLink,
+  link: Link,
   facts: TlsFacts | undefined,
 ): { remoteAddress: string | undefined; remotePort: number | undefined; tls?: TlsFacts } {
   return { remoteAddress: link.peer.remoteAddress, remotePort: link.peer.remotePort, ...(facts ? { tls: facts } : {}) };
 }
 
-/** Runs the server handshake of `o.handshakeProfile` on `link`. */
+/** Runs the server handshake of `o.handshakeProfile` on the receiver's link. */
 export function runServerHandshake(
-  link: FrameLink,
+  receiver: Receiver,
   facts: TlsFacts | undefined,
   o: ResolvedServerOptions,
   ctx: ServerHandshakeContext,
 ): void {
+  const link = receiver.link;
   const noop = () => undefined;
   if (o.handshakeProfile === "bare") {
     ctx.opened(
@@ -97,7 +99,7 @@ export function runServerHandshake(
     clearTimeout(timer);
     ctx.refused(code, reason, frame);
   };
-  link.setHandlers({
+  receiver.setHandlers({
     onMessage: (payload) => {
       if (stage === "hello") {
         stage = "verifying";
@@ -147,8 +149,8 @@ export function runServerHandshake(
     legacy = decision.type === "legacy";
     // A 0.3 client's data frames follow at once, under the data limits. A v1 client may
     // send nothing before our answer: any byte at all fails it (QWH-STATE-003).
-    if (legacy) link.setLimits({ maxFrameLength: o.maxFrameLength, control: false });
-    else link.switchToRaw();
+    if (legacy) receiver.setLimits({ maxFrameLength: o.maxFrameLength, control: false });
+    else receiver.switchToRaw();
     const hello = decision.hello;
     const snapshot: HandshakeSnapshot = {
       profile: legacy ? "legacy" : "v1",
@@ -199,7 +201,7 @@ export function runServerHandshake(
       stage = "done";
       clearTimeout(timer);
       if (decision.type === "accept") {
-        link.switchToFrames();
+        receiver.switchToFrames();
         link.encoder.setPeerMaxFrameLength(MAX_HANDSHAKE_LENGTH);
         link.encoder.addData(encodeHandshakeJson(acceptToJson(decision.accept)));
         link.flush();

@@ -22,7 +22,8 @@ import { foreignPeerHint, tlsServerFailureHint, withSyscallCode } from "../conne
 import { DiagnosticsChannels, addCounters, emptySnapshot, publish, startTelemetry, type TelemetrySnapshot } from "../telemetry.js";
 import { fingerprintMatches, type TlsFacts } from "../tls-facts.js";
 import { FramedChannel, channelOptions, type ChannelCloseInfo, type SharedMessage } from "../transport/channel.js";
-import type { FrameLink } from "../transport/frame-link.js";
+import type { Link } from "../transport/link.js";
+import { Receiver } from "../transport/receiver.js";
 import { createSocketListener, type Listener } from "../transport/socket-transport.js";
 import { PacedFlush } from "./paced-flush.js";
 import { PendingHandshakes } from "./pending-handshakes.js";
@@ -132,7 +133,7 @@ export class QWormholeServer<TIn = Buffer, TOut = unknown> extends EventEmitter<
   private readonly handshaking = new PendingHandshakes();
   private readonly pacedFlush = new PacedFlush();
   /** Refused connections in their grace period (reading the reject frame). */
-  private readonly refused = new Set<FrameLink>();
+  private readonly refused = new Set<Link>();
   private readonly replayCache: ReplayCache;
   private readonly stats = emptySnapshot();
   private readonly userOptions: QWormholeServerOptions<TIn, TOut>;
@@ -304,7 +305,8 @@ export class QWormholeServer<TIn = Buffer, TOut = unknown> extends EventEmitter<
   }
 
   /** Refuses a connection: a reject frame when the peer speaks v1, then FIN, then destroy after a grace period. */
-  private refuse(link: FrameLink, code: WireErrorCode, reason: string, sendFrame: boolean): void {
+  private refuse(receiver: Receiver, code: WireErrorCode, reason: string, sendFrame: boolean): void {
+    const link = receiver.link;
     if (code === "E_HANDSHAKE_TOO_LARGE") {
       const hint = foreignPeerHint(new QWormholeError(code, reason));
       if (hint) reason = `${reason}: ${hint}`;
@@ -317,7 +319,7 @@ export class QWormholeServer<TIn = Buffer, TOut = unknown> extends EventEmitter<
     // Keep reading (and discarding) so our FIN is not turned into a reset; the peer's FIN ends it.
     this.refused.add(link);
     const gone = () => void this.refused.delete(link);
-    link.setHandlers({
+    receiver.setHandlers({
       onMessage: noop,
       onControl: noop,
       onRaw: noop,
@@ -330,7 +332,7 @@ export class QWormholeServer<TIn = Buffer, TOut = unknown> extends EventEmitter<
     });
     // Whatever still comes is discarded without being decoded (unless a frame is half received).
     try {
-      link.switchToRaw();
+      receiver.switchToRaw();
     } catch {
       // Mid-frame: decoding goes on, and the handlers above discard everything.
     }
@@ -346,7 +348,8 @@ export class QWormholeServer<TIn = Buffer, TOut = unknown> extends EventEmitter<
     setTimeout(() => link.destroy(), REJECT_LINGER_MS).unref();
   }
 
-  private accept(link: FrameLink): void {
+  private accept(link: Link): void {
+    const receiver = new Receiver(link);
     const o = this.options;
     const v1 = o.handshakeProfile === "v1";
     if (this.closing) {
@@ -354,16 +357,16 @@ export class QWormholeServer<TIn = Buffer, TOut = unknown> extends EventEmitter<
       return;
     }
     if (this.byId.size + this.handshaking.size >= o.maxClients) {
-      this.refuse(link, "E_MAX_CLIENTS", `server is full (${o.maxClients} connections)`, v1);
+      this.refuse(receiver, "E_MAX_CLIENTS", `server is full (${o.maxClients} connections)`, v1);
       return;
     }
     if (this.handshaking.size >= o.maxPendingHandshakes) {
-      this.refuse(link, "E_MAX_PENDING_HANDSHAKES", `too many handshakes in progress (${o.maxPendingHandshakes})`, v1);
+      this.refuse(receiver, "E_MAX_PENDING_HANDSHAKES", `too many handshakes in progress (${o.maxPendingHandshakes})`, v1);
       return;
     }
     if (this.handshaking.countOf(link.peer.remoteAddress) >= o.maxPendingHandshakesPerAddress) {
       this.refuse(
-        link,
+        receiver,
         "E_MAX_PENDING_HANDSHAKES",
         `too many handshakes in progress from this address (${o.maxPendingHandshakesPerAddress})`,
         v1,
@@ -374,12 +377,12 @@ export class QWormholeServer<TIn = Buffer, TOut = unknown> extends EventEmitter<
     const facts = link.tlsFacts() ?? undefined;
     const pins = o.tls?.pinnedFingerprints256;
     if (facts && pins && pins.length > 0 && !fingerprintMatches(facts.peerFingerprint256, pins)) {
-      this.refuse(link, "E_TLS_PIN_MISMATCH", "client certificate matches no pinned fingerprint", v1);
+      this.refuse(receiver, "E_TLS_PIN_MISMATCH", "client certificate matches no pinned fingerprint", v1);
       return;
     }
     const hook = this.userOptions.allowConnection;
     if (!hook) {
-      this.handshake(link, facts);
+      this.handshake(receiver, facts);
       return;
     }
     link.pauseReading(); // QWH-LIMIT-003: no byte is read before the hook decides
@@ -388,21 +391,22 @@ export class QWormholeServer<TIn = Buffer, TOut = unknown> extends EventEmitter<
       .then(
         (ok) => {
           if (link.destroyed) return void this.handshaking.delete(link);
-          if (!ok) return this.refuse(link, "E_POLICY_REJECTED", "connection refused by allowConnection", v1);
+          if (!ok) return this.refuse(receiver, "E_POLICY_REJECTED", "connection refused by allowConnection", v1);
           link.resumeReading();
-          this.handshake(link, facts);
+          this.handshake(receiver, facts);
         },
-        (err) => this.refuse(link, "E_POLICY_REJECTED", `allowConnection failed: ${(err as Error)?.message}`, v1),
+        (err) => this.refuse(receiver, "E_POLICY_REJECTED", `allowConnection failed: ${(err as Error)?.message}`, v1),
       );
   }
 
-  private handshake(link: FrameLink, facts: TlsFacts | undefined): void {
-    runServerHandshake(link, facts, this.options, {
+  private handshake(receiver: Receiver, facts: TlsFacts | undefined): void {
+    const link = receiver.link;
+    runServerHandshake(receiver, facts, this.options, {
       verifyHandshake: this.userOptions.verifyHandshake,
       replayCache: this.replayCache,
-      opened: (snapshot, early, session) => this.open(link, snapshot, early, session as SessionStep<TOut, TIn> | undefined),
+      opened: (snapshot, early, session) => this.open(receiver, snapshot, early, session as SessionStep<TOut, TIn> | undefined),
       ...(this.sessions ? { resume: (hello: HelloV1) => this.resumeStep(hello, facts !== undefined) } : {}),
-      refused: (code, reason, sendFrame) => this.refuse(link, code, reason, sendFrame),
+      refused: (code, reason, sendFrame) => this.refuse(receiver, code, reason, sendFrame),
       gone: () => this.handshaking.delete(link),
     });
   }
@@ -434,9 +438,9 @@ export class QWormholeServer<TIn = Buffer, TOut = unknown> extends EventEmitter<
     conn.closed(event);
   }
 
-  private open(link: FrameLink, snapshot: HandshakeSnapshot, rest: Buffer[], session?: SessionStep<TOut, TIn>): void {
+  private open(receiver: Receiver, snapshot: HandshakeSnapshot, rest: Buffer[], session?: SessionStep<TOut, TIn>): void {
     const o = this.options;
-    this.handshaking.delete(link);
+    this.handshaking.delete(receiver.link);
     const resumed = session?.type === "resume" ? session.entry.conn : null;
     const id = resumed ? resumed.id : `c${this.nextId++}`;
     let conn!: ServerConnection<TOut, TIn>;
@@ -453,7 +457,7 @@ export class QWormholeServer<TIn = Buffer, TOut = unknown> extends EventEmitter<
       if (conn.listenerCount("error") > 0) conn.emit("error", error);
     };
     const channel = new FramedChannel(
-      link,
+      receiver,
       channelOptions(o, snapshot.features, snapshot.maxFrameLength, {
         maxBackpressureBytes: o.maxBackpressureBytes,
         pauseReadingOnBackpressure: true,

@@ -8,7 +8,8 @@ import { Feature } from "../protocol/constants.js";
 import type { CloseInfo } from "../protocol/control.js";
 import type { WireErrorCode } from "../protocol/error-codes.js";
 import { QWormholeError } from "../protocol/errors.js";
-import type { FrameLink } from "./frame-link.js";
+import type { Link } from "./link.js";
+import type { Receiver } from "./receiver.js";
 import { checkMessageSize, payloadLength } from "../payload.js";
 import { ControlDispatcher } from "../protocol/frame-receiver.js";
 import type { ResolvedCommonOptions } from "../options.js";
@@ -107,7 +108,7 @@ export type ChannelCounters = TrafficCounters;
 const PING_BODY_LENGTH = 8;
 const noop = (): void => undefined;
 
-/** The open state of a connection, on any {@link FrameLink}. */
+/** The open state of a connection, on any {@link Link}. */
 export class FramedChannel {
   private readonly control: boolean;
   private readonly raw: boolean;
@@ -141,14 +142,17 @@ export class FramedChannel {
   private ackRequested = false;
   private firstFrameOwed = false;
 
+  /** The connection's link. */
+  readonly link: Link;
+
   /**
-   * Takes over `link` once the handshake is done: from the next frame on, the
-   * negotiated limits apply and frames are this channel's. Call it from inside
-   * the callback that completed the handshake, so no frame of the same read is
-   * missed.
+   * Takes over the connection's `receiver` once the handshake is done: from
+   * the next frame on, the negotiated limits apply and frames are this
+   * channel's. Call it from inside the callback that completed the handshake,
+   * so no frame of the same read is missed.
    */
   constructor(
-    readonly link: FrameLink,
+    receiver: Receiver,
     private readonly options: ChannelOptions,
     private readonly handlers: ChannelHandlers,
     /**
@@ -159,6 +163,8 @@ export class FramedChannel {
      */
     resume?: { session: ResumeSession; firstAck: boolean },
   ) {
+    const link = receiver.link;
+    this.link = link;
     this.raw = options.framing === "none";
     this.control = !this.raw && options.features.includes(Feature.CONTROL);
     this.session = resume && this.control && options.features.includes(Feature.RESUME) ? resume.session : null;
@@ -172,12 +178,12 @@ export class FramedChannel {
             onClose: (i) => this.onPeerClose(i),
             ...(session ? { onAck: (request: boolean, count: number) => this.onAck(request, count) } : {}),
           },
-          (message) => link.refuseDataFrames(message),
+          (message) => receiver.refuseDataFrames(message),
         )
       : null;
     const onMessage = handlers.message;
     this.firstFrameOwed = session?.onFirstFrame != null;
-    link.setHandlers({
+    receiver.setHandlers({
       onMessage: session
         ? (payload) => {
             if (this.ended) return;
@@ -217,8 +223,8 @@ export class FramedChannel {
         this.fail(new QWormholeError("E_IDLE_TIMEOUT", `no traffic for ${options.idleTimeoutMs} ms`), true);
       },
     });
-    if (this.raw) link.switchToRaw();
-    else link.setLimits({ maxFrameLength: options.maxFrameLength, control: this.control });
+    if (this.raw) receiver.switchToRaw();
+    else receiver.setLimits({ maxFrameLength: options.maxFrameLength, control: this.control });
     // The handshake's slab is not needed by an idle connection.
     link.encoder.releaseSlab();
     if (options.idleTimeoutMs > 0) link.setIdleTimeout(options.idleTimeoutMs);

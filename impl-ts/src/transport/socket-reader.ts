@@ -19,18 +19,7 @@
  */
 import { viewOf } from "../protocol/buffer-view.js";
 import { FRAME_HEADER_LENGTH } from "../protocol/constants.js";
-
-/** What a reader feeds. Implemented by the socket link around its decoder. */
-export interface ReadTarget {
-  /** Where the next read may land directly (the rest of the frame being assembled), or null. */
-  inPlaceTarget(minBytes: number): Buffer | null;
-  /** The length field of the last header read. */
-  readonly lastFrameLength: number;
-  /** `n` bytes arrived in the buffer {@link inPlaceTarget} returned. */
-  receivedInPlace(n: number): void;
-  /** Received bytes; `transient`: a view of the scratch buffer, which must not escape. */
-  received(chunk: Buffer, transient: boolean): void;
-}
+import type { ReadTarget } from "./link.js";
 
 /** Size of the shared scratch read buffer (and so of the largest ordinary read). */
 const SCRATCH_SIZE = 64 * 1024;

@@ -1,24 +1,16 @@
 /**
  * The socket transport: dialing (client) and listening (server) with Node's
- * net and tls modules, handing out {@link SocketFrameLink}s set to the
- * handshake limits. Native transports provide the same two functions.
+ * net and tls modules, handing out {@link SocketLink}s. Native transports
+ * provide the same two functions.
  * @packageDocumentation
  */
 import net from "node:net";
 import tls from "node:tls";
-import { MAX_HANDSHAKE_LENGTH } from "../protocol/constants.js";
 import { QWormholeError } from "../protocol/errors.js";
-import type { FrameLimits } from "../protocol/frame-decoder.js";
 import type { QWormholeTlsOptions } from "../options.js";
-import { SocketFrameLink, type FrameLink } from "./frame-link.js";
+import type { Link } from "./link.js";
+import { SocketLink } from "./socket-link.js";
 import { SocketReader } from "./socket-reader.js";
-
-/** Receive limits while handshaking: one frame of at most 16384 bytes, no control frames. */
-export const HANDSHAKE_LIMITS: FrameLimits = {
-  maxFrameLength: MAX_HANDSHAKE_LENGTH,
-  control: false,
-  oversizeCode: "E_HANDSHAKE_TOO_LARGE",
-};
 
 /** What a dialer needs to know. */
 export interface DialOptions {
@@ -34,7 +26,7 @@ export interface DialOptions {
 
 /** The outcome of a dial, reported once. */
 export interface DialCallbacks {
-  connected(link: FrameLink): void;
+  connected(link: Link): void;
   failed(error: QWormholeError): void;
 }
 
@@ -109,7 +101,7 @@ export const socketDialer: Dialer = (o, callbacks) => {
   socket.once(o.tls ? "secureConnect" : "connect", () => {
     if (done) return;
     finish();
-    callbacks.connected(new SocketFrameLink(socket, HANDSHAKE_LIMITS, reader));
+    callbacks.connected(new SocketLink(socket, reader));
   });
   return {
     cancel: () => {
@@ -122,8 +114,8 @@ export const socketDialer: Dialer = (o, callbacks) => {
 
 /** What a listener reports. */
 export interface ListenerCallbacks {
-  /** A new connection (after TLS, if any), its link at handshake limits. */
-  connection(link: FrameLink): void;
+  /** A new connection (after TLS, if any). */
+  connection(link: Link): void;
   /** A connection whose TLS handshake failed (garbage, bad certificate, timeout). */
   tlsFailure(remoteAddress: string | undefined, error: QWormholeError): void;
   /** A listener-level error. */
@@ -175,7 +167,7 @@ export function createSocketListener(o: ListenOptions, callbacks: ListenerCallba
     }
     socket.setNoDelay(true);
     if (o.keepAlive) socket.setKeepAlive(true, o.keepAliveDelayMs);
-    callbacks.connection(new SocketFrameLink(socket, HANDSHAKE_LIMITS, reader));
+    callbacks.connection(new SocketLink(socket, reader));
   };
   let server: net.Server;
   if (o.tls) {
