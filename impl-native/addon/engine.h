@@ -158,6 +158,10 @@ constexpr uint32_t SIDE = 0x80000000u;    // in Conn::batch
 constexpr uint32_t STOLEN = 0x40000000u;  // Conn::stolen
 constexpr uint32_t KIND_MASK = ~(SIDE | STOLEN);
 constexpr size_t ENGINE_TABLE_TAIL = 16;
+// Reads smaller than this are decoded where they were received and their frames copied into a
+// Buffer that V8 allocates: cheaper than a chunk of their own, whose external Buffer needs a
+// malloc, a free and a finalizer (run from an extra turn of Node's loop).
+constexpr size_t ENGINE_COPY_BELOW = 16u * 1024;
 // The decoder's callback: collects one frame into the batch.
 qwh_code engine_on_frame(void *user, bool control, const uint8_t *payload, size_t len);
 // Hands the batch to JS when decoding of the owned chunk (Conn::own) is over: the chunk may become the Buffer.

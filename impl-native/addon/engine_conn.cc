@@ -253,7 +253,16 @@ void engine_received(Conn *c, const uint8_t *p, size_t n) {
   if (c->reading_over()) return;
   c->bytes_in += static_cast<double>(n);
   if (!c->tls) {
-    feed_plain(c, p, n);
+    if (c->own || c->pend.len || c->js_paused) return feed_plain(c, p, n);
+    // Frames whole inside p are recorded where they are and copied once into the batch Buffer,
+    // which is handed to JS before p is reused.
+    c->own = const_cast<uint8_t *>(p);
+    c->own_len = n;
+    c->own_cap = 0;
+    process(c, p, n);
+    engine_flush_batch(c);
+    c->own = nullptr;
+    c->own_len = 0;
     return;
   }
   while (n > 0 && !c->reading_over()) {

@@ -39,6 +39,10 @@ struct PConn {
   bool closing = false;
   int pending_error = 0;
   int events = -1;
+  // The last read was at least ENGINE_COPY_BELOW bytes: the next one asks the kernel how much it
+  // holds and reads it into a chunk of its own; small reads go straight into the shared buffer
+  // (one system call fewer per round trip).
+  bool large_reads = false;
 };
 
 // A listener's uv_poll, deadline timer and socket; deleting it closes the socket.
@@ -160,14 +164,18 @@ static void p_set_reading(Conn *c, bool on) {
 
 static constexpr size_t OWNED_MAX = 4u << 20;
 
-// Plain connections: one read of everything the kernel holds (FIONREAD) into a chunk of its
-// own, decoded in place and handed to JS as the batch Buffer itself (no copy of the payloads).
-// Returns false when the generic path must run (TLS, paused, nothing announced: EOF or error).
+// Plain connections after a large read: one read of everything the kernel holds (FIONREAD) into
+// a chunk of its own, decoded in place and handed to JS as the batch Buffer itself (no copy of
+// the payloads). Returns false when the generic path must run (TLS, paused, less than
+// ENGINE_COPY_BELOW announced, EOF or error).
 static bool read_owned(PConn *p) {
   Conn *c = p->c;
   if (c->tls || c->pend.len || c->js_paused) return false;
   int avail = 0;
-  if (ioctl(p->fd, FIONREAD, &avail) != 0 || avail <= 0) return false;
+  if (ioctl(p->fd, FIONREAD, &avail) != 0 || avail < static_cast<int>(ENGINE_COPY_BELOW)) {
+    p->large_reads = false;
+    return false;
+  }
   size_t want = static_cast<size_t>(avail) < OWNED_MAX ? static_cast<size_t>(avail) : OWNED_MAX;
   size_t cap = want + want / 4 + 64;  // room for the frame table of frames of 48+ bytes
   auto *buf = static_cast<uint8_t *>(malloc(cap));
@@ -208,11 +216,12 @@ static bool read_in_place(PConn *p) {
 
 static void read_ready(PConn *p) {
   Conn *c = p->c;
-  if (read_in_place(p) || read_owned(p)) return;
+  if (read_in_place(p) || (p->large_reads && read_owned(p))) return;
   uint8_t *buf = state_of(c->addon)->rbuf;
   for (int i = 0; i < READS_PER_EVENT && p->reading && !c->closing(); i++) {
     ssize_t n = recv(p->fd, buf, READ_SIZE, 0);
     if (n > 0) {
+      p->large_reads = static_cast<size_t>(n) >= ENGINE_COPY_BELOW;
       engine_received(c, buf, static_cast<size_t>(n));
       if (static_cast<size_t>(n) < READ_SIZE) break;
       continue;
