@@ -16,14 +16,17 @@ static void finish(qwh_session *s) {
   s->state = QWH_ST_CLOSED;
 }
 
-/* Queues the canonical JSON of `obj` as a handshake frame. */
-static qwh_code queue_json_frame(qwh_session *s, const qwh_json *obj) {
+/* Appends the canonical JSON of `obj` to `out` as a handshake frame. */
+static qwh_code json_frame(qwh_buf *out, const qwh_json *obj) {
   qwh_buf text;
   qwh_buf_init(&text);
-  qwh_code rc = qwh_jcs_write(obj, &text) == QWH_JSON_OK ? qwh_encode_handshake_frame(&s->out, text.data, text.len) : QWH_E_INTERNAL;
+  qwh_code rc = qwh_jcs_write(obj, &text) == QWH_JSON_OK ? qwh_encode_handshake_frame(out, text.data, text.len) : QWH_E_INTERNAL;
   qwh_buf_free(&text);
   return rc;
 }
+
+/* Queues the canonical JSON of `obj` as a handshake frame. */
+static qwh_code queue_json_frame(qwh_session *s, const qwh_json *obj) { return json_frame(&s->out, obj); }
 
 static void queue_reject(qwh_session *s, qwh_code code) {
   qwh_arena a;
@@ -226,12 +229,15 @@ static qwh_code server_first_frame(qwh_session *s, const uint8_t *p, size_t n) {
   }
   switch (d.type) {
     case QWH_DECIDE_ACCEPT: {
-      /* with an asynchronous policy the session is decided before its verdict */
-      qwh_code rc = s->cfg.verify && !s->cfg.verify_async ? s->cfg.verify(s->user, &d.hello) : QWH_OK;
+      if (s->cfg.verify_async) { /* the session (step 11) is settled by a positive verdict */
+        s->pending_resume = d.resume;
+        if (d.resume) s->pending_decision = d;
+        return start_verifying(s, &d);
+      }
+      qwh_code rc = s->cfg.verify ? s->cfg.verify(s->user, &d.hello) : QWH_OK;
       if (rc == QWH_OK) rc = resume_decide(s, &d);
       if (rc) return rc;
       s->negotiated = qwh_json_get(d.accept, "features");
-      if (s->cfg.verify_async) return start_verifying(s, &d);
       s->verdict_ready = true; /* accepted: answered once the rest of this read proved empty */
       return stash_accept(s, &d);
     }
@@ -534,6 +540,19 @@ void qwh_session_verdict(qwh_session *s, qwh_code code) {
   if (code != QWH_OK) {
     qwh_session_fail(s, code); /* v1: a reject; 0.3: closed without a frame */
     return;
+  }
+  if (!s->legacy && s->pending_resume) { /* step 11, then the accept as it now reads */
+    s->pending_resume = false;
+    qwh_code rc = resume_decide(s, &s->pending_decision);
+    if (rc == QWH_OK) {
+      s->negotiated = qwh_json_get(s->pending_decision.accept, "features");
+      s->pending.len = 0;
+      rc = json_frame(&s->pending, s->pending_decision.accept);
+    }
+    if (rc) {
+      qwh_session_fail(s, rc);
+      return;
+    }
   }
   if (!s->legacy) {
     if (qwh_buf_append(&s->out, s->pending.data, s->pending.len)) {

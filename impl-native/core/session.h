@@ -100,6 +100,10 @@ typedef struct qwh_session {
   qwh_buf pending; /* v1: the accept frame; 0.3: held frames, each as u32 length + payload */
   uint32_t pending_peer_max;
   bool pending_control, pending_raw;
+  /* VERIFYING with "resume" listed: the decision, whose session is settled once the verdict is positive
+   * (step 11 after step 10); it points into the handshake arena, which lives until the open */
+  bool pending_resume;
+  qwh_decision pending_decision;
   bool verdict_ready;                  /* a synchronous policy accepted: the accept goes out once the hello's read proved empty */
   uint64_t pings_sent, pings_answered; /* heartbeat: PING bodies are an 8-byte counter (QWH-PING-004) */
   /* "resume" negotiated: the session's counts and replay buffer (the client's or the store's) */

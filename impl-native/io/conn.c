@@ -52,6 +52,10 @@ static void s_peer_close(void *user, const char *code, const char *reason) {
 /* The bytes that go to the socket: the session's output, or its ciphertext with TLS. */
 static qwh_buf *wire(qwh_pconn *c) { return c->tls ? &c->tls_out : &c->s.out; }
 static size_t pending(qwh_pconn *c) { return wire(c)->len - c->out_off + (c->tls && c->tls_open ? c->s.out.len : 0); }
+/* What waits to be sent: the pending bytes and, with "resume", the messages held until the peer
+ * acknowledges. Past max_backpressure it fails the connection; reading pauses on pending() alone, since
+ * only reading brings the ACKs that release held messages. */
+static size_t backlog(qwh_pconn *c) { return pending(c) + (c->s.rs ? c->s.rs->held.len - c->s.rs->held_off : 0); }
 
 static void discard_out(qwh_pconn *c) {
   c->s.out.len = 0;
@@ -160,7 +164,7 @@ void qwh_pconn_service(qwh_pconn *c) {
       }
       discard_out(c);
     }
-    size_t queued = pending(c);
+    size_t queued = backlog(c);
     if (!c->s.finished && queued > c->lim.max_backpressure) {
       discard_out(c); /* QWH-LIMIT-006: discard, do not wait for the drain */
       qwh_session_fail(&c->s, QWH_E_BACKPRESSURE);
