@@ -1,7 +1,7 @@
 {
   "variables": {
     "qwh_core_sources": ["core/buf.c", "core/errors.c", "core/frame_decoder.c", "core/tls_bio.c", "io/socket.c", "io/sendq.c"],
-    "qwh_engine_sources": ["addon/engine_conn.cc", "addon/engine_batch.cc", "addon/engine_api.cc", "addon/napi_glue.cc"],
+    "qwh_engine_sources": ["addon/engine_conn.cc", "addon/engine_batch.cc", "addon/engine_read.cc", "addon/engine_api.cc", "addon/napi_glue.cc"],
     "qwh_warn": ["-Wall", "-Wextra", "-Werror", "-Wshadow", "-isystem", "<(node_root_dir)/include/node", "-isystem", "<!(node -p \"require('node-addon-api').include_dir\")"]
   },
   "target_defaults": {

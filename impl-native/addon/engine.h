@@ -104,7 +104,8 @@ struct Conn {
   char remote_addr[64] = "";
   int remote_port = 0;
   int local_port = 0;
-  uint64_t created_ms = 0;  // uv_now() when the engine connection was made (handshake deadline)
+  uint64_t created_ms = 0;   // uv_now() when the engine connection was made (handshake deadline)
+  bool large_reads = false;  // the last read was at least ENGINE_COPY_BELOW (engine_read.cc)
 };
 
 struct Listener {
@@ -131,7 +132,8 @@ struct Addon {
   bool finalized = false;
   int open_handles = 0;  // uv handles / backend objects not yet fully closed
   napi_async_cleanup_hook_handle cleanup = nullptr;
-  qwh_buf plain{};  // shared TLS plaintext buffer
+  qwh_buf plain{};          // shared TLS plaintext buffer
+  uint8_t *rbuf = nullptr;  // shared read buffer (engine_read.cc), made on the first read
   void *backend_state = nullptr;
   size_t live_conns = 0;
   size_t live_listeners = 0;
@@ -200,6 +202,16 @@ inline uint64_t engine_tls_check_every_ms(const Listener *l) {
 }
 void engine_handle_released(Addon *a);  // one backend handle fully closed
 void engine_dispatch(Addon *a, int32_t type, uint32_t id, napi_value x, napi_value y);
+
+// Reading a connection's socket on the JS thread (engine_read.cc), when it is readable.
+enum class ReadResult : uint8_t {
+  More,    // read what there was (or nothing): keep polling while engine_wants_read()
+  Eof,     // the peer's end was read (engine_eof called)
+  Closed,  // the connection failed or is closing (reported)
+};
+ReadResult engine_read(Conn *c, int fd);
+// Whether the engine wants bytes: not paused, not over, not stopped by the send backlog.
+bool engine_wants_read(const Conn *c);
 
 // What JS asks of a connection (engine_api.cc's methods; JS thread).
 bool engine_write(Conn *c, const uint8_t *p, size_t n);  // false: TLS failed (reported)

@@ -321,6 +321,7 @@ static napi_value m_stats(napi_env env, napi_callback_info) {
 static void maybe_free_addon(Addon *a) {
   if (!a->finalized || a->open_handles > 0) return;
   qwh_buf_free(&a->plain);
+  free(a->rbuf);
   if (a->backend->free_state) a->backend->free_state(a->backend_state);
   delete a;
 }

@@ -65,10 +65,7 @@ static void free_conn(Conn *c) {
   delete c;
 }
 
-static void update_reading(Conn *c) {
-  bool on = !c->js_paused && !c->reading_over() && c->read_end == ReadEnd::None && !c->limit_stopped;
-  c->addon->backend->set_reading(c, on);
-}
+static void update_reading(Conn *c) { c->addon->backend->set_reading(c, engine_wants_read(c)); }
 
 static void send_bytes(Conn *c, const uint8_t *p, size_t n) {
   if (c->closing() || n == 0) return;

@@ -2,7 +2,6 @@
 // by uv_poll on Node's own loop (no thread). Framing and TLS are the engine's.
 // Needs nothing but libc and OpenSSL.
 #include <errno.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -14,9 +13,6 @@
 #include "engine.h"
 
 namespace qwh {
-
-static constexpr size_t READ_SIZE = 256 * 1024;
-static constexpr int READS_PER_EVENT = 8;
 
 // A connection's uv_poll and socket; deleting it closes the socket and frees the queue.
 struct PConn {
@@ -39,10 +35,6 @@ struct PConn {
   bool closing = false;
   int pending_error = 0;
   int events = -1;
-  // The last read was at least ENGINE_COPY_BELOW bytes: the next one asks the kernel how much it
-  // holds and reads it into a chunk of its own; small reads go straight into the shared buffer
-  // (one system call fewer per round trip).
-  bool large_reads = false;
 };
 
 // A listener's uv_poll, deadline timer and socket; deleting it closes the socket.
@@ -59,12 +51,6 @@ struct PListener {
   Listener *l = nullptr;
   int pending_closes = 0;
 };
-
-struct PState {
-  uint8_t *rbuf = nullptr;
-};
-
-static PState *state_of(Addon *a) { return static_cast<PState *>(a->backend_state); }
 
 static void on_poll(uv_poll_t *h, int status, int events);
 
@@ -162,81 +148,8 @@ static void p_set_reading(Conn *c, bool on) {
   update_poll(p);
 }
 
-static constexpr size_t OWNED_MAX = 4u << 20;
-
-// Plain connections after a large read: one read of everything the kernel holds (FIONREAD) into
-// a chunk of its own, decoded in place and handed to JS as the batch Buffer itself (no copy of
-// the payloads). Returns false when the generic path must run (TLS, paused, less than
-// ENGINE_COPY_BELOW announced, EOF or error).
-static bool read_owned(PConn *p) {
-  Conn *c = p->c;
-  if (c->tls || c->pend.len || c->js_paused) return false;
-  int avail = 0;
-  if (ioctl(p->fd, FIONREAD, &avail) != 0 || avail < static_cast<int>(ENGINE_COPY_BELOW)) {
-    p->large_reads = false;
-    return false;
-  }
-  size_t want = static_cast<size_t>(avail) < OWNED_MAX ? static_cast<size_t>(avail) : OWNED_MAX;
-  size_t cap = want + want / 4 + 64;  // room for the frame table of frames of 48+ bytes
-  auto *buf = static_cast<uint8_t *>(malloc(cap));
-  if (!buf) return false;
-  ssize_t n;
-  do n = recv(p->fd, buf, want, 0);
-  while (n < 0 && errno == EINTR);
-  if (n <= 0) {
-    free(buf);
-    if (n == 0) return false;  // the generic path sees the EOF
-    if (errno == EAGAIN || errno == EWOULDBLOCK) return true;
-    engine_socket_error(c, strerror(errno));
-    return true;
-  }
-  engine_received_owned(c, buf, static_cast<size_t>(n), cap);
-  return true;
-}
-
-// While a large frame is missing at least 16 KiB, its bytes are received straight into the
-// decoder's buffer for it, which then becomes the batch Buffer: a large message is not copied.
-// Returns false when the other paths must run (no such frame, EOF).
-static bool read_in_place(PConn *p) {
-  Conn *c = p->c;
-  uint8_t *at = nullptr;
-  size_t room = engine_in_place_room(c, &at);
-  if (room == 0) return false;
-  ssize_t n;
-  do n = recv(p->fd, at, room, 0);
-  while (n < 0 && errno == EINTR);
-  if (n == 0) return false;  // the generic path sees the EOF
-  if (n < 0) {
-    if (errno != EAGAIN && errno != EWOULDBLOCK) engine_socket_error(c, strerror(errno));
-    return true;
-  }
-  engine_received_in_place(c, static_cast<size_t>(n));
-  return true;
-}
-
 static void read_ready(PConn *p) {
-  Conn *c = p->c;
-  if (read_in_place(p) || (p->large_reads && read_owned(p))) return;
-  uint8_t *buf = state_of(c->addon)->rbuf;
-  for (int i = 0; i < READS_PER_EVENT && p->reading && !c->closing(); i++) {
-    ssize_t n = recv(p->fd, buf, READ_SIZE, 0);
-    if (n > 0) {
-      p->large_reads = static_cast<size_t>(n) >= ENGINE_COPY_BELOW;
-      engine_received(c, buf, static_cast<size_t>(n));
-      if (static_cast<size_t>(n) < READ_SIZE) break;
-      continue;
-    }
-    if (n == 0) {
-      engine_eof(c);
-      if (!c->closing()) maybe_finish(p);
-      return;
-    }
-    if (errno == EINTR) continue;
-    if (errno == EAGAIN || errno == EWOULDBLOCK) break;
-    engine_socket_error(c, strerror(errno));
-    return;
-  }
-  if (!c->closing()) engine_flush_batch(c);
+  if (engine_read(p->c, p->fd) == ReadResult::Eof) maybe_finish(p);
 }
 
 static void on_poll(uv_poll_t *h, int status, int events) {
@@ -416,21 +329,10 @@ static void p_read_ended(Conn *c) {
   if (p && !p->closing) maybe_finish(p);
 }
 
-static void p_free_state(void *s) {
-  auto *st = static_cast<PState *>(s);
-  delete[] st->rbuf;
-  delete st;
-}
-
-static const Backend POSIX = {"posix",          p_send,       p_shutdown_write, p_set_reading, p_close,
-                              p_close_listener, p_read_ended, p_free_state,     nullptr};
+static const Backend POSIX = {"posix", p_send, p_shutdown_write, p_set_reading, p_close, p_close_listener, p_read_ended, nullptr, nullptr};
 
 }  // namespace qwh
 
-static napi_value Init(napi_env env, napi_value exports) {
-  auto *st = new qwh::PState();
-  st->rbuf = new uint8_t[qwh::READ_SIZE];
-  return qwh::engine_init_module(env, exports, &qwh::POSIX, st);
-}
+static napi_value Init(napi_env env, napi_value exports) { return qwh::engine_init_module(env, exports, &qwh::POSIX, nullptr); }
 
 NAPI_MODULE(NODE_GYP_MODULE_NAME, Init)
