@@ -1,7 +1,9 @@
 /**
- * An open QWH/1 connection over a socket, after the handshake: receive
- * pipeline, batched writes, heartbeats, graceful close, backpressure and
- * counters. The client and every server-side connection own one.
+ * An open QWH/1 connection on a link, after the handshake: the frames its
+ * receiver hands over (control frames by their rules), batched writes,
+ * heartbeats, graceful close, backpressure and counters; with a session
+ * (feature `resume`), its {@link ChannelSession}. The client and every
+ * server-side connection own one.
  * @packageDocumentation
  */
 import { Feature } from "../protocol/constants.js";
@@ -10,12 +12,11 @@ import type { WireErrorCode } from "../protocol/error-codes.js";
 import { QWormholeError } from "../protocol/errors.js";
 import type { Link } from "./link.js";
 import type { Receiver } from "./receiver.js";
-import { checkMessageSize, payloadLength } from "../payload.js";
 import { ControlDispatcher } from "../protocol/frame-receiver.js";
 import type { ResolvedCommonOptions } from "../options.js";
 import type { TrafficCounters } from "../telemetry.js";
-import type { ReplayPayload } from "../protocol/resume.js";
 import type { ResumeSession } from "./resume-session.js";
+import { ChannelSession, type SessionChannel } from "./channel-session.js";
 
 /** How an open connection behaves. */
 export interface ChannelOptions {
@@ -109,7 +110,7 @@ const PING_BODY_LENGTH = 8;
 const noop = (): void => undefined;
 
 /** The open state of a connection, on any {@link Link}. */
-export class FramedChannel {
+export class FramedChannel implements SessionChannel {
   private readonly control: boolean;
   private readonly raw: boolean;
   private readonly dispatcher: ControlDispatcher | null;
@@ -136,11 +137,8 @@ export class FramedChannel {
   private pingsAnswered = 0n;
   private drainTimer: NodeJS.Timeout | null = null;
   private readonly flushBound = () => this.flush();
-  // Feature `resume`: the session this connection carries, its ACK timer, and whether we asked for an ACK.
-  private readonly session: ResumeSession | null;
-  private ackTimer: NodeJS.Timeout | null = null;
-  private ackRequested = false;
-  private firstFrameOwed = false;
+  // Feature `resume`: the session this connection carries.
+  private readonly session: ChannelSession | null;
 
   /** The connection's link. */
   readonly link: Link;
@@ -167,9 +165,9 @@ export class FramedChannel {
     this.link = link;
     this.raw = options.framing === "none";
     this.control = !this.raw && options.features.includes(Feature.CONTROL);
-    this.session = resume && this.control && options.features.includes(Feature.RESUME) ? resume.session : null;
+    const session = resume && this.control && options.features.includes(Feature.RESUME) ? new ChannelSession(resume.session, this) : null;
+    this.session = session;
     link.encoder.setPeerMaxFrameLength(options.peerMaxFrameLength);
-    const session = this.session;
     this.dispatcher = this.control
       ? new ControlDispatcher(
           {
@@ -182,16 +180,14 @@ export class FramedChannel {
         )
       : null;
     const onMessage = handlers.message;
-    this.firstFrameOwed = session?.onFirstFrame != null;
     receiver.setHandlers({
       onMessage: session
         ? (payload) => {
             if (this.ended) return;
-            if (this.firstFrameOwed) this.confirmFirstFrame();
+            session.frameArrived();
             this.messagesIn++;
             onMessage(payload);
-            if (session.state.delivered(payload.length)) this.sendAck(false);
-            else if (this.ackTimer === null) this.startAckTimer();
+            session.delivered(payload.length);
           }
         : (payload) => {
             if (this.ended) return;
@@ -200,7 +196,7 @@ export class FramedChannel {
           },
       onControl: (payload) => {
         if (this.ended) return;
-        if (this.firstFrameOwed) this.confirmFirstFrame();
+        session?.frameArrived();
         try {
           this.dispatcher!.dispatch(payload);
         } catch (err) {
@@ -232,13 +228,7 @@ export class FramedChannel {
       this.heartbeat = setInterval(() => this.beat(), options.heartbeatIntervalMs);
       this.heartbeat.unref();
     }
-    if (session && resume) {
-      if (resume.firstAck) link.encoder.addAck(false, session.state.report());
-      // Everything the peer has not received, byte for byte and in order, before any other data frame.
-      for (const p of session.state.pending()) this.encodeData(p);
-      this.releaseHeld();
-      if (link.encoder.pendingBytes > 0) this.scheduleFlush();
-    }
+    if (session !== null) session.start(resume?.firstAck === true);
   }
 
   /** Delivers payloads that arrived before the channel existed (a 0.3 client's early frames), as one batch. */
@@ -266,7 +256,7 @@ export class FramedChannel {
 
   /** True while unsent output is above the high-water mark, or the session's replay buffer is full. */
   get isBackpressured(): boolean {
-    return this.backpressured || (this.session !== null && (this.session.held.length > 0 || this.session.state.full));
+    return this.backpressured || (this.session !== null && this.session.blocked);
   }
 
   /** Bytes accepted but not yet written to the kernel. */
@@ -301,129 +291,51 @@ export class FramedChannel {
     if (this.raw) link.encoder.addRaw(typeof payload === "string" ? Buffer.from(payload, "utf8") : payload);
     else if (typeof payload === "string") link.encoder.addText(payload);
     else link.encoder.addData(payload);
-    this.messagesOut++;
-    this.batchMessages++;
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      queueMicrotask(this.flushBound);
-    }
-    // A burst within one turn counts too, so a synchronous send loop sees backpressure.
-    if (!this.backpressured && link.encoder.pendingBytes > this.options.highWaterMarkBytes)
-      this.enterBackpressure(link.encoder.pendingBytes);
+    this.encoded(1);
+    this.checkBurst();
     return !this.backpressured;
   }
 
-  private encodeData(payload: ReplayPayload): void {
-    if (typeof payload === "string") this.link.encoder.addText(payload);
-    else this.link.encoder.addData(payload);
+  /** {@inheritDoc SessionChannel.encoded} */
+  encoded(count: number): void {
+    this.messagesOut += count;
+    this.batchMessages += count;
+    this.scheduleFlush();
+  }
+
+  /** {@inheritDoc SessionChannel.mayAck} */
+  get mayAck(): boolean {
+    return !this.closeSent && !this.ended && !this.link.destroyed;
+  }
+
+  /** A burst within one turn counts too, so a synchronous send loop sees backpressure. */
+  private checkBurst(): void {
+    const pending = this.link.encoder.pendingBytes;
+    if (!this.backpressured && pending > this.options.highWaterMarkBytes) this.enterBackpressure(pending);
   }
 
   /** A message on a session: sent and kept for the peer, or held while the replay buffer is full (QWH-RESUME-010). */
-  private sendInSession(payload: ReplayPayload, session: ResumeSession): boolean {
-    const bytes = payloadLength(payload);
-    if (session.held.length > 0 || !session.state.canSend(bytes)) {
-      checkMessageSize(bytes, this.link.encoder.peerMaxFrameLength, "peer");
-      session.held.push(payload);
-      session.heldBytes += bytes;
-      this.requestAck();
-      const o = this.options;
-      if (o.maxBackpressureBytes > 0 && session.heldBytes > o.maxBackpressureBytes) {
-        this.fail(
-          new QWormholeError(
-            "E_BACKPRESSURE",
-            `peer does not acknowledge: ${session.heldBytes} bytes held (limit ${o.maxBackpressureBytes})`,
-          ),
-        );
-      }
-      return false;
+  private sendInSession(payload: Uint8Array | string, session: ChannelSession): boolean {
+    const room = session.send(payload);
+    const max = this.options.maxBackpressureBytes;
+    if (max > 0 && session.heldBytes > max) {
+      this.fail(new QWormholeError("E_BACKPRESSURE", `peer does not acknowledge: ${session.heldBytes} bytes held (limit ${max})`));
     }
-    // Throws E_FRAME_TOO_LARGE before anything is recorded.
-    this.encodeData(payload);
-    session.state.recordSent(payload, bytes);
-    this.messagesOut++;
-    this.batchMessages++;
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      queueMicrotask(this.flushBound);
-    }
-    const link = this.link;
-    if (!this.backpressured && link.encoder.pendingBytes > this.options.highWaterMarkBytes)
-      this.enterBackpressure(link.encoder.pendingBytes);
-    if (session.state.full) {
-      this.requestAck();
-      return false;
-    }
-    return !this.backpressured;
+    this.checkBurst();
+    return room && !this.backpressured;
   }
 
-  /** Moves held messages into the replay buffer while there is room. */
-  private releaseHeld(): void {
-    const session = this.session!;
-    const held = session.held;
-    let i = 0;
-    while (i < held.length) {
-      const p = held[i]!;
-      const bytes = payloadLength(p);
-      if (!session.state.canSend(bytes)) break;
-      this.encodeData(p);
-      session.state.recordSent(p, bytes);
-      session.heldBytes -= bytes;
-      this.messagesOut++;
-      this.batchMessages++;
-      i++;
-    }
-    if (i > 0) {
-      held.splice(0, i);
-      this.scheduleFlush();
-    }
-    const owed = this.closeOwed;
-    if (owed !== null && held.length === 0 && !this.ended) this.startClose(owed.code, owed.reason);
-  }
-
-  /** The peer's count (QWH-ACK-004); answers a request (QWH-ACK-007); frees room for held messages. */
+  /** The peer's ACK: room for held messages, and the drain a false send() promised once none waits. */
   private onAck(request: boolean, count: number): void {
     const session = this.session!;
     const wasBlocked = this.isBackpressured;
-    session.state.acknowledge(count);
-    if (count === session.state.sent) this.ackRequested = false;
-    if (request) this.sendAck(false);
-    if (session.held.length > 0) this.releaseHeld();
+    session.onAck(request, count);
+    const owed = this.closeOwed;
+    if (owed !== null && session.held === 0 && !this.ended) this.startClose(owed.code, owed.reason);
     if (wasBlocked && !this.isBackpressured && !this.closing && !this.ended) {
       this.drainEvents++;
       this.handlers.drain();
     }
-  }
-
-  private sendAck(request: boolean): void {
-    if (this.ackTimer !== null) {
-      clearTimeout(this.ackTimer);
-      this.ackTimer = null;
-    }
-    if (this.closeSent || this.ended || this.link.destroyed) return;
-    this.link.encoder.addAck(request, this.session!.state.report());
-    this.scheduleFlush();
-  }
-
-  /** Asks the peer for an ACK once per episode of a full replay buffer (QWH-ACK-008). */
-  private requestAck(): void {
-    if (this.ackRequested) return;
-    this.ackRequested = true;
-    this.sendAck(true);
-  }
-
-  private startAckTimer(): void {
-    this.ackTimer = setTimeout(() => {
-      this.ackTimer = null;
-      if (this.session!.state.ackPending) this.sendAck(false);
-    }, this.session!.ackDelayMs);
-    this.ackTimer.unref();
-  }
-
-  private confirmFirstFrame(): void {
-    this.firstFrameOwed = false;
-    const confirm = this.session!.onFirstFrame;
-    this.session!.onFirstFrame = null;
-    confirm?.();
   }
 
   /**
@@ -445,8 +357,7 @@ export class FramedChannel {
       this.flushScheduled = true;
       deferFlush(this);
     }
-    if (!this.backpressured && link.encoder.pendingBytes > this.options.highWaterMarkBytes)
-      this.enterBackpressure(link.encoder.pendingBytes);
+    this.checkBurst();
     return !this.backpressured;
   }
 
@@ -498,7 +409,8 @@ export class FramedChannel {
     this.scheduleFlush();
   }
 
-  private scheduleFlush(): void {
+  /** {@inheritDoc SessionChannel.scheduleFlush} */
+  scheduleFlush(): void {
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       queueMicrotask(this.flushBound);
@@ -569,10 +481,10 @@ export class FramedChannel {
       this.link.destroy();
     }, this.options.drainTimeoutMs);
     this.drainTimer.unref();
-    if (this.session !== null && this.session.held.length > 0) {
+    if (this.session !== null && this.session.held > 0) {
       // Messages past a full replay buffer go first: the CLOSE follows once acknowledgements made room for them all.
       this.closeOwed = reason === undefined ? { code } : { code, reason };
-      this.requestAck();
+      this.session.requestAck();
       return done;
     }
     this.startClose(code, reason);
@@ -636,8 +548,7 @@ export class FramedChannel {
   private finish(): void {
     if (this.heartbeat) clearInterval(this.heartbeat);
     if (this.drainTimer) clearTimeout(this.drainTimer);
-    if (this.ackTimer) clearTimeout(this.ackTimer);
-    this.ackTimer = null;
+    this.session?.stop();
     this.heartbeat = null;
     this.drainTimer = null;
     if (this.finished) return;
@@ -647,8 +558,7 @@ export class FramedChannel {
     this.closeWaiters = [];
     if (!this.link.destroyed) this.link.destroy();
     // Both CLOSE frames went without a failure: the peer read every frame before ours (QWH-CLOSE-003, QWH-CLOSE-008).
-    if (this.session && this.closeSent && this.peerClose !== undefined && !this.failure)
-      this.session.state.acknowledge(this.session.state.sent);
+    if (this.session && this.closeSent && this.peerClose !== undefined && !this.failure) this.session.closedCleanly();
     const info: ChannelCloseInfo = {
       lostMessages: this.session ? 0 : this.lost,
       closeExchanged: this.closeSent || this.peerClose !== undefined,
