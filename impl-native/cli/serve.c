@@ -230,6 +230,7 @@ static bool stream_fill(srv_conn *sc) {
 static void srv_open(qwh_pconn *c) {
   server *srv = c->app;
   handshake_over(srv, (srv_conn *)c);
+  if (c->s.resumed) return; /* a resumed session continues: what the scenario does on a new one was done */
   for (size_t i = 0; i < srv->cfg->messages.n; i++) send_or_report(c, srv->cfg->messages.items[i].data, srv->cfg->messages.items[i].len);
   if (srv->kind == SC_CLOSE_AFTER && srv->cfg->close_after == 0) close_with(srv, c);
   if (srv->kind == SC_PUSH) {

@@ -81,6 +81,8 @@ static qwh_code rx_ping(void *user, const uint8_t *p, size_t n) {
   return s->finished ? QWH_OK : qwh_encoder_pong(&s->enc, &s->out, p, n); /* QWH-PING-001 */
 }
 
+static void send_close(qwh_session *s, qwh_code code, const char *reason, size_t reason_len);
+
 /* A peer's count (QWH-ACK-004) frees replay room for held messages; a request is answered at once (QWH-ACK-007). */
 static qwh_code rx_ack(void *user, bool request, uint64_t count) {
   qwh_session *s = user;
@@ -89,6 +91,10 @@ static qwh_code rx_ack(void *user, bool request, uint64_t count) {
   qwh_code rc = qwh_resume_acknowledge(s->rs, count, QWH_E_PROTOCOL_ERROR);
   if (rc == QWH_OK && request) rc = qwh_encode_ack(&s->out, false, qwh_resume_report(s->rs));
   if (rc == QWH_OK && !s->close_sent) qwh_resume_release(s->rs, &s->out);
+  if (rc == QWH_OK && s->close_owed && s->rs->held_count == 0) { /* the last held message went out: now the CLOSE */
+    s->close_owed = false;
+    send_close(s, s->owed_code, s->owed_has_reason ? (const char *)s->owed_reason.data : NULL, s->owed_reason.len);
+  }
   return rc;
 }
 
@@ -347,6 +353,7 @@ int qwh_session_init(qwh_session *s, const qwh_session_config *cfg, const qwh_se
   qwh_buf_init(&s->out);
   qwh_buf_init(&s->pending);
   qwh_buf_init(&s->accept);
+  qwh_buf_init(&s->owed_reason);
   qwh_arena_init(&s->hs);
   qwh_receiver_handlers rh = {rx_message, rx_ping, rx_pong, rx_close, rx_ack};
   qwh_receiver_init(&s->rx, &rh, s, cfg->max_frame_length, false);
@@ -359,6 +366,7 @@ int qwh_session_init(qwh_session *s, const qwh_session_config *cfg, const qwh_se
 
 void qwh_session_free(qwh_session *s) {
   qwh_receiver_free(&s->rx);
+  qwh_buf_free(&s->owed_reason);
   qwh_buf_free(&s->out);
   qwh_buf_free(&s->pending);
   qwh_buf_free(&s->accept);
@@ -488,7 +496,7 @@ void qwh_session_feed_end(qwh_session *s) {
 }
 
 qwh_code qwh_session_send(qwh_session *s, const uint8_t *p, size_t n) {
-  if (s->finished || s->close_sent || s->half_close) return QWH_E_CLOSED;
+  if (s->finished || s->close_sent || s->half_close || s->close_owed) return QWH_E_CLOSED;
   if (s->state != QWH_ST_OPEN) return QWH_E_NOT_CONNECTED;
   if (s->raw) return qwh_buf_append(&s->out, p, n) ? QWH_E_INTERNAL : QWH_OK;
   if (s->rs) { /* kept until acknowledged; held past the bounds (QWH-RESUME-009, QWH-RESUME-010) */
@@ -514,21 +522,37 @@ void qwh_session_abort(qwh_session *s) {
   finish(s);
 }
 
+static void send_close(qwh_session *s, qwh_code code, const char *reason, size_t reason_len) {
+  const char *name = qwh_code_name(code);
+  if (qwh_encoder_close(&s->enc, &s->out, name, strlen(name), reason, reason_len) == QWH_OK) {
+    s->close_sent = true;
+    s->state = QWH_ST_CLOSING; /* keep reading until the peer's CLOSE (QWH-CLOSE-008) */
+    return;
+  }
+  qwh_session_fail(s, QWH_E_INTERNAL);
+}
+
 void qwh_session_close(qwh_session *s, qwh_code code, const char *reason) {
-  if (s->finished || s->close_sent || s->half_close) return;
+  if (s->finished || s->close_sent || s->half_close || s->close_owed) return;
   if (s->state == QWH_ST_HANDSHAKE || s->state == QWH_ST_VERIFYING) {
     set_error(s, QWH_E_ABORTED, NULL);
     finish(s);
     return;
   }
-  if (s->control) {
-    const char *name = qwh_code_name(code);
-    if (qwh_encoder_close(&s->enc, &s->out, name, strlen(name), reason, reason ? strlen(reason) : 0) == QWH_OK) {
-      s->close_sent = true;
-      s->state = QWH_ST_CLOSING; /* keep reading until the peer's CLOSE (QWH-CLOSE-008) */
+  if (s->control && s->rs && s->rs->held_count > 0) { /* the held messages first */
+    s->close_owed = true;
+    s->owed_code = code;
+    s->owed_has_reason = reason != NULL;
+    s->owed_reason.len = 0;
+    if (reason && (qwh_buf_append(&s->owed_reason, reason, strlen(reason)) || qwh_buf_putc(&s->owed_reason, 0))) {
+      qwh_session_fail(s, QWH_E_INTERNAL);
       return;
     }
-    qwh_session_fail(s, QWH_E_INTERNAL);
+    if (reason) s->owed_reason.len--; /* NUL-terminated, not counted */
+    return;
+  }
+  if (s->control) {
+    send_close(s, code, reason, reason ? strlen(reason) : 0);
     return;
   }
   s->half_close = true; /* without control: FIN after our queued frames, then wait for the peer's end */

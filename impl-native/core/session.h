@@ -111,6 +111,10 @@ typedef struct qwh_session {
   qwh_resume_entry *resume_entry; /* server: the stored session, whose entry->conn is this session */
   bool resumed;                   /* the accept continued a session */
   bool resume_frame_seen;         /* a frame arrived on this connection since it opened */
+  /* a graceful close waiting for the held messages to be sent first: its code and reason */
+  bool close_owed, owed_has_reason;
+  qwh_code owed_code;
+  qwh_buf owed_reason;
 } qwh_session;
 
 int qwh_session_init(qwh_session *s, const qwh_session_config *cfg, const qwh_session_handlers *h, void *user);
@@ -126,7 +130,8 @@ qwh_code qwh_session_send(qwh_session *s, const uint8_t *p, size_t n);
 void qwh_session_verdict(qwh_session *s, qwh_code code);
 /* Heartbeat tick (open, "control" only): a PING, or E_HEARTBEAT_TIMEOUT once the missed limit is reached. */
 qwh_code qwh_session_heartbeat(qwh_session *s);
-/* Graceful close with a wire code (E_NORMAL_CLOSE, E_GOING_AWAY). */
+/* Graceful close with a wire code (E_NORMAL_CLOSE, E_GOING_AWAY). With "resume", messages held past the
+ * replay bounds go first: the CLOSE follows once the peer's ACKs made room for the last of them. */
 void qwh_session_close(qwh_session *s, qwh_code code, const char *reason);
 /* Fails the connection with `code` (timeouts, backpressure, socket errors). */
 void qwh_session_fail(qwh_session *s, qwh_code code);

@@ -181,7 +181,7 @@ void qwh_pconn_service(qwh_pconn *c) {
       shutdown(c->w.fd, SHUT_WR);
       c->wr_shut = true;
     }
-    if (c->s.close_sent && !c->drain_armed && c->lim.drain_timeout_ms) {
+    if ((c->s.close_sent || c->s.close_owed) && !c->drain_armed && c->lim.drain_timeout_ms) { /* owed: held messages go first */
       c->drain_armed = true;
       qwh_timer_set(c->loop, &c->drain_timer, qwh_monotonic_ms() + c->lim.drain_timeout_ms);
     }

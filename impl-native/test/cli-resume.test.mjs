@@ -136,3 +136,24 @@ describe.each(BACKENDS.flatMap((b) => TRANSPORTS.map((t) => [b, t])))(
     }, 240_000);
   },
 );
+
+describe.each(BACKENDS)("resume, qwh-native backend %s", (backend) => {
+  it("a graceful close waits for the messages held past the replay bounds: all 50 reach the server before the CLOSE", async () => {
+    const srv = await startServer({ backend, config: { scenario: "sink", resume: {} } });
+    try {
+      // 2 unacknowledged frames at most: 48 of the 50 messages are held when the scenario closes at once
+      const config = { resume: { maxUnackedMessages: 2 }, messages: [{ size: 10, count: 50 }] };
+      const r = await runBounded(
+        NATIVE,
+        ["--backend", backend, "connect", "--port", String(srv.port), "--scenario", "close", "--config", JSON.stringify(config)],
+        { timeoutMs: 60_000 },
+      );
+      const result = JSON.parse(r.stdout.trim().split("\n").pop() ?? "{}");
+      await srv.waitFor((evs) => evs.some((e) => e.event === "closed"));
+      expect(result).toMatchObject({ ok: true, sent: 50, error: null, unacknowledged: 0 });
+      expect(srv.events.find((e) => e.event === "closed")).toMatchObject({ messages: 50, error: null });
+    } finally {
+      await srv.stop();
+    }
+  }, 60_000);
+});
