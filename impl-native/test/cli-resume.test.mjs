@@ -122,6 +122,7 @@ describe.each(BACKENDS.flatMap((b) => TRANSPORTS.map((t) => [b, t])))(
           { timeoutMs: 230_000 },
         );
         const result = JSON.parse(r.stdout.trim().split("\n").pop() ?? "{}");
+        expect(r.stderr).not.toMatch(/Sanitizer|runtime error/); // with QWH_NATIVE=build-san/qwh-native
         const report = { backend, transport, cuts: proxy.cuts, delivered: delivered.count, ok: result.ok, received: result.received };
         console.log(`qwh-native client x ts server under cuts: ${JSON.stringify({ ...report, error: result.error })}`);
         // ok: the echoes equal the messages sent, in order (so none lost or repeated on either side)
@@ -149,6 +150,7 @@ describe.each(BACKENDS)("resume, qwh-native backend %s", (backend) => {
         { timeoutMs: 60_000 },
       );
       const result = JSON.parse(r.stdout.trim().split("\n").pop() ?? "{}");
+      expect(r.stderr).not.toMatch(/Sanitizer|runtime error/); // with QWH_NATIVE=build-san/qwh-native
       await srv.waitFor((evs) => evs.some((e) => e.event === "closed"));
       expect(result).toMatchObject({ ok: true, sent: 50, error: null, unacknowledged: 0 });
       expect(srv.events.find((e) => e.event === "closed")).toMatchObject({ messages: 50, error: null });
