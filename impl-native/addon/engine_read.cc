@@ -30,9 +30,7 @@ static ssize_t recv_some(int fd, uint8_t *at, size_t room) {
   return n;
 }
 
-bool engine_wants_read(const Conn *c) {
-  return !c->js_paused && !c->reading_over() && c->read_end == ReadEnd::None && !c->limit_stopped;
-}
+bool engine_wants_read(const Conn *c) { return !c->js_paused && !c->reading_over() && c->read_end == ReadEnd::None && !c->limit_stopped; }
 
 // The in-place strategy; false when it does not apply or saw the EOF (the shared one reads it).
 static bool read_in_place(Conn *c, int fd) {

@@ -1,20 +1,30 @@
 // qwormhole_lws.node ("native-lws"): libwebsockets raw sockets on ONE service
 // thread per addon instance (context), not per connection.
 //
-// Threads. The service thread owns the lws context and every wsi; it moves
-// bytes only. The JS thread runs the engine (framing, TLS through the memory
-// BIO module) and talks to the service thread through mutex-protected state:
+// Threads. The service thread owns the lws context and every wsi: it accepts,
+// completes connects, writes what JS queued when the socket has room, and
+// closes. The JS thread runs the engine (framing, TLS through the memory BIO
+// module) and reads: each connection has a reader (LReader), a uv_poll on
+// Node's loop over a duplicate of the socket's descriptor, which calls the
+// engine's read strategies (engine_read.cc) as the posix addon does; lws never
+// polls a connection for input (rx flow control off from its adoption). So a
+// message received costs no thread hop, and one sent none either while nothing
+// is queued. The threads talk through mutex-protected state:
 //   JS -> service: per-connection output queue and flags, queued on `ops`, then
 //                  lws_cancel_service() (the only lws call made from JS), at most
 //                  once per service turn (`svc_signalled`). While a connection
 //                  has nothing queued, JS send()s on its socket directly (no hop).
-//   service -> JS: per-connection input buffer and event flags, queued on `ready`,
-//                  then one byte down a pipe that a uv_poll on Node's loop
-//                  watches, at most once per JS turn (`js_signalled`). A pipe,
-//                  not an eventfd (uv_async, ThreadSafeFunction): Linux wakes a
-//                  pipe reader "synchronously", on the writer's CPU, which costs
-//                  ~3 us here against ~22 us for a cross-CPU eventfd wake-up.
-// No lock is held while JS runs, and the only lock is `mu`.
+//   service -> JS: per-connection event flags, queued on `ready`, then one byte
+//                  down a pipe that a uv_poll on Node's loop watches, at most
+//                  once per JS turn (`js_signalled`). A pipe, not an eventfd
+//                  (uv_async, ThreadSafeFunction): Linux wakes a pipe reader
+//                  "synchronously", on the writer's CPU, which costs ~3 us here
+//                  against ~22 us for a cross-CPU eventfd wake-up.
+// No lock is held while JS runs, and the only lock is `mu`. The reader's own
+// descriptor keeps the socket open until JS is done with it, whenever lws
+// closes the wsi's (a hang-up with bytes still unread, an error): JS reads what
+// is left before it reports the close, and never polls a descriptor number
+// that lws has closed and the kernel may have reused.
 //
 // Lifetime of an LConn: JS and the service thread each say when they are done
 // with it (`js_done`, `svc_done`); it is freed by the service thread (in
@@ -23,10 +33,11 @@
 // by the JS thread (teardown).
 //
 // lws 4.1.6 facts this relies on (see libwebsockets/README.md): every socket is
-// adopted as a raw file descriptor, so our code does recv/send/accept and an
-// EOF is an event (half-close works); the raw-file role clears POLLOUT *after*
-// RAW_WRITEABLE_FILE returns, so a lws_callback_on_writable() made inside that
-// callback is lost: a partial flush re-arms from the next service turn.
+// adopted as a raw file descriptor, so our code does recv/send/accept (half-close
+// works); the raw-file role clears POLLOUT *after* RAW_WRITEABLE_FILE returns, so
+// a lws_callback_on_writable() made inside that callback is lost: a partial flush
+// re-arms from the next service turn; a hang-up (POLLHUP without POLLIN, as while
+// rx flow control is off) closes the wsi.
 #pragma once
 
 #include <libwebsockets.h>
@@ -44,24 +55,36 @@ struct LState;
 
 enum : int { TAG_CONN = 1, TAG_LISTENER = 2 };
 
+// A connection's reading on the JS thread: a uv_poll over `fd`, a duplicate of the socket's
+// descriptor that only JS uses and closes (in the poll's close callback, which frees it).
+struct LReader {
+  uv_poll_t poll;
+  int fd = -1;
+  Addon *addon = nullptr;
+  Conn *c = nullptr;  // null once closing
+  bool polling = false;
+};
+
 // One connection as both threads see it. [svc]: the service thread's; [mu]:
 // guarded by LState::mu; [js]: the JS thread's.
-// Deleting it closes a connecting socket not yet adopted and frees its buffers.
+// Deleting it closes a connecting socket not yet adopted, and the reader's descriptor if JS
+// never took it, and frees its buffers.
 struct LConn {
   LConn() = default;
   LConn(const LConn &) = delete;
   LConn &operator=(const LConn &) = delete;
   ~LConn() {
     if (connect_fd >= 0) close(connect_fd);
+    if (js_fd >= 0) close(js_fd);
     qwh_buf_free(&out);
-    qwh_buf_free(&in);
-    qwh_buf_free(&svc_in);
   }
   int tag = TAG_CONN;
   LState *st = nullptr;
   Conn *c = nullptr;          // [js]
+  LReader *reader = nullptr;  // [js]
   struct lws *wsi = nullptr;  // [svc]
   int fd = -1;                // set before either thread shares it; closed by lws with the wsi
+  int js_fd = -1;             // [mu] the reader's descriptor until JS takes it
   uint32_t listener_id = 0;   // accepted: the listener it came from
   // JS -> service [mu]
   qwh_buf out{};
@@ -69,15 +92,13 @@ struct LConn {
   bool want_shutdown = false;
   bool want_close = false;
   bool read_ended = false;  // JS delivered END: the socket may go once our side is shut
-  bool reading = true;
   bool op_queued = false;
   bool connect_req = false;
   int connect_fd = -1;       // connecting socket made on the JS thread, adopted by the service thread
   bool send_failed = false;  // a direct send failed: the service thread reports it
   bool js_done = false;      // JS has forgotten it
   // service -> JS [mu]
-  qwh_buf in{};
-  bool ev_connected = false, ev_accepted = false, ev_eof = false, ev_drained = false, ev_closed = false;
+  bool ev_connected = false, ev_accepted = false, ev_drained = false, ev_closed = false;
   std::string ev_error;
   bool ready_queued = false;
   bool svc_done = false;  // the wsi is gone (the service thread touches it only to free it)
@@ -85,11 +106,8 @@ struct LConn {
   char remote[64] = "";   // peer facts, written before ev_connected / ev_accepted
   int remote_port = 0, local_port = 0;
   // [svc]
-  qwh_buf svc_in{};  // what recv() read, before it is handed over as `in`
-  bool reading_applied = true;
   bool shut_done = false;
   bool connecting = false;
-  bool svc_eof = false;  // read returned 0
 };
 
 // Deleting it closes its listening socket unless lws has adopted it (fd -1).
@@ -141,7 +159,6 @@ struct LState {
   double js_turns = 0;      // deliveries run on the JS thread
   double direct_sends = 0;  // JS writes that went straight to the socket, whole
   double queued_sends = 0;  // JS writes (or their rest) queued for the service thread
-  double reads = 0;         // recv() calls with data on the service thread
   double contended = 0;     // lock() calls that had to wait (a futex wake-up each)
 };
 

@@ -43,6 +43,54 @@ static void js_release(LState *st, LConn *lc) {
   cancel_service(st, need);
 }
 
+// ---------------------------------------------------------------- reading (JS thread)
+
+static void on_reader_closed(uv_handle_t *h) {
+  LReader *r = static_cast<LReader *>(h->data);
+  Addon *a = r->addon;
+  close(r->fd);
+  delete r;
+  engine_handle_released(a);
+}
+
+static void reader_close(LConn *lc) {
+  LReader *r = lc->reader;
+  if (!r) return;
+  lc->reader = nullptr;
+  r->c = nullptr;
+  uv_close(reinterpret_cast<uv_handle_t *>(&r->poll), on_reader_closed);
+}
+
+static void on_readable(uv_poll_t *h, int status, int events) {
+  LReader *r = static_cast<LReader *>(h->data);
+  Conn *c = r->c;
+  if (!c || c->closing()) return;
+  if (status < 0 && !(events & UV_READABLE)) {
+    // libuv reports POLLERR as UV_EBADF; the socket's own error says what happened.
+    int err = 0;
+    socklen_t el = sizeof err;
+    if (getsockopt(r->fd, SOL_SOCKET, SO_ERROR, &err, &el) == 0 && err != 0)
+      engine_socket_error(c, strerror(err));
+    else
+      engine_socket_error(c, uv_strerror(status));
+    return;
+  }
+  engine_read(c, r->fd);
+}
+
+// The reader of a connection that JS now has, on its own descriptor fd (taken over).
+static void reader_open(LConn *lc, Conn *c, int fd) {
+  if (fd < 0) return;
+  LReader *r = new LReader();
+  r->fd = fd;
+  r->addon = c->addon;
+  r->c = c;
+  uv_poll_init(c->addon->loop, &r->poll, fd);  // a socket: cannot fail on Linux
+  r->poll.data = r;
+  c->addon->open_handles++;
+  lc->reader = r;
+}
+
 static void peer_to_conn(Conn *c, const LConn *lc) {
   snprintf(c->remote_addr, sizeof c->remote_addr, "%s", lc->remote);
   c->remote_port = lc->remote_port;
@@ -62,12 +110,15 @@ static void deliver(LState *st) {
   for (LConn *lc : ready) {
     if (a->tearing_down) break;  // shutdown() ran inside a call into JS
     lock(st);
-    qwh_buf in = lc->in;  // taken over: the engine hands it to JS as the batch Buffer (no copy)
-    qwh_buf_init(&lc->in);
-    bool connected = lc->ev_connected, accepted = lc->ev_accepted, eof = lc->ev_eof, drained = lc->ev_drained, closed = lc->ev_closed;
+    bool connected = lc->ev_connected, accepted = lc->ev_accepted, drained = lc->ev_drained, closed = lc->ev_closed;
+    int js_fd = -1;
+    if (connected || accepted) {
+      js_fd = lc->js_fd;  // the reader's from now on
+      lc->js_fd = -1;
+    }
     std::string error;
     error.swap(lc->ev_error);
-    lc->ev_connected = lc->ev_accepted = lc->ev_eof = lc->ev_drained = lc->ev_closed = false;
+    lc->ev_connected = lc->ev_accepted = lc->ev_drained = lc->ev_closed = false;
     unlock(st);
     if (accepted) {
       auto it = a->listeners.find(lc->listener_id);
@@ -75,30 +126,33 @@ static void deliver(LState *st) {
       char err[256];
       Conn *c = l && !l->closed ? engine_new_conn(a, true, l->id, l->tls, nullptr, nullptr, err, sizeof err) : nullptr;
       if (!c) {
-        qwh_buf_free(&in);
+        if (js_fd >= 0) close(js_fd);
         js_release(st, lc);
         continue;
       }
       lc->c = c;
       c->io = lc;
       peer_to_conn(c, lc);
+      reader_open(lc, c, js_fd);
       update_ref(st);
       engine_accepted(l, c);
     }
     Conn *c = lc->c;
     if (connected && c) {
       peer_to_conn(c, lc);
+      reader_open(lc, c, js_fd);
       engine_tcp_connected(c);
+    } else if (connected && js_fd >= 0) {
+      close(js_fd);
     }
-    if (in.len && c && !c->closing())
-      engine_received_owned(c, in.data, in.len, in.cap);
-    else
-      qwh_buf_free(&in);
     if (c && !c->closing() && drained) engine_drained(c);
     if (c && !error.empty() && !c->closing()) engine_socket_error(c, error.c_str());
-    if (c && eof && !c->closing()) engine_eof(c);
     if (closed) {
       if (c) {
+        // lws closed the wsi (a hang-up, an error): what the socket still holds is read first
+        // (the reader's descriptor keeps it open).
+        if (lc->reader && !c->closing() && engine_wants_read(c)) engine_read(c, lc->reader->fd);
+        reader_close(lc);
         lc->c = nullptr;
         c->io = nullptr;
         engine_closed(c);
@@ -245,8 +299,23 @@ static void request(Conn *c, bool LConn::*flag, bool value) {
 }
 
 static void l_shutdown_write(Conn *c) { request(c, &LConn::want_shutdown, true); }
-static void l_set_reading(Conn *c, bool on) { request(c, &LConn::reading, on); }
-static void l_close(Conn *c) { request(c, &LConn::want_close, true); }  // the service thread reports the close
+
+static void l_set_reading(Conn *c, bool on) {
+  LConn *lc = static_cast<LConn *>(c->io);
+  LReader *r = lc ? lc->reader : nullptr;
+  if (!r || r->polling == on) return;
+  r->polling = on;
+  if (on)
+    uv_poll_start(&r->poll, UV_READABLE, on_readable);
+  else
+    uv_poll_stop(&r->poll);
+}
+
+// JS stops reading at once; the service thread reports the close.
+static void l_close(Conn *c) {
+  if (c->io) reader_close(static_cast<LConn *>(c->io));
+  request(c, &LConn::want_close, true);
+}
 static void l_read_ended(Conn *c) { request(c, &LConn::read_ended, true); }
 
 static void l_close_listener(Listener *l) {
@@ -273,15 +342,18 @@ static void l_close_listener(Listener *l) {
 napi_value backend_connect(napi_env env, napi_callback_info info) {
   LState *st = st_of(addon_of(env));
   if (!ensure_started(env, st)) return nullptr;
-  int fd = -1, connect_err = 0;
+  int fd = -1, connect_err = 0, lc_js_fd = -1;
   Conn *c = dial(env, info, &fd, &connect_err);
   if (!c) return nullptr;
+  if (!connect_err) {
+    lc_js_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    if (lc_js_fd < 0) connect_err = errno;
+  }
   LConn *lc = new LConn();
   lc->st = st;
   lc->c = c;
+  lc->js_fd = lc_js_fd;
   qwh_buf_init(&lc->out);
-  qwh_buf_init(&lc->in);
-  qwh_buf_init(&lc->svc_in);
   c->io = lc;
   lock(st);
   st->conns.push_back(lc);
@@ -345,6 +417,7 @@ void backend_teardown(Addon *a) {
   LState *st = st_of(a);
   service_stop(st);
   for (LConn *lc : std::vector<LConn *>(st->conns)) {
+    reader_close(lc);
     if (lc->c) {
       lc->c->io = nullptr;
       lc->c->close_notified = true;
@@ -391,9 +464,9 @@ static void l_free_state(void *s) { delete static_cast<LState *>(s); }
 static void l_stats(Addon *a, napi_value o) {
   LState *st = st_of(a);
   lock(st);
-  const double v[] = {st->rearms, st->svc_wakes, st->js_wakes, st->js_turns, st->direct_sends, st->queued_sends, st->reads, st->contended};
+  const double v[] = {st->rearms, st->svc_wakes, st->js_wakes, st->js_turns, st->direct_sends, st->queued_sends, st->contended};
   unlock(st);
-  const char *names[] = {"rearms", "serviceWakeups", "jsWakeups", "jsTurns", "directSends", "queuedSends", "reads", "contended"};
+  const char *names[] = {"rearms", "serviceWakeups", "jsWakeups", "jsTurns", "directSends", "queuedSends", "contended"};
   for (size_t i = 0; i < sizeof v / sizeof *v; i++) set_prop(a->env, o, names[i], num(a->env, v[i]));
 }
 

@@ -1,7 +1,8 @@
-// The lws addon's service thread (see lws_backend.h): adopts sockets, reads and
-// writes them as lws reports them ready, and applies what JS queued.
+// The lws addon's service thread (see lws_backend.h): accepts and adopts sockets,
+// completes connects, writes what JS queued as lws reports room, closes, and
+// applies what JS queued. JS reads.
 #include <errno.h>
-#include <sys/ioctl.h>
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -15,7 +16,6 @@
 namespace qwh {
 
 static constexpr size_t IO_SIZE = 256 * 1024;
-static constexpr int READS_PER_EVENT = 8;
 
 // ---------------------------------------------------------------- shared queues
 
@@ -78,8 +78,9 @@ void lconn_free(LState *st, LConn *lc) {
 // ---------------------------------------------------------------- sockets
 
 // Hands fd to lws (which closes it on failure); the opaque pointer is set only once adopted,
-// so a failed adoption never reaches our callback with it.
-static struct lws *adopt(LState *st, int fd, void *opaque) {
+// so a failed adoption never reaches our callback with it. A connection's input is read by JS
+// (its LReader): lws never polls it for input.
+static struct lws *adopt(LState *st, int fd, void *opaque, bool conn) {
   lws_adopt_desc_t d;
   memset(&d, 0, sizeof d);
   d.vh = st->vh;
@@ -88,6 +89,7 @@ static struct lws *adopt(LState *st, int fd, void *opaque) {
   d.vh_prot_name = "qwh";
   struct lws *wsi = lws_adopt_descriptor_vhost_via_info(&d);
   if (wsi) lws_set_opaque_user_data(wsi, opaque);
+  if (wsi && conn) lws_rx_flow_control(wsi, 0);
   return wsi;
 }
 
@@ -122,7 +124,7 @@ static int flush_locked(LConn *lc) {
   return qwh_send_queued(lc->fd, &lc->out, &lc->out_off, 4u << 20, &sent);
 }
 
-static void connected(LState *st, LConn *lc, struct lws *wsi) {
+static void connected(LState *st, LConn *lc) {
   lc->connecting = false;
   char remote[64] = "";
   int rport = 0, lport = 0;
@@ -134,13 +136,8 @@ static void connected(LState *st, LConn *lc, struct lws *wsi) {
   lc->ev_connected = true;
   lc->can_send = true;
   bool wake = signal_js(st, lc);
-  bool reading = lc->reading;
   unlock(st);
   wake_js(st, wake);
-  if (!reading) {
-    lc->reading_applied = false;
-    lws_rx_flow_control(wsi, 0);
-  }
 }
 
 // RAW_WRITEABLE_FILE: completes a connect, then sends queued output straight from the shared
@@ -151,7 +148,7 @@ static int writeable(LState *st, LConn *lc, struct lws *wsi) {
     socklen_t el = sizeof err;
     getsockopt(lc->fd, SOL_SOCKET, SO_ERROR, &err, &el);
     if (err != 0) return failing(st, lc, strerror(err));
-    connected(st, lc, wsi);
+    connected(st, lc);
   }
   lock(st);
   if (lc->want_close) {
@@ -189,68 +186,6 @@ static int writeable(LState *st, LConn *lc, struct lws *wsi) {
   return lc->shut_done && read_ended ? failing(st, lc, nullptr) : 0;  // both directions over: close
 }
 
-// RAW_RX_FILE: one read of what the kernel holds, sized by FIONREAD with room for the frame
-// table, into the service thread's own buffer, without the lock (JS keeps delivering meanwhile).
-// Then, under the lock, the buffer is handed over as lc->in when JS has taken the previous one
-// (the usual case: no copy; the engine decodes it in place and hands it to JS as the batch
-// Buffer), else appended to what JS has not taken yet. Returns -1 to close.
-static int readable(LState *st, LConn *lc, struct lws *wsi) {
-  if (lc->connecting || lc->svc_eof) return 0;
-  int avail = 0;
-  if (ioctl(lc->fd, FIONREAD, &avail) != 0 || avail < 0) avail = 0;
-  size_t want = avail == 0 ? 4096 : static_cast<size_t>(avail) < (4u << 20) ? static_cast<size_t>(avail) : (4u << 20);
-  bool got = false, eof = false;
-  int err = 0;
-  qwh_buf &buf = lc->svc_in;
-  for (int i = 0; i < READS_PER_EVENT; i++) {
-    if (qwh_buf_reserve(&buf, want + want / 4 + 64) != 0) {
-      err = ENOMEM;
-      break;
-    }
-    ssize_t n = recv(lc->fd, buf.data + buf.len, want, 0);
-    if (n > 0) {
-      buf.len += static_cast<size_t>(n);
-      got = true;
-      break;
-    }
-    if (n == 0) {
-      eof = true;
-      break;
-    }
-    if (errno == EINTR) continue;
-    if (errno != EAGAIN && errno != EWOULDBLOCK) err = errno;
-    break;
-  }
-  lock(st);
-  if (got) {
-    st->reads++;
-    if (lc->in.len == 0) {
-      qwh_buf old = lc->in;
-      lc->in = buf;
-      buf = old;
-    } else if (qwh_buf_reserve(&lc->in, buf.len + buf.len / 4 + 64) != 0 || qwh_buf_append(&lc->in, buf.data, buf.len) != 0) {
-      err = ENOMEM;
-    }
-    buf.len = 0;
-  }
-  if (err) {
-    if (lc->ev_error.empty()) lc->ev_error = strerror(err);
-    lc->can_send = false;
-  }
-  if (eof) lc->ev_eof = true;
-  bool wake = (got || eof) && signal_js(st, lc);
-  unlock(st);
-  wake_js(st, wake);
-  if (err) return -1;
-  if (eof) {
-    // 4.1.6's raw roles treat a 0-byte read as fatal; as a raw file we keep the socket for
-    // writing. The FIN stays readable: stop polling for it.
-    lc->svc_eof = true;
-    lws_rx_flow_control(wsi, 0);
-  }
-  return 0;
-}
-
 static void accept_ready(LState *st, LListener *ll) {
   for (int i = 0; i < 128; i++) {
     int fd = accept4(lws_get_socket_fd(ll->wsi), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -259,15 +194,19 @@ static void accept_ready(LState *st, LListener *ll) {
       break;
     }
     tune_socket(fd, ll->keep_alive, ll->keep_alive_delay_ms);
+    int js_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    if (js_fd < 0) {
+      close(fd);
+      continue;
+    }
     LConn *lc = new LConn();
     lc->st = st;
     lc->listener_id = ll->id;
     lc->fd = fd;
+    lc->js_fd = js_fd;
     qwh_buf_init(&lc->out);
-    qwh_buf_init(&lc->in);
-    qwh_buf_init(&lc->svc_in);
     socket_peer(fd, lc->remote, sizeof lc->remote, &lc->remote_port, &lc->local_port);
-    lc->wsi = adopt(st, fd, lc);
+    lc->wsi = adopt(st, fd, lc, true);
     if (!lc->wsi) {
       delete lc;  // lws closed fd
       continue;
@@ -288,7 +227,7 @@ static void run_listener_ops(LState *st, std::vector<LListener *> &lops) {
   for (LListener *ll : lops) {
     if (ll->create_req) {
       ll->create_req = false;
-      ll->wsi = adopt(st, ll->fd, ll);
+      ll->wsi = adopt(st, ll->fd, ll, false);
       if (ll->wsi) st->svc_listeners.push_back(ll);
       ll->fd = -1;  // lws owns it now (or closed it)
     }
@@ -321,7 +260,7 @@ static void run_ops(LState *st) {
     lock(st);
     bool connect_req = lc->connect_req;
     lc->connect_req = false;
-    bool want_close = lc->want_close, reading = lc->reading, read_ended = lc->read_ended;
+    bool want_close = lc->want_close, read_ended = lc->read_ended;
     bool has_out = lc->out.len > lc->out_off || lc->want_shutdown || lc->send_failed;
     bool js_done = lc->js_done, svc_done = lc->svc_done;
     unlock(st);
@@ -339,7 +278,7 @@ static void run_ops(LState *st) {
       }
       lc->connecting = true;
       lc->fd = fd;
-      lc->wsi = adopt(st, fd, lc);
+      lc->wsi = adopt(st, fd, lc, true);
       if (!lc->wsi) {
         lc->fd = -1;
         svc_closed(st, lc, "connect failed (lws adoption)");
@@ -358,10 +297,6 @@ static void run_ops(LState *st) {
       unlock(st);
       lws_set_timeout(lc->wsi, PENDING_TIMEOUT_KILLED_BY_PARENT, LWS_TO_KILL_ASYNC);
       continue;
-    }
-    if (!lc->connecting && !lc->svc_eof && reading != lc->reading_applied) {
-      lc->reading_applied = reading;
-      lws_rx_flow_control(lc->wsi, reading ? 1 : 0);
     }
     if (has_out) lws_callback_on_writable(lc->wsi);
   }
@@ -384,7 +319,9 @@ static int qwh_callback(struct lws *wsi, enum lws_callback_reasons reason, void 
         accept_ready(st, ll);
         return 0;
       }
-      return lc ? readable(st, lc, wsi) : -1;
+      if (!lc) return -1;
+      lws_rx_flow_control(wsi, 0);  // JS reads (it is off from the adoption on)
+      return 0;
     case LWS_CALLBACK_RAW_WRITEABLE_FILE:
       if (!lc) return ll ? 0 : -1;
       return writeable(st, lc, wsi);
