@@ -222,6 +222,11 @@ static bool stream_fill(srv_conn *sc) {
   if (sc->stream_left == 0 || c->phase != QWH_CONN_OPEN || c->s.finished || c->s.close_sent || c->s.half_close) return false;
   if (stream_queued(c)) return false; /* the socket has not taken the last one yet */
   size_t k = sc->stream_left < sc->block_frames ? (size_t)sc->stream_left : sc->block_frames;
+  if (c->s.rs) { /* "resume": the frames are numbered and kept (one copy of the block), within the replay bounds */
+    uint64_t room = qwh_resume_room(c->s.rs, sc->frame_len);
+    if (room < k) k = (size_t)room;
+    if (k == 0 || qwh_resume_record_many(c->s.rs, sc->block.data, sc->frame_len, k) != QWH_OK) return false;
+  }
   if (qwh_buf_append(&c->s.out, sc->block.data, k * sc->frame_len) != 0) return false;
   sc->stream_left -= k;
   return true;

@@ -141,12 +141,13 @@ void qwh_resume_init(qwh_resume_state *st, const qwh_resume_limits *own, const q
   st->own = *own;
   st->peer = *peer;
   st->unreported_since = -1;
-  qwh_buf_init(&st->replay);
   qwh_buf_init(&st->held);
 }
 
 void qwh_resume_free(qwh_resume_state *st) {
-  qwh_buf_free(&st->replay);
+  free(st->replay);
+  st->replay = NULL;
+  st->replay_cap = st->replay_head = st->replay_len = 0;
   qwh_buf_free(&st->held);
   free(st->lens);
   st->lens = NULL;
@@ -157,6 +158,37 @@ bool qwh_resume_can_send(const qwh_resume_state *st, size_t payload_len) {
   uint64_t n = st->sent - st->peer_received;
   if (n == 0) return true;
   return n < st->own.max_messages && qwh_resume_replay_bytes(st) + QWH_FRAME_HEADER + (uint64_t)payload_len <= st->own.max_bytes;
+}
+
+/* Copies the kept bytes [from, from + n) of the byte ring to dst (two pieces across its end). */
+static void replay_copy(const qwh_resume_state *st, size_t from, size_t n, uint8_t *dst) {
+  size_t at = (st->replay_head + from) & (st->replay_cap - 1), first = st->replay_cap - at < n ? st->replay_cap - at : n;
+  memcpy(dst, st->replay + at, first);
+  memcpy(dst + first, st->replay, n - first);
+}
+
+/* Appends n bytes to the byte ring, growing it (a power of 2, the kept bytes moved to its start) when full. */
+static int replay_append(qwh_resume_state *st, const uint8_t *p, size_t n) {
+  if (n == 0) return 0;
+  if (st->replay_cap - st->replay_len < n) {
+    size_t cap = st->replay_cap ? st->replay_cap : 4096;
+    while (cap - st->replay_len < n) {
+      if (cap > SIZE_MAX / 2) return -1;
+      cap *= 2;
+    }
+    uint8_t *b = malloc(cap);
+    if (!b) return -1;
+    if (st->replay_len) replay_copy(st, 0, st->replay_len, b);
+    free(st->replay);
+    st->replay = b;
+    st->replay_cap = cap;
+    st->replay_head = 0;
+  }
+  size_t at = (st->replay_head + st->replay_len) & (st->replay_cap - 1), first = st->replay_cap - at < n ? st->replay_cap - at : n;
+  memcpy(st->replay + at, p, first);
+  memcpy(st->replay, p + first, n - first);
+  st->replay_len += n;
+  return 0;
 }
 
 static int ring_grow(qwh_resume_state *st) {
@@ -175,9 +207,31 @@ static int ring_grow(qwh_resume_state *st) {
 qwh_code qwh_resume_record(qwh_resume_state *st, const uint8_t *frame, size_t len) {
   size_t n = (size_t)(st->sent - st->peer_received);
   if (len > UINT32_MAX || (n == st->ring_cap && ring_grow(st) != 0)) return QWH_E_INTERNAL;
-  if (qwh_buf_append(&st->replay, frame, len) != 0) return QWH_E_INTERNAL;
+  if (replay_append(st, frame, len) != 0) return QWH_E_INTERNAL;
   st->lens[(st->ring_head + n) & (st->ring_cap - 1)] = (uint32_t)len;
   st->sent++;
+  return QWH_OK;
+}
+
+uint64_t qwh_resume_room(const qwh_resume_state *st, size_t frame_len) {
+  if (st->held_count > 0) return 0;
+  uint64_t n = st->sent - st->peer_received, bytes = qwh_resume_replay_bytes(st);
+  if (n == 0 && (frame_len == 0 || frame_len > st->own.max_bytes)) return 1; /* one frame alone may exceed the bound */
+  if (n >= st->own.max_messages || bytes >= st->own.max_bytes) return 0;
+  uint64_t by_bytes = frame_len ? (st->own.max_bytes - bytes) / frame_len : UINT64_MAX;
+  uint64_t by_count = st->own.max_messages - n;
+  return by_bytes < by_count ? by_bytes : by_count;
+}
+
+qwh_code qwh_resume_record_many(qwh_resume_state *st, const uint8_t *frames, size_t frame_len, size_t n) {
+  if (frame_len > UINT32_MAX) return QWH_E_INTERNAL;
+  while ((size_t)(st->sent - st->peer_received) + n > st->ring_cap)
+    if (ring_grow(st) != 0) return QWH_E_INTERNAL;
+  if (n && replay_append(st, frames, frame_len * n) != 0) return QWH_E_INTERNAL;
+  for (size_t i = 0; i < n; i++) {
+    st->lens[(st->ring_head + (size_t)(st->sent - st->peer_received)) & (st->ring_cap - 1)] = (uint32_t)frame_len;
+    st->sent++;
+  }
   return QWH_OK;
 }
 
@@ -226,18 +280,14 @@ size_t qwh_resume_release(qwh_resume_state *st, qwh_buf *out) {
 qwh_code qwh_resume_acknowledge(qwh_resume_state *st, uint64_t count, qwh_code code) {
   if (count < st->peer_received || count > st->sent) return code;
   uint64_t drop = count - st->peer_received;
+  size_t bytes = 0;
   for (uint64_t i = 0; i < drop; i++) {
-    st->replay_off += st->lens[st->ring_head];
+    bytes += st->lens[st->ring_head];
     st->ring_head = (st->ring_head + 1) & (st->ring_cap - 1);
   }
   st->peer_received = count;
-  if (st->replay_off == st->replay.len) {
-    st->replay.len = 0;
-    st->replay_off = 0;
-  } else if (st->replay_off > st->replay.len / 2) {
-    qwh_buf_consume(&st->replay, st->replay_off); /* the kept frames are at most half of the buffer: amortised */
-    st->replay_off = 0;
-  }
+  st->replay_len -= bytes;
+  st->replay_head = st->replay_len ? (st->replay_head + bytes) & (st->replay_cap - 1) : 0;
   return QWH_OK;
 }
 
@@ -258,7 +308,11 @@ uint64_t qwh_resume_report(qwh_resume_state *st) {
 }
 
 qwh_code qwh_resume_resend(const qwh_resume_state *st, qwh_buf *out) {
-  return qwh_buf_append(out, st->replay.data + st->replay_off, qwh_resume_replay_bytes(st)) ? QWH_E_INTERNAL : QWH_OK;
+  if (st->replay_len == 0) return QWH_OK;
+  if (qwh_buf_reserve(out, st->replay_len) != 0) return QWH_E_INTERNAL;
+  replay_copy(st, 0, st->replay_len, out->data + out->len);
+  out->len += st->replay_len;
+  return QWH_OK;
 }
 
 /* ---- store ---- */

@@ -92,8 +92,9 @@ bool qwh_token_equal(const uint8_t a[QWH_SESSION_TOKEN_BYTES], const uint8_t b[Q
  * Numbers the data frames sent and received (QWH-RESUME-008), keeps the frames sent, encoded,
  * until the peer's count covers them (QWH-RESUME-009), bounds them by the own limits and holds
  * what does not fit (QWH-RESUME-010), says when an ACK is due (QWH-ACK-005) and checks the peer's
- * counts (QWH-ACK-004, QWH-RESUME-016, QWH-RESUME-019). The kept frames lie back to back in one
- * buffer with a ring of their lengths: no allocation per message once the buffers have grown.
+ * counts (QWH-ACK-004, QWH-RESUME-016, QWH-RESUME-019). The kept frames lie back to back in a byte
+ * ring with a ring of their lengths: one copy per frame kept, none when it is released, and no
+ * allocation per message once the rings have grown.
  */
 typedef struct qwh_resume_state {
   qwh_resume_limits own, peer;
@@ -103,8 +104,9 @@ typedef struct qwh_resume_state {
   uint64_t reported;      /* the count last reported (ACK, resume hello or accept) */
   uint64_t unreported_bytes;
   int64_t unreported_since; /* caller's clock (ms) of the first delivery no count covers; -1: none */
-  qwh_buf replay;           /* frames peer_received+1 .. sent from replay_off */
-  size_t replay_off;
+  /* frames peer_received+1 .. sent: a byte ring (capacity a power of 2) of replay_len bytes from replay_head */
+  uint8_t *replay;
+  size_t replay_cap, replay_head, replay_len;
   uint32_t *lens; /* ring of their lengths (4 + payload) */
   size_t ring_cap, ring_head;
   qwh_buf held; /* encoded frames past the limits, in order, from held_off */
@@ -114,11 +116,15 @@ typedef struct qwh_resume_state {
 void qwh_resume_init(qwh_resume_state *st, const qwh_resume_limits *own, const qwh_resume_limits *peer);
 void qwh_resume_free(qwh_resume_state *st);
 static inline uint64_t qwh_resume_unacked(const qwh_resume_state *st) { return st->sent - st->peer_received; }
-static inline uint64_t qwh_resume_replay_bytes(const qwh_resume_state *st) { return st->replay.len - st->replay_off; }
+static inline uint64_t qwh_resume_replay_bytes(const qwh_resume_state *st) { return st->replay_len; }
 /* Whether a data frame of `payload_len` bytes may be sent now: within the limits, or alone (QWH-RESUME-010). */
 bool qwh_resume_can_send(const qwh_resume_state *st, size_t payload_len);
 /* Records a data frame as sent (its encoded bytes, header included, are kept). */
 qwh_code qwh_resume_record(qwh_resume_state *st, const uint8_t *frame, size_t len);
+/* How many data frames of `frame_len` bytes (header included) may be sent now, none being held (QWH-RESUME-010). */
+uint64_t qwh_resume_room(const qwh_resume_state *st, size_t frame_len);
+/* Records n data frames of `frame_len` bytes each, back to back in `frames`, as sent (one copy for all). */
+qwh_code qwh_resume_record_many(qwh_resume_state *st, const uint8_t *frames, size_t frame_len, size_t n);
 /*
  * Queues a data frame: into `out` (and the replay buffer) when nothing is held and it fits, else
  * held. Sets *held accordingly (may be NULL).
