@@ -49,6 +49,8 @@ matrix options:
                        is the same as --agent-cmd NAME=CMD (NAME default custom)
   --scenarios GLOB     only these scenarios (comma-separated; list --matrix names them)
   --transports LIST    plain, tls or both (default plain,tls)
+  --seed N             the cutting proxy's seed (0..4294967295; default random, printed): the
+                       connection-cut scenarios cut at the same byte counts again
   --out DIR            default reports/matrix
 
 Exit codes: 0 every required case passed; 1 a case failed; 2 harness or configuration error
@@ -73,6 +75,7 @@ const OPTIONS = {
   "timeout-scale": { type: "string" },
   "case-dir": { type: "string", multiple: true },
   concurrency: { type: "string" },
+  seed: { type: "string" },
   quiet: { type: "boolean" },
   help: { type: "boolean", short: "h" },
   version: { type: "boolean" },
@@ -202,9 +205,12 @@ export async function main(argv) {
           return usageError(
             `--scenarios ${scenarios.unknown.join(",")} matches no scenario; the scenarios are:\n  ${SCENARIOS.map((s) => s.name).join("\n  ")}`,
           );
+        const seed = v.seed === undefined ? undefined : Number(v.seed);
+        if (seed !== undefined && !(/^\d+$/.test(v.seed) && seed <= 0xffffffff))
+          return usageError("--seed must be an integer in 0..4294967295");
         common.outDir ??= resolve("reports", "matrix");
         mkdirSync(common.outDir, { recursive: true });
-        return await runMatrixCommand(agents, { ...common, transports, scenarios: v.scenarios });
+        return await runMatrixCommand(agents, { ...common, transports, scenarios: v.scenarios, seed });
       }
       case "list": {
         if (v.matrix || v.scenarios) {

@@ -1,15 +1,18 @@
 // `qwh-conformance matrix`: every available registered client against every available server,
 // over plain TCP and TLS, one cell per interop scenario. Servers are adapters in `serve` mode,
 // long-lived (one per server agent, transport and config) except where a scenario needs its own;
-// clients are adapters in `connect` mode. Cells run with bounded concurrency.
+// clients are adapters in `connect` mode. Cells run with bounded concurrency. Scenarios with a
+// `proxy` put the cutting proxy between client and server (seeded; the seed is printed).
+import { randomInt } from "node:crypto";
 import { join } from "node:path";
-import { Clients, probeUnsupported, startServer } from "./adapter-process.mjs";
+import { adapterInfo, Clients, probeUnsupported, startServer } from "./adapter-process.mjs";
 import { loadRequirements } from "./cases.mjs";
 import { countGrades, EXIT } from "./grading.mjs";
 import { Progress } from "./progress.mjs";
 import { writeHtml } from "./reporters/html.mjs";
 import { certificates } from "./run.mjs";
-import { SCENARIOS } from "./scenarios.mjs";
+import { cellSeed, startCuttingProxy } from "./cutting-proxy.mjs";
+import { gradeStream, SCENARIOS } from "./scenarios.mjs";
 import { scaleConfig } from "./timekeeping.mjs";
 import { caseMatcher, mapLimit, sleep, writeFileDeep } from "./util.mjs";
 
@@ -27,12 +30,36 @@ async function startServerRetry(agent, options, attempts = 20) {
   }
 }
 
-/** One cell: runs the scenario's client(s) against a server. Resolves {grade, message, log}. */
-async function runCell({ clientAgent, serverAgent, transport, scenario, tls, scale, servers, clients }) {
+/**
+ * Why a scenario that needs an optional feature cannot run between these agents (an agent's info
+ * mode does not list it), or null. An agent without info mode is assumed to offer every feature.
+ */
+function missingFeature(scenario, clientAgent, serverAgent, features) {
+  if (!scenario.feature) return null;
+  const lacking = [clientAgent, serverAgent].filter((a) => {
+    const f = features.get(a.name);
+    return f && !f.includes(scenario.feature);
+  });
+  return lacking.length
+    ? `${[...new Set(lacking.map((a) => a.name))].join(" and ")} does not offer "${scenario.feature}" (info mode)`
+    : null;
+}
+
+/**
+ * One cell: runs the scenario's client(s) against a server. Resolves {grade, message, log,
+ * faults?, optional?}: `optional` marks an UNSUPPORTED that is the agents' declared lack of the
+ * scenario's feature (never a failure), `faults` the counts of a proxy scenario.
+ */
+async function runCell({ clientAgent, serverAgent, transport, scenario, tls, scale, servers, clients, features, seed }) {
   const log = [];
   const t0 = performance.now();
   const note = (s) => log.push(`${(performance.now() - t0).toFixed(1).padStart(8)} ${s}`);
   const useTls = transport === "tls" ? tls : undefined;
+  const lacking = missingFeature(scenario, clientAgent, serverAgent, features);
+  if (lacking) return { grade: "UNSUPPORTED", message: lacking, log, optional: true };
+  // Exit 127 from an agent that does not declare its features: its lack of the scenario's feature.
+  const declined = scenario.feature !== undefined;
+  let proxy = null;
   // The timers given to both adapters scale with the run (heartbeats, hold times, deadlines).
   const serverConfig = scaleConfig(scenario.server, scale);
   let server = null;
@@ -45,9 +72,21 @@ async function runCell({ clientAgent, serverAgent, transport, scenario, tls, sca
       server = await servers.get(serverAgent, transport, serverConfig, useTls);
     }
     if (server.unsupported)
-      return { grade: "UNSUPPORTED", message: `${serverAgent.name} serve exited 127 for ${JSON.stringify(scenario.server)}`, log };
+      return {
+        grade: "UNSUPPORTED",
+        message: `${serverAgent.name} serve exited 127 for ${JSON.stringify(scenario.server)}`,
+        log,
+        optional: declined && !features.get(serverAgent.name),
+      };
     note(`server ${serverAgent.name} on port ${server.port} (${transport}) config ${JSON.stringify(serverConfig)}`);
     const eventsBefore = server.events.length;
+    let port = server.port;
+    if (scenario.proxy) {
+      const { cuts, minBytes, maxBytes } = scenario.proxy;
+      proxy = await startCuttingProxy({ port: server.port, seed, cuts, minBytes, maxBytes, note });
+      port = proxy.port;
+      note(`cutting proxy on port ${port}: seed ${seed}, ${cuts} cuts after ${minBytes} to ${maxBytes} bytes each`);
+    }
     const count = scenario.clients ?? 1;
     const timeoutMs = Math.round(((scenario.config.timeoutMs ?? 10000) + 10000) * scale);
     const onEvent = scenario.restart
@@ -63,16 +102,41 @@ async function runCell({ clientAgent, serverAgent, transport, scenario, tls, sca
     const config = scaleConfig({ ...scenario.config, timeoutMs: scenario.config.timeoutMs ?? 10000 }, scale);
     note(`client ${clientAgent.name}: connect --scenario ${scenario.client} --config ${JSON.stringify(config)} (x${count})`);
     const runs = await Promise.all(
-      Array.from({ length: count }, () =>
-        clients.run({ port: server.port, scenario: scenario.client, config, tls: useTls, timeoutMs, onEvent }),
-      ),
+      Array.from({ length: count }, () => clients.run({ port, scenario: scenario.client, config, tls: useTls, timeoutMs, onEvent })),
     );
     for (const [i, r] of runs.entries()) {
-      note(`client ${i + 1} result: ${JSON.stringify(r.result ?? null).slice(0, 4000)}`);
+      // A stream's received messages are in receivedRuns: the log leaves their hex out.
+      const shown = scenario.proxy && r.result ? { ...r.result, receivedHex: `(${r.result.receivedHex?.length} messages)` } : r.result;
+      note(`client ${i + 1} result: ${JSON.stringify(shown ?? null).slice(0, 4000)}`);
       if (r.stderr?.trim()) note(`client ${i + 1} stderr: ${r.stderr.trim().slice(-1500)}`);
     }
     if (runs.some((r) => r.unsupported))
-      return { grade: "UNSUPPORTED", message: `${clientAgent.name} connect exited 127 for scenario ${scenario.client}`, log };
+      return {
+        grade: "UNSUPPORTED",
+        message: `${clientAgent.name} connect exited 127 for scenario ${scenario.client}`,
+        log,
+        optional: declined && !features.get(clientAgent.name),
+      };
+    if (scenario.proxy) {
+      const r = runs[0];
+      if (r.spawnError) return { grade: "ERROR", message: `cannot start the client: ${r.spawnError}`, log };
+      if (r.timedOut) return { grade: "ERROR", message: `the client process did not end within ${timeoutMs} ms`, log };
+      // The session's closed line: a graceful end (error null) when there is one, since a session
+      // the client never learned of (cut before its accept arrived) may end too, by expiry.
+      const isClosed = (e, i) => e.event === "closed" && i >= eventsBefore;
+      const closed =
+        (await server.waitFor((e, i) => isClosed(e, i) && e.error === null, 3000 * scale)) ?? server.events.find(isClosed) ?? null;
+      note(`server closed line: ${JSON.stringify(closed).slice(0, 2000)}`);
+      const { why, faults, summary } = gradeStream(scenario, {
+        result: r.result,
+        closed,
+        cuts: proxy.cuts,
+        connections: proxy.connections,
+        seed,
+      });
+      note(`${why ? `FAIL: ${why}` : "PASS"}: ${summary}`);
+      return { grade: why ? "FAIL" : "PASS", message: why ? `${why}: ${summary}` : summary, log, faults };
+    }
     for (const [i, r] of runs.entries()) {
       const who = count > 1 ? `client ${i + 1}: ` : "";
       if (r.spawnError) return { grade: "ERROR", message: `${who}cannot start the client: ${r.spawnError}`, log };
@@ -96,6 +160,7 @@ async function runCell({ clientAgent, serverAgent, transport, scenario, tls, sca
     note(`harness error: ${err.message}`);
     return { grade: "ERROR", message: err.message, log };
   } finally {
+    if (proxy) await proxy.close();
     if (own && server && !server.unsupported) {
       note(`server stderr: ${server.stderr().trim().slice(-1500)}`);
       await server.stop();
@@ -148,10 +213,11 @@ export function selectScenarios(globs) {
 /** Runs the matrix; returns {matrix, exitCode}. */
 export async function runMatrix(
   agents,
-  { outDir, scale = 1, scaleWhy = "given", concurrency = 4, transports = TRANSPORTS, scenarios: globs, quiet } = {},
+  { outDir, scale = 1, scaleWhy = "given", concurrency = 4, transports = TRANSPORTS, scenarios: globs, quiet, seed } = {},
 ) {
   const progress = new Progress({ quiet });
   progress.say(`timeout scale ${scale} (${scaleWhy})`);
+  const runSeed = seed ?? randomInt(2 ** 32);
   const unavailable = {};
   const available = [];
   for (const a of agents) {
@@ -173,6 +239,11 @@ export async function runMatrix(
       unavailable,
     };
   }
+  // The optional features each agent declares (info mode; null: it declares none, so offers all).
+  const features = new Map();
+  if (scenarios.some((s) => s.feature))
+    for (const a of available) features.set(a.name, (await adapterInfo(a, 10000 * scale))?.features ?? null);
+  if (scenarios.some((s) => s.proxy)) progress.say(`cut seed ${runSeed} (--seed ${runSeed} cuts at the same byte counts again)`);
   const tls = transports.includes("tls") ? certificates(join(outDir, "certs")) : null;
   const cells = [];
   for (const c of available)
@@ -181,13 +252,17 @@ export async function runMatrix(
   const servers = new SharedServers(scale);
   const clients = new Map(available.map((a) => [a.name, new Clients(a)]));
   const results = {};
+  /** Cells UNSUPPORTED because an agent lacks the scenario's optional feature: never a failure. */
+  const optional = new Set();
   progress.start(cells.length, "matrix");
   try {
     // Dedicated-server and multi-client cells last, so the shared servers warm up first.
     const order = [...cells].sort((a, b) => Number(Boolean(a.scenario.dedicated)) - Number(Boolean(b.scenario.dedicated)));
     const attempt = async (cell) => {
       const t0 = performance.now();
-      const r = await runCell({ ...cell, tls, scale, servers, clients: clients.get(cell.clientAgent.name) });
+      const { clientAgent: c, serverAgent: s, transport: t, scenario: sc } = cell;
+      const seed = cellSeed(runSeed, `${c.name}/${s.name}/${t}/${sc.name}`);
+      const r = await runCell({ ...cell, tls, scale, servers, clients: clients.get(c.name), features, seed });
       return { ...r, durationMs: performance.now() - t0 };
     };
     const finish = (cell, attempts) => {
@@ -210,6 +285,8 @@ export async function runMatrix(
       const entry = { grade: r.grade, durationMs: Math.round(attempts.reduce((n, a) => n + a.durationMs, 0) * 10) / 10, wireLog };
       if (r.message) entry.message = r.message;
       if (attempts.length > 1) entry.attempts = attempts.length;
+      if (r.faults) entry.faults = r.faults;
+      if (r.optional) optional.add(entry);
       results[c.name][s.name][t][sc.name] = entry;
       progress.tick(`${c.name} -> ${s.name} ${t} ${sc.name}`, r.grade, r.message);
     };
@@ -238,10 +315,16 @@ export async function runMatrix(
     timeoutScale: scale,
   };
   if (Object.keys(unavailable).length) matrix.unavailable = unavailable;
+  if (scenarios.some((s) => s.proxy)) matrix.seed = runSeed;
   const own = new Set(available.filter((a) => a.own).map((a) => a.name));
   const failed = cells.some((c) => {
-    const g = results[c.clientAgent.name][c.serverAgent.name][c.transport][c.scenario.name].grade;
-    return g === "FAIL" || g === "NON_STRICT" || (g === "UNSUPPORTED" && own.has(c.clientAgent.name) && own.has(c.serverAgent.name));
+    const cell = results[c.clientAgent.name][c.serverAgent.name][c.transport][c.scenario.name];
+    const g = cell.grade;
+    return (
+      g === "FAIL" ||
+      g === "NON_STRICT" ||
+      (g === "UNSUPPORTED" && !optional.has(cell) && own.has(c.clientAgent.name) && own.has(c.serverAgent.name))
+    );
   });
   const errored = grades.some((g) => g.grade === "ERROR");
   return { matrix, exitCode: failed ? EXIT.FAILED : errored ? EXIT.HARNESS : EXIT.OK, unavailable };
@@ -269,13 +352,29 @@ export function formatMatrix(matrix, { quiet = false } = {}) {
     }
     lines.push("");
   }
+  // Cells with faults (the cutting proxy) print their counts even when they pass, and add up below.
+  const total = { cells: 0, cuts: 0, messages: 0, lost: 0, duplicated: 0, outOfOrder: 0 };
   for (const [c, byServer] of Object.entries(matrix.results))
     for (const [s, byT] of Object.entries(byServer))
       for (const [t, cells] of Object.entries(byT))
         for (const [sc, x] of Object.entries(cells)) {
-          if (x.grade !== "PASS" && !(quiet && x.grade === "UNSUPPORTED"))
+          if ((x.grade !== "PASS" && !(quiet && x.grade === "UNSUPPORTED")) || (!quiet && x.faults))
             lines.push(`  ${x.grade} ${c} -> ${s} ${t} ${sc}: ${x.message ?? ""}`);
+          if (!x.faults) continue;
+          total.cells++;
+          total.cuts += x.faults.cuts;
+          for (const side of [x.faults.toServer, x.faults.toClient]) {
+            if (!side) continue;
+            total.messages += side.expected - side.lost;
+            total.lost += side.lost;
+            total.duplicated += side.duplicated;
+            total.outOfOrder += side.outOfOrder;
+          }
         }
+  if (total.cells)
+    lines.push(
+      `connection cuts: ${total.cells} cells, ${total.cuts} cuts, ${total.messages} numbered messages delivered; lost ${total.lost}, duplicated ${total.duplicated}, out of order ${total.outOfOrder} (seed ${matrix.seed})`,
+    );
   for (const [a, why] of Object.entries(matrix.unavailable ?? {})) lines.push(`  unavailable: ${a} (${why})`);
   return lines.length ? lines.join("\n") + "\n" : "";
 }

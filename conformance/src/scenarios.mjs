@@ -1,37 +1,45 @@
 // The interop scenarios of the matrix. Each one names the server's `serve` config, the client's
 // `connect` scenario and config, how many clients run at once, and what the runner checks in the
 // client's result (and, for dedicated servers, in the server's event lines).
-import { createHash } from "node:crypto";
+import { digestOf, expandMessages } from "../lib/messages.mjs";
 
-/** The messages of a `messages` list (hex strings or {size, count}; byte j of message i is (i + j) mod 256). */
-export function expandMessages(list = []) {
-  const out = [];
-  for (const item of list) {
-    if (typeof item === "string") {
-      out.push(Buffer.from(item, "hex"));
-      continue;
-    }
-    for (let k = 0; k < (item.count ?? 1); k++) {
-      const b = Buffer.allocUnsafe(item.size);
-      for (let j = 0; j < item.size; j++) b[j] = (out.length + j) & 0xff;
-      out.push(b);
+export { digestOf, expandMessages };
+
+/**
+ * What a receiver's runs of numbers (`receivedRuns`, see NumberRuns in lib/messages.mjs) say about
+ * a stream of `expected` numbered messages, numbers 0 to expected - 1: `lost` never arrived,
+ * `duplicated` arrived again, `outOfOrder` arrived for the first time after a higher number,
+ * `unexpected` carried a number outside the stream (or none). Null when `runs` is not a list of
+ * [first, last] integer pairs; counting stops (`truncated`) past 4 times the expected messages.
+ */
+export function tallyRuns(runs, expected) {
+  if (!Array.isArray(runs)) return null;
+  const seen = new Uint8Array(expected);
+  const t = { expected, received: 0, lost: 0, duplicated: 0, outOfOrder: 0, unexpected: 0 };
+  const budget = 4 * expected + 1000;
+  let distinct = 0;
+  let highest = -1;
+  for (const run of runs) {
+    if (!Array.isArray(run) || run.length !== 2 || !Number.isSafeInteger(run[0]) || !Number.isSafeInteger(run[1]) || run[1] < run[0])
+      return null;
+    for (let n = run[0]; n <= run[1]; n++) {
+      if (++t.received > budget) {
+        t.truncated = true;
+        t.lost = expected - distinct;
+        return t;
+      }
+      if (n < 0 || n >= expected) t.unexpected++;
+      else if (seen[n]) t.duplicated++;
+      else {
+        seen[n] = 1;
+        distinct++;
+        if (n < highest) t.outOfOrder++;
+        else highest = n;
+      }
     }
   }
-  return out;
-}
-
-/** sha256 over the messages, each preceded by its 4-byte big-endian length (raw: over the bytes only). */
-export function digestOf(messages, raw = false) {
-  const h = createHash("sha256");
-  for (const m of messages) {
-    if (!raw) {
-      const len = Buffer.alloc(4);
-      len.writeUInt32BE(m.length);
-      h.update(len);
-    }
-    h.update(m);
-  }
-  return h.digest("hex");
+  t.lost = expected - distinct;
+  return t;
 }
 
 const echoOf = (messages) => (r) => {
@@ -68,6 +76,11 @@ const MIXED = [
 ];
 const ALL_BYTES = [Buffer.from(Array.from({ length: 256 }, (_, i) => i)).toString("hex")];
 const MANY = [{ size: 64, count: 5000 }];
+// resume-under-cuts: numbered streams both ways; the server's last message (number 5000) is its end
+// mark, sent once all 20,000 of the client's have arrived.
+const UP = [{ size: 64, count: 20000, numbered: true }];
+const DOWN = [{ size: 64, count: 5000, numbered: true }];
+const DOWN_WITH_END = [{ size: 64, count: 5001, numbered: true }];
 
 /**
  * @typedef {object} Scenario
@@ -79,9 +92,49 @@ const MANY = [{ size: 64, count: 5000 }];
  * @property {number} [clients]  clients at once (default 1)
  * @property {boolean} [dedicated]  a server process of its own (its event lines are checked)
  * @property {boolean} [restart]  stop and restart the server at the client's checkpoint
- * @property {(result: object, extra: {serverEvents: object[]}) => string | null} check
+ * @property {string} [feature]  an optional feature both agents must offer (info mode); without it the cell is UNSUPPORTED, not a failure
+ * @property {{cuts: number, minCuts: number, minBytes: number, maxBytes: number}} [proxy]  the client reaches the server through the cutting proxy
+ * @property {{toServer: object[], toClient: object[]}} [stream]  the numbered streams a proxy scenario grades (tallyRuns)
+ * @property {(result: object, extra: {serverEvents: object[]}) => string | null} [check]
  * @property {(events: object[]) => string | null} [checkServer]
  */
+
+/**
+ * The grade of a stream scenario (one with `proxy`): what each side received of the other's
+ * numbered stream, the proxy's cuts, and whether it all arrived once, in order and unchanged.
+ * `closed` is the server's closed line (null when none came). Resolves {why, faults, summary}:
+ * `why` null for a pass, `faults` for matrix.json, `summary` the counts in one line.
+ */
+export function gradeStream(scenario, { result, closed, cuts, connections, seed }) {
+  const expect = (list) => {
+    const messages = expandMessages(list);
+    return { count: messages.length, sha: digestOf(messages) };
+  };
+  const up = expect(scenario.stream.toServer);
+  const down = expect(scenario.stream.toClient);
+  const toServer = closed ? tallyRuns(closed.receivedRuns, up.count) : null;
+  const toClient = result ? tallyRuns(result.receivedRuns, down.count) : null;
+  const faults = { seed, cuts, connections, resumes: result?.resumes ?? null, toServer, toClient };
+  const side = (name, t) =>
+    t
+      ? `${name} ${t.expected - t.lost}/${t.expected} (lost ${t.lost}, duplicated ${t.duplicated}, out of order ${t.outOfOrder}${t.unexpected ? `, unexpected ${t.unexpected}` : ""})`
+      : `${name} not reported`;
+  const summary = `${side("to server", toServer)}, ${side("to client", toClient)}; ${cuts} cuts over ${connections} connections, ${result?.resumes ?? "?"} resumes; seed ${seed}`;
+  const clean = (t) => t && !t.truncated && t.lost + t.duplicated + t.outOfOrder + t.unexpected === 0;
+  let why = null;
+  if (!result) why = "no result line from the client";
+  else if (!toClient) why = "the client's result has no valid receivedRuns";
+  else if (!closed) why = "the server printed no closed line for the session";
+  else if (!toServer) why = "the server's closed line has no valid receivedRuns";
+  else if (!clean(toServer) || !clean(toClient)) why = "messages lost, duplicated or out of order";
+  else if (closed.receivedSha256 !== up.sha) why = "the server received other bytes than the client sent";
+  else if (result.receivedSha256 !== down.sha) why = "the client received other bytes than the server sent";
+  else if (result.sessionLost) why = `the client reported ${result.sessionLost} messages of a lost session`;
+  else if (!result.ok) why = `the client reports failure: ${result.message ?? result.error ?? "not ok"}`;
+  else if (closed.error !== null) why = `the server's session ended with ${closed.error}`;
+  else if (cuts < scenario.proxy.minCuts) why = `only ${cuts} cuts (at least ${scenario.proxy.minCuts} expected)`;
+  return { why, faults, summary };
+}
 
 /** @type {Scenario[]} */
 export const SCENARIOS = [
@@ -389,5 +442,17 @@ export const SCENARIOS = [
     client: "expect-reject",
     config: { expectError: "E_SIGNATURE_REQUIRED" },
     check: (r) => (r.error === "E_SIGNATURE_REQUIRED" ? null : `error ${r.error}`),
+  },
+  {
+    name: "resume-under-cuts",
+    title:
+      "resume: 20,000 numbered messages to the server and 5,000 back through a proxy that resets both sides after a random number of bytes (24 times): each delivered once, in order",
+    feature: "resume",
+    server: { scenario: "sequence", resume: true, messages: DOWN, expectCount: 20000 },
+    dedicated: true,
+    proxy: { cuts: 24, minCuts: 20, minBytes: 8192, maxBytes: 49152 },
+    client: "sequence",
+    config: { resume: true, messages: UP, expectCount: 5001, timeoutMs: 60000 },
+    stream: { toServer: UP, toClient: DOWN_WITH_END },
   },
 ];

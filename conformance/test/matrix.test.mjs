@@ -1,7 +1,7 @@
 // The interop matrix over the TS reference and both native addons (built by `npm test`'s build
 // step), every client x every server, plain and TLS, on a deterministic half of the scenarios
-// (every other one, and the server restart): every cell passing, matrix.json valid against its
-// schema, the HTML self-contained. CI runs every scenario over these and the standalone C CLI
+// (every other one, the server restart and the connection cuts): every cell passing, matrix.json
+// valid against its schema, the HTML self-contained. CI runs every scenario over these and the standalone C CLI
 // agents (.ci/run), outside vitest's workers.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -10,7 +10,7 @@ import { SCENARIOS } from "../src/scenarios.mjs";
 import { readJson, runBin, schemaErrors, tempDir } from "./helpers.mjs";
 
 const AGENTS = ["ts", "native-libsocket", "native-lws"];
-const SAMPLE = SCENARIOS.filter((s, i) => i % 2 === 0 || s.restart).map((s) => s.name);
+const SAMPLE = SCENARIOS.filter((s, i) => i % 2 === 0 || s.restart || s.proxy).map((s) => s.name);
 
 describe(`qwh-conformance matrix --agents ${AGENTS.join(",")}`, { timeout: 300000 }, () => {
   const out = tempDir("matrix");

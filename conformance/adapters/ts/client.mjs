@@ -2,7 +2,7 @@
 // contract's client scenarios, ending with one result line. The scenario runner is a function, so
 // that one process can run many clients (connect-many) as well as one (connect).
 import { generateKeyPairSync } from "node:crypto";
-import { digestOf, expandMessages } from "../../lib/messages.mjs";
+import { digestOf, expandMessages, NumberRuns } from "../../lib/messages.mjs";
 import { commonOptions, tlsOptions, Unsupported } from "./options.mjs";
 
 /**
@@ -34,6 +34,7 @@ const CLIENT_SCENARIOS = new Set([
   "reconnect",
   "heartbeat",
   "retry",
+  "sequence",
 ]);
 
 /**
@@ -56,7 +57,7 @@ export async function runClientScenario({ port, host, tls, scenario, config }, {
         : scenario === "retry"
           ? { initialDelayMs: 20, maxDelayMs: 100, maxAttempts: config.maxAttempts ?? 5 }
           : // A session is resumed by the reconnect that follows a lost connection.
-            config.resume
+            config.resume || scenario === "sequence"
             ? { initialDelayMs: 20, maxDelayMs: 100, maxAttempts: 20 }
             : false,
     connectTimeoutMs: config.connectTimeoutMs ?? 5000,
@@ -85,8 +86,12 @@ export async function runClientScenario({ port, host, tls, scenario, config }, {
   const wake = () => {
     for (const w of waiters.splice(0)) w();
   };
+  // sequence: the numbers of what arrives, as runs (the runner counts lost, duplicated and out of order).
+  const runs = scenario === "sequence" ? new NumberRuns() : null;
   client.on("message", (m) => {
-    received.push(Buffer.from(m));
+    const b = Buffer.from(m);
+    received.push(b);
+    runs?.take(b);
     wake();
   });
   client.on("error", (e) => {
@@ -99,7 +104,7 @@ export async function runClientScenario({ port, host, tls, scenario, config }, {
     // message starts "server closed the connection"; here it is the close code, not a failure.
     const peerCode = info.error && /^server closed the connection/.test(info.error.message) ? info.error.code : null;
     if (peerCode && result.error === peerCode) result.error = null;
-    if (!closingOurselves && scenario !== "reconnect") {
+    if (!closingOurselves && scenario !== "reconnect" && !(scenario === "sequence" && info.willReconnect)) {
       result.closedByPeer = true;
       // The code of the peer's CLOSE; null when none came (an unclean end with "control", QWH-CLOSE-013).
       result.closeCode = peerCode ?? (info.error ? null : (info.peerClose?.code ?? null));
@@ -166,6 +171,22 @@ export async function runClientScenario({ port, host, tls, scenario, config }, {
       readies++;
       result.reconnects = readies - 1;
       if (readies === 2) sendAll(expandMessages(config.laterMessages));
+      wake();
+    });
+  }
+  // sequence: connections lost and sessions resumed along the way, and messages reported lost.
+  let drained = true;
+  if (scenario === "sequence") {
+    result.drops = 0;
+    result.resumes = 0;
+    result.sessionLost = 0;
+    client.on("close", (info) => {
+      if (info.willReconnect) result.drops++;
+    });
+    client.on("resumed", () => result.resumes++);
+    client.on("sessionLost", ({ messages: lost }) => (result.sessionLost += lost.length));
+    client.on("drain", () => {
+      drained = true;
       wake();
     });
   }
@@ -250,6 +271,26 @@ export async function runClientScenario({ port, host, tls, scenario, config }, {
       sendAll(messages);
       const ok = await until(() => closed || closesSeen >= (config.closes ?? 1));
       return finish(ok, ok ? undefined : "timed out waiting for the connection to end");
+    }
+    case "sequence": {
+      // Every message once, in order, waiting whenever send() reports backpressure; then the
+      // server's expectCount messages (its last one comes after it has received all of ours).
+      for (const m of messages) {
+        try {
+          drained = client.send(m);
+        } catch (err) {
+          result.sendError = err.code ?? "E_INTERNAL";
+          break;
+        }
+        result.sent++;
+        if (!drained && !(await until(() => closed || drained))) break;
+        if (closed) break;
+      }
+      const ok = await until(() => received.length >= (config.expectCount ?? 0) || closed);
+      result.receivedRuns = runs.runs;
+      // Connection losses along the way are what the scenario is about; a client that gave up keeps its error.
+      if (!closed) result.error = null;
+      return finish(ok && !closed, ok ? undefined : `timed out with ${received.length} of ${config.expectCount ?? 0} messages`);
     }
     case "reconnect": {
       sendAll(messages.slice(0, 1));

@@ -1,13 +1,14 @@
 // serve mode of the ts adapter (spec Appendix D.3): a qwormhole server running one of the
 // contract's server scenarios, printing {"ready":true,"port":P} and then its event lines.
-import { expandMessages, patternMessage } from "../../lib/messages.mjs";
+import { createHash } from "node:crypto";
+import { expandMessages, numberedMessage, NumberRuns, patternMessage } from "../../lib/messages.mjs";
 import { commonOptions, tlsOptions, Unsupported } from "./options.mjs";
 
 function line(obj) {
   process.stdout.write(JSON.stringify(obj) + "\n");
 }
 
-const SERVER_SCENARIOS = new Set(["echo", "sink", "broadcast", "push-on-connect", "close-after", "hello-info"]);
+const SERVER_SCENARIOS = new Set(["echo", "sink", "broadcast", "push-on-connect", "close-after", "hello-info", "sequence"]);
 
 /** serve: listens, prints the ready line, then one line per event, until stdin ends or SIGTERM. */
 export async function runServe({ config, port, host, tls }) {
@@ -48,8 +49,26 @@ export async function runServe({ config, port, host, tls }) {
   if (config.replayCacheMaxEntries !== undefined) options.replayCacheMaxEntries = config.replayCacheMaxEntries;
   const server = new QWormholeServer(options);
   const counts = new Map();
+  // sequence: per connection (a resumed one is the same object), the sender's progress and what arrived.
+  const streams = new Map();
+  const wakeStream = (c) => {
+    const w = streams.get(c.id)?.wake;
+    if (w) w();
+  };
+  server.on("drain", ({ client }) => wakeStream(client));
+  server.on("resumed", ({ client }) => {
+    const st = streams.get(client.id);
+    if (st) st.resumes++;
+    wakeStream(client);
+  });
   server.on("connection", (c) => {
     counts.set(c.id, { messages: 0, bytes: 0 });
+    if (scenario === "sequence") {
+      const st = { runs: new NumberRuns(), hash: createHash("sha256"), resumes: 0, sentAll: false, endSent: false, wake: null, open: true };
+      streams.set(c.id, st);
+      void streamTo(c, st);
+      return;
+    }
     for (const m of initial) {
       try {
         c.send(m);
@@ -83,11 +102,56 @@ export async function runServe({ config, port, host, tls }) {
       server.broadcast(Buffer.from("go"));
     }
   });
+  /**
+   * sequence: sends `messages` in order, waiting whenever send() reports backpressure (or refuses a
+   * message while the client is away); once they are all handed over and `expectCount` messages
+   * have arrived, one more numbered message (number `messages.length`): the client's end mark.
+   */
+  const streamTo = async (c, st) => {
+    const wait = () => new Promise((r) => (st.wake = r)).finally(() => (st.wake = null));
+    for (let i = 0; i < initial.length && st.open;) {
+      let more;
+      try {
+        more = c.send(initial[i]);
+      } catch (err) {
+        if (err.code !== "E_QUEUE_FULL") {
+          line({ event: "send-error", code: err.code ?? "E_INTERNAL" });
+          return;
+        }
+        await wait();
+        continue;
+      }
+      i++;
+      if (!more) await wait();
+    }
+    st.sentAll = true;
+    streamEnd(c, st);
+  };
+  const streamEnd = (c, st) => {
+    const n = counts.get(c.id);
+    if (st.endSent || !st.sentAll || !n || n.messages < (config.expectCount ?? 0)) return;
+    st.endSent = true;
+    try {
+      c.send(numberedMessage(initial.length, initial.at(-1)?.length ?? 4));
+    } catch (err) {
+      line({ event: "send-error", code: err.code ?? "E_INTERNAL" });
+    }
+  };
   server.on("message", ({ client, data }) => {
     const n = counts.get(client.id);
     if (n) {
       n.messages++;
       n.bytes += data.length;
+    }
+    if (scenario === "sequence") {
+      const st = streams.get(client.id);
+      if (st) {
+        st.runs.take(data);
+        st.hash.update(Buffer.from([data.length >>> 24, (data.length >>> 16) & 255, (data.length >>> 8) & 255, data.length & 255]));
+        st.hash.update(data);
+        streamEnd(client, st);
+      }
+      return;
     }
     try {
       if (scenario === "echo" || scenario === "push-on-connect" || scenario === "hello-info") client.send(data);
@@ -103,6 +167,22 @@ export async function runServe({ config, port, host, tls }) {
   server.on("clientClosed", ({ client, error }) => {
     const n = counts.get(client.id) ?? { messages: 0, bytes: 0 };
     counts.delete(client.id);
+    const st = streams.get(client.id);
+    if (st) {
+      streams.delete(client.id);
+      st.open = false;
+      st.wake?.();
+      line({
+        event: "closed",
+        messages: n.messages,
+        bytes: n.bytes,
+        error: error?.code ?? null,
+        receivedRuns: st.runs.runs,
+        receivedSha256: st.hash.digest("hex"),
+        resumes: st.resumes,
+      });
+      return;
+    }
     line({ event: "closed", messages: n.messages, bytes: n.bytes, error: error?.code ?? null });
   });
   // A refused handshake ends its connection too: "rejected", then its "closed" line (Appendix D.3).
