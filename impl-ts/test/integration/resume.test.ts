@@ -16,218 +16,35 @@ import { afterEach, describe, expect, it } from "vitest";
 import { QWormholeClient } from "../../src/client/client.js";
 import { QWormholeServer } from "../../src/server/server.js";
 import type { ServerConnection } from "../../src/server/server-connection.js";
-import { makePki, type TestPki } from "./tls-certs.js";
 import { until } from "./helpers.js";
+import { expectClean, numbered, runCuts } from "./resume-cuts.js";
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-/** mulberry32: the cut points are reproducible from the seed printed with the counts. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** A TCP proxy that resets both sides of each connection after a random number of bytes (either direction). */
-async function cuttingProxy(upstream: number, seed: number, minBytes: number, maxBytes: number) {
-  const random = rng(seed);
-  let cuts = 0;
-  let stopped = false;
-  const open = new Set<net.Socket>();
-  const server = net.createServer((down) => {
-    const up = net.connect(upstream, "127.0.0.1");
-    const limit = minBytes + Math.floor(random() * (maxBytes - minBytes));
-    let carried = 0;
-    let cut = false;
-    open.add(down).add(up);
-    const reset = () => {
-      if (cut) return;
-      cut = true;
-      cuts++;
-      down.resetAndDestroy();
-      up.resetAndDestroy();
-    };
-    const pipe = (from: net.Socket, to: net.Socket) => {
-      from.on("data", (chunk: Buffer) => {
-        if (cut) return;
-        if (!stopped && carried + chunk.length >= limit) {
-          // What fits below the mark goes through; the rest is lost in flight.
-          to.write(chunk.subarray(0, limit - carried));
-          reset();
-          return;
-        }
-        carried += chunk.length;
-        if (!to.write(chunk)) from.pause();
-      });
-      to.on("drain", () => from.resume());
-      from.on("error", () => undefined);
-      from.on("end", () => to.end());
-      from.on("close", () => {
-        open.delete(from);
-        to.destroy();
-      });
-    };
-    pipe(down, up);
-    pipe(up, down);
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return {
-    port: (server.address() as net.AddressInfo).port,
-    get cuts() {
-      return cuts;
-    },
-    /** No more cuts (the end of the run is then checked on a stable connection). */
-    stop() {
-      stopped = true;
-    },
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const s of open) s.destroy();
-        server.close(() => resolve());
-      }),
-  };
-}
-
-const SIZE = 32;
-function numbered(seq: number): Buffer {
-  const b = Buffer.alloc(SIZE, seq & 0xff);
-  b.writeUInt32BE(seq, 0);
-  return b;
-}
-
-/** Checks a numbered stream: in order, no duplicate, no gap. */
-class Sequence {
-  next = 0;
-  duplicates = 0;
-  gaps = 0;
-  take(payload: Buffer): void {
-    const seq = payload.readUInt32BE(0);
-    if (seq === this.next) this.next++;
-    else if (seq < this.next) this.duplicates++;
-    else {
-      this.gaps++;
-      this.next = seq + 1;
-    }
-  }
-}
-
-let pki: TestPki | undefined;
-
-async function runCuts(transport: "plain" | "tls", seed: number) {
-  const TO_SERVER = 100_000;
-  const TO_CLIENT = 20_000;
-  const tls = transport === "tls" ? (pki ??= makePki()) : undefined;
-  const server = new QWormholeServer({
-    host: "127.0.0.1",
-    port: 0,
-    resume: { windowMs: 60_000 },
-    ...(tls ? { tls: { key: tls.serverKey, cert: tls.serverCert } } : {}),
-  });
-  cleanups.push(() => server.close());
-  const { port } = await server.listen();
-  const proxy = await cuttingProxy(port, seed, 24_000, 160_000);
-  cleanups.push(() => proxy.close());
-
-  const atServer = new Sequence();
-  const atClient = new Sequence();
-  const conns = new Set<ServerConnection>();
-  let resumedOnServer = 0;
-  server.on("message", ({ data }) => atServer.take(data));
-  // The server's sender: 20,000 messages to the one connection object, waiting out backpressure.
-  let serverSent = 0;
-  let wake: (() => void) | null = null;
-  const poke = () => {
-    const w = wake;
-    wake = null;
-    w?.();
-  };
-  server.on("drain", poke);
-  server.on("resumed", () => {
-    resumedOnServer++;
-    poke();
-  });
-  const serverSending = new Promise<void>((resolve, reject) => {
-    server.on("connection", (conn) => {
-      conns.add(conn);
-      void (async () => {
-        while (serverSent < TO_CLIENT) {
-          const ok = conn.send(numbered(serverSent++));
-          if (!ok) await new Promise<void>((r) => (wake = r));
-        }
-        resolve();
-      })().catch(reject);
-    });
-  });
-
-  const client = new QWormholeClient({
-    host: "127.0.0.1",
-    port: proxy.port,
-    resume: true,
-    reconnect: { initialDelayMs: 1, maxDelayMs: 20, maxAttempts: Infinity, jitter: 0 },
-    ...(tls ? { tls: { ca: tls.ca, servername: "localhost" } } : {}),
-  });
-  cleanups.push(() => client.destroy());
-  let resumedOnClient = 0;
-  let lost = 0;
-  client.on("resumed", () => resumedOnClient++);
-  client.on("sessionLost", ({ messages }) => (lost += messages.length));
-  client.on("message", (m) => atClient.take(m));
-  await client.connect();
-  let clientWake: (() => void) | null = null;
-  client.on("drain", () => {
-    const w = clientWake;
-    clientWake = null;
-    w?.();
-  });
-  for (let i = 0; i < TO_SERVER; i++) {
-    if (!client.send(numbered(i))) await new Promise<void>((r) => (clientWake = r));
-  }
-  await serverSending;
-  await until(() => atServer.next >= TO_SERVER && atClient.next >= TO_CLIENT, 120_000, "every message delivered");
-  const report = {
-    transport,
-    seed,
-    cuts: proxy.cuts,
-    toServer: atServer.next,
-    toClient: atClient.next,
-    duplicates: atServer.duplicates + atClient.duplicates,
-    gaps: atServer.gaps + atClient.gaps,
-    resumedOnClient,
-    resumedOnServer,
-    serverConnectionObjects: conns.size,
-    lost,
-    lostMessages: client.telemetry().lostMessages,
-  };
-  console.log(`resume under cuts: ${JSON.stringify(report)}`);
-  expect(report).toMatchObject({
-    toServer: TO_SERVER,
-    toClient: TO_CLIENT,
-    duplicates: 0,
-    gaps: 0,
-    serverConnectionObjects: 1,
-    lost: 0,
-    lostMessages: 0,
-  });
-  expect(report.cuts).toBeGreaterThanOrEqual(20);
-  expect(resumedOnClient).toBe(resumedOnServer);
-  proxy.stop();
-}
-
 describe("resume under connection resets (QWH-RESUME-021, QWH-RESUME-026)", () => {
+  const cuts = (transport: "plain" | "tls", seed: number) =>
+    runCuts({
+      transport,
+      seed,
+      client: "ts",
+      server: "ts",
+      toServer: 100_000,
+      toClient: 20_000,
+      minBytes: 24_000,
+      maxBytes: 160_000,
+      cleanups,
+      deadlineMs: 120_000,
+    });
+
   it("plain TCP: 100,000 + 20,000 numbered messages, >= 20 cuts, none lost, none repeated, in order", async () => {
-    await runCuts("plain", 0x5eed);
+    expectClean(await cuts("plain", 0x5eed), 100_000, 20_000);
   }, 180_000);
 
   it("TLS: the same through the cutting proxy", async () => {
-    await runCuts("tls", 0x7115);
+    expectClean(await cuts("tls", 0x7115), 100_000, 20_000);
   }, 180_000);
 });
 
