@@ -56,10 +56,13 @@ export async function runClientScenario({ port, host, tls, scenario, config }, {
         ? { initialDelayMs: 20, maxDelayMs: 200, maxAttempts: 100 }
         : scenario === "retry"
           ? { initialDelayMs: 20, maxDelayMs: 100, maxAttempts: config.maxAttempts ?? 5 }
-          : // A session is resumed by the reconnect that follows a lost connection.
-            config.resume || scenario === "sequence"
-            ? { initialDelayMs: 20, maxDelayMs: 100, maxAttempts: 20 }
-            : false,
+          : scenario === "sequence"
+            ? // Through the runner's cutting proxy: more attempts than it cuts connections.
+              { initialDelayMs: 20, maxDelayMs: 100, maxAttempts: config.maxAttempts ?? 100 }
+            : // A session is resumed by the reconnect that follows a lost connection.
+              config.resume
+              ? { initialDelayMs: 20, maxDelayMs: 100, maxAttempts: 20 }
+              : false,
     connectTimeoutMs: config.connectTimeoutMs ?? 5000,
   };
   if (config.sign) options.handshakeSigner = createHelloSigner(generateKeyPairSync("ed25519").privateKey);
@@ -185,6 +188,16 @@ export async function runClientScenario({ port, host, tls, scenario, config }, {
     });
     client.on("resumed", () => result.resumes++);
     client.on("sessionLost", ({ messages: lost }) => (result.sessionLost += lost.length));
+    // A client that gives up (attempts exhausted) ends without a close event of its own.
+    void (async () => {
+      for await (const st of client.statusChanges()) {
+        if (st.type !== "closed") continue;
+        if (!closingOurselves) result.error ??= st.error?.code ?? null;
+        closed = true;
+        wake();
+        return;
+      }
+    })();
     client.on("drain", () => {
       drained = true;
       wake();
