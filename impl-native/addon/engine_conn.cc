@@ -204,13 +204,27 @@ static void decode_owned(Conn *c, uint8_t *p, size_t n, size_t cap) {
   c->own = nullptr;
 }
 
+// Decodes plaintext in a buffer that is reused once this returns: frames whole inside it are
+// recorded where they are and copied once into the batch Buffer, handed to JS before it returns.
+static void decode_borrowed(Conn *c, const uint8_t *p, size_t n) {
+  if (c->own || c->pend.len || c->js_paused) return feed_plain(c, p, n);
+  c->own = const_cast<uint8_t *>(p);
+  c->own_len = n;
+  c->own_cap = 0;
+  process(c, p, n);
+  engine_flush_batch(c);
+  c->own = nullptr;
+  c->own_len = 0;
+}
+
 // One slice of ciphertext through the TLS module, its plaintext decoded.
 static void tls_received(Conn *c, const uint8_t *p, size_t n) {
   Addon *a = c->addon;
   bool was_done = qwh_tls_handshake_done(c->tls);
-  // Once the handshake is done, the plaintext goes into a fresh chunk that the batch Buffer is
-  // made of (no copy of the frames inside it), as a plain read does; before, into the shared one.
-  bool owned = was_done && !c->pend.len && !c->js_paused && !c->own;
+  // Once the handshake is done, the plaintext of a large slice goes into a fresh chunk that the
+  // batch Buffer is made of (no copy of the frames inside it), as a large plain read does; else
+  // into the shared buffer (its frames copied once, as a small plain read's).
+  bool owned = was_done && n >= ENGINE_COPY_BELOW && !c->pend.len && !c->js_paused && !c->own;
   qwh_buf chunk;
   qwh_buf_init(&chunk);
   if (owned && qwh_buf_reserve(&chunk, n + n / 4 + 64) != 0) owned = false;
@@ -235,7 +249,7 @@ static void tls_received(Conn *c, const uint8_t *p, size_t n) {
     qwh_buf_init(&chunk);  // taken over
   } else if (!owned && a->plain.len) {
     // Reads never nest (they come from the loop, not from JS), so the shared buffer is not reused meanwhile.
-    feed_plain(c, a->plain.data, a->plain.len);
+    decode_borrowed(c, a->plain.data, a->plain.len);
   }
   qwh_buf_free(&chunk);
   if (!c->closing() && qwh_tls_peer_closed(c->tls) && c->read_end != ReadEnd::Delivered) engine_eof(c);
@@ -249,19 +263,7 @@ static constexpr size_t TLS_SLICE = 256 * 1024;
 void engine_received(Conn *c, const uint8_t *p, size_t n) {
   if (c->reading_over()) return;
   c->bytes_in += static_cast<double>(n);
-  if (!c->tls) {
-    if (c->own || c->pend.len || c->js_paused) return feed_plain(c, p, n);
-    // Frames whole inside p are recorded where they are and copied once into the batch Buffer,
-    // which is handed to JS before p is reused.
-    c->own = const_cast<uint8_t *>(p);
-    c->own_len = n;
-    c->own_cap = 0;
-    process(c, p, n);
-    engine_flush_batch(c);
-    c->own = nullptr;
-    c->own_len = 0;
-    return;
-  }
+  if (!c->tls) return decode_borrowed(c, p, n);
   while (n > 0 && !c->reading_over()) {
     size_t k = n < TLS_SLICE ? n : TLS_SLICE;
     tls_received(c, p, k);
