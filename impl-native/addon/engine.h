@@ -4,7 +4,8 @@
 // lws: a libwebsockets service thread) moves bytes and reports events here.
 //   engine_conn.cc  the connection engine (decode, TLS, socket events); calls engine_batch.cc
 //   engine_batch.cc the batches handed to JS and the dispatch of every event (calls nothing back)
-//   engine_api.cc   the methods JS calls, TLS contexts, module life cycle
+//   engine_read.cc  reading a socket on the JS thread (both backends)
+//   engine_api.cc   the methods JS calls, TLS contexts and handshake deadlines, module life cycle
 //   napi_glue.cc    N-API helpers and socket set-up shared by both addons
 #pragma once
 
@@ -134,6 +135,8 @@ struct Addon {
   napi_async_cleanup_hook_handle cleanup = nullptr;
   qwh_buf plain{};          // shared TLS plaintext buffer
   uint8_t *rbuf = nullptr;  // shared read buffer (engine_read.cc), made on the first read
+  // TLS handshake deadlines: one timer while a TLS listener is open (engine_conn.cc).
+  uv_timer_t *tls_deadline = nullptr;
   void *backend_state = nullptr;
   size_t live_conns = 0;
   size_t live_listeners = 0;
@@ -192,14 +195,14 @@ void engine_accepted(Listener *l, Conn *c);
 void engine_closed(Conn *c);  // the backend is done with c: notify JS, free
 void engine_listener_closed(Listener *l);
 void engine_listener_error(Listener *l, const char *message);
-// Fails every accepted TLS connection of l whose handshake is not done handshake_timeout_ms
-// after it was made: EV_TLS_FAIL "TLS handshake timed out", then closed (QWH-TIME-005).
-void engine_expire_tls_handshakes(Listener *l);
-// How often a backend checks l's handshake deadlines: a quarter of its timeout, at most 250 ms.
-inline uint64_t engine_tls_check_every_ms(const Listener *l) {
-  uint64_t every = static_cast<uint64_t>(l->handshake_timeout_ms / 4 + 1);
-  return every > 250 ? 250 : every;
-}
+// A listener is open (listen_socket calls it): with TLS, its handshakes get deadlines. The
+// engine's one timer then fails every accepted TLS connection whose handshake is not done
+// handshake_timeout_ms after it was made: EV_TLS_FAIL "TLS handshake timed out", then closed
+// (QWH-TIME-005). It checks every quarter of the shortest timeout (at most every 250 ms) while
+// a TLS listener is open, and never keeps the loop alive.
+void engine_listener_opened(Listener *l);
+// Closes the engine's own handles (teardown, or no TLS listener left).
+void engine_close_handles(Addon *a);
 void engine_handle_released(Addon *a);  // one backend handle fully closed
 void engine_dispatch(Addon *a, int32_t type, uint32_t id, napi_value x, napi_value y);
 

@@ -1,5 +1,6 @@
 // The methods both addons export to JS (connection control, TLS facts and
-// contexts, stats) and the module's life cycle (instance data, async cleanup).
+// contexts, stats), the listeners' TLS handshake deadlines and the module's life
+// cycle (instance data, async cleanup).
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -316,6 +317,74 @@ static napi_value m_stats(napi_env env, napi_callback_info) {
   return o;
 }
 
+// ---------------------------------------------------------------- TLS handshake deadlines
+
+static void expire_tls_handshakes(Listener *l) {
+  Addon *a = l->addon;
+  if (!l->tls || a->tearing_down) return;
+  uint64_t now = uv_now(a->loop), limit = static_cast<uint64_t>(l->handshake_timeout_ms);
+  std::vector<Conn *> late;
+  for (auto &kv : a->conns) {
+    Conn *c = kv.second;
+    if (c->server && c->listener_id == l->id && c->tls && c->phase == Phase::Connecting && now - c->created_ms >= limit) late.push_back(c);
+  }
+  for (Conn *c : late) engine_socket_error(c, "TLS handshake timed out");
+}
+
+static void on_tls_deadline(uv_timer_t *t) {
+  Addon *a = static_cast<Addon *>(t->data);
+  std::vector<Listener *> tls;
+  for (auto &kv : a->listeners)
+    if (kv.second->tls && !kv.second->closed) tls.push_back(kv.second);
+  for (Listener *l : tls) expire_tls_handshakes(l);
+}
+
+static void update_tls_deadline(Addon *a) {
+  if (a->tearing_down) return;
+  uint64_t every = 0;
+  for (auto &kv : a->listeners) {
+    const Listener *l = kv.second;
+    if (!l->tls || l->closed) continue;
+    uint64_t e = static_cast<uint64_t>(l->handshake_timeout_ms / 4 + 1);
+    if (e > 250) e = 250;
+    if (every == 0 || e < every) every = e;
+  }
+  if (every == 0) return engine_close_handles(a);
+  if (!a->tls_deadline) {
+    a->tls_deadline = new uv_timer_t();
+    uv_timer_init(a->loop, a->tls_deadline);
+    a->tls_deadline->data = a;
+    uv_unref(reinterpret_cast<uv_handle_t *>(a->tls_deadline));
+    a->open_handles++;
+  }
+  uv_timer_start(a->tls_deadline, on_tls_deadline, every, every);
+}
+
+void engine_listener_opened(Listener *l) {
+  if (l->tls) update_tls_deadline(l->addon);
+}
+
+void engine_listener_closed(Listener *l) {
+  Addon *a = l->addon;
+  bool tls = l->tls != nullptr;
+  a->listeners.erase(l->id);
+  a->live_listeners--;
+  delete l;
+  if (tls) update_tls_deadline(a);
+}
+
+static void on_tls_deadline_closed(uv_handle_t *h) {
+  Addon *a = static_cast<Addon *>(h->data);
+  delete reinterpret_cast<uv_timer_t *>(h);
+  engine_handle_released(a);  // may free a
+}
+
+void engine_close_handles(Addon *a) {
+  if (!a->tls_deadline) return;
+  uv_close(reinterpret_cast<uv_handle_t *>(a->tls_deadline), on_tls_deadline_closed);
+  a->tls_deadline = nullptr;
+}
+
 // ---------------------------------------------------------------- life cycle
 
 static void maybe_free_addon(Addon *a) {
@@ -340,6 +409,7 @@ static void async_cleanup(napi_async_cleanup_hook_handle handle, void *arg) {
   Addon *a = static_cast<Addon *>(arg);
   a->tearing_down = true;
   backend_teardown(a);  // closes every handle; the last close callback removes the hook
+  engine_close_handles(a);
   if (a->open_handles == 0 && a->cleanup) {
     a->cleanup = nullptr;
     napi_remove_async_cleanup_hook(handle);

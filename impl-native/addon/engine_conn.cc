@@ -376,25 +376,6 @@ void engine_closed(Conn *c) {
   free_conn(c);
 }
 
-void engine_listener_closed(Listener *l) {
-  Addon *a = l->addon;
-  a->listeners.erase(l->id);
-  a->live_listeners--;
-  delete l;
-}
-
-void engine_expire_tls_handshakes(Listener *l) {
-  Addon *a = l->addon;
-  if (!l->tls || a->tearing_down) return;
-  uint64_t now = uv_now(a->loop), limit = static_cast<uint64_t>(l->handshake_timeout_ms);
-  std::vector<Conn *> late;
-  for (auto &kv : a->conns) {
-    Conn *c = kv.second;
-    if (c->server && c->listener_id == l->id && c->tls && c->phase == Phase::Connecting && now - c->created_ms >= limit) late.push_back(c);
-  }
-  for (Conn *c : late) engine_socket_error(c, "TLS handshake timed out");
-}
-
 void engine_listener_error(Listener *l, const char *message) {
   Addon *a = l->addon;
   Scope s(a);

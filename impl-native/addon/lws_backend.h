@@ -139,13 +139,9 @@ struct LState {
   // service -> JS wake-up
   int wake_r = -1, wake_w = -1;
   uv_poll_t wake_poll{};
-  bool wake_open = false;     // [js] the uv_poll exists (until its close callback)
-  bool wake_refed = false;    // [js]
-  bool js_signalled = false;  // [mu] a wake byte is on its way
-  // TLS handshake deadlines [js]: a timer on Node's loop while TLS listeners are open
-  uv_timer_t deadline{};
-  bool deadline_open = false;  // the timer exists (until its close callback)
-  int tls_listeners = 0;
+  bool wake_open = false;                  // [js] the uv_poll exists (until its close callback)
+  bool wake_refed = false;                 // [js]
+  bool js_signalled = false;               // [mu] a wake byte is on its way
   bool svc_signalled = false;              // [mu] lws_cancel_service() called, run_ops not yet run
   std::vector<LConn *> ops;                // [mu] JS -> service
   std::vector<LListener *> lops;           // [mu]

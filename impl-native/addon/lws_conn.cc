@@ -182,36 +182,6 @@ static void on_wake_closed(uv_handle_t *h) {
   engine_handle_released(st->a);  // may free st
 }
 
-static void on_deadline_closed(uv_handle_t *h) {
-  LState *st = static_cast<LState *>(h->data);
-  st->deadline_open = false;
-  engine_handle_released(st->a);  // may free st
-}
-
-// TLS handshakes that are not done by their listener's handshake timeout fail (QWH-TIME-005).
-static void on_deadline(uv_timer_t *t) {
-  LState *st = static_cast<LState *>(t->data);
-  Addon *a = st->a;
-  std::vector<Listener *> tls;
-  for (auto &kv : a->listeners)
-    if (kv.second->tls && !kv.second->closed) tls.push_back(kv.second);
-  for (Listener *l : tls) engine_expire_tls_handshakes(l);
-}
-
-// Checks deadlines every quarter of the shortest handshake timeout (at most every 250 ms) while
-// a TLS listener is open; the timer never keeps the loop alive.
-static void update_deadline(LState *st) {
-  if (!st->deadline_open) return;
-  if (st->tls_listeners == 0) {
-    uv_timer_stop(&st->deadline);
-    return;
-  }
-  uint64_t every = 250;
-  for (auto &kv : st->a->listeners)
-    if (kv.second->tls && !kv.second->closed) every = std::min(every, engine_tls_check_every_ms(kv.second));
-  uv_timer_start(&st->deadline, on_deadline, every, every);
-}
-
 // The service thread and the wake-up pipe, on the first connect or listen.
 static bool ensure_started(napi_env env, LState *st) {
   if (st->running) return true;
@@ -237,11 +207,6 @@ static bool ensure_started(napi_env env, LState *st) {
   uv_unref(reinterpret_cast<uv_handle_t *>(&st->wake_poll));
   st->wake_open = true;
   st->wake_refed = false;
-  st->a->open_handles++;
-  uv_timer_init(st->a->loop, &st->deadline);
-  st->deadline.data = st;
-  uv_unref(reinterpret_cast<uv_handle_t *>(&st->deadline));
-  st->deadline_open = true;
   st->a->open_handles++;
   return true;
 }
@@ -322,7 +287,6 @@ static void l_close_listener(Listener *l) {
   LListener *ll = static_cast<LListener *>(l->io);
   l->io = nullptr;
   LState *st = st_of(l->addon);
-  if (l->tls) st->tls_listeners--;  // called once per listener
   if (ll) {
     lock(st);
     ll->destroy_req = true;  // the service thread closes the socket and frees ll
@@ -331,7 +295,6 @@ static void l_close_listener(Listener *l) {
     cancel_service(st, need);
   }
   engine_listener_closed(l);
-  update_deadline(st);
   update_ref(st);
 }
 
@@ -395,11 +358,6 @@ napi_value backend_listen(napi_env env, napi_callback_info info) {
   ll->keep_alive_delay_ms = l->keep_alive_delay_ms;
   ll->fd = fd;
   l->io = ll;
-  l->handshake_timeout_ms = int_prop(env, o, "handshakeTimeoutMs", 10000);
-  if (l->tls) {
-    st->tls_listeners++;
-    update_deadline(st);
-  }
   lock(st);
   ll->create_req = true;
   bool need = queue_listener_op(st, ll);
@@ -438,9 +396,6 @@ void backend_teardown(Addon *a) {
   }
   st->svc_listeners.clear();
   st->lops.clear();
-  if (st->deadline_open && !uv_is_closing(reinterpret_cast<uv_handle_t *>(&st->deadline))) {
-    uv_close(reinterpret_cast<uv_handle_t *>(&st->deadline), on_deadline_closed);
-  }
   if (st->wake_open && !uv_is_closing(reinterpret_cast<uv_handle_t *>(&st->wake_poll))) {
     uv_close(reinterpret_cast<uv_handle_t *>(&st->wake_poll), on_wake_closed);
   }

@@ -178,8 +178,10 @@ Listener *listen_socket(napi_env env, napi_callback_info info, int *fd_out, int 
   l->tls = get_prop(env, o, "tls", &v) ? tls_ctx_of(env, v) : nullptr;
   l->keep_alive = bool_prop(env, o, "keepAlive", true);
   l->keep_alive_delay_ms = int_prop(env, o, "keepAliveDelayMs", 30000);
+  l->handshake_timeout_ms = int_prop(env, o, "handshakeTimeoutMs", 10000);
   a->listeners[l->id] = l;
   a->live_listeners++;
+  engine_listener_opened(l);
   *fd_out = fd;
   *port_out = bound;
   *options = o;

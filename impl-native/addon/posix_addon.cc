@@ -37,7 +37,7 @@ struct PConn {
   int events = -1;
 };
 
-// A listener's uv_poll, deadline timer and socket; deleting it closes the socket.
+// A listener's uv_poll and socket; deleting it closes the socket.
 struct PListener {
   PListener() = default;
   PListener(const PListener &) = delete;
@@ -46,10 +46,9 @@ struct PListener {
     if (fd >= 0) close(fd);
   }
   uv_poll_t poll;
-  uv_timer_t timer;  // TLS handshake deadlines
   int fd = -1;
   Listener *l = nullptr;
-  int pending_closes = 0;
+  bool closing = false;
 };
 
 static void on_poll(uv_poll_t *h, int status, int events);
@@ -232,22 +231,19 @@ napi_value backend_connect(napi_env env, napi_callback_info info) {
 
 static void on_listener_closed(uv_handle_t *h) {
   PListener *pl = static_cast<PListener *>(h->data);
-  if (--pl->pending_closes > 0) return;
   Listener *l = pl->l;
   Addon *a = l->addon;
   delete pl;
   l->io = nullptr;
   engine_listener_closed(l);
   engine_handle_released(a);
-  engine_handle_released(a);
 }
 
 static void p_close_listener(Listener *l) {
   PListener *pl = static_cast<PListener *>(l->io);
-  if (!pl || pl->pending_closes) return;
-  pl->pending_closes = 2;
+  if (!pl || pl->closing) return;
+  pl->closing = true;
   uv_close(reinterpret_cast<uv_handle_t *>(&pl->poll), on_listener_closed);
-  uv_close(reinterpret_cast<uv_handle_t *>(&pl->timer), on_listener_closed);
 }
 
 static void on_accept(uv_poll_t *h, int status, int) {
@@ -278,9 +274,7 @@ static void on_accept(uv_poll_t *h, int status, int) {
   }
 }
 
-static void on_deadline(uv_timer_t *t) { engine_expire_tls_handshakes(static_cast<PListener *>(t->data)->l); }
-
-// listen(host, port, options) -> [id, port] (see napi_glue.h); TLS handshakes have a deadline here.
+// listen(host, port, options) -> [id, port] (see napi_glue.h).
 napi_value backend_listen(napi_env env, napi_callback_info info) {
   int fd = -1, port = 0;
   napi_value o;
@@ -290,19 +284,11 @@ napi_value backend_listen(napi_env env, napi_callback_info info) {
   PListener *pl = new PListener();
   pl->fd = fd;
   pl->l = l;
-  l->handshake_timeout_ms = int_prop(env, o, "handshakeTimeoutMs", 10000);
   l->io = pl;
   uv_poll_init(a->loop, &pl->poll, fd);
   pl->poll.data = pl;
-  uv_timer_init(a->loop, &pl->timer);
-  pl->timer.data = pl;
-  a->open_handles += 2;
+  a->open_handles++;
   uv_poll_start(&pl->poll, UV_READABLE, on_accept);
-  if (l->tls) {
-    uint64_t every = engine_tls_check_every_ms(l);
-    uv_timer_start(&pl->timer, on_deadline, every, every);
-    uv_unref(reinterpret_cast<uv_handle_t *>(&pl->timer));
-  }
   return listen_result(env, l, port);
 }
 
