@@ -14,7 +14,7 @@ import { parseServerAnswer } from "../protocol/server-answer.js";
 import { signHello } from "../protocol/signature.js";
 import { channelBindingOf, fingerprintMatches, tlsHelloTags } from "../tls-facts.js";
 import type { Receiver, ReceiverHandlers } from "../transport/receiver.js";
-import type { ClientReadyInfo } from "./client.js";
+import type { ClientReadyInfo } from "./client-events.js";
 import type { ResolvedClientOptions } from "./client-options.js";
 
 /** Outcomes of {@link runClientHandshake}; exactly one of `opened` / `failed` is called. */

@@ -2,25 +2,22 @@
  * QWormholeClient: connects, performs the QWH/1 handshake, delivers typed
  * messages, reconnects with backoff, and queues what is sent while it is
  * disconnected (bounded, delivered once and in order after the reconnect).
+ * This file holds the connection lifecycle (attempts, backoff, handshake,
+ * open, close); the send path is in send-queue.ts, the delivery to consumers
+ * in client-delivery.ts, the events in client-events.ts.
  * @packageDocumentation
  */
 import { EventEmitter } from "node:events";
 import { debuglog } from "node:util";
-import { AsyncQueue, iteratorHighWaterMark } from "../async-queue.js";
+import { AsyncQueue } from "../async-queue.js";
 import { backoffDelay } from "../backoff.js";
-import { UNDECODABLE, bufferDeserializer, defaultSerializer, deserializeOrReport, type Deserializer, type Serializer } from "../codecs.js";
-import { checkMessageSize, payloadLength, serializeOrThrow, type Payload } from "../payload.js";
+import { bufferDeserializer, defaultSerializer, type Deserializer, type Serializer } from "../codecs.js";
+import { serializeOrThrow } from "../payload.js";
 import { withPeerHint, withSyscallCode, withTlsMismatchHint } from "../connection-errors.js";
-import { HotEvent } from "../hot-event.js";
-import { Inbox } from "../inbox.js";
 import { resolveInterfaceAddress } from "../interface-binding.js";
-import { DEFAULT_MAX_FRAME_LENGTH } from "../protocol/constants.js";
 import { isTerminalErrorCode } from "../protocol/error-codes.js";
 import { QWormholeError } from "../protocol/errors.js";
-import type { AcceptFrame } from "../protocol/server-answer.js";
-import { RateLimitedQueue, TokenBucket } from "../rate-limiter.js";
 import { DiagnosticsChannels, addCounters, emptySnapshot, publish, startTelemetry, type TelemetrySnapshot } from "../telemetry.js";
-import type { TlsFacts } from "../tls-facts.js";
 import { FramedChannel, channelOptions, type ChannelCloseInfo } from "../transport/channel.js";
 import type { Link } from "../transport/link.js";
 import { Receiver } from "../transport/receiver.js";
@@ -28,79 +25,14 @@ import { socketDialer, type DialAttempt, type Dialer } from "../transport/socket
 import { runClientHandshake } from "./client-handshake.js";
 import { ClientResume, type LostSession } from "./resume-client.js";
 import { resolveClientOptions, type QWormholeClientOptions, type ResolvedClientOptions } from "./client-options.js";
+import type { ClientCloseInfo, ClientEvents, ClientReadyInfo, ClientStatus } from "./client-events.js";
+
+export type { ClientCloseInfo, ClientEvents, ClientReadyInfo, ClientStatus };
+import { ClientSendQueue } from "./send-queue.js";
+import { ClientDelivery } from "./client-delivery.js";
 
 /** The `qwormhole` section of NODE_DEBUG (util.debuglog). */
 const debug = debuglog("qwormhole");
-
-/** What the client knows once a connection is ready. */
-export interface ClientReadyInfo {
-  profile: "v1" | "legacy" | "bare";
-  /** The server's accept (v1 only). */
-  accept?: AcceptFrame;
-  /** TLS facts, when TLS is on. */
-  tls?: TlsFacts;
-}
-
-/** Why a connection of the client ended. */
-export interface ClientCloseInfo {
-  hadError: boolean;
-  error?: QWormholeError;
-  willReconnect: boolean;
-  /** The server's CLOSE frame, when it sent one (graceful close, or a failure it reported). */
-  peerClose?: { code: string; reason?: string };
-}
-
-/** Client lifecycle, as reported by {@link QWormholeClient.statusChanges}. */
-export type ClientStatus =
-  | { type: "connecting"; attempt: number }
-  | { type: "ready"; info: ClientReadyInfo }
-  | { type: "disconnected"; error?: QWormholeError }
-  /** Heartbeats went unanswered; a disconnect (and reconnect) follows. */
-  | { type: "stale" }
-  /** `error`: why the previous attempt or connection ended. */
-  | { type: "reconnecting"; attempt: number; delayMs: number; error?: QWormholeError }
-  | { type: "closed"; error?: QWormholeError };
-
-/** Events of {@link QWormholeClient}. */
-export interface ClientEvents<TIn> {
-  /** TCP (and TLS) connected; the handshake follows. */
-  connect: [];
-  /** Handshake done: messages flow. */
-  ready: [info: ClientReadyInfo];
-  /**
-   * With `resume`: a new connection continues the session (instead of
-   * `ready`); every message of both directions is delivered exactly once.
-   */
-  resumed: [info: ClientReadyInfo];
-  /**
-   * With `resume`: the session could not be continued (server restarted,
-   * window passed, CLOSE) while messages were unacknowledged. `messages` are
-   * those payloads, as serialized, in order: the server may or may not have
-   * received them; send them again for at-least-once delivery.
-   */
-  sessionLost: [info: { messages: (Uint8Array | string)[]; error?: QWormholeError }];
-  message: [data: TIn];
-  /**
-   * The messages of one read, in order, once the read is decoded: for
-   * consumers that work per batch. Only built while listened to; `message`
-   * listeners still get each message as it is decoded.
-   */
-  messageBatch: [messages: TIn[]];
-  /**
-   * An open connection ended; `willReconnect` tells whether the client tries
-   * again, `peerClose` carries the server's CLOSE code and reason when it sent one.
-   */
-  close: [info: ClientCloseInfo];
-  /** Emitted only when listened to: failures are also reported through `close` and `statusChanges`. */
-  error: [error: QWormholeError];
-  /** The idle timeout fired. */
-  timeout: [];
-  /** A new attempt follows after `delayMs`; `error` says why the last attempt or connection ended. */
-  reconnecting: [info: { attempt: number; delayMs: number; error?: QWormholeError }];
-  backpressure: [info: { queuedBytes: number; threshold: number }];
-  drain: [];
-  telemetry: [snapshot: TelemetrySnapshot];
-}
 
 type State = "idle" | "connecting" | "open" | "waiting" | "closing" | "closed";
 
@@ -128,61 +60,51 @@ export class QWormholeClient<TIn = Buffer, TOut = unknown> extends EventEmitter<
   /** Validated options. */
   readonly options: ResolvedClientOptions;
   private readonly serialize: Serializer<TOut>;
-  private readonly deserialize: Deserializer<TIn>;
   private state: State = "idle";
   private link: Link | null = null;
   private dial: DialAttempt | null = null;
   private readonly dialer: Dialer;
   private channel: FramedChannel | null = null;
-  private pending: Payload[] = [];
-  private pendingBytes = 0;
   private attempt = 0;
   private retryTimer: NodeJS.Timeout | null = null;
   private waiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
-  private readonly limiter: RateLimitedQueue<Payload> | null;
+  private readonly sends: ClientSendQueue;
   private readonly stats = emptySnapshot();
   private telemetryTimer: NodeJS.Timeout | null = null;
   private info: ClientReadyInfo | null = null;
   private lastError: QWormholeError | undefined;
   private finalError: QWormholeError | undefined;
-  private peerMax = DEFAULT_MAX_FRAME_LENGTH;
-  private readonly iterators = new Set<AsyncQueue<unknown>>();
-  private flushWaiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
-  // Messages received while nobody consumed them (no `message`/`messageBatch` listener, no iterator).
-  private readonly inbox = new Inbox<TIn>(() => this.deliverInbox());
-  // Iterators at their high-water mark; reading is paused while any is, or while the inbox is full.
-  private fullIterators = 0;
-  private readPaused = false;
   // True while an opened connection has not had its "close" event yet.
   private closeOwed = false;
-  // A send() returned false: "drain" is emitted once nothing waits any more.
-  private drainOwed = false;
-  private readonly messageEvent: HotEvent<TIn>;
-  private readonly batchEvent: HotEvent<TIn[]>;
-  // Messages of the read being decoded, while someone listens to batches.
-  private batch: TIn[] | null = null;
+  private readonly delivery: ClientDelivery<TIn>;
   private readonly resume: ClientResume | null;
 
   constructor(options: QWormholeClientOptions<TIn, TOut>) {
     super();
-    this.messageEvent = new HotEvent(this, "message");
-    this.batchEvent = new HotEvent(this, "messageBatch");
     this.options = resolveClientOptions(options as QWormholeClientOptions<unknown, unknown>);
-    // A consumer that comes late gets what arrived before it (see messages()).
-    (this as EventEmitter).on("newListener", (name: string | symbol) => {
-      if (name === "message" || name === "messageBatch") this.inbox.schedule();
-    });
     this.dialer = options.dialer ?? socketDialer;
     this.serialize = options.serializer ?? defaultSerializer;
-    this.deserialize = options.deserializer ?? (bufferDeserializer as unknown as Deserializer<TIn>);
     const o = this.options;
+    this.delivery = new ClientDelivery(
+      this,
+      options.deserializer ?? (bufferDeserializer as unknown as Deserializer<TIn>),
+      o.highWaterMarkBytes,
+      {
+        readingLink: () => (this.channel === null ? null : this.link),
+        ended: () => (this.state === "closed" ? { error: this.closedError } : null),
+        readingChanged: (paused, reason) => debug("client %s:%d: %s reading (%s)", o.host, o.port, paused ? "pause" : "resume", reason),
+        report: (error) => this.report(error),
+      },
+    );
     this.resume = o.resume ? new ClientResume(o.resume) : null;
-    this.limiter =
-      o.rateLimitBytesPerSec > 0
-        ? new RateLimitedQueue(new TokenBucket(o.rateLimitBytesPerSec, o.rateLimitBurstBytes || o.rateLimitBytesPerSec), (p) =>
-            this.dispatchLimited(p),
-          )
-        : null;
+    this.sends = new ClientSendQueue(o, {
+      openChannel: () => (this.state === "open" ? this.channel : null),
+      lost: (error) => {
+        this.stats.lostMessages++;
+        this.report(error);
+      },
+      drained: () => this.emit("drain"),
+    });
     if (options.onTelemetry) {
       const emit = options.onTelemetry;
       this.telemetryTimer = startTelemetry(
@@ -247,93 +169,7 @@ export class QWormholeClient<TIn = Buffer, TOut = unknown> extends EventEmitter<
    */
   send(data: TOut, options?: { priority?: number }): boolean {
     if (this.state === "closing" || this.state === "closed") throw new QWormholeError("E_CLOSED", "client is closed");
-    const payload = serializeOrThrow(this.serialize, data);
-    if (this.limiter) {
-      const bytes = payloadLength(payload);
-      this.checkSize(bytes);
-      const now = this.limiter.push(payload, bytes, options?.priority ?? 0) && this.state === "open";
-      if (!now) this.drainOwed = true;
-      return now;
-    }
-    return this.dispatch(payload);
-  }
-
-  private checkSize(bytes: number): void {
-    checkMessageSize(bytes, this.peerMax, "peer");
-  }
-
-  private dispatch(payload: Payload): boolean {
-    const channel = this.channel;
-    if (channel !== null && this.pending.length === 0 && !channel.isBackpressured && !channel.isClosing && this.state === "open") {
-      if (channel.send(payload)) return true;
-      // The connection may die before its "drain": the next one then owes it.
-      this.drainOwed = true;
-      return false;
-    }
-    // A connection that is closing is as good as gone: the message waits for the next one.
-    if ((channel === null || channel.isClosing) && this.options.requireConnectedForSend)
-      throw new QWormholeError("E_NOT_CONNECTED", "not connected");
-    const bytes = payloadLength(payload);
-    this.checkSize(bytes);
-    if (this.pending.length >= this.options.maxQueuedMessages || this.pendingBytes + bytes > this.options.maxQueuedBytes) {
-      throw new QWormholeError(
-        "E_QUEUE_FULL",
-        `send queue full (${this.pending.length} messages, ${this.pendingBytes} bytes; limits ${this.options.maxQueuedMessages}, ${this.options.maxQueuedBytes})`,
-      );
-    }
-    this.pending.push(payload);
-    this.pendingBytes += bytes;
-    this.drainOwed = true;
-    return false;
-  }
-
-  /** A rate-limited message's turn came (on a timer): a failure is reported, never thrown. */
-  private dispatchLimited(payload: Payload): void {
-    try {
-      this.dispatch(payload);
-    } catch (err) {
-      this.stats.lostMessages++;
-      this.report(err as QWormholeError);
-    }
-    this.settleDrain();
-  }
-
-  /**
-   * Moves queued messages to the connection while it takes them; `drain` once none wait.
-   * `all`: every one of them, backpressure or not (a session holds what its replay buffer has no room for).
-   */
-  private flushPending(all = false): void {
-    const channel = this.channel;
-    if (channel === null) return;
-    let i = 0;
-    try {
-      while (i < this.pending.length && !channel.isClosing && (all || !channel.isBackpressured)) {
-        const p = this.pending[i++]!;
-        this.pendingBytes -= payloadLength(p);
-        try {
-          channel.send(p);
-        } catch (err) {
-          // Too large for this peer's maximum: drop it, tell the application.
-          if ((err as QWormholeError).code !== "E_FRAME_TOO_LARGE") throw err;
-          this.stats.lostMessages++;
-          this.report(err as QWormholeError);
-        }
-      }
-    } finally {
-      this.pending.splice(0, i);
-    }
-    this.settleDrain();
-  }
-
-  /** Once no message waits: wakes drain() and emits the "drain" a false send() promised. */
-  private settleDrain(): void {
-    if (this.pending.length > 0 || (this.limiter !== null && this.limiter.length > 0)) return;
-    this.settleFlush();
-    const channel = this.channel;
-    if (this.drainOwed && this.state === "open" && channel !== null && !channel.isBackpressured && !channel.isClosing) {
-      this.drainOwed = false;
-      this.emit("drain");
-    }
+    return this.sends.send(serializeOrThrow(this.serialize, data), options?.priority ?? 0);
   }
 
   /**
@@ -354,7 +190,7 @@ export class QWormholeClient<TIn = Buffer, TOut = unknown> extends EventEmitter<
     const channel = this.channel;
     if (channel) {
       // On a session every queued message goes out before the CLOSE, as acknowledgements make room.
-      this.flushPending(this.resume?.active === true);
+      this.sends.flushTo(channel, this.resume?.active === true);
       await channel.close("E_NORMAL_CLOSE");
     } else {
       this.abandonAttempt();
@@ -382,26 +218,9 @@ export class QWormholeClient<TIn = Buffer, TOut = unknown> extends EventEmitter<
   flush(options: { signal?: AbortSignal } = {}): Promise<void> {
     const { signal } = options;
     if (signal?.aborted) return Promise.reject(new QWormholeError("E_ABORTED", "flush aborted", { cause: signal.reason }));
-    if (this.flushed()) return Promise.resolve();
+    if (this.sends.flushed()) return Promise.resolve();
     if (this.state === "closed") return Promise.reject(new QWormholeError("E_CLOSED", "client is closed"));
-    return new Promise<void>((resolve, reject) => {
-      const waiter = {
-        resolve: () => {
-          signal?.removeEventListener("abort", onAbort);
-          resolve();
-        },
-        reject: (e: Error) => {
-          signal?.removeEventListener("abort", onAbort);
-          reject(e);
-        },
-      };
-      const onAbort = () => {
-        this.flushWaiters = this.flushWaiters.filter((w) => w !== waiter);
-        reject(new QWormholeError("E_ABORTED", "flush aborted", { cause: signal!.reason }));
-      };
-      signal?.addEventListener("abort", onAbort, { once: true });
-      this.flushWaiters.push(waiter);
-    });
+    return this.sends.waitFlushed(signal);
   }
 
   /**
@@ -411,22 +230,6 @@ export class QWormholeClient<TIn = Buffer, TOut = unknown> extends EventEmitter<
    */
   drain(): Promise<void> {
     return this.flush();
-  }
-
-  /** True when nothing sent waits in the client: every message is with the socket. */
-  private flushed(): boolean {
-    if (this.pending.length > 0 || (this.limiter !== null && this.limiter.length > 0)) return false;
-    const channel = this.channel;
-    if (channel === null || this.state !== "open") return true; // nothing queued and no connection: nothing to flush
-    if (channel.isBackpressured) return false;
-    channel.flush(); // hands the frame batch to the socket now instead of at the end of the turn
-    return !channel.isBackpressured;
-  }
-
-  /** Resolves the flush() waiters once everything is with the socket. */
-  private settleFlush(): void {
-    if (this.flushWaiters.length === 0 || !this.flushed()) return;
-    for (const w of this.flushWaiters.splice(0)) w.resolve();
   }
 
   /** Closes at once, without a graceful drain. */
@@ -467,77 +270,11 @@ export class QWormholeClient<TIn = Buffer, TOut = unknown> extends EventEmitter<
    * `destroy(error)`), after the messages received before it.
    */
   messages(options?: { highWaterMark?: number }): AsyncIterableIterator<TIn> {
-    const highWaterMark = iteratorHighWaterMark(options);
-    const q: AsyncQueue<TIn> = new AsyncQueue(
-      () => {
-        this.off("message", onMessage);
-        this.iterators.delete(q as AsyncQueue<unknown>);
-      },
-      {
-        highWaterMark,
-        pause: () => {
-          this.fullIterators++;
-          this.updateReading();
-        },
-        resume: () => {
-          this.fullIterators--;
-          this.updateReading();
-        },
-      },
-    );
-    const onMessage = (m: TIn) => q.push(m);
-    this.on("message", onMessage);
-    this.iterators.add(q as AsyncQueue<unknown>);
-    if (this.state === "closed" && this.inbox.empty) q.end(this.finalError ?? this.closedError);
-    return q;
+    return this.delivery.iterate(options);
   }
 
   /** Why the client ended, for iterators made after the end (undefined after the application's own close). */
   private closedError: QWormholeError | undefined;
-
-  /** Holds a message nobody consumes yet; reading pauses when the inbox is full. */
-  private hold(data: TIn, bytes: number): void {
-    this.inbox.hold(data, bytes);
-    if (this.messageEvent.listener !== null || this.batchEvent.listener !== null) this.inbox.schedule();
-    else if (!this.readPaused && this.inboxFull()) this.updateReading();
-  }
-
-  private inboxFull(): boolean {
-    return this.inbox.full(this.options.highWaterMarkBytes);
-  }
-
-  /** Hands the held messages, in order, to the consumers that came (each as long as one listens). */
-  private deliverInbox(): void {
-    const delivered: TIn[] = [];
-    this.inbox.drain(
-      () => this.messageEvent.listener !== null || this.batchEvent.listener !== null,
-      (m) => {
-        delivered.push(m);
-        this.messageEvent.listener?.call(this, m);
-      },
-    );
-    if (delivered.length > 0) this.batchEvent.listener?.call(this, delivered);
-    this.updateReading();
-    if (this.state === "closed" && this.inbox.empty) for (const q of this.iterators) q.end(this.closedError);
-  }
-
-  /** Pauses or resumes reading the socket: paused while the inbox is full or an iterator is at its high-water mark. */
-  private updateReading(): void {
-    const want = this.fullIterators > 0 || this.inboxFull();
-    if (want === this.readPaused) return;
-    const link = this.link;
-    if (link === null || this.channel === null) return;
-    this.readPaused = want;
-    debug(
-      "client %s:%d: %s reading (%s)",
-      this.options.host,
-      this.options.port,
-      want ? "pause" : "resume",
-      this.fullIterators > 0 ? "an iterator is behind" : "messages held for a consumer",
-    );
-    if (want) link.pauseReading();
-    else link.resumeReading();
-  }
 
   /** Lifecycle changes as an async iterable; it ends after `closed`. */
   statusChanges(): AsyncIterableIterator<ClientStatus> {
@@ -560,12 +297,10 @@ export class QWormholeClient<TIn = Buffer, TOut = unknown> extends EventEmitter<
     const s = { ...this.stats, timestamp: Date.now() };
     if (this.channel) addCounters(s, this.channel.counters);
     s.connections = this.state === "open" ? 1 : 0;
-    s.queueDepth = this.pending.length + (this.limiter?.length ?? 0);
-    s.queuedBytes = this.pendingBytes + (this.limiter?.bytes ?? 0) + (this.channel?.queuedBytes ?? 0);
+    s.queueDepth = this.sends.depth;
+    s.queuedBytes = this.sends.bytes + (this.channel?.queuedBytes ?? 0);
     return s;
   }
-
-  private readonly reportBound = (error: QWormholeError) => this.report(error);
 
   private report(error: QWormholeError): void {
     withSyscallCode(error);
@@ -602,7 +337,7 @@ export class QWormholeClient<TIn = Buffer, TOut = unknown> extends EventEmitter<
           const receiver = new Receiver(link);
           this.dial = null;
           this.link = link;
-          this.readPaused = false;
+          this.delivery.connected();
           debug("client %s:%d: connected, %s handshake", o.host, o.port, o.handshakeProfile);
           this.emit("connect");
           publish(DiagnosticsChannels.clientConnect, { host: o.host, port: o.port, attempt: this.attempt });
@@ -641,10 +376,7 @@ export class QWormholeClient<TIn = Buffer, TOut = unknown> extends EventEmitter<
   /** Reports a session's unacknowledged messages (exact `lostMessages`), and queues its never-sent ones first. */
   private loseSession(lost: LostSession | null, error?: QWormholeError): void {
     if (lost === null) return;
-    if (lost.held.length > 0) {
-      this.pending.unshift(...lost.held);
-      for (const p of lost.held) this.pendingBytes += payloadLength(p);
-    }
+    this.sends.requeue(lost.held);
     if (lost.unacknowledged.length === 0) return;
     this.stats.lostMessages += lost.unacknowledged.length;
     this.emit("sessionLost", error ? { messages: lost.unacknowledged, error } : { messages: lost.unacknowledged });
@@ -652,21 +384,19 @@ export class QWormholeClient<TIn = Buffer, TOut = unknown> extends EventEmitter<
 
   private open(receiver: Receiver, info: ClientReadyInfo, features: readonly string[], peerMax: number): void {
     const o = this.options;
-    this.peerMax = peerMax;
+    this.sends.peerMaxFrameLength = peerMax;
     const resumed = this.resume?.opened(info.accept);
     if (resumed) this.loseSession(resumed.lost);
     const channel = new FramedChannel(
       receiver,
       channelOptions(o, features, peerMax, { maxBackpressureBytes: 0, pauseReadingOnBackpressure: false }),
       {
-        message: this.onMessage,
-        readEnd: this.onReadEnd,
+        message: this.delivery.onMessage,
+        readEnd: this.delivery.onReadEnd,
         closed: (ci) => this.onChannelClosed(channel, ci),
         backpressure: (queuedBytes) => this.emit("backpressure", { queuedBytes, threshold: o.highWaterMarkBytes }),
-        drain: () => {
-          this.drainOwed = true; // the backpressure episode made send() return false
-          this.flushPending();
-        },
+        // The backpressure episode made send() return false: a "drain" is owed.
+        drain: () => this.sends.connectionDrained(channel),
         timeout: () => this.emit("timeout"),
         stale: () => this.status({ type: "stale" }),
       },
@@ -678,34 +408,13 @@ export class QWormholeClient<TIn = Buffer, TOut = unknown> extends EventEmitter<
     this.info = info;
     this.closeOwed = true;
     debug("client %s:%d: ready (%s, features %s)", o.host, o.port, info.profile, features.join(",") || "none");
-    this.updateReading();
-    this.flushPending();
+    this.delivery.updateReading();
+    this.sends.flushTo(channel);
     publish(DiagnosticsChannels.clientReady, { profile: info.profile });
     this.status({ type: "ready", info });
     this.emit(resumed?.resumed ? "resumed" : "ready", info);
     for (const w of this.waiters.splice(0)) w.resolve();
   }
-
-  /** The channel's `message` handler: a payload becomes a typed message for the consumers. */
-  private readonly onMessage = (payload: Buffer): void => {
-    const data = deserializeOrReport(this.deserialize, payload, this.reportBound);
-    if (data === UNDECODABLE) return;
-    const listener = this.messageEvent.listener;
-    if (!this.inbox.empty || (listener === null && this.batchEvent.listener === null)) {
-      this.hold(data, payload.length);
-      return;
-    }
-    if (listener !== null) listener.call(this, data);
-    if (this.batchEvent.listener !== null) (this.batch ??= []).push(data);
-  };
-
-  /** The channel's `readEnd` handler: the messages of one read go to `messageBatch` listeners. */
-  private readonly onReadEnd = (): void => {
-    const messages = this.batch;
-    if (messages === null) return;
-    this.batch = null;
-    this.batchEvent.listener?.call(this, messages);
-  };
 
   private onChannelClosed(channel: FramedChannel, ci: ChannelCloseInfo): void {
     addCounters(this.stats, channel.counters);
@@ -811,15 +520,11 @@ export class QWormholeClient<TIn = Buffer, TOut = unknown> extends EventEmitter<
     if (this.telemetryTimer) clearInterval(this.telemetryTimer);
     // Reconnecting stopped with a session unfinished: its unacknowledged messages are reported (QWH-RESUME-025).
     this.loseSession(this.resume?.drop() ?? null, error);
-    const dropped = this.pending.length + (this.limiter?.clear().length ?? 0);
+    const dropped = this.sends.clear();
     if (dropped > 0) {
       this.stats.lostMessages += dropped;
       this.report(new QWormholeError("E_CLOSED", `${dropped} queued message(s) were never sent: the client closed (QWH-DELIV-003)`));
     }
-    this.pending = [];
-    this.pendingBytes = 0;
-    for (const w of this.flushWaiters.splice(0))
-      w.reject(new QWormholeError("E_CLOSED", "the client closed before its queued messages were sent"));
     for (const w of this.waiters.splice(0))
       w.reject(error ?? this.lastError ?? new QWormholeError("E_CLOSED", "client closed before it connected"));
     debug("client %s:%d: closed%s", this.options.host, this.options.port, error ? ` (${error.code}: ${error.message})` : "");
@@ -829,10 +534,7 @@ export class QWormholeClient<TIn = Buffer, TOut = unknown> extends EventEmitter<
       this.emit("close", error ? { hadError: true, error, willReconnect: false } : { hadError: false, willReconnect: false });
     }
     this.channel = null;
-    // Iterators end after the held messages are delivered (if a consumer takes them).
-    if (this.inbox.empty || (this.messageEvent.listener === null && this.batchEvent.listener === null)) {
-      for (const q of this.iterators) q.end(error);
-    }
+    this.delivery.clientEnded(error);
     this.status(error ? { type: "closed", error } : { type: "closed" });
     for (const q of this.statusQueues) q.end();
   }
