@@ -134,7 +134,8 @@ qwh_code qwh_resume_send(qwh_resume_state *st, qwh_buf *out, const uint8_t *payl
 size_t qwh_resume_release(qwh_resume_state *st, qwh_buf *out);
 /* A count from the peer: releases the frames it covers; `code` when below an earlier one or above what was sent. */
 qwh_code qwh_resume_acknowledge(qwh_resume_state *st, uint64_t count, qwh_code code);
-/* A data frame was delivered (at caller time `now`); true when an ACK is due at once (QWH-ACK-005). */
+/* A data frame was delivered (at caller time `now`, read only when no earlier delivery is uncovered);
+ * true when an ACK is due at once (QWH-ACK-005). */
 bool qwh_resume_delivered(qwh_resume_state *st, size_t payload_len, int64_t now);
 /* The count to report now; marks it reported. */
 uint64_t qwh_resume_report(qwh_resume_state *st);

@@ -69,7 +69,8 @@ static qwh_code rx_message(void *user, const uint8_t *p, size_t n) {
   if (s->finished) return QWH_OK;
   if (!s->rs) return s->h.on_message ? s->h.on_message(s->user, p, n) : QWH_OK;
   resume_frame(s);
-  bool due = qwh_resume_delivered(s->rs, n, now_ms(s)); /* counted as delivered (QWH-RESUME-008) */
+  int64_t now = s->rs->unreported_since < 0 ? now_ms(s) : 0; /* the clock only for the first frame no count covers */
+  bool due = qwh_resume_delivered(s->rs, n, now);            /* counted as delivered (QWH-RESUME-008) */
   qwh_code rc = s->h.on_message ? s->h.on_message(s->user, p, n) : QWH_OK;
   if (rc == QWH_OK && due && s->rs && !s->finished) rc = qwh_encode_ack(&s->out, false, qwh_resume_report(s->rs)); /* QWH-ACK-005 */
   return rc;
