@@ -1,6 +1,6 @@
 #!/bin/sh
 # qwh-native against itself, without Node: serve + connect (echo, large messages, raw framing,
-# a version reject, a graceful close by the server, a half-close, TLS) for each pair of backends
+# a version reject, a graceful close by the server, a half-close, TLS, resume) for each pair of backends
 # (posix and lws, when built with libwebsockets) and the codec mode. Used by `make test` and,
 # with the sanitizer build, by `make sanitize` (every process must exit without a finding).
 set -eu
@@ -69,7 +69,7 @@ tls_pair() {
   TLS_C=""
 }
 
-# profiles, policy timers, heartbeats, signing, reconnects (one backend for both sides)
+# profiles, policy timers, heartbeats, signing, resume, reconnects (one backend for both sides)
 more() {
   serve e '{"profile":"bare"}'
   expect_ok "$(conn --scenario echo --config '{"profile":"bare","messages":["6869",""]}')" "$SB/$CB bare echo"
@@ -86,6 +86,15 @@ more() {
   serve h '{"trustedKeys":["0uuZO2MUNSjnDc3H65yiEBDddpvpUlDCxbq_rRXUWOI"],"replayCacheMaxEntries":4}'
   expect_ok "$(conn --scenario expect-reject --config '{"sign":true,"expectError":"E_POLICY_REJECTED"}')" "$SB/$CB untrusted key"
   unserve
+  # resume: small replay bounds, so messages are held and released by ACKs; a close waits for the held ones
+  serve j '{"resume":{"windowMs":5000}}'
+  expect_ok "$(conn --scenario echo-2000 --config '{"resume":{"maxUnackedMessages":16}}')" "$SB/$CB resume echo-2000"
+  out=$(conn --scenario close --config '{"resume":{"maxUnackedMessages":2},"messages":[{"size":10,"count":50}]}')
+  expect_ok "$out" "$SB/$CB resume close"
+  echo "$out" | grep -q '"unacknowledged":0' || fail "$SB/$CB resume close: $out"
+  unserve
+  grep -q '"messages":2000,' "$TMP/out.j" || fail "$SB/$CB resume: server did not count 2000 messages"
+  grep -q '"messages":50,' "$TMP/out.j" || fail "$SB/$CB resume: server did not count the 50 held messages"
   serve i '{"scenario":"close-after","closeAfter":1,"closeCode":"E_GOING_AWAY"}'
   out=$(conn --scenario retry --config '{"closes":2,"messages":["6869"],"laterMessages":["01"]}')
   expect_ok "$out" "$SB/$CB retry"
