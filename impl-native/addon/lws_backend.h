@@ -65,6 +65,13 @@ struct LReader {
   bool polling = false;
 };
 
+// What JS asked of a connection (LConn::requests) and what the service thread has to tell JS
+// (LConn::events): bits, each set once (L_CONNECT is cleared when applied, events when delivered).
+enum LRequest : uint8_t { L_CONNECT = 1, L_SHUTDOWN = 2, L_CLOSE = 4, L_READ_ENDED = 8 };
+enum LEvent : uint8_t { L_CONNECTED = 1, L_ACCEPTED = 2, L_DRAINED = 4, L_CLOSED = 8 };
+// The socket as the service thread sees it: connect() in progress, open, our direction shut down.
+enum class SvcPhase : uint8_t { Connecting, Open, WriteShut };
+
 // One connection as both threads see it. [svc]: the service thread's; [mu]:
 // guarded by LState::mu; [js]: the JS thread's.
 // Deleting it closes a connecting socket not yet adopted, and the reader's descriptor if JS
@@ -89,16 +96,13 @@ struct LConn {
   // JS -> service [mu]
   qwh_buf out{};
   size_t out_off = 0;
-  bool want_shutdown = false;
-  bool want_close = false;
-  bool read_ended = false;  // JS delivered END: the socket may go once our side is shut
+  uint8_t requests = 0;  // LRequest bits (L_READ_ENDED: the socket may go once our side is shut)
   bool op_queued = false;
-  bool connect_req = false;
   int connect_fd = -1;       // connecting socket made on the JS thread, adopted by the service thread
   bool send_failed = false;  // a direct send failed: the service thread reports it
   bool js_done = false;      // JS has forgotten it
   // service -> JS [mu]
-  bool ev_connected = false, ev_accepted = false, ev_drained = false, ev_closed = false;
+  uint8_t events = 0;  // LEvent bits not delivered yet
   std::string ev_error;
   bool ready_queued = false;
   bool svc_done = false;  // the wsi is gone (the service thread touches it only to free it)
@@ -106,8 +110,7 @@ struct LConn {
   char remote[64] = "";   // peer facts, written before ev_connected / ev_accepted
   int remote_port = 0, local_port = 0;
   // [svc]
-  bool shut_done = false;
-  bool connecting = false;
+  SvcPhase phase = SvcPhase::Open;
 };
 
 // Deleting it closes its listening socket unless lws has adopted it (fd -1).

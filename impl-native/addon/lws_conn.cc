@@ -36,7 +36,7 @@ static void update_ref(LState *st) {
 static void js_release(LState *st, LConn *lc) {
   lock(st);
   lc->js_done = true;
-  lc->want_close = true;
+  lc->requests |= L_CLOSE;
   st->ready.erase(std::remove(st->ready.begin(), st->ready.end(), lc), st->ready.end());
   bool need = queue_op(st, lc);
   unlock(st);
@@ -110,7 +110,9 @@ static void deliver(LState *st) {
   for (LConn *lc : ready) {
     if (a->tearing_down) break;  // shutdown() ran inside a call into JS
     lock(st);
-    bool connected = lc->ev_connected, accepted = lc->ev_accepted, drained = lc->ev_drained, closed = lc->ev_closed;
+    uint8_t ev = lc->events;
+    lc->events = 0;
+    bool connected = ev & L_CONNECTED, accepted = ev & L_ACCEPTED, drained = ev & L_DRAINED, closed = ev & L_CLOSED;
     int js_fd = -1;
     if (connected || accepted) {
       js_fd = lc->js_fd;  // the reader's from now on
@@ -118,7 +120,6 @@ static void deliver(LState *st) {
     }
     std::string error;
     error.swap(lc->ev_error);
-    lc->ev_connected = lc->ev_accepted = lc->ev_drained = lc->ev_closed = false;
     unlock(st);
     if (accepted) {
       auto it = a->listeners.find(lc->listener_id);
@@ -219,7 +220,7 @@ static size_t l_send(Conn *c, const uint8_t *p, size_t n) {
   LState *st = lc->st;
   static const bool no_direct = getenv("QWH_LWS_NO_DIRECT") != nullptr;
   lock(st);
-  if (!no_direct && lc->can_send && !lc->send_failed && lc->out.len == lc->out_off && !lc->want_close) {
+  if (!no_direct && lc->can_send && !lc->send_failed && lc->out.len == lc->out_off && !(lc->requests & L_CLOSE)) {
     // Nothing queued: write now from this thread (the kernel serialises it; the service
     // thread only sends under this same lock). Saves the thread hop on every flush.
     size_t sent = 0;
@@ -248,22 +249,22 @@ static size_t l_send(Conn *c, const uint8_t *p, size_t n) {
   return queued > 65536 ? queued : 0;
 }
 
-// Sets one of lc's flags for the service thread.
-static void request(Conn *c, bool LConn::*flag, bool value) {
+// Asks the service thread for `bit` (an LRequest).
+static void request(Conn *c, uint8_t bit) {
   LConn *lc = static_cast<LConn *>(c->io);
   if (!lc) return;
   LState *st = lc->st;
   lock(st);
   bool need = false;
-  if (lc->*flag != value) {
-    lc->*flag = value;
+  if (!(lc->requests & bit)) {
+    lc->requests |= bit;
     need = queue_op(st, lc);
   }
   unlock(st);
   cancel_service(st, need);
 }
 
-static void l_shutdown_write(Conn *c) { request(c, &LConn::want_shutdown, true); }
+static void l_shutdown_write(Conn *c) { request(c, L_SHUTDOWN); }
 
 static void l_set_reading(Conn *c, bool on) {
   LConn *lc = static_cast<LConn *>(c->io);
@@ -279,9 +280,9 @@ static void l_set_reading(Conn *c, bool on) {
 // JS stops reading at once; the service thread reports the close.
 static void l_close(Conn *c) {
   if (c->io) reader_close(static_cast<LConn *>(c->io));
-  request(c, &LConn::want_close, true);
+  request(c, L_CLOSE);
 }
-static void l_read_ended(Conn *c) { request(c, &LConn::read_ended, true); }
+static void l_read_ended(Conn *c) { request(c, L_READ_ENDED); }
 
 static void l_close_listener(Listener *l) {
   LListener *ll = static_cast<LListener *>(l->io);
@@ -325,12 +326,12 @@ napi_value backend_connect(napi_env env, napi_callback_info info) {
     // Reported from the loop like any failed connect (never inside this call).
     close(fd);
     lc->ev_error = strerror(connect_err);
-    lc->ev_closed = true;
+    lc->events |= L_CLOSED;
     lc->svc_done = true;
     wake = signal_js(st, lc);
   } else {
     lc->connect_fd = fd;
-    lc->connect_req = true;
+    lc->requests |= L_CONNECT;
     need = queue_op(st, lc);
   }
   unlock(st);

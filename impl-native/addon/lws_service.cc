@@ -97,7 +97,7 @@ static struct lws *adopt(LState *st, int fd, void *opaque, bool conn) {
 static void svc_closed(LState *st, LConn *lc, const char *error) {
   lock(st);
   if (error && lc->ev_error.empty()) lc->ev_error = error;
-  lc->ev_closed = true;
+  lc->events |= L_CLOSED;
   lc->svc_done = true;
   lc->can_send = false;
   lc->wsi = nullptr;
@@ -125,7 +125,7 @@ static int flush_locked(LConn *lc) {
 }
 
 static void connected(LState *st, LConn *lc) {
-  lc->connecting = false;
+  lc->phase = SvcPhase::Open;
   char remote[64] = "";
   int rport = 0, lport = 0;
   socket_peer(lc->fd, remote, sizeof remote, &rport, &lport);
@@ -133,7 +133,7 @@ static void connected(LState *st, LConn *lc) {
   memcpy(lc->remote, remote, sizeof remote);
   lc->remote_port = rport;
   lc->local_port = lport;
-  lc->ev_connected = true;
+  lc->events |= L_CONNECTED;
   lc->can_send = true;
   bool wake = signal_js(st, lc);
   unlock(st);
@@ -143,7 +143,7 @@ static void connected(LState *st, LConn *lc) {
 // RAW_WRITEABLE_FILE: completes a connect, then sends queued output straight from the shared
 // queue (no copy); returns -1 to close.
 static int writeable(LState *st, LConn *lc, struct lws *wsi) {
-  if (lc->connecting) {
+  if (lc->phase == SvcPhase::Connecting) {
     int err = 0;
     socklen_t el = sizeof err;
     getsockopt(lc->fd, SOL_SOCKET, SO_ERROR, &err, &el);
@@ -151,7 +151,7 @@ static int writeable(LState *st, LConn *lc, struct lws *wsi) {
     connected(st, lc);
   }
   lock(st);
-  if (lc->want_close) {
+  if (lc->requests & L_CLOSE) {
     lc->can_send = false;
     unlock(st);
     return -1;
@@ -166,7 +166,7 @@ static int writeable(LState *st, LConn *lc, struct lws *wsi) {
   bool more = lc->out.len > lc->out_off;
   bool cancel = false, wake = false;
   if (!more) {
-    lc->ev_drained = true;
+    lc->events |= L_DRAINED;
     wake = signal_js(st, lc);
   } else {
     // lws clears POLLOUT once this callback returns: a lws_callback_on_writable() here would
@@ -174,16 +174,16 @@ static int writeable(LState *st, LConn *lc, struct lws *wsi) {
     cancel = queue_op(st, lc);
     st->rearms++;
   }
-  bool shut = !more && lc->want_shutdown && !lc->shut_done;
-  bool read_ended = lc->read_ended;
+  bool shut = !more && (lc->requests & L_SHUTDOWN) && lc->phase != SvcPhase::WriteShut;
+  bool read_ended = lc->requests & L_READ_ENDED;
   unlock(st);
   wake_js(st, wake);
   if (cancel) lws_cancel_service(lws_get_context(wsi));
   if (shut) {
-    lc->shut_done = true;
+    lc->phase = SvcPhase::WriteShut;
     shutdown(lc->fd, SHUT_WR);
   }
-  return lc->shut_done && read_ended ? failing(st, lc, nullptr) : 0;  // both directions over: close
+  return lc->phase == SvcPhase::WriteShut && read_ended ? failing(st, lc, nullptr) : 0;  // both directions over: close
 }
 
 static void accept_ready(LState *st, LListener *ll) {
@@ -213,7 +213,7 @@ static void accept_ready(LState *st, LListener *ll) {
     }
     lock(st);
     st->conns.push_back(lc);
-    lc->ev_accepted = true;
+    lc->events |= L_ACCEPTED;
     lc->can_send = true;
     bool wake = signal_js(st, lc);
     unlock(st);
@@ -258,10 +258,10 @@ static void run_ops(LState *st) {
 
   for (LConn *lc : ops) {
     lock(st);
-    bool connect_req = lc->connect_req;
-    lc->connect_req = false;
-    bool want_close = lc->want_close, read_ended = lc->read_ended;
-    bool has_out = lc->out.len > lc->out_off || lc->want_shutdown || lc->send_failed;
+    bool connect_req = lc->requests & L_CONNECT;
+    lc->requests &= static_cast<uint8_t>(~L_CONNECT);
+    bool want_close = lc->requests & L_CLOSE, read_ended = lc->requests & L_READ_ENDED;
+    bool has_out = lc->out.len > lc->out_off || (lc->requests & L_SHUTDOWN) || lc->send_failed;
     bool js_done = lc->js_done, svc_done = lc->svc_done;
     unlock(st);
     if (svc_done) {
@@ -276,7 +276,7 @@ static void run_ops(LState *st) {
         svc_closed(st, lc, nullptr);
         continue;
       }
-      lc->connecting = true;
+      lc->phase = SvcPhase::Connecting;
       lc->fd = fd;
       lc->wsi = adopt(st, fd, lc, true);
       if (!lc->wsi) {
@@ -288,11 +288,11 @@ static void run_ops(LState *st) {
       continue;
     }
     if (!lc->wsi) continue;
-    if (want_close || (read_ended && lc->shut_done)) {
+    if (want_close || (read_ended && lc->phase == SvcPhase::WriteShut)) {
       // What JS wrote before closing goes first, as far as the kernel takes it now (as a
       // close() right after a write does on the posix backend).
       lock(st);
-      if (!lc->connecting && !lc->send_failed) flush_locked(lc);
+      if (lc->phase != SvcPhase::Connecting && !lc->send_failed) flush_locked(lc);
       lc->can_send = false;
       unlock(st);
       lws_set_timeout(lc->wsi, PENDING_TIMEOUT_KILLED_BY_PARENT, LWS_TO_KILL_ASYNC);
@@ -329,7 +329,7 @@ static int qwh_callback(struct lws *wsi, enum lws_callback_reasons reason, void 
       lws_set_opaque_user_data(wsi, nullptr);
       if (ll) ll->wsi = nullptr;
       if (!lc) return 0;
-      if (lc->connecting) {
+      if (lc->phase == SvcPhase::Connecting) {
         int err = 0;
         socklen_t el = sizeof err;
         getsockopt(lc->fd, SOL_SOCKET, SO_ERROR, &err, &el);

@@ -14,6 +14,11 @@
 
 namespace qwh {
 
+// The socket's life: connect() in progress, open, closing (uv_close called). Only moves forward.
+enum class PPhase : uint8_t { Connecting, Open, Closing };
+// Our direction: open, shutdown asked for (done once the queue is sent), shut down (SHUT_WR).
+enum class WriteEnd : uint8_t { Open, Ending, Ended };
+
 // A connection's uv_poll and socket; deleting it closes the socket and frees the queue.
 struct PConn {
   PConn() = default;
@@ -28,11 +33,9 @@ struct PConn {
   Conn *c = nullptr;
   qwh_buf out{};
   size_t out_off = 0;
-  bool reading = false;
-  bool connecting = false;
-  bool shut_req = false;
-  bool shut_done = false;
-  bool closing = false;
+  bool reading = false;  // the engine wants bytes (poll for readable)
+  PPhase phase = PPhase::Open;
+  WriteEnd write_end = WriteEnd::Open;
   int pending_error = 0;
   int events = -1;
 };
@@ -54,10 +57,10 @@ struct PListener {
 static void on_poll(uv_poll_t *h, int status, int events);
 
 static void update_poll(PConn *p) {
-  if (p->closing) return;
+  if (p->phase == PPhase::Closing) return;
   int ev = 0;
   if (p->reading) ev |= UV_READABLE;
-  if (p->connecting || p->out.len > p->out_off || p->pending_error) ev |= UV_WRITABLE;
+  if (p->phase == PPhase::Connecting || p->out.len > p->out_off || p->pending_error) ev |= UV_WRITABLE;
   if (ev == p->events) return;
   p->events = ev;
   if (ev == 0)
@@ -78,22 +81,22 @@ static void on_conn_closed(uv_handle_t *h) {
 
 static void p_close(Conn *c) {
   PConn *p = static_cast<PConn *>(c->io);
-  if (!p || p->closing) return;
-  p->closing = true;
+  if (!p || p->phase == PPhase::Closing) return;
+  p->phase = PPhase::Closing;
   uv_close(reinterpret_cast<uv_handle_t *>(&p->poll), on_conn_closed);
 }
 
 static void maybe_finish(PConn *p) {
   // Both directions done: the connection is over.
-  if (p->shut_done && p->c->read_end == ReadEnd::Delivered && !p->c->closing()) {
+  if (p->write_end == WriteEnd::Ended && p->c->read_end == ReadEnd::Delivered && !p->c->closing()) {
     p->c->phase = Phase::Closing;
     p_close(p->c);
   }
 }
 
 static void do_shutdown(PConn *p) {
-  if (p->shut_done) return;
-  p->shut_done = true;
+  if (p->write_end == WriteEnd::Ended) return;
+  p->write_end = WriteEnd::Ended;
   shutdown(p->fd, SHUT_WR);
   maybe_finish(p);
 }
@@ -111,8 +114,8 @@ static bool flush_out(PConn *p) {
 
 static size_t p_send(Conn *c, const uint8_t *data, size_t n) {
   PConn *p = static_cast<PConn *>(c->io);
-  if (!p || p->closing) return 0;
-  if (p->out.len == p->out_off && !p->connecting && !p->pending_error) {
+  if (!p || p->phase == PPhase::Closing) return 0;
+  if (p->out.len == p->out_off && p->phase == PPhase::Open && !p->pending_error) {
     size_t sent = 0;
     int err = send_some(p->fd, data, n, &sent);
     if (err) {
@@ -135,14 +138,14 @@ static size_t p_send(Conn *c, const uint8_t *data, size_t n) {
 
 static void p_shutdown_write(Conn *c) {
   PConn *p = static_cast<PConn *>(c->io);
-  if (!p || p->closing) return;
-  p->shut_req = true;
-  if (p->out.len == p->out_off && !p->connecting) do_shutdown(p);
+  if (!p || p->phase == PPhase::Closing) return;
+  if (p->write_end == WriteEnd::Open) p->write_end = WriteEnd::Ending;
+  if (p->out.len == p->out_off && p->phase == PPhase::Open) do_shutdown(p);
 }
 
 static void p_set_reading(Conn *c, bool on) {
   PConn *p = static_cast<PConn *>(c->io);
-  if (!p || p->closing) return;
+  if (!p || p->phase == PPhase::Closing) return;
   p->reading = on;
   update_poll(p);
 }
@@ -154,7 +157,7 @@ static void read_ready(PConn *p) {
 static void on_poll(uv_poll_t *h, int status, int events) {
   PConn *p = static_cast<PConn *>(h->data);
   Conn *c = p->c;
-  if (p->closing || c->closing()) return;
+  if (p->phase == PPhase::Closing || c->closing()) return;
   if (p->pending_error) {
     int e = p->pending_error;
     p->pending_error = 0;
@@ -171,7 +174,7 @@ static void on_poll(uv_poll_t *h, int status, int events) {
       engine_socket_error(c, uv_strerror(status));
     return;
   }
-  if (p->connecting) {
+  if (p->phase == PPhase::Connecting) {
     int err = 0;
     socklen_t el = sizeof err;
     getsockopt(p->fd, SOL_SOCKET, SO_ERROR, &err, &el);
@@ -179,12 +182,12 @@ static void on_poll(uv_poll_t *h, int status, int events) {
       engine_socket_error(c, strerror(err));
       return;
     }
-    p->connecting = false;
+    p->phase = PPhase::Open;
     engine_set_peer(c, p->fd);
     engine_tcp_connected(c);
-    if (!p->closing) {
+    if (p->phase != PPhase::Closing) {
       update_poll(p);
-      if (p->shut_req && p->out.len == p->out_off) do_shutdown(p);
+      if (p->write_end == WriteEnd::Ending && p->out.len == p->out_off) do_shutdown(p);
     }
     return;
   }
@@ -192,9 +195,9 @@ static void on_poll(uv_poll_t *h, int status, int events) {
     if (!flush_out(p)) return;
     if (p->out.len == p->out_off) {
       update_poll(p);
-      if (p->shut_req) do_shutdown(p);
+      if (p->write_end == WriteEnd::Ending) do_shutdown(p);
       if (!c->closing()) engine_drained(c);
-      if (p->closing || c->closing()) return;
+      if (p->phase == PPhase::Closing || c->closing()) return;
     }
   }
   if ((events & UV_READABLE) && p->reading) read_ready(p);
@@ -219,7 +222,7 @@ napi_value backend_connect(napi_env env, napi_callback_info info) {
   Conn *c = dial(env, info, &fd, &connect_err);
   if (!c) return nullptr;
   PConn *p = attach(c, fd);
-  p->connecting = true;
+  p->phase = PPhase::Connecting;
   p->pending_error = connect_err;
   update_poll(p);
   napi_value id;
@@ -312,7 +315,7 @@ void backend_teardown(Addon *a) {
 
 static void p_read_ended(Conn *c) {
   PConn *p = static_cast<PConn *>(c->io);
-  if (p && !p->closing) maybe_finish(p);
+  if (p && p->phase != PPhase::Closing) maybe_finish(p);
 }
 
 static const Backend POSIX = {"posix", p_send, p_shutdown_write, p_set_reading, p_close, p_close_listener, p_read_ended, nullptr, nullptr};
