@@ -74,14 +74,17 @@ more() {
   serve e '{"profile":"bare"}'
   expect_ok "$(conn --scenario echo --config '{"profile":"bare","messages":["6869",""]}')" "$SB/$CB bare echo"
   unserve
-  serve f '{"allowLegacy":true,"idleTimeoutMs":150}'
+  # An idle timeout long enough that a busy machine does not end the echo before it.
+  serve f '{"allowLegacy":true,"idleTimeoutMs":1000}'
   expect_ok "$(conn --scenario echo --config '{"profile":"legacy","protocolVersion":"1.0.0","messages":["6869"]}')" "$SB/$CB legacy client"
   out=$(conn --scenario await-close)
   expect_ok "$out" "$SB/$CB idle timeout"
   echo "$out" | grep -q '"closeCode":"E_IDLE_TIMEOUT"' || fail "$SB/$CB idle timeout: $out"
   unserve
-  serve g '{"requireSignature":true,"verifyDelayMs":60,"heartbeatIntervalMs":30,"messages":["01"]}'
-  expect_ok "$(conn --scenario heartbeat --config '{"sign":true,"heartbeatIntervalMs":30,"holdMs":200,"messages":["01"]}')" "$SB/$CB signed + slow policy + heartbeats"
+  # Pings every 30 ms across a 200 ms hold; 20 missed in a row to fail, so a process the loaded machine
+  # leaves unscheduled for a while is not taken for a dead peer (the timeout itself has wire cases).
+  serve g '{"requireSignature":true,"verifyDelayMs":60,"heartbeatIntervalMs":30,"heartbeatMissedLimit":20,"messages":["01"]}'
+  expect_ok "$(conn --scenario heartbeat --config '{"sign":true,"heartbeatIntervalMs":30,"heartbeatMissedLimit":20,"holdMs":200,"messages":["01"]}')" "$SB/$CB signed + slow policy + heartbeats"
   unserve
   serve h '{"trustedKeys":["0uuZO2MUNSjnDc3H65yiEBDddpvpUlDCxbq_rRXUWOI"],"replayCacheMaxEntries":4}'
   expect_ok "$(conn --scenario expect-reject --config '{"sign":true,"expectError":"E_POLICY_REJECTED"}')" "$SB/$CB untrusted key"
