@@ -31,8 +31,9 @@ using namespace events;
 // What a backend does for the engine (all called on the JS thread).
 struct Backend {
   const char *name;
-  // Queue bytes for sending; returns the bytes not yet accepted by the kernel (or the service thread).
-  size_t (*send)(Conn *c, const uint8_t *p, size_t n);
+  // Sends the n (<= QWH_SENDV_MAX) pieces of iov, gathered, queueing what the kernel does not
+  // take now; returns the bytes not yet accepted by the kernel (or the service thread).
+  size_t (*sendv)(Conn *c, const struct iovec *iov, int n);
   // Shut down our direction once everything queued is sent.
   void (*shutdown_write)(Conn *c);
   void (*set_reading)(Conn *c, bool on);
@@ -218,7 +219,9 @@ bool engine_wants_read(const Conn *c);
 
 // What JS asks of a connection (engine_api.cc's methods; JS thread).
 bool engine_write(Conn *c, const uint8_t *p, size_t n);  // false: TLS failed (reported)
-bool engine_pause(Conn *c, bool paused);                 // true: bytes are pending (drain them on a later turn)
+// The same for n (<= QWH_SENDV_MAX) pieces: a plain connection sends them with one sendmsg().
+bool engine_writev(Conn *c, const struct iovec *iov, int n);
+bool engine_pause(Conn *c, bool paused);  // true: bytes are pending (drain them on a later turn)
 void engine_drain_pending(Conn *c);
 void engine_end(Conn *c);
 void engine_destroy(Conn *c, bool silent);

@@ -48,6 +48,9 @@ static napi_value m_write(napi_env env, napi_callback_info info) {
   napi_is_array(env, argv[1], &is_array);
   uint32_t count = 1;
   if (is_array) napi_get_array_length(env, argv[1], &count);
+  // Up to QWH_SENDV_MAX pieces at a time go out with one gathered send.
+  struct iovec iov[QWH_SENDV_MAX];
+  int n = 0;
   for (uint32_t i = 0; i < count && !c->closing(); i++) {
     napi_value b = argv[1];
     if (is_array) napi_get_element(env, argv[1], i, &b);
@@ -60,7 +63,12 @@ static napi_value m_write(napi_env env, napi_callback_info info) {
       if (napi_get_typedarray_info(env, b, &tt, &len, &data, &ab, &off) != napi_ok)
         return throw_error(env, "E_INTERNAL", "write takes Buffers");
     }
-    if (!engine_write(c, static_cast<uint8_t *>(data), len)) return num(env, -1);
+    iov[n].iov_base = data;
+    iov[n].iov_len = len;
+    if (++n == QWH_SENDV_MAX || i + 1 == count) {
+      if (!engine_writev(c, iov, n)) return num(env, -1);
+      n = 0;
+    }
   }
   return num(env, static_cast<double>(c->unsent));
 }

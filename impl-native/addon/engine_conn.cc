@@ -67,10 +67,15 @@ static void free_conn(Conn *c) {
 
 static void update_reading(Conn *c) { c->addon->backend->set_reading(c, engine_wants_read(c)); }
 
-static void send_bytes(Conn *c, const uint8_t *p, size_t n) {
+static size_t backend_send(Conn *c, const uint8_t *p, size_t n) {
+  struct iovec v = {const_cast<uint8_t *>(p), n};
+  return c->addon->backend->sendv(c, &v, 1);
+}
+
+static void send_bytes(Conn *c, const struct iovec *iov, int count, size_t n) {
   if (c->closing() || n == 0) return;
   c->bytes_out += static_cast<double>(n);
-  c->unsent = c->addon->backend->send(c, p, n);
+  c->unsent = c->addon->backend->sendv(c, iov, count);
   if (c->unsent > 0) c->want_drain = true;
   if (c->out_limit && c->unsent > c->out_limit && !c->limit_stopped) {
     c->limit_stopped = true;
@@ -82,7 +87,7 @@ static void send_tls_out(Conn *c) {
   if (c->tls_out.len) {
     size_t n = c->tls_out.len;
     c->tls_out.len = 0;
-    c->unsent = c->addon->backend->send(c, c->tls_out.data, n);
+    c->unsent = backend_send(c, c->tls_out.data, n);
     if (c->unsent > 0) c->want_drain = true;
   }
 }
@@ -384,9 +389,22 @@ void engine_listener_error(Listener *l, const char *message) {
 
 // ---------------------------------------------------------------- what JS asks of a connection
 
+bool engine_writev(Conn *c, const struct iovec *iov, int n) {
+  if (c->tls) {
+    for (int i = 0; i < n; i++)
+      if (!engine_write(c, static_cast<const uint8_t *>(iov[i].iov_base), iov[i].iov_len)) return false;
+    return true;
+  }
+  size_t total = 0;
+  for (int i = 0; i < n; i++) total += iov[i].iov_len;
+  send_bytes(c, iov, n, total);
+  return true;
+}
+
 bool engine_write(Conn *c, const uint8_t *p, size_t n) {
   if (!c->tls) {
-    send_bytes(c, p, n);
+    struct iovec v = {const_cast<uint8_t *>(p), n};
+    send_bytes(c, &v, 1, n);
     return true;
   }
   if (qwh_tls_write(c->tls, p, n, &c->tls_out) != QWH_TLS_OK) {

@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "../io/sendq.h"
 #include "lws_backend.h"
 
 namespace qwh {
@@ -214,33 +215,32 @@ static bool ensure_started(napi_env env, LState *st) {
 
 // ---------------------------------------------------------------- backend operations
 
-static size_t l_send(Conn *c, const uint8_t *p, size_t n) {
+static size_t l_sendv(Conn *c, const struct iovec *iov, int n) {
   LConn *lc = static_cast<LConn *>(c->io);
   if (!lc) return 0;
   LState *st = lc->st;
   static const bool no_direct = getenv("QWH_LWS_NO_DIRECT") != nullptr;
+  size_t total = 0, sent = 0;
+  for (int i = 0; i < n; i++) total += iov[i].iov_len;
   lock(st);
   if (!no_direct && lc->can_send && !lc->send_failed && lc->out.len == lc->out_off && !(lc->requests & L_CLOSE)) {
     // Nothing queued: write now from this thread (the kernel serialises it; the service
     // thread only sends under this same lock). Saves the thread hop on every flush.
-    size_t sent = 0;
-    if (send_some(lc->fd, p, n, &sent) != 0) {
+    if (send_some_v(lc->fd, iov, n, &sent) != 0) {
       lc->send_failed = true;  // reported by the service thread (never inside this call)
       bool need = queue_op(st, lc);
       unlock(st);
       cancel_service(st, need);
       return 0;
     }
-    p += sent;
-    n -= sent;
-    if (n == 0) {
+    if (sent == total) {
       st->direct_sends++;
       unlock(st);
       return 0;
     }
   }
   st->queued_sends++;  // the service thread's qwh_send_queued compacts the queue
-  qwh_buf_append(&lc->out, p, n);
+  qwh_sendq_append_rest(&lc->out, iov, n, sent);
   size_t queued = lc->out.len - lc->out_off;
   bool need = queue_op(st, lc);
   unlock(st);
@@ -426,7 +426,8 @@ static void l_stats(Addon *a, napi_value o) {
   for (size_t i = 0; i < sizeof v / sizeof *v; i++) set_prop(a->env, o, names[i], num(a->env, v[i]));
 }
 
-static const Backend LWS = {"lws", l_send, l_shutdown_write, l_set_reading, l_close, l_close_listener, l_read_ended, l_free_state, l_stats};
+static const Backend LWS = {"lws",        l_sendv,      l_shutdown_write, l_set_reading, l_close, l_close_listener,
+                            l_read_ended, l_free_state, l_stats};
 
 }  // namespace qwh
 

@@ -43,6 +43,7 @@ inline void tune_socket(int fd, bool keep_alive, int keep_alive_delay_ms) {
 // Sends as much of p[0..n) as the socket takes now (EINTR retried); *sent: the bytes taken.
 // Returns 0 (all sent, or the socket is full) or the errno of a failed send.
 inline int send_some(int fd, const uint8_t *p, size_t n, size_t *sent) { return qwh_socket_send(fd, p, n, sent); }
+inline int send_some_v(int fd, const struct iovec *iov, int n, size_t *sent) { return qwh_socket_sendv(fd, iov, n, sent); }
 // Remote address and port, local port of a connected socket (unchanged when unknown).
 inline void socket_peer(int fd, char *remote, size_t remote_len, int *remote_port, int *local_port) {
   qwh_socket_peer(fd, remote, remote_len, remote_port, local_port);

@@ -112,27 +112,22 @@ static bool flush_out(PConn *p) {
   return true;
 }
 
-static size_t p_send(Conn *c, const uint8_t *data, size_t n) {
+static size_t p_sendv(Conn *c, const struct iovec *iov, int n) {
   PConn *p = static_cast<PConn *>(c->io);
   if (!p || p->phase == PPhase::Closing) return 0;
+  size_t sent = 0;
   if (p->out.len == p->out_off && p->phase == PPhase::Open && !p->pending_error) {
-    size_t sent = 0;
-    int err = send_some(p->fd, data, n, &sent);
+    int err = send_some_v(p->fd, iov, n, &sent);
     if (err) {
       // Reported from the loop, not from inside the JS call that wrote.
       p->pending_error = err;
       update_poll(p);
       return 0;
     }
-    data += sent;
-    n -= sent;
   }
-  if (n > 0) {
-    if (qwh_buf_append(&p->out, data, n) != 0) {
-      p->pending_error = ENOMEM;
-    }
-    update_poll(p);
-  }
+  size_t before = p->out.len;
+  if (qwh_sendq_append_rest(&p->out, iov, n, sent) != 0) p->pending_error = ENOMEM;
+  if (p->out.len != before || p->pending_error) update_poll(p);
   return p->out.len - p->out_off;
 }
 
@@ -318,7 +313,7 @@ static void p_read_ended(Conn *c) {
   if (p && p->phase != PPhase::Closing) maybe_finish(p);
 }
 
-static const Backend POSIX = {"posix", p_send, p_shutdown_write, p_set_reading, p_close, p_close_listener, p_read_ended, nullptr, nullptr};
+static const Backend POSIX = {"posix", p_sendv, p_shutdown_write, p_set_reading, p_close, p_close_listener, p_read_ended, nullptr, nullptr};
 
 }  // namespace qwh
 

@@ -12,6 +12,8 @@
 extern "C" {
 #endif
 
+#include <sys/uio.h>
+
 #include "../core/buf.h"
 
 /*
@@ -21,6 +23,12 @@ extern "C" {
  * bytes sent by this call. Returns 0 (all sent, or the socket is full) or the errno of a failed send.
  */
 int qwh_send_queued(int fd, qwh_buf *b, size_t *off, size_t release_above, size_t *sent);
+
+/*
+ * Appends to b what the n pieces of iov hold past their first `skip` bytes (the part a send
+ * did not take). Returns 0, or -1 when memory runs out (b is then unchanged).
+ */
+int qwh_sendq_append_rest(qwh_buf *b, const struct iovec *iov, int n, size_t skip);
 
 #ifdef __cplusplus
 }

@@ -129,6 +129,42 @@ int qwh_socket_send(int fd, const uint8_t *p, size_t n, size_t *sent) {
   return err;
 }
 
+int qwh_socket_sendv(int fd, const struct iovec *iov, int n, size_t *sent) {
+  struct iovec v[QWH_SENDV_MAX];
+  int k = 0, count = n < QWH_SENDV_MAX ? n : QWH_SENDV_MAX;
+  size_t done = 0;
+  int err = 0;
+  for (int i = 0; i < count; i++) v[i] = iov[i];
+  while (k < count) {
+    if (v[k].iov_len == 0) {
+      k++;
+      continue;
+    }
+    struct msghdr m;
+    memset(&m, 0, sizeof m);
+    m.msg_iov = v + k;
+    m.msg_iovlen = (size_t)(count - k);
+    ssize_t w = sendmsg(fd, &m, MSG_NOSIGNAL);
+    if (w < 0 && errno == EINTR) continue;
+    if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+    if (w <= 0) {
+      err = w < 0 ? errno : EPIPE;
+      break;
+    }
+    done += (size_t)w;
+    for (size_t left = (size_t)w; left > 0 && k < count; k++) {
+      if (left < v[k].iov_len) {
+        v[k].iov_base = (uint8_t *)v[k].iov_base + left;
+        v[k].iov_len -= left;
+        break;
+      }
+      left -= v[k].iov_len;
+    }
+  }
+  *sent = done;
+  return err;
+}
+
 void qwh_socket_peer(int fd, char *remote, size_t remote_len, int *remote_port, int *local_port) {
   struct sockaddr_storage ss;
   socklen_t sl = sizeof ss;

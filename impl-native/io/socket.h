@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -55,6 +56,10 @@ void qwh_socket_tune(int fd, bool keep_alive, int keep_alive_delay_ms);
 /* Sends as much of p[0..n) as the socket takes now (EINTR retried); *sent: the bytes taken.
  * Returns 0 (all sent, or the socket is full) or the errno of a failed send. */
 int qwh_socket_send(int fd, const uint8_t *p, size_t n, size_t *sent);
+/* The most iovecs qwh_socket_sendv takes at once. */
+#define QWH_SENDV_MAX 64
+/* The same for the n (<= QWH_SENDV_MAX) pieces of iov, gathered by sendmsg(); iov is not changed. */
+int qwh_socket_sendv(int fd, const struct iovec *iov, int n, size_t *sent);
 /* Remote address and port, local port of a connected socket (left unchanged when unknown). */
 void qwh_socket_peer(int fd, char *remote, size_t remote_len, int *remote_port, int *local_port);
 
