@@ -22,8 +22,10 @@ export async function measureIdle({ kinds, connections, log = () => {} }) {
   const results = [];
   const unavailable = [];
   for (const kind of kinds) {
-    const server = memoryChild(connections + 1000);
-    const clients = memoryChild(connections + 1000);
+    // native-lws holds two descriptors per connection (lws's and the JS-thread reader's).
+    const files = (kind === "native-lws" ? 2 : 1) * connections + 1000;
+    const server = memoryChild(files);
+    const clients = memoryChild(files);
     try {
       const listening = await server.call({ op: "serve", kind }, "listening", 30_000);
       const opened = await clients.call({ op: "open", kind, port: listening.port, connections }, "opened", 60_000 + connections * 20);
