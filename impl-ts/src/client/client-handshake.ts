@@ -67,7 +67,6 @@ export function runClientHandshake(
   const handlers = (onMessage: ReceiverHandlers["onMessage"]): ReceiverHandlers => ({
     onMessage,
     onControl: noop,
-    onRaw: noop,
     readEnd: noop,
     // End of stream at a frame boundary before the answer (inside a frame is E_TRUNCATED_FRAME).
     end: () => fail(new QWormholeError("E_CLOSED", "the server closed the connection before answering the hello"), false),

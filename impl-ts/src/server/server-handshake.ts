@@ -106,13 +106,13 @@ export function runServerHandshake(
         process(payload);
       } else if (stage === "verifying") {
         // 0.3 clients send right after their hello: held until it is judged (QWH-LEGACY-011).
-        // A v1 client may not send before our accept (QWH-STATE-003).
+        // A v1 client may not send before our accept (QWH-STATE-003): raw bytes, or a frame
+        // that a link that decodes had decoded before the switch to raw.
         if (legacy) buffered.push(payload);
-        else fail("E_PROTOCOL_ERROR", "frame received before the accept");
+        else fail("E_PROTOCOL_ERROR", "data received before the accept");
       }
     },
     onControl: noop,
-    onRaw: () => fail("E_PROTOCOL_ERROR", "bytes received before the accept"),
     readEnd: noop,
     end: () => {
       if (stage === "hello") fail("E_INVALID_HANDSHAKE", "connection ended before the hello", false);

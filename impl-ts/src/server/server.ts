@@ -322,7 +322,6 @@ export class QWormholeServer<TIn = Buffer, TOut = unknown> extends EventEmitter<
     receiver.setHandlers({
       onMessage: noop,
       onControl: noop,
-      onRaw: noop,
       readEnd: noop,
       end: () => link.destroy(),
       error: () => link.destroy(),

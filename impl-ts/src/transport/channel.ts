@@ -203,11 +203,6 @@ export class FramedChannel implements SessionChannel {
           this.protocolFailure(err as QWormholeError);
         }
       },
-      onRaw: (chunk) => {
-        if (this.ended) return;
-        this.messagesIn++;
-        onMessage(chunk);
-      },
       readEnd: handlers.readEnd ?? noop,
       end: () => this.onEnd(),
       error: (err) => this.protocolFailure(err),

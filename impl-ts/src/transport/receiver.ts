@@ -21,14 +21,12 @@ export const HANDSHAKE_LIMITS: FrameLimits = {
   oversizeCode: "E_HANDSHAKE_TOO_LARGE",
 };
 
-/** What the owner of a connection hears: its frames (the {@link FrameSink}) and the link's events. */
-export interface ReceiverHandlers extends FrameSink {
-  /** One data frame's payload (the handshake frames too, while handshaking). */
+/** What the owner of a connection hears: its frames and the link's events. */
+export interface ReceiverHandlers {
+  /** One data frame's payload (the handshake frames too, while handshaking), or a chunk of bytes in raw mode. */
   onMessage(payload: Buffer): void;
   /** One control frame's payload: type byte + body (only when the limits enable control frames). */
   onControl(payload: Buffer): void;
-  /** Bytes in raw mode. */
-  onRaw(chunk: Buffer): void;
   /** Every frame of one read has been delivered: the end of a batch (`messageBatch`). */
   readEnd(): void;
   /** The peer ended its direction at a frame boundary. */
@@ -48,7 +46,6 @@ const noop = () => undefined;
 export const NO_HANDLERS: ReceiverHandlers = {
   onMessage: noop,
   onControl: noop,
-  onRaw: noop,
   readEnd: noop,
   end: noop,
   error: noop,
@@ -57,10 +54,16 @@ export const NO_HANDLERS: ReceiverHandlers = {
   timeout: noop,
 };
 
+/** The frame entry point for `handlers`: data frames and raw chunks are both messages. */
+function sinkOf(handlers: ReceiverHandlers): FrameSink {
+  return { onMessage: handlers.onMessage, onControl: handlers.onControl, onRaw: handlers.onMessage };
+}
+
 /** The receive side of one connection (see the module comment). */
 export class Receiver implements LinkReceiver {
-  /** The frame entry point: the current handlers. */
-  frames: ReceiverHandlers = NO_HANDLERS;
+  /** The frame entry point: the current handlers' (raw chunks go to `onMessage`). */
+  frames: FrameSink = sinkOf(NO_HANDLERS);
+  private handlers: ReceiverHandlers = NO_HANDLERS;
   // Null when the link decodes: the mode is then the link's to apply.
   private readonly decoder: FrameDecoder | null;
   private readonly mode: ReceiveMode;
@@ -80,8 +83,9 @@ export class Receiver implements LinkReceiver {
 
   /** From now on (also later in the current read) frames and events go to `handlers`. */
   setHandlers(handlers: ReceiverHandlers): void {
-    this.frames = handlers;
-    this.decoder?.setSink(handlers);
+    this.handlers = handlers;
+    this.frames = sinkOf(handlers);
+    this.decoder?.setSink(this.frames);
   }
 
   /** Receive limits from the next header on (handshake limits first, then the negotiated ones). Throws E_INVALID_OPTION. */
@@ -131,7 +135,7 @@ export class Receiver implements LinkReceiver {
     } catch (err) {
       this.fail(err);
     }
-    this.frames.readEnd();
+    this.handlers.readEnd();
   }
   /** {@inheritDoc ReadTarget.received} */
   received(chunk: Buffer, transient: boolean): void {
@@ -141,11 +145,11 @@ export class Receiver implements LinkReceiver {
     } catch (err) {
       this.fail(err);
     }
-    this.frames.readEnd();
+    this.handlers.readEnd();
   }
 
   readEnd(): void {
-    this.frames.readEnd();
+    this.handlers.readEnd();
   }
   end(): void {
     if (this.failed) return;
@@ -155,24 +159,24 @@ export class Receiver implements LinkReceiver {
       this.fail(err);
       return;
     }
-    this.frames.end();
+    this.handlers.end();
   }
   error(error: QWormholeError): void {
     this.fail(error);
   }
   drain(): void {
-    this.frames.drain();
+    this.handlers.drain();
   }
   close(): void {
-    this.frames.close();
+    this.handlers.close();
   }
   timeout(): void {
-    this.frames.timeout();
+    this.handlers.timeout();
   }
 
   private fail(err: unknown): void {
     if (this.failed) return;
     this.failed = true;
-    this.frames.error(err instanceof QWormholeError ? err : new QWormholeError("E_INTERNAL", String(err), { cause: err }));
+    this.handlers.error(err instanceof QWormholeError ? err : new QWormholeError("E_INTERNAL", String(err), { cause: err }));
   }
 }
