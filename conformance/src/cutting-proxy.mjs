@@ -24,8 +24,10 @@ export function cellSeed(runSeed, key) {
 export async function startCuttingProxy({ host = "127.0.0.1", port, seed, cuts, minBytes, maxBytes, note = () => undefined }) {
   const random = mulberry32(seed);
   const sockets = new Set();
-  const state = { cuts: 0, connections: 0 };
+  const state = { cuts: 0, connections: 0, closing: false };
   const server = net.createServer((down) => {
+    // A connection accepted while the proxy closes: refused, so that close() does not wait for it.
+    if (state.closing) return void down.destroy();
     const index = ++state.connections;
     // Drawn for every connection, so the limits of later ones do not depend on which ones were cut.
     const drawn = minBytes + Math.floor(random() * (maxBytes - minBytes));
@@ -84,6 +86,7 @@ export async function startCuttingProxy({ host = "127.0.0.1", port, seed, cuts, 
     },
     close: () =>
       new Promise((resolve) => {
+        state.closing = true;
         for (const s of sockets) s.destroy();
         sockets.clear();
         server.close(() => resolve());
