@@ -214,6 +214,11 @@ enum class ReadResult : uint8_t {
   Closed,  // the connection failed or is closing (reported)
 };
 ReadResult engine_read(Conn *c, int fd);
+// Received chunks (engine_read.cc): a chunk whose Buffer JS has dropped goes back to a small
+// process-wide pool, so that the next large read reuses memory whose pages are mapped (a fresh
+// multi-MiB malloc per read faulted in every page the kernel copied into). cap: what it holds.
+uint8_t *engine_chunk_alloc(size_t want, size_t *cap);
+void engine_chunk_free(uint8_t *p, size_t cap);
 // Whether the engine wants bytes: not paused, not over, not stopped by the send backlog.
 bool engine_wants_read(const Conn *c);
 

@@ -62,12 +62,14 @@ qwh_code engine_on_frame(void *user, bool control, const uint8_t *payload, size_
   return QWH_OK;
 }
 
-// `hint`: the bytes of the allocation past the Buffer's length, reported separately.
+// `hint`: the allocation's size (0: too large to say) << 32 | the bytes past the Buffer's length,
+// which were reported separately.
 static void free_external(napi_env env, void *data, void *hint) {
-  int64_t slack = static_cast<int64_t>(reinterpret_cast<uintptr_t>(hint));
+  auto h = static_cast<uint64_t>(reinterpret_cast<uintptr_t>(hint));
+  auto slack = static_cast<int64_t>(h & 0xffffffffu);
   int64_t ignored;
   if (env && slack) napi_adjust_external_memory(env, -slack, &ignored);
-  free(data);
+  engine_chunk_free(static_cast<uint8_t *>(data), static_cast<size_t>(h >> 32));
 }
 
 static size_t align4(size_t n) { return (n + 3) & ~static_cast<size_t>(3); }
@@ -85,8 +87,8 @@ static void drop_batch(Conn *c) {
 // counted every batch twice and doubled the full GCs that external memory triggers.
 static bool external_buffer(Addon *a, uint8_t *m, size_t total, size_t cap, napi_value *buf) {
   size_t slack = cap > total ? cap - total : 0;
-  if (napi_create_external_buffer(a->env, total, m, free_external, reinterpret_cast<void *>(static_cast<uintptr_t>(slack)), buf) !=
-      napi_ok) {
+  uint64_t h = (cap <= 0xffffffffu ? static_cast<uint64_t>(cap) << 32 : 0) | (slack & 0xffffffffu);
+  if (napi_create_external_buffer(a->env, total, m, free_external, reinterpret_cast<void *>(static_cast<uintptr_t>(h)), buf) != napi_ok) {
     free(m);
     return false;
   }

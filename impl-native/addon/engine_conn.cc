@@ -205,7 +205,7 @@ static void decode_owned(Conn *c, uint8_t *p, size_t n, size_t cap) {
   c->own_cap = cap;
   process(c, p, n);
   engine_flush_batch_owned(c);
-  free(c->own);  // still ours when nothing (or nothing since a pause) was delivered from it
+  engine_chunk_free(c->own, c->own_cap);  // still ours when nothing (or nothing since a pause) was delivered from it
   c->own = nullptr;
 }
 
@@ -281,7 +281,7 @@ void engine_received_owned(Conn *c, uint8_t *p, size_t n, size_t cap) {
   if (c->reading_over() || c->tls || c->pend.len || c->js_paused || c->own) {
     engine_received(c, p, n);
     if (!c->closing()) engine_flush_batch(c);
-    free(p);
+    engine_chunk_free(p, cap);
     return;
   }
   c->bytes_in += static_cast<double>(n);

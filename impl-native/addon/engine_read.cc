@@ -14,6 +14,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
 
 #include "engine.h"
 
@@ -22,6 +23,49 @@ namespace qwh {
 static constexpr size_t READ_SIZE = 256 * 1024;
 static constexpr int READS_PER_EVENT = 8;
 static constexpr size_t OWNED_MAX = 4u << 20;
+
+// The chunk pool: a few chunks, 8 MiB in all, shared by every addon instance of the process
+// (finalizers run on each instance's own thread).
+static std::mutex pool_mu;
+static constexpr int POOL_SLOTS = 4;
+static constexpr size_t POOL_BYTES = 8u << 20;
+static struct {
+  uint8_t *p;
+  size_t cap;
+} pool[POOL_SLOTS];
+static int pool_n = 0;
+static size_t pool_bytes = 0;
+
+uint8_t *engine_chunk_alloc(size_t want, size_t *cap) {
+  {
+    std::lock_guard<std::mutex> g(pool_mu);
+    int best = -1;
+    for (int i = 0; i < pool_n; i++)
+      if (pool[i].cap >= want && pool[i].cap <= 4 * want + (256u << 10) && (best < 0 || pool[i].cap < pool[best].cap)) best = i;
+    if (best >= 0) {
+      uint8_t *p = pool[best].p;
+      *cap = pool[best].cap;
+      pool_bytes -= *cap;
+      pool[best] = pool[--pool_n];
+      return p;
+    }
+  }
+  *cap = want;
+  return static_cast<uint8_t *>(malloc(want));
+}
+
+void engine_chunk_free(uint8_t *p, size_t cap) {
+  if (!p) return;
+  if (cap > 0 && cap <= POOL_BYTES) {
+    std::lock_guard<std::mutex> g(pool_mu);
+    if (pool_n < POOL_SLOTS && pool_bytes + cap <= POOL_BYTES) {
+      pool[pool_n++] = {p, cap};
+      pool_bytes += cap;
+      return;
+    }
+  }
+  free(p);
+}
 
 static ssize_t recv_some(int fd, uint8_t *at, size_t room) {
   ssize_t n;
@@ -57,12 +101,12 @@ static bool read_owned(Conn *c, int fd) {
     return false;
   }
   size_t want = static_cast<size_t>(avail) < OWNED_MAX ? static_cast<size_t>(avail) : OWNED_MAX;
-  size_t cap = want + want / 4 + 64;  // room for the frame table of frames of 48+ bytes
-  auto *buf = static_cast<uint8_t *>(malloc(cap));
+  size_t cap = 0;
+  uint8_t *buf = engine_chunk_alloc(want + want / 4 + 64, &cap);  // room for the table of frames of 48+ bytes
   if (!buf) return false;
   ssize_t n = recv_some(fd, buf, want);
   if (n <= 0) {
-    free(buf);
+    engine_chunk_free(buf, cap);
     if (n == 0) return false;
     if (errno != EAGAIN && errno != EWOULDBLOCK) engine_socket_error(c, strerror(errno));
     return true;
