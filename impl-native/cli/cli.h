@@ -34,6 +34,27 @@ int cli_loop_init(qwh_loop *l);
 void out_line(const qwh_buf *b);
 /* Message i of `size` bytes, byte j = (i + j) mod 256 (the adapters' generated messages). */
 void gen_message(qwh_buf *b, size_t i, size_t size);
+/* Numbered message i (size >= 4): gen_message's bytes with bytes 0-3 the index i, big-endian. */
+void gen_numbered(qwh_buf *b, size_t i, size_t size);
+
+/* The indexes of received numbered messages as runs [first, last] of consecutive ascending
+ * indexes, in arrival order (the result member receivedRuns); a message under 4 bytes is -1. */
+typedef struct number_runs {
+  int64_t (*r)[2];
+  size_t n, cap;
+} number_runs;
+void runs_take(number_runs *r, const uint8_t *p, size_t n);
+qwh_json *runs_json(qwh_arena *a, const number_runs *r);
+void runs_free(number_runs *r);
+
+/* SHA-256 over messages each preceded by its 4-byte big-endian length, fed as they arrive (receivedSha256). */
+typedef struct msg_digest {
+  struct evp_md_ctx_st *ctx;
+} msg_digest;
+int digest_init(msg_digest *d);
+void digest_message(msg_digest *d, const uint8_t *p, size_t n, bool raw);
+/* The hex digest so far; releases the context. */
+void digest_finish(msg_digest *d, char hex[65]);
 
 typedef struct msg_list {
   qwh_buf *items;

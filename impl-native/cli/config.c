@@ -39,7 +39,7 @@ void msg_list_free(msg_list *m) {
 #define MAX_GENERATED (1u << 24) /* messages per list */
 #define MAX_GENERATED_SIZE (1u << 30)
 
-/* A `messages` list: hex strings, or {size, count} generated. */
+/* A `messages` list: hex strings, or {size, count, numbered?} generated. */
 static int expand_messages(msg_list *out, const qwh_json *list) {
   size_t total = 0;
   if (list && list->type != QWH_JSON_ARRAY) return -1;
@@ -51,7 +51,7 @@ static int expand_messages(msg_list *out, const qwh_json *list) {
     }
     int64_t count = cfg_int(it, "count", 1), size = cfg_int(it, "size", 0);
     if (it->type != QWH_JSON_OBJECT || count < 0 || size < 0 || (uint64_t)size > MAX_GENERATED_SIZE ||
-        (uint64_t)count > MAX_GENERATED - total)
+        (uint64_t)count > MAX_GENERATED - total || (cfg_bool(it, "numbered", false) && size < 4))
       return -1;
     total += (size_t)count;
   }
@@ -66,7 +66,8 @@ static int expand_messages(msg_list *out, const qwh_json *list) {
       continue;
     }
     int64_t count = cfg_int(it, "count", 1), size = cfg_int(it, "size", 0);
-    for (int64_t k = 0; k < count; k++, out->n++) gen_message(&out->items[out->n], out->n, (size_t)size);
+    void (*gen)(qwh_buf *, size_t, size_t) = cfg_bool(it, "numbered", false) ? gen_numbered : gen_message;
+    for (int64_t k = 0; k < count; k++, out->n++) gen(&out->items[out->n], out->n, (size_t)size);
   }
   return 0;
 }

@@ -5,12 +5,14 @@
  * oversize, heartbeat, broadcast, retry and reconnect (automatic reconnect, spec 15: delays from
  * 20 ms doubling with jitter, terminal codes never retried (QWH-ERR-007), messages sent while down
  * queued and sent first after the reconnect (QWH-DELIV-001), the same profile and transport
- * every time (QWH-SEC-004)). count (throughput) is receive without keeping the messages: it counts
+ * every time (QWH-SEC-004)), sequence (reconnects on its own, with "resume" resuming the session;
+ * sends `messages` in order as fast as the replay bounds and the socket take them, waits for
+ * expectCount messages, then closes gracefully; the result adds receivedRuns, drops, resumes and
+ * sessionLost). count (throughput) is receive without keeping the messages: it counts
  * them and their bytes as the decoder hands them over, and reports the seconds from the open to the
  * expectCount-th message (elapsedNs).
  */
 #define _GNU_SOURCE
-#include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -35,10 +37,14 @@ enum {
   CS_BROADCAST,
   CS_RETRY,
   CS_RECONNECT,
-  CS_COUNT
+  CS_COUNT,
+  CS_SEQUENCE
 };
 static const char *const scenario_names[] = {"echo",     "mirror",    "close",     "hold",  "receive",   "await-close", "expect-reject",
-                                             "oversize", "heartbeat", "broadcast", "retry", "reconnect", "count"};
+                                             "oversize", "heartbeat", "broadcast", "retry", "reconnect", "count",       "sequence"};
+
+/* sequence: bytes queued for the socket (before and after TLS) at which sending waits for it. */
+#define SEQ_QUEUE_MARK (64u * 1024u)
 
 typedef struct client {
   config *cfg;
@@ -68,6 +74,11 @@ typedef struct client {
   /* feature "resume": the session across connections; messages of ended sessions the server never acknowledged */
   qwh_resume_client session;
   uint64_t unacknowledged;
+  /* sequence: the next message to send, what arrived, connections lost and resumed */
+  size_t next_msg;
+  number_runs runs;
+  int64_t drops, resumes;
+  uint64_t session_lost; /* messages of sessions that ended unacknowledged (QWH-RESUME-025) */
 } client;
 
 static void record_error(client *cl, const char *code) {
@@ -132,6 +143,7 @@ static void cl_open(qwh_pconn *c) {
   cl->opened = true;
   cl->attempt = 0;
   cl->readies++;
+  if (c->s.resumed) cl->resumes++;
   /* what was queued while down goes first, in order */
   for (size_t i = 0; i < cl->n_queue; i++) qwh_pconn_send(c, cl->queue[i]->data, cl->queue[i]->len);
   cl->n_queue = 0;
@@ -153,7 +165,7 @@ static void cl_open(qwh_pconn *c) {
   /* mirror and close queued theirs before the accept: sent now, in order (QWH-STATE-001) */
   if (cl->kind == CS_RECONNECT) {
     if (cl->cfg->messages.n) cl_send(cl, &cl->cfg->messages.items[0]);
-  } else if (cl->kind != CS_HEARTBEAT && cl->kind != CS_BROADCAST) {
+  } else if (cl->kind != CS_HEARTBEAT && cl->kind != CS_BROADCAST && cl->kind != CS_SEQUENCE) { /* sequence: seq_fill */
     cl_send_all(cl, &cl->cfg->messages);
   }
   if (cl->kind == CS_CLOSE) {
@@ -180,6 +192,7 @@ static void cl_message(qwh_pconn *c, const uint8_t *p, size_t n) {
   qwh_buf_init(b);
   qwh_buf_append(b, p, n);
   cl->received_bytes += n;
+  if (cl->kind == CS_SEQUENCE) runs_take(&cl->runs, p, n);
   if (cl->kind == CS_MIRROR && qwh_pconn_send(c, p, n) == QWH_OK) cl->sent++;
 }
 
@@ -251,6 +264,7 @@ static void cl_closed(qwh_pconn *c) {
     cl->closes_seen++;
     if (again && cl->closes_seen == 1) cl_send_all(cl, &cl->cfg->while_down); /* queued while down */
   }
+  if (again && was_open) cl->drops++;
   if (again)
     qwh_timer_set(&cl->loop, &cl->retry_timer, qwh_monotonic_ms() + backoff(cl));
   else
@@ -302,21 +316,10 @@ static void start_attempt(client *cl) {
 
 /* sha256 over length-prefixed messages (raw: over the byte stream), as the ts adapter computes it. */
 static void digest(const qwh_buf *msgs, size_t n, bool raw, char hex[65]) {
-  unsigned char md[32];
-  unsigned int mdlen = 0;
-  EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-  EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
-  for (size_t i = 0; i < n; i++) {
-    if (!raw) {
-      uint8_t h[4];
-      qwh_put_u32be(h, (uint32_t)msgs[i].len);
-      EVP_DigestUpdate(ctx, h, 4);
-    }
-    if (msgs[i].len) EVP_DigestUpdate(ctx, msgs[i].data, msgs[i].len);
-  }
-  EVP_DigestFinal_ex(ctx, md, &mdlen);
-  EVP_MD_CTX_free(ctx);
-  for (unsigned i = 0; i < 32; i++) snprintf(hex + 2 * i, 3, "%02x", md[i]);
+  msg_digest d;
+  if (digest_init(&d) == 0)
+    for (size_t i = 0; i < n; i++) digest_message(&d, msgs[i].data, msgs[i].len, raw);
+  digest_finish(&d, hex);
 }
 
 static size_t total_bytes(const qwh_buf *m, size_t n) {
@@ -342,6 +345,46 @@ static bool echo_matches(const client *cl) {
   for (size_t i = 0; i < m->n; i++)
     if (m->items[i].len != cl->received[i].len || (m->items[i].len && memcmp(m->items[i].data, cl->received[i].data, m->items[i].len) != 0))
       return false;
+  return true;
+}
+
+static size_t queued_bytes(const qwh_pconn *c) { return c->s.out.len + (c->tls ? c->tls_out.len : 0); }
+
+/*
+ * sequence: hands the next messages to the open connection, in order, while the replay bounds of
+ * "resume" take them without holding any (else it waits for the server's ACKs) and the socket keeps
+ * up (else it waits for writability); nothing is sent between connections. True when the socket
+ * took everything and more could go at once.
+ */
+static bool seq_fill(client *cl) {
+  const msg_list *m = &cl->cfg->messages;
+  for (int round = 0; round < 8; round++) {
+    if (!cl->have_conn || !cl->conn_open || cl->closing_ourselves || cl->next_msg >= m->n) return false;
+    qwh_pconn *c = &cl->conn;
+    if (c->s.finished || c->s.close_sent) return false;
+    bool full = false;
+    size_t before = cl->next_msg;
+    while (cl->next_msg < m->n) {
+      if (queued_bytes(c) >= SEQ_QUEUE_MARK) {
+        full = true;
+        break;
+      }
+      const qwh_buf *b = &m->items[cl->next_msg];
+      const qwh_resume_state *rs = c->s.rs;
+      if (rs && (rs->held_count > 0 || !qwh_resume_can_send(rs, b->len))) break;
+      qwh_code rc = qwh_pconn_send(c, b->data, b->len);
+      if (rc != QWH_OK) { /* not a connection loss: this message cannot be sent at all */
+        record_error(cl, qwh_code_name(rc));
+        cl->next_msg = m->n;
+        break;
+      }
+      cl->next_msg++;
+      cl->sent++;
+    }
+    if (cl->next_msg == before) return false;
+    qwh_pconn_service(c); /* may end the connection (cl_closed frees it) */
+    if (!full || !cl->have_conn || queued_bytes(&cl->conn) > 0) return false;
+  }
   return true;
 }
 
@@ -432,6 +475,10 @@ static bool scenario_step(client *cl, progress *pr, int64_t now, int64_t start, 
       }
       if (pr->phase == 2 && cl->n_received >= want) return *ok = true, true;
       return false;
+    case CS_SEQUENCE:
+      if ((int64_t)cl->n_received >= cfg->expect_count) return *ok = true, true;
+      if (cl->closed) return *ok = false, true;
+      return false;
   }
   return *ok = false, true;
 }
@@ -470,6 +517,13 @@ static void print_result(client *cl, bool ok) {
   }
   if (cl->kind == CS_RETRY && cl->readies > 0) qwh_json_set(&a, r, "reconnects", qwh_json_int(&a, cl->readies - 1));
   if (cl->kind == CS_RECONNECT && ok) qwh_json_set(&a, r, "reconnected", qwh_json_bool(&a, true));
+  if (cl->kind == CS_SEQUENCE) {
+    qwh_json *runs = runs_json(&a, &cl->runs);
+    qwh_json_set(&a, r, "receivedRuns", runs ? runs : qwh_json_null(&a));
+    qwh_json_set(&a, r, "drops", qwh_json_int(&a, cl->drops));
+    qwh_json_set(&a, r, "resumes", qwh_json_int(&a, cl->resumes));
+    qwh_json_set(&a, r, "sessionLost", qwh_json_int(&a, (int64_t)cl->session_lost));
+  }
   if (cl->cfg->resume) qwh_json_set(&a, r, "unacknowledged", qwh_json_int(&a, (int64_t)cl->unacknowledged));
   qwh_buf out;
   qwh_buf_init(&out);
@@ -503,9 +557,10 @@ int run_connect(config *cfg, const char *host, uint16_t port, const char *scenar
     fprintf(stderr, "qwh-native: unsupported client scenario %s\n", scenario);
     return UNSUPPORTED;
   }
-  cl.reconnect = cl.kind == CS_RETRY || cl.kind == CS_RECONNECT || cfg->resume;
+  cl.reconnect = cl.kind == CS_RETRY || cl.kind == CS_RECONNECT || cl.kind == CS_SEQUENCE || cfg->resume;
   cl.session.limits = cfg->resume_limits;
-  cl.max_attempts = cl.kind == CS_RECONNECT ? 100 : cfg->max_attempts;
+  /* sequence: through the runner's cutting proxy, more attempts in a row than it cuts connections */
+  cl.max_attempts = cl.kind == CS_RECONNECT ? 100 : cl.kind == CS_SEQUENCE ? cfg_int(cfg->root, "maxAttempts", 100) : cfg->max_attempts;
   cl.max_delay_ms = cl.kind == CS_RECONNECT ? 200 : 100;
   cl.retry_timer.fire = retry_due;
   qwh_buf_init(&cl.accept);
@@ -522,10 +577,13 @@ int run_connect(config *cfg, const char *host, uint16_t port, const char *scenar
     if (rs && qwh_resume_ack_pending(rs) && rs->unreported_since >= 0 && now - rs->unreported_since >= cfg->ack_delay_ms)
       qwh_session_ack(&cl.conn.s); /* QWH-ACK-006 */
     if (cl.have_conn) qwh_pconn_service(&cl.conn);
+    bool busy = cl.kind == CS_SEQUENCE && seq_fill(&cl);
     done = scenario_step(&cl, &pr, now, start, &ok);
     if (!done && now >= deadline) done = true, ok = false;
-    if (!done && qwh_loop_poll(&cl.loop, 20) < 0) done = true;
+    if (!done && qwh_loop_poll(&cl.loop, busy ? 0 : 20) < 0) done = true;
   }
+  /* sequence: connection losses are what it is about; a client that gave up keeps its error */
+  if (cl.kind == CS_SEQUENCE && !cl.closed) cl.error[0] = 0;
   /* No more attempts; close gracefully if still open, for at most 2 s. */
   qwh_timer_cancel(&cl.loop, &cl.retry_timer);
   if (cl.have_conn && !cl.conn_open) {
@@ -546,6 +604,7 @@ int run_connect(config *cfg, const char *host, uint16_t port, const char *scenar
   bool lenient = cl.kind == CS_EXPECT_REJECT || cl.kind == CS_AWAIT_CLOSE || cl.kind == CS_HOLD || cl.kind == CS_MIRROR ||
                  cl.kind == CS_CLOSE || cl.kind == CS_RETRY;
   if (cl.kind == CS_RECONNECT) cl.error[0] = 0; /* the drop itself is expected */
+  cl.session_lost = cl.unacknowledged;
   if (cl.session.active) /* given up with a session unfinished: what the server did not acknowledge (QWH-RESUME-025) */
     cl.unacknowledged += qwh_resume_unacked(&cl.session.st) + cl.session.st.held_count;
   ok = ok && (lenient || !cl.error[0]);
@@ -554,6 +613,7 @@ int run_connect(config *cfg, const char *host, uint16_t port, const char *scenar
   print_result(&cl, ok);
   for (size_t i = 0; i < cl.n_received; i++) qwh_buf_free(&cl.received[i]);
   free(cl.received);
+  runs_free(&cl.runs);
   free(cl.queue);
   qwh_buf_free(&cl.accept);
   if (cl.session.active) qwh_resume_free(&cl.session.st);

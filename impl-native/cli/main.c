@@ -3,6 +3,7 @@
  * "lws"), speaking the conformance adapter contract:
  *
  *   qwh-native [--backend posix|libsocket|lws] codec
+ *   qwh-native [--backend ...] info      (one line: {"features":[...]}, the optional features)
  *   qwh-native [--backend ...] serve   --port P [--host H] [--config JSON] [--tls-cert F --tls-key F --tls-ca F]
  *   qwh-native [--backend ...] connect --port P [--host H] [--scenario S] [--config JSON] [--tls-*]
  *
@@ -48,6 +49,7 @@ static void usage(void) {
   fprintf(stderr,
           "usage: qwh-native [--backend posix|libsocket|lws] MODE ...\n"
           "       qwh-native codec\n"
+          "       qwh-native info\n"
           "       qwh-native serve --port P [--host H] [--config JSON] [--tls-cert F --tls-key F --tls-ca F]\n"
           "       qwh-native connect --port P [--host H] [--scenario S] [--config JSON] [--tls-cert F --tls-key F --tls-ca F]\n");
 }
@@ -87,6 +89,13 @@ int main(int argc, char **argv) {
   sigaction(SIGINT, &sa, NULL);
   signal(SIGPIPE, SIG_IGN);
   if (strcmp(mode, "codec") == 0) return run_codec();
+  if (strcmp(mode, "info") == 0) { /* the optional features this build exercises (spec Appendix D.1) */
+    printf(
+        "{\"name\":\"qwh-native\",\"implementation\":\"impl-native (C), backend %s\",\"features\":"
+        "[\"control\",\"raw\",\"legacy\",\"bare\",\"tls\",\"sign\",\"heartbeat\",\"resume\"]}\n",
+        g_cli.lws ? "lws" : "posix");
+    return fflush(stdout) == 0 ? 0 : 2;
+  }
   bool serve = strcmp(mode, "serve") == 0;
   if (!serve && strcmp(mode, "connect") != 0) {
     fprintf(stderr, "qwh-native: unsupported mode %s\n", mode);

@@ -1,9 +1,12 @@
 /*
  * qwh-native serve: prints {"ready":true,"port":P}, then {"event":"rejected","code"} and
  * {"event":"closed","messages","bytes","error"} lines; stops on SIGTERM/SIGINT or the end of stdin.
- * Scenarios: echo, sink, close-after, push-on-connect, broadcast, hello-info, and stream (throughput:
+ * Scenarios: echo, sink, close-after, push-on-connect, broadcast, hello-info, stream (throughput:
  * pushCount copies of one pushSize-byte message, written from one prebuilt block of frames as fast
- * as the socket drains; received bytes are dropped).
+ * as the socket drains; received bytes are dropped), and sequence (per session, across its resumed
+ * connections: `messages` in order as the replay bounds and the socket take them, then, once
+ * expectCount messages arrived, the numbered end mark; one closed line per session, with
+ * receivedRuns, receivedSha256 and resumes).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -20,13 +23,33 @@
 #include "admission.h"
 #include "cli.h"
 
-enum { SC_ECHO, SC_SINK, SC_CLOSE_AFTER, SC_PUSH, SC_BROADCAST, SC_HELLO_INFO, SC_STREAM };
-static const char *const scenario_names[] = {"echo", "sink", "close-after", "push-on-connect", "broadcast", "hello-info", "stream"};
+enum { SC_ECHO, SC_SINK, SC_CLOSE_AFTER, SC_PUSH, SC_BROADCAST, SC_HELLO_INFO, SC_STREAM, SC_SEQUENCE };
+static const char *const scenario_names[] = {"echo",      "sink",       "close-after", "push-on-connect",
+                                             "broadcast", "hello-info", "stream",      "sequence"};
 
 /* stream: the bytes queued per refill, at least one frame. */
 #define STREAM_BLOCK (256u * 1024u)
 /* stream: refills per connection and loop turn (the rest waits for the socket to drain). */
 #define STREAM_ROUNDS 8
+/* sequence: bytes queued for the socket (before and after TLS) at which sending waits for it. */
+#define SEQ_QUEUE_MARK (64u * 1024u)
+
+typedef struct srv_conn srv_conn;
+
+/* sequence: one session's stream, across the connections that resume it (one object, like the ts
+ * server's connection). Without "resume" a session is one connection. */
+typedef struct seq_session {
+  struct seq_session *next;
+  bool keyed; /* id names the stored session ("resume" negotiated) */
+  uint8_t id[QWH_SESSION_ID_BYTES];
+  srv_conn *conn;  /* the connection carrying it now, or NULL between connections */
+  size_t next_msg; /* config.messages[next_msg] is the next to send */
+  bool end_sent, failed;
+  uint64_t messages, bytes, resumes;
+  number_runs runs;
+  msg_digest hash;
+  char last_error[72]; /* the code the last connection ended with */
+} seq_session;
 
 typedef struct server {
   config *cfg;
@@ -44,10 +67,12 @@ typedef struct server {
   size_t closes;             /* connections closed so far: tells whether a call freed its connection */
   bool busy;                 /* a stream could write more at once: poll without waiting */
   qwh_resume_store sessions; /* feature "resume" (cfg->resume) */
+  seq_session *seqs;         /* sequence: the sessions whose closed line is still to come */
+  int64_t expect_count;      /* sequence: config.expectCount (default 0) */
 } server;
 
 /* A connection of the server: the transport first (a qwh_pconn * is a srv_conn *). */
-typedef struct srv_conn {
+struct srv_conn {
   qwh_pconn c;
   uint64_t messages, bytes;
   qwh_timer verify_timer; /* verifyDelayMs: when the policy's decision is due */
@@ -58,7 +83,8 @@ typedef struct srv_conn {
   qwh_buf block;
   size_t block_frames, frame_len;
   uint64_t stream_left; /* frames still to queue */
-} srv_conn;
+  seq_session *seq;     /* sequence: the session it carries (set at the open) */
+};
 
 /* Descriptors kept free beyond the capacity (lws' own, a TLS library's, stdio). */
 #define FD_MARGIN 16
@@ -232,9 +258,146 @@ static bool stream_fill(srv_conn *sc) {
   return true;
 }
 
+/* ---- sequence ---- */
+
+static seq_session *seq_find(const server *srv, const uint8_t id[QWH_SESSION_ID_BYTES]) {
+  for (seq_session *q = srv->seqs; q; q = q->next)
+    if (q->keyed && memcmp(q->id, id, QWH_SESSION_ID_BYTES) == 0) return q;
+  return NULL;
+}
+
+/* The opened connection carries its session's stream: a resumed session's goes on, a new one starts. */
+static void seq_attach(server *srv, srv_conn *sc) {
+  const qwh_resume_entry *e = sc->c.s.resume_entry;
+  seq_session *q = e && sc->c.s.resumed ? seq_find(srv, e->id) : NULL;
+  if (q) {
+    q->resumes++;
+  } else {
+    q = calloc(1, sizeof *q);
+    if (!q) return; /* out of memory: this connection sends nothing */
+    if (digest_init(&q->hash) != 0) {
+      free(q);
+      return;
+    }
+    if (e) {
+      q->keyed = true;
+      memcpy(q->id, e->id, sizeof q->id);
+    }
+    q->next = srv->seqs;
+    srv->seqs = q;
+  }
+  q->conn = sc;
+  sc->seq = q;
+}
+
+/* The client's end mark: one more numbered message (index messages.n, the size of the last), once
+ * every message went to the session and expectCount messages arrived. */
+static void seq_end_mark(server *srv, seq_session *q) {
+  const msg_list *m = &srv->cfg->messages;
+  qwh_pconn *c = q->conn ? &q->conn->c : NULL;
+  if (q->end_sent || q->failed || q->next_msg < m->n || (int64_t)q->messages < srv->expect_count || !c || c->phase != QWH_CONN_OPEN ||
+      c->s.finished || c->s.close_sent)
+    return;
+  qwh_buf b;
+  gen_numbered(&b, m->n, m->n ? m->items[m->n - 1].len : 4);
+  q->end_sent = true;
+  send_or_report(c, b.data, b.len);
+  qwh_buf_free(&b);
+}
+
+static size_t queued_bytes(const qwh_pconn *c) { return c->s.out.len + (c->tls ? c->tls_out.len : 0); }
+
+/* Hands the session's next messages to its open connection, in order, while the replay bounds of
+ * "resume" take them without holding any (else it waits for the client's ACKs) and the socket keeps
+ * up. True when it stopped only for the socket (more could go once that queue drains). */
+static bool seq_fill(server *srv, srv_conn *sc) {
+  seq_session *q = sc->seq;
+  qwh_pconn *c = &sc->c;
+  if (!q || q->failed || c->phase != QWH_CONN_OPEN || c->s.finished || c->s.close_sent || c->s.half_close) return false;
+  const msg_list *m = &srv->cfg->messages;
+  bool full = false;
+  while (q->next_msg < m->n) {
+    if (queued_bytes(c) >= SEQ_QUEUE_MARK) {
+      full = true;
+      break;
+    }
+    const qwh_buf *b = &m->items[q->next_msg];
+    const qwh_resume_state *rs = c->s.rs;
+    if (rs && (rs->held_count > 0 || !qwh_resume_can_send(rs, b->len))) break;
+    qwh_code rc = qwh_pconn_send(c, b->data, b->len);
+    if (rc != QWH_OK) { /* this message cannot be sent at all: the stream stops */
+      printf("{\"event\":\"send-error\",\"code\":\"%s\"}\n", qwh_code_name(rc));
+      fflush(stdout);
+      q->failed = true;
+      return false;
+    }
+    q->next_msg++;
+  }
+  seq_end_mark(srv, q);
+  return full;
+}
+
+static void seq_service(server *srv, srv_conn *sc) {
+  for (int i = 0; i < STREAM_ROUNDS; i++) {
+    bool full = seq_fill(srv, sc);
+    size_t closes = srv->closes;
+    qwh_pconn_service(&sc->c); /* may close and free sc */
+    if (srv->closes != closes || !full || queued_bytes(&sc->c) > 0) return;
+  }
+  srv->busy = true;
+}
+
+/* The session's closed line (one per session, like the ts adapter's): what it received of the
+ * client's numbered stream, and the connections that resumed it. */
+static void seq_closed(server *srv, seq_session *q) {
+  for (seq_session **p = &srv->seqs; *p; p = &(*p)->next)
+    if (*p == q) {
+      *p = q->next;
+      break;
+    }
+  char sha[65];
+  digest_finish(&q->hash, sha);
+  qwh_arena a;
+  qwh_arena_init(&a);
+  qwh_json *o = qwh_json_object(&a), *runs = runs_json(&a, &q->runs);
+  qwh_json_set(&a, o, "event", qwh_json_cstring(&a, "closed"));
+  qwh_json_set(&a, o, "messages", qwh_json_int(&a, (int64_t)q->messages));
+  qwh_json_set(&a, o, "bytes", qwh_json_int(&a, (int64_t)q->bytes));
+  qwh_json_set(&a, o, "error", q->last_error[0] ? qwh_json_cstring(&a, q->last_error) : qwh_json_null(&a));
+  qwh_json_set(&a, o, "receivedRuns", runs ? runs : qwh_json_null(&a));
+  qwh_json_set(&a, o, "receivedSha256", qwh_json_cstring(&a, sha));
+  qwh_json_set(&a, o, "resumes", qwh_json_int(&a, (int64_t)q->resumes));
+  qwh_buf out;
+  qwh_buf_init(&out);
+  if (qwh_json_write(o, &out) == QWH_JSON_OK) out_line(&out);
+  qwh_buf_free(&out);
+  qwh_arena_free(&a);
+  runs_free(&q->runs);
+  free(q);
+}
+
+static bool stored(const server *srv, const uint8_t id[QWH_SESSION_ID_BYTES]) {
+  for (const qwh_resume_entry *e = srv->sessions.head; e; e = e->next)
+    if (memcmp(e->id, id, QWH_SESSION_ID_BYTES) == 0) return true;
+  return false;
+}
+
+/* Sessions without a connection that are over (a CLOSE, a refusal that ended them, the window
+ * passed, or no "resume"): their closed line. */
+static void seq_reap(server *srv) {
+  for (seq_session *q = srv->seqs, *next; q; q = next) {
+    next = q->next;
+    if (!q->conn && (!q->keyed || !stored(srv, q->id))) seq_closed(srv, q);
+  }
+}
+
 static void srv_open(qwh_pconn *c) {
   server *srv = c->app;
   handshake_over(srv, (srv_conn *)c);
+  if (srv->kind == SC_SEQUENCE) {
+    seq_attach(srv, (srv_conn *)c);
+    return;
+  }
   if (c->s.resumed) return; /* a resumed session continues: what the scenario does on a new one was done */
   for (size_t i = 0; i < srv->cfg->messages.n; i++) send_or_report(c, srv->cfg->messages.items[i].data, srv->cfg->messages.items[i].len);
   if (srv->kind == SC_CLOSE_AFTER && srv->cfg->close_after == 0) close_with(srv, c);
@@ -275,6 +438,16 @@ static void srv_message(qwh_pconn *c, const uint8_t *p, size_t n) {
     case SC_CLOSE_AFTER:
       qwh_pconn_send(c, p, n);
       if ((int64_t)st->messages == srv->cfg->close_after) close_with(srv, c);
+      break;
+    case SC_SEQUENCE:
+      if (st->seq) {
+        seq_session *q = st->seq;
+        q->messages++;
+        q->bytes += n;
+        runs_take(&q->runs, p, n);
+        digest_message(&q->hash, p, n, srv->cfg->raw);
+        seq_end_mark(srv, q);
+      }
       break;
     default:
       break;
@@ -326,10 +499,18 @@ static void srv_closed(qwh_pconn *c) {
   release_session(srv, c);
   char line[256];
   const char *err = c->s.error ? c->s.error_name : NULL;
-  if (!c->opened && c->s.error && c->s.error != QWH_E_SOCKET) printf("{\"event\":\"rejected\",\"code\":\"%s\"}\n", c->s.error_name);
-  snprintf(line, sizeof line, "{\"event\":\"closed\",\"messages\":%llu,\"bytes\":%llu,\"error\":%s%s%s}", (unsigned long long)st->messages,
-           (unsigned long long)st->bytes, err ? "\"" : "", err ? err : "null", err ? "\"" : "");
-  puts(line);
+  bool rejected = !c->opened && c->s.error && c->s.error != QWH_E_SOCKET;
+  if (rejected) printf("{\"event\":\"rejected\",\"code\":\"%s\"}\n", c->s.error_name);
+  seq_session *q = st->seq;
+  if (q && q->conn == st) { /* not already taken over by the connection that resumed the session */
+    q->conn = NULL;
+    snprintf(q->last_error, sizeof q->last_error, "%s", err ? err : "");
+  }
+  if (srv->kind != SC_SEQUENCE || (!q && rejected)) { /* sequence: one closed line per session (below), a refusal's own */
+    snprintf(line, sizeof line, "{\"event\":\"closed\",\"messages\":%llu,\"bytes\":%llu,\"error\":%s%s%s}",
+             (unsigned long long)st->messages, (unsigned long long)st->bytes, err ? "\"" : "", err ? err : "null", err ? "\"" : "");
+    puts(line);
+  }
   fflush(stdout);
   if (c->prev)
     c->prev->next = c->next;
@@ -339,6 +520,7 @@ static void srv_closed(qwh_pconn *c) {
   srv->count--;
   srv->closes++;
   srv_conn_free(srv, st);
+  if (q) seq_reap(srv);
   if (srv->listen_paused && qwh_loop_watch(&srv->loop, &srv->listen, EPOLLIN, 0) == 0) srv->listen_paused = false;
 }
 
@@ -460,12 +642,15 @@ static void service_all(server *srv) {
   srv->busy = false;
   int64_t now = srv->cfg->resume ? qwh_monotonic_ms() : 0;
   if (srv->cfg->resume) qwh_resume_store_expire(&srv->sessions, now); /* QWH-RESUME-022 */
+  if (srv->seqs) seq_reap(srv);
   for (qwh_pconn *c = srv->conns, *next; c; c = next) {
     next = c->next;
     if (srv->cfg->resume) ack_due(srv, c, now);
     if (c->s.finished) handshake_over(srv, (srv_conn *)c); /* failed or refused: no longer pending */
     if (srv->kind == SC_STREAM)
       stream_service(srv, (srv_conn *)c);
+    else if (srv->kind == SC_SEQUENCE)
+      seq_service(srv, (srv_conn *)c);
     else
       qwh_pconn_service(c);
   }
@@ -483,6 +668,7 @@ int run_serve(config *cfg, const char *host, uint16_t port) {
     fprintf(stderr, "qwh-native: unsupported server scenario %s\n", scenario);
     return UNSUPPORTED;
   }
+  srv.expect_count = cfg_int(cfg->root, "expectCount", 0);
   if (cli_loop_init(&srv.loop)) return 2;
   qwh_resume_store_init(&srv.sessions, &cfg->resume_limits, (uint64_t)cfg->resume_window_ms, (uint64_t)cfg->max_sessions);
   srv.sessions.take_over = srv_take_over;
@@ -531,6 +717,14 @@ int run_serve(config *cfg, const char *host, uint16_t port) {
     qwh_pconn *c = srv.conns;
     srv.conns = c->next;
     srv_conn_free(&srv, (srv_conn *)c);
+  }
+  while (srv.seqs) { /* sessions still open or resumable at the end: no line */
+    seq_session *q = srv.seqs;
+    srv.seqs = q->next;
+    char sha[65];
+    digest_finish(&q->hash, sha);
+    runs_free(&q->runs);
+    free(q);
   }
   if (watch_stdin) qwh_loop_close_fd(&srv.loop, &in.w);
   qwh_loop_close_fd(&srv.loop, &srv.listen);
