@@ -61,6 +61,16 @@ typedef struct msg_list {
   size_t n;
 } msg_list;
 
+/* Bytes queued for the socket, before and after TLS. */
+size_t queued_bytes(const qwh_pconn *c);
+/*
+ * A numbered stream's sender (scenario sequence): hands m->items[*next ...] to the open connection
+ * `c`, in order, while the replay bounds of "resume" take them without holding any (else it waits
+ * for the peer's ACKs) and less than 64 KiB waits for the socket. *full: it stopped for the socket
+ * only. Returns QWH_OK, or the code of a message that cannot be sent at all (*next stays on it).
+ */
+qwh_code seq_send(qwh_pconn *c, const msg_list *m, size_t *next, bool *full);
+
 /* A --config object, validated against what this build honours. */
 typedef struct config {
   qwh_arena a;

@@ -43,9 +43,6 @@ enum {
 static const char *const scenario_names[] = {"echo",     "mirror",    "close",     "hold",  "receive",   "await-close", "expect-reject",
                                              "oversize", "heartbeat", "broadcast", "retry", "reconnect", "count",       "sequence"};
 
-/* sequence: bytes queued for the socket (before and after TLS) at which sending waits for it. */
-#define SEQ_QUEUE_MARK (64u * 1024u)
-
 typedef struct client {
   config *cfg;
   int kind;
@@ -348,38 +345,21 @@ static bool echo_matches(const client *cl) {
   return true;
 }
 
-static size_t queued_bytes(const qwh_pconn *c) { return c->s.out.len + (c->tls ? c->tls_out.len : 0); }
-
-/*
- * sequence: hands the next messages to the open connection, in order, while the replay bounds of
- * "resume" take them without holding any (else it waits for the server's ACKs) and the socket keeps
- * up (else it waits for writability); nothing is sent between connections. True when the socket
- * took everything and more could go at once.
- */
+/* sequence: the next messages to the open connection (seq_send); nothing is sent between
+ * connections. True when the socket took everything and more could go at once. */
 static bool seq_fill(client *cl) {
   const msg_list *m = &cl->cfg->messages;
   for (int round = 0; round < 8; round++) {
     if (!cl->have_conn || !cl->conn_open || cl->closing_ourselves || cl->next_msg >= m->n) return false;
     qwh_pconn *c = &cl->conn;
     if (c->s.finished || c->s.close_sent) return false;
-    bool full = false;
+    bool full;
     size_t before = cl->next_msg;
-    while (cl->next_msg < m->n) {
-      if (queued_bytes(c) >= SEQ_QUEUE_MARK) {
-        full = true;
-        break;
-      }
-      const qwh_buf *b = &m->items[cl->next_msg];
-      const qwh_resume_state *rs = c->s.rs;
-      if (rs && (rs->held_count > 0 || !qwh_resume_can_send(rs, b->len))) break;
-      qwh_code rc = qwh_pconn_send(c, b->data, b->len);
-      if (rc != QWH_OK) { /* not a connection loss: this message cannot be sent at all */
-        record_error(cl, qwh_code_name(rc));
-        cl->next_msg = m->n;
-        break;
-      }
-      cl->next_msg++;
-      cl->sent++;
+    qwh_code rc = seq_send(c, m, &cl->next_msg, &full);
+    cl->sent += cl->next_msg - before;
+    if (rc != QWH_OK) { /* not a connection loss: this message cannot be sent at all */
+      record_error(cl, qwh_code_name(rc));
+      cl->next_msg = m->n;
     }
     if (cl->next_msg == before) return false;
     qwh_pconn_service(c); /* may end the connection (cl_closed frees it) */

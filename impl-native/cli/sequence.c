@@ -10,6 +10,28 @@ void gen_numbered(qwh_buf *b, size_t i, size_t size) {
   if (size >= 4) qwh_put_u32be(b->data, (uint32_t)i);
 }
 
+size_t queued_bytes(const qwh_pconn *c) { return c->s.out.len + (c->tls ? c->tls_out.len : 0); }
+
+/* Bytes queued for the socket at which a stream waits for it. */
+#define SEQ_QUEUE_MARK (64u * 1024u)
+
+qwh_code seq_send(qwh_pconn *c, const msg_list *m, size_t *next, bool *full) {
+  *full = false;
+  while (*next < m->n) {
+    if (queued_bytes(c) >= SEQ_QUEUE_MARK) {
+      *full = true;
+      return QWH_OK;
+    }
+    const qwh_buf *b = &m->items[*next];
+    const qwh_resume_state *rs = c->s.rs;
+    if (rs && (rs->held_count > 0 || !qwh_resume_can_send(rs, b->len))) return QWH_OK;
+    qwh_code rc = qwh_pconn_send(c, b->data, b->len);
+    if (rc != QWH_OK) return rc;
+    ++*next;
+  }
+  return QWH_OK;
+}
+
 void runs_take(number_runs *r, const uint8_t *p, size_t n) {
   int64_t k = n >= 4 ? (int64_t)qwh_get_u32be(p) : -1;
   if (r->n && k >= 0 && r->r[r->n - 1][1] >= 0 && k == r->r[r->n - 1][1] + 1) {

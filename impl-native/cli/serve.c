@@ -31,8 +31,6 @@ static const char *const scenario_names[] = {"echo",      "sink",       "close-a
 #define STREAM_BLOCK (256u * 1024u)
 /* stream: refills per connection and loop turn (the rest waits for the socket to drain). */
 #define STREAM_ROUNDS 8
-/* sequence: bytes queued for the socket (before and after TLS) at which sending waits for it. */
-#define SEQ_QUEUE_MARK (64u * 1024u)
 
 typedef struct srv_conn srv_conn;
 
@@ -305,33 +303,20 @@ static void seq_end_mark(server *srv, seq_session *q) {
   qwh_buf_free(&b);
 }
 
-static size_t queued_bytes(const qwh_pconn *c) { return c->s.out.len + (c->tls ? c->tls_out.len : 0); }
-
-/* Hands the session's next messages to its open connection, in order, while the replay bounds of
- * "resume" take them without holding any (else it waits for the client's ACKs) and the socket keeps
- * up. True when it stopped only for the socket (more could go once that queue drains). */
+/* The session's next messages to its open connection (seq_send), then the end mark when it is due.
+ * True when it stopped only for the socket (more could go once that queue drains). */
 static bool seq_fill(server *srv, srv_conn *sc) {
   seq_session *q = sc->seq;
   qwh_pconn *c = &sc->c;
   if (!q || q->failed || c->phase != QWH_CONN_OPEN || c->s.finished || c->s.close_sent || c->s.half_close) return false;
   const msg_list *m = &srv->cfg->messages;
-  bool full = false;
-  while (q->next_msg < m->n) {
-    if (queued_bytes(c) >= SEQ_QUEUE_MARK) {
-      full = true;
-      break;
-    }
-    const qwh_buf *b = &m->items[q->next_msg];
-    const qwh_resume_state *rs = c->s.rs;
-    if (rs && (rs->held_count > 0 || !qwh_resume_can_send(rs, b->len))) break;
-    qwh_code rc = qwh_pconn_send(c, b->data, b->len);
-    if (rc != QWH_OK) { /* this message cannot be sent at all: the stream stops */
-      printf("{\"event\":\"send-error\",\"code\":\"%s\"}\n", qwh_code_name(rc));
-      fflush(stdout);
-      q->failed = true;
-      return false;
-    }
-    q->next_msg++;
+  bool full;
+  qwh_code rc = seq_send(c, m, &q->next_msg, &full);
+  if (rc != QWH_OK) { /* this message cannot be sent at all: the stream stops */
+    printf("{\"event\":\"send-error\",\"code\":\"%s\"}\n", qwh_code_name(rc));
+    fflush(stdout);
+    q->failed = true;
+    return false;
   }
   seq_end_mark(srv, q);
   return full;
