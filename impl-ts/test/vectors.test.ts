@@ -6,6 +6,7 @@
 import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { mulberry32 } from "../../conformance/src/cutting-proxy.mjs";
 import { codecOperations } from "../src/testing/codec-operations.js";
 
 const VECTOR_DIR = join(import.meta.dirname, "../../conformance/vectors");
@@ -19,20 +20,8 @@ const files = readdirSync(VECTOR_DIR)
   .filter((f) => f.endsWith(".json"))
   .sort();
 
-/** Deterministic PRNG (mulberry32) so a failing split can be replayed from tcId. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function chunkings(byteLength: number, seed: number): { name: string; chunks?: number[] }[] {
-  const random = rng(seed);
+  const random = mulberry32(seed); // seeded, so a failing split can be replayed from tcId
   const sizes: number[] = [];
   for (let n = 0; n < byteLength;) {
     const s = 1 + Math.floor(random() * 7);

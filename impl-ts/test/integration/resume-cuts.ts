@@ -6,84 +6,12 @@
  * object. Client and server each run on a target of target.ts (ts,
  * native-libsocket, native-lws), plain TCP or TLS.
  */
-import net from "node:net";
 import { expect } from "vitest";
+import { startCuttingProxy } from "../../../conformance/src/cutting-proxy.mjs";
 import type { ServerConnection } from "../../src/server/server-connection.js";
 import { until } from "./helpers.js";
 import { newClient, newServer, type TestTarget } from "./target.js";
 import { makePki, type TestPki } from "./tls-certs.js";
-
-/** mulberry32: the cut points are reproducible from the seed printed with the counts. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** A TCP proxy that resets both sides of each connection after a random number of bytes (either direction). */
-export async function cuttingProxy(upstream: number, seed: number, minBytes: number, maxBytes: number) {
-  const random = rng(seed);
-  let cuts = 0;
-  let stopped = false;
-  const open = new Set<net.Socket>();
-  const server = net.createServer((down) => {
-    const up = net.connect(upstream, "127.0.0.1");
-    const limit = minBytes + Math.floor(random() * (maxBytes - minBytes));
-    let carried = 0;
-    let cut = false;
-    open.add(down).add(up);
-    const reset = () => {
-      if (cut) return;
-      cut = true;
-      cuts++;
-      down.resetAndDestroy();
-      up.resetAndDestroy();
-    };
-    const pipe = (from: net.Socket, to: net.Socket) => {
-      from.on("data", (chunk: Buffer) => {
-        if (cut) return;
-        if (!stopped && carried + chunk.length >= limit) {
-          // What fits below the mark goes through; the rest is lost in flight.
-          to.write(chunk.subarray(0, limit - carried));
-          reset();
-          return;
-        }
-        carried += chunk.length;
-        if (!to.write(chunk)) from.pause();
-      });
-      to.on("drain", () => from.resume());
-      from.on("error", () => undefined);
-      from.on("end", () => to.end());
-      from.on("close", () => {
-        open.delete(from);
-        to.destroy();
-      });
-    };
-    pipe(down, up);
-    pipe(up, down);
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return {
-    port: (server.address() as net.AddressInfo).port,
-    get cuts() {
-      return cuts;
-    },
-    /** No more cuts (the end of the run is then checked on a stable connection). */
-    stop() {
-      stopped = true;
-    },
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const s of open) s.destroy();
-        server.close(() => resolve());
-      }),
-  };
-}
 
 const SIZE = 32;
 /** Message `seq`: SIZE bytes, the number in the first four. */
@@ -148,7 +76,7 @@ export async function runCuts(run: CutsRun) {
   );
   cleanups.push(() => server.close());
   const { port } = await server.listen();
-  const proxy = await cuttingProxy(port, seed, run.minBytes, run.maxBytes);
+  const proxy = await startCuttingProxy({ port, seed, cuts: Infinity, minBytes: run.minBytes, maxBytes: run.maxBytes });
   cleanups.push(() => proxy.close());
 
   const atServer = new Sequence();
