@@ -3,11 +3,13 @@
 // x qwh-native server (echo): 100,000 numbered messages go to the server and come back; qwh-native
 // client (echo-100000) x ts server (echo): the same the other way round. Every message arrives exactly
 // once and in order, on both backends, over plain TCP and TLS; the counts and cuts are printed.
+// qwh-native connect x qwh-native serve, scenario sequence (the conformance matrix's
+// resume-under-cuts): 20,000 numbered messages up and 5,000 down, 24 cuts, graded by receivedRuns.
 import { readFileSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { NATIVE, makeCerts, startServer, until } from "./cli-server.mjs";
 import { startCuttingProxy } from "../../conformance/src/cutting-proxy.mjs";
-import { numberedMessage, NumberRuns } from "../../conformance/lib/messages.mjs";
+import { digestOf, expandMessages, numberedMessage, NumberRuns } from "../../conformance/lib/messages.mjs";
 import { tallyRuns } from "../../conformance/src/scenarios.mjs";
 import { runBounded } from "./deadline.mjs";
 
@@ -16,6 +18,9 @@ const COUNT = 100_000;
 const SIZE = 32;
 const SEEDS = { posix: 0x5eed, lws: 0x1e55 };
 const TRANSPORTS = ["plain", "tls"];
+// sequence: the streams of the matrix's resume-under-cuts
+const UP = [{ size: 64, count: 20_000, numbered: true }];
+const DOWN = [{ size: 64, count: 5_000, numbered: true }];
 
 const numbered = (i) => numberedMessage(i, SIZE);
 const proxyTo = (port, seed) => startCuttingProxy({ port, seed, cuts: Infinity, minBytes: 24_000, maxBytes: 160_000 });
@@ -135,6 +140,61 @@ describe.each(BACKENDS.flatMap((b) => TRANSPORTS.map((t) => [b, t])))(
         proxy.stop();
         await proxy.close();
         await server.close();
+      }
+    }, 240_000);
+
+    it("qwh-native connect (sequence) -> qwh-native serve (sequence): 20,000 up and 5,000 down, 24 cuts, none lost, repeated or reordered", async () => {
+      const up = expandMessages(UP);
+      const down = expandMessages([{ ...DOWN[0], count: DOWN[0].count + 1 }]); // and the server's end mark
+      const srv = await startServer({
+        backend,
+        config: { scenario: "sequence", resume: true, messages: DOWN, expectCount: up.length },
+        tls: tls ? certs : undefined,
+      });
+      const proxy = await startCuttingProxy({ port: srv.port, seed: seed + 16, cuts: 24, minBytes: 8192, maxBytes: 49_152 });
+      try {
+        const config = { resume: true, messages: UP, expectCount: down.length, timeoutMs: 200_000 };
+        const r = await runBounded(
+          NATIVE,
+          [
+            "--backend",
+            backend,
+            "connect",
+            "--port",
+            String(proxy.port),
+            "--scenario",
+            "sequence",
+            "--config",
+            JSON.stringify(config),
+            ...(tls ? ["--tls-ca", certs.ca] : []),
+          ],
+          { timeoutMs: 230_000 },
+        );
+        expect(r.stderr).not.toMatch(/Sanitizer|runtime error/); // with QWH_NATIVE=build-san/qwh-native
+        const result = JSON.parse(r.stdout.trim().split("\n").pop() ?? "{}");
+        // the session's one closed line, after the client's graceful close
+        const graceful = (events) => events.find((e) => e.event === "closed" && e.error === null);
+        await srv.waitFor(graceful);
+        const closed = graceful(srv.events);
+        const report = {
+          backend,
+          transport,
+          cuts: proxy.cuts,
+          toServer: tallyRuns(closed.receivedRuns, up.length),
+          toClient: tallyRuns(result.receivedRuns, down.length),
+          resumes: { client: result.resumes, server: closed.resumes },
+        };
+        console.log(`qwh-native client x qwh-native server, sequence under cuts: ${JSON.stringify(report)}`);
+        const clean = { lost: 0, duplicated: 0, outOfOrder: 0, unexpected: 0 };
+        expect(report.toServer).toMatchObject(clean);
+        expect(report.toClient).toMatchObject(clean);
+        expect(result).toMatchObject({ ok: true, error: null, sessionLost: 0, receivedSha256: digestOf(down) });
+        expect(closed.receivedSha256).toBe(digestOf(up));
+        expect(report.cuts).toBe(24);
+      } finally {
+        proxy.stop();
+        await proxy.close();
+        await srv.stop();
       }
     }, 240_000);
   },
