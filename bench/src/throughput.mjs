@@ -1,7 +1,10 @@
 #!/usr/bin/env node
 // End-to-end one-way throughput: sender and receiver in separate processes on
 // 127.0.0.1, timed from the first send to the last receive (both on the
-// system-wide monotonic clock), every message counted at the receiver.
+// system-wide monotonic clock), every message counted at the receiver. Each
+// row also gives the CPU time (user + system, process.cpuUsage in each child)
+// per message of the sender (from its first send until the receiver has all)
+// and of the receiver (from listening until it has all).
 //   node bench/src/throughput.mjs [--sizes 16,256,4096,65536,1048576] [--runs 3] [--peers ts,net-batched,net-raw]
 import { fork } from "node:child_process";
 import { fileURLToPath } from "node:url";
@@ -16,24 +19,38 @@ if (process.argv[2] === "--child") {
   if (role === "receive") {
     // onDone may run before receive() has returned its stop function: stop is undefined then, not in its TDZ.
     let stop;
+    let cpu0;
     // eslint-disable-next-line prefer-const
     stop = await peer.receive({
       ...args,
-      onListening: (p) => process.send({ listening: p }),
+      onListening: (p) => {
+        cpu0 = process.cpuUsage();
+        process.send({ listening: p });
+      },
       onDone: (r) => {
-        process.send({ done: { ...r, t1: process.hrtime.bigint().toString() } }, () => {
+        const t1 = process.hrtime.bigint().toString();
+        process.send({ done: { ...r, t1, cpuMicros: cpuMicros(cpu0) } }, () => {
           Promise.resolve(stop?.()).finally(() => process.exit(0));
         });
       },
     });
   } else {
-    const stop = await peer.send({ ...args, onStart: () => process.send({ t0: process.hrtime.bigint().toString() }) });
-    process.on("message", async (m) => {
-      if (m === "stop") {
-        await stop?.();
-        process.exit(0);
-      }
+    let cpu0;
+    // The stop message may come before send() resolves (the last sends are still being written).
+    process.on("message", (m) => {
+      if (m !== "stop") return;
+      process.send({ cpuMicros: cpuMicros(cpu0) }, () => {
+        void stopped.then((stop) => stop?.()).finally(() => process.exit(0));
+      });
     });
+    const stopped = peer.send({
+      ...args,
+      onStart: () => {
+        cpu0 = process.cpuUsage();
+        process.send({ t0: process.hrtime.bigint().toString() });
+      },
+    });
+    await stopped;
   }
 } else {
   const arg = (name, fallback) => {
@@ -56,8 +73,18 @@ if (process.argv[2] === "--child") {
       rx.on("message", (m) => {
         if (m.listening) {
           const tx = fork(self, ["--child", "send", name, String(m.listening), String(count), String(size)], { execArgv });
+          let result = null;
+          let txCpu = null;
+          const settle = () => {
+            if (result === null || txCpu === null) return;
+            resolve({ ...result, txNsPerMsg: (txCpu * 1000) / count });
+          };
           tx.on("message", (x) => {
             if (x.t0) t0 = BigInt(x.t0);
+            if (x.cpuMicros !== undefined) {
+              txCpu = x.cpuMicros;
+              settle();
+            }
           });
           rx.on("message", (d) => {
             if (!d.done) return;
@@ -65,7 +92,12 @@ if (process.argv[2] === "--child") {
             const seconds = Number(BigInt(d.done.t1) - t0) / 1e9;
             if (d.done.messages !== count || d.done.bytes !== count * size)
               reject(new Error(`${name}: received ${d.done.messages}/${count}`));
-            resolve({ msgsPerSec: count / seconds, mbPerSec: (count * size) / seconds / 1e6 });
+            result = {
+              msgsPerSec: count / seconds,
+              mbPerSec: (count * size) / seconds / 1e6,
+              rxNsPerMsg: (d.done.cpuMicros * 1000) / count,
+            };
+            settle();
           });
         }
       });
@@ -79,9 +111,21 @@ if (process.argv[2] === "--child") {
       for (let r = 0; r < runs; r++) results.push(await once(name, size));
       results.sort((a, b) => a.msgsPerSec - b.msgsPerSec);
       const median = results[Math.floor(results.length / 2)];
-      rows.push({ name, sizeBytes: size, msgsPerSec: Math.round(median.msgsPerSec), mbPerSec: Math.round(median.mbPerSec), runs });
+      const txNsPerMsg = medianOf(results.map((r) => r.txNsPerMsg));
+      const rxNsPerMsg = medianOf(results.map((r) => r.rxNsPerMsg));
+      rows.push({
+        name,
+        sizeBytes: size,
+        msgsPerSec: Math.round(median.msgsPerSec),
+        mbPerSec: Math.round(median.mbPerSec),
+        txNsPerMsg: Math.round(txNsPerMsg),
+        rxNsPerMsg: Math.round(rxNsPerMsg),
+        runs,
+      });
       console.error(
-        `${name.padEnd(12)} ${String(size).padStart(8)} B  ${fmt(median.msgsPerSec).padStart(8)} msg/s  ${String(Math.round(median.mbPerSec)).padStart(6)} MB/s`,
+        `${name.padEnd(12)} ${String(size).padStart(8)} B  ${fmt(median.msgsPerSec).padStart(8)} msg/s  ${String(Math.round(median.mbPerSec)).padStart(6)} MB/s` +
+          `  CPU/msg sender ${fmtNs(txNsPerMsg).padStart(8)}  receiver ${fmtNs(rxNsPerMsg).padStart(8)}` +
+          `  (MB/s of the runs: ${results.map((r) => Math.round(r.mbPerSec)).join(", ")})`,
       );
     }
   }
@@ -99,6 +143,21 @@ if (process.argv[2] === "--child") {
     );
   }
   if (process.argv.includes("--json")) console.log(JSON.stringify({ date: new Date().toISOString(), rows }, null, 2));
+}
+
+/** CPU time (user + system) since `since`, in microseconds. */
+function cpuMicros(since) {
+  const u = process.cpuUsage(since);
+  return u.user + u.system;
+}
+
+function medianOf(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
+}
+
+function fmtNs(ns) {
+  return ns >= 1e6 ? `${(ns / 1e6).toFixed(2)} ms` : ns >= 1e3 ? `${(ns / 1e3).toFixed(1)} us` : `${Math.round(ns)} ns`;
 }
 
 function fmt(n) {
