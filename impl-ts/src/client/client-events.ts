@@ -66,6 +66,10 @@ export interface ClientEvents<TIn> {
   /**
    * An open connection ended; `willReconnect` tells whether the client tries
    * again, `peerClose` carries the server's CLOSE code and reason when it sent one.
+   * A `close` with `willReconnect: true` is followed by `ready` (or `resumed`)
+   * of the next connection, or by a final `close` with `willReconnect: false`
+   * when the client ends first: attempts exhausted (`E_ATTEMPTS_EXHAUSTED`),
+   * a terminal refusal, or `close()`/`destroy()`.
    */
   close: [info: ClientCloseInfo];
   /** Emitted only when listened to: failures are also reported through `close` and `statusChanges`. */

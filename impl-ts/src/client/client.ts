@@ -74,7 +74,8 @@ export class QWormholeClient<TIn = Buffer, TOut = unknown> extends EventEmitter<
   private info: ClientReadyInfo | null = null;
   private lastError: QWormholeError | undefined;
   private finalError: QWormholeError | undefined;
-  // True while an opened connection has not had its "close" event yet.
+  // True from an opened connection until a "close" event with willReconnect false: a
+  // "close" that promised a reconnect is followed by a final one if the client gives up.
   private closeOwed = false;
   private readonly delivery: ClientDelivery<TIn>;
   private readonly resume: ClientResume | null;
@@ -425,7 +426,6 @@ export class QWormholeClient<TIn = Buffer, TOut = unknown> extends EventEmitter<
     this.channel = null;
     this.link = null;
     if (this.state === "closing" || this.state === "closed") return; // close() finalizes and emits "close"
-    this.closeOwed = false;
     let error = ci.error;
     if (!error && ci.peerClose && ci.peerClose.code !== "E_NORMAL_CLOSE") {
       error = new QWormholeError(
@@ -435,6 +435,7 @@ export class QWormholeClient<TIn = Buffer, TOut = unknown> extends EventEmitter<
     }
     const terminal = error !== undefined && isTerminalErrorCode(error.code);
     const willReconnect = this.options.reconnect.enabled && !terminal && this.attempt < this.options.reconnect.maxAttempts;
+    this.closeOwed = willReconnect;
     if (error) this.report(error);
     debug(
       "client %s:%d: connection closed%s%s",

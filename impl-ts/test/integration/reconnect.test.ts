@@ -2,7 +2,7 @@ import { spawn } from "node:child_process";
 import { once } from "node:events";
 import net from "node:net";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { backoffDelay, textDeserializer } from "../../src/index.js";
+import { backoffDelay, textDeserializer, type QWormholeClient } from "../../src/index.js";
 import { newServer, newClient } from "./target.js";
 import { DEFAULT_RECONNECT } from "../../src/backoff.js";
 import { collect, until } from "./helpers.js";
@@ -122,5 +122,53 @@ describe("reconnect after a server restart (QWH-DELIV)", () => {
     const client = newClient({ host: "127.0.0.1", port: 1, requireConnectedForSend: true, reconnect: false });
     cleanup.push(() => client.destroy());
     expect(() => client.send("a")).toThrowError(expect.objectContaining({ code: "E_NOT_CONNECTED" }));
+  });
+});
+
+describe("the close events of a lost connection", () => {
+  type CloseEvent = { hadError: boolean; error?: { code: string }; willReconnect: boolean };
+  const lifecycle = <T>(client: QWormholeClient<T>) => {
+    const events: string[] = [];
+    const closes: CloseEvent[] = [];
+    client.on("close", (info) => {
+      closes.push(info);
+      events.push(`close ${info.willReconnect ? "will reconnect" : "final"}`);
+    });
+    client.on("reconnecting", () => events.push("reconnecting"));
+    const ended = (async () => {
+      for await (const st of client.statusChanges()) if (st.type === "closed") events.push("closed");
+    })();
+    return { events, closes, ended };
+  };
+
+  it("a client that runs out of reconnect attempts ends with a final close (E_ATTEMPTS_EXHAUSTED)", async () => {
+    const server = newServer({ host: "127.0.0.1", port: 0 });
+    const { port } = await server.listen();
+    const client = newClient({ host: "127.0.0.1", port, reconnect: { initialDelayMs: 1, maxDelayMs: 2, jitter: 0, maxAttempts: 2 } });
+    cleanup.push(() => client.destroy());
+    const { events, closes, ended } = lifecycle(client);
+    await client.connect();
+    // Nothing listens on the port once the server is closed: each attempt is refused.
+    await server.close();
+    await ended;
+    expect(events).toEqual(["close will reconnect", "reconnecting", "reconnecting", "close final", "closed"]);
+    expect(closes[1]).toMatchObject({ hadError: true, willReconnect: false, error: { code: "E_ATTEMPTS_EXHAUSTED" } });
+  });
+
+  it("close() while a reconnect is pending ends with a final close without an error", async () => {
+    const server = newServer({ host: "127.0.0.1", port: 0 });
+    const { port } = await server.listen();
+    const client = newClient({ host: "127.0.0.1", port, reconnect: { initialDelayMs: 60_000, maxDelayMs: 60_000, jitter: 0 } });
+    cleanup.push(() => client.destroy());
+    const { events, closes, ended } = lifecycle(client);
+    await client.connect();
+    // (events.once would listen to "error" too, and the server's E_GOING_AWAY is reported there.)
+    const waiting = new Promise((resolve) => client.once("reconnecting", resolve));
+    await server.close();
+    await waiting;
+    await client.close();
+    await ended;
+    expect(events).toEqual(["close will reconnect", "reconnecting", "close final", "closed"]);
+    expect(closes[1]).toEqual({ hadError: false, willReconnect: false });
   });
 });
