@@ -1,16 +1,15 @@
 /**
  * The client's receive side, after the connection: each payload becomes a
  * typed message for its consumers (`message` listeners, `messageBatch`
- * listeners once per read, `messages()` iterators), or waits in the inbox
- * until a consumer comes; reading pauses while the inbox is full or an
- * iterator is behind.
+ * listeners once per read, `messages()` iterators) through the shared
+ * {@link Delivery}, which holds what arrives before a consumer comes and
+ * pauses reading while one is behind.
  * @packageDocumentation
  */
 import type { EventEmitter } from "node:events";
-import { AsyncQueue, iteratorHighWaterMark } from "../async-queue.js";
 import { UNDECODABLE, deserializeOrReport, type Deserializer } from "../codecs.js";
+import { Delivery } from "../delivery.js";
 import { HotEvent } from "../hot-event.js";
-import { Inbox } from "../inbox.js";
 import type { QWormholeError } from "../protocol/errors.js";
 import type { Link } from "../transport/link.js";
 
@@ -18,8 +17,6 @@ import type { Link } from "../transport/link.js";
 export interface DeliveryHost {
   /** The link of the open connection, whose reading can be paused; null without one. */
   readingLink(): Link | null;
-  /** Set once the client has ended: why (undefined after the application's own close). */
-  ended(): { error: QWormholeError | undefined } | null;
   /** Reading paused or resumed, and why (for the debug log). */
   readingChanged(paused: boolean, reason: string): void;
   /** A payload that did not decode. */
@@ -30,43 +27,49 @@ export interface DeliveryHost {
 export class ClientDelivery<TIn> {
   readonly messageEvent: HotEvent<TIn>;
   readonly batchEvent: HotEvent<TIn[]>;
-  private readonly iterators = new Set<AsyncQueue<unknown>>();
-  // Messages received while nobody consumed them (no `message`/`messageBatch` listener, no iterator).
-  private readonly inbox = new Inbox<TIn>(() => this.deliverInbox());
-  // Iterators at their high-water mark; reading is paused while any is, or while the inbox is full.
-  private fullIterators = 0;
-  private readPaused = false;
+  private readonly delivery: Delivery<TIn>;
   // Messages of the read being decoded, while someone listens to batches.
   private batch: TIn[] | null = null;
 
   constructor(
     private readonly client: EventEmitter,
     private readonly deserialize: Deserializer<TIn>,
-    private readonly highWaterMarkBytes: number,
+    highWaterMarkBytes: number,
     private readonly host: DeliveryHost,
   ) {
-    this.messageEvent = new HotEvent(client, "message");
-    this.batchEvent = new HotEvent(client, "messageBatch");
+    const messageEvent = (this.messageEvent = new HotEvent(client, "message"));
+    const batchEvent = (this.batchEvent = new HotEvent(client, "messageBatch"));
+    this.delivery = new Delivery<TIn>({
+      emitter: client,
+      highWaterMarkBytes,
+      consumes: () => messageEvent.listener !== null || batchEvent.listener !== null,
+      dispatch: (data) => {
+        messageEvent.listener?.call(client, data);
+        if (batchEvent.listener !== null) (this.batch ??= []).push(data);
+      },
+      endBatch: this.onReadEnd,
+      setReading: (paused, reason) => {
+        const link = host.readingLink();
+        if (link === null) return false;
+        host.readingChanged(paused, reason);
+        if (paused) link.pauseReading();
+        else link.resumeReading();
+        return true;
+      },
+    });
     // A consumer that comes late gets what arrived before it.
     client.on("newListener", (name: string | symbol) => {
-      if (name === "message" || name === "messageBatch") this.inbox.schedule();
+      if (name === "message" || name === "messageBatch") this.delivery.scheduleInbox();
     });
   }
 
   /** The channel's `message` handler: a payload becomes a typed message for the consumers. */
   readonly onMessage = (payload: Buffer): void => {
     const data = deserializeOrReport(this.deserialize, payload, this.host.report);
-    if (data === UNDECODABLE) return;
-    const listener = this.messageEvent.listener;
-    if (!this.inbox.empty || (listener === null && this.batchEvent.listener === null)) {
-      this.hold(data, payload.length);
-      return;
-    }
-    if (listener !== null) listener.call(this.client, data);
-    if (this.batchEvent.listener !== null) (this.batch ??= []).push(data);
+    if (data !== UNDECODABLE) this.delivery.receive(data, payload.length);
   };
 
-  /** The channel's `readEnd` handler: the messages of one read go to `messageBatch` listeners. */
+  /** The channel's `readEnd` handler (and the end of a delivery from the inbox): the batch goes to `messageBatch` listeners. */
   readonly onReadEnd = (): void => {
     const messages = this.batch;
     if (messages === null) return;
@@ -76,80 +79,21 @@ export class ClientDelivery<TIn> {
 
   /** A new connection reads until a consumer falls behind. */
   connected(): void {
-    this.readPaused = false;
+    this.delivery.connected();
   }
 
   /** An async iterable of the messages (QWormholeClient.messages). */
   iterate(options?: { highWaterMark?: number }): AsyncIterableIterator<TIn> {
-    const highWaterMark = iteratorHighWaterMark(options);
-    const q: AsyncQueue<TIn> = new AsyncQueue(
-      () => {
-        this.client.off("message", onMessage);
-        this.iterators.delete(q as AsyncQueue<unknown>);
-      },
-      {
-        highWaterMark,
-        pause: () => {
-          this.fullIterators++;
-          this.updateReading();
-        },
-        resume: () => {
-          this.fullIterators--;
-          this.updateReading();
-        },
-      },
-    );
-    const onMessage = (m: TIn) => q.push(m);
-    this.client.on("message", onMessage);
-    this.iterators.add(q as AsyncQueue<unknown>);
-    const ended = this.host.ended();
-    if (ended !== null && this.inbox.empty) q.end(ended.error);
-    return q;
+    return this.delivery.iterate(options);
   }
 
   /** The client ended: iterators end after the held messages are delivered (if a consumer takes them). */
   clientEnded(error: QWormholeError | undefined): void {
-    if (this.inbox.empty || (this.messageEvent.listener === null && this.batchEvent.listener === null)) {
-      for (const q of this.iterators) q.end(error);
-    }
+    this.delivery.end(error);
   }
 
   /** Pauses or resumes reading the socket: paused while the inbox is full or an iterator is at its high-water mark. */
   updateReading(): void {
-    const want = this.fullIterators > 0 || this.inboxFull();
-    if (want === this.readPaused) return;
-    const link = this.host.readingLink();
-    if (link === null) return;
-    this.readPaused = want;
-    this.host.readingChanged(want, this.fullIterators > 0 ? "an iterator is behind" : "messages held for a consumer");
-    if (want) link.pauseReading();
-    else link.resumeReading();
-  }
-
-  /** Holds a message nobody consumes yet; reading pauses when the inbox is full. */
-  private hold(data: TIn, bytes: number): void {
-    this.inbox.hold(data, bytes);
-    if (this.messageEvent.listener !== null || this.batchEvent.listener !== null) this.inbox.schedule();
-    else if (!this.readPaused && this.inboxFull()) this.updateReading();
-  }
-
-  private inboxFull(): boolean {
-    return this.inbox.full(this.highWaterMarkBytes);
-  }
-
-  /** Hands the held messages, in order, to the consumers that came (each as long as one listens). */
-  private deliverInbox(): void {
-    const delivered: TIn[] = [];
-    this.inbox.drain(
-      () => this.messageEvent.listener !== null || this.batchEvent.listener !== null,
-      (m) => {
-        delivered.push(m);
-        this.messageEvent.listener?.call(this.client, m);
-      },
-    );
-    if (delivered.length > 0) this.batchEvent.listener?.call(this.client, delivered);
-    this.updateReading();
-    const ended = this.host.ended();
-    if (ended !== null && this.inbox.empty) for (const q of this.iterators) q.end(ended.error);
+    this.delivery.updateReading();
   }
 }

@@ -92,7 +92,6 @@ export class QWormholeClient<TIn = Buffer, TOut = unknown> extends EventEmitter<
       o.highWaterMarkBytes,
       {
         readingLink: () => (this.channel === null ? null : this.link),
-        ended: () => (this.state === "closed" ? { error: this.closedError } : null),
         readingChanged: (paused, reason) => debug("client %s:%d: %s reading (%s)", o.host, o.port, paused ? "pause" : "resume", reason),
         report: (error) => this.report(error),
       },
@@ -273,9 +272,6 @@ export class QWormholeClient<TIn = Buffer, TOut = unknown> extends EventEmitter<
   messages(options?: { highWaterMark?: number }): AsyncIterableIterator<TIn> {
     return this.delivery.iterate(options);
   }
-
-  /** Why the client ended, for iterators made after the end (undefined after the application's own close). */
-  private closedError: QWormholeError | undefined;
 
   /** Lifecycle changes as an async iterable; it ends after `closed`. */
   statusChanges(): AsyncIterableIterator<ClientStatus> {
@@ -516,7 +512,6 @@ export class QWormholeClient<TIn = Buffer, TOut = unknown> extends EventEmitter<
     const error = this.state === "closing" ? this.finalError : this.lastError;
     const byApplication = this.state === "closing";
     this.state = "closed";
-    this.closedError = error;
     this.clearRetry();
     if (this.telemetryTimer) clearInterval(this.telemetryTimer);
     // Reconnecting stopped with a session unfinished: its unacknowledged messages are reported (QWH-RESUME-025).

@@ -3,11 +3,10 @@
  * @packageDocumentation
  */
 import { EventEmitter } from "node:events";
-import { AsyncQueue, iteratorHighWaterMark } from "../async-queue.js";
-import type { Serializer } from "../codecs.js";
+import { UNDECODABLE, deserializeOrReport, type Deserializer, type Serializer } from "../codecs.js";
+import { Delivery } from "../delivery.js";
 import { checkMessageSize, payloadLength, serializeOrThrow, type Payload } from "../payload.js";
 import { HotEvent } from "../hot-event.js";
-import { Inbox } from "../inbox.js";
 import type { WireErrorCode } from "../protocol/error-codes.js";
 import { QWormholeError } from "../protocol/errors.js";
 import type { Tags } from "../protocol/fields.js";
@@ -57,16 +56,21 @@ export interface ServerConnectionEvents<TIn> {
   error: [error: QWormholeError];
 }
 
-/** @internal What a connection needs from its server to deliver messages. */
-export interface ConnectionDelivery<TIn> {
-  /** True when the server itself has a `message` or `messageBatch` listener. */
-  serverConsumes(): boolean;
-  /** Delivers one message to the server's listeners and this connection's. */
-  dispatch(data: TIn): void;
-  /** Ends a batch of dispatched messages (the server's `messageBatch`). */
-  endBatch(): void;
+/** @internal What a connection needs from its server to deliver messages (one for all its connections). */
+export interface ServerDeliveryHost<C> {
+  readonly deserialize: Deserializer<unknown>;
   /** Most bytes held before reading pauses (the server's `highWaterMarkBytes`). */
-  highWaterMarkBytes: number;
+  readonly highWaterMarkBytes: number;
+  /** True when the server itself has a `message` or `messageBatch` listener. */
+  consumes(): boolean;
+  /** True when the server has a `messageBatch` listener. */
+  wantsBatches(): boolean;
+  /** The server's `message` event. */
+  message(conn: C, data: unknown): void;
+  /** The server's `messageBatch` event. */
+  batch(conn: C, messages: unknown[]): void;
+  /** A payload that did not decode. */
+  report(conn: C, error: QWormholeError): void;
 }
 
 /**
@@ -90,18 +94,14 @@ export class ServerConnection<TOut = unknown, TIn = unknown> extends EventEmitte
   readonly remoteAddress: string | undefined;
   readonly remotePort: number | undefined;
   private readonly limiter: RateLimitedQueue<Payload> | null;
-  /** @internal Set by the server. */
-  delivery: ConnectionDelivery<unknown> | null = null;
-  // Messages received while nobody consumed them (no listener here or on the server, no iterator).
+  // Received messages on their way to this connection's and the server's consumers.
   // Internals are untyped in TIn, so that a ServerConnection<T, X> is a ServerConnection<T>.
-  private readonly inbox = new Inbox<unknown>(() => this.deliverInbox());
-  private fullIterators = 0;
-  private readPaused = false;
-  private readonly iterators = new Set<AsyncQueue<unknown>>();
-  private ended = false;
-  private endError: QWormholeError | undefined;
+  private readonly delivery: Delivery<unknown>;
+  // Messages of the read being decoded, while the server listens to batches.
+  private batch: unknown[] | null = null;
   /** @internal This connection's own `message` listeners. */
   readonly messageEvent: HotEvent<unknown>;
+  private readonly reportDecode = (error: QWormholeError): void => this.server.report(this, error);
   private current: FramedChannel;
   /** @internal The session (feature `resume`): messages sent while it waits for its client are held for the resume. */
   session: ResumeSession | null = null;
@@ -114,9 +114,27 @@ export class ServerConnection<TOut = unknown, TIn = unknown> extends EventEmitte
     readonly handshake: HandshakeSnapshot,
     private readonly serialize: Serializer<TOut>,
     rate: { bytesPerSec: number; burstBytes: number },
+    private readonly server: ServerDeliveryHost<ServerConnection<TOut, TIn>>,
   ) {
     super();
-    this.messageEvent = new HotEvent(this, "message");
+    const messageEvent = (this.messageEvent = new HotEvent(this, "message"));
+    this.delivery = new Delivery<unknown>({
+      emitter: this,
+      highWaterMarkBytes: server.highWaterMarkBytes,
+      consumes: () => messageEvent.listener !== null || server.consumes(),
+      dispatch: (data) => {
+        server.message(this, data);
+        messageEvent.listener?.call(this, data);
+        if (server.wantsBatches()) (this.batch ??= []).push(data);
+      },
+      endBatch: () => this.endBatch(),
+      setReading: (paused) => {
+        // Output backpressure keeps reading paused; the server re-applies a pause after the channel's resume on drain.
+        if (paused) this.channel.link.pauseReading();
+        else if (!this.channel.isBackpressured) this.channel.link.resumeReading();
+        return true;
+      },
+    });
     this.id = id;
     this.current = channel;
     this.remoteAddress = handshake.remoteAddress;
@@ -126,68 +144,32 @@ export class ServerConnection<TOut = unknown, TIn = unknown> extends EventEmitte
         ? new RateLimitedQueue(new TokenBucket(rate.bytesPerSec, rate.burstBytes || rate.bytesPerSec), (p) => this.sendNow(p))
         : null;
     (this as EventEmitter).on("newListener", (name: string | symbol) => {
-      if (name === "message") this.inbox.schedule();
+      if (name === "message") this.delivery.scheduleInbox();
     });
   }
 
-  /** @internal True when someone takes this connection's messages now. */
-  consumes(): boolean {
-    return this.messageEvent.listener !== null || this.delivery!.serverConsumes();
+  /** @internal A payload of this connection: deserialized, then delivered or held until a consumer comes. */
+  receive(payload: Buffer): void {
+    const data = deserializeOrReport(this.server.deserialize, payload, this.reportDecode);
+    if (data !== UNDECODABLE) this.delivery.receive(data, payload.length);
   }
 
-  /** @internal A decoded message of this connection: delivered, or held until a consumer comes. */
-  receive(data: unknown, bytes: number): void {
-    if (this.inbox.empty && this.consumes()) {
-      this.delivery!.dispatch(data);
-      return;
-    }
-    this.inbox.hold(data, bytes);
-    if (this.consumes()) this.inbox.schedule();
-    else if (!this.readPaused && this.inboxFull()) this.updateReading();
+  /** @internal The end of a read (or of a delivery from the inbox): the batch goes to the server's `messageBatch`. */
+  endBatch(): void {
+    const messages = this.batch;
+    if (messages === null) return;
+    this.batch = null;
+    this.server.batch(this, messages);
   }
 
   /** @internal Delivers the messages held for a consumer that has just come. */
   scheduleInbox(): void {
-    this.inbox.schedule();
+    this.delivery.scheduleInbox();
   }
 
-  private inboxFull(): boolean {
-    return this.inbox.full(this.delivery!.highWaterMarkBytes);
-  }
-
-  private deliverInbox(): void {
-    const delivery = this.delivery!;
-    if (
-      this.inbox.drain(
-        () => this.consumes(),
-        (data) => delivery.dispatch(data),
-      ) > 0
-    )
-      delivery.endBatch();
-    this.updateReading();
-    if (this.ended && this.inbox.empty) for (const q of this.iterators) q.end(this.endError);
-  }
-
-  /**
-   * @internal Pauses reading while the inbox is full or an iterator is
-   * behind; resumes unless output backpressure holds reading paused (the
-   * server re-applies this after the channel's own resume on drain).
-   */
-  updateReading(): void {
-    const want = this.fullIterators > 0 || this.inboxFull();
-    if (this.ended) return;
-    if (want) {
-      this.readPaused = true;
-      this.channel.link.pauseReading();
-    } else if (this.readPaused) {
-      this.readPaused = false;
-      if (!this.channel.isBackpressured) this.channel.link.resumeReading();
-    }
-  }
-
-  /** @internal True while this connection wants reading paused. */
-  get wantsReadingPaused(): boolean {
-    return this.readPaused;
+  /** @internal The channel resumed reading after output backpressure: paused again while a consumer is behind. */
+  drained(): void {
+    this.delivery.keepPaused();
   }
 
   /**
@@ -198,39 +180,15 @@ export class ServerConnection<TOut = unknown, TIn = unknown> extends EventEmitte
    * throws the connection's coded error when it failed.
    */
   messages(options?: { highWaterMark?: number }): AsyncIterableIterator<TIn> {
-    const highWaterMark = iteratorHighWaterMark(options);
-    const q: AsyncQueue<TIn> = new AsyncQueue<TIn>(
-      () => {
-        this.off("message", onMessage);
-        this.iterators.delete(q as AsyncQueue<unknown>);
-      },
-      {
-        highWaterMark,
-        pause: () => {
-          this.fullIterators++;
-          this.updateReading();
-        },
-        resume: () => {
-          this.fullIterators--;
-          this.updateReading();
-        },
-      },
-    );
-    const onMessage = (m: TIn) => q.push(m);
-    this.on("message", onMessage);
-    this.iterators.add(q as AsyncQueue<unknown>);
-    if (this.ended && this.inbox.empty) q.end(this.endError);
-    return q;
+    return this.delivery.iterate(options) as AsyncIterableIterator<TIn>;
   }
 
   /** @internal The connection ended: events, then iterators end (after held messages). */
   closed(info: ServerConnectionCloseInfo): void {
-    this.ended = true;
-    this.endError = info.error;
     this.limiter?.clear();
     if (info.error && this.listenerCount("error") > 0) this.emit("error", info.error);
     this.emit("close", info);
-    if (this.inbox.empty || !this.consumes()) for (const q of this.iterators) q.end(info.error);
+    this.delivery.end(info.error);
   }
 
   /** @internal The open connection's channel (a resume replaces it; this object stays). */
@@ -242,7 +200,7 @@ export class ServerConnection<TOut = unknown, TIn = unknown> extends EventEmitte
   replaceChannel(channel: FramedChannel): void {
     this.current = channel;
     // A consumer still behind keeps the new link paused too.
-    if (this.readPaused) channel.link.pauseReading();
+    this.delivery.keepPaused();
   }
 
   /** True while unsent output is above the high-water mark. */

@@ -9,7 +9,7 @@ import { EventEmitter } from "node:events";
 import net from "node:net";
 import { debuglog } from "node:util";
 import { AsyncQueue } from "../async-queue.js";
-import { UNDECODABLE, bufferDeserializer, defaultSerializer, deserializeOrReport, type Deserializer, type Serializer } from "../codecs.js";
+import { bufferDeserializer, defaultSerializer, type Serializer } from "../codecs.js";
 import { MAX_HANDSHAKE_LENGTH, QWH_VERSION } from "../protocol/constants.js";
 import type { WireErrorCode } from "../protocol/error-codes.js";
 import { QWormholeError } from "../protocol/errors.js";
@@ -27,7 +27,7 @@ import { Receiver } from "../transport/receiver.js";
 import { createSocketListener, type Listener } from "../transport/socket-transport.js";
 import { PacedFlush } from "./paced-flush.js";
 import { PendingHandshakes } from "./pending-handshakes.js";
-import { ServerConnection, type HandshakeSnapshot } from "./server-connection.js";
+import { ServerConnection, type HandshakeSnapshot, type ServerDeliveryHost } from "./server-connection.js";
 import { runServerHandshake, type ServerHandshakeContext } from "./server-handshake.js";
 import type { HelloV1 } from "../protocol/hello.js";
 import { resolveServerOptions, type QWormholeServerOptions, type ResolvedServerOptions } from "./server-options.js";
@@ -126,7 +126,6 @@ export class QWormholeServer<TIn = Buffer, TOut = unknown> extends EventEmitter<
   /** Validated options. */
   readonly options: ResolvedServerOptions;
   private readonly serialize: Serializer<TOut>;
-  private readonly deserialize: Deserializer<TIn>;
   private readonly listener: Listener;
   private readonly byId = new Map<string, ServerConnection<TOut, TIn>>();
   private readonly connectionQueues = new Set<AsyncQueue<ServerConnection<TOut, TIn>>>();
@@ -140,23 +139,34 @@ export class QWormholeServer<TIn = Buffer, TOut = unknown> extends EventEmitter<
   private nextId = 1;
   private telemetryTimer: NodeJS.Timeout | null = null;
   private closing = false;
-  private readonly messageEvent: HotEvent<{ client: ServerConnection<TOut, TIn>; data: TIn }>;
-  private readonly batchEvent: HotEvent<{ client: ServerConnection<TOut, TIn>; messages: TIn[] }>;
+  // What every connection's delivery needs of the server: its deserializer and its message events.
+  private readonly deliveryHost: ServerDeliveryHost<ServerConnection<TOut, TIn>>;
   private readonly sessions: SessionStore<ServerConnection<TOut, TIn>> | null;
   private readonly sessionOf = new Map<ServerConnection<TOut, TIn>, StoredSession<ServerConnection<TOut, TIn>>>();
 
   constructor(options: QWormholeServerOptions<TIn, TOut> = {}) {
     super();
-    this.messageEvent = new HotEvent(this, "message");
-    this.batchEvent = new HotEvent(this, "messageBatch");
     this.userOptions = options;
     this.options = resolveServerOptions(options as QWormholeServerOptions<unknown, unknown>);
+    const messageEvent = new HotEvent<{ client: ServerConnection<TOut, TIn>; data: TIn }>(this, "message");
+    const batchEvent = new HotEvent<{ client: ServerConnection<TOut, TIn>; messages: TIn[] }>(this, "messageBatch");
+    this.deliveryHost = {
+      deserialize: options.deserializer ?? bufferDeserializer,
+      highWaterMarkBytes: this.options.highWaterMarkBytes,
+      consumes: () => messageEvent.listener !== null || batchEvent.listener !== null,
+      wantsBatches: () => batchEvent.listener !== null,
+      message: (client, data) => messageEvent.listener?.call(this, { client, data: data as TIn }),
+      batch: (client, messages) => batchEvent.listener?.call(this, { client, messages: messages as TIn[] }),
+      report: (client, error) => {
+        this.report(error);
+        if (client.listenerCount("error") > 0) client.emit("error", error);
+      },
+    };
     // A server-level consumer that comes late gets what the connections held for it.
     (this as EventEmitter).on("newListener", (name: string | symbol) => {
       if (name === "message" || name === "messageBatch") for (const c of this.byId.values()) c.scheduleInbox();
     });
     this.serialize = options.serializer ?? defaultSerializer;
-    this.deserialize = options.deserializer ?? (bufferDeserializer as unknown as Deserializer<TIn>);
     this.replayCache = new ReplayCache(this.options.signatureWindowMs, this.options.replayCacheMaxEntries);
     const o = this.options;
     this.sessions = o.resume ? new SessionStore(o.resume) : null;
@@ -443,18 +453,6 @@ export class QWormholeServer<TIn = Buffer, TOut = unknown> extends EventEmitter<
     const resumed = session?.type === "resume" ? session.entry.conn : null;
     const id = resumed ? resumed.id : `c${this.nextId++}`;
     let conn!: ServerConnection<TOut, TIn>;
-    // Messages of the read being decoded, while someone listens to batches.
-    let batch: TIn[] | null = null;
-    const endBatch = () => {
-      if (batch === null) return;
-      const messages = batch;
-      batch = null;
-      this.batchEvent.listener?.call(this, { client: conn, messages });
-    };
-    const reportDecode = (error: QWormholeError) => {
-      this.report(error);
-      if (conn.listenerCount("error") > 0) conn.emit("error", error);
-    };
     const channel = new FramedChannel(
       receiver,
       channelOptions(o, snapshot.features, snapshot.maxFrameLength, {
@@ -462,13 +460,8 @@ export class QWormholeServer<TIn = Buffer, TOut = unknown> extends EventEmitter<
         pauseReadingOnBackpressure: true,
       }),
       {
-        message: (payload) => {
-          const data = deserializeOrReport(this.deserialize, payload, reportDecode);
-          if (data === UNDECODABLE) return;
-          conn.receive(data, payload.length);
-        },
-        // Through the connection: a resumed connection keeps the batch of its first open.
-        readEnd: () => conn.delivery!.endBatch(),
+        message: (payload) => conn.receive(payload),
+        readEnd: () => conn.endBatch(),
         closed: (info) => this.onClosed(conn, info, channel),
         closeExchanged: () => {
           const entry = this.sessionOf.get(conn);
@@ -477,7 +470,7 @@ export class QWormholeServer<TIn = Buffer, TOut = unknown> extends EventEmitter<
         backpressure: (queuedBytes) => this.emit("backpressure", { client: conn, queuedBytes, threshold: o.highWaterMarkBytes }),
         drain: () => {
           // The channel resumed reading; a connection whose consumer is behind stays paused.
-          if (conn.wantsReadingPaused) conn.updateReading();
+          conn.drained();
           this.emit("drain", { client: conn });
         },
       },
@@ -491,27 +484,19 @@ export class QWormholeServer<TIn = Buffer, TOut = unknown> extends EventEmitter<
       this.emit("resumed", { client: conn });
       return;
     }
-    conn = new ServerConnection(id, channel, snapshot, this.serialize, {
-      bytesPerSec: o.rateLimitBytesPerSec,
-      burstBytes: o.rateLimitBurstBytes,
-    });
+    conn = new ServerConnection(
+      id,
+      channel,
+      snapshot,
+      this.serialize,
+      { bytesPerSec: o.rateLimitBytesPerSec, burstBytes: o.rateLimitBurstBytes },
+      this.deliveryHost,
+    );
     if (session) {
       session.entry.conn = conn;
       conn.session = session.entry.session;
       this.sessionOf.set(conn, session.entry);
     }
-    conn.delivery = {
-      serverConsumes: () => this.messageEvent.listener !== null || this.batchEvent.listener !== null,
-      dispatch: (data) => {
-        const listener = this.messageEvent.listener;
-        if (listener !== null) listener.call(this, { client: conn, data: data as TIn });
-        const own = conn.messageEvent.listener;
-        if (own !== null) own.call(conn, data);
-        if (this.batchEvent.listener !== null) (batch ??= []).push(data as TIn);
-      },
-      endBatch,
-      highWaterMarkBytes: o.highWaterMarkBytes,
-    };
     this.byId.set(id, conn);
     debug(
       "server: %s open from %s:%s (%s, features %s)",
