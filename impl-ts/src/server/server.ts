@@ -10,23 +10,20 @@ import net from "node:net";
 import { debuglog } from "node:util";
 import { AsyncQueue } from "../async-queue.js";
 import { bufferDeserializer, defaultSerializer, type Serializer } from "../codecs.js";
-import { MAX_HANDSHAKE_LENGTH, QWH_VERSION } from "../protocol/constants.js";
 import type { WireErrorCode } from "../protocol/error-codes.js";
 import { QWormholeError } from "../protocol/errors.js";
-import { encodeDataFrame } from "../protocol/frame-encoder.js";
-import { encodeHandshakeJson } from "../protocol/hello.js";
-import { rejectToJson } from "../protocol/server-answer.js";
 import { ReplayCache } from "../protocol/signature.js";
 import { HotEvent } from "../hot-event.js";
-import { foreignPeerHint, tlsServerFailureHint, withSyscallCode } from "../connection-errors.js";
+import { tlsServerFailureHint, withSyscallCode } from "../connection-errors.js";
 import { DiagnosticsChannels, addCounters, emptySnapshot, publish, startTelemetry, type TelemetrySnapshot } from "../telemetry.js";
 import { fingerprintMatches, type TlsFacts } from "../tls-facts.js";
-import { FramedChannel, channelOptions, type ChannelCloseInfo, type SharedMessage } from "../transport/channel.js";
+import { FramedChannel, channelOptions, sharedMessage, type ChannelCloseInfo, type SharedMessage } from "../transport/channel.js";
 import type { Link } from "../transport/link.js";
 import { Receiver } from "../transport/receiver.js";
 import { createSocketListener, type Listener } from "../transport/socket-transport.js";
 import { PacedFlush } from "./paced-flush.js";
 import { PendingHandshakes } from "./pending-handshakes.js";
+import { refusalReason, refuseConnection } from "./refusal.js";
 import { ServerConnection, type HandshakeSnapshot, type ServerDeliveryHost } from "./server-connection.js";
 import { runServerHandshake, type ServerHandshakeContext } from "./server-handshake.js";
 import type { HelloV1 } from "../protocol/hello.js";
@@ -81,25 +78,11 @@ export interface ServerEvents<TIn, TOut> {
   telemetry: [snapshot: TelemetrySnapshot];
 }
 
-/** A serialized message framed once, for every connection of a broadcast. */
-function sharedMessage(serialized: Uint8Array | string): SharedMessage {
-  const payload =
-    typeof serialized === "string"
-      ? Buffer.from(serialized, "utf8")
-      : Buffer.isBuffer(serialized)
-        ? serialized
-        : Buffer.from(serialized.buffer, serialized.byteOffset, serialized.length);
-  return { payload, frame: encodeDataFrame(payload) };
-}
-
 /** What step 11 decided, for `open`. */
 interface SessionStep<TOut, TIn> {
   type: "new" | "resume";
   entry: StoredSession<ServerConnection<TOut, TIn>>;
 }
-
-/** Grace given to a refused peer to read the reject frame before the socket is destroyed. */
-const REJECT_LINGER_MS = 1_000;
 
 /**
  * A QWH/1 server: accepts connections, runs the handshake (limits, hooks,
@@ -317,44 +300,13 @@ export class QWormholeServer<TIn = Buffer, TOut = unknown> extends EventEmitter<
   /** Refuses a connection: a reject frame when the peer speaks v1, then FIN, then destroy after a grace period. */
   private refuse(receiver: Receiver, code: WireErrorCode, reason: string, sendFrame: boolean): void {
     const link = receiver.link;
-    if (code === "E_HANDSHAKE_TOO_LARGE") {
-      const hint = foreignPeerHint(new QWormholeError(code, reason));
-      if (hint) reason = `${reason}: ${hint}`;
-    }
+    reason = refusalReason(code, reason);
     this.handshaking.delete(link);
     this.stats.handshakeRejections++;
     this.emitRejected(link.peer.remoteAddress, code, reason);
     if (link.destroyed) return;
-    const noop = () => undefined;
-    // Keep reading (and discarding) so our FIN is not turned into a reset; the peer's FIN ends it.
     this.refused.add(link);
-    const gone = () => void this.refused.delete(link);
-    receiver.setHandlers({
-      onMessage: noop,
-      onControl: noop,
-      readEnd: noop,
-      end: () => link.destroy(),
-      error: () => link.destroy(),
-      drain: noop,
-      close: gone,
-      timeout: noop,
-    });
-    // Whatever still comes is discarded without being decoded (unless a frame is half received).
-    try {
-      receiver.switchToRaw();
-    } catch {
-      // Mid-frame: decoding goes on, and the handlers above discard everything.
-    }
-    if (sendFrame) {
-      link.encoder.setPeerMaxFrameLength(MAX_HANDSHAKE_LENGTH);
-      // With E_UNSUPPORTED_VERSION, say which versions this server speaks (QWH-NEG-001).
-      const versions = code === "E_UNSUPPORTED_VERSION" ? { qwh: [QWH_VERSION] } : {};
-      link.encoder.addData(encodeHandshakeJson(rejectToJson({ code, reason: reason.slice(0, 200), ...versions })));
-      link.flush();
-    }
-    link.end();
-    link.resumeReading();
-    setTimeout(() => link.destroy(), REJECT_LINGER_MS).unref();
+    refuseConnection(receiver, code, reason, sendFrame, () => void this.refused.delete(link));
   }
 
   private accept(link: Link): void {

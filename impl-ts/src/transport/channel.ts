@@ -10,6 +10,7 @@ import { Feature } from "../protocol/constants.js";
 import type { CloseInfo } from "../protocol/control.js";
 import type { WireErrorCode } from "../protocol/error-codes.js";
 import { QWormholeError } from "../protocol/errors.js";
+import { encodeDataFrame } from "../protocol/frame-encoder.js";
 import type { Link } from "./link.js";
 import type { Receiver } from "./receiver.js";
 import { ControlDispatcher } from "../protocol/frame-receiver.js";
@@ -101,6 +102,17 @@ export interface SharedMessage {
   payload: Buffer;
   /** The payload as one data frame (what a framed channel sends). */
   frame: Buffer;
+}
+
+/** A serialized message framed once, for every channel of a broadcast. */
+export function sharedMessage(serialized: Uint8Array | string): SharedMessage {
+  const payload =
+    typeof serialized === "string"
+      ? Buffer.from(serialized, "utf8")
+      : Buffer.isBuffer(serialized)
+        ? serialized
+        : Buffer.from(serialized.buffer, serialized.byteOffset, serialized.length);
+  return { payload, frame: encodeDataFrame(payload) };
 }
 
 /** Traffic counters of one connection. */
