@@ -64,6 +64,9 @@ async function runCell({ clientAgent, serverAgent, transport, scenario, tls, sca
   const serverConfig = scaleConfig(scenario.server, scale);
   let server = null;
   let own = false;
+  // A restart is part of the cell: the cell waits for it before grading and stopping, so a
+  // server that came up after the client was done is never left running.
+  let restarting = null;
   try {
     if (scenario.dedicated) {
       own = true;
@@ -90,13 +93,17 @@ async function runCell({ clientAgent, serverAgent, transport, scenario, tls, sca
     const count = scenario.clients ?? 1;
     const timeoutMs = Math.round(((scenario.config.timeoutMs ?? 10000) + 10000) * scale);
     const onEvent = scenario.restart
-      ? async (e) => {
-          if (e.event !== "checkpoint") return;
-          note(`client checkpoint: restarting the server on port ${server.port}`);
-          const port = server.port;
-          await server.stop();
-          server = await startServerRetry(serverAgent, { port, config: serverConfig, tls: useTls, readyTimeoutMs: 10000 * scale });
-          note(`server restarted on port ${server.port}`);
+      ? (e) => {
+          if (e.event !== "checkpoint" || restarting) return restarting;
+          restarting = (async () => {
+            note(`client checkpoint: restarting the server on port ${server.port}`);
+            const port = server.port;
+            await server.stop();
+            server = null;
+            server = await startServerRetry(serverAgent, { port, config: serverConfig, tls: useTls, readyTimeoutMs: 10000 * scale });
+            note(`server restarted on port ${server.port}`);
+          })();
+          return restarting;
         }
       : undefined;
     const config = scaleConfig({ ...scenario.config, timeoutMs: scenario.config.timeoutMs ?? 10000 }, scale);
@@ -109,6 +116,13 @@ async function runCell({ clientAgent, serverAgent, transport, scenario, tls, sca
       const shown = scenario.proxy && r.result ? { ...r.result, receivedHex: `(${r.result.receivedHex?.length} messages)` } : r.result;
       note(`client ${i + 1} result: ${JSON.stringify(shown ?? null).slice(0, 4000)}`);
       if (r.stderr?.trim()) note(`client ${i + 1} stderr: ${r.stderr.trim().slice(-1500)}`);
+    }
+    if (restarting) {
+      const failed = await restarting.then(
+        () => null,
+        (err) => err,
+      );
+      if (failed) return { grade: "ERROR", message: `the server did not restart: ${failed.message}`, log };
     }
     if (runs.some((r) => r.unsupported))
       return {
@@ -161,6 +175,7 @@ async function runCell({ clientAgent, serverAgent, transport, scenario, tls, sca
     return { grade: "ERROR", message: err.message, log };
   } finally {
     if (proxy) await proxy.close();
+    if (restarting) await restarting.catch(() => undefined);
     if (own && server && !server.unsupported) {
       note(`server stderr: ${server.stderr().trim().slice(-1500)}`);
       await server.stop();
