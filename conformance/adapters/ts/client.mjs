@@ -188,7 +188,7 @@ export async function runClientScenario({ port, host, tls, scenario, config }, {
     });
     client.on("resumed", () => result.resumes++);
     client.on("sessionLost", ({ messages: lost }) => (result.sessionLost += lost.length));
-    // A client that gives up (attempts exhausted) ends without a close event of its own.
+    // The client has ended for good once statusChanges says closed (after its final close event).
     void (async () => {
       for await (const st of client.statusChanges()) {
         if (st.type !== "closed") continue;
