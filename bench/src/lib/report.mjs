@@ -173,6 +173,9 @@ export function markdown(result, files = {}) {
       );
     }
     out.push("");
+    const noted = result.memory.filter((r) => r.notes);
+    for (const r of noted) out.push(`- ${r.name}${r.side ? ` (${r.side})` : ""}: ${r.notes}`);
+    if (noted.length) out.push("");
   }
   if (result.micro?.length) {
     out.push(

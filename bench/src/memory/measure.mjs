@@ -1,20 +1,36 @@
 // Idle-connection memory (client and server in separate processes) and the
 // sustained run (no growth over `seconds`).
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { Child } from "../lib/procs.mjs";
 
 const SCRIPT = fileURLToPath(new URL("./child.mjs", import.meta.url));
 
+/**
+ * Raises the open-file limit of the shell to `openFiles` (soft and hard: a process with
+ * CAP_SYS_RESOURCE, e.g. root on a plain host, may raise the hard limit), else to the hard limit.
+ */
+const raiseLimit = (openFiles) => `ulimit -n ${Number(openFiles)} 2>/dev/null || ulimit -n hard 2>/dev/null`;
+
+/** The open-file limit a memory child started with `memoryChild(openFiles)` gets. */
+function openFileLimit(openFiles) {
+  const r = spawnSync("/bin/sh", ["-c", `${raiseLimit(openFiles)}; ulimit -n`], { encoding: "utf8" });
+  const n = r.stdout.trim();
+  return n === "unlimited" ? Infinity : Number(n) || 1024;
+}
+
 /** A memory child under `ulimit -n` (raised to what the connections need, within the hard limit). */
 function memoryChild(openFiles) {
-  const cmd = `ulimit -n ${openFiles} 2>/dev/null || ulimit -n hard 2>/dev/null; exec "$0" --expose-gc "$1"`;
+  const cmd = `${raiseLimit(openFiles)}; exec "$0" --expose-gc "$1"`;
   const proc = spawn("/bin/sh", ["-c", cmd, process.execPath, SCRIPT], {
     stdio: ["ignore", "inherit", "inherit", "ipc"],
     serialization: "advanced",
   });
   return new Child({ proc });
 }
+
+/** Descriptors a process holds besides its connections (node, the addons, lws's context). */
+const SPARE_FILES = 500;
 
 const per = (a, b, key, n) => Math.round(((a[key] - b[key]) / n) * 10) / 10;
 
@@ -23,13 +39,22 @@ export async function measureIdle({ kinds, connections, log = () => {} }) {
   const unavailable = [];
   for (const kind of kinds) {
     // native-lws holds two descriptors per connection (lws's and the JS-thread reader's).
-    const files = (kind === "native-lws" ? 2 : 1) * connections + 1000;
+    const perConnection = kind === "native-lws" ? 2 : 1;
+    const files = perConnection * connections + 2 * SPARE_FILES;
+    // Where the hard limit cannot be raised (no CAP_SYS_RESOURCE, e.g. in a container), the row
+    // measures as many connections as the limit holds; the figures are per connection.
+    const limit = openFileLimit(files);
+    const n = Math.min(connections, Math.floor((limit - SPARE_FILES) / perConnection));
+    const notes =
+      n < connections
+        ? `${n} of ${connections} connections: the open-file limit is ${limit} and cannot be raised here; ${perConnection} descriptors per connection`
+        : undefined;
     const server = memoryChild(files);
     const clients = memoryChild(files);
     try {
       const listening = await server.call({ op: "serve", kind }, "listening", 30_000);
-      const opened = await clients.call({ op: "open", kind, port: listening.port, connections }, "opened", 60_000 + connections * 20);
-      const m = await server.call({ op: "measure", connections }, "measured", 180_000);
+      const opened = await clients.call({ op: "open", kind, port: listening.port, connections: n }, "opened", 60_000 + n * 20);
+      const m = await server.call({ op: "measure", connections: n }, "measured", 180_000);
       for (const [side, before, after] of [
         ["server", listening.before, m.after],
         ["client", opened.before, opened.after],
@@ -37,17 +62,18 @@ export async function measureIdle({ kinds, connections, log = () => {} }) {
         const row = {
           name: `${kind}-${side}-idle`,
           side,
-          connections,
+          connections: n,
           rssBytes: after.rss,
           peakRssBytes: after.maxRss,
           heapUsedBytes: after.heapUsed,
           externalBytes: after.external,
-          heapPerConnectionBytes: per(after, before, "heapUsed", connections),
+          heapPerConnectionBytes: per(after, before, "heapUsed", n),
           bytesPerConnection: Math.max(
             0,
-            Math.round(((after.heapUsed + after.external - before.heapUsed - before.external) / connections) * 10) / 10,
+            Math.round(((after.heapUsed + after.external - before.heapUsed - before.external) / n) * 10) / 10,
           ),
-          rssPerConnectionBytes: per(after, before, "rss", connections),
+          rssPerConnectionBytes: per(after, before, "rss", n),
+          ...(notes && { notes }),
         };
         results.push(row);
         log(row);
