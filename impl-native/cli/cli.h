@@ -3,7 +3,7 @@
  * conformance adapter contract (spec/qwh-1.md Appendix D, as
  * conformance/adapters/ts/adapter.mjs implements it). Shared by the files of
  * cli/: main.c (arguments, dispatch), config.c (--config names, TLS set-up),
- * codec_mode.c, serve.c, connect.c (incl. the retry scenario).
+ * codec_mode.c, serve*.c (serve.h), connect*.c (connect.h, incl. the retry scenario).
  */
 #ifndef QWH_CLI_H
 #define QWH_CLI_H
