@@ -28,19 +28,21 @@ export const UNDECODABLE: unique symbol = Symbol("qwormhole.undecodable");
 
 /**
  * Runs a deserializer on a received payload; a failure is reported (as
- * E_CODEC unless it is already coded) and the message dropped, the
- * connection unaffected.
+ * E_CODEC unless it is already coded, with `context` as the second argument)
+ * and the message dropped, the connection unaffected.
  */
-export function deserializeOrReport<T>(
+export function deserializeOrReport<T, C = undefined>(
   deserialize: Deserializer<T>,
   payload: Buffer,
-  report: (error: QWormholeError) => void,
+  report: (error: QWormholeError, context: C) => void,
+  context?: C,
 ): T | typeof UNDECODABLE {
   try {
     return deserialize(payload);
   } catch (err) {
     report(
       err instanceof QWormholeError ? err : new QWormholeError("E_CODEC", `deserializer failed: ${(err as Error).message}`, { cause: err }),
+      context as C,
     );
     return UNDECODABLE;
   }

@@ -33,8 +33,9 @@ export interface DeliveryOwner<T> {
 
 /** Typed messages between the connection and the application (see the module comment). */
 export class Delivery<T> {
-  private readonly inbox = new Inbox<T>(() => this.deliverInbox());
-  private readonly iterators = new Set<AsyncQueue<unknown>>();
+  // Made when first needed: an idle connection holds neither.
+  private inbox: Inbox<T> | null = null;
+  private iterators: Set<AsyncQueue<unknown>> | null = null;
   // Iterators at their high-water mark; reading is paused while any is, or while the inbox is full.
   private fullIterators = 0;
   private paused = false;
@@ -45,18 +46,20 @@ export class Delivery<T> {
   /** A decoded message of `bytes` payload bytes: delivered, or held until a consumer comes. */
   receive(data: T, bytes: number): void {
     const owner = this.owner;
-    if (this.inbox.empty && owner.consumes()) {
+    let inbox = this.inbox;
+    if ((inbox === null || inbox.empty) && owner.consumes()) {
       owner.dispatch(data);
       return;
     }
-    this.inbox.hold(data, bytes);
-    if (owner.consumes()) this.inbox.schedule();
+    inbox ??= this.inbox = new Inbox<T>(this);
+    inbox.hold(data, bytes);
+    if (owner.consumes()) inbox.schedule();
     else if (!this.paused && this.inboxFull()) this.updateReading();
   }
 
   /** A consumer may have come: the held messages go to it (on a microtask). */
   scheduleInbox(): void {
-    this.inbox.schedule();
+    this.inbox?.schedule();
   }
 
   /** True while this delivery wants reading paused. */
@@ -89,7 +92,7 @@ export class Delivery<T> {
     const q: AsyncQueue<T> = new AsyncQueue<T>(
       () => {
         emitter.off("message", onMessage);
-        this.iterators.delete(q as AsyncQueue<unknown>);
+        this.iterators?.delete(q as AsyncQueue<unknown>);
       },
       {
         highWaterMark,
@@ -105,25 +108,34 @@ export class Delivery<T> {
     );
     const onMessage = (m: T) => q.push(m);
     emitter.on("message", onMessage);
-    this.iterators.add(q as AsyncQueue<unknown>);
-    if (this.ended !== null && this.inbox.empty) q.end(this.ended.error);
+    (this.iterators ??= new Set()).add(q as AsyncQueue<unknown>);
+    if (this.ended !== null && this.inboxEmpty) q.end(this.ended.error);
     return q;
   }
 
   /** No message comes any more: iterators end (with `error`) once a consumer has taken the held messages. */
   end(error: QWormholeError | undefined): void {
     this.ended = { error };
-    if (this.inbox.empty || !this.owner.consumes()) for (const q of this.iterators) q.end(error);
+    if (this.inboxEmpty || !this.owner.consumes()) this.endIterators(error);
+  }
+
+  private get inboxEmpty(): boolean {
+    return this.inbox === null || this.inbox.empty;
   }
 
   private inboxFull(): boolean {
-    return this.inbox.full(this.owner.highWaterMarkBytes);
+    return this.inbox !== null && this.inbox.full(this.owner.highWaterMarkBytes);
   }
 
-  /** Hands the held messages, in order, to the consumers that came (each as long as one takes them). */
-  private deliverInbox(): void {
+  private endIterators(error: QWormholeError | undefined): void {
+    if (this.iterators !== null) for (const q of this.iterators) q.end(error);
+  }
+
+  /** @internal Hands the held messages, in order, to the consumers that came (each as long as one takes them). */
+  deliverInbox(): void {
     const owner = this.owner;
     if (
+      this.inbox !== null &&
       this.inbox.drain(
         () => owner.consumes(),
         (data) => owner.dispatch(data),
@@ -131,6 +143,6 @@ export class Delivery<T> {
     )
       owner.endBatch();
     this.updateReading();
-    if (this.ended !== null && this.inbox.empty) for (const q of this.iterators) q.end(this.ended.error);
+    if (this.ended !== null && this.inboxEmpty) this.endIterators(this.ended.error);
   }
 }

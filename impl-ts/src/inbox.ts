@@ -8,13 +8,13 @@
 /** Most messages held for a consumer that has not come yet. */
 export const INBOX_MAX_MESSAGES = 1024;
 
-/** Typed messages waiting for a consumer; `run` (the owner's delivery) is called on a microtask after {@link schedule}. */
+/** Typed messages waiting for a consumer; the owner's `deliverInbox` is called on a microtask after {@link schedule}. */
 export class Inbox<T> {
   private held: T[] | null = null;
   private bytes = 0;
   private scheduled = false;
 
-  constructor(private readonly run: () => void) {}
+  constructor(private readonly owner: { deliverInbox(): void }) {}
 
   /** True when no message waits. */
   get empty(): boolean {
@@ -36,7 +36,7 @@ export class Inbox<T> {
   schedule(): void {
     if (this.scheduled || this.held === null) return;
     this.scheduled = true;
-    queueMicrotask(this.run);
+    queueMicrotask(() => this.owner.deliverInbox());
   }
 
   /** Hands the waiting messages, in order, to `deliver` while `takes()` holds; returns how many it handed. */

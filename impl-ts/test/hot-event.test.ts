@@ -73,4 +73,34 @@ describe("HotEvent (message delivery without emit)", () => {
     e.on("close", () => undefined);
     expect(hot.listener).toBeNull();
   });
+
+  it("tracks several hot events of one emitter and of several emitters apart, and tells of an added listener", () => {
+    const e1 = new EventEmitter();
+    const e2 = new EventEmitter();
+    const added: unknown[] = [];
+    const onAdded = function (this: EventEmitter) {
+      added.push(this);
+    };
+    const m1 = new HotEvent<number>(e1, "message", onAdded);
+    const b1 = new HotEvent<number>(e1, "batch");
+    const m2 = new HotEvent<number>(e2, "message", onAdded);
+    expect(e1.listenerCount("newListener")).toBe(1);
+    expect([m1.listener, b1.listener, m2.listener]).toEqual([null, null, null]);
+    const got: string[] = [];
+    e1.on("batch", (n: number) => got.push(`b1:${n}`));
+    expect(added).toEqual([]);
+    e2.on("message", (n: number) => got.push(`m2:${n}`));
+    expect(added).toEqual([e2]);
+    expect(m1.listener).toBeNull();
+    deliver(b1, e1, 1);
+    deliver(m2, e2, 2);
+    e1.on("message", (n: number) => got.push(`m1:${n}`));
+    e1.on("message", (n: number) => got.push(`m1':${n}`));
+    expect(added).toEqual([e2, e1, e1]);
+    deliver(m1, e1, 3);
+    e2.removeAllListeners("message");
+    expect(m2.listener).toBeNull();
+    deliver(m1, e1, 4);
+    expect(got).toEqual(["b1:1", "m2:2", "m1:3", "m1':3", "m1:4", "m1':4"]);
+  });
 });

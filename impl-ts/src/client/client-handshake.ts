@@ -67,13 +67,13 @@ export function runClientHandshake(
   const handlers = (onMessage: ReceiverHandlers["onMessage"]): ReceiverHandlers => ({
     onMessage,
     onControl: noop,
-    readEnd: noop,
+    onReadEnd: noop,
     // End of stream at a frame boundary before the answer (inside a frame is E_TRUNCATED_FRAME).
-    end: () => fail(new QWormholeError("E_CLOSED", "the server closed the connection before answering the hello"), false),
-    error: (err) => fail(err),
-    drain: noop,
-    close: () => fail(new QWormholeError("E_SOCKET", "connection closed during the handshake"), false),
-    timeout: noop,
+    onEnd: () => fail(new QWormholeError("E_CLOSED", "the server closed the connection before answering the hello"), false),
+    onError: (err) => fail(err),
+    onDrain: noop,
+    onClosed: () => fail(new QWormholeError("E_SOCKET", "connection closed during the handshake"), false),
+    onTimeout: noop,
   });
   receiver.setHandlers(handlers(noop));
 

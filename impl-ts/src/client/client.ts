@@ -386,7 +386,8 @@ export class QWormholeClient<TIn = Buffer, TOut = unknown> extends EventEmitter<
     if (resumed) this.loseSession(resumed.lost);
     const channel = new FramedChannel(
       receiver,
-      channelOptions(o, features, peerMax, { maxBackpressureBytes: 0, pauseReadingOnBackpressure: false }),
+      channelOptions(o, { maxBackpressureBytes: 0, pauseReadingOnBackpressure: false }),
+      { features, peerMaxFrameLength: peerMax },
       {
         message: this.delivery.onMessage,
         readEnd: this.delivery.onReadEnd,

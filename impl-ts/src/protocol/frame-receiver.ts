@@ -1,6 +1,6 @@
 /**
  * The control frame rules of an open connection (PING/PONG/CLOSE, ignorable
- * types, no data after CLOSE) in {@link ControlDispatcher}, which the open
+ * types, no data after CLOSE) in {@link dispatchControl}, which the open
  * connection of every link applies, and {@link FrameReceiver}: a
  * {@link FrameDecoder} joined to those rules, for code that has bytes in hand
  * rather than a connection (the vector runner, tools, benchmarks).
@@ -32,18 +32,49 @@ export interface ReceiverOptions {
 /** What control frames mean to an open connection (QWH-CTRL, PING, CLOSE rules). */
 export type ControlHandlers = Pick<ReceiverHandlers, "onPing" | "onPong" | "onClose" | "onAck">;
 
+/** What control frames mean to an open connection, and how it refuses data frames (after the peer's CLOSE). */
+export interface ControlTarget extends ControlHandlers {
+  /** Data frames are a violation from now on (E_PROTOCOL_ERROR on their header, with `message`). */
+  refuseData(message: string): void;
+}
+
 /**
- * Interprets control frame payloads: PING/PONG/CLOSE, ignorable unknown
- * types, a second CLOSE as E_PROTOCOL_ERROR, and, after the peer's CLOSE,
- * data frames refused on their header (through `refuseData`). Shared by the
- * JS receive path and any other frame source (native backends).
+ * Interprets one control frame payload (type byte + body) for `target`:
+ * PING/PONG/CLOSE, ACK when `acks` (feature `resume`), ignorable unknown
+ * types, a second CLOSE (`closeReceived`: the peer's CLOSE came before) as
+ * E_PROTOCOL_ERROR, and after the peer's CLOSE data frames refused on their
+ * header. Throws a coded {@link ProtocolError}. Used by the open connection
+ * of every link (native backends too) and by {@link ControlDispatcher}.
  */
-export class ControlDispatcher {
+export function dispatchControl(payload: Buffer, target: ControlTarget, acks: boolean, closeReceived: boolean): void {
+  const event = parseControlPayload(payload, acks);
+  if (event === null) return;
+  switch (event.type) {
+    case "ack":
+      target.onAck!(event.request, event.count);
+      return;
+    case "ping":
+      target.onPing(event.body);
+      return;
+    case "pong":
+      target.onPong(event.body);
+      return;
+    case "close":
+      if (closeReceived) throw new ProtocolError("E_PROTOCOL_ERROR", "second CLOSE frame");
+      // After the peer's CLOSE a data frame is a violation, caught on its header.
+      target.refuseData("data frame after CLOSE");
+      target.onClose(event.reason === undefined ? { code: event.code } : { code: event.code, reason: event.reason });
+      return;
+  }
+}
+
+/** {@link dispatchControl} with its own record of the peer's CLOSE, for a caller that keeps none. */
+export class ControlDispatcher implements ControlTarget {
   private peerClosed = false;
 
   constructor(
     private readonly handlers: ControlHandlers,
-    private readonly refuseData: (message: string) => void,
+    private readonly refuse: (message: string) => void,
   ) {}
 
   /** True once the peer's CLOSE arrived. */
@@ -53,26 +84,29 @@ export class ControlDispatcher {
 
   /** Handles one control payload (type byte + body); throws a coded {@link ProtocolError}. */
   dispatch(payload: Buffer): void {
-    const event = parseControlPayload(payload, this.handlers.onAck !== undefined);
-    if (event === null) return;
-    switch (event.type) {
-      case "ack":
-        this.handlers.onAck!(event.request, event.count);
-        return;
-      case "ping":
-        this.handlers.onPing(event.body);
-        return;
-      case "pong":
-        this.handlers.onPong(event.body);
-        return;
-      case "close":
-        if (this.peerClosed) throw new ProtocolError("E_PROTOCOL_ERROR", "second CLOSE frame");
-        this.peerClosed = true;
-        // After the peer's CLOSE a data frame is a violation, caught on its header.
-        this.refuseData("data frame after CLOSE");
-        this.handlers.onClose(event.reason === undefined ? { code: event.code } : { code: event.code, reason: event.reason });
-        return;
-    }
+    dispatchControl(payload, this, this.handlers.onAck !== undefined, this.peerClosed);
+  }
+
+  /** {@inheritDoc ControlTarget.refuseData} */
+  refuseData(message: string): void {
+    this.peerClosed = true;
+    this.refuse(message);
+  }
+  /** Passes a PING body on. */
+  onPing(body: Buffer): void {
+    this.handlers.onPing(body);
+  }
+  /** Passes a PONG body on. */
+  onPong(body: Buffer): void {
+    this.handlers.onPong(body);
+  }
+  /** Passes the peer's CLOSE on. */
+  onClose(info: CloseInfo): void {
+    this.handlers.onClose(info);
+  }
+  /** Passes an ACK on. */
+  onAck(request: boolean, count: number): void {
+    this.handlers.onAck!(request, count);
   }
 }
 

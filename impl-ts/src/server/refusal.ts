@@ -32,12 +32,12 @@ export function refuseConnection(receiver: Receiver, code: WireErrorCode, reason
   receiver.setHandlers({
     onMessage: noop,
     onControl: noop,
-    readEnd: noop,
-    end: () => link.destroy(),
-    error: () => link.destroy(),
-    drain: noop,
-    close: gone,
-    timeout: noop,
+    onReadEnd: noop,
+    onEnd: () => link.destroy(),
+    onError: () => link.destroy(),
+    onDrain: noop,
+    onClosed: gone,
+    onTimeout: noop,
   });
   // Whatever still comes is discarded without being decoded (unless a frame is half received).
   try {

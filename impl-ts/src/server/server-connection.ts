@@ -12,7 +12,7 @@ import { QWormholeError } from "../protocol/errors.js";
 import type { Tags } from "../protocol/fields.js";
 import { RateLimitedQueue, TokenBucket } from "../rate-limiter.js";
 import type { TlsFacts } from "../tls-facts.js";
-import type { FramedChannel, SharedMessage } from "../transport/channel.js";
+import type { ChannelCloseInfo, ChannelHandlers, FramedChannel, SharedMessage } from "../transport/channel.js";
 import type { ResumeSession } from "../transport/resume-session.js";
 
 /** What the server learned in the handshake; `verifyHandshake` decides on it. */
@@ -73,6 +73,48 @@ export interface ServerDeliveryHost<C> {
   report(conn: C, error: QWormholeError): void;
 }
 
+/** @internal What a connection's channel reports to its server (one for all its connections). */
+export interface ServerChannelHost<C> {
+  closed(conn: C, info: ChannelCloseInfo, channel: FramedChannel): void;
+  closeExchanged(conn: C, channel: FramedChannel): void;
+  backpressure(conn: C, queuedBytes: number): void;
+  drain(conn: C): void;
+}
+
+/**
+ * @internal The handlers of one server-side channel: its events go to the
+ * connection and, with the connection and the channel named, to the server.
+ */
+export class ServerChannelEvents<C extends Pick<ServerConnection, "receive" | "endBatch" | "drained">> implements ChannelHandlers {
+  /** The connection, set once it exists (a new one is made after its channel). */
+  conn!: C;
+  /** The channel these handlers are for, set once it exists. */
+  channel!: FramedChannel;
+
+  constructor(private readonly host: ServerChannelHost<C>) {}
+
+  message(payload: Buffer): void {
+    this.conn.receive(payload);
+  }
+  readEnd(): void {
+    this.conn.endBatch();
+  }
+  closed(info: ChannelCloseInfo): void {
+    this.host.closed(this.conn, info, this.channel);
+  }
+  closeExchanged(): void {
+    this.host.closeExchanged(this.conn, this.channel);
+  }
+  backpressure(queuedBytes: number): void {
+    this.host.backpressure(this.conn, queuedBytes);
+  }
+  drain(): void {
+    // The channel resumed reading; a connection whose consumer is behind stays paused.
+    this.conn.drained();
+    this.host.drain(this.conn);
+  }
+}
+
 /**
  * One client's connection on a server, as handed out by the server's
  * `connection` event and `connections()` iterator. Its own `message`,
@@ -101,7 +143,6 @@ export class ServerConnection<TOut = unknown, TIn = unknown> extends EventEmitte
   private batch: unknown[] | null = null;
   /** @internal This connection's own `message` listeners. */
   readonly messageEvent: HotEvent<unknown>;
-  private readonly reportDecode = (error: QWormholeError): void => this.server.report(this, error);
   private current: FramedChannel;
   /** @internal The session (feature `resume`): messages sent while it waits for its client are held for the resume. */
   session: ResumeSession | null = null;
@@ -117,24 +158,10 @@ export class ServerConnection<TOut = unknown, TIn = unknown> extends EventEmitte
     private readonly server: ServerDeliveryHost<ServerConnection<TOut, TIn>>,
   ) {
     super();
-    const messageEvent = (this.messageEvent = new HotEvent(this, "message"));
-    this.delivery = new Delivery<unknown>({
-      emitter: this,
-      highWaterMarkBytes: server.highWaterMarkBytes,
-      consumes: () => messageEvent.listener !== null || server.consumes(),
-      dispatch: (data) => {
-        server.message(this, data);
-        messageEvent.listener?.call(this, data);
-        if (server.wantsBatches()) (this.batch ??= []).push(data);
-      },
-      endBatch: () => this.endBatch(),
-      setReading: (paused) => {
-        // Output backpressure keeps reading paused; the server re-applies a pause after the channel's resume on drain.
-        if (paused) this.channel.link.pauseReading();
-        else if (!this.channel.isBackpressured) this.channel.link.resumeReading();
-        return true;
-      },
-    });
+    // A consumer that comes late gets what arrived before it.
+    this.messageEvent = new HotEvent(this, "message", ServerConnection.listenerAdded);
+    // This connection is its delivery's owner (DeliveryOwner).
+    this.delivery = new Delivery<unknown>(this);
     this.id = id;
     this.current = channel;
     this.remoteAddress = handshake.remoteAddress;
@@ -143,15 +170,51 @@ export class ServerConnection<TOut = unknown, TIn = unknown> extends EventEmitte
       rate.bytesPerSec > 0
         ? new RateLimitedQueue(new TokenBucket(rate.bytesPerSec, rate.burstBytes || rate.bytesPerSec), (p) => this.sendNow(p))
         : null;
-    (this as EventEmitter).on("newListener", (name: string | symbol) => {
-      if (name === "message") this.delivery.scheduleInbox();
-    });
+  }
+
+  // Shared by every connection (an idle connection holds no closure for them).
+  private static listenerAdded(this: EventEmitter): void {
+    (this as ServerConnection).delivery.scheduleInbox();
+  }
+  private static reportDecode(error: QWormholeError, conn: ServerConnection): void {
+    conn.server.report(conn, error);
   }
 
   /** @internal A payload of this connection: deserialized, then delivered or held until a consumer comes. */
   receive(payload: Buffer): void {
-    const data = deserializeOrReport(this.server.deserialize, payload, this.reportDecode);
+    const data = deserializeOrReport(this.server.deserialize, payload, ServerConnection.reportDecode, this as ServerConnection);
     if (data !== UNDECODABLE) this.delivery.receive(data, payload.length);
+  }
+
+  /** @internal {@inheritDoc DeliveryOwner.emitter} */
+  get emitter(): EventEmitter {
+    return this;
+  }
+
+  /** @internal {@inheritDoc DeliveryOwner.highWaterMarkBytes} */
+  get highWaterMarkBytes(): number {
+    return this.server.highWaterMarkBytes;
+  }
+
+  /** @internal {@inheritDoc DeliveryOwner.consumes} */
+  consumes(): boolean {
+    return this.messageEvent.listener !== null || this.server.consumes();
+  }
+
+  /** @internal {@inheritDoc DeliveryOwner.dispatch} */
+  dispatch(data: unknown): void {
+    const server = this.server;
+    server.message(this, data);
+    this.messageEvent.listener?.call(this, data);
+    if (server.wantsBatches()) (this.batch ??= []).push(data);
+  }
+
+  /** @internal {@inheritDoc DeliveryOwner.setReading} */
+  setReading(paused: boolean): boolean {
+    // Output backpressure keeps reading paused; the server re-applies a pause after the channel's resume on drain.
+    if (paused) this.channel.link.pauseReading();
+    else if (!this.channel.isBackpressured) this.channel.link.resumeReading();
+    return true;
   }
 
   /** @internal The end of a read (or of a delivery from the inbox): the batch goes to the server's `messageBatch`. */

@@ -113,21 +113,21 @@ export function runServerHandshake(
       }
     },
     onControl: noop,
-    readEnd: noop,
-    end: () => {
+    onReadEnd: noop,
+    onEnd: () => {
       if (stage === "hello") fail("E_INVALID_HANDSHAKE", "connection ended before the hello", false);
     },
     // A legacy peer gets no frame of ours, not even a reject (QWH-LEGACY-006).
-    error: (err) => fail(err.code as WireErrorCode, err.message, !legacy),
-    drain: noop,
-    close: () => {
+    onError: (err) => fail(err.code as WireErrorCode, err.message, !legacy),
+    onDrain: noop,
+    onClosed: () => {
       if (stage !== "done") {
         stage = "done";
         clearTimeout(timer);
         ctx.gone();
       }
     },
-    timeout: noop,
+    onTimeout: noop,
   });
   const process = (payload: Buffer) => {
     const decision = decideHandshake(payload, {

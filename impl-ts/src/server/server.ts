@@ -17,14 +17,27 @@ import { HotEvent } from "../hot-event.js";
 import { tlsServerFailureHint, withSyscallCode } from "../connection-errors.js";
 import { DiagnosticsChannels, addCounters, emptySnapshot, publish, startTelemetry, type TelemetrySnapshot } from "../telemetry.js";
 import { fingerprintMatches, type TlsFacts } from "../tls-facts.js";
-import { FramedChannel, channelOptions, sharedMessage, type ChannelCloseInfo, type SharedMessage } from "../transport/channel.js";
+import {
+  FramedChannel,
+  channelOptions,
+  sharedMessage,
+  type ChannelCloseInfo,
+  type ChannelOptions,
+  type SharedMessage,
+} from "../transport/channel.js";
 import type { Link } from "../transport/link.js";
 import { Receiver } from "../transport/receiver.js";
 import { createSocketListener, type Listener } from "../transport/socket-transport.js";
 import { PacedFlush } from "./paced-flush.js";
 import { PendingHandshakes } from "./pending-handshakes.js";
 import { refusalReason, refuseConnection } from "./refusal.js";
-import { ServerConnection, type HandshakeSnapshot, type ServerDeliveryHost } from "./server-connection.js";
+import {
+  ServerChannelEvents,
+  ServerConnection,
+  type HandshakeSnapshot,
+  type ServerChannelHost,
+  type ServerDeliveryHost,
+} from "./server-connection.js";
 import { runServerHandshake, type ServerHandshakeContext } from "./server-handshake.js";
 import type { HelloV1 } from "../protocol/hello.js";
 import { resolveServerOptions, type QWormholeServerOptions, type ResolvedServerOptions } from "./server-options.js";
@@ -124,6 +137,18 @@ export class QWormholeServer<TIn = Buffer, TOut = unknown> extends EventEmitter<
   private closing = false;
   // What every connection's delivery needs of the server: its deserializer and its message events.
   private readonly deliveryHost: ServerDeliveryHost<ServerConnection<TOut, TIn>>;
+  private readonly channelOptions: ChannelOptions;
+  // What every connection's channel reports to the server.
+  private readonly channelHost: ServerChannelHost<ServerConnection<TOut, TIn>> = {
+    closed: (conn, info, channel) => this.onClosed(conn, info, channel),
+    closeExchanged: (conn, channel) => {
+      const entry = this.sessionOf.get(conn);
+      if (entry && conn.channel === channel) this.sessions!.end(entry);
+    },
+    backpressure: (conn, queuedBytes) =>
+      this.emit("backpressure", { client: conn, queuedBytes, threshold: this.options.highWaterMarkBytes }),
+    drain: (conn) => this.emit("drain", { client: conn }),
+  };
   private readonly sessions: SessionStore<ServerConnection<TOut, TIn>> | null;
   private readonly sessionOf = new Map<ServerConnection<TOut, TIn>, StoredSession<ServerConnection<TOut, TIn>>>();
 
@@ -148,6 +173,10 @@ export class QWormholeServer<TIn = Buffer, TOut = unknown> extends EventEmitter<
     // A server-level consumer that comes late gets what the connections held for it.
     (this as EventEmitter).on("newListener", (name: string | symbol) => {
       if (name === "message" || name === "messageBatch") for (const c of this.byId.values()) c.scheduleInbox();
+    });
+    this.channelOptions = channelOptions(this.options, {
+      maxBackpressureBytes: this.options.maxBackpressureBytes,
+      pauseReadingOnBackpressure: true,
     });
     this.serialize = options.serializer ?? defaultSerializer;
     this.replayCache = new ReplayCache(this.options.signatureWindowMs, this.options.replayCacheMaxEntries);
@@ -404,39 +433,25 @@ export class QWormholeServer<TIn = Buffer, TOut = unknown> extends EventEmitter<
     this.handshaking.delete(receiver.link);
     const resumed = session?.type === "resume" ? session.entry.conn : null;
     const id = resumed ? resumed.id : `c${this.nextId++}`;
-    let conn!: ServerConnection<TOut, TIn>;
+    const events = new ServerChannelEvents<ServerConnection<TOut, TIn>>(this.channelHost);
     const channel = new FramedChannel(
       receiver,
-      channelOptions(o, snapshot.features, snapshot.maxFrameLength, {
-        maxBackpressureBytes: o.maxBackpressureBytes,
-        pauseReadingOnBackpressure: true,
-      }),
-      {
-        message: (payload) => conn.receive(payload),
-        readEnd: () => conn.endBatch(),
-        closed: (info) => this.onClosed(conn, info, channel),
-        closeExchanged: () => {
-          const entry = this.sessionOf.get(conn);
-          if (entry && conn.channel === channel) this.sessions!.end(entry);
-        },
-        backpressure: (queuedBytes) => this.emit("backpressure", { client: conn, queuedBytes, threshold: o.highWaterMarkBytes }),
-        drain: () => {
-          // The channel resumed reading; a connection whose consumer is behind stays paused.
-          conn.drained();
-          this.emit("drain", { client: conn });
-        },
-      },
+      this.channelOptions,
+      { features: snapshot.features, peerMaxFrameLength: snapshot.maxFrameLength },
+      events,
       session && { session: session.entry.session, firstAck: false },
     );
+    events.channel = channel;
+    let conn: ServerConnection<TOut, TIn>;
     if (resumed) {
-      conn = resumed;
+      conn = events.conn = resumed;
       conn.replaceChannel(channel);
       this.byId.set(id, conn);
       publish(DiagnosticsChannels.serverConnection, { id, profile: snapshot.profile, remoteAddress: snapshot.remoteAddress });
       this.emit("resumed", { client: conn });
       return;
     }
-    conn = new ServerConnection(
+    conn = events.conn = new ServerConnection(
       id,
       channel,
       snapshot,

@@ -10,24 +10,23 @@ import { Feature } from "../protocol/constants.js";
 import type { CloseInfo } from "../protocol/control.js";
 import type { WireErrorCode } from "../protocol/error-codes.js";
 import { QWormholeError } from "../protocol/errors.js";
+import type { FrameLimits } from "../protocol/frame-decoder.js";
 import { encodeDataFrame } from "../protocol/frame-encoder.js";
 import type { Link } from "./link.js";
-import type { Receiver } from "./receiver.js";
-import { ControlDispatcher } from "../protocol/frame-receiver.js";
+import type { Receiver, ReceiverHandlers } from "./receiver.js";
+import { dispatchControl, type ControlTarget } from "../protocol/frame-receiver.js";
 import type { ResolvedCommonOptions } from "../options.js";
 import type { TrafficCounters } from "../telemetry.js";
 import type { ResumeSession } from "./resume-session.js";
 import { ChannelSession, type SessionChannel } from "./channel-session.js";
 
-/** How an open connection behaves. */
+/** How the open connections of a client or server behave (one object for all of them). */
 export interface ChannelOptions {
   framing: "length-prefixed" | "none";
-  /** Negotiated features (`control` enables heartbeats and the CLOSE handshake). */
-  features: readonly string[];
   /** Our receive maximum. */
   maxFrameLength: number;
-  /** The peer's receive maximum. */
-  peerMaxFrameLength: number;
+  /** The receive limits of an open connection, with and without the feature `control`. */
+  limits: { control: FrameLimits; plain: FrameLimits };
   /** PING interval; 0 disables heartbeats. */
   heartbeatIntervalMs: number;
   /** Unanswered PINGs after which the peer is declared stale. */
@@ -44,18 +43,26 @@ export interface ChannelOptions {
   idleTimeoutMs: number;
 }
 
-/** Channel options from the resolved common options and what the handshake negotiated. */
+/** What the handshake negotiated for one connection. */
+export interface Negotiated {
+  /** Negotiated features (`control` enables heartbeats and the CLOSE handshake). */
+  features: readonly string[];
+  /** The peer's receive maximum. */
+  peerMaxFrameLength: number;
+}
+
+/** Channel options from the resolved common options. */
 export function channelOptions(
   o: ResolvedCommonOptions,
-  features: readonly string[],
-  peerMaxFrameLength: number,
   side: { maxBackpressureBytes: number; pauseReadingOnBackpressure: boolean },
 ): ChannelOptions {
   return {
     framing: o.framing,
-    features,
     maxFrameLength: o.maxFrameLength,
-    peerMaxFrameLength,
+    limits: {
+      control: { maxFrameLength: o.maxFrameLength, control: true },
+      plain: { maxFrameLength: o.maxFrameLength, control: false },
+    },
     heartbeatIntervalMs: o.heartbeatIntervalMs,
     heartbeatMissedLimit: o.heartbeatMissedLimit,
     drainTimeoutMs: o.drainTimeoutMs,
@@ -119,13 +126,15 @@ export function sharedMessage(serialized: Uint8Array | string): SharedMessage {
 export type ChannelCounters = TrafficCounters;
 
 const PING_BODY_LENGTH = 8;
-const noop = (): void => undefined;
 
-/** The open state of a connection, on any {@link Link}. */
-export class FramedChannel implements SessionChannel {
+/**
+ * The open state of a connection, on any {@link Link}. It is its receiver's
+ * handlers and its control frames' target itself (methods, not closures: an
+ * idle connection holds no function of its own).
+ */
+export class FramedChannel implements SessionChannel, ReceiverHandlers, ControlTarget {
   private readonly control: boolean;
   private readonly raw: boolean;
-  private readonly dispatcher: ControlDispatcher | null;
   private messagesIn = 0;
   private messagesOut = 0;
   private backpressureEvents = 0;
@@ -138,7 +147,7 @@ export class FramedChannel implements SessionChannel {
   private closeSent = false;
   private ended = false;
   private peerClose: CloseInfo | undefined;
-  private closeWaiters: (() => void)[] = [];
+  private closeWaiters: (() => void)[] | null = null;
   // A graceful close waiting for held messages to be sent before its CLOSE.
   private closeOwed: { code: string; reason?: string } | null = null;
   private finished = false;
@@ -148,12 +157,14 @@ export class FramedChannel implements SessionChannel {
   private pingsSent = 0n;
   private pingsAnswered = 0n;
   private drainTimer: NodeJS.Timeout | null = null;
-  private readonly flushBound = () => this.flush();
+  // Made at the first flush scheduled.
+  private flushBound: (() => void) | null = null;
   // Feature `resume`: the session this connection carries.
   private readonly session: ChannelSession | null;
 
   /** The connection's link. */
   readonly link: Link;
+  private readonly receiver: Receiver;
 
   /**
    * Takes over the connection's `receiver` once the handshake is done: from
@@ -164,6 +175,7 @@ export class FramedChannel implements SessionChannel {
   constructor(
     receiver: Receiver,
     private readonly options: ChannelOptions,
+    negotiated: Negotiated,
     private readonly handlers: ChannelHandlers,
     /**
      * The session, when `resume` was negotiated. The caller has already taken
@@ -175,59 +187,16 @@ export class FramedChannel implements SessionChannel {
   ) {
     const link = receiver.link;
     this.link = link;
+    this.receiver = receiver;
     this.raw = options.framing === "none";
-    this.control = !this.raw && options.features.includes(Feature.CONTROL);
-    const session = resume && this.control && options.features.includes(Feature.RESUME) ? new ChannelSession(resume.session, this) : null;
+    const features = negotiated.features;
+    this.control = !this.raw && features.includes(Feature.CONTROL);
+    const session = resume && this.control && features.includes(Feature.RESUME) ? new ChannelSession(resume.session, this) : null;
     this.session = session;
-    link.encoder.setPeerMaxFrameLength(options.peerMaxFrameLength);
-    this.dispatcher = this.control
-      ? new ControlDispatcher(
-          {
-            onPing: (b) => this.onPing(b),
-            onPong: (b) => this.onPong(b),
-            onClose: (i) => this.onPeerClose(i),
-            ...(session ? { onAck: (request: boolean, count: number) => this.onAck(request, count) } : {}),
-          },
-          (message) => receiver.refuseDataFrames(message),
-        )
-      : null;
-    const onMessage = handlers.message;
-    receiver.setHandlers({
-      onMessage: session
-        ? (payload) => {
-            if (this.ended) return;
-            session.frameArrived();
-            this.messagesIn++;
-            onMessage(payload);
-            session.delivered(payload.length);
-          }
-        : (payload) => {
-            if (this.ended) return;
-            this.messagesIn++;
-            onMessage(payload);
-          },
-      onControl: (payload) => {
-        if (this.ended) return;
-        session?.frameArrived();
-        try {
-          this.dispatcher!.dispatch(payload);
-        } catch (err) {
-          this.protocolFailure(err as QWormholeError);
-        }
-      },
-      readEnd: handlers.readEnd ?? noop,
-      end: () => this.onEnd(),
-      error: (err) => this.protocolFailure(err),
-      drain: () => this.onDrain(),
-      close: () => this.finish(),
-      timeout: () => {
-        this.handlers.timeout?.();
-        // A failure of the open phase: CLOSE with the code (QWH-ERR-008), then close without waiting (QWH-ERR-003).
-        this.fail(new QWormholeError("E_IDLE_TIMEOUT", `no traffic for ${options.idleTimeoutMs} ms`), true);
-      },
-    });
+    link.encoder.setPeerMaxFrameLength(negotiated.peerMaxFrameLength);
+    receiver.setHandlers(this);
     if (this.raw) receiver.switchToRaw();
-    else receiver.setLimits({ maxFrameLength: options.maxFrameLength, control: this.control });
+    else receiver.setLimits(this.control ? options.limits.control : options.limits.plain);
     // The handshake's slab is not needed by an idle connection.
     link.encoder.releaseSlab();
     if (options.idleTimeoutMs > 0) link.setIdleTimeout(options.idleTimeoutMs);
@@ -247,6 +216,52 @@ export class FramedChannel implements SessionChannel {
       this.handlers.message(payload);
     }
     this.handlers.readEnd?.();
+  }
+
+  /** @internal {@inheritDoc ReceiverHandlers.onMessage} */
+  onMessage(payload: Buffer): void {
+    if (this.ended) return;
+    const session = this.session;
+    if (session !== null) session.frameArrived();
+    this.messagesIn++;
+    this.handlers.message(payload);
+    if (session !== null) session.delivered(payload.length);
+  }
+  /** @internal {@inheritDoc ReceiverHandlers.onRaw} */
+  onRaw(chunk: Buffer): void {
+    this.onMessage(chunk);
+  }
+  /** @internal {@inheritDoc ReceiverHandlers.onControl} */
+  onControl(payload: Buffer): void {
+    if (this.ended) return;
+    this.session?.frameArrived();
+    try {
+      dispatchControl(payload, this, this.session !== null, this.peerClose !== undefined);
+    } catch (err) {
+      this.protocolFailure(err as QWormholeError);
+    }
+  }
+  /** @internal {@inheritDoc ReceiverHandlers.onReadEnd} */
+  onReadEnd(): void {
+    this.handlers.readEnd?.();
+  }
+  /** @internal {@inheritDoc ReceiverHandlers.onError} */
+  onError(error: QWormholeError): void {
+    this.protocolFailure(error);
+  }
+  /** @internal {@inheritDoc ReceiverHandlers.onClosed} */
+  onClosed(): void {
+    this.finish();
+  }
+  /** @internal {@inheritDoc ReceiverHandlers.onTimeout} */
+  onTimeout(): void {
+    this.handlers.timeout?.();
+    // A failure of the open phase: CLOSE with the code (QWH-ERR-008), then close without waiting (QWH-ERR-003).
+    this.fail(new QWormholeError("E_IDLE_TIMEOUT", `no traffic for ${this.options.idleTimeoutMs} ms`), true);
+  }
+  /** @internal {@inheritDoc ControlTarget.refuseData} */
+  refuseData(message: string): void {
+    this.receiver.refuseDataFrames(message);
   }
 
   /** Traffic counters of this connection. */
@@ -332,8 +347,8 @@ export class FramedChannel implements SessionChannel {
     return room && !this.backpressured;
   }
 
-  /** The peer's ACK: room for held messages, and the drain a false send() promised once none waits. */
-  private onAck(request: boolean, count: number): void {
+  /** @internal The peer's ACK: room for held messages, and the drain a false send() promised once none waits. */
+  onAck(request: boolean, count: number): void {
     const session = this.session!;
     const wasBlocked = this.isBackpressured;
     session.onAck(request, count);
@@ -402,7 +417,8 @@ export class FramedChannel implements SessionChannel {
     this.handlers.backpressure(queued);
   }
 
-  private onDrain(): void {
+  /** @internal {@inheritDoc ReceiverHandlers.onDrain} */
+  onDrain(): void {
     if (!this.backpressured || this.link.encoder.pendingBytes > 0 || this.link.writableLength > this.options.highWaterMarkBytes) return;
     this.backpressured = false;
     this.drainEvents++;
@@ -410,7 +426,8 @@ export class FramedChannel implements SessionChannel {
     this.handlers.drain();
   }
 
-  private onPing(body: Buffer): void {
+  /** @internal The peer's PING: a PONG with its body. */
+  onPing(body: Buffer): void {
     // PONGs stay allowed after our CLOSE (QWH-CLOSE-002).
     this.link.encoder.addPong(body);
     this.scheduleFlush();
@@ -420,7 +437,7 @@ export class FramedChannel implements SessionChannel {
   scheduleFlush(): void {
     if (!this.flushScheduled) {
       this.flushScheduled = true;
-      queueMicrotask(this.flushBound);
+      queueMicrotask((this.flushBound ??= () => this.flush()));
     }
   }
 
@@ -439,14 +456,15 @@ export class FramedChannel implements SessionChannel {
     this.scheduleFlush();
   }
 
-  /** A PONG answers the PING it echoes and every earlier one (QWH-PING-004); anything else is unsolicited and ignored. */
-  private onPong(body: Buffer): void {
+  /** @internal A PONG answers the PING it echoes and every earlier one (QWH-PING-004); anything else is unsolicited and ignored. */
+  onPong(body: Buffer): void {
     if (body.length !== PING_BODY_LENGTH) return;
     const k = body.readBigUInt64BE(0);
     if (k > this.pingsAnswered && k <= this.pingsSent) this.pingsAnswered = k;
   }
 
-  private onPeerClose(info: CloseInfo): void {
+  /** @internal The peer's CLOSE. */
+  onClose(info: CloseInfo): void {
     const first = !this.closeSent && this.peerClose === undefined;
     this.peerClose = info;
     if (first) this.handlers.closeExchanged?.();
@@ -479,7 +497,7 @@ export class FramedChannel implements SessionChannel {
    */
   close(code: WireErrorCode = "E_NORMAL_CLOSE", reason?: string): Promise<void> {
     if (this.finished) return Promise.resolve();
-    const done = new Promise<void>((resolve) => this.closeWaiters.push(resolve));
+    const done = new Promise<void>((resolve) => (this.closeWaiters ??= []).push(resolve));
     if (this.closing) return done;
     this.closing = true;
     this.drainTimer = setTimeout(() => {
@@ -543,7 +561,8 @@ export class FramedChannel implements SessionChannel {
     this.fail(error, error.code !== "E_TRUNCATED_FRAME" && error.code !== "E_SOCKET");
   }
 
-  private onEnd(): void {
+  /** @internal {@inheritDoc ReceiverHandlers.onEnd} */
+  onEnd(): void {
     if (!this.closing) {
       // FIN without CLOSE: allowed without `control`; with it, the peer skipped the drain.
       this.closing = true;
@@ -562,7 +581,7 @@ export class FramedChannel implements SessionChannel {
     this.finished = true;
     this.ended = true;
     const waiters = this.closeWaiters;
-    this.closeWaiters = [];
+    this.closeWaiters = null;
     if (!this.link.destroyed) this.link.destroy();
     // Both CLOSE frames went without a failure: the peer read every frame before ours (QWH-CLOSE-003, QWH-CLOSE-008).
     if (this.session && this.closeSent && this.peerClose !== undefined && !this.failure) this.session.closedCleanly();
@@ -573,6 +592,6 @@ export class FramedChannel implements SessionChannel {
     if (this.failure) info.error = this.failure;
     if (this.peerClose) info.peerClose = this.peerClose;
     this.handlers.closed(info);
-    for (const w of waiters) w();
+    if (waiters !== null) for (const w of waiters) w();
   }
 }

@@ -21,24 +21,29 @@ export const HANDSHAKE_LIMITS: FrameLimits = {
   oversizeCode: "E_HANDSHAKE_TOO_LARGE",
 };
 
-/** What the owner of a connection hears: its frames and the link's events. */
+/**
+ * What the owner of a connection hears: its frames and the link's events. A
+ * handlers object with `onRaw` is its own frame entry point (no wrapper).
+ */
 export interface ReceiverHandlers {
-  /** One data frame's payload (the handshake frames too, while handshaking), or a chunk of bytes in raw mode. */
+  /** One data frame's payload (the handshake frames too, while handshaking), or a chunk of bytes in raw mode when there is no `onRaw`. */
   onMessage(payload: Buffer): void;
   /** One control frame's payload: type byte + body (only when the limits enable control frames). */
   onControl(payload: Buffer): void;
+  /** Optional: a chunk of bytes in raw mode. */
+  onRaw?(chunk: Buffer): void;
   /** Every frame of one read has been delivered: the end of a batch (`messageBatch`). */
-  readEnd(): void;
+  onReadEnd(): void;
   /** The peer ended its direction at a frame boundary. */
-  end(): void;
+  onEnd(): void;
   /** A decoding violation (coded), a truncated frame at the end, or a socket error. Nothing is received after it. */
-  error(error: QWormholeError): void;
+  onError(error: QWormholeError): void;
   /** The link's write buffer has drained. */
-  drain(): void;
+  onDrain(): void;
   /** The connection is closed; always the last callback. */
-  close(): void;
+  onClosed(): void;
   /** No traffic for the idle timeout. */
-  timeout(): void;
+  onTimeout(): void;
 }
 
 const noop = () => undefined;
@@ -46,23 +51,25 @@ const noop = () => undefined;
 export const NO_HANDLERS: ReceiverHandlers = {
   onMessage: noop,
   onControl: noop,
-  readEnd: noop,
-  end: noop,
-  error: noop,
-  drain: noop,
-  close: noop,
-  timeout: noop,
+  onRaw: noop,
+  onReadEnd: noop,
+  onEnd: noop,
+  onError: noop,
+  onDrain: noop,
+  onClosed: noop,
+  onTimeout: noop,
 };
 
 /** The frame entry point for `handlers`: data frames and raw chunks are both messages. */
 function sinkOf(handlers: ReceiverHandlers): FrameSink {
-  return { onMessage: handlers.onMessage, onControl: handlers.onControl, onRaw: handlers.onMessage };
+  if (handlers.onRaw !== undefined) return handlers;
+  return { onMessage: (p) => handlers.onMessage(p), onControl: (p) => handlers.onControl(p), onRaw: (p) => handlers.onMessage(p) };
 }
 
 /** The receive side of one connection (see the module comment). */
 export class Receiver implements LinkReceiver {
   /** The frame entry point: the current handlers' (raw chunks go to `onMessage`). */
-  frames: FrameSink = sinkOf(NO_HANDLERS);
+  frames: FrameSink = NO_HANDLERS;
   private handlers: ReceiverHandlers = NO_HANDLERS;
   // Null when the link decodes: the mode is then the link's to apply.
   private readonly decoder: FrameDecoder | null;
@@ -135,7 +142,7 @@ export class Receiver implements LinkReceiver {
     } catch (err) {
       this.fail(err);
     }
-    this.handlers.readEnd();
+    this.handlers.onReadEnd();
   }
   /** {@inheritDoc ReadTarget.received} */
   received(chunk: Buffer, transient: boolean): void {
@@ -145,11 +152,11 @@ export class Receiver implements LinkReceiver {
     } catch (err) {
       this.fail(err);
     }
-    this.handlers.readEnd();
+    this.handlers.onReadEnd();
   }
 
   readEnd(): void {
-    this.handlers.readEnd();
+    this.handlers.onReadEnd();
   }
   end(): void {
     if (this.failed) return;
@@ -159,24 +166,24 @@ export class Receiver implements LinkReceiver {
       this.fail(err);
       return;
     }
-    this.handlers.end();
+    this.handlers.onEnd();
   }
   error(error: QWormholeError): void {
     this.fail(error);
   }
   drain(): void {
-    this.handlers.drain();
+    this.handlers.onDrain();
   }
   close(): void {
-    this.handlers.close();
+    this.handlers.onClosed();
   }
   timeout(): void {
-    this.handlers.timeout();
+    this.handlers.onTimeout();
   }
 
   private fail(err: unknown): void {
     if (this.failed) return;
     this.failed = true;
-    this.handlers.error(err instanceof QWormholeError ? err : new QWormholeError("E_INTERNAL", String(err), { cause: err }));
+    this.handlers.onError(err instanceof QWormholeError ? err : new QWormholeError("E_INTERNAL", String(err), { cause: err }));
   }
 }

@@ -14,11 +14,30 @@ import type { Link, LinkPeer, LinkReceiver } from "./link.js";
 import type { SocketReader } from "./socket-reader.js";
 import { tlsFactsOf, type TlsFacts } from "../tls-facts.js";
 
+/** The receiver of a socket's link, for the socket's listeners (shared by every socket: `this` is the socket). */
+const RECEIVER = Symbol("qwormhole.receiver");
+type Carrier = Socket & { [RECEIVER]?: LinkReceiver };
+
+function onEnd(this: Carrier): void {
+  this[RECEIVER]!.end();
+}
+function onError(this: Carrier, err: Error): void {
+  this[RECEIVER]!.error(new QWormholeError("E_SOCKET", err.message, { cause: err }));
+}
+function onDrain(this: Carrier): void {
+  this[RECEIVER]!.drain();
+}
+function onClose(this: Carrier): void {
+  this[RECEIVER]!.close();
+}
+function onTimeout(this: Carrier): void {
+  this[RECEIVER]?.timeout();
+}
+
 /** A {@link Link} over a Node socket (see the module comment). */
 export class SocketLink implements Link {
   readonly peer: LinkPeer;
   readonly encoder = new FrameEncoder();
-  private receiver: LinkReceiver | null = null;
   // Bytes of `data` events (TLS); with a reader the socket counts them.
   private read = 0;
   private written = 0;
@@ -36,8 +55,8 @@ export class SocketLink implements Link {
   }
 
   attach(receiver: LinkReceiver): void {
-    this.receiver = receiver;
-    const socket = this.socket;
+    const socket = this.socket as Carrier;
+    socket[RECEIVER] = receiver;
     if (this.reader) this.reader.attach(receiver);
     else
       socket.on("data", (chunk: Buffer) => {
@@ -46,10 +65,10 @@ export class SocketLink implements Link {
       });
     // Flowing mode (also for a socket paused on accept; with onread, so that the end is reported).
     socket.resume();
-    socket.on("end", () => receiver.end());
-    socket.on("error", (err) => receiver.error(new QWormholeError("E_SOCKET", err.message, { cause: err })));
-    socket.on("drain", () => receiver.drain());
-    socket.on("close", () => receiver.close());
+    socket.on("end", onEnd);
+    socket.on("error", onError);
+    socket.on("drain", onDrain);
+    socket.on("close", onClose);
   }
 
   get bytesIn(): number {
@@ -102,7 +121,7 @@ export class SocketLink implements Link {
     this.socket.destroy();
   }
   setIdleTimeout(ms: number): void {
-    this.socket.setTimeout(ms, ms > 0 ? () => this.receiver?.timeout() : undefined);
+    this.socket.setTimeout(ms, ms > 0 ? onTimeout : undefined);
   }
 
   tlsFacts(): TlsFacts | null {

@@ -55,27 +55,29 @@ export interface OnReadOption {
 export class SocketReader {
   private target: ReadTarget | null = null;
   // Bytes read before a target was attached (none in practice: links attach synchronously).
-  private early: Buffer[] = [];
+  private early: Buffer[] | null = null;
   // What the buffer last given to the socket is.
   private inPlace = false;
   private fresh = false;
   private lastRead = 0;
 
-  /** Pass as `onread` when creating the socket. */
-  readonly onread: OnReadOption = {
-    buffer: () => this.nextBuffer(),
-    callback: (bytes, buffer) => {
-      this.onRead(bytes, buffer);
-      return true;
-    },
-  };
+  /** Pass as `onread` when creating the socket (a new object each time: the socket keeps only its two functions). */
+  get onread(): OnReadOption {
+    return {
+      buffer: () => this.nextBuffer(),
+      callback: (bytes, buffer) => {
+        this.onRead(bytes, buffer);
+        return true;
+      },
+    };
+  }
 
   /** Starts delivering to `target` (and hands it anything read before). */
   attach(target: ReadTarget): void {
     this.target = target;
     const early = this.early;
-    this.early = [];
-    for (const chunk of early) target.received(chunk, false);
+    this.early = null;
+    if (early !== null) for (const chunk of early) target.received(chunk, false);
   }
 
   private nextBuffer(): Buffer {
@@ -107,7 +109,7 @@ export class SocketReader {
     const target = this.target;
     this.lastRead = bytes;
     if (target === null) {
-      this.early.push(Buffer.from(buffer.subarray(0, bytes)));
+      (this.early ??= []).push(Buffer.from(buffer.subarray(0, bytes)));
     } else if (this.inPlace) {
       target.receivedInPlace(bytes);
     } else {

@@ -148,6 +148,11 @@ export function createSocketListener(o: ListenOptions, callbacks: ListenerCallba
   // Plain TCP connections are re-created around their handle with an onread reader (see adoptAccepted).
   const adopted = new Set<net.Socket>();
   let closed: (() => void) | null = null;
+  // One listener for every adopted socket (`this` is the socket).
+  const onAdoptedClose = function (this: net.Socket) {
+    adopted.delete(this);
+    if (adopted.size === 0) closed?.();
+  };
   const onSocket = (accepted: net.Socket) => {
     let socket = accepted;
     let reader: SocketReader | undefined;
@@ -157,10 +162,7 @@ export function createSocketListener(o: ListenOptions, callbacks: ListenerCallba
       if (own) {
         socket = own;
         adopted.add(own);
-        own.once("close", () => {
-          adopted.delete(own);
-          if (adopted.size === 0) closed?.();
-        });
+        own.on("close", onAdoptedClose);
       } else {
         reader = undefined;
       }
