@@ -19,7 +19,7 @@ import { evaluateGoals } from "./lib/goals.mjs";
 import { gitCommit, gitDirty, machineInfo } from "./lib/machine.mjs";
 import { markdown, plots } from "./lib/report.mjs";
 import { fmtRate, fmtSize } from "./lib/stats.mjs";
-import { makeCertificate } from "./lib/tls-certs.mjs";
+import { makeSelfSigned } from "../../conformance/lib/tls-certs.mjs";
 import { validateResults } from "./lib/validate.mjs";
 import { measureIdle, measureSustained } from "./memory/measure.mjs";
 import { allTasks, printRow, runTasks } from "./micro/run.mjs";
@@ -161,7 +161,7 @@ let tls;
 if (only.has("tls") || only.has("latency")) {
   if (profile.tls || profile.latency?.tlsRows?.length) {
     try {
-      tls = makeCertificate();
+      tls = makeSelfSigned();
     } catch (err) {
       notes.push(`no TLS rows: openssl failed (${err.message.split("\n")[0]})`);
     }

@@ -2,68 +2,14 @@
 // process: run by `make sanitize-addon` against the ASan builds (QWORMHOLE_NATIVE_PATH=build-san)
 // and usable against any build. Last line: "N passed, M failed". A case that fails closes what it
 // opened, and the whole run has a deadline, so the script always ends.
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { readFileSync } from "node:fs";
+import { makeTestPki } from "../../conformance/lib/tls-certs.mjs";
 import { watchdog } from "./deadline.mjs";
 
 watchdog(240_000, "addon round trip");
 
 const { createQWormholeServer, createQWormholeClient } = await import(new URL("../../impl-ts/dist/index.js", import.meta.url).href);
-const dir = mkdtempSync(join(tmpdir(), "qwh-asan-"));
-const ssl = (a) => execFileSync("openssl", a, { cwd: dir, stdio: "pipe", timeout: 30_000, killSignal: "SIGKILL" });
-ssl([
-  "req",
-  "-x509",
-  "-newkey",
-  "ec",
-  "-pkeyopt",
-  "ec_paramgen_curve:prime256v1",
-  "-nodes",
-  "-keyout",
-  "ca.key",
-  "-subj",
-  "/CN=ca",
-  "-days",
-  "2",
-  "-out",
-  "ca.crt",
-]);
-ssl([
-  "req",
-  "-new",
-  "-newkey",
-  "ec",
-  "-pkeyopt",
-  "ec_paramgen_curve:prime256v1",
-  "-nodes",
-  "-keyout",
-  "s.key",
-  "-subj",
-  "/CN=localhost",
-  "-out",
-  "s.csr",
-]);
-writeFileSync(join(dir, "s.ext"), "subjectAltName=DNS:localhost,IP:127.0.0.1\n");
-ssl([
-  "x509",
-  "-req",
-  "-in",
-  "s.csr",
-  "-CA",
-  "ca.crt",
-  "-CAkey",
-  "ca.key",
-  "-CAcreateserial",
-  "-days",
-  "2",
-  "-extfile",
-  "s.ext",
-  "-out",
-  "s.crt",
-]);
-const pem = (f) => readFileSync(join(dir, f));
+const certs = makeTestPki();
 
 let passed = 0;
 let failed = 0;
@@ -78,7 +24,7 @@ for (const backend of ["libsocket", "lws"]) {
         port: 0,
         preferNative: true,
         preferredNativeBackend: backend,
-        ...(tls ? { tls: { key: pem("s.key"), cert: pem("s.crt") } } : {}),
+        ...(tls ? { tls: { key: readFileSync(certs.key), cert: readFileSync(certs.cert) } } : {}),
       });
       if (s.mode !== `native-${backend}`) throw new Error(`server mode ${s.mode}: ${s.reason}`);
       s.server.on("message", ({ client, data }) => client.send(data));
@@ -93,7 +39,7 @@ for (const backend of ["libsocket", "lws"]) {
         heartbeatMissedLimit: 1_000_000,
         preferNative: true,
         preferredNativeBackend: backend,
-        ...(tls ? { tls: { ca: pem("ca.crt") } } : {}),
+        ...(tls ? { tls: { ca: readFileSync(certs.ca) } } : {}),
       });
       if (c.mode !== `native-${backend}`) throw new Error(`client mode ${c.mode}: ${c.reason}`);
       await c.client.connect();

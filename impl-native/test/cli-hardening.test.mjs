@@ -4,7 +4,8 @@
 // (slowloris from one address), and bounded memory for stalled large frames.
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { fdCount, frame, makeCerts, openSocket, startServer, statusKiB, until } from "./cli-server.mjs";
+import { makeTestPki } from "../../conformance/lib/tls-certs.mjs";
+import { fdCount, frame, openSocket, startServer, statusKiB, until } from "./cli-server.mjs";
 
 const BACKENDS = ["posix", "lws"];
 const x = Buffer.from("x");
@@ -22,7 +23,7 @@ function serverRecvQueues(port) {
 
 let certs;
 beforeAll(() => {
-  certs = makeCerts();
+  certs = makeTestPki();
 });
 
 describe.each(BACKENDS)("qwh-native serve, backend %s", (backend) => {

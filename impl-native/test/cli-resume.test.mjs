@@ -7,8 +7,9 @@
 // resume-under-cuts): 20,000 numbered messages up and 5,000 down, 24 cuts, graded by receivedRuns.
 import { readFileSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
-import { NATIVE, makeCerts, startServer, until } from "./cli-server.mjs";
+import { NATIVE, startServer, until } from "./cli-server.mjs";
 import { startCuttingProxy } from "../../conformance/src/cutting-proxy.mjs";
+import { makeTestPki } from "../../conformance/lib/tls-certs.mjs";
 import { digestOf, expandMessages, numberedMessage, NumberRuns } from "../../conformance/lib/messages.mjs";
 import { tallyRuns } from "../../conformance/src/scenarios.mjs";
 import { runBounded } from "./deadline.mjs";
@@ -27,9 +28,17 @@ const proxyTo = (port, seed) => startCuttingProxy({ port, seed, cuts: Infinity, 
 
 const load = () => import("../../impl-ts/dist/index.js");
 
+/** `qwh-native connect` to 127.0.0.1:port (with ca: over TLS); its result line, once it ended sanitizer-clean. */
+async function connect(backend, port, scenario, config, { ca, timeoutMs = 230_000 } = {}) {
+  const args = ["--backend", backend, "connect", "--port", String(port), "--scenario", scenario, "--config", JSON.stringify(config)];
+  const r = await runBounded(NATIVE, [...args, ...(ca ? ["--tls-ca", ca] : [])], { timeoutMs });
+  expect(r.stderr).not.toMatch(/Sanitizer|runtime error/); // with QWH_NATIVE=build-san/qwh-native
+  return JSON.parse(r.stdout.trim().split("\n").pop() ?? "{}");
+}
+
 let certs;
 beforeAll(() => {
-  certs = makeCerts();
+  certs = makeTestPki();
 });
 
 describe.each(BACKENDS.flatMap((b) => TRANSPORTS.map((t) => [b, t])))(
@@ -112,24 +121,7 @@ describe.each(BACKENDS.flatMap((b) => TRANSPORTS.map((t) => [b, t])))(
       const proxy = await proxyTo(port, seed + 1);
       try {
         const config = { resume: { maxUnackedMessages: 4096 }, timeoutMs: 200_000, maxAttempts: 1000 };
-        const r = await runBounded(
-          NATIVE,
-          [
-            "--backend",
-            backend,
-            "connect",
-            "--port",
-            String(proxy.port),
-            "--scenario",
-            `echo-${COUNT}`,
-            "--config",
-            JSON.stringify(config),
-            ...(tls ? ["--tls-ca", certs.ca] : []),
-          ],
-          { timeoutMs: 230_000 },
-        );
-        const result = JSON.parse(r.stdout.trim().split("\n").pop() ?? "{}");
-        expect(r.stderr).not.toMatch(/Sanitizer|runtime error/); // with QWH_NATIVE=build-san/qwh-native
+        const result = await connect(backend, proxy.port, `echo-${COUNT}`, config, { ca: tls ? certs.ca : undefined });
         const report = { backend, transport, cuts: proxy.cuts, delivered: delivered.count, ok: result.ok, received: result.received };
         console.log(`qwh-native client x ts server under cuts: ${JSON.stringify({ ...report, error: result.error })}`);
         // ok: the echoes equal the messages sent, in order (so none lost or repeated on either side)
@@ -154,24 +146,7 @@ describe.each(BACKENDS.flatMap((b) => TRANSPORTS.map((t) => [b, t])))(
       const proxy = await startCuttingProxy({ port: srv.port, seed: seed + 16, cuts: 24, minBytes: 8192, maxBytes: 49_152 });
       try {
         const config = { resume: true, messages: UP, expectCount: down.length, timeoutMs: 200_000 };
-        const r = await runBounded(
-          NATIVE,
-          [
-            "--backend",
-            backend,
-            "connect",
-            "--port",
-            String(proxy.port),
-            "--scenario",
-            "sequence",
-            "--config",
-            JSON.stringify(config),
-            ...(tls ? ["--tls-ca", certs.ca] : []),
-          ],
-          { timeoutMs: 230_000 },
-        );
-        expect(r.stderr).not.toMatch(/Sanitizer|runtime error/); // with QWH_NATIVE=build-san/qwh-native
-        const result = JSON.parse(r.stdout.trim().split("\n").pop() ?? "{}");
+        const result = await connect(backend, proxy.port, "sequence", config, { ca: tls ? certs.ca : undefined });
         // the session's one closed line, after the client's graceful close
         const graceful = (events) => events.find((e) => e.event === "closed" && e.error === null);
         await srv.waitFor(graceful);
@@ -206,13 +181,7 @@ describe.each(BACKENDS)("resume, qwh-native backend %s", (backend) => {
     try {
       // 2 unacknowledged frames at most: 48 of the 50 messages are held when the scenario closes at once
       const config = { resume: { maxUnackedMessages: 2 }, messages: [{ size: 10, count: 50 }] };
-      const r = await runBounded(
-        NATIVE,
-        ["--backend", backend, "connect", "--port", String(srv.port), "--scenario", "close", "--config", JSON.stringify(config)],
-        { timeoutMs: 60_000 },
-      );
-      const result = JSON.parse(r.stdout.trim().split("\n").pop() ?? "{}");
-      expect(r.stderr).not.toMatch(/Sanitizer|runtime error/); // with QWH_NATIVE=build-san/qwh-native
+      const result = await connect(backend, srv.port, "close", config, { timeoutMs: 60_000 });
       await srv.waitFor((evs) => evs.some((e) => e.event === "closed"));
       expect(result).toMatchObject({ ok: true, sent: 50, error: null, unacknowledged: 0 });
       expect(srv.events.find((e) => e.event === "closed")).toMatchObject({ messages: 50, error: null });

@@ -1,10 +1,8 @@
 // Helpers for tests that attack `qwh-native serve` from Node: start a server (own process group,
 // deadline, optional open-file limit), read its event lines, count its descriptors and memory,
 // open many raw sockets. Every wait is for an event, bounded by the test's own timeout.
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import net from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { spawnBounded } from "./deadline.mjs";
@@ -129,61 +127,4 @@ export function openSocket(port, localAddress) {
     );
     socket.once("error", reject);
   });
-}
-
-/** A CA and a server certificate for localhost, made now; returns file paths. */
-export function makeCerts() {
-  const dir = mkdtempSync(join(tmpdir(), "qwh-cli-tls-"));
-  const ssl = (a) => execFileSync("openssl", a, { cwd: dir, stdio: "pipe", timeout: 30_000, killSignal: "SIGKILL" });
-  ssl([
-    "req",
-    "-x509",
-    "-newkey",
-    "ec",
-    "-pkeyopt",
-    "ec_paramgen_curve:prime256v1",
-    "-nodes",
-    "-keyout",
-    "ca.key",
-    "-subj",
-    "/CN=ca",
-    "-days",
-    "2",
-    "-out",
-    "ca.crt",
-  ]);
-  ssl([
-    "req",
-    "-new",
-    "-newkey",
-    "ec",
-    "-pkeyopt",
-    "ec_paramgen_curve:prime256v1",
-    "-nodes",
-    "-keyout",
-    "s.key",
-    "-subj",
-    "/CN=localhost",
-    "-out",
-    "s.csr",
-  ]);
-  writeFileSync(join(dir, "s.ext"), "subjectAltName=DNS:localhost,IP:127.0.0.1\n");
-  ssl([
-    "x509",
-    "-req",
-    "-in",
-    "s.csr",
-    "-CA",
-    "ca.crt",
-    "-CAkey",
-    "ca.key",
-    "-CAcreateserial",
-    "-days",
-    "2",
-    "-extfile",
-    "s.ext",
-    "-out",
-    "s.crt",
-  ]);
-  return { dir, ca: join(dir, "ca.crt"), cert: join(dir, "s.crt"), key: join(dir, "s.key") };
 }

@@ -8,7 +8,7 @@
 //   npm run soak                       (5 minutes, ts)
 //   node bench/src/hardening/soak.mjs --seconds 30 [--kinds ts,native-libsocket,native-lws] [--json]
 import { fileURLToPath } from "node:url";
-import { makeCertificate } from "../lib/tls-certs.mjs";
+import { makeSelfSigned } from "../../../conformance/lib/tls-certs.mjs";
 import { Peer, kindsArg, numArg } from "./driver.mjs";
 
 const PEER = fileURLToPath(new URL("./soak-peer.mjs", import.meta.url));
@@ -31,7 +31,7 @@ function slope(points) {
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const { key, cert } = makeCertificate();
+const { key, cert } = makeSelfSigned();
 const reports = [];
 for (const kind of kinds) {
   const server = new Peer({ script: PEER });

@@ -14,7 +14,7 @@ import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { loadRow } from "../registry.mjs";
-import { makeCertificate } from "../lib/tls-certs.mjs";
+import { makeSelfSigned } from "../../../conformance/lib/tls-certs.mjs";
 
 const require = createRequire(import.meta.url);
 
@@ -84,7 +84,7 @@ async function main() {
       tls: { type: "boolean", default: false },
     },
   });
-  const tls = values.tls ? makeCertificate() : undefined;
+  const tls = values.tls ? makeSelfSigned() : undefined;
   const self = fileURLToPath(import.meta.url);
   const per = (s, n) =>
     Object.entries(s)
