@@ -221,6 +221,30 @@ static void service_all(server *srv) {
   }
 }
 
+/* The longest sleep of the loop when nothing is due: the stop flag is looked at this often. */
+#define IDLE_POLL_MS 200
+
+/* How long the loop may sleep: 0 while a stream could write more; with "resume", until the first
+ * ACK falls due (ackDelayMs after a delivery no count covers, QWH-ACK-006) or the first window of
+ * a session without connection ends (QWH-RESUME-022); IDLE_POLL_MS at most. The loop's own
+ * timers (handshake, heartbeat, policy delay) shorten it further. */
+static int poll_timeout(const server *srv) {
+  if (srv->busy) return 0;
+  if (!srv->cfg->resume) return IDLE_POLL_MS;
+  int64_t due = INT64_MAX;
+  for (const qwh_pconn *c = srv->conns; c; c = c->next) {
+    const qwh_resume_state *rs = c->s.rs;
+    if (rs && c->s.state == QWH_ST_OPEN && !c->s.finished && qwh_resume_ack_pending(rs) && rs->unreported_since >= 0 &&
+        rs->unreported_since + srv->cfg->ack_delay_ms < due)
+      due = rs->unreported_since + srv->cfg->ack_delay_ms;
+  }
+  for (const qwh_resume_entry *e = srv->sessions.head; e; e = e->next)
+    if (!e->conn && e->expires_ms < due) due = e->expires_ms;
+  if (due == INT64_MAX) return IDLE_POLL_MS;
+  int64_t left = due - qwh_monotonic_ms();
+  return left <= 0 ? 0 : left < IDLE_POLL_MS ? (int)left : IDLE_POLL_MS;
+}
+
 int run_serve(config *cfg, const char *host, uint16_t port) {
   server srv;
   memset(&srv, 0, sizeof srv);
@@ -268,7 +292,7 @@ int run_serve(config *cfg, const char *host, uint16_t port) {
   printf("{\"ready\":true,\"port\":%u}\n", bound);
   fflush(stdout);
   while (!g_cli.stop && !in.eof) {
-    if (qwh_loop_poll(&srv.loop, srv.busy ? 0 : cfg->resume ? 20 : 200) < 0) break;
+    if (qwh_loop_poll(&srv.loop, poll_timeout(&srv)) < 0) break;
     service_all(&srv);
   }
   /* Shutdown: a graceful close for a moment, then everything is freed. */
