@@ -133,8 +133,6 @@ export class ServerChannelEvents<C extends Pick<ServerConnection, "receive" | "e
 export class ServerConnection<TOut = unknown, TIn = unknown> extends EventEmitter<ServerConnectionEvents<TIn>> {
   /** Unique per server. */
   readonly id: string;
-  readonly remoteAddress: string | undefined;
-  readonly remotePort: number | undefined;
   private readonly limiter: RateLimitedQueue<Payload> | null;
   // Received messages on their way to this connection's and the server's consumers.
   // Internals are untyped in TIn, so that a ServerConnection<T, X> is a ServerConnection<T>.
@@ -164,12 +162,19 @@ export class ServerConnection<TOut = unknown, TIn = unknown> extends EventEmitte
     this.delivery = new Delivery<unknown>(this);
     this.id = id;
     this.current = channel;
-    this.remoteAddress = handshake.remoteAddress;
-    this.remotePort = handshake.remotePort;
     this.limiter =
       rate.bytesPerSec > 0
         ? new RateLimitedQueue(new TokenBucket(rate.bytesPerSec, rate.burstBytes || rate.bytesPerSec), (p) => this.sendNow(p))
         : null;
+  }
+
+  /** The client's address. */
+  get remoteAddress(): string | undefined {
+    return this.handshake.remoteAddress;
+  }
+  /** The client's port. */
+  get remotePort(): number | undefined {
+    return this.handshake.remotePort;
   }
 
   // Shared by every connection (an idle connection holds no closure for them).

@@ -152,19 +152,35 @@ export function runServerHandshake(
     if (legacy) receiver.setLimits({ maxFrameLength: o.maxFrameLength, control: false });
     else receiver.switchToRaw();
     const hello = decision.hello;
-    const snapshot: HandshakeSnapshot = {
-      profile: legacy ? "legacy" : "v1",
-      tags: verifiedTags(hello.tags, legacy),
-      features: decision.type === "accept" ? decision.accept.features : [],
-      offeredFeatures: decision.type === "accept" ? decision.hello.features : [],
-      maxFrameLength: decision.type === "accept" ? (decision.hello.maxFrameLength ?? DEFAULT_MAX_FRAME_LENGTH) : DEFAULT_MAX_FRAME_LENGTH,
-      signed: decision.type === "accept" && decision.hello.sig !== undefined,
-      ...peerOf(link, facts),
-    };
-    if (decision.type === "accept") {
-      snapshot.qwh = decision.accept.qwh;
-      if (decision.hello.sig) snapshot.publicKey = decision.hello.sig.key;
-    }
+    const tags = verifiedTags(hello.tags, legacy);
+    const { remoteAddress, remotePort } = link.peer;
+    // Every member a connection keeps set in one literal (the feature lists copied to their
+    // length): the snapshot lives as long as the connection.
+    const snapshot: HandshakeSnapshot =
+      decision.type === "accept"
+        ? {
+            profile: "v1",
+            qwh: decision.accept.qwh,
+            tags,
+            features: decision.accept.features.slice(),
+            offeredFeatures: decision.hello.features.slice(),
+            maxFrameLength: decision.hello.maxFrameLength ?? DEFAULT_MAX_FRAME_LENGTH,
+            signed: decision.hello.sig !== undefined,
+            remoteAddress,
+            remotePort,
+          }
+        : {
+            profile: "legacy",
+            tags,
+            features: [],
+            offeredFeatures: [],
+            maxFrameLength: DEFAULT_MAX_FRAME_LENGTH,
+            signed: false,
+            remoteAddress,
+            remotePort,
+          };
+    if (facts) snapshot.tls = facts;
+    if (decision.type === "accept" && decision.hello.sig) snapshot.publicKey = decision.hello.sig.key;
     if (hello.version !== undefined) snapshot.version = hello.version;
     const verify = ctx.verifyHandshake;
     // A hook that throws E_POLICY_REJECTED (as createHandshakeVerifier does) gives the reason itself.

@@ -127,6 +127,23 @@ export type ChannelCounters = TrafficCounters;
 
 const PING_BODY_LENGTH = 8;
 
+/** The heartbeats of a connection: PINGs carry an increasing 8-byte counter; a PONG echoing counter k answers every PING up to k. */
+interface Heartbeat {
+  timer: NodeJS.Timeout;
+  sent: bigint;
+  answered: bigint;
+}
+
+/** A graceful close under way. */
+interface CloseWait {
+  /** Resolved when the connection is closed. */
+  waiters: (() => void)[];
+  /** Bounds the wait for the peer's CLOSE (and for room for held messages). */
+  timer: NodeJS.Timeout | null;
+  /** A CLOSE waiting for held messages to be sent first. */
+  owed: { code: string; reason?: string } | null;
+}
+
 /**
  * The open state of a connection, on any {@link Link}. It is its receiver's
  * handlers and its control frames' target itself (methods, not closures: an
@@ -147,16 +164,12 @@ export class FramedChannel implements SessionChannel, ReceiverHandlers, ControlT
   private closeSent = false;
   private ended = false;
   private peerClose: CloseInfo | undefined;
-  private closeWaiters: (() => void)[] | null = null;
-  // A graceful close waiting for held messages to be sent before its CLOSE.
-  private closeOwed: { code: string; reason?: string } | null = null;
+  // Made by close(): who waits for the end, the drain timer and a CLOSE owed once held messages are sent.
+  private closeWait: CloseWait | null = null;
   private finished = false;
   private failure: QWormholeError | undefined;
-  private heartbeat: NodeJS.Timeout | null = null;
-  // PINGs carry an increasing 8-byte counter; a PONG echoing counter k answers every PING up to k.
-  private pingsSent = 0n;
-  private pingsAnswered = 0n;
-  private drainTimer: NodeJS.Timeout | null = null;
+  // Made when heartbeats are on.
+  private heartbeat: Heartbeat | null = null;
   // Made at the first flush scheduled.
   private flushBound: (() => void) | null = null;
   // Feature `resume`: the session this connection carries.
@@ -201,8 +214,9 @@ export class FramedChannel implements SessionChannel, ReceiverHandlers, ControlT
     link.encoder.releaseSlab();
     if (options.idleTimeoutMs > 0) link.setIdleTimeout(options.idleTimeoutMs);
     if (this.control && options.heartbeatIntervalMs > 0) {
-      this.heartbeat = setInterval(() => this.beat(), options.heartbeatIntervalMs);
-      this.heartbeat.unref();
+      const heartbeat = { timer: setInterval(() => this.beat(), options.heartbeatIntervalMs), sent: 0n, answered: 0n };
+      heartbeat.timer.unref();
+      this.heartbeat = heartbeat;
     }
     if (session !== null) session.start(resume?.firstAck === true);
   }
@@ -352,7 +366,7 @@ export class FramedChannel implements SessionChannel, ReceiverHandlers, ControlT
     const session = this.session!;
     const wasBlocked = this.isBackpressured;
     session.onAck(request, count);
-    const owed = this.closeOwed;
+    const owed = this.closeWait?.owed ?? null;
     if (owed !== null && session.held === 0 && !this.ended) this.startClose(owed.code, owed.reason);
     if (wasBlocked && !this.isBackpressured && !this.closing && !this.ended) {
       this.drainEvents++;
@@ -442,8 +456,9 @@ export class FramedChannel implements SessionChannel, ReceiverHandlers, ControlT
   }
 
   private beat(): void {
-    if (this.closing || this.ended) return;
-    const unanswered = this.pingsSent - this.pingsAnswered;
+    const heartbeat = this.heartbeat;
+    if (heartbeat === null || this.closing || this.ended) return;
+    const unanswered = heartbeat.sent - heartbeat.answered;
     if (unanswered >= BigInt(this.options.heartbeatMissedLimit)) {
       this.handlers.stale?.();
       // On a session no CLOSE: it would end the session (QWH-RESUME-012).
@@ -451,16 +466,17 @@ export class FramedChannel implements SessionChannel, ReceiverHandlers, ControlT
       return;
     }
     const body = Buffer.allocUnsafe(PING_BODY_LENGTH);
-    body.writeBigUInt64BE(++this.pingsSent);
+    body.writeBigUInt64BE(++heartbeat.sent);
     this.link.encoder.addPing(body);
     this.scheduleFlush();
   }
 
   /** @internal A PONG answers the PING it echoes and every earlier one (QWH-PING-004); anything else is unsolicited and ignored. */
   onPong(body: Buffer): void {
-    if (body.length !== PING_BODY_LENGTH) return;
+    const heartbeat = this.heartbeat;
+    if (heartbeat === null || body.length !== PING_BODY_LENGTH) return;
     const k = body.readBigUInt64BE(0);
-    if (k > this.pingsAnswered && k <= this.pingsSent) this.pingsAnswered = k;
+    if (k > heartbeat.answered && k <= heartbeat.sent) heartbeat.answered = k;
   }
 
   /** @internal The peer's CLOSE. */
@@ -473,9 +489,9 @@ export class FramedChannel implements SessionChannel, ReceiverHandlers, ControlT
       this.closing = true;
       this.sendClose("E_NORMAL_CLOSE");
       this.flush();
-    } else if (this.closeOwed !== null) {
+    } else if (this.closeWait?.owed) {
       // Our close was waiting for room for held messages: the peer's CLOSE ends the wait (they stay unsent, and are reported).
-      this.startClose(this.closeOwed.code, this.closeOwed.reason);
+      this.startClose(this.closeWait.owed.code, this.closeWait.owed.reason);
     }
     this.link.end();
   }
@@ -497,18 +513,19 @@ export class FramedChannel implements SessionChannel, ReceiverHandlers, ControlT
    */
   close(code: WireErrorCode = "E_NORMAL_CLOSE", reason?: string): Promise<void> {
     if (this.finished) return Promise.resolve();
-    const done = new Promise<void>((resolve) => (this.closeWaiters ??= []).push(resolve));
+    const wait = (this.closeWait ??= { waiters: [], timer: null, owed: null });
+    const done = new Promise<void>((resolve) => wait.waiters.push(resolve));
     if (this.closing) return done;
     this.closing = true;
-    this.drainTimer = setTimeout(() => {
+    wait.timer = setTimeout(() => {
       // The peer never answered our CLOSE (or never closed its side, or never made room for the held messages): an unclean close.
       this.failure ??= new QWormholeError("E_DRAIN_TIMEOUT", `no answer to the close within ${this.options.drainTimeoutMs} ms`);
       this.link.destroy();
     }, this.options.drainTimeoutMs);
-    this.drainTimer.unref();
+    wait.timer.unref();
     if (this.session !== null && this.session.held > 0) {
       // Messages past a full replay buffer go first: the CLOSE follows once acknowledgements made room for them all.
-      this.closeOwed = reason === undefined ? { code } : { code, reason };
+      wait.owed = reason === undefined ? { code } : { code, reason };
       this.session.requestAck();
       return done;
     }
@@ -518,7 +535,7 @@ export class FramedChannel implements SessionChannel, ReceiverHandlers, ControlT
 
   /** Sends CLOSE (when negotiated) after everything queued; without `control`, FIN is the close. */
   private startClose(code: string, reason?: string): void {
-    this.closeOwed = null;
+    if (this.closeWait !== null) this.closeWait.owed = null;
     this.sendClose(code, reason);
     this.flush();
     if (!this.control) this.link.end();
@@ -572,16 +589,16 @@ export class FramedChannel implements SessionChannel, ReceiverHandlers, ControlT
   }
 
   private finish(): void {
-    if (this.heartbeat) clearInterval(this.heartbeat);
-    if (this.drainTimer) clearTimeout(this.drainTimer);
-    this.session?.stop();
+    if (this.heartbeat) clearInterval(this.heartbeat.timer);
     this.heartbeat = null;
-    this.drainTimer = null;
+    const wait = this.closeWait;
+    if (wait?.timer) clearTimeout(wait.timer);
+    if (wait) wait.timer = null;
+    this.session?.stop();
     if (this.finished) return;
     this.finished = true;
     this.ended = true;
-    const waiters = this.closeWaiters;
-    this.closeWaiters = null;
+    this.closeWait = null;
     if (!this.link.destroyed) this.link.destroy();
     // Both CLOSE frames went without a failure: the peer read every frame before ours (QWH-CLOSE-003, QWH-CLOSE-008).
     if (this.session && this.closeSent && this.peerClose !== undefined && !this.failure) this.session.closedCleanly();
@@ -592,6 +609,6 @@ export class FramedChannel implements SessionChannel, ReceiverHandlers, ControlT
     if (this.failure) info.error = this.failure;
     if (this.peerClose) info.peerClose = this.peerClose;
     this.handlers.closed(info);
-    if (waiters !== null) for (const w of waiters) w();
+    if (wait !== null) for (const w of wait.waiters) w();
   }
 }

@@ -67,14 +67,19 @@ function sinkOf(handlers: ReceiverHandlers): FrameSink {
 }
 
 /** The receive side of one connection (see the module comment). */
-export class Receiver implements LinkReceiver {
+export class Receiver implements LinkReceiver, ReceiveMode {
   /** The frame entry point: the current handlers' (raw chunks go to `onMessage`). */
   frames: FrameSink = NO_HANDLERS;
   private handlers: ReceiverHandlers = NO_HANDLERS;
-  // Null when the link decodes: the mode is then the link's to apply.
+  // Null when the link decodes: the mode (this receiver's own members) is then the link's to apply.
   private readonly decoder: FrameDecoder | null;
-  private readonly mode: ReceiveMode;
   private failed = false;
+  /** {@inheritDoc ReceiveMode.raw} */
+  raw = false;
+  /** {@inheritDoc ReceiveMode.limits} */
+  limits: FrameLimits;
+  /** {@inheritDoc ReceiveMode.refusal} */
+  refusal: string | null = null;
 
   /** Attaches to `link`; reading starts at `limits` (the handshake's unless given). */
   constructor(
@@ -82,9 +87,9 @@ export class Receiver implements LinkReceiver {
     limits: FrameLimits = HANDSHAKE_LIMITS,
   ) {
     checkFrameLimits(limits);
-    this.mode = { raw: false, limits, refusal: null };
+    this.limits = limits;
     this.decoder = link.setReceiveMode ? null : new FrameDecoder(NO_HANDLERS, limits);
-    link.setReceiveMode?.(this.mode);
+    link.setReceiveMode?.(this);
     link.attach(this);
   }
 
@@ -98,32 +103,32 @@ export class Receiver implements LinkReceiver {
   /** Receive limits from the next header on (handshake limits first, then the negotiated ones). Throws E_INVALID_OPTION. */
   setLimits(limits: FrameLimits): void {
     checkFrameLimits(limits);
-    this.mode.limits = limits;
+    this.limits = limits;
     this.apply((d) => d.setLimits(limits));
   }
 
   /** Data frames are refused from now on (E_PROTOCOL_ERROR on their header, with `message`). */
   refuseDataFrames(message: string): void {
-    this.mode.refusal = message;
+    this.refusal = message;
     this.apply((d) => d.refuseDataFrames(message));
   }
 
   /** From now on received bytes are raw; the rest of the current read is raw too. Throws inside a frame. */
   switchToRaw(): void {
     this.decoder?.switchToRaw();
-    this.mode.raw = true;
-    this.link.setReceiveMode?.(this.mode);
+    this.raw = true;
+    this.link.setReceiveMode?.(this);
   }
 
   /** Back from raw to frames: the next byte starts a header (used after the VERIFYING wait). */
   switchToFrames(): void {
-    this.mode.raw = false;
+    this.raw = false;
     this.apply((d) => d.switchToFrames());
   }
 
   private apply(change: (decoder: FrameDecoder) => void): void {
     if (this.decoder !== null) change(this.decoder);
-    else this.link.setReceiveMode!(this.mode);
+    else this.link.setReceiveMode!(this);
   }
 
   /** {@inheritDoc ReadTarget.inPlaceTarget} */
