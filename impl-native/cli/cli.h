@@ -61,7 +61,7 @@ typedef struct msg_list {
   size_t n;
 } msg_list;
 
-/* Bytes queued for the socket, before and after TLS. */
+/* Bytes queued for the socket, before and after TLS, and those written from the replay ring. */
 size_t queued_bytes(const qwh_pconn *c);
 /*
  * A numbered stream's sender (scenario sequence): hands m->items[*next ...] to the open connection

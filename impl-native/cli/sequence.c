@@ -10,7 +10,7 @@ void gen_numbered(qwh_buf *b, size_t i, size_t size) {
   if (size >= 4) qwh_put_u32be(b->data, (uint32_t)i);
 }
 
-size_t queued_bytes(const qwh_pconn *c) { return c->s.out.len + (c->tls ? c->tls_out.len : 0); }
+size_t queued_bytes(const qwh_pconn *c) { return c->s.out.len + (c->tls ? c->tls_out.len : 0) + (c->s.rs ? c->s.rs->unsent : 0); }
 
 /* Bytes queued for the socket at which a stream waits for it. */
 #define SEQ_QUEUE_MARK (64u * 1024u)

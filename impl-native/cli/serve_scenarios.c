@@ -54,24 +54,26 @@ static void close_with(server *srv, qwh_pconn *c) {
 }
 
 /* stream: the first message goes through the session (checks its size against the peer's limit);
- * the bytes it appended are its frame, copied into the block that every refill queues. */
+ * its frame, encoded alike, fills the block that every refill queues. */
 static void stream_start(server *srv, srv_conn *sc) {
   qwh_pconn *c = &sc->c;
   int64_t count = cfg_int(srv->cfg->root, "pushCount", 1), size = cfg_int(srv->cfg->root, "pushSize", 16);
   if (count <= 0 || size < 0) return;
-  qwh_buf m;
+  qwh_buf m, frame;
   gen_message(&m, 0, (size_t)size);
-  size_t before = c->s.out.len;
+  qwh_buf_init(&frame);
   qwh_code rc = qwh_pconn_send(c, m.data, m.len);
+  if (rc == QWH_OK) rc = qwh_encoder_data(&c->s.enc, &frame, m.data, m.len);
   qwh_buf_free(&m);
-  if (rc != QWH_OK || c->s.out.len <= before) {
+  if (rc != QWH_OK || frame.len == 0) {
     if (rc == QWH_E_FRAME_TOO_LARGE) {
       printf("{\"event\":\"send-error\",\"code\":\"%s\"}\n", qwh_code_name(rc));
       fflush(stdout);
     }
+    qwh_buf_free(&frame);
     return;
   }
-  sc->frame_len = c->s.out.len - before;
+  sc->frame_len = frame.len;
   uint64_t left = (uint64_t)count - 1;
   size_t k = STREAM_BLOCK / sc->frame_len;
   if (k == 0) k = 1;
@@ -79,15 +81,13 @@ static void stream_start(server *srv, srv_conn *sc) {
   sc->block_frames = k;
   sc->stream_left = left;
   qwh_buf_init(&sc->block);
-  if (k && qwh_buf_reserve(&sc->block, k * sc->frame_len) != 0) {
-    sc->stream_left = 0;
-    return;
-  }
-  for (size_t i = 0; i < k; i++) qwh_buf_append(&sc->block, c->s.out.data + before, sc->frame_len);
+  if (k && qwh_buf_reserve(&sc->block, k * sc->frame_len) != 0) sc->stream_left = 0;
+  for (size_t i = 0; sc->stream_left && i < k; i++) qwh_buf_append(&sc->block, frame.data, sc->frame_len);
+  qwh_buf_free(&frame);
 }
 
 /* Bytes waiting for the socket (a queue that went out entirely is emptied, io/sendq.h). */
-static bool stream_queued(const qwh_pconn *c) { return c->s.out.len > 0 || (c->tls && c->tls_out.len > 0); }
+static bool stream_queued(const qwh_pconn *c) { return queued_bytes(c) > 0; }
 
 /* stream: queues the next block when everything queued went out. False when there is nothing to do. */
 static bool stream_fill(srv_conn *sc) {
@@ -95,12 +95,13 @@ static bool stream_fill(srv_conn *sc) {
   if (sc->stream_left == 0 || c->phase != QWH_CONN_OPEN || c->s.finished || c->s.close_sent || c->s.half_close) return false;
   if (stream_queued(c)) return false; /* the socket has not taken the last one yet */
   size_t k = sc->stream_left < sc->block_frames ? (size_t)sc->stream_left : sc->block_frames;
-  if (c->s.rs) { /* "resume": the frames are numbered and kept (one copy of the block), within the replay bounds */
+  if (c->s.rs) { /* "resume": the frames are numbered and kept (one copy of the block, written from there), within the replay bounds */
     uint64_t room = qwh_resume_room(c->s.rs, sc->frame_len);
     if (room < k) k = (size_t)room;
-    if (k == 0 || qwh_resume_record_many(c->s.rs, sc->block.data, sc->frame_len, k) != QWH_OK) return false;
+    if (k == 0 || qwh_resume_send_many(c->s.rs, &c->s.out, sc->block.data, sc->frame_len, k) != QWH_OK) return false;
+  } else if (qwh_buf_append(&c->s.out, sc->block.data, k * sc->frame_len) != 0) {
+    return false;
   }
-  if (qwh_buf_append(&c->s.out, sc->block.data, k * sc->frame_len) != 0) return false;
   sc->stream_left -= k;
   return true;
 }

@@ -235,10 +235,39 @@ qwh_code qwh_resume_record_many(qwh_resume_state *st, const uint8_t *frames, siz
   return QWH_OK;
 }
 
-/* Appends one encoded data frame to `out` and the replay buffer. */
+/* The last `len` kept bytes were just recorded: written from the ring when nothing waits in `out`
+ * or unsent ring bytes wait already (they go first), else after what `out` holds. */
+static qwh_code queue_recorded(qwh_resume_state *st, qwh_buf *out, size_t len) {
+  if (st->unsent > 0 || out->len == 0) {
+    st->unsent += len;
+    return QWH_OK;
+  }
+  if (qwh_buf_reserve(out, len) != 0) return QWH_E_INTERNAL;
+  replay_copy(st, st->replay_len - len, len, out->data + out->len);
+  out->len += len;
+  return QWH_OK;
+}
+
+/* Records one encoded data frame and queues it. */
 static qwh_code emit(qwh_resume_state *st, qwh_buf *out, const uint8_t *frame, size_t len) {
-  if (qwh_buf_append(out, frame, len) != 0) return QWH_E_INTERNAL;
-  return qwh_resume_record(st, frame, len);
+  qwh_code rc = qwh_resume_record(st, frame, len);
+  return rc ? rc : queue_recorded(st, out, len);
+}
+
+qwh_code qwh_resume_send_many(qwh_resume_state *st, qwh_buf *out, const uint8_t *frames, size_t frame_len, size_t n) {
+  qwh_code rc = qwh_resume_record_many(st, frames, frame_len, n);
+  return rc ? rc : queue_recorded(st, out, frame_len * n);
+}
+
+size_t qwh_resume_unsent(const qwh_resume_state *st, const uint8_t **p1, size_t *n1, const uint8_t **p2, size_t *n2) {
+  *p1 = *p2 = st->replay;
+  *n1 = *n2 = 0;
+  if (st->unsent == 0) return 0;
+  size_t at = (st->replay_head + st->replay_len - st->unsent) & (st->replay_cap - 1);
+  *p1 = st->replay + at;
+  *n1 = st->replay_cap - at < st->unsent ? st->replay_cap - at : st->unsent;
+  *n2 = st->unsent - *n1;
+  return st->unsent;
 }
 
 qwh_code qwh_resume_send(qwh_resume_state *st, qwh_buf *out, const uint8_t *payload, size_t len, bool *held) {
@@ -252,9 +281,16 @@ qwh_code qwh_resume_send(qwh_resume_state *st, qwh_buf *out, const uint8_t *payl
     st->held_count++;
     return QWH_OK;
   }
-  size_t start = out->len;
-  if (qwh_buf_reserve(out, 4 + len) || qwh_buf_append(out, h, 4) || qwh_buf_append(out, payload, len)) return QWH_E_INTERNAL;
-  return qwh_resume_record(st, out->data + start, 4 + len);
+  size_t n = (size_t)(st->sent - st->peer_received);
+  if (n == st->ring_cap && ring_grow(st) != 0) return QWH_E_INTERNAL;
+  if (replay_append(st, h, 4) != 0) return QWH_E_INTERNAL;
+  if (replay_append(st, payload, len) != 0) {
+    st->replay_len -= 4; /* recorded whole or not at all */
+    return QWH_E_INTERNAL;
+  }
+  st->lens[(st->ring_head + n) & (st->ring_cap - 1)] = (uint32_t)(4 + len);
+  st->sent++;
+  return queue_recorded(st, out, 4 + len);
 }
 
 size_t qwh_resume_release(qwh_resume_state *st, qwh_buf *out) {
@@ -287,6 +323,7 @@ qwh_code qwh_resume_acknowledge(qwh_resume_state *st, uint64_t count, qwh_code c
   }
   st->peer_received = count;
   st->replay_len -= bytes;
+  if (st->unsent > st->replay_len) st->unsent = st->replay_len; /* a count covering frames not yet written */
   st->replay_head = st->replay_len ? (st->replay_head + bytes) & (st->replay_cap - 1) : 0;
   return QWH_OK;
 }

@@ -111,6 +111,9 @@ typedef struct qwh_resume_state {
   size_t ring_cap, ring_head;
   qwh_buf held; /* encoded frames past the limits, in order, from held_off */
   size_t held_off, held_count;
+  /* the last `unsent` kept bytes are still to be written, from the ring itself, before what the
+   * caller's output buffer holds (see qwh_resume_send); 0 at each new connection */
+  size_t unsent;
 } qwh_resume_state;
 
 void qwh_resume_init(qwh_resume_state *st, const qwh_resume_limits *own, const qwh_resume_limits *peer);
@@ -126,12 +129,22 @@ uint64_t qwh_resume_room(const qwh_resume_state *st, size_t frame_len);
 /* Records n data frames of `frame_len` bytes each, back to back in `frames`, as sent (one copy for all). */
 qwh_code qwh_resume_record_many(qwh_resume_state *st, const uint8_t *frames, size_t frame_len, size_t n);
 /*
- * Queues a data frame: into `out` (and the replay buffer) when nothing is held and it fits, else
- * held. Sets *held accordingly (may be NULL).
+ * Queues a data frame when nothing is held and it fits, else holds it. Sets *held accordingly (may
+ * be NULL). A queued frame is kept in the replay ring, encoded, and written from there: it joins
+ * the unsent bytes at the ring's end (qwh_resume_unsent) when `out` is empty or unsent bytes are
+ * already waiting, which go out before `out`; else it is appended to `out`, after what waits
+ * there. The caller writes the unsent ring bytes first, then `out`: data frames keep their order,
+ * and a control frame queued in `out` meanwhile may be overtaken by later data frames only.
  */
 qwh_code qwh_resume_send(qwh_resume_state *st, qwh_buf *out, const uint8_t *payload, size_t len, bool *held);
-/* Moves held frames that now fit into `out`, in order; returns how many. */
+/* qwh_resume_record_many, then queued as qwh_resume_send queues a frame (none may be held). */
+qwh_code qwh_resume_send_many(qwh_resume_state *st, qwh_buf *out, const uint8_t *frames, size_t frame_len, size_t n);
+/* Queues held frames that now fit, in order, as qwh_resume_send does; returns how many. */
 size_t qwh_resume_release(qwh_resume_state *st, qwh_buf *out);
+/* The unsent bytes at the ring's end, in order, in at most two pieces (the second may be empty); returns their total. */
+size_t qwh_resume_unsent(const qwh_resume_state *st, const uint8_t **p1, size_t *n1, const uint8_t **p2, size_t *n2);
+/* The first n unsent bytes were written. */
+static inline void qwh_resume_unsent_done(qwh_resume_state *st, size_t n) { st->unsent -= n < st->unsent ? n : st->unsent; }
 /* A count from the peer: releases the frames it covers; `code` when below an earlier one or above what was sent. */
 qwh_code qwh_resume_acknowledge(qwh_resume_state *st, uint64_t count, qwh_code code);
 /* A data frame was delivered (at caller time `now`, read only when no earlier delivery is uncovered);

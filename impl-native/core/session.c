@@ -139,6 +139,7 @@ void qwh_sess_open_phase(qwh_session *s, uint32_t peer_max, bool control, bool r
   if (raw) qwh_decoder_pause(&s->rx.dec); /* the rest of this chunk is raw stream */
   if (s->rs) {
     s->rx.resume = true;
+    s->rs->unsent = 0; /* what an earlier connection left unwritten is resent below with the rest */
     qwh_code rc = QWH_OK;
     /* after a resume accept: the client's ACK first (QWH-RESUME-020), then each side's frames the
      * peer has not received, byte for byte, before any other (QWH-RESUME-021) */

@@ -77,6 +77,7 @@ static qwh_code resume_decide(qwh_session *s, qwh_decision *d) {
   if (qwh_json_set(&s->hs, d->accept, "resume", qwh_accept_resume_build(&s->hs, &grant))) return QWH_E_INTERNAL;
   e->conn = s;
   s->rs = &e->st;
+  s->rs->unsent = 0; /* what an earlier connection left unwritten is resent once this one opens */
   s->resume_entry = e;
   s->resumed = o == QWH_RESUME_RESUMED;
   return QWH_OK;
@@ -160,6 +161,7 @@ static qwh_code client_resume_accept(qwh_session *s, const qwh_answer *ans) {
   }
   memcpy(rc->token, g.token, sizeof rc->token);
   s->rs = &rc->st;
+  s->rs->unsent = 0; /* what an earlier connection left unwritten is resent once this one opens */
   s->resumed = g.resumed;
   return QWH_OK;
 }

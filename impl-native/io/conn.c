@@ -51,13 +51,18 @@ static void s_peer_close(void *user, const char *code, const char *reason) {
 
 /* The bytes that go to the socket: the session's output, or its ciphertext with TLS. */
 static qwh_buf *wire(qwh_pconn *c) { return c->tls ? &c->tls_out : &c->s.out; }
-static size_t pending(qwh_pconn *c) { return wire(c)->len - c->out_off + (c->tls && c->tls_open ? c->s.out.len : 0); }
+/* Waiting for the socket: the wire's unsent part, with TLS the session's output not yet encrypted,
+ * and with "resume" the frames written from the replay ring (qwh_resume_send). */
+static size_t pending(qwh_pconn *c) {
+  return wire(c)->len - c->out_off + (c->tls && c->tls_open ? c->s.out.len : 0) + (c->s.rs ? c->s.rs->unsent : 0);
+}
 /* What waits to be sent: the pending bytes and, with "resume", the messages held until the peer
  * acknowledges. Past max_backpressure it fails the connection; reading pauses on pending() alone, since
  * only reading brings the ACKs that release held messages. */
 static size_t backlog(qwh_pconn *c) { return pending(c) + (c->s.rs ? c->s.rs->held.len - c->s.rs->held_off : 0); }
 
 static void discard_out(qwh_pconn *c) {
+  if (c->s.rs) c->s.rs->unsent = 0; /* kept for a resume, which resends them */
   c->s.out.len = 0;
   c->tls_out.len = 0;
   c->out_off = 0;
@@ -65,7 +70,16 @@ static void discard_out(qwh_pconn *c) {
 
 /* TLS: encrypts what the session queued (once the handshake is done). */
 static void encrypt_out(qwh_pconn *c) {
-  if (!c->tls || !c->tls_open || c->s.out.len == 0) return;
+  if (!c->tls || !c->tls_open) return;
+  qwh_resume_state *rs = c->s.rs;
+  const uint8_t *p[2];
+  size_t n[2];
+  if (rs && qwh_resume_unsent(rs, &p[0], &n[0], &p[1], &n[1]) > 0) { /* the ring's unsent frames first */
+    for (int i = 0; i < 2; i++)
+      if (n[i] && qwh_tls_write(c->tls, p[i], n[i], &c->tls_out) != QWH_TLS_OK && !c->s.finished) qwh_session_fail(&c->s, QWH_E_SOCKET);
+    qwh_resume_unsent_done(rs, n[0] + n[1]);
+  }
+  if (c->s.out.len == 0) return;
   if (qwh_tls_write(c->tls, c->s.out.data, c->s.out.len, &c->tls_out) != QWH_TLS_OK && !c->s.finished)
     qwh_session_fail(&c->s, QWH_E_SOCKET);
   c->s.out.len = 0;
@@ -93,7 +107,23 @@ static void set_watch(qwh_pconn *c) {
 static int flush_out(qwh_pconn *c) {
   encrypt_out(c);
   size_t sent = 0;
-  int err = qwh_send_queued(c->w.fd, wire(c), &c->out_off, 0, &sent);
+  int err;
+  qwh_resume_state *rs = c->s.rs;
+  struct iovec v[3];
+  const uint8_t *p[2];
+  size_t n[2];
+  if (!c->tls && rs && qwh_resume_unsent(rs, &p[0], &n[0], &p[1], &n[1]) > 0) { /* the ring's unsent frames, then `out` */
+    v[0] = (struct iovec){(void *)(uintptr_t)p[0], n[0]};
+    v[1] = (struct iovec){(void *)(uintptr_t)p[1], n[1]};
+    v[2] = (struct iovec){c->s.out.len > c->out_off ? c->s.out.data + c->out_off : NULL, c->s.out.len - c->out_off};
+    err = qwh_socket_sendv(c->w.fd, v, 3, &sent);
+    size_t from_ring = sent < rs->unsent ? sent : rs->unsent;
+    qwh_resume_unsent_done(rs, from_ring);
+    c->out_off += sent - from_ring;
+    if (c->out_off == c->s.out.len) c->s.out.len = c->out_off = 0;
+  } else {
+    err = qwh_send_queued(c->w.fd, wire(c), &c->out_off, 0, &sent);
+  }
   if (sent > 0 && c->lim.idle_timeout_ms > 0) c->last_activity = qwh_monotonic_ms();
   return err ? -1 : 0;
 }
@@ -196,6 +226,7 @@ static void tls_received(qwh_pconn *c, const uint8_t *p, size_t n) {
   if (rc != QWH_TLS_OK) {
     if (!c->s.finished) qwh_session_fail(&c->s, QWH_E_TLS_HANDSHAKE);
     c->s.out.len = 0; /* nothing more in the clear or encrypted: only the alert (tls_out) goes */
+    if (c->s.rs) c->s.rs->unsent = 0;
     return;
   }
   if (!c->tls_open && qwh_tls_handshake_done(c->tls)) {
