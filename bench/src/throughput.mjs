@@ -6,6 +6,7 @@
 // per message of the sender (from its first send until the receiver has all)
 // and of the receiver (from listening until it has all).
 //   node bench/src/throughput.mjs [--sizes 16,256,4096,65536,1048576] [--runs 3] [--peers ts,net-batched,net-raw]
+// A peer named SENDER/RECEIVER (e.g. ts/native-libsocket) pairs two implementations.
 import { fork } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { peers } from "./peers.mjs";
@@ -14,7 +15,9 @@ const self = fileURLToPath(import.meta.url);
 
 if (process.argv[2] === "--child") {
   const [, , , role, name, port, count, size] = process.argv;
-  const peer = peers[name];
+  const [sender, receiver = sender] = name.split("/");
+  const peer = peers[role === "receive" ? receiver : sender];
+  if (!peer) throw new Error(`unknown peer ${name}`);
   const args = { port: Number(port), count: Number(count), size: Number(size) };
   if (role === "receive") {
     // onDone may run before receive() has returned its stop function: stop is undefined then, not in its TDZ.

@@ -108,6 +108,15 @@ struct Conn {
   int local_port = 0;
   uint64_t created_ms = 0;   // uv_now() when the engine connection was made (handshake deadline)
   bool large_reads = false;  // the last read was at least ENGINE_COPY_BELOW (engine_read.cc)
+  uint32_t last_frame = 0;   // the length of the last data frame decoded
+  // The large-frame strategy (engine_read.cc): the header being read alone, then the frame
+  // (header and payload) being received into a Buffer that V8 allocated; the reference keeps
+  // that Buffer while the frame spans readable events.
+  uint8_t hdr[4] = {};
+  uint8_t hdr_have = 0;
+  napi_ref big_ref = nullptr;
+  uint8_t *big = nullptr;
+  size_t big_need = 0, big_have = 0, big_cap = 0;
 };
 
 struct Listener {
@@ -168,6 +177,9 @@ constexpr size_t ENGINE_TABLE_TAIL = 16;
 // Buffer that V8 allocates: cheaper than a chunk of their own, whose external Buffer needs a
 // malloc, a free and a finalizer (run from an extra turn of Node's loop).
 constexpr size_t ENGINE_COPY_BELOW = 16u * 1024;
+// While the last data frame was at least this long, frame headers are read alone (4-byte reads)
+// so that a large frame's payload lands straight in the Buffer handed to JS (engine_read.cc).
+constexpr size_t ENGINE_HEADER_READS = 32u * 1024;
 // The decoder's callback: collects one frame into the batch.
 qwh_code engine_on_frame(void *user, bool control, const uint8_t *payload, size_t len);
 // Hands the batch to JS when decoding of the owned chunk (Conn::own) is over: the chunk may become the Buffer.
@@ -186,6 +198,13 @@ void engine_received_owned(Conn *c, uint8_t *p, size_t n, size_t cap);
 // none; then engine_received_in_place with the bytes received there.
 size_t engine_in_place_room(Conn *c, uint8_t **at);
 void engine_received_in_place(Conn *c, size_t n);
+// A whole frame (header and payload, `n` bytes) received at `data`, the start of the Buffer
+// `buf` (buf_len bytes) that V8 allocated, with room for a table of one frame after align4(n):
+// the frame is decoded there and `buf` becomes the batch (plain connections, decoder idle).
+void engine_received_frame(Conn *c, napi_value buf, uint8_t *data, size_t n, size_t buf_len);
+// Hands the batch to JS as `buf` when its frames all lie in Conn::own (the start of buf) and
+// its table fits at the end of buf; otherwise as a copy (engine_batch.cc).
+void engine_flush_batch_into(Conn *c, napi_value buf, size_t buf_len);
 // Call after a readable event: hands the batch to JS.
 void engine_flush_batch(Conn *c);
 void engine_eof(Conn *c);

@@ -33,6 +33,7 @@ void engine_dispatch(Addon *a, int32_t type, uint32_t id, napi_value x, napi_val
 qwh_code engine_on_frame(void *user, bool control, const uint8_t *payload, size_t len) {
   Conn *c = static_cast<Conn *>(user);
   uint32_t kind = control ? K_CONTROL : K_DATA;
+  if (!control) c->last_frame = static_cast<uint32_t>(len);
   if (c->own && payload >= c->own && payload + len <= c->own + c->own_len) {
     // Whole inside the received chunk: a view, no copy.
     c->meta.push_back(kind);
@@ -234,6 +235,26 @@ static void flush_batch(Conn *c, bool final_own) {
       at += len;
     }
   }
+  dispatch_batch(c, count, buf);
+}
+
+void engine_flush_batch_into(Conn *c, napi_value buf, size_t buf_len) {
+  size_t count = c->meta.size() / 3;
+  if (count == 0) return;
+  if (c->addon->tearing_down || c->closing()) return drop_batch(c);
+  size_t end = 0;
+  for (size_t i = 0; i < count; i++) {
+    if (c->meta[i * 3] & (SIDE | STOLEN)) return flush_batch(c, false);
+    end = c->meta[i * 3 + 1] + static_cast<size_t>(c->meta[i * 3 + 2]);
+  }
+  size_t table_at = align4(end);
+  if (table_at + count * 12 != buf_len) return flush_batch(c, false);
+  uint8_t *m = c->own;
+  for (size_t i = 0; i < count; i++) {
+    uint32_t v[3] = {c->meta[i * 3], c->meta[i * 3 + 1], c->meta[i * 3 + 2]};
+    memcpy(m + table_at + i * 12, v, 12);  // little-endian hosts (x86-64, arm64)
+  }
+  Scope s(c->addon);
   dispatch_batch(c, count, buf);
 }
 

@@ -54,6 +54,7 @@ Conn::~Conn() {
   qwh_buf_free(&batch);
   free(own);
   free(stolen);
+  if (big_ref && !addon->tearing_down) napi_delete_reference(addon->env, big_ref);
   qwh_buf_free(&tls_out);
   qwh_tls_free(tls);
 }
@@ -300,6 +301,19 @@ void engine_received_in_place(Conn *c, size_t n) {
   engine_flush_batch(c);
 }
 
+void engine_received_frame(Conn *c, napi_value buf, uint8_t *data, size_t n, size_t buf_len) {
+  if (c->reading_over()) return;
+  engine_flush_batch(c);  // what an earlier read left, if anything
+  if (c->closing()) return;
+  c->own = data;
+  c->own_len = n;
+  c->own_cap = 0;
+  process(c, data, n);
+  if (!c->closing()) engine_flush_batch_into(c, buf, buf_len);
+  c->own = nullptr;
+  c->own_len = 0;
+}
+
 void engine_eof(Conn *c) {
   if (c->closing() || c->read_end == ReadEnd::Delivered) return;
   if (!c->established()) {
@@ -423,10 +437,20 @@ bool engine_write(Conn *c, const uint8_t *p, size_t n) {
 bool engine_pause(Conn *c, bool paused) {
   c->js_paused = paused;
   update_reading(c);
-  return !paused && (c->pend.len > 0 || c->read_end == ReadEnd::Pending);
+  return !paused && (c->pend.len > 0 || (c->hdr_have > 0 && !c->big) || c->read_end == ReadEnd::Pending);
 }
 
 void engine_drain_pending(Conn *c) {
+  if (c->hdr_have && !c->big && !c->js_paused && !c->reading_over()) {
+    // A header read with the end of the last frame (engine_read.cc): the decoder takes it, in
+    // case no more bytes come to make the socket readable.
+    uint8_t held[sizeof c->hdr];
+    size_t k = c->hdr_have;
+    memcpy(held, c->hdr, k);
+    c->hdr_have = 0;
+    c->bytes_in -= static_cast<double>(k);
+    engine_received(c, held, k);
+  }
   if (c->pend.len) {
     qwh_buf mine = c->pend;
     qwh_buf_init(&c->pend);
