@@ -46,6 +46,15 @@ describe.each(BACKENDS)("qwh-native serve, backend %s", (backend) => {
   const closeAll = () => {
     for (const s of sockets.splice(0)) s.socket.destroy();
   };
+  /** Every connection closed: the server's descriptors come back to `base`, and a new connection is served. */
+  const closeAllAndServeAgain = async (srv, base) => {
+    closeAll();
+    await until(() => fdCount(srv.proc.pid) === base);
+    const again = await open(srv.port);
+    again.socket.write(frame(x));
+    expect(await again.received(5)).toBe(true);
+    closeAll();
+  };
 
   it("serves 1,100 connections at once, then its descriptors return to the baseline", async () => {
     const srv = await start({ config: { profile: "bare" } });
@@ -57,12 +66,7 @@ describe.each(BACKENDS)("qwh-native serve, backend %s", (backend) => {
     const echoed = await Promise.all(conns.map((c) => c.received(5)));
     expect(echoed.filter(Boolean).length).toBe(1100);
     expect(fdCount(pid)).toBeGreaterThanOrEqual(base + 1100);
-    closeAll();
-    await until(() => fdCount(pid) === base);
-    const again = await open(srv.port);
-    again.socket.write(frame(x));
-    expect(await again.received(5)).toBe(true);
-    closeAll();
+    await closeAllAndServeAgain(srv, base);
     await srv.stop();
   }, 180_000);
 
@@ -81,12 +85,7 @@ describe.each(BACKENDS)("qwh-native serve, backend %s", (backend) => {
     expect(served).toBeGreaterThan(limit - 64);
     expect(refused).toBeGreaterThanOrEqual(100);
     await srv.waitFor((evs) => evs.filter((e) => e.event === "rejected" && e.code === "E_MAX_CLIENTS").length >= refused);
-    closeAll();
-    await until(() => fdCount(pid) === base);
-    const again = await open(srv.port);
-    again.socket.write(frame(x));
-    expect(await again.received(5)).toBe(true);
-    closeAll();
+    await closeAllAndServeAgain(srv, base);
     await srv.stop();
   }, 180_000);
 
