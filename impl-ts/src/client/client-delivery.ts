@@ -8,7 +8,7 @@
  */
 import type { EventEmitter } from "node:events";
 import { UNDECODABLE, deserializeOrReport, type Deserializer } from "../codecs.js";
-import { Delivery } from "../delivery.js";
+import { Delivery, type DeliveryOwner } from "../delivery.js";
 import { HotEvent } from "../hot-event.js";
 import type { QWormholeError } from "../protocol/errors.js";
 import type { Link } from "../transport/link.js";
@@ -23,8 +23,8 @@ export interface DeliveryHost {
   report(error: QWormholeError): void;
 }
 
-/** Received messages on their way to the client's consumers (see the module comment). */
-export class ClientDelivery<TIn> {
+/** Received messages on their way to the client's consumers (see the module comment); the owner of its {@link Delivery}. */
+export class ClientDelivery<TIn> implements DeliveryOwner<TIn> {
   readonly messageEvent: HotEvent<TIn>;
   readonly batchEvent: HotEvent<TIn[]>;
   private readonly delivery: Delivery<TIn>;
@@ -34,33 +34,48 @@ export class ClientDelivery<TIn> {
   constructor(
     private readonly client: EventEmitter,
     private readonly deserialize: Deserializer<TIn>,
-    highWaterMarkBytes: number,
+    /** {@inheritDoc DeliveryOwner.highWaterMarkBytes} */
+    readonly highWaterMarkBytes: number,
     private readonly host: DeliveryHost,
   ) {
-    const messageEvent = (this.messageEvent = new HotEvent(client, "message"));
-    const batchEvent = (this.batchEvent = new HotEvent(client, "messageBatch"));
-    this.delivery = new Delivery<TIn>({
-      emitter: client,
-      highWaterMarkBytes,
-      consumes: () => messageEvent.listener !== null || batchEvent.listener !== null,
-      dispatch: (data) => {
-        messageEvent.listener?.call(client, data);
-        if (batchEvent.listener !== null) (this.batch ??= []).push(data);
-      },
-      endBatch: this.onReadEnd,
-      setReading: (paused, reason) => {
-        const link = host.readingLink();
-        if (link === null) return false;
-        host.readingChanged(paused, reason);
-        if (paused) link.pauseReading();
-        else link.resumeReading();
-        return true;
-      },
-    });
+    this.messageEvent = new HotEvent(client, "message");
+    this.batchEvent = new HotEvent(client, "messageBatch");
+    this.delivery = new Delivery<TIn>(this);
     // A consumer that comes late gets what arrived before it.
     client.on("newListener", (name: string | symbol) => {
       if (name === "message" || name === "messageBatch") this.delivery.scheduleInbox();
     });
+  }
+
+  /** {@inheritDoc DeliveryOwner.emitter} */
+  get emitter(): EventEmitter {
+    return this.client;
+  }
+
+  /** {@inheritDoc DeliveryOwner.consumes} */
+  consumes(): boolean {
+    return this.messageEvent.listener !== null || this.batchEvent.listener !== null;
+  }
+
+  /** {@inheritDoc DeliveryOwner.dispatch} */
+  dispatch(data: TIn): void {
+    this.messageEvent.listener?.call(this.client, data);
+    if (this.batchEvent.listener !== null) (this.batch ??= []).push(data);
+  }
+
+  /** {@inheritDoc DeliveryOwner.endBatch} */
+  endBatch(): void {
+    this.onReadEnd();
+  }
+
+  /** {@inheritDoc DeliveryOwner.setReading} */
+  setReading(paused: boolean, reason: string): boolean {
+    const link = this.host.readingLink();
+    if (link === null) return false;
+    this.host.readingChanged(paused, reason);
+    if (paused) link.pauseReading();
+    else link.resumeReading();
+    return true;
   }
 
   /** The channel's `message` handler: a payload becomes a typed message for the consumers. */
