@@ -231,15 +231,23 @@ static void tls_received(Conn *c, const uint8_t *p, size_t n) {
   // batch Buffer is made of (no copy of the frames inside it), as a large plain read does; else
   // into the shared buffer (its frames copied once, as a small plain read's).
   bool owned = was_done && n >= ENGINE_COPY_BELOW && !c->pend.len && !c->js_paused && !c->own;
+  // The chunk comes from the pool of received chunks (pages already mapped: a fresh malloc of
+  // this size is an mmap whose every page SSL_read faulted in).
   qwh_buf chunk;
   qwh_buf_init(&chunk);
-  if (owned && qwh_buf_reserve(&chunk, n + n / 4 + 64) != 0) owned = false;
+  if (owned) {
+    chunk.data = engine_chunk_alloc(n + n / 4 + 64, &chunk.cap);
+    if (!chunk.data) {
+      chunk.cap = 0;
+      owned = false;
+    }
+  }
   qwh_buf *plain = owned ? &chunk : &a->plain;
   plain->len = 0;
   int rc = qwh_tls_feed(c->tls, p, n, plain, &c->tls_out);
   send_tls_out(c);
   if (rc != QWH_TLS_OK) {
-    qwh_buf_free(&chunk);
+    engine_chunk_free(chunk.data, chunk.cap);
     return tls_failed(c, qwh_tls_error(c->tls));
   }
   if (!was_done && qwh_tls_handshake_done(c->tls)) {
@@ -257,7 +265,7 @@ static void tls_received(Conn *c, const uint8_t *p, size_t n) {
     // Reads never nest (they come from the loop, not from JS), so the shared buffer is not reused meanwhile.
     decode_borrowed(c, a->plain.data, a->plain.len);
   }
-  qwh_buf_free(&chunk);
+  engine_chunk_free(chunk.data, chunk.cap);
   if (!c->closing() && qwh_tls_peer_closed(c->tls) && c->read_end != ReadEnd::Delivered) engine_eof(c);
 }
 
