@@ -35,7 +35,7 @@ afterEach(async () => {
   for (const x of open.splice(0)) await x.close().catch(() => {});
 });
 
-async function nativeServer(backend: (typeof BACKENDS)[number]): Promise<{ server: QWormholeServer<Buffer>; port: number }> {
+async function nativeServer(backend: (typeof BACKENDS)[number]): Promise<{ server: QWormholeServer<Buffer, Buffer>; port: number }> {
   const made = createQWormholeServer<Buffer, Buffer>({ host: "127.0.0.1", port: 0, preferNative: true, preferredNativeBackend: backend });
   expect(made.mode).toBe(`native-${backend}`);
   open.push(made.server);
@@ -43,7 +43,7 @@ async function nativeServer(backend: (typeof BACKENDS)[number]): Promise<{ serve
   return { server: made.server, port };
 }
 
-async function client(port: number, native: (typeof BACKENDS)[number] | null): Promise<QWormholeClient<Buffer>> {
+async function client(port: number, native: (typeof BACKENDS)[number] | null): Promise<QWormholeClient<Buffer, Buffer>> {
   const made = createQWormholeClient<Buffer, Buffer>({
     host: "127.0.0.1",
     port,
