@@ -67,6 +67,10 @@ export function runClientHandshake(
   const handlers = (onMessage: ReceiverHandlers["onMessage"]): ReceiverHandlers => ({
     onMessage,
     onControl: noop,
+    // Raw bytes (a link switched to raw) are messages too.
+    onRaw(chunk) {
+      this.onMessage(chunk);
+    },
     onReadEnd: noop,
     // End of stream at a frame boundary before the answer (inside a frame is E_TRUNCATED_FRAME).
     onEnd: () => fail(new QWormholeError("E_CLOSED", "the server closed the connection before answering the hello"), false),

@@ -32,6 +32,7 @@ export function refuseConnection(receiver: Receiver, code: WireErrorCode, reason
   receiver.setHandlers({
     onMessage: noop,
     onControl: noop,
+    onRaw: noop,
     onReadEnd: noop,
     onEnd: () => link.destroy(),
     onError: () => link.destroy(),

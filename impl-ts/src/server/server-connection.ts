@@ -136,7 +136,8 @@ export class ServerConnection<TOut = unknown, TIn = unknown> extends EventEmitte
   private readonly limiter: RateLimitedQueue<Payload> | null;
   // Received messages on their way to this connection's and the server's consumers.
   // Internals are untyped in TIn, so that a ServerConnection<T, X> is a ServerConnection<T>.
-  private readonly delivery: Delivery<unknown>;
+  // Made at the first message, iterator or close: an idle connection has none.
+  private delivery: Delivery<unknown> | null = null;
   // Messages of the read being decoded, while the server listens to batches.
   private batch: unknown[] | null = null;
   /** @internal This connection's own `message` listeners. */
@@ -158,8 +159,6 @@ export class ServerConnection<TOut = unknown, TIn = unknown> extends EventEmitte
     super();
     // A consumer that comes late gets what arrived before it.
     this.messageEvent = new HotEvent(this, "message", ServerConnection.listenerAdded);
-    // This connection is its delivery's owner (DeliveryOwner).
-    this.delivery = new Delivery<unknown>(this);
     this.id = id;
     this.current = channel;
     this.limiter =
@@ -179,7 +178,7 @@ export class ServerConnection<TOut = unknown, TIn = unknown> extends EventEmitte
 
   // Shared by every connection (an idle connection holds no closure for them).
   private static listenerAdded(this: EventEmitter): void {
-    (this as ServerConnection).delivery.scheduleInbox();
+    (this as ServerConnection).delivery?.scheduleInbox();
   }
   private static reportDecode(error: QWormholeError, conn: ServerConnection): void {
     conn.server.report(conn, error);
@@ -188,7 +187,12 @@ export class ServerConnection<TOut = unknown, TIn = unknown> extends EventEmitte
   /** @internal A payload of this connection: deserialized, then delivered or held until a consumer comes. */
   receive(payload: Buffer): void {
     const data = deserializeOrReport(this.server.deserialize, payload, ServerConnection.reportDecode, this as ServerConnection);
-    if (data !== UNDECODABLE) this.delivery.receive(data, payload.length);
+    if (data !== UNDECODABLE) (this.delivery ?? this.makeDelivery()).receive(data, payload.length);
+  }
+
+  private makeDelivery(): Delivery<unknown> {
+    // This connection is its delivery's owner (DeliveryOwner).
+    return (this.delivery = new Delivery<unknown>(this));
   }
 
   /** @internal {@inheritDoc DeliveryOwner.emitter} */
@@ -232,12 +236,12 @@ export class ServerConnection<TOut = unknown, TIn = unknown> extends EventEmitte
 
   /** @internal Delivers the messages held for a consumer that has just come. */
   scheduleInbox(): void {
-    this.delivery.scheduleInbox();
+    this.delivery?.scheduleInbox();
   }
 
   /** @internal The channel resumed reading after output backpressure: paused again while a consumer is behind. */
   drained(): void {
-    this.delivery.keepPaused();
+    this.delivery?.keepPaused();
   }
 
   /**
@@ -248,7 +252,7 @@ export class ServerConnection<TOut = unknown, TIn = unknown> extends EventEmitte
    * throws the connection's coded error when it failed.
    */
   messages(options?: { highWaterMark?: number }): AsyncIterableIterator<TIn> {
-    return this.delivery.iterate(options) as AsyncIterableIterator<TIn>;
+    return (this.delivery ?? this.makeDelivery()).iterate(options) as AsyncIterableIterator<TIn>;
   }
 
   /** @internal The connection ended: events, then iterators end (after held messages). */
@@ -256,7 +260,7 @@ export class ServerConnection<TOut = unknown, TIn = unknown> extends EventEmitte
     this.limiter?.clear();
     if (info.error && this.listenerCount("error") > 0) this.emit("error", info.error);
     this.emit("close", info);
-    this.delivery.end(info.error);
+    (this.delivery ?? this.makeDelivery()).end(info.error);
   }
 
   /** @internal The open connection's channel (a resume replaces it; this object stays). */
@@ -268,7 +272,7 @@ export class ServerConnection<TOut = unknown, TIn = unknown> extends EventEmitte
   replaceChannel(channel: FramedChannel): void {
     this.current = channel;
     // A consumer still behind keeps the new link paused too.
-    this.delivery.keepPaused();
+    this.delivery?.keepPaused();
   }
 
   /** True while unsent output is above the high-water mark. */

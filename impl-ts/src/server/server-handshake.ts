@@ -113,6 +113,10 @@ export function runServerHandshake(
       }
     },
     onControl: noop,
+    // Raw bytes (a link switched to raw) are messages too.
+    onRaw(chunk) {
+      this.onMessage(chunk);
+    },
     onReadEnd: noop,
     onEnd: () => {
       if (stage === "hello") fail("E_INVALID_HANDSHAKE", "connection ended before the hello", false);

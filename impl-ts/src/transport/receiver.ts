@@ -21,17 +21,14 @@ export const HANDSHAKE_LIMITS: FrameLimits = {
   oversizeCode: "E_HANDSHAKE_TOO_LARGE",
 };
 
-/**
- * What the owner of a connection hears: its frames and the link's events. A
- * handlers object with `onRaw` is its own frame entry point (no wrapper).
- */
-export interface ReceiverHandlers {
-  /** One data frame's payload (the handshake frames too, while handshaking), or a chunk of bytes in raw mode when there is no `onRaw`. */
+/** What the owner of a connection hears: its frames (it is the frame entry point itself) and the link's events. */
+export interface ReceiverHandlers extends FrameSink {
+  /** One data frame's payload (the handshake frames too, while handshaking). */
   onMessage(payload: Buffer): void;
   /** One control frame's payload: type byte + body (only when the limits enable control frames). */
   onControl(payload: Buffer): void;
-  /** Optional: a chunk of bytes in raw mode. */
-  onRaw?(chunk: Buffer): void;
+  /** A chunk of bytes in raw mode. */
+  onRaw(chunk: Buffer): void;
   /** Every frame of one read has been delivered: the end of a batch (`messageBatch`). */
   onReadEnd(): void;
   /** The peer ended its direction at a frame boundary. */
@@ -60,16 +57,8 @@ export const NO_HANDLERS: ReceiverHandlers = {
   onTimeout: noop,
 };
 
-/** The frame entry point for `handlers`: data frames and raw chunks are both messages. */
-function sinkOf(handlers: ReceiverHandlers): FrameSink {
-  if (handlers.onRaw !== undefined) return handlers;
-  return { onMessage: (p) => handlers.onMessage(p), onControl: (p) => handlers.onControl(p), onRaw: (p) => handlers.onMessage(p) };
-}
-
 /** The receive side of one connection (see the module comment). */
 export class Receiver implements LinkReceiver, ReceiveMode {
-  /** The frame entry point: the current handlers' (raw chunks go to `onMessage`). */
-  frames: FrameSink = NO_HANDLERS;
   private handlers: ReceiverHandlers = NO_HANDLERS;
   // Null when the link decodes: the mode (this receiver's own members) is then the link's to apply.
   private readonly decoder: FrameDecoder | null;
@@ -80,6 +69,11 @@ export class Receiver implements LinkReceiver, ReceiveMode {
   limits: FrameLimits;
   /** {@inheritDoc ReceiveMode.refusal} */
   refusal: string | null = null;
+
+  /** The frame entry point: the current handlers. */
+  get frames(): FrameSink {
+    return this.handlers;
+  }
 
   /** Attaches to `link`; reading starts at `limits` (the handshake's unless given). */
   constructor(
@@ -96,8 +90,7 @@ export class Receiver implements LinkReceiver, ReceiveMode {
   /** From now on (also later in the current read) frames and events go to `handlers`. */
   setHandlers(handlers: ReceiverHandlers): void {
     this.handlers = handlers;
-    this.frames = sinkOf(handlers);
-    this.decoder?.setSink(this.frames);
+    this.decoder?.setSink(handlers);
   }
 
   /** Receive limits from the next header on (handshake limits first, then the negotiated ones). Throws E_INVALID_OPTION. */
