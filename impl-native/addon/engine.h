@@ -133,6 +133,14 @@ struct Listener {
 struct Addon {
   napi_env env = nullptr;
   napi_ref dispatch = nullptr;
+  // The table JS gave with setDispatch: a batch of at most table_frames frames has its
+  // [kind, offset, length] entries there (the count handed to JS is positive), so JS makes no
+  // view per batch; a larger batch, or one made while another is being delivered, has them at
+  // the end of its Buffer (the count is negative).
+  uint32_t *table = nullptr;
+  size_t table_frames = 0;
+  napi_ref table_ref = nullptr;
+  bool in_batch = false;
   napi_async_context actx = nullptr;
   const Backend *backend = nullptr;
   uv_loop_t *loop = nullptr;

@@ -27,15 +27,31 @@ static Conn *conn_args(napi_env env, napi_callback_info info, size_t want, napi_
   return it == a->conns.end() ? nullptr : it->second;
 }
 
+// setDispatch(fn, table?): fn(type, id, a, b) gets every event; `table`, a Uint32Array, receives
+// the [kind, offset, length] entries of each batch that fits in it (see engine.h).
 static napi_value m_set_dispatch(napi_env env, napi_callback_info info) {
-  napi_value argv[1];
-  if (!args(env, info, 1, argv)) return nullptr;
+  napi_value argv[2];
+  if (!args(env, info, 2, argv)) return nullptr;
   Addon *a = addon_of(env);
   if (a->dispatch) napi_delete_reference(env, a->dispatch);
   a->dispatch = nullptr;
   napi_valuetype t;
   napi_typeof(env, argv[0], &t);
   if (t == napi_function) napi_create_reference(env, argv[0], 1, &a->dispatch);
+  if (a->table_ref) napi_delete_reference(env, a->table_ref);
+  a->table_ref = nullptr;
+  a->table = nullptr;
+  a->table_frames = 0;
+  bool typed = false;
+  napi_is_typedarray(env, argv[1], &typed);
+  napi_typedarray_type type;
+  size_t length = 0;
+  void *data = nullptr;
+  if (typed && napi_get_typedarray_info(env, argv[1], &type, &length, &data, nullptr, nullptr) == napi_ok && type == napi_uint32_array &&
+      length >= 3 && napi_create_reference(env, argv[1], 1, &a->table_ref) == napi_ok) {
+    a->table = static_cast<uint32_t *>(data);
+    a->table_frames = length / 3;
+  }
   return undefined(env);
 }
 
@@ -429,6 +445,9 @@ static void finalize_addon(napi_env env, void *data, void *) {
   a->tearing_down = true;
   if (a->dispatch) napi_delete_reference(env, a->dispatch);
   a->dispatch = nullptr;
+  if (a->table_ref) napi_delete_reference(env, a->table_ref);
+  a->table_ref = nullptr;
+  a->table = nullptr;
   if (a->actx) napi_async_destroy(env, a->actx);
   a->actx = nullptr;
   a->finalized = true;

@@ -98,8 +98,13 @@ static bool external_buffer(Addon *a, uint8_t *m, size_t total, size_t cap, napi
   return true;
 }
 
-// Sends the built batch Buffer to JS and resets the batch state.
-static void dispatch_batch(Conn *c, size_t count, napi_value buf) {
+// Whether a batch of `count` frames has its table in the one JS gave (engine.h): not while
+// another batch is being delivered, whose entries JS may still be reading.
+static bool shared_table(const Addon *a, size_t count) { return a->table && count <= a->table_frames && !a->in_batch; }
+
+// Sends the built batch Buffer to JS and resets the batch state. The count is negative when
+// the table is at the end of the Buffer.
+static void dispatch_batch(Conn *c, size_t count, napi_value buf, bool shared) {
   Addon *a = c->addon;
   c->meta.clear();
   if (c->batch.cap > (1u << 20))
@@ -107,8 +112,11 @@ static void dispatch_batch(Conn *c, size_t count, napi_value buf) {
   else
     c->batch.len = 0;
   napi_value n;
-  napi_create_uint32(a->env, static_cast<uint32_t>(count), &n);
+  napi_create_int32(a->env, shared ? static_cast<int32_t>(count) : -static_cast<int32_t>(count), &n);
+  bool outer = a->in_batch;
+  a->in_batch = true;
   engine_dispatch(a, EV_BATCH, c->id, buf, n);
+  a->in_batch = outer;
 }
 
 // Hands the frames decoded so far to JS as one Buffer. `final_own`: decoding of the owned chunk
@@ -122,6 +130,8 @@ static void flush_batch(Conn *c, bool final_own) {
   Scope s(a);
   napi_value buf;
   uint32_t *table;
+  bool shared = shared_table(a, count);
+  size_t table_len = shared ? 0 : count * 12;
   size_t own_bytes = 0;
   if (c->stolen) {
     // A large frame taken from the decoder becomes the Buffer; the other frames' payloads
@@ -135,7 +145,7 @@ static void flush_batch(Conn *c, bool final_own) {
     }
     size_t other_at = align4(stolen_len);
     size_t table_at = align4(other_at + others);
-    size_t total = table_at + count * 12;
+    size_t total = table_at + table_len;
     uint8_t *m = c->stolen;
     size_t cap = c->stolen_cap;
     c->stolen = nullptr;
@@ -148,7 +158,7 @@ static void flush_batch(Conn *c, bool final_own) {
       m = p;
       cap = total;
     }
-    table = reinterpret_cast<uint32_t *>(m + table_at);
+    table = shared ? a->table : reinterpret_cast<uint32_t *>(m + table_at);
     size_t at = other_at;
     for (size_t i = 0; i < count; i++) {
       uint32_t kind = c->meta[i * 3], off = c->meta[i * 3 + 1], len = c->meta[i * 3 + 2];
@@ -164,7 +174,7 @@ static void flush_batch(Conn *c, bool final_own) {
       }
     }
     if (!external_buffer(a, m, total, cap, &buf)) return drop_batch(c);
-    return dispatch_batch(c, count, buf);
+    return dispatch_batch(c, count, buf, shared);
   }
   if (final_own && c->own && c->batch.len > 4096) {
     for (size_t i = 0; i < count; i++)
@@ -175,10 +185,10 @@ static void flush_batch(Conn *c, bool final_own) {
     // the few bytes of frames inside the chunk are copied after it.
     size_t own_at = c->batch.len;
     size_t table_at = align4(own_at + own_bytes);
-    size_t total = table_at + count * 12;
+    size_t total = table_at + table_len;
     if (qwh_buf_reserve(&c->batch, total - c->batch.len) != 0) return drop_batch(c);
     uint8_t *m = c->batch.data;
-    table = reinterpret_cast<uint32_t *>(m + table_at);
+    table = shared ? a->table : reinterpret_cast<uint32_t *>(m + table_at);
     size_t at = own_at;
     for (size_t i = 0; i < count; i++) {
       uint32_t kind = c->meta[i * 3], off = c->meta[i * 3 + 1], len = c->meta[i * 3 + 2];
@@ -198,7 +208,7 @@ static void flush_batch(Conn *c, bool final_own) {
   } else if (final_own && c->own) {
     size_t side_at = c->own_len;
     size_t table_at = align4(side_at + c->batch.len);
-    size_t total = table_at + count * 12;
+    size_t total = table_at + table_len;
     if (total > c->own_cap) {
       auto *p = static_cast<uint8_t *>(realloc(c->own, total));
       if (!p) return drop_batch(c);
@@ -207,7 +217,7 @@ static void flush_batch(Conn *c, bool final_own) {
     }
     uint8_t *m = c->own;
     if (c->batch.len) memcpy(m + side_at, c->batch.data, c->batch.len);
-    table = reinterpret_cast<uint32_t *>(m + table_at);
+    table = shared ? a->table : reinterpret_cast<uint32_t *>(m + table_at);
     for (size_t i = 0; i < count; i++) {
       uint32_t kind = c->meta[i * 3], off = c->meta[i * 3 + 1];
       table[i * 3] = kind & ~SIDE;
@@ -220,11 +230,11 @@ static void flush_batch(Conn *c, bool final_own) {
     size_t payload = 0;
     for (size_t i = 0; i < count; i++) payload += c->meta[i * 3 + 2];
     size_t table_at = align4(payload);
-    size_t total = table_at + count * 12;
+    size_t total = table_at + table_len;
     void *data = nullptr;
     if (napi_create_buffer(a->env, total, &data, &buf) != napi_ok) return drop_batch(c);
     auto *m = static_cast<uint8_t *>(data);
-    table = reinterpret_cast<uint32_t *>(m + table_at);
+    table = shared ? a->table : reinterpret_cast<uint32_t *>(m + table_at);
     size_t at = 0;
     for (size_t i = 0; i < count; i++) {
       uint32_t kind = c->meta[i * 3], off = c->meta[i * 3 + 1], len = c->meta[i * 3 + 2];
@@ -235,7 +245,7 @@ static void flush_batch(Conn *c, bool final_own) {
       at += len;
     }
   }
-  dispatch_batch(c, count, buf);
+  dispatch_batch(c, count, buf, shared);
 }
 
 void engine_flush_batch_into(Conn *c, napi_value buf, size_t buf_len) {
@@ -247,15 +257,16 @@ void engine_flush_batch_into(Conn *c, napi_value buf, size_t buf_len) {
     if (c->meta[i * 3] & (SIDE | STOLEN)) return flush_batch(c, false);
     end = c->meta[i * 3 + 1] + static_cast<size_t>(c->meta[i * 3 + 2]);
   }
+  bool shared = shared_table(c->addon, count);
   size_t table_at = align4(end);
-  if (table_at + count * 12 != buf_len) return flush_batch(c, false);
-  uint8_t *m = c->own;
+  if (!shared && table_at + count * 12 != buf_len) return flush_batch(c, false);
+  uint8_t *table = shared ? reinterpret_cast<uint8_t *>(c->addon->table) : c->own + table_at;
   for (size_t i = 0; i < count; i++) {
     uint32_t v[3] = {c->meta[i * 3], c->meta[i * 3 + 1], c->meta[i * 3 + 2]};
-    memcpy(m + table_at + i * 12, v, 12);  // little-endian hosts (x86-64, arm64)
+    memcpy(table + i * 12, v, 12);  // little-endian hosts (x86-64, arm64)
   }
   Scope s(c->addon);
-  dispatch_batch(c, count, buf);
+  dispatch_batch(c, count, buf, shared);
 }
 
 void engine_flush_batch(Conn *c) { flush_batch(c, false); }

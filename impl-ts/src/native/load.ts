@@ -21,7 +21,8 @@ export type NativeBackendName = "lws" | "libsocket";
 /** What both addons export (see impl-native/addon/engine_api.cc). */
 export interface NativeBinding {
   readonly backend: string;
-  setDispatch(fn: (type: number, id: number, a: unknown, b: unknown) => void): void;
+  /** `table`: where the addon writes the entries of a batch that fits (see NativeRuntime.table). */
+  setDispatch(fn: (type: number, id: number, a: unknown, b: unknown) => void, table?: Uint32Array): void;
   connect(host: string, port: number, options: object): number;
   listen(host: string, port: number, options: object): [number, number];
   closeListener(id: number): void;

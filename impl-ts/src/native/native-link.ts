@@ -23,10 +23,19 @@ export interface NativeEndpoint {
   event(type: NativeEvent, a: unknown, b: unknown): void;
 }
 
+/** Frames of a batch whose [kind, offset, length] entries the addon writes into {@link NativeRuntime.table}. */
+const TABLE_FRAMES = 16 * 1024;
+
 /** One addon instance: routes its dispatch calls to links, dials and listeners by id. */
 export class NativeRuntime {
   readonly links = new Map<number, NativeFrameLink>();
   readonly endpoints = new Map<number, NativeEndpoint>();
+  /**
+   * Where the addon writes the table of a batch (a positive count), so that no view is made per
+   * batch; a larger batch, or one delivered inside another, has its table at the end of its
+   * Buffer (a negative count).
+   */
+  readonly table = new Uint32Array(TABLE_FRAMES * 3);
 
   constructor(readonly binding: NativeBinding) {
     binding.setDispatch((type, id, a, b) => {
@@ -36,7 +45,7 @@ export class NativeRuntime {
         return;
       }
       this.endpoints.get(id)?.event(type, a, b);
-    });
+    }, this.table);
     // process.exit() skips the addon's cleanup hooks: a service thread (lws) is stopped here instead.
     if (typeof binding.shutdown === "function") process.once("exit", () => binding.shutdown!());
   }
@@ -83,8 +92,8 @@ export class NativeFrameLink implements Link {
   private finalCounters: [number, number] | null = null;
   /** pauseReading() was called (by the application or by backpressure). */
   private jsPaused = false;
-  /** The rest of a batch whose delivery a pauseReading() inside a handler stopped. */
-  private held: { buf: Buffer; count: number; next: number } | null = null;
+  /** The rest of a batch whose delivery a pauseReading() inside a handler stopped (with its table). */
+  private held: { buf: Buffer; count: number; next: number; table: Uint32Array | null; at: number } | null = null;
   /** Called once after close (the owner forgets the link). */
   onClosed: (() => void) | null = null;
 
@@ -107,9 +116,19 @@ export class NativeFrameLink implements Link {
   /** Called by the runtime for this connection's events. */
   onEvent(type: NativeEvent, a: unknown, b: unknown): void {
     switch (type) {
-      case NativeEvent.Batch:
-        this.onBatch(a as Buffer, b as number);
+      case NativeEvent.Batch: {
+        const buf = a as Buffer;
+        const count = b as number;
+        if (count >= 0) {
+          this.onBatch(buf, count, 0, this.runtime.table, 0);
+        } else {
+          // The table [kind, offset, length] x count (u32 LE) ends the Buffer.
+          const at = buf.length + count * 12;
+          const base = buf.byteOffset + at;
+          this.onBatch(buf, -count, 0, (base & 3) === 0 ? new Uint32Array(buf.buffer, base, -count * 3) : null, at);
+        }
         return;
+      }
       case NativeEvent.End:
         this.touch();
         this.receiver?.end();
@@ -139,21 +158,23 @@ export class NativeFrameLink implements Link {
     }
   }
 
-  private onBatch(buf: Buffer, count: number, first = 0): void {
+  /**
+   * Delivers frames `first` to `count` of a batch: their entries are in `table` (from index 0),
+   * or, when it is null, at byte `at` of `buf`.
+   */
+  private onBatch(buf: Buffer, count: number, first: number, table: Uint32Array | null, at: number): void {
     const receiver = this.receiver;
     if (receiver === null) return;
     this.touch();
-    // The table [kind, offset, length] x count (u32 LE) ends the Buffer; the payloads are before it.
-    const at = buf.length - count * 12;
     const arrayBuffer = buf.buffer as ArrayBuffer;
     const base = buf.byteOffset;
-    const table = ((base + at) & 3) === 0 ? new Uint32Array(arrayBuffer, base + at, count * 3) : null;
     for (let i = first; i < count; i++) {
       if (this.closed || this.destroyRequested) break;
       if (this.jsPaused) {
         // A handler paused reading (backpressure, QWH-LIMIT-005): the rest of this read waits,
-        // as the bytes after a socket's pause() do.
-        this.held = { buf, count, next: i };
+        // as the bytes after a socket's pause() do. The runtime's table is the next batch's.
+        const kept = table === this.runtime.table ? table.slice(0, count * 3) : table;
+        this.held = { buf, count, next: i, table: kept, at };
         break;
       }
       const kind = table ? table[i * 3]! : buf.readUInt32LE(at + i * 12);
@@ -275,7 +296,7 @@ export class NativeFrameLink implements Link {
         if (this.destroyed || this.jsPaused) return;
         const h = this.held;
         this.held = null;
-        if (h) this.onBatch(h.buf, h.count, h.next);
+        if (h) this.onBatch(h.buf, h.count, h.next, h.table, h.at);
         if (!this.destroyed && !this.jsPaused && !this.held) this.resumeReading();
       });
       return;

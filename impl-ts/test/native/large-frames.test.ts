@@ -6,7 +6,8 @@
  * thresholds, 1 MiB and 2 MiB), every message compared byte for byte and in
  * order; a receiver that pauses (an iterator at its high-water mark) after
  * every message; an empty message last, which must arrive although no byte
- * follows it; a frame cut short by the peer's end.
+ * follows it; a frame cut short by the peer's end; batches larger than the
+ * table the runtime shares with the addon.
  */
 import { afterEach, describe, expect, it } from "vitest";
 import {
@@ -75,6 +76,25 @@ describe.each(BACKENDS)("large frames received by native-%s", (backend) => {
       for (let i = 0; i < expected.length; i++) expect(got[i]!.equals(expected[i]!), `message ${i} (${expected[i]!.length} B)`).toBe(true);
     });
   }
+
+  it("batches of more frames than the runtime's table holds (empty messages sent at once) arrive whole", async () => {
+    const { server, port } = await nativeServer(backend);
+    const count = 100_000;
+    let got = 0;
+    let bytes = 0;
+    const all = new Promise<void>((resolve) =>
+      server.on("message", ({ data }) => {
+        bytes += data.length;
+        if (++got === count) resolve();
+      }),
+    );
+    const c = await client(port, null);
+    const empty = Buffer.alloc(0);
+    for (let i = 0; i < count - 1; i++) c.send(empty);
+    c.send(payload(1, 70_000));
+    await all;
+    expect(bytes).toBe(70_000);
+  });
 
   it("a receiver that pauses after every message gets everything, the last empty message too", async () => {
     const made = createQWormholeServer<Buffer, Buffer>({ host: "127.0.0.1", port: 0, forceTs: true });
