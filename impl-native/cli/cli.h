@@ -30,7 +30,11 @@ typedef struct cli_globals {
 } cli_globals;
 extern cli_globals g_cli;
 
+/* The process' loop (backend per --backend), which also wakes on SIGTERM/SIGINT; freed by cli_loop_free. */
 int cli_loop_init(qwh_loop *l);
+void cli_loop_free(qwh_loop *l);
+/* A poll timeout for a deadline (monotonic ms): 0 once due, -1 (no limit) for INT64_MAX. */
+int cli_wait_ms(int64_t due);
 void out_line(const qwh_buf *b);
 /* Message i of `size` bytes, byte j = (i + j) mod 256 (the adapters' generated messages). */
 void gen_message(qwh_buf *b, size_t i, size_t size);

@@ -127,9 +127,19 @@ int run_connect(config *cfg, const char *host, uint16_t port, const char *scenar
       qwh_session_ack(&cl.conn.s); /* QWH-ACK-006 */
     if (cl.have_conn) qwh_pconn_service(&cl.conn);
     bool busy = cl.kind == CS_SEQUENCE && cl_seq_fill(&cl);
+    size_t sent = cl.sent;
     done = cl_scenario_step(&cl, &pr, now, start, &ok);
     if (!done && now >= deadline) done = true, ok = false;
-    if (!done && qwh_loop_poll(&cl.loop, busy ? 0 : 20) < 0) done = true;
+    if (done) break;
+    /* Sleep until an event (a descriptor, a loop timer, a signal) or what falls due here: the
+     * deadline, the scenario's hold, an ACK (QWH-ACK-006); not at all when the step just sent
+     * (the next turn's service writes it) or a sequence could send more. */
+    int64_t due = deadline, hold = cl_scenario_due(&cl, &pr, start);
+    if (hold < due) due = hold;
+    rs = cl.have_conn ? cl.conn.s.rs : NULL;
+    if (rs && qwh_resume_ack_pending(rs) && rs->unreported_since >= 0 && rs->unreported_since + cfg->ack_delay_ms < due)
+      due = rs->unreported_since + cfg->ack_delay_ms;
+    if (qwh_loop_poll(&cl.loop, busy || cl.sent != sent ? 0 : cli_wait_ms(due)) < 0) done = true;
   }
   /* sequence: connection losses are what it is about; a client that gave up keeps its error */
   if (cl.kind == CS_SEQUENCE && !cl.closed) cl.error[0] = 0;
@@ -145,7 +155,7 @@ int run_connect(config *cfg, const char *host, uint16_t port, const char *scenar
     int64_t end = qwh_monotonic_ms() + 2000;
     while (cl.have_conn && qwh_monotonic_ms() < end) {
       qwh_pconn_service(&cl.conn);
-      if (cl.have_conn) qwh_loop_poll(&cl.loop, 20);
+      if (cl.have_conn) qwh_loop_poll(&cl.loop, cli_wait_ms(end));
     }
     if (cl.have_conn) qwh_pconn_free(&cl.conn);
     cl.have_conn = false;
@@ -166,6 +176,6 @@ int run_connect(config *cfg, const char *host, uint16_t port, const char *scenar
   free(cl.queue);
   qwh_buf_free(&cl.accept);
   if (cl.session.active) qwh_resume_free(&cl.session.st);
-  qwh_loop_free(&cl.loop);
+  cli_loop_free(&cl.loop);
   return 0;
 }

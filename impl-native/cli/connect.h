@@ -82,6 +82,8 @@ void cl_retry_due(qwh_timer *t);
 /* connect_scenarios.c */
 /* One look at the scenario; true when it is over (*ok set). */
 bool cl_scenario_step(client *cl, progress *pr, int64_t now, int64_t start, bool *ok);
+/* When the scenario must be looked at again for the time alone (a hold ends), INT64_MAX if never. */
+int64_t cl_scenario_due(const client *cl, const progress *pr, int64_t start);
 /* sequence: the next messages to the open connection (seq_send); nothing is sent between
  * connections. True when the socket took everything and more could go at once. */
 bool cl_seq_fill(client *cl);

@@ -2,6 +2,7 @@
  * qwh-native connect: when each scenario is over and whether it passed (the echo check, the
  * phases of heartbeat, broadcast and reconnect), and the sender of scenario sequence.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,10 +56,21 @@ bool cl_seq_fill(client *cl) {
   return true;
 }
 
+/* holdMs: how long mirror and hold stay open, and heartbeat idles before its round trip. */
+static int64_t hold_ms(const client *cl) {
+  return cl->cfg->hold_ms >= 0 ? cl->cfg->hold_ms : (cl->kind == CS_MIRROR ? 10000 : cl->kind == CS_HEARTBEAT ? 500 : 1000);
+}
+
+int64_t cl_scenario_due(const client *cl, const progress *pr, int64_t start) {
+  if (cl->kind == CS_MIRROR || cl->kind == CS_HOLD) return start + hold_ms(cl);
+  if (cl->kind == CS_HEARTBEAT && pr->phase == 1) return pr->mark + hold_ms(cl);
+  return INT64_MAX;
+}
+
 bool cl_scenario_step(client *cl, progress *pr, int64_t now, int64_t start, bool *ok) {
   const config *cfg = cl->cfg;
   size_t want = cfg->messages.n;
-  int64_t hold = cfg->hold_ms >= 0 ? cfg->hold_ms : (cl->kind == CS_MIRROR ? 10000 : cl->kind == CS_HEARTBEAT ? 500 : 1000);
+  int64_t hold = hold_ms(cl);
   switch (cl->kind) {
     case CS_EXPECT_REJECT:
       if (cl->opened) return *ok = false, true;

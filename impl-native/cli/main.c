@@ -10,16 +10,65 @@
  * Exit 127 for a mode, scenario or configuration this build does not support.
  */
 #define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
 
 #include "cli.h"
 
 cli_globals g_cli;
 
-int cli_loop_init(qwh_loop *l) { return g_cli.lws ? qwh_loop_init_lws(l) : qwh_loop_init(l); }
+/*
+ * SIGTERM/SIGINT set g_cli.stop and write a byte to a pipe whose read end the loop watches: a loop
+ * that waits for events and timers only wakes at once, even when the signal comes between its
+ * look at the flag and its wait (which the interrupted wait alone would miss). The lws loop adopts
+ * the read end like any descriptor (lws 4.1 has no signal hook of its own for a raw-file loop).
+ */
+static volatile sig_atomic_t sig_wfd = -1;
+static qwh_watch sig_watch = {-1, NULL, NULL, 0};
+
+static void on_sig_pipe(qwh_watch *w, uint32_t events) {
+  (void)events;
+  char b[64];
+  while (read(w->fd, b, sizeof b) > 0) {}
+}
+
+int cli_loop_init(qwh_loop *l) {
+  if (g_cli.lws ? qwh_loop_init_lws(l) : qwh_loop_init(l)) return -1;
+  int p[2];
+  if (pipe2(p, O_NONBLOCK | O_CLOEXEC) != 0) {
+    qwh_loop_free(l);
+    return -1;
+  }
+  sig_watch = (qwh_watch){p[0], on_sig_pipe, NULL, 0};
+  if (qwh_loop_watch(l, &sig_watch, EPOLLIN, 1) != 0) { /* the read end is closed */
+    close(p[1]);
+    qwh_loop_free(l);
+    return -1;
+  }
+  sig_wfd = p[1];
+  return 0;
+}
+
+void cli_loop_free(qwh_loop *l) {
+  int w = sig_wfd;
+  sig_wfd = -1;
+  if (w >= 0) close(w);
+  qwh_loop_close_fd(l, &sig_watch);
+  qwh_loop_free(l);
+}
+
+int cli_wait_ms(int64_t due) {
+  if (due == INT64_MAX) return -1;
+  int64_t left = due - qwh_monotonic_ms();
+  return left <= 0 ? 0 : left > INT_MAX ? INT_MAX : (int)left;
+}
 
 void out_line(const qwh_buf *b) {
   fwrite(b->data, 1, b->len, stdout);
@@ -42,7 +91,12 @@ static char *read_file(const char *path) {
 
 static void on_signal(int sig) {
   (void)sig;
+  int e = errno;
   g_cli.stop = 1;
+  int w = sig_wfd;
+  if (w >= 0 && write(w, "", 1) < 0) { /* full: a byte is already waiting */
+  }
+  errno = e;
 }
 
 static void usage(void) {

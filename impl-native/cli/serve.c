@@ -221,16 +221,14 @@ static void service_all(server *srv) {
   }
 }
 
-/* The longest sleep of the loop when nothing is due: the stop flag is looked at this often. */
-#define IDLE_POLL_MS 200
-
 /* How long the loop may sleep: 0 while a stream could write more; with "resume", until the first
  * ACK falls due (ackDelayMs after a delivery no count covers, QWH-ACK-006) or the first window of
- * a session without connection ends (QWH-RESUME-022); IDLE_POLL_MS at most. The loop's own
- * timers (handshake, heartbeat, policy delay) shorten it further. */
+ * a session without connection ends (QWH-RESUME-022); else -1, until an event (a descriptor, a
+ * signal: cli_loop_init). The loop's own timers (handshake, heartbeat, idle, drain, policy delay)
+ * shorten it further. */
 static int poll_timeout(const server *srv) {
   if (srv->busy) return 0;
-  if (!srv->cfg->resume) return IDLE_POLL_MS;
+  if (!srv->cfg->resume) return -1;
   int64_t due = INT64_MAX;
   for (const qwh_pconn *c = srv->conns; c; c = c->next) {
     const qwh_resume_state *rs = c->s.rs;
@@ -240,9 +238,7 @@ static int poll_timeout(const server *srv) {
   }
   for (const qwh_resume_entry *e = srv->sessions.head; e; e = e->next)
     if (!e->conn && e->expires_ms < due) due = e->expires_ms;
-  if (due == INT64_MAX) return IDLE_POLL_MS;
-  int64_t left = due - qwh_monotonic_ms();
-  return left <= 0 ? 0 : left < IDLE_POLL_MS ? (int)left : IDLE_POLL_MS;
+  return cli_wait_ms(due);
 }
 
 int run_serve(config *cfg, const char *host, uint16_t port) {
@@ -263,12 +259,12 @@ int run_serve(config *cfg, const char *host, uint16_t port) {
   srv.sessions.take_over = srv_take_over;
   srv.sessions.user = &srv;
   if (admission_init(&srv.adm) != 0) {
-    qwh_loop_free(&srv.loop);
+    cli_loop_free(&srv.loop);
     return 2;
   }
   if (qwh_replay_cache_init(&srv.replay, cfg->sc.policy.signature_window_ms, (size_t)cfg->replay_cache_max_entries)) {
     admission_free(&srv.adm);
-    qwh_loop_free(&srv.loop);
+    cli_loop_free(&srv.loop);
     return 2;
   }
   uint16_t bound = 0;
@@ -276,7 +272,7 @@ int run_serve(config *cfg, const char *host, uint16_t port) {
   srv.listen.on_io = srv_accept;
   if (srv.listen.fd < 0 || qwh_loop_watch(&srv.loop, &srv.listen, EPOLLIN, 1) != 0) {
     fprintf(stderr, "qwh-native: cannot listen on %s:%u: %s\n", host, port, strerror(errno));
-    qwh_loop_free(&srv.loop);
+    cli_loop_free(&srv.loop);
     qwh_replay_cache_free(&srv.replay);
     admission_free(&srv.adm);
     return 2;
@@ -300,7 +296,7 @@ int run_serve(config *cfg, const char *host, uint16_t port) {
   int64_t end = qwh_monotonic_ms() + 500;
   while (srv.conns && qwh_monotonic_ms() < end) {
     service_all(&srv);
-    if (srv.conns) qwh_loop_poll(&srv.loop, 20);
+    if (srv.conns) qwh_loop_poll(&srv.loop, cli_wait_ms(end));
   }
   while (srv.conns) {
     qwh_pconn *c = srv.conns;
@@ -310,7 +306,7 @@ int run_serve(config *cfg, const char *host, uint16_t port) {
   seq_free_all(&srv);
   if (watch_stdin) qwh_loop_close_fd(&srv.loop, &in.w);
   qwh_loop_close_fd(&srv.loop, &srv.listen);
-  qwh_loop_free(&srv.loop);
+  cli_loop_free(&srv.loop);
   qwh_replay_cache_free(&srv.replay);
   admission_free(&srv.adm);
   qwh_resume_store_free(&srv.sessions);

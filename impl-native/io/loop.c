@@ -1,5 +1,6 @@
 /* The loop interface: dispatch to the epoll or lws loop, the timers both serve, the clocks. */
 #define _GNU_SOURCE
+#include <limits.h>
 #include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
@@ -79,7 +80,8 @@ int qwh_loop_poll(qwh_loop *l, int timeout_ms) {
   if (t) {
     int64_t left = t->due - qwh_monotonic_ms();
     if (left < 0) left = 0;
-    if (left < timeout_ms) timeout_ms = (int)left;
+    if (left > INT_MAX) left = INT_MAX;
+    if (timeout_ms < 0 || left < timeout_ms) timeout_ms = (int)left;
   }
   int n = l->kind == QWH_LOOP_LWS ? qwh_lws_poll(l, timeout_ms) : qwh_epoll_poll(l, timeout_ms);
   fire_due(l);

@@ -57,7 +57,10 @@ int qwh_loop_watch(qwh_loop *l, qwh_watch *w, uint32_t events, int add);
 void qwh_loop_unwatch(qwh_loop *l, qwh_watch *w);
 /* Unwatches and closes w->fd (with lws, the loop closes it); sets w->fd to -1. */
 void qwh_loop_close_fd(qwh_loop *l, qwh_watch *w);
-/* Waits up to timeout_ms and dispatches. Returns events handled, 0 on timeout/EINTR, -1 on error. */
+/*
+ * Waits up to timeout_ms (negative: no limit of its own) or until the earliest timer is due, then
+ * dispatches. Returns events handled, 0 on timeout/EINTR, -1 on error.
+ */
 int qwh_loop_poll(qwh_loop *l, int timeout_ms);
 
 /* Arms (or re-arms) `t` to fire at `due_ms` (monotonic); t->fire must be set. */

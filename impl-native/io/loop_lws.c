@@ -188,11 +188,17 @@ static void wake(lws_sorted_usec_list_t *sul) { (void)sul; }
 
 int qwh_lws_poll(qwh_loop *l, int timeout_ms) {
   lws_loop *s = l->lws;
-  /* lws_service() ignores a timeout >= 0 in 4.x: a scheduled no-op bounds the wait. A no-op due now
-   * would run (and be gone) before the wait is computed: no wait is asked for with a negative timeout. */
+  /* lws_service() ignores a timeout >= 0 in 4.x (it waits until its next scheduled event, or
+   * LWS_POLL_WAIT_LIMIT, 23 days, without one): a scheduled no-op bounds the wait. A no-op due now
+   * would run (and be gone) before the wait is computed: no wait is asked for with a negative
+   * timeout. Without a limit (timeout_ms < 0), the no-op of an earlier call is cancelled and lws
+   * waits for an event. */
   int rc;
-  if (timeout_ms <= 0) {
+  if (timeout_ms == 0) {
     rc = lws_service(s->ctx, -1);
+  } else if (timeout_ms < 0) {
+    lws_sul_schedule(s->ctx, 0, &s->sul, NULL, LWS_SET_TIMER_USEC_CANCEL);
+    rc = lws_service(s->ctx, 0);
   } else {
     lws_sul_schedule(s->ctx, 0, &s->sul, wake, (lws_usec_t)timeout_ms * 1000);
     rc = lws_service(s->ctx, 0);

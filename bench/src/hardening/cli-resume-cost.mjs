@@ -3,9 +3,9 @@
 // `serve` (stream scenario) -> `connect --scenario count`, N messages one way with and without
 // `resume`, alternating; the CPU time (user + system) of both processes per message, read from
 // /proc (less sensitive to other processes than wall time), and the client's msg/s. Then the idle
-// server's wake-ups: one resumable connection held open, the server's voluntary context switches
-// per second.
-//   node bench/src/hardening/cli-resume-cost.mjs [--backend posix|lws] [--count 2000000] [--size 1024] [--rounds 5] [--idle-seconds 3]
+// pair's wake-ups: one resumable connection held open and idle, the voluntary context switches per
+// second of the server and of the client (--idle-only: that part alone).
+//   node bench/src/hardening/cli-resume-cost.mjs [--backend posix|lws] [--count 2000000] [--size 1024] [--rounds 5] [--idle-seconds 3] [--idle-only]
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
@@ -19,6 +19,7 @@ const { values } = parseArgs({
     size: { type: "string", default: "1024" },
     rounds: { type: "string", default: "5" },
     "idle-seconds": { type: "string", default: "3" },
+    "idle-only": { type: "boolean", default: false },
   },
 });
 const BIN = cliPath();
@@ -86,18 +87,27 @@ async function once(resume) {
   return { cpuUsPerMsg: (cpu * 1e6) / COUNT, msgsPerSec: COUNT / (res.elapsedNs / 1e9) };
 }
 
+/** Voluntary context switches per second of an idle resumable server and its connected client. */
 async function idleWakeups() {
   const srv = await serve({ resume: true });
   const config = { resume: true, holdMs: IDLE_MS + 2000, messages: ["00"] };
   const cl = start(["connect", "--port", String(srv.port), "--scenario", "hold", "--config", JSON.stringify(config)], IDLE_MS + 30_000);
   await sleep(1000);
   const a = switches(srv.p.pid);
+  const b = switches(cl.pid);
   const t0 = performance.now();
   await sleep(IDLE_MS);
-  const perSecond = (switches(srv.p.pid) - a) / ((performance.now() - t0) / 1000);
+  const seconds = (performance.now() - t0) / 1000;
+  const server = (switches(srv.p.pid) - a) / seconds;
+  const client = (switches(cl.pid) - b) / seconds;
   await cl.ended;
   await stop(srv.p);
-  return Number(perSecond.toFixed(1));
+  return { server: Number(server.toFixed(1)), client: Number(client.toFixed(1)) };
+}
+
+if (values["idle-only"]) {
+  console.log(JSON.stringify({ backend: BACKEND, idleSeconds: IDLE_MS / 1000, idleWakeupsPerSecond: await idleWakeups() }));
+  process.exit(0);
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -124,7 +134,7 @@ console.log(
       rounds: ROUNDS,
       rows: [a, b],
       cpuCost: `${(((b.cpuUsPerMsg - a.cpuUsPerMsg) / a.cpuUsPerMsg) * 100).toFixed(1)}%`,
-      idleServerWakeupsPerSecond: await idleWakeups(),
+      idleWakeupsPerSecond: await idleWakeups(),
     },
     null,
     2,
