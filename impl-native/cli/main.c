@@ -28,7 +28,8 @@ cli_globals g_cli;
  * SIGTERM/SIGINT set g_cli.stop and write a byte to a pipe whose read end the loop watches: a loop
  * that waits for events and timers only wakes at once, even when the signal comes between its
  * look at the flag and its wait (which the interrupted wait alone would miss). The lws loop adopts
- * the read end like any descriptor (lws 4.1 has no signal hook of its own for a raw-file loop).
+ * the read end like any descriptor: lws 4.1's signal handling (signal_cb) needs an event library
+ * such as libuv, and lws_cancel_service() is documented for other threads, not signal handlers.
  */
 static volatile sig_atomic_t sig_wfd = -1;
 static qwh_watch sig_watch = {-1, NULL, NULL, 0};
