@@ -18,7 +18,7 @@ import { resolveInterfaceAddress } from "../interface-binding.js";
 import { isTerminalErrorCode } from "../protocol/error-codes.js";
 import { QWormholeError } from "../protocol/errors.js";
 import { DiagnosticsChannels, addCounters, emptySnapshot, publish, startTelemetry, type TelemetrySnapshot } from "../telemetry.js";
-import { FramedChannel, channelOptions, type ChannelCloseInfo } from "../transport/channel.js";
+import { FramedChannel, channelOptions, type ChannelCloseInfo, type ChannelHandlers } from "../transport/channel.js";
 import type { Link } from "../transport/link.js";
 import { Receiver } from "../transport/receiver.js";
 import { socketDialer, type DialAttempt, type Dialer } from "../transport/socket-transport.js";
@@ -28,8 +28,8 @@ import { resolveClientOptions, type QWormholeClientOptions, type ResolvedClientO
 import type { ClientCloseInfo, ClientEvents, ClientReadyInfo, ClientStatus } from "./client-events.js";
 
 export type { ClientCloseInfo, ClientEvents, ClientReadyInfo, ClientStatus };
-import { ClientSendQueue } from "./send-queue.js";
-import { ClientDelivery } from "./client-delivery.js";
+import { ClientSendQueue, type SendQueueHost } from "./send-queue.js";
+import { ClientDelivery, type DeliveryHost } from "./client-delivery.js";
 
 /** The `qwormhole` section of NODE_DEBUG (util.debuglog). */
 const debug = debuglog("qwormhole");
@@ -79,6 +79,53 @@ export class QWormholeClient<TIn = Buffer, TOut = unknown> extends EventEmitter<
   private closeOwed = false;
   private readonly delivery: ClientDelivery<TIn>;
   private readonly resume: ClientResume | null;
+  // What the delivery, the send queue and each channel call back: one object, methods rather than closures.
+  private static readonly Hooks = class Hooks<TIn, TOut> implements DeliveryHost, SendQueueHost, ChannelHandlers {
+    constructor(private readonly client: QWormholeClient<TIn, TOut>) {}
+    readingLink(): Link | null {
+      return this.client.channel === null ? null : this.client.link;
+    }
+    readingChanged(paused: boolean, reason: string): void {
+      const o = this.client.options;
+      debug("client %s:%d: %s reading (%s)", o.host, o.port, paused ? "pause" : "resume", reason);
+    }
+    report(error: QWormholeError): void {
+      this.client.report(error);
+    }
+    openChannel(): FramedChannel | null {
+      return this.client.state === "open" ? this.client.channel : null;
+    }
+    lost(error: QWormholeError): void {
+      this.client.stats.lostMessages++;
+      this.client.report(error);
+    }
+    drained(): void {
+      this.client.emit("drain");
+    }
+    message(payload: Buffer): void {
+      this.client.delivery.onMessage(payload);
+    }
+    readEnd(): void {
+      this.client.delivery.onReadEnd();
+    }
+    closed(info: ChannelCloseInfo, channel: FramedChannel): void {
+      this.client.onChannelClosed(channel, info);
+    }
+    backpressure(queuedBytes: number): void {
+      this.client.emit("backpressure", { queuedBytes, threshold: this.client.options.highWaterMarkBytes });
+    }
+    drain(channel: FramedChannel): void {
+      // The backpressure episode made send() return false: a "drain" is owed.
+      this.client.sends.connectionDrained(channel);
+    }
+    timeout(): void {
+      this.client.emit("timeout");
+    }
+    stale(): void {
+      this.client.status({ type: "stale" });
+    }
+  };
+  private readonly hooks = new QWormholeClient.Hooks<TIn, TOut>(this);
 
   constructor(options: QWormholeClientOptions<TIn, TOut>) {
     super();
@@ -86,25 +133,10 @@ export class QWormholeClient<TIn = Buffer, TOut = unknown> extends EventEmitter<
     this.dialer = options.dialer ?? socketDialer;
     this.serialize = options.serializer ?? defaultSerializer;
     const o = this.options;
-    this.delivery = new ClientDelivery(
-      this,
-      options.deserializer ?? (bufferDeserializer as unknown as Deserializer<TIn>),
-      o.highWaterMarkBytes,
-      {
-        readingLink: () => (this.channel === null ? null : this.link),
-        readingChanged: (paused, reason) => debug("client %s:%d: %s reading (%s)", o.host, o.port, paused ? "pause" : "resume", reason),
-        report: (error) => this.report(error),
-      },
-    );
+    const deserializer = options.deserializer ?? (bufferDeserializer as unknown as Deserializer<TIn>);
+    this.delivery = new ClientDelivery(this, deserializer, o.highWaterMarkBytes, this.hooks);
     this.resume = o.resume ? new ClientResume(o.resume) : null;
-    this.sends = new ClientSendQueue(o, {
-      openChannel: () => (this.state === "open" ? this.channel : null),
-      lost: (error) => {
-        this.stats.lostMessages++;
-        this.report(error);
-      },
-      drained: () => this.emit("drain"),
-    });
+    this.sends = new ClientSendQueue(o, this.hooks);
     if (options.onTelemetry) {
       const emit = options.onTelemetry;
       this.telemetryTimer = startTelemetry(
@@ -388,16 +420,7 @@ export class QWormholeClient<TIn = Buffer, TOut = unknown> extends EventEmitter<
       receiver,
       channelOptions(o, { maxBackpressureBytes: 0, pauseReadingOnBackpressure: false }),
       { features, peerMaxFrameLength: peerMax },
-      {
-        message: this.delivery.onMessage,
-        readEnd: this.delivery.onReadEnd,
-        closed: (ci) => this.onChannelClosed(channel, ci),
-        backpressure: (queuedBytes) => this.emit("backpressure", { queuedBytes, threshold: o.highWaterMarkBytes }),
-        // The backpressure episode made send() return false: a "drain" is owed.
-        drain: () => this.sends.connectionDrained(channel),
-        timeout: () => this.emit("timeout"),
-        stale: () => this.status({ type: "stale" }),
-      },
+      this.hooks,
       resumed?.channel,
     );
     this.channel = channel;

@@ -17,27 +17,16 @@ import { HotEvent } from "../hot-event.js";
 import { tlsServerFailureHint, withSyscallCode } from "../connection-errors.js";
 import { DiagnosticsChannels, addCounters, emptySnapshot, publish, startTelemetry, type TelemetrySnapshot } from "../telemetry.js";
 import { fingerprintMatches, type TlsFacts } from "../tls-facts.js";
-import {
-  FramedChannel,
-  channelOptions,
-  sharedMessage,
-  type ChannelCloseInfo,
-  type ChannelOptions,
-  type SharedMessage,
-} from "../transport/channel.js";
+import { FramedChannel, channelOptions, sharedMessage } from "../transport/channel.js";
+import type { ChannelCloseInfo, ChannelOptions, SharedMessage } from "../transport/channel.js";
 import type { Link } from "../transport/link.js";
 import { Receiver } from "../transport/receiver.js";
 import { createSocketListener, type Listener } from "../transport/socket-transport.js";
 import { PacedFlush } from "./paced-flush.js";
 import { PendingHandshakes } from "./pending-handshakes.js";
 import { refusalReason, refuseConnection } from "./refusal.js";
-import {
-  ServerChannelEvents,
-  ServerConnection,
-  type HandshakeSnapshot,
-  type ServerChannelHost,
-  type ServerDeliveryHost,
-} from "./server-connection.js";
+import { ServerChannelEvents, ServerConnection } from "./server-connection.js";
+import type { HandshakeSnapshot, ServerChannelHost, ServerDeliveryHost } from "./server-connection.js";
 import { runServerHandshake, type ServerHandshakeContext } from "./server-handshake.js";
 import type { HelloV1 } from "../protocol/hello.js";
 import { resolveServerOptions, type QWormholeServerOptions, type ResolvedServerOptions } from "./server-options.js";
@@ -174,10 +163,8 @@ export class QWormholeServer<TIn = Buffer, TOut = unknown> extends EventEmitter<
     (this as EventEmitter).on("newListener", (name: string | symbol) => {
       if (name === "message" || name === "messageBatch") for (const c of this.byId.values()) c.scheduleInbox();
     });
-    this.channelOptions = channelOptions(this.options, {
-      maxBackpressureBytes: this.options.maxBackpressureBytes,
-      pauseReadingOnBackpressure: true,
-    });
+    const side = { maxBackpressureBytes: this.options.maxBackpressureBytes, pauseReadingOnBackpressure: true };
+    this.channelOptions = channelOptions(this.options, side);
     this.serialize = options.serializer ?? defaultSerializer;
     this.replayCache = new ReplayCache(this.options.signatureWindowMs, this.options.replayCacheMaxEntries);
     const o = this.options;

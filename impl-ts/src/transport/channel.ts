@@ -89,9 +89,9 @@ export interface ChannelHandlers {
   message(payload: Buffer): void;
   /** Optional: the messages of one read have all been delivered (a batch boundary). */
   readEnd?(): void;
-  closed(info: ChannelCloseInfo): void;
+  closed(info: ChannelCloseInfo, channel: FramedChannel): void;
   backpressure(queuedBytes: number): void;
-  drain(): void;
+  drain(channel: FramedChannel): void;
   /** Optional: idle timeout fired (before the close). */
   timeout?(): void;
   /** Optional: a heartbeat found the peer silent (before the close). */
@@ -370,7 +370,7 @@ export class FramedChannel implements SessionChannel, ReceiverHandlers, ControlT
     if (owed !== null && session.held === 0 && !this.ended) this.startClose(owed.code, owed.reason);
     if (wasBlocked && !this.isBackpressured && !this.closing && !this.ended) {
       this.drainEvents++;
-      this.handlers.drain();
+      this.handlers.drain(this);
     }
   }
 
@@ -437,7 +437,7 @@ export class FramedChannel implements SessionChannel, ReceiverHandlers, ControlT
     this.backpressured = false;
     this.drainEvents++;
     if (this.options.pauseReadingOnBackpressure && !this.ended) this.link.resumeReading();
-    this.handlers.drain();
+    this.handlers.drain(this);
   }
 
   /** @internal The peer's PING: a PONG with its body. */
@@ -608,7 +608,7 @@ export class FramedChannel implements SessionChannel, ReceiverHandlers, ControlT
     };
     if (this.failure) info.error = this.failure;
     if (this.peerClose) info.peerClose = this.peerClose;
-    this.handlers.closed(info);
+    this.handlers.closed(info, this);
     if (wait !== null) for (const w of wait.waiters) w();
   }
 }
