@@ -12,7 +12,8 @@ import { QWormholeError } from "../protocol/errors.js";
 import type { Tags } from "../protocol/fields.js";
 import { RateLimitedQueue, TokenBucket } from "../rate-limiter.js";
 import type { TlsFacts } from "../tls-facts.js";
-import type { ChannelCloseInfo, ChannelHandlers, FramedChannel, SharedMessage } from "../transport/channel.js";
+import type { ChannelCloseInfo, ChannelHandlers, FramedChannel } from "../transport/channel.js";
+import type { SharedMessage } from "../transport/shared-message.js";
 import type { ResumeSession } from "../transport/resume-session.js";
 
 /** What the server learned in the handshake; `verifyHandshake` decides on it. */

@@ -10,67 +10,14 @@ import { Feature } from "../protocol/constants.js";
 import type { CloseInfo } from "../protocol/control.js";
 import type { WireErrorCode } from "../protocol/error-codes.js";
 import { QWormholeError } from "../protocol/errors.js";
-import type { FrameLimits } from "../protocol/frame-decoder.js";
-import { encodeDataFrame } from "../protocol/frame-encoder.js";
 import type { Link } from "./link.js";
 import type { Receiver, ReceiverHandlers } from "./receiver.js";
 import { dispatchControl, type ControlTarget } from "../protocol/frame-receiver.js";
-import type { ResolvedCommonOptions } from "../options.js";
+import type { ChannelOptions, Negotiated } from "./channel-options.js";
+import type { SharedMessage } from "./shared-message.js";
 import type { TrafficCounters } from "../telemetry.js";
 import type { ResumeSession } from "./resume-session.js";
 import { ChannelSession, type SessionChannel } from "./channel-session.js";
-
-/** How the open connections of a client or server behave (one object for all of them). */
-export interface ChannelOptions {
-  framing: "length-prefixed" | "none";
-  /** Our receive maximum. */
-  maxFrameLength: number;
-  /** The receive limits of an open connection, with and without the feature `control`. */
-  limits: { control: FrameLimits; plain: FrameLimits };
-  /** PING interval; 0 disables heartbeats. */
-  heartbeatIntervalMs: number;
-  /** Unanswered PINGs after which the peer is declared stale. */
-  heartbeatMissedLimit: number;
-  /** How long a graceful close waits for the peer's CLOSE (and, on a session, for room for held messages). */
-  drainTimeoutMs: number;
-  /** Above this many unsent bytes, `send` reports backpressure (and a server stops reading). */
-  highWaterMarkBytes: number;
-  /** Above this many unsent bytes the connection is destroyed with E_BACKPRESSURE; 0 disables. */
-  maxBackpressureBytes: number;
-  /** Stop reading while backpressured (server side). */
-  pauseReadingOnBackpressure: boolean;
-  /** Close after this long without traffic (E_IDLE_TIMEOUT); 0 disables. */
-  idleTimeoutMs: number;
-}
-
-/** What the handshake negotiated for one connection. */
-export interface Negotiated {
-  /** Negotiated features (`control` enables heartbeats and the CLOSE handshake). */
-  features: readonly string[];
-  /** The peer's receive maximum. */
-  peerMaxFrameLength: number;
-}
-
-/** Channel options from the resolved common options. */
-export function channelOptions(
-  o: ResolvedCommonOptions,
-  side: { maxBackpressureBytes: number; pauseReadingOnBackpressure: boolean },
-): ChannelOptions {
-  return {
-    framing: o.framing,
-    maxFrameLength: o.maxFrameLength,
-    limits: {
-      control: { maxFrameLength: o.maxFrameLength, control: true },
-      plain: { maxFrameLength: o.maxFrameLength, control: false },
-    },
-    heartbeatIntervalMs: o.heartbeatIntervalMs,
-    heartbeatMissedLimit: o.heartbeatMissedLimit,
-    drainTimeoutMs: o.drainTimeoutMs,
-    highWaterMarkBytes: o.highWaterMarkBytes,
-    idleTimeoutMs: o.idleTimeoutMs,
-    ...side,
-  };
-}
 
 /** Why an open connection ended. */
 export interface ChannelCloseInfo {
@@ -101,25 +48,6 @@ export interface ChannelHandlers {
    * the socket closes, so a resume that arrives in between is refused (QWH-RESUME-013).
    */
   closeExchanged?(): void;
-}
-
-/** A message serialized and framed once, for many channels (broadcast). */
-export interface SharedMessage {
-  /** The payload (what a raw-stream channel sends). */
-  payload: Buffer;
-  /** The payload as one data frame (what a framed channel sends). */
-  frame: Buffer;
-}
-
-/** A serialized message framed once, for every channel of a broadcast. */
-export function sharedMessage(serialized: Uint8Array | string): SharedMessage {
-  const payload =
-    typeof serialized === "string"
-      ? Buffer.from(serialized, "utf8")
-      : Buffer.isBuffer(serialized)
-        ? serialized
-        : Buffer.from(serialized.buffer, serialized.byteOffset, serialized.length);
-  return { payload, frame: encodeDataFrame(payload) };
 }
 
 /** Traffic counters of one connection. */
