@@ -169,11 +169,14 @@ if (only.has("tls") || only.has("latency")) {
 }
 
 if (only.has("throughput")) {
-  say("one-way throughput, TCP, one connection");
-  add(await measureThroughput({ ...common, rows: rows.filter((r) => !isMixed(r)), sizes }), "throughput");
   const mixed = rowsFor("throughput").filter(isMixed);
-  if (mixed.length) {
-    const mixedSizes = (!arg("rows") && profile.mixedPairs?.sizes) || sizes;
+  const mixedSizes = (!arg("rows") && profile.mixedPairs?.sizes) || sizes;
+  // Mixed pairs measured at the same sizes go in the same interleaved rounds as the other rows.
+  const together = mixed.length > 0 && mixedSizes.join() === sizes.join();
+  say(`one-way throughput, TCP, one connection${together ? " (with the mixed pairs)" : ""}`);
+  const plainRows = rows.filter((r) => !isMixed(r));
+  add(await measureThroughput({ ...common, rows: together ? [...plainRows, ...mixed] : plainRows, sizes }), "throughput");
+  if (mixed.length && !together) {
     say(`one-way throughput, TCP, one connection, mixed pairs (${mixedSizes.map(fmtSize).join(", ")})`);
     add(await measureThroughput({ ...common, rows: mixed, sizes: mixedSizes }), "throughput");
   }

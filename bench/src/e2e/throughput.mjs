@@ -1,6 +1,6 @@
 // One-way throughput cells: a receiver process and a sender process per row, kept
 // for all the sizes of a group (so runs after the first are JIT-warm), a fresh
-// server and connection(s) per run. Per cell: calibration runs (discarded; they
+// server and connection(s) per run; the rows of a size measured interleaved. Per cell: calibration runs (discarded; they
 // also warm up) pick the message count so that a measured run lasts about
 // `targetSec`; then `runs` measured runs, reported as their median.
 import { Child } from "../lib/procs.mjs";
@@ -40,6 +40,11 @@ async function runOnce(pair, { row, size, count, tls, connections, codec }) {
  * Measures `rows` x `sizes` for one group (tls, connections, codec).
  * Returns { results: [...throughput rows], unavailable: [...] }.
  * `sizeOf(row, size)` may map a size (codec rows carry an encoded value of fixed size).
+ *
+ * The rows of a size are measured interleaved: each row is calibrated, then measured run r of every
+ * row comes before run r + 1 of any (the first row of a round rotating). A VM's speed drifts over
+ * minutes (the same cell measured 6M msg/s one minute and 10M the next, with the same CPU time per
+ * message); interleaving gives every row the same drift, so the ratios between rows of one run hold.
  */
 export async function measureThroughput({
   rows,
@@ -57,43 +62,73 @@ export async function measureThroughput({
 }) {
   const results = [];
   const unavailable = [];
-  for (const row of rows) {
-    let pair = null;
-    const spawn = () => (pair = { rx: new Child({ execArgv }), tx: new Child({ execArgv }) });
-    const kill = () => {
-      if (pair) {
-        pair.rx.kill();
-        pair.tx.kill();
-      }
-      pair = null;
-    };
+  const entries = rows.map((row) => ({ row, name: rowName(row), pair: null, gone: false }));
+  const baseOf = (entry, size) => ({
+    name: entry.name,
+    sizeBytes: size,
+    ...(tls ? { tls: true } : {}),
+    ...(connections > 1 ? { connections } : {}),
+    ...(codec ? { codec } : {}),
+  });
+  const kill = (entry) => {
+    if (entry.pair) {
+      entry.pair.rx.kill();
+      entry.pair.tx.kill();
+    }
+    entry.pair = null;
+  };
+  const fail = (entry, size, err) => {
+    kill(entry);
+    const base = baseOf(entry, size);
+    const reason = err.unavailable ? err.message : `failed: ${err.message}`;
+    unavailable.push({ ...base, kind: "throughput", reason });
+    log({ ...base, unavailable: reason });
+    // An unavailable implementation is unavailable at every size.
+    if (err.unavailable) {
+      entry.gone = true;
+      for (const s of sizes.slice(sizes.indexOf(size) + 1)) unavailable.push({ ...base, sizeBytes: s, kind: "throughput", reason });
+    }
+  };
+  try {
     for (const size of sizes) {
-      const name = rowName(row);
-      const base = {
-        name,
-        sizeBytes: size,
-        ...(tls ? { tls: true } : {}),
-        ...(connections > 1 ? { connections } : {}),
-        ...(codec ? { codec } : {}),
-      };
-      try {
-        if (!pair) spawn();
-        const cell = { row, size, tls, connections, codec };
-        // Calibration (discarded runs that also warm up): a small run, then larger ones until
-        // one lasts warmSec. A short run is dominated by its start (a fresh connection, code
-        // re-optimised for it) and would underestimate the rate, making measured runs short too.
-        let c = clamp(Math.floor((16 << 20) / Math.max(size, 1)), Math.max(4, connections), 2000);
-        let r = await runOnce(pair, { ...cell, count: c });
-        for (let i = 0; i < 6 && r.seconds < warmSec && c < maxCount; i++) {
-          c = Math.round(clamp(c * Math.min(16, (1.2 * warmSec) / r.seconds), Math.max(8, connections), maxCount));
-          r = await runOnce(pair, { ...cell, count: c });
+      const cells = [];
+      for (const entry of entries) {
+        if (entry.gone) continue;
+        try {
+          entry.pair ??= { rx: new Child({ execArgv }), tx: new Child({ execArgv }) };
+          const cell = { row: entry.row, size, tls, connections, codec };
+          // Calibration (discarded runs that also warm up): a small run, then larger ones until
+          // one lasts warmSec. A short run is dominated by its start (a fresh connection, code
+          // re-optimised for it) and would underestimate the rate, making measured runs short too.
+          let c = clamp(Math.floor((16 << 20) / Math.max(size, 1)), Math.max(4, connections), 2000);
+          let r = await runOnce(entry.pair, { ...cell, count: c });
+          for (let i = 0; i < 6 && r.seconds < warmSec && c < maxCount; i++) {
+            c = Math.round(clamp(c * Math.min(16, (1.2 * warmSec) / r.seconds), Math.max(8, connections), maxCount));
+            r = await runOnce(entry.pair, { ...cell, count: c });
+          }
+          const count = Math.round(clamp(r.msgsPerSec * targetSec, Math.max(16, connections), maxCount));
+          cells.push({ entry, cell, count, all: [], failed: false });
+        } catch (err) {
+          fail(entry, size, err);
         }
-        const count = Math.round(clamp(r.msgsPerSec * targetSec, Math.max(16, connections), maxCount));
-        const all = [];
-        for (let r = 0; r < runs; r++) all.push(await runOnce(pair, { ...cell, count }));
+      }
+      for (let round = 0; round < runs; round++) {
+        for (let k = 0; k < cells.length; k++) {
+          const c = cells[(round + k) % cells.length];
+          if (c.failed) continue;
+          try {
+            c.all.push(await runOnce(c.entry.pair, { ...c.cell, count: c.count }));
+          } catch (err) {
+            c.failed = true;
+            fail(c.entry, size, err);
+          }
+        }
+      }
+      for (const { entry, count, all, failed } of cells) {
+        if (failed) continue;
         const m = median(all.map((x) => x.msgsPerSec));
-        const row_ = {
-          ...base,
+        const row = {
+          ...baseOf(entry, size),
           msgsPerSec: Math.round(m),
           mbPerSec: Math.round(((m * size) / 1e6) * 100) / 100,
           runs,
@@ -101,21 +136,12 @@ export async function measureThroughput({
           durationMs: Math.round(median(all.map((x) => x.seconds)) * 1e5) / 100,
           msgsPerSecRuns: all.map((x) => Math.round(x.msgsPerSec)),
         };
-        results.push(row_);
-        log(row_);
-      } catch (err) {
-        kill();
-        const reason = err.unavailable ? err.message : `failed: ${err.message}`;
-        unavailable.push({ ...base, kind: "throughput", reason });
-        log({ ...base, unavailable: reason });
-        // An unavailable implementation is unavailable at every size.
-        if (err.unavailable) {
-          for (const s of sizes.slice(sizes.indexOf(size) + 1)) unavailable.push({ ...base, sizeBytes: s, kind: "throughput", reason });
-          break;
-        }
+        results.push(row);
+        log(row);
       }
     }
-    if (pair) await Promise.all([pair.rx.exit(), pair.tx.exit()]);
+  } finally {
+    await Promise.all(entries.filter((e) => e.pair).flatMap((e) => [e.pair.rx.exit(), e.pair.tx.exit()]));
   }
   return { results, unavailable };
 }
