@@ -4,7 +4,8 @@
 // system-wide monotonic clock), every message counted at the receiver. Each
 // row also gives the CPU time (user + system, process.cpuUsage in each child)
 // per message of the sender (from its first send until the receiver has all)
-// and of the receiver (from listening until it has all).
+// and of the receiver (from listening until it has all), and the minor page faults of each per
+// 1,000 messages over the same spans (process.resourceUsage).
 //   node bench/src/throughput.mjs [--sizes 16,256,4096,65536,1048576] [--runs 3] [--peers ts,net-batched,net-raw]
 // A peer named SENDER/RECEIVER (e.g. ts/native-libsocket) pairs two implementations.
 import { fork } from "node:child_process";
@@ -23,26 +24,30 @@ if (process.argv[2] === "--child") {
     // onDone may run before receive() has returned its stop function: stop is undefined then, not in its TDZ.
     let stop;
     let cpu0;
+    let faults0;
     // eslint-disable-next-line prefer-const
     stop = await peer.receive({
       ...args,
       onListening: (p) => {
         cpu0 = process.cpuUsage();
+        faults0 = process.resourceUsage().minorPageFault;
         process.send({ listening: p });
       },
       onDone: (r) => {
         const t1 = process.hrtime.bigint().toString();
-        process.send({ done: { ...r, t1, cpuMicros: cpuMicros(cpu0) } }, () => {
+        const faults = process.resourceUsage().minorPageFault - faults0;
+        process.send({ done: { ...r, t1, cpuMicros: cpuMicros(cpu0), faults } }, () => {
           Promise.resolve(stop?.()).finally(() => process.exit(0));
         });
       },
     });
   } else {
     let cpu0;
+    let faults0;
     // The stop message may come before send() resolves (the last sends are still being written).
     process.on("message", (m) => {
       if (m !== "stop") return;
-      process.send({ cpuMicros: cpuMicros(cpu0) }, () => {
+      process.send({ cpuMicros: cpuMicros(cpu0), faults: process.resourceUsage().minorPageFault - faults0 }, () => {
         void stopped.then((stop) => stop?.()).finally(() => process.exit(0));
       });
     });
@@ -50,6 +55,7 @@ if (process.argv[2] === "--child") {
       ...args,
       onStart: () => {
         cpu0 = process.cpuUsage();
+        faults0 = process.resourceUsage().minorPageFault;
         process.send({ t0: process.hrtime.bigint().toString() });
       },
     });
@@ -78,14 +84,16 @@ if (process.argv[2] === "--child") {
           const tx = fork(self, ["--child", "send", name, String(m.listening), String(count), String(size)], { execArgv });
           let result = null;
           let txCpu = null;
+          let txFaults = 0;
           const settle = () => {
             if (result === null || txCpu === null) return;
-            resolve({ ...result, txNsPerMsg: (txCpu * 1000) / count });
+            resolve({ ...result, txNsPerMsg: (txCpu * 1000) / count, txFaultsPerK: (txFaults * 1000) / count });
           };
           tx.on("message", (x) => {
             if (x.t0) t0 = BigInt(x.t0);
             if (x.cpuMicros !== undefined) {
               txCpu = x.cpuMicros;
+              txFaults = x.faults;
               settle();
             }
           });
@@ -99,6 +107,7 @@ if (process.argv[2] === "--child") {
               msgsPerSec: count / seconds,
               mbPerSec: (count * size) / seconds / 1e6,
               rxNsPerMsg: (d.done.cpuMicros * 1000) / count,
+              rxFaultsPerK: (d.done.faults * 1000) / count,
             };
             settle();
           });
@@ -116,6 +125,8 @@ if (process.argv[2] === "--child") {
       const median = results[Math.floor(results.length / 2)];
       const txNsPerMsg = medianOf(results.map((r) => r.txNsPerMsg));
       const rxNsPerMsg = medianOf(results.map((r) => r.rxNsPerMsg));
+      const txFaultsPerK = medianOf(results.map((r) => r.txFaultsPerK));
+      const rxFaultsPerK = medianOf(results.map((r) => r.rxFaultsPerK));
       rows.push({
         name,
         sizeBytes: size,
@@ -123,11 +134,14 @@ if (process.argv[2] === "--child") {
         mbPerSec: Math.round(median.mbPerSec),
         txNsPerMsg: Math.round(txNsPerMsg),
         rxNsPerMsg: Math.round(rxNsPerMsg),
+        txFaultsPerK: Math.round(txFaultsPerK),
+        rxFaultsPerK: Math.round(rxFaultsPerK),
         runs,
       });
       console.error(
         `${name.padEnd(12)} ${String(size).padStart(8)} B  ${fmt(median.msgsPerSec).padStart(8)} msg/s  ${String(Math.round(median.mbPerSec)).padStart(6)} MB/s` +
           `  CPU/msg sender ${fmtNs(txNsPerMsg).padStart(8)}  receiver ${fmtNs(rxNsPerMsg).padStart(8)}` +
+          `  faults/1k msgs sender ${Math.round(txFaultsPerK)} receiver ${Math.round(rxFaultsPerK)}` +
           `  (MB/s of the runs: ${results.map((r) => Math.round(r.mbPerSec)).join(", ")})`,
       );
     }

@@ -7,7 +7,8 @@
  * order; a receiver that pauses (an iterator at its high-water mark) after
  * every message; an empty message last, which must arrive although no byte
  * follows it; a frame cut short by the peer's end; batches larger than the
- * table the runtime shares with the addon.
+ * table the runtime shares with the addon; mid sizes, many frames per read
+ * and frames that span reads, received into Buffers V8 allocates.
  */
 import { afterEach, describe, expect, it } from "vitest";
 import {
@@ -63,6 +64,25 @@ describe.each(BACKENDS)("large frames received by native-%s", (backend) => {
     it(`mixed sizes from a ${sender ? "native" : "ts"} client arrive whole and in order, an empty one last`, async () => {
       const { server, port } = await nativeServer(backend);
       const expected = [...SIZES, ...SIZES].map((size, i) => payload(i, size));
+      const got: Buffer[] = [];
+      const all = new Promise<void>((resolve) =>
+        server.on("message", ({ data }) => {
+          got.push(Buffer.from(data));
+          if (got.length === expected.length) resolve();
+        }),
+      );
+      const c = await client(port, sender);
+      for (const m of expected) c.send(m);
+      await all;
+      for (let i = 0; i < expected.length; i++) expect(got[i]!.equals(expected[i]!), `message ${i} (${expected[i]!.length} B)`).toBe(true);
+    });
+  }
+
+  for (const sender of [null, backend] as const) {
+    it(`mid sizes (many frames per read, frames that span reads) from a ${sender ? "native" : "ts"} client arrive whole and in order`, async () => {
+      const { server, port } = await nativeServer(backend);
+      const sizes = [1024, 4096, 700, 15_000, 3000, 513, 9000, 2, 16_383, 1500];
+      const expected = Array.from({ length: 3000 }, (_, i) => payload(i, sizes[i % sizes.length]!));
       const got: Buffer[] = [];
       const all = new Promise<void>((resolve) =>
         server.on("message", ({ data }) => {
