@@ -14,7 +14,7 @@ const raiseLimit = (openFiles) => `ulimit -n ${Number(openFiles)} 2>/dev/null ||
 
 /** The open-file limit a memory child started with `memoryChild(openFiles)` gets. */
 function openFileLimit(openFiles) {
-  const r = spawnSync("/bin/sh", ["-c", `${raiseLimit(openFiles)}; ulimit -n`], { encoding: "utf8" });
+  const r = spawnSync("/bin/sh", ["-c", `${raiseLimit(openFiles)}; ulimit -n`], { encoding: "utf8", timeout: 10_000 });
   const n = r.stdout.trim();
   return n === "unlimited" ? Infinity : Number(n) || 1024;
 }

@@ -60,40 +60,35 @@ async function client(port: number, native: (typeof BACKENDS)[number] | null): P
 describe.each(BACKENDS)("large frames received by native-%s", (backend) => {
   it("has its addon built", () => expect(loadNative(backend).binding).toBeTruthy());
 
-  for (const sender of [null, backend] as const) {
-    it(`mixed sizes from a ${sender ? "native" : "ts"} client arrive whole and in order, an empty one last`, async () => {
-      const { server, port } = await nativeServer(backend);
-      const expected = [...SIZES, ...SIZES].map((size, i) => payload(i, size));
-      const got: Buffer[] = [];
-      const all = new Promise<void>((resolve) =>
-        server.on("message", ({ data }) => {
-          got.push(Buffer.from(data));
-          if (got.length === expected.length) resolve();
-        }),
-      );
-      const c = await client(port, sender);
-      for (const m of expected) c.send(m);
-      await all;
-      for (let i = 0; i < expected.length; i++) expect(got[i]!.equals(expected[i]!), `message ${i} (${expected[i]!.length} B)`).toBe(true);
-    });
+  /** Sends `expected` from a ts client (sender null) or a native one and checks every message arrives whole, in order. */
+  async function arriveInOrder(sender: typeof backend | null, expected: Buffer[]): Promise<void> {
+    const { server, port } = await nativeServer(backend);
+    const got: Buffer[] = [];
+    const all = new Promise<void>((resolve) =>
+      server.on("message", ({ data }) => {
+        got.push(Buffer.from(data));
+        if (got.length === expected.length) resolve();
+      }),
+    );
+    const c = await client(port, sender);
+    for (const m of expected) c.send(m);
+    await all;
+    for (let i = 0; i < expected.length; i++) expect(got[i]!.equals(expected[i]!), `message ${i} (${expected[i]!.length} B)`).toBe(true);
   }
 
   for (const sender of [null, backend] as const) {
-    it(`mid sizes (many frames per read, frames that span reads) from a ${sender ? "native" : "ts"} client arrive whole and in order`, async () => {
-      const { server, port } = await nativeServer(backend);
+    it(`mixed sizes from a ${sender ? "native" : "ts"} client arrive whole and in order, an empty one last`, () =>
+      arriveInOrder(
+        sender,
+        [...SIZES, ...SIZES].map((size, i) => payload(i, size)),
+      ));
+
+    it(`mid sizes (many frames per read, frames that span reads) from a ${sender ? "native" : "ts"} client arrive whole and in order`, () => {
       const sizes = [1024, 4096, 700, 15_000, 3000, 513, 9000, 2, 16_383, 1500];
-      const expected = Array.from({ length: 3000 }, (_, i) => payload(i, sizes[i % sizes.length]!));
-      const got: Buffer[] = [];
-      const all = new Promise<void>((resolve) =>
-        server.on("message", ({ data }) => {
-          got.push(Buffer.from(data));
-          if (got.length === expected.length) resolve();
-        }),
+      return arriveInOrder(
+        sender,
+        Array.from({ length: 3000 }, (_, i) => payload(i, sizes[i % sizes.length]!)),
       );
-      const c = await client(port, sender);
-      for (const m of expected) c.send(m);
-      await all;
-      for (let i = 0; i < expected.length; i++) expect(got[i]!.equals(expected[i]!), `message ${i} (${expected[i]!.length} B)`).toBe(true);
     });
   }
 
