@@ -11,6 +11,7 @@ import { readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
 import { cliPath } from "../e2e/cli.mjs";
+import { median } from "../lib/stats.mjs";
 
 const { values } = parseArgs({
   options: {
@@ -110,7 +111,6 @@ if (values["idle-only"]) {
   process.exit(0);
 }
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const off = [];
 const on = [];
 for (let r = 0; r < ROUNDS; r++) {

@@ -5,6 +5,7 @@
 // receiver sent back (the client's bytesIn: 14 bytes per ACK frame).
 //   node bench/src/hardening/resume-cost.mjs [--count 200000] [--size 1024] [--rounds 5]
 import { QWormholeClient, QWormholeServer } from "qwormhole";
+import { median } from "../lib/stats.mjs";
 
 const arg = (name, fallback) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -45,7 +46,6 @@ async function once(resume) {
   return { cpuUsPerMsg: (cpu.user + cpu.system) / COUNT, msgsPerSec: COUNT / seconds, ackFrames: ackBytes / 14 };
 }
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const off = [];
 const on = [];
 await once(false);
